@@ -10,7 +10,10 @@ typedef struct dx_strlist {
     size_t len;
 } dx_strlist;
 
-#define DX_STRLIST_INIT {NULL, 0}
+#define DX_STRLIST_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0                                                                                    \
+    }
 
 /* Append a copy of s (or of its first n bytes). 0 or DX_ENOMEM. */
 int dx_strlist_push(dx_strlist *l, const char *s);

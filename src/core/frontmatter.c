@@ -1,0 +1,1005 @@
+/* frontmatter.c - split a note into YAML frontmatter and body; read, edit and write it
+ * back with libyaml, keeping key order and value styles; no I/O. */
+#include "diaryx/frontmatter.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+/* Aliases can make a tiny document expand exponentially ("billion laughs"); a note's
+ * frontmatter never needs more nodes than this, nor deeper nesting. */
+#define MAX_NODES 100000
+#define MAX_DEPTH 64
+
+typedef enum { N_SCALAR, N_SEQ, N_MAP } node_type;
+
+typedef struct node node;
+struct node {
+    node_type type;
+    int style; /* yaml_scalar_style_t, or yaml_sequence/mapping_style_t */
+    char *text;
+    size_t len;
+    node **keys;  /* N_MAP: scalar key nodes */
+    node **items; /* N_SEQ items, N_MAP values */
+    size_t n;
+};
+
+struct dx_fm {
+    node *root; /* N_MAP, block style */
+    bool present, unclosed, crlf;
+    char *body;
+    size_t body_len;
+};
+
+/* ---- nodes ---------------------------------------------------------------------------- */
+
+static void node_free(node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->keys)
+            node_free(n->keys[i]);
+        node_free(n->items[i]);
+    }
+    free(n->keys);
+    free(n->items);
+    free(n->text);
+    free(n);
+}
+
+static node *node_new(node_type t, int style)
+{
+    node *n = calloc(1, sizeof *n);
+    if (n) {
+        n->type = t;
+        n->style = style;
+    }
+    return n;
+}
+
+static node *scalar_new(const char *s, size_t len, int style)
+{
+    node *n = node_new(N_SCALAR, style);
+    if (!n)
+        return NULL;
+    if (!(n->text = malloc(len + 1))) {
+        free(n);
+        return NULL;
+    }
+    memcpy(n->text, s, len);
+    n->text[len] = 0;
+    n->len = len;
+    return n;
+}
+
+/* Append (key, value) to a map or value to a sequence (key NULL). Takes ownership. */
+static int node_add(node *parent, node *key, node *value)
+{
+    node **items = realloc(parent->items, (parent->n + 1) * sizeof *items);
+    if (!items)
+        return DX_ENOMEM;
+    parent->items = items;
+    if (parent->type == N_MAP) {
+        node **keys = realloc(parent->keys, (parent->n + 1) * sizeof *keys);
+        if (!keys)
+            return DX_ENOMEM;
+        parent->keys = keys;
+        keys[parent->n] = key;
+    }
+    items[parent->n++] = value;
+    return 0;
+}
+
+static bool is_null_scalar(const node *n)
+{
+    if (n->type != N_SCALAR || n->style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
+           strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+}
+
+/* ---- splitting ------------------------------------------------------------------------ */
+
+/* Length of the line terminator at p (1 for LF, 2 for CRLF), or 0 at the end of text. */
+static size_t eol_at(const char *p, const char *end)
+{
+    if (p < end && *p == '\n')
+        return 1;
+    if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
+        return 2;
+    return 0;
+}
+
+void dx_fm_split_text(const char *text, size_t len, dx_fm_split *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *end = text + len;
+    if (len < 4 || memcmp(text, "---", 3) != 0)
+        return;
+    size_t eol = eol_at(text + 3, end);
+    if (!eol)
+        return;
+    out->crlf = eol == 2;
+    size_t start = 3 + eol;
+    const char *p = text + start;
+    while (p <= end) {
+        /* p is the start of a line. */
+        if (end - p >= 3 && memcmp(p, "---", 3) == 0) {
+            size_t e = eol_at(p + 3, end);
+            if (e || p + 3 == end) {
+                out->has_frontmatter = true;
+                out->yaml_start = start;
+                out->yaml_len = (size_t)(p - text) - start;
+                out->body_start = (size_t)(p + 3 + e - text);
+                return;
+            }
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    out->unclosed = true;
+}
+
+/* ---- parsing -------------------------------------------------------------------------- */
+
+typedef struct conv {
+    yaml_document_t *doc;
+    size_t budget;
+} conv;
+
+static int convert(conv *c, yaml_node_t *yn, int depth, node **out)
+{
+    *out = NULL;
+    if (!yn || depth > MAX_DEPTH || c->budget == 0)
+        return DX_ELIMIT;
+    c->budget--;
+    switch (yn->type) {
+    case YAML_SCALAR_NODE:
+        *out = scalar_new((const char *)yn->data.scalar.value, yn->data.scalar.length,
+                          yn->data.scalar.style);
+        return *out ? 0 : DX_ENOMEM;
+    case YAML_SEQUENCE_NODE: {
+        node *n = node_new(N_SEQ, yn->data.sequence.style);
+        if (!n)
+            return DX_ENOMEM;
+        for (yaml_node_item_t *it = yn->data.sequence.items.start; it < yn->data.sequence.items.top;
+             it++) {
+            node *child;
+            int rc = convert(c, yaml_document_get_node(c->doc, *it), depth + 1, &child);
+            if (!rc && (rc = node_add(n, NULL, child)) != 0)
+                node_free(child);
+            if (rc) {
+                node_free(n);
+                return rc;
+            }
+        }
+        *out = n;
+        return 0;
+    }
+    case YAML_MAPPING_NODE: {
+        node *n = node_new(N_MAP, yn->data.mapping.style);
+        if (!n)
+            return DX_ENOMEM;
+        for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; p < yn->data.mapping.pairs.top;
+             p++) {
+            node *k = NULL, *v = NULL;
+            int rc = convert(c, yaml_document_get_node(c->doc, p->key), depth + 1, &k);
+            if (!rc)
+                rc = convert(c, yaml_document_get_node(c->doc, p->value), depth + 1, &v);
+            if (!rc && (rc = node_add(n, k, v)) == 0)
+                continue;
+            node_free(k);
+            node_free(v);
+            node_free(n);
+            return rc;
+        }
+        *out = n;
+        return 0;
+    }
+    default:
+        return DX_EPARSE;
+    }
+}
+
+/* Parse YAML text into one node (NULL for an empty document). line_offset is added to
+ * reported line numbers (the opening `---` line of a note). */
+static int parse_yaml(const char *yaml, size_t len, const char *what, size_t line_offset,
+                      node **out, dx_error *err)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    *out = NULL;
+    if (!yaml_parser_initialize(&parser))
+        return dx_error_set(err, DX_ENOMEM, "out of memory parsing %s", what);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    int rc = 0;
+    if (!yaml_parser_load(&parser, &doc)) {
+        const char *problem = parser.problem ? parser.problem : "invalid YAML";
+        if (parser.context)
+            rc = dx_error_set(err, DX_EPARSE, "cannot parse %s (line %zu, column %zu): %s (%s)",
+                              what, parser.problem_mark.line + 1 + line_offset,
+                              parser.problem_mark.column + 1, problem, parser.context);
+        else
+            rc = dx_error_set(err, DX_EPARSE, "cannot parse %s (line %zu, column %zu): %s", what,
+                              parser.problem_mark.line + 1 + line_offset,
+                              parser.problem_mark.column + 1, problem);
+        yaml_parser_delete(&parser);
+        return rc;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root) {
+        conv c = {&doc, MAX_NODES};
+        rc = convert(&c, root, 0, out);
+        if (rc == DX_ELIMIT)
+            rc = dx_error_set(err, DX_EPARSE,
+                              "cannot parse %s: nested or aliased too deeply (more than %d "
+                              "levels or %d values)",
+                              what, MAX_DEPTH, MAX_NODES);
+        else if (rc)
+            dx_error_set(err, rc, "cannot parse %s: %s", what, dx_strerror(rc));
+    }
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+static long find_key(const node *map, const char *key)
+{
+    for (size_t i = 0; i < map->n; i++)
+        if (map->keys[i]->type == N_SCALAR && strcmp(map->keys[i]->text, key) == 0)
+            return (long)i;
+    return -1;
+}
+
+int dx_fm_new(dx_fm **out)
+{
+    dx_fm *fm = calloc(1, sizeof *fm);
+    if (!fm || !(fm->root = node_new(N_MAP, YAML_BLOCK_MAPPING_STYLE)) ||
+        !(fm->body = calloc(1, 1))) {
+        dx_fm_free(fm);
+        return DX_ENOMEM;
+    }
+    *out = fm;
+    return 0;
+}
+
+void dx_fm_free(dx_fm *fm)
+{
+    if (!fm)
+        return;
+    node_free(fm->root);
+    free(fm->body);
+    free(fm);
+}
+
+int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_error *err)
+{
+    dx_fm_split sp;
+    dx_fm *fm = NULL;
+    node *root = NULL;
+    *out = NULL;
+    if (dx_fm_new(&fm))
+        return dx_error_set(err, DX_ENOMEM, "out of memory parsing '%s'", name);
+    dx_fm_split_text(text, len, &sp);
+    fm->present = sp.has_frontmatter;
+    fm->unclosed = sp.unclosed;
+    fm->crlf = sp.crlf;
+    int rc = 0;
+    if (sp.has_frontmatter) {
+        char what[DX_ERROR_MSG_MAX / 2];
+        snprintf(what, sizeof what, "frontmatter of '%s'", name);
+        if ((rc = parse_yaml(text + sp.yaml_start, sp.yaml_len, what, 1, &root, err)) != 0)
+            goto fail;
+        if (root && is_null_scalar(root)) {
+            node_free(root);
+            root = NULL;
+        }
+        if (root && root->type != N_MAP) {
+            rc = dx_error_set(err, DX_EPARSE,
+                              "cannot parse frontmatter of '%s' (line 2, column 1): the "
+                              "frontmatter must be a mapping of keys to values",
+                              name);
+            goto fail;
+        }
+        if (root) {
+            for (size_t i = 0; i < root->n; i++) {
+                if (root->keys[i]->type != N_SCALAR) {
+                    rc = dx_error_set(err, DX_EPARSE,
+                                      "cannot parse frontmatter of '%s': key %zu is not a "
+                                      "string",
+                                      name, i + 1);
+                    goto fail;
+                }
+                for (size_t j = 0; j < i; j++) {
+                    if (strcmp(root->keys[j]->text, root->keys[i]->text) == 0) {
+                        rc = dx_error_set(err, DX_EPARSE,
+                                          "cannot parse frontmatter of '%s': duplicate key "
+                                          "'%s'",
+                                          name, root->keys[i]->text);
+                        goto fail;
+                    }
+                }
+            }
+            node_free(fm->root);
+            fm->root = root;
+            root = NULL;
+            fm->root->style = YAML_BLOCK_MAPPING_STYLE;
+        }
+    }
+    size_t bs = sp.has_frontmatter ? sp.body_start : 0;
+    if ((rc = dx_fm_set_body(fm, text + bs, len - bs)) != 0) {
+        dx_error_set(err, rc, "out of memory parsing '%s'", name);
+        goto fail;
+    }
+    *out = fm;
+    return 0;
+fail:
+    node_free(root);
+    dx_fm_free(fm);
+    return rc;
+}
+
+bool dx_fm_present(const dx_fm *fm)
+{
+    return fm->present;
+}
+
+bool dx_fm_unclosed(const dx_fm *fm)
+{
+    return fm->unclosed;
+}
+
+size_t dx_fm_count(const dx_fm *fm)
+{
+    return fm->root->n;
+}
+
+const char *dx_fm_key(const dx_fm *fm, size_t i)
+{
+    return i < fm->root->n ? fm->root->keys[i]->text : NULL;
+}
+
+static const node *get_node(const dx_fm *fm, const char *key)
+{
+    long i = find_key(fm->root, key);
+    return i < 0 ? NULL : fm->root->items[i];
+}
+
+dx_fm_kind dx_fm_kind_of(const dx_fm *fm, const char *key)
+{
+    const node *n = get_node(fm, key);
+    if (!n)
+        return DX_FM_ABSENT;
+    if (is_null_scalar(n))
+        return DX_FM_NULL;
+    return n->type == N_SCALAR ? DX_FM_SCALAR : n->type == N_SEQ ? DX_FM_LIST : DX_FM_MAP;
+}
+
+bool dx_fm_has(const dx_fm *fm, const char *key)
+{
+    return get_node(fm, key) != NULL;
+}
+
+const char *dx_fm_get(const dx_fm *fm, const char *key)
+{
+    const node *n = get_node(fm, key);
+    if (!n || is_null_scalar(n))
+        return NULL;
+    if (n->type == N_SCALAR)
+        return n->text;
+    if (n->type == N_SEQ)
+        for (size_t i = 0; i < n->n; i++)
+            if (n->items[i]->type == N_SCALAR && !is_null_scalar(n->items[i]))
+                return n->items[i]->text;
+    return NULL;
+}
+
+int dx_fm_get_list(const dx_fm *fm, const char *key, dx_strlist *out)
+{
+    const node *n = get_node(fm, key);
+    if (!n || is_null_scalar(n))
+        return 0;
+    if (n->type == N_SCALAR)
+        return dx_strlist_push(out, n->text);
+    if (n->type == N_SEQ)
+        for (size_t i = 0; i < n->n; i++)
+            if (n->items[i]->type == N_SCALAR && !is_null_scalar(n->items[i]))
+                if (dx_strlist_push(out, n->items[i]->text))
+                    return DX_ENOMEM;
+    return 0;
+}
+
+static bool dx_yaml_needs_quotes_n(const char *s, size_t n, bool preserved);
+
+/* ---- typing of plain scalars (YAML 1.2 core schema) ----------------------------------- */
+
+static bool match_int(const char *s, long long *v)
+{
+    const char *p = s;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (!*p)
+        return false;
+    for (const char *q = p; *q; q++)
+        if (!isdigit((unsigned char)*q))
+            return false;
+    char *end;
+    errno = 0;
+    *v = strtoll(s, &end, 10);
+    return errno == 0 && *end == 0;
+}
+
+static bool match_float(const char *s)
+{
+    const char *p = s;
+    if (*p == '+' || *p == '-')
+        p++;
+    bool digits = false;
+    while (isdigit((unsigned char)*p))
+        p++, digits = true;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p))
+            p++, digits = true;
+    }
+    if (!digits)
+        return false;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == 0;
+}
+
+static json_t *node_to_json(const node *n)
+{
+    switch (n->type) {
+    case N_SCALAR: {
+        if (n->style != YAML_PLAIN_SCALAR_STYLE)
+            return json_stringn(n->text, n->len);
+        if (is_null_scalar(n))
+            return json_null();
+        const char *s = n->text;
+        if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+            return json_true();
+        if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+            return json_false();
+        long long v;
+        if (match_int(s, &v))
+            return json_integer(v);
+        if (match_float(s))
+            return json_real(strtod(s, NULL));
+        return json_stringn(n->text, n->len);
+    }
+    case N_SEQ: {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n->n; i++)
+            if (json_array_append_new(a, node_to_json(n->items[i])) != 0) {
+                json_decref(a);
+                return NULL;
+            }
+        return a;
+    }
+    case N_MAP: {
+        json_t *o = json_object();
+        for (size_t i = 0; o && i < n->n; i++) {
+            /* Non-string keys are written by their text (JSON keys are strings). */
+            const char *k = n->keys[i]->type == N_SCALAR ? n->keys[i]->text : "?";
+            if (json_object_set_new(o, k, node_to_json(n->items[i])) != 0) {
+                json_decref(o);
+                return NULL;
+            }
+        }
+        return o;
+    }
+    }
+    return NULL;
+}
+
+int dx_fm_get_json(const dx_fm *fm, const char *key, dx_buf *out)
+{
+    const node *n = get_node(fm, key);
+    if (!n)
+        return DX_ENOTFOUND;
+    json_t *j = node_to_json(n);
+    if (!j)
+        return DX_ENOMEM;
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!s)
+        return DX_ENOMEM;
+    int rc = dx_buf_puts(out, s);
+    free(s);
+    return rc;
+}
+
+/* ---- editing -------------------------------------------------------------------------- */
+
+bool dx_yaml_needs_quotes(const char *s)
+{
+    return dx_yaml_needs_quotes_n(s, strlen(s), false);
+}
+
+/* preserved: the text came from a plain scalar, so keyword and number look-alikes are
+ * already what the author wrote and may stay plain; only syntax problems matter. */
+static bool dx_yaml_needs_quotes_n(const char *s, size_t n, bool preserved)
+{
+    if (n == 0)
+        return true;
+    if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
+        return true;
+    if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]))
+        return true;
+    if (strstr(s, ": ") || strstr(s, " #") || s[n - 1] == ':' || strchr(s, '\t'))
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return true;
+    if (preserved)
+        return false;
+    static const char *const words[] = {"true", "false", "null", "yes",  "no",    "on",    "off",
+                                        "y",    "n",     "~",    ".inf", "-.inf", "+.inf", ".nan"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcasecmp(s, words[i]) == 0)
+            return true;
+    long long v;
+    if (match_int(s, &v) || match_float(s))
+        return true;
+    /* Other numeric forms YAML 1.1 readers know: 0x1F, 0o17, 1_000, 1:30 (sexagesimal). */
+    if (isdigit((unsigned char)s[0]) ||
+        ((s[0] == '+' || s[0] == '-' || s[0] == '.') && n > 1 && isdigit((unsigned char)s[1]))) {
+        bool numeric_like = true;
+        for (const char *p = s; *p; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("+-._:", *p))
+                numeric_like = false;
+        if (numeric_like &&
+            (s[1] == 'x' || s[1] == 'o' || s[1] == 'b' || strchr(s, '_') || strchr(s, ':')))
+            return true;
+    }
+    /* Dates and timestamps: 2024-01-15, 2024-01-15T10:00:00Z, 2024-1-5 10:00. */
+    if (n >= 8 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+        isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-')
+        return true;
+    return false;
+}
+
+static node *string_node(const char *s)
+{
+    int style = YAML_PLAIN_SCALAR_STYLE;
+    if (strchr(s, '\n'))
+        style = YAML_LITERAL_SCALAR_STYLE;
+    else if (dx_yaml_needs_quotes(s))
+        style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    return scalar_new(s, strlen(s), style);
+}
+
+/* Put value under key (replacing, keeping the position; appended when new). */
+static int put(dx_fm *fm, const char *key, node *value)
+{
+    if (!value)
+        return DX_ENOMEM;
+    long i = find_key(fm->root, key);
+    if (i >= 0) {
+        node_free(fm->root->items[i]);
+        fm->root->items[i] = value;
+        return 0;
+    }
+    node *k = scalar_new(key, strlen(key), YAML_PLAIN_SCALAR_STYLE);
+    if (!k || node_add(fm->root, k, value) != 0) {
+        node_free(k);
+        node_free(value);
+        return DX_ENOMEM;
+    }
+    return 0;
+}
+
+int dx_fm_set(dx_fm *fm, const char *key, const char *value)
+{
+    return put(fm, key, string_node(value));
+}
+
+int dx_fm_set_list(dx_fm *fm, const char *key, const dx_strlist *items)
+{
+    node *seq = node_new(N_SEQ, YAML_BLOCK_SEQUENCE_STYLE);
+    if (!seq)
+        return DX_ENOMEM;
+    for (size_t i = 0; i < items->len; i++) {
+        node *s = string_node(items->items[i]);
+        if (!s || node_add(seq, NULL, s) != 0) {
+            node_free(s);
+            node_free(seq);
+            return DX_ENOMEM;
+        }
+    }
+    /* An empty list can only be written in flow style: `contents: []`. */
+    if (items->len == 0)
+        seq->style = YAML_FLOW_SEQUENCE_STYLE;
+    return put(fm, key, seq);
+}
+
+int dx_fm_set_yaml(dx_fm *fm, const char *key, const char *yaml, dx_error *err)
+{
+    node *n = NULL;
+    char what[DX_ERROR_MSG_MAX / 2];
+    snprintf(what, sizeof what, "the YAML value for '%s'", key);
+    int rc = parse_yaml(yaml, strlen(yaml), what, 0, &n, err);
+    if (rc)
+        return rc;
+    if (!n)
+        n = scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE);
+    return put(fm, key, n);
+}
+
+static node *json_to_node(json_t *j, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return NULL;
+    char num[64];
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        node *m = node_new(N_MAP, YAML_FLOW_MAPPING_STYLE);
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            node *kn = string_node(k), *vn = json_to_node(v, depth + 1);
+            if (!m || !kn || !vn || node_add(m, kn, vn) != 0) {
+                node_free(kn);
+                node_free(vn);
+                node_free(m);
+                return NULL;
+            }
+        }
+        return m;
+    }
+    case JSON_ARRAY: {
+        node *s = node_new(N_SEQ, YAML_FLOW_SEQUENCE_STYLE);
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            node *vn = json_to_node(v, depth + 1);
+            if (!s || !vn || node_add(s, NULL, vn) != 0) {
+                node_free(vn);
+                node_free(s);
+                return NULL;
+            }
+        }
+        return s;
+    }
+    case JSON_STRING:
+        return string_node(json_string_value(j));
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        return scalar_new(num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
+    case JSON_REAL:
+        snprintf(num, sizeof num, "%.17g", json_real_value(j));
+        return scalar_new(num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
+    case JSON_TRUE:
+        return scalar_new("true", 4, YAML_PLAIN_SCALAR_STYLE);
+    case JSON_FALSE:
+        return scalar_new("false", 5, YAML_PLAIN_SCALAR_STYLE);
+    case JSON_NULL:
+        return scalar_new("null", 4, YAML_PLAIN_SCALAR_STYLE);
+    }
+    return NULL;
+}
+
+int dx_fm_set_json(dx_fm *fm, const char *key, const char *json, dx_error *err)
+{
+    json_error_t je;
+    json_t *j = json_loads(json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        return dx_error_set(err, DX_EPARSE, "invalid JSON value for '%s' (line %d, column %d): %s",
+                            key, je.line, je.column, je.text);
+    node *n = json_to_node(j, 0);
+    json_decref(j);
+    if (!n)
+        return dx_error_set(err, DX_ENOMEM, "cannot convert the value of '%s'", key);
+    return put(fm, key, n);
+}
+
+int dx_fm_remove(dx_fm *fm, const char *key)
+{
+    long i = find_key(fm->root, key);
+    if (i < 0)
+        return DX_ENOTFOUND;
+    node *r = fm->root;
+    node_free(r->keys[i]);
+    node_free(r->items[i]);
+    memmove(r->keys + i, r->keys + i + 1, (r->n - (size_t)i - 1) * sizeof(node *));
+    memmove(r->items + i, r->items + i + 1, (r->n - (size_t)i - 1) * sizeof(node *));
+    r->n--;
+    return 0;
+}
+
+int dx_fm_rename(dx_fm *fm, const char *old_key, const char *new_key)
+{
+    long i = find_key(fm->root, old_key);
+    if (i < 0)
+        return DX_ENOTFOUND;
+    if (strcmp(old_key, new_key) == 0)
+        return 0;
+    if (find_key(fm->root, new_key) >= 0)
+        return DX_EEXIST;
+    node *k = scalar_new(new_key, strlen(new_key), YAML_PLAIN_SCALAR_STYLE);
+    if (!k)
+        return DX_ENOMEM;
+    node_free(fm->root->keys[i]);
+    fm->root->keys[i] = k;
+    return 0;
+}
+
+int dx_fm_move(dx_fm *fm, const char *key, size_t index)
+{
+    long i = find_key(fm->root, key);
+    if (i < 0)
+        return DX_ENOTFOUND;
+    node *r = fm->root, *k = r->keys[i], *v = r->items[i];
+    if (index >= r->n)
+        index = r->n - 1;
+    memmove(r->keys + i, r->keys + i + 1, (r->n - (size_t)i - 1) * sizeof(node *));
+    memmove(r->items + i, r->items + i + 1, (r->n - (size_t)i - 1) * sizeof(node *));
+    memmove(r->keys + index + 1, r->keys + index, (r->n - 1 - index) * sizeof(node *));
+    memmove(r->items + index + 1, r->items + index, (r->n - 1 - index) * sizeof(node *));
+    r->keys[index] = k;
+    r->items[index] = v;
+    return 0;
+}
+
+const char *dx_fm_body(const dx_fm *fm, size_t *len)
+{
+    if (len)
+        *len = fm->body_len;
+    return fm->body;
+}
+
+int dx_fm_set_body(dx_fm *fm, const char *body, size_t len)
+{
+    char *b = malloc(len + 1);
+    if (!b)
+        return DX_ENOMEM;
+    memcpy(b, body, len);
+    b[len] = 0;
+    free(fm->body);
+    fm->body = b;
+    fm->body_len = len;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+/* Our own emitter for the frontmatter subset: libyaml's emitter escapes every character
+ * outside the Basic Multilingual Plane (emoji become \U0001F389 and force double quotes),
+ * which is wrong for a journal. Styles are kept where they can represent the value. */
+
+static bool plain_ok(const char *s, size_t n, bool in_flow)
+{
+    if (n == 0 || memchr(s, '\n', n) || dx_yaml_needs_quotes_n(s, n, true))
+        return false;
+    if (in_flow)
+        for (size_t i = 0; i < n; i++)
+            if (strchr(",[]{}", s[i]))
+                return false;
+    return true;
+}
+
+static int emit_double(dx_buf *out, const char *s, size_t n)
+{
+    int rc = dx_buf_putc(out, '"');
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"':
+            rc = dx_buf_puts(out, "\\\"");
+            break;
+        case '\\':
+            rc = dx_buf_puts(out, "\\\\");
+            break;
+        case '\n':
+            rc = dx_buf_puts(out, "\\n");
+            break;
+        case '\t':
+            rc = dx_buf_puts(out, "\\t");
+            break;
+        case '\r':
+            rc = dx_buf_puts(out, "\\r");
+            break;
+        default:
+            rc = c < 0x20 || c == 0x7f ? dx_buf_printf(out, "\\x%02X", c)
+                                       : dx_buf_putc(out, (char)c);
+        }
+    }
+    return rc | dx_buf_putc(out, '"');
+}
+
+static int emit_single(dx_buf *out, const char *s, size_t n)
+{
+    int rc = dx_buf_putc(out, '\'');
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = s[i] == '\'' ? dx_buf_puts(out, "''") : dx_buf_putc(out, s[i]);
+    return rc | dx_buf_putc(out, '\'');
+}
+
+static int emit_indent(dx_buf *out, int indent)
+{
+    int rc = 0;
+    for (int i = 0; i < indent && !rc; i++)
+        rc = dx_buf_putc(out, ' ');
+    return rc;
+}
+
+/* A literal block scalar `|` at the given content indent. Values whose lines YAML cannot
+ * hold in a literal (a control character, trailing spaces before a line break are fine)
+ * fall back to double quotes. */
+static int emit_literal(dx_buf *out, const char *s, size_t n, int indent)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == '\r')
+            return emit_double(out, s, n);
+    size_t trailing = 0;
+    while (trailing < n && s[n - 1 - trailing] == '\n')
+        trailing++;
+    const char *chomp = trailing == 0 ? "-" : trailing == 1 ? "" : "+";
+    bool lead_space = n > 0 && (s[0] == ' ' || s[0] == '\n');
+    int rc = lead_space ? dx_buf_printf(out, "|2%s\n", chomp) : dx_buf_printf(out, "|%s\n", chomp);
+    size_t i = 0;
+    while (i < n && !rc) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (s + i)) : n - i;
+        if (len)
+            rc |= emit_indent(out, indent) | dx_buf_append(out, s + i, len);
+        rc |= dx_buf_putc(out, '\n');
+        i += len + 1;
+    }
+    /* The caller ends the line itself; a literal already ended it. */
+    if (!rc && out->len && out->data[out->len - 1] == '\n')
+        dx_buf_truncate(out, out->len - 1);
+    return rc;
+}
+
+static int emit_scalar(dx_buf *out, const node *n, bool in_flow, int indent)
+{
+    if (n->style == YAML_PLAIN_SCALAR_STYLE && (is_null_scalar(n) && n->len == 0))
+        return 0; /* `key:` stays an empty null */
+    if (n->style == YAML_PLAIN_SCALAR_STYLE && plain_ok(n->text, n->len, in_flow))
+        return dx_buf_append(out, n->text, n->len);
+    if (n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE && !memchr(n->text, '\n', n->len)) {
+        for (size_t i = 0; i < n->len; i++)
+            if ((unsigned char)n->text[i] < 0x20 && n->text[i] != '\t')
+                return emit_double(out, n->text, n->len);
+        return emit_single(out, n->text, n->len);
+    }
+    if (!in_flow &&
+        (n->style == YAML_LITERAL_SCALAR_STYLE || n->style == YAML_FOLDED_SCALAR_STYLE) &&
+        memchr(n->text, '\n', n->len))
+        return emit_literal(out, n->text, n->len, indent);
+    return emit_double(out, n->text, n->len);
+}
+
+static int emit_flow(dx_buf *out, const node *n)
+{
+    int rc = 0;
+    if (n->type == N_SCALAR)
+        return emit_scalar(out, n, true, 0);
+    rc |= dx_buf_putc(out, n->type == N_SEQ ? '[' : '{');
+    for (size_t i = 0; i < n->n && !rc; i++) {
+        if (i)
+            rc |= dx_buf_puts(out, ", ");
+        if (n->type == N_MAP) {
+            rc |= emit_flow(out, n->keys[i]);
+            rc |= dx_buf_puts(out, ": ");
+        }
+        rc |= emit_flow(out, n->items[i]);
+    }
+    return rc | dx_buf_putc(out, n->type == N_SEQ ? ']' : '}');
+}
+
+static bool is_block(const node *n)
+{
+    return n->type != N_SCALAR && n->n > 0 &&
+           (n->style == YAML_BLOCK_SEQUENCE_STYLE || n->style == YAML_BLOCK_MAPPING_STYLE ||
+            n->style == YAML_ANY_SEQUENCE_STYLE);
+}
+
+static int emit_block(dx_buf *out, const node *n, int indent);
+
+/* The value after `key:` or `- `, ending its last line (no newline). */
+static int emit_value(dx_buf *out, const node *v, int indent, bool after_dash)
+{
+    if (!is_block(v)) {
+        if (v->type == N_SCALAR && is_null_scalar(v) && v->len == 0)
+            return 0;
+        int rc = after_dash ? 0 : dx_buf_putc(out, ' ');
+        return rc |
+               (v->type == N_SCALAR ? emit_scalar(out, v, false, indent + 2) : emit_flow(out, v));
+    }
+    if (after_dash) {
+        /* `- a: 1` / `- - x`: the first line continues after the dash. */
+        return emit_block(out, v, indent + 2);
+    }
+    int rc = dx_buf_putc(out, '\n');
+    /* Sequences under a mapping key are not indented (`key:\n- a`), as serde_yaml writes. */
+    return rc | emit_indent(out, v->type == N_SEQ ? indent : indent + 2) |
+           emit_block(out, v, v->type == N_SEQ ? indent : indent + 2);
+}
+
+/* A block collection whose first line starts at the current position (already indented). */
+static int emit_block(dx_buf *out, const node *n, int indent)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n->n && !rc; i++) {
+        if (i)
+            rc |= dx_buf_putc(out, '\n') | emit_indent(out, indent);
+        if (n->type == N_SEQ) {
+            rc |= dx_buf_puts(out, "- ");
+            if (!is_block(n->items[i]) && n->items[i]->type == N_SCALAR &&
+                is_null_scalar(n->items[i]) && n->items[i]->len == 0)
+                dx_buf_truncate(out, out->len - 1); /* `-` alone for an empty item */
+            rc |= emit_value(out, n->items[i], indent, true);
+        } else {
+            rc |= emit_flow(out, n->keys[i]);
+            rc |= dx_buf_putc(out, ':');
+            rc |= emit_value(out, n->items[i], indent, false);
+        }
+    }
+    return rc;
+}
+
+static int emit_yaml(const node *root, dx_buf *out)
+{
+    int rc = is_block(root) ? emit_block(out, root, 0) : emit_value(out, root, 0, true);
+    return (rc | dx_buf_putc(out, '\n')) ? DX_ENOMEM : 0;
+}
+
+int dx_fm_get_yaml(const dx_fm *fm, const char *key, dx_buf *out)
+{
+    const node *n = get_node(fm, key);
+    if (!n)
+        return DX_ENOTFOUND;
+    dx_buf tmp = DX_BUF_INIT;
+    int rc = emit_yaml(n, &tmp);
+    if (!rc) {
+        while (tmp.len && tmp.data[tmp.len - 1] == '\n')
+            dx_buf_truncate(&tmp, tmp.len - 1);
+        rc = dx_buf_append(out, tmp.data, tmp.len);
+    }
+    dx_buf_release(&tmp);
+    return rc;
+}
+
+int dx_fm_write(const dx_fm *fm, dx_buf *out, dx_error *err)
+{
+    const char *nl = fm->crlf ? "\r\n" : "\n";
+    int rc = 0;
+    if (fm->root->n == 0 && !fm->present)
+        return dx_buf_append(out, fm->body, fm->body_len);
+    dx_buf yaml = DX_BUF_INIT;
+    if (fm->root->n && (rc = emit_yaml(fm->root, &yaml)) != 0) {
+        dx_buf_release(&yaml);
+        return dx_error_set(err, rc, "cannot write frontmatter: %s", dx_strerror(rc));
+    }
+    rc |= dx_buf_printf(out, "---%s", nl);
+    for (size_t i = 0; i < yaml.len; i++) {
+        if (yaml.data[i] == '\n' && fm->crlf)
+            rc |= dx_buf_putc(out, '\r');
+        rc |= dx_buf_putc(out, yaml.data[i]);
+    }
+    rc |= dx_buf_printf(out, "---%s", nl);
+    rc |= dx_buf_append(out, fm->body, fm->body_len);
+    dx_buf_release(&yaml);
+    return rc ? dx_error_set(err, DX_ENOMEM, "out of memory writing a note") : 0;
+}
