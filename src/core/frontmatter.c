@@ -786,9 +786,32 @@ int dx_fm_set_body(dx_fm *fm, const char *body, size_t len)
  * outside the Basic Multilingual Plane (emoji become \U0001F389 and force double quotes),
  * which is wrong for a journal. Styles are kept where they can represent the value. */
 
+/* Length of a character YAML reads as a line break or BOM that we must escape (U+0085,
+ * U+2028, U+2029, U+FEFF), or 0. */
+static size_t special_char_at(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (n >= 2 && u[0] == 0xc2 && u[1] == 0x85)
+        return 2;
+    if (n >= 3 && u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9))
+        return 3;
+    if (n >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
+        return 3;
+    return 0;
+}
+
+static bool has_special_chars(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0xc2 && special_char_at(s + i, n - i))
+            return true;
+    return false;
+}
+
 static bool plain_ok(const char *s, size_t n, bool in_flow)
 {
-    if (n == 0 || memchr(s, '\n', n) || dx_yaml_needs_quotes_n(s, n, true))
+    if (n == 0 || memchr(s, '\n', n) || has_special_chars(s, n) ||
+        dx_yaml_needs_quotes_n(s, n, true))
         return false;
     if (in_flow)
         for (size_t i = 0; i < n; i++)
@@ -818,9 +841,20 @@ static int emit_double(dx_buf *out, const char *s, size_t n)
         case '\r':
             rc = dx_buf_puts(out, "\\r");
             break;
-        default:
-            rc = c < 0x20 || c == 0x7f ? dx_buf_printf(out, "\\x%02X", c)
-                                       : dx_buf_putc(out, (char)c);
+        default: {
+            size_t sp = c >= 0xc2 ? special_char_at(s + i, n - i) : 0;
+            if (sp) {
+                const unsigned char *u = (const unsigned char *)s + i;
+                rc = dx_buf_puts(out, sp == 2        ? "\\N"
+                                      : u[0] == 0xef ? "\\uFEFF"
+                                      : u[2] == 0xa8 ? "\\L"
+                                                     : "\\P");
+                i += sp - 1;
+            } else {
+                rc = c < 0x20 || c == 0x7f ? dx_buf_printf(out, "\\x%02X", c)
+                                           : dx_buf_putc(out, (char)c);
+            }
+        }
         }
     }
     return rc | dx_buf_putc(out, '"');
@@ -877,6 +911,8 @@ static int emit_scalar(dx_buf *out, const node *n, bool in_flow, int indent)
         return 0; /* `key:` stays an empty null */
     if (n->style == YAML_PLAIN_SCALAR_STYLE && plain_ok(n->text, n->len, in_flow))
         return dx_buf_append(out, n->text, n->len);
+    if (has_special_chars(n->text, n->len))
+        return emit_double(out, n->text, n->len);
     if (n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE && !memchr(n->text, '\n', n->len)) {
         for (size_t i = 0; i < n->len; i++)
             if ((unsigned char)n->text[i] < 0x20 && n->text[i] != '\t')
