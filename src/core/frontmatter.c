@@ -908,7 +908,7 @@ static int emit_literal(dx_buf *out, const char *s, size_t n, int indent)
 static int emit_scalar(dx_buf *out, const node *n, bool in_flow, int indent)
 {
     if (n->style == YAML_PLAIN_SCALAR_STYLE && (is_null_scalar(n) && n->len == 0))
-        return 0; /* `key:` stays an empty null */
+        return in_flow ? dx_buf_puts(out, "null") : 0; /* `key:` stays an empty null */
     if (n->style == YAML_PLAIN_SCALAR_STYLE && plain_ok(n->text, n->len, in_flow))
         return dx_buf_append(out, n->text, n->len);
     if (has_special_chars(n->text, n->len))

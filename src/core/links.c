@@ -182,7 +182,7 @@ int dx_link_write(const char *target, const char *from_file, const char *title, 
         rc |= dx_buf_putc(out, '[');
         for (const char *p = title; *p && !rc; p++)
             rc = *p == ']' || *p == '[' ? dx_buf_putc(out, ' ') : dx_buf_putc(out, *p);
-        bool angle = strpbrk(path.data, " ()<>") != NULL;
+        bool angle = strpbrk(path.data, " \t()<>") != NULL;
         rc |= dx_buf_printf(out, angle ? "](<%s>)" : "](%s)", path.data);
     } else {
         rc = dx_buf_puts(out, path.data);
