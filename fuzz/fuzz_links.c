@@ -26,7 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dx_buf link = DX_BUF_INIT, back = DX_BUF_INIT;
             if (dx_link_write(canon.data, "dir/sub/from.md", NULL, (dx_link_format)f, &link) != 0)
                 abort();
-            if (dx_link_resolve(link.data, "dir/sub/from.md", (dx_link_format)f, &back, &err) ==
+            /* A plain link cannot carry leading or trailing white space (links are trimmed). */
+            bool padded = link.len && (isspace((unsigned char)link.data[0]) ||
+                                       isspace((unsigned char)link.data[link.len - 1]));
+            if (!padded &&
+                dx_link_resolve(link.data, "dir/sub/from.md", (dx_link_format)f, &back, &err) ==
                     0 &&
                 strcmp(dx_buf_cstr(&back), canon.data) != 0 && !strchr(canon.data, '(') &&
                 !strchr(canon.data, ')') && !strchr(canon.data, ' '))
