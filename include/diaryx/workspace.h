@@ -1,0 +1,196 @@
+/* workspace.h - a diaryx workspace on disk: the root index, the tree of entries linked by
+ * `part_of`/`contents`, creating, linking, moving and removing entries, validation with
+ * fixes, export by audience, daily entries and search. docs/file-format.md describes the
+ * rules; every file write is atomic (temporary file + rename).
+ *
+ * Paths in this API are workspace-relative ("notes/idea.md") unless named abs_*. */
+#ifndef DX_WORKSPACE_H
+#define DX_WORKSPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diaryx/buf.h"
+#include "diaryx/error.h"
+#include "diaryx/frontmatter.h"
+#include "diaryx/links.h"
+#include "diaryx/strlist.h"
+
+typedef struct dx_workspace dx_workspace;
+
+/* Create a workspace in directory abs_dir (created if needed): a root index README.md
+ * with title (default: the directory name), description "A diaryx workspace" and
+ * `contents: []`. An existing root index is kept (DX_EEXIST is not an error: *created is
+ * set to false). Existing markdown files are left alone (link them with validate --fix). */
+int dx_workspace_init(const char *abs_dir, const char *title, const char *description,
+                      bool *created, dx_error *err);
+
+/* Open the workspace containing start (a directory or a file): the nearest directory,
+ * from start upwards, holding a root index (a .md file with `contents` and no `part_of`).
+ * DX_ENOTFOUND with a hint to run `diaryx init` when there is none. */
+int dx_workspace_open(const char *start, dx_workspace **out, dx_error *err);
+void dx_workspace_free(dx_workspace *ws);
+
+const char *dx_workspace_root(const dx_workspace *ws);      /* absolute directory */
+const char *dx_workspace_root_file(const dx_workspace *ws); /* e.g. "README.md" */
+dx_link_format dx_workspace_link_format(const dx_workspace *ws);
+
+/* A user-supplied path (absolute, or relative to the current directory) as a
+ * workspace-relative path. DX_EPATH when it is outside the workspace. */
+int dx_workspace_relpath(const dx_workspace *ws, const char *user_path, dx_buf *out, dx_error *err);
+/* Absolute path of a workspace-relative path. */
+int dx_workspace_abspath(const dx_workspace *ws, const char *rel, dx_buf *out);
+
+/* Read and parse an entry. DX_ENOTFOUND names the file; DX_EPARSE comes from the YAML. */
+int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err);
+/* Write an entry atomically, creating directories. */
+int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err);
+
+/* Resolve a link found in file from_rel with the workspace link format. */
+int dx_workspace_resolve(const dx_workspace *ws, const char *from_rel, const char *link,
+                         dx_buf *out, dx_error *err);
+/* Write a link to target_rel as it should appear in from_rel (title from the target's
+ * frontmatter when readable, else from its path). */
+int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *target_rel,
+                      dx_buf *out);
+
+/* ---- tree ------------------------------------------------------------------------------ */
+
+typedef enum dx_node_status {
+    DX_NODE_OK,
+    DX_NODE_MISSING,
+    DX_NODE_ERROR,
+    DX_NODE_CYCLE,
+    DX_NODE_TRUNCATED
+} dx_node_status;
+
+typedef struct dx_tree_node dx_tree_node;
+struct dx_tree_node {
+    char *path;  /* workspace-relative */
+    char *title; /* frontmatter title, else the file stem */
+    char *description;
+    dx_node_status status;
+    size_t hidden; /* DX_NODE_TRUNCATED: children not shown */
+    dx_tree_node **children;
+    size_t n;
+};
+
+/* The tree from start_rel (NULL = the root), down to max_depth levels (0 = unlimited). */
+int dx_workspace_tree(const dx_workspace *ws, const char *start_rel, int max_depth,
+                      dx_tree_node **out, dx_error *err);
+void dx_tree_free(dx_tree_node *n);
+/* `tree`-style text (├── └── │), root line "Title - description". */
+int dx_tree_render(const dx_tree_node *n, dx_buf *out);
+int dx_tree_render_json(const dx_tree_node *n, dx_buf *out);
+
+/* ---- editing ----------------------------------------------------------------------------- */
+
+/* The file name for a title: lower-case ASCII letters and digits kept, other ASCII runs
+ * become one `-`, non-ASCII characters kept, trimmed, ".md" added ("My Note!" ->
+ * "my-note.md"; "" -> "untitled.md"). */
+int dx_filename_from_title(const char *title, dx_buf *out);
+
+/* The index of directory dir ("" = the root directory): the root index for "", else an
+ * existing index in dir (<dir>/<name>.md, index.md, README.md, <name>_index.md, then any
+ * file with `contents`). With create, a missing one is created as <dir>/<name>.md with a
+ * title from the folder name and linked into the index of its parent directory. */
+int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create, dx_buf *out,
+                           dx_error *err);
+
+/* Create entry rel (".md" added when missing) with title (default from the file name):
+ * frontmatter `title` and `part_of`, a `# Title` heading, linked into the contents of its
+ * directory's index (created when missing). index: give it `contents: []`. DX_EEXIST. */
+int dx_workspace_create(dx_workspace *ws, const char *rel, const char *title, bool index,
+                        dx_error *err);
+
+/* Link child under parent: append to parent's `contents` (sorted: keep the list sorted),
+ * set child's `part_of`. A leaf parent becomes an index. Idempotent. */
+int dx_workspace_attach(dx_workspace *ws, const char *parent, const char *child, bool sorted,
+                        dx_error *err);
+/* Unlink: remove child from parent's contents and child's part_of (when it is parent). */
+int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child, dx_error *err);
+
+/* Move or rename from -> to (to may be an existing directory). Every `part_of`,
+ * `contents` and `attachments` link to the file is rewritten, its own relative links are
+ * re-expressed from the new place, and when its directory changes it is moved from the
+ * old parent's contents to the new directory's index. DX_EEXIST when to exists. */
+int dx_workspace_move(dx_workspace *ws, const char *from, const char *to, dx_error *err);
+
+/* Delete an entry: refused (DX_ECONFLICT) for an index with children; unlinked from its
+ * parent first. */
+int dx_workspace_delete(dx_workspace *ws, const char *rel, dx_error *err);
+
+/* ---- validation -------------------------------------------------------------------------- */
+
+typedef struct dx_issue {
+    const char *kind; /* BrokenPartOf, BrokenContentsRef, BrokenAttachment, LinkOutsideWorkspace,
+                         InvalidFrontmatter, OrphanFile, OrphanBinaryFile, MissingPartOf,
+                         CircularReference, NonPortablePath, InvalidContentsRef,
+                         UnclosedFrontmatter */
+    bool error;       /* error (true) or warning */
+    char *file;       /* the file the issue is in or about */
+    char *target;     /* the link or file it refers to, or NULL */
+    char *suggestion; /* what --fix would use (an index, a path), or NULL */
+    char *message;    /* one line for people */
+} dx_issue;
+
+typedef struct dx_report {
+    dx_issue *items;
+    size_t len;
+    size_t files_checked;
+} dx_report;
+
+void dx_report_release(dx_report *r);
+
+/* Check the whole workspace: every file reachable from the root, then orphans on disk
+ * (hidden directories and .git, node_modules, target, build, dist are skipped). */
+int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err);
+/* Apply the fix of every issue that has one; fixed and failed are filled with what
+ * happened (messages). */
+int dx_workspace_fix(dx_workspace *ws, const dx_report *r, dx_strlist *fixed, dx_strlist *failed,
+                     dx_error *err);
+int dx_report_json(const dx_report *r, dx_buf *out);
+
+/* ---- export, daily, search ------------------------------------------------------------- */
+
+typedef struct dx_export_options {
+    const char *audience; /* group name, or "*" for every non-private file */
+    bool keep_audience;   /* keep the `audience` key in exported files */
+    bool force;           /* write into an existing non-empty destination */
+    bool dry_run;
+} dx_export_options;
+
+/* Copy the files visible to an audience to abs_dest (rules in docs/file-format.md);
+ * excluded children are removed from exported `contents`. included/excluded receive
+ * workspace-relative paths (excluded with a reason: "path (reason)"). */
+int dx_workspace_export(const dx_workspace *ws, const char *abs_dest, const dx_export_options *opts,
+                        dx_strlist *included, dx_strlist *excluded, dx_error *err);
+
+/* Ensure the daily entry for date (YYYY-MM-DD) exists with its year and month indexes
+ * under daily_folder (NULL/"" = the workspace root); its path goes to out; *created tells
+ * whether it was new. Existing entries are never overwritten. */
+int dx_workspace_daily(dx_workspace *ws, const char *date, const char *daily_folder, dx_buf *out,
+                       bool *created, dx_error *err);
+
+typedef struct dx_match {
+    char *file;
+    size_t line; /* 1-based; 0 for a property match */
+    char *text;
+} dx_match;
+
+typedef struct dx_matches {
+    dx_match *items;
+    size_t len;
+} dx_matches;
+
+void dx_matches_release(dx_matches *m);
+/* Case-insensitive search of every markdown file: in the body (property == NULL) or in
+ * the value of one frontmatter property. */
+int dx_workspace_search(const dx_workspace *ws, const char *pattern, const char *property,
+                        dx_matches *out, dx_error *err);
+
+/* Every markdown file on disk (sorted, hidden and build directories skipped). */
+int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
+                            dx_error *err);
+
+#endif

@@ -1,0 +1,78 @@
+/* cli.h - shared helpers of the `diaryx` commands: option parsing, errors, opening the
+ * workspace, resolving path arguments. Commands print their result on stdout, progress
+ * and errors on stderr, and return 0 (ok), 1 (failure) or 2 (usage error). */
+#ifndef DX_CLI_H
+#define DX_CLI_H
+
+#include <stdbool.h>
+
+#include "diaryx/buf.h"
+#include "diaryx/config.h"
+#include "diaryx/error.h"
+#include "diaryx/strlist.h"
+#include "diaryx/workspace.h"
+
+typedef struct cli_ctx {
+    const char *workspace; /* -w/--workspace, or NULL */
+} cli_ctx;
+
+typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    cli_fn fn;
+    const char *help; /* one line */
+} cli_command;
+
+/* An option: --long / -s, with a value (value != NULL) or a flag (flag != NULL). */
+typedef struct cli_opt {
+    const char *long_name;
+    char short_name;
+    const char **value;
+    bool *flag;
+} cli_opt;
+
+#define CLI_EXIT_HELP 100 /* cli_parse printed --help: the command returns 0 */
+
+/* Parse argv (argv[0] is the command name) against opts (terminated by {NULL}); positional
+ * arguments go to pos. --help/-h prints usage and returns CLI_EXIT_HELP; a bad option
+ * prints an error and returns 2. */
+int cli_parse(const char *usage, const cli_opt *opts, int argc, char **argv, dx_strlist *pos);
+
+/* Print "diaryx: MESSAGE" to stderr and return 1. */
+int cli_fail(const dx_error *err);
+/* Print "diaryx CMD: MESSAGE" + "see `diaryx CMD --help`" to stderr and return 2. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the workspace (-w, else the current directory, searching upwards, else the
+ * config's default_workspace). Prints the error and returns 1 on failure. */
+int cli_open(const cli_ctx *ctx, dx_workspace **ws);
+int cli_config(dx_config **cfg);
+
+/* A path argument as a workspace-relative path: relative to the current directory when it
+ * is inside the workspace, else relative to the workspace root. must_exist checks it. */
+int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *rel, dx_error *err);
+
+/* Run the editor (config `editor`, $EDITOR, $VISUAL, then vi) on an absolute path. */
+int cli_edit(const char *abs_path);
+
+/* Print a buffer followed by a newline unless it already ends with one. */
+void cli_print(const dx_buf *b);
+
+/* Today's date (local time) shifted by days, as YYYY-MM-DD. */
+void cli_date(int shift_days, char out[11]);
+
+int cmd_init(cli_ctx *ctx, int argc, char **argv);
+int cmd_create(cli_ctx *ctx, int argc, char **argv);
+int cmd_today(cli_ctx *ctx, int argc, char **argv);
+int cmd_yesterday(cli_ctx *ctx, int argc, char **argv);
+int cmd_open(cli_ctx *ctx, int argc, char **argv);
+int cmd_property(cli_ctx *ctx, int argc, char **argv);
+int cmd_content(cli_ctx *ctx, int argc, char **argv);
+int cmd_workspace(cli_ctx *ctx, int argc, char **argv);
+int cmd_validate(cli_ctx *ctx, int argc, char **argv);
+int cmd_search(cli_ctx *ctx, int argc, char **argv);
+int cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_config(cli_ctx *ctx, int argc, char **argv);
+
+#endif

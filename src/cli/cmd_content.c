@@ -1,0 +1,93 @@
+/* cmd_content.c - `diaryx content get|set|append|prepend|clear FILE`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "diaryx/fs.h"
+
+static const char USAGE[] =
+    "usage: diaryx content SUBCOMMAND FILE [TEXT] [--file PATH | --stdin]\n\n"
+    "  get FILE                print the body (everything after the frontmatter)\n"
+    "  set FILE TEXT           replace the body\n"
+    "  append FILE TEXT        add text at the end (a newline is put between when needed)\n"
+    "  prepend FILE TEXT       add text at the start\n"
+    "  clear FILE              empty the body\n"
+    "TEXT may come from --file PATH or --stdin instead of the command line.\n";
+
+static int read_stdin(dx_buf *out)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (dx_buf_append(out, chunk, n))
+            return 1;
+    return ferror(stdin) ? 1 : 0;
+}
+
+int cmd_content(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *from_file = NULL;
+    bool from_stdin = false;
+    cli_opt opts[] = {{"file", 'f', &from_file, NULL}, {"stdin", 0, NULL, &from_stdin}, {NULL}};
+    dx_strlist pos = DX_STRLIST_INIT;
+    dx_workspace *ws = NULL;
+    dx_fm *fm = NULL;
+    dx_buf rel = DX_BUF_INIT, text = DX_BUF_INIT, body = DX_BUF_INIT;
+    dx_error err = DX_ERROR_INIT;
+    int rc = cli_parse(USAGE, opts, argc, argv, &pos);
+    const char *sub = pos.len ? pos.items[0] : "";
+    bool takes_text = !strcmp(sub, "set") || !strcmp(sub, "append") || !strcmp(sub, "prepend");
+    if (!rc && !takes_text && strcmp(sub, "get") && strcmp(sub, "clear"))
+        rc = pos.len ? cli_usage("content", "unknown subcommand '%s'", sub)
+                     : cli_usage("content", "missing SUBCOMMAND");
+    size_t want = takes_text && !from_file && !from_stdin ? 3 : 2;
+    if (!rc && pos.len != want)
+        rc = cli_usage("content", "'%s' takes FILE%s", sub, want == 3 ? " and TEXT" : "");
+    if (!rc && from_file && from_stdin)
+        rc = cli_usage("content", "--file and --stdin exclude each other");
+    if (!rc)
+        rc = cli_open(ctx, &ws);
+    if (!rc && (cli_entry(ws, pos.items[1], true, &rel, &err) ||
+                dx_workspace_read(ws, rel.data, &fm, &err)))
+        rc = cli_fail(&err);
+    if (!rc && takes_text) {
+        if (from_file && dx_file_read(from_file, &text, &err))
+            rc = cli_fail(&err);
+        else if (from_stdin && read_stdin(&text))
+            rc = cli_fail(&(dx_error){DX_EIO, "cannot read standard input"});
+        else if (!from_file && !from_stdin)
+            dx_buf_puts(&text, pos.items[2]);
+    }
+    if (rc)
+        goto done;
+    size_t blen;
+    const char *cur = dx_fm_body(fm, &blen);
+    if (!strcmp(sub, "get")) {
+        fwrite(cur, 1, blen, stdout);
+        goto done;
+    }
+    if (!strcmp(sub, "set")) {
+        dx_buf_append(&body, text.data ? text.data : "", text.len);
+    } else if (!strcmp(sub, "append")) {
+        dx_buf_append(&body, cur, blen);
+        if (blen && cur[blen - 1] != '\n')
+            dx_buf_putc(&body, '\n');
+        dx_buf_append(&body, dx_buf_cstr(&text), text.len);
+    } else if (!strcmp(sub, "prepend")) {
+        dx_buf_append(&body, dx_buf_cstr(&text), text.len);
+        if (blen && text.len && text.data[text.len - 1] != '\n')
+            dx_buf_putc(&body, '\n');
+        dx_buf_append(&body, cur, blen);
+    }
+    if (dx_fm_set_body(fm, dx_buf_cstr(&body), body.len) ||
+        dx_workspace_write(ws, rel.data, fm, &err))
+        rc = cli_fail(&err);
+done:
+    dx_fm_free(fm);
+    dx_workspace_free(ws);
+    dx_buf_release(&rel);
+    dx_buf_release(&text);
+    dx_buf_release(&body);
+    dx_strlist_release(&pos);
+    return rc;
+}

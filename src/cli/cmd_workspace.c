@@ -1,0 +1,141 @@
+/* cmd_workspace.c - `diaryx workspace info|path|add|rm|mv|create|delete`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: diaryx workspace SUBCOMMAND [ARGS]\n\n"
+    "  info [PATH] [--depth N] [--json]   print the tree from the root (or PATH); depth 0 =\n"
+    "                                     unlimited (default 3)\n"
+    "  path                               print the workspace root directory\n"
+    "  add PARENT CHILD                   link CHILD into PARENT's contents, set its part_of\n"
+    "  rm PARENT CHILD                    unlink CHILD from PARENT (the file stays)\n"
+    "  mv SRC DEST                        move or rename; every link to SRC is rewritten\n"
+    "  create PARENT TITLE [--index]      new entry named after TITLE beside PARENT's index\n"
+    "  delete PATH                        unlink and delete an entry (not an index with\n"
+    "                                     children)\n";
+
+static int need(const dx_strlist *pos, size_t n, const char *sub, const char *what)
+{
+    if (pos->len != n + 1)
+        return cli_usage("workspace", "'%s' takes %s", sub, what);
+    return 0;
+}
+
+int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *depth_s = NULL;
+    bool json = false, index = false;
+    cli_opt opts[] = {{"depth", 'd', &depth_s, NULL},
+                      {"json", 0, NULL, &json},
+                      {"index", 'i', NULL, &index},
+                      {NULL}};
+    dx_strlist pos = DX_STRLIST_INIT;
+    dx_workspace *ws = NULL;
+    dx_buf a = DX_BUF_INIT, b = DX_BUF_INIT, out = DX_BUF_INIT;
+    dx_error err = DX_ERROR_INIT;
+    int rc = cli_parse(USAGE, opts, argc, argv, &pos);
+    const char *sub = pos.len ? pos.items[0] : NULL;
+    if (!rc && !sub)
+        rc = cli_usage("workspace", "missing SUBCOMMAND");
+    if (rc)
+        goto done;
+    if (!strcmp(sub, "info")) {
+        char *end = NULL;
+        long depth = depth_s ? strtol(depth_s, &end, 10) : 3;
+        if ((depth_s && (*end || depth < 0)) || pos.len > 2) {
+            rc = cli_usage("workspace", pos.len > 2 ? "'info' takes at most one PATH"
+                                                    : "--depth needs a number >= 0");
+            goto done;
+        }
+        if ((rc = cli_open(ctx, &ws)))
+            goto done;
+        if (pos.len == 2 && cli_entry(ws, pos.items[1], true, &a, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        dx_tree_node *tree = NULL;
+        if (dx_workspace_tree(ws, pos.len == 2 ? a.data : NULL, (int)depth, &tree, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        json ? dx_tree_render_json(tree, &out) : dx_tree_render(tree, &out);
+        cli_print(&out);
+        dx_tree_free(tree);
+    } else if (!strcmp(sub, "path")) {
+        if ((rc = need(&pos, 0, sub, "no arguments")) || (rc = cli_open(ctx, &ws)))
+            goto done;
+        printf("%s\n", dx_workspace_root(ws));
+    } else if (!strcmp(sub, "add") || !strcmp(sub, "rm") || !strcmp(sub, "mv")) {
+        bool mv = !strcmp(sub, "mv");
+        if ((rc = need(&pos, 2, sub, mv ? "SRC and DEST" : "PARENT and CHILD")) ||
+            (rc = cli_open(ctx, &ws)))
+            goto done;
+        if (cli_entry(ws, pos.items[1], true, &a, &err) ||
+            cli_entry(ws, pos.items[2], !mv, &b, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        int r = !strcmp(sub, "add")  ? dx_workspace_attach(ws, a.data, b.data, false, &err)
+                : !strcmp(sub, "rm") ? dx_workspace_detach(ws, a.data, b.data, &err)
+                                     : dx_workspace_move(ws, a.data, b.data, &err);
+        if (r) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        if (!strcmp(sub, "add"))
+            printf("Added '%s' to the contents of '%s'\n", b.data, a.data);
+        else if (!strcmp(sub, "rm"))
+            printf("Removed '%s' from the contents of '%s'\n", b.data, a.data);
+        else
+            printf("Moved '%s' to '%s'\n", a.data, b.data);
+    } else if (!strcmp(sub, "create")) {
+        if ((rc = need(&pos, 2, sub, "PARENT and TITLE")) || (rc = cli_open(ctx, &ws)))
+            goto done;
+        if (cli_entry(ws, pos.items[1], true, &a, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        /* The new entry goes into the parent's directory, named after the title, and is
+         * linked under PARENT even when that is not the directory's own index. */
+        const char *slash = strrchr(a.data, '/');
+        dx_buf dir = DX_BUF_INIT, idx = DX_BUF_INIT;
+        dx_buf_append(&dir, a.data, slash ? (size_t)(slash - a.data) : 0);
+        if (dir.len)
+            dx_buf_printf(&b, "%s/", dir.data);
+        dx_filename_from_title(pos.items[2], &b);
+        int r = dx_workspace_create(ws, b.data, pos.items[2], index, &err);
+        if (!r && dx_workspace_dir_index(ws, dx_buf_cstr(&dir), false, &idx, NULL) == 0 &&
+            strcmp(idx.data, a.data) != 0) {
+            r = dx_workspace_detach(ws, idx.data, b.data, &err);
+            if (!r)
+                r = dx_workspace_attach(ws, a.data, b.data, false, &err);
+        }
+        dx_buf_release(&dir);
+        dx_buf_release(&idx);
+        if (r) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        printf("%s\n", b.data);
+    } else if (!strcmp(sub, "delete")) {
+        if ((rc = need(&pos, 1, sub, "PATH")) || (rc = cli_open(ctx, &ws)))
+            goto done;
+        if (cli_entry(ws, pos.items[1], true, &a, &err) || dx_workspace_delete(ws, a.data, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        printf("Deleted '%s'\n", a.data);
+    } else {
+        rc = cli_usage("workspace", "unknown subcommand '%s'", sub);
+    }
+done:
+    dx_workspace_free(ws);
+    dx_buf_release(&a);
+    dx_buf_release(&b);
+    dx_buf_release(&out);
+    dx_strlist_release(&pos);
+    return rc;
+}

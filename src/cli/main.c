@@ -1,0 +1,75 @@
+/* main.c - `diaryx`: the command table and global options. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "diaryx/version.h"
+
+static const cli_command COMMANDS[] = {
+    {"init", cmd_init, "create a workspace (a root index README.md) in a directory"},
+    {"create", cmd_create, "create an entry and link it into its directory's index"},
+    {"today", cmd_today, "create or open today's daily entry"},
+    {"yesterday", cmd_yesterday, "create or open yesterday's daily entry"},
+    {"open", cmd_open, "open an entry (or a date's daily entry) in the editor"},
+    {"property", cmd_property, "read and edit frontmatter properties"},
+    {"content", cmd_content, "read and edit the body of an entry"},
+    {"workspace", cmd_workspace, "show the tree and link, move, create or remove entries"},
+    {"validate", cmd_validate, "check links and structure; --fix repairs what it can"},
+    {"search", cmd_search, "search bodies or one property of every entry"},
+    {"export", cmd_export, "copy the entries visible to an audience to a directory"},
+    {"config", cmd_config, "show or change settings in config.toml"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: diaryx [-w DIR] COMMAND [ARGS...]\n\n"
+               "A journal and knowledge workspace of markdown files with YAML frontmatter.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "\nGlobal options:\n"
+               "  -w, --workspace DIR  use the workspace at DIR (default: the current directory\n"
+               "                       or a parent of it, then config default_workspace)\n"
+               "  -h, --help           show help (also after a command)\n"
+               "  --version            show the version\n\n"
+               "Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx ctx = {NULL};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-w") || !strcmp(argv[i], "--workspace")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "diaryx: option '%s' needs a directory\n", argv[i]);
+                return 2;
+            }
+            ctx.workspace = argv[++i];
+        } else if (!strncmp(argv[i], "--workspace=", 12)) {
+            ctx.workspace = argv[i] + 12;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("diaryx %s\n", dx_version());
+            return 0;
+        } else {
+            fprintf(stderr, "diaryx: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t c = 0; c < sizeof COMMANDS / sizeof *COMMANDS; c++) {
+        if (!strcmp(argv[i], COMMANDS[c].name)) {
+            int rc = COMMANDS[c].fn(&ctx, argc - i, argv + i);
+            return rc == CLI_EXIT_HELP ? 0 : rc;
+        }
+    }
+    fprintf(stderr, "diaryx: unknown command '%s' (see `diaryx --help`)\n", argv[i]);
+    return 2;
+}

@@ -1,0 +1,898 @@
+/* workspace.c - a workspace on disk: root detection, entries, tree, linking and moving. */
+#include "workspace_int.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diaryx/fs.h"
+#include "diaryx/paths.h"
+
+/* ---- opening ------------------------------------------------------------------------- */
+
+bool dx_ws_skip_dir(const char *name)
+{
+    static const char *const skip[] = {"node_modules", "target", "build",
+                                       "dist",         "vendor", "__pycache__"};
+    if (name[0] == '.')
+        return true;
+    for (size_t i = 0; i < sizeof skip / sizeof *skip; i++)
+        if (!strcmp(name, skip[i]))
+            return true;
+    return false;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether abs_path is a root index: a parseable note with `contents` and no `part_of`. */
+static bool is_root_index(const char *abs_path)
+{
+    dx_buf text = DX_BUF_INIT;
+    dx_fm *fm = NULL;
+    bool yes = false;
+    if (dx_file_read(abs_path, &text, NULL) == 0 &&
+        dx_fm_parse(dx_buf_cstr(&text), text.len, abs_path, &fm, NULL) == 0)
+        yes = dx_fm_has(fm, "contents") && !dx_fm_has(fm, "part_of");
+    dx_fm_free(fm);
+    dx_buf_release(&text);
+    return yes;
+}
+
+/* The root index in directory dir (README.md and index.md first, then by name). */
+static int find_root_in(const char *dir, dx_buf *name)
+{
+    static const char *const first[] = {"README.md", "index.md"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, first[i]);
+        if (dx_is_file(path) && is_root_index(path))
+            return dx_buf_puts(name, first[i]) ? DX_ENOMEM : 0;
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return DX_ENOTFOUND;
+    dx_strlist names = DX_STRLIST_INIT;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && dx_path_is_markdown(e->d_name))
+            dx_strlist_push(&names, e->d_name);
+    closedir(d);
+    if (names.len > 1)
+        qsort(names.items, names.len, sizeof(char *), cmp_names);
+    int rc = DX_ENOTFOUND;
+    for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names.items[i]);
+        if (dx_is_file(path) && is_root_index(path))
+            rc = dx_buf_puts(name, names.items[i]) ? DX_ENOMEM : 0;
+    }
+    dx_strlist_release(&names);
+    return rc;
+}
+
+int dx_workspace_open(const char *start, dx_workspace **out, dx_error *err)
+{
+    char abs[PATH_MAX];
+    *out = NULL;
+    if (!realpath(start, abs))
+        return dx_error_set(err, DX_ENOTFOUND, "cannot open workspace '%s': %s", start,
+                            strerror(errno));
+    if (!dx_is_dir(abs)) {
+        char *slash = strrchr(abs, '/');
+        if (slash && slash != abs)
+            *slash = 0;
+    }
+    dx_buf name = DX_BUF_INIT;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", abs);
+    for (;;) {
+        int rc = find_root_in(dir, &name);
+        if (rc == 0)
+            break;
+        if (rc != DX_ENOTFOUND) {
+            dx_buf_release(&name);
+            return dx_error_set(err, rc, "cannot open workspace: %s", dx_strerror(rc));
+        }
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            dx_buf_release(&name);
+            return dx_error_set(err, DX_ENOTFOUND,
+                                "no diaryx workspace in '%s' or any parent directory (a root "
+                                "index has `contents` and no `part_of`; create one with "
+                                "`diaryx init`)",
+                                abs);
+        }
+        *slash = 0;
+    }
+    dx_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws || !(ws->root = strdup(dir))) {
+        free(ws);
+        dx_buf_release(&name);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    ws->root_file = dx_buf_detach(&name, NULL);
+    /* The workspace link format lives in the root index. */
+    dx_fm *fm = NULL;
+    ws->format = DX_LINK_MARKDOWN_ROOT;
+    if (dx_workspace_read(ws, ws->root_file, &fm, NULL) == 0) {
+        const char *f = dx_fm_get(fm, "link_format");
+        dx_link_format lf;
+        if (f && dx_link_format_parse(f, &lf) == 0)
+            ws->format = lf;
+    }
+    dx_fm_free(fm);
+    *out = ws;
+    return 0;
+}
+
+void dx_workspace_free(dx_workspace *ws)
+{
+    if (!ws)
+        return;
+    free(ws->root);
+    free(ws->root_file);
+    free(ws);
+}
+
+const char *dx_workspace_root(const dx_workspace *ws)
+{
+    return ws->root;
+}
+
+const char *dx_workspace_root_file(const dx_workspace *ws)
+{
+    return ws->root_file;
+}
+
+dx_link_format dx_workspace_link_format(const dx_workspace *ws)
+{
+    return ws->format;
+}
+
+int dx_workspace_relpath(const dx_workspace *ws, const char *user_path, dx_buf *out, dx_error *err)
+{
+    return dx_path_under_root(ws->root, user_path, out, err);
+}
+
+int dx_workspace_abspath(const dx_workspace *ws, const char *rel, dx_buf *out)
+{
+    return rel[0] ? dx_buf_printf(out, "%s/%s", ws->root, rel) : dx_buf_puts(out, ws->root);
+}
+
+int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+{
+    dx_buf abs = DX_BUF_INIT, text = DX_BUF_INIT;
+    *out = NULL;
+    int rc = dx_workspace_abspath(ws, rel, &abs);
+    if (!rc && (rc = dx_file_read(abs.data, &text, err)) == DX_ENOTFOUND)
+        dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
+    if (!rc)
+        rc = dx_fm_parse(dx_buf_cstr(&text), text.len, rel, out, err);
+    dx_buf_release(&abs);
+    dx_buf_release(&text);
+    return rc;
+}
+
+int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
+{
+    dx_buf abs = DX_BUF_INIT, text = DX_BUF_INIT, dir = DX_BUF_INIT;
+    int rc = dx_workspace_abspath(ws, rel, &abs);
+    if (!rc)
+        rc = dx_fm_write(fm, &text, err);
+    if (!rc) {
+        dx_path_dirname(abs.data, &dir);
+        if (dir.len)
+            rc = dx_mkdirs(dir.data, err);
+    }
+    if (!rc)
+        rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&text), text.len, 0644, err);
+    dx_buf_release(&abs);
+    dx_buf_release(&text);
+    dx_buf_release(&dir);
+    return rc;
+}
+
+int dx_workspace_resolve(const dx_workspace *ws, const char *from_rel, const char *link,
+                         dx_buf *out, dx_error *err)
+{
+    return dx_link_resolve(link, from_rel, ws->format, out, err);
+}
+
+static bool exists_rel(const dx_workspace *ws, const char *rel)
+{
+    dx_buf abs = DX_BUF_INIT;
+    dx_workspace_abspath(ws, rel, &abs);
+    bool yes = dx_path_exists(dx_buf_cstr(&abs));
+    dx_buf_release(&abs);
+    return yes;
+}
+
+int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *target_rel,
+                      dx_buf *out)
+{
+    dx_fm *fm = NULL;
+    const char *title = NULL;
+    if (dx_path_is_markdown(target_rel) && dx_workspace_read(ws, target_rel, &fm, NULL) == 0)
+        title = dx_fm_get(fm, "title");
+    int rc = dx_link_write(target_rel, from_rel, title, ws->format, out);
+    dx_fm_free(fm);
+    return rc;
+}
+
+int dx_ws_resolved_list(const dx_workspace *ws, const char *from_rel, const dx_fm *fm,
+                        const char *key, dx_strlist *out, dx_strlist *raw)
+{
+    dx_strlist items = DX_STRLIST_INIT;
+    int rc = dx_fm_get_list(fm, key, &items);
+    for (size_t i = 0; !rc && i < items.len; i++) {
+        dx_buf p = DX_BUF_INIT;
+        if (dx_workspace_resolve(ws, from_rel, items.items[i], &p, NULL) == 0) {
+            rc = dx_strlist_push(out, dx_buf_cstr(&p));
+            if (!rc && raw)
+                rc = dx_strlist_push(raw, items.items[i]);
+        }
+        dx_buf_release(&p);
+    }
+    dx_strlist_release(&items);
+    return rc;
+}
+
+/* ---- tree ------------------------------------------------------------------------------ */
+
+void dx_tree_free(dx_tree_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++)
+        dx_tree_free(n->children[i]);
+    free(n->children);
+    free(n->path);
+    free(n->title);
+    free(n->description);
+    free(n);
+}
+
+static dx_tree_node *build_node(const dx_workspace *ws, const char *rel, int depth, int max_depth,
+                                dx_strlist *stack)
+{
+    dx_tree_node *n = calloc(1, sizeof *n);
+    if (!n || !(n->path = strdup(rel))) {
+        free(n);
+        return NULL;
+    }
+    dx_buf stem = DX_BUF_INIT;
+    dx_path_stem(rel, &stem);
+    if (dx_strlist_find(stack, rel) >= 0) {
+        n->status = DX_NODE_CYCLE;
+        n->title = dx_buf_detach(&stem, NULL);
+        return n;
+    }
+    dx_fm *fm = NULL;
+    dx_error err = DX_ERROR_INIT;
+    int rc = dx_workspace_read(ws, rel, &fm, &err);
+    if (rc) {
+        n->status = rc == DX_ENOTFOUND ? DX_NODE_MISSING : DX_NODE_ERROR;
+        n->title = dx_buf_detach(&stem, NULL);
+        return n;
+    }
+    const char *t = dx_fm_get(fm, "title"), *d = dx_fm_get(fm, "description");
+    n->title = t ? strdup(t) : dx_buf_detach(&stem, NULL);
+    n->description = d ? strdup(d) : NULL;
+    dx_buf_release(&stem);
+    dx_strlist kids = DX_STRLIST_INIT;
+    dx_ws_resolved_list(ws, rel, fm, "contents", &kids, NULL);
+    dx_fm_free(fm);
+    if (kids.len && max_depth && depth >= max_depth) {
+        n->status = DX_NODE_TRUNCATED;
+        n->hidden = kids.len;
+    } else if (kids.len) {
+        n->children = calloc(kids.len, sizeof *n->children);
+        dx_strlist_push(stack, rel);
+        for (size_t i = 0; n->children && i < kids.len; i++) {
+            dx_tree_node *c = build_node(ws, kids.items[i], depth + 1, max_depth, stack);
+            if (c)
+                n->children[n->n++] = c;
+        }
+        dx_strlist_remove(stack, stack->len - 1);
+    }
+    dx_strlist_release(&kids);
+    return n;
+}
+
+int dx_workspace_tree(const dx_workspace *ws, const char *start_rel, int max_depth,
+                      dx_tree_node **out, dx_error *err)
+{
+    dx_strlist stack = DX_STRLIST_INIT;
+    *out = build_node(ws, start_rel ? start_rel : ws->root_file, 0, max_depth, &stack);
+    dx_strlist_release(&stack);
+    return *out ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory building the tree");
+}
+
+static int node_label(const dx_tree_node *n, dx_buf *out)
+{
+    int rc = dx_buf_puts(out, n->title);
+    if (n->description && n->description[0])
+        rc |= dx_buf_printf(out, " - %s", n->description);
+    if (n->status == DX_NODE_MISSING)
+        rc |= dx_buf_printf(out, " (missing: %s)", n->path);
+    else if (n->status == DX_NODE_ERROR)
+        rc |= dx_buf_printf(out, " (error: %s)", n->path);
+    else if (n->status == DX_NODE_CYCLE)
+        rc |= dx_buf_puts(out, " (cycle)");
+    return rc;
+}
+
+static int render(const dx_tree_node *n, const char *prefix, dx_buf *out)
+{
+    int rc = 0;
+    size_t total = n->n + (n->status == DX_NODE_TRUNCATED ? 1 : 0);
+    for (size_t i = 0; i < total && !rc; i++) {
+        bool last = i + 1 == total;
+        rc |= dx_buf_printf(out, "%s%s", prefix, last ? "└── " : "├── ");
+        if (i == n->n) {
+            rc |= dx_buf_printf(out, "... (%zu more)\n", n->hidden);
+            break;
+        }
+        rc |= node_label(n->children[i], out) | dx_buf_putc(out, '\n');
+        dx_buf next = DX_BUF_INIT;
+        rc |= dx_buf_printf(&next, "%s%s", prefix, last ? "    " : "│   ");
+        rc |= render(n->children[i], next.data, out);
+        dx_buf_release(&next);
+    }
+    return rc;
+}
+
+int dx_tree_render(const dx_tree_node *n, dx_buf *out)
+{
+    int rc = node_label(n, out) | dx_buf_putc(out, '\n');
+    return rc | render(n, "", out);
+}
+
+static json_t *node_json(const dx_tree_node *n)
+{
+    static const char *const st[] = {"ok", "missing", "error", "cycle", "truncated"};
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "path", n->path, "title", n->title, "status", st[n->status]);
+    if (!o)
+        return NULL;
+    if (n->description)
+        json_object_set_new(o, "description", json_string(n->description));
+    if (n->status == DX_NODE_TRUNCATED)
+        json_object_set_new(o, "hidden_children", json_integer((json_int_t)n->hidden));
+    json_t *kids = json_array();
+    for (size_t i = 0; i < n->n; i++)
+        json_array_append_new(kids, node_json(n->children[i]));
+    json_object_set_new(o, "children", kids);
+    return o;
+}
+
+int dx_tree_render_json(const dx_tree_node *n, dx_buf *out)
+{
+    json_t *j = node_json(n);
+    char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    json_decref(j);
+    if (!s)
+        return DX_ENOMEM;
+    int rc = dx_buf_puts(out, s);
+    free(s);
+    return rc;
+}
+
+/* ---- editing ----------------------------------------------------------------------------- */
+
+int dx_filename_from_title(const char *title, dx_buf *out)
+{
+    size_t start = out->len;
+    bool dash = false;
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)title; *p && !rc; p++) {
+        if (isalnum(*p) || *p >= 0x80) {
+            if (dash && out->len > start)
+                rc |= dx_buf_putc(out, '-');
+            dash = false;
+            rc |= dx_buf_putc(out, (char)tolower(*p));
+        } else {
+            dash = true;
+        }
+    }
+    if (out->len == start)
+        rc |= dx_buf_puts(out, "untitled");
+    return rc | dx_buf_puts(out, ".md");
+}
+
+/* Insert link into the list under key (sorted or appended) unless an item already
+ * resolves to target. Returns 1 when the list changed. */
+static int add_to_list(const dx_workspace *ws, dx_fm *fm, const char *from_rel, const char *key,
+                       const char *target, const char *link, bool sorted)
+{
+    dx_strlist items = DX_STRLIST_INIT;
+    int rc = dx_fm_get_list(fm, key, &items);
+    for (size_t i = 0; !rc && i < items.len; i++) {
+        dx_buf p = DX_BUF_INIT;
+        bool same = dx_workspace_resolve(ws, from_rel, items.items[i], &p, NULL) == 0 &&
+                    !strcmp(dx_buf_cstr(&p), target);
+        dx_buf_release(&p);
+        if (same) {
+            dx_strlist_release(&items);
+            return 0;
+        }
+    }
+    size_t at = items.len;
+    if (sorted)
+        for (at = 0; at < items.len && strcmp(items.items[at], link) < 0; at++)
+            ;
+    if (!rc)
+        rc = dx_strlist_insert(&items, at, link);
+    if (!rc)
+        rc = dx_fm_set_list(fm, key, &items);
+    dx_strlist_release(&items);
+    return rc ? rc : 1;
+}
+
+/* Remove every item of key resolving to target. Returns 1 when the list changed. */
+static int remove_from_list(const dx_workspace *ws, dx_fm *fm, const char *from_rel,
+                            const char *key, const char *target)
+{
+    if (dx_fm_kind_of(fm, key) != DX_FM_LIST && dx_fm_kind_of(fm, key) != DX_FM_SCALAR)
+        return 0;
+    dx_strlist items = DX_STRLIST_INIT;
+    int rc = dx_fm_get_list(fm, key, &items), changed = 0;
+    for (size_t i = items.len; !rc && i-- > 0;) {
+        dx_buf p = DX_BUF_INIT;
+        bool same = dx_workspace_resolve(ws, from_rel, items.items[i], &p, NULL) == 0 &&
+                    !strcmp(dx_buf_cstr(&p), target);
+        dx_buf_release(&p);
+        if (same) {
+            dx_strlist_remove(&items, i);
+            changed = 1;
+        }
+    }
+    if (!rc && changed)
+        rc = dx_fm_set_list(fm, key, &items);
+    dx_strlist_release(&items);
+    return rc ? rc : changed;
+}
+
+int dx_workspace_attach(dx_workspace *ws, const char *parent, const char *child, bool sorted,
+                        dx_error *err)
+{
+    dx_fm *pf = NULL, *cf = NULL;
+    dx_buf link = DX_BUF_INIT;
+    int rc = dx_workspace_read(ws, parent, &pf, err);
+    if (!rc)
+        rc = dx_workspace_read(ws, child, &cf, err);
+    if (rc)
+        goto done;
+    if (!strcmp(parent, child)) {
+        rc = dx_error_set(err, DX_EINVAL, "cannot link '%s' under itself", child);
+        goto done;
+    }
+    dx_workspace_link(ws, parent, child, &link);
+    int ch = add_to_list(ws, pf, parent, "contents", child, link.data, sorted);
+    if (ch < 0) {
+        rc = dx_error_set(err, ch, "cannot update '%s'", parent);
+        goto done;
+    }
+    if (ch && (rc = dx_workspace_write(ws, parent, pf, err)))
+        goto done;
+    if (child[0] && strcmp(child, ws->root_file) != 0) {
+        dx_buf_reset(&link);
+        dx_workspace_link(ws, child, parent, &link);
+        const char *cur = dx_fm_get(cf, "part_of");
+        if (!cur || strcmp(cur, link.data) != 0) {
+            bool fresh = !dx_fm_has(cf, "part_of");
+            dx_fm_set(cf, "part_of", link.data);
+            /* A new part_of goes right after the title, where people look for it. */
+            if (fresh)
+                dx_fm_move(cf, "part_of", dx_fm_has(cf, "title") ? 1 : 0);
+            rc = dx_workspace_write(ws, child, cf, err);
+        }
+    }
+done:
+    dx_fm_free(pf);
+    dx_fm_free(cf);
+    dx_buf_release(&link);
+    return rc;
+}
+
+int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child, dx_error *err)
+{
+    dx_fm *pf = NULL, *cf = NULL;
+    int rc = dx_workspace_read(ws, parent, &pf, err);
+    if (rc)
+        return rc;
+    int ch = remove_from_list(ws, pf, parent, "contents", child);
+    if (ch > 0)
+        rc = dx_workspace_write(ws, parent, pf, err);
+    if (!rc && dx_workspace_read(ws, child, &cf, NULL) == 0) {
+        const char *po = dx_fm_get(cf, "part_of");
+        dx_buf p = DX_BUF_INIT;
+        if (po && dx_workspace_resolve(ws, child, po, &p, NULL) == 0 && !strcmp(p.data, parent)) {
+            dx_fm_remove(cf, "part_of");
+            rc = dx_workspace_write(ws, child, cf, err);
+        }
+        dx_buf_release(&p);
+    }
+    if (!rc && ch == 0 && !cf)
+        rc = dx_error_set(err, DX_ENOTFOUND, "'%s' is not in the contents of '%s'", child, parent);
+    dx_fm_free(pf);
+    dx_fm_free(cf);
+    return rc;
+}
+
+static bool has_contents(const dx_workspace *ws, const char *rel)
+{
+    dx_fm *fm = NULL;
+    bool yes = dx_workspace_read(ws, rel, &fm, NULL) == 0 && dx_fm_has(fm, "contents");
+    dx_fm_free(fm);
+    return yes;
+}
+
+int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create, dx_buf *out,
+                           dx_error *err)
+{
+    if (!dir[0])
+        return dx_buf_puts(out, ws->root_file);
+    const char *name = dx_path_basename(dir);
+    dx_buf cand = DX_BUF_INIT;
+    const char *fmts[] = {"%s/%s.md", "%s/index.md", "%s/README.md", "%s/%s_index.md"};
+    for (size_t i = 0; i < 4; i++) {
+        dx_buf_reset(&cand);
+        if (i == 0 || i == 3)
+            dx_buf_printf(&cand, fmts[i], dir, name);
+        else
+            dx_buf_printf(&cand, fmts[i], dir);
+        if (has_contents(ws, cand.data)) {
+            int rc = dx_buf_puts(out, cand.data);
+            dx_buf_release(&cand);
+            return rc;
+        }
+    }
+    /* Any other index in the directory, by name. */
+    dx_buf abs = DX_BUF_INIT;
+    dx_workspace_abspath(ws, dir, &abs);
+    DIR *d = opendir(abs.data);
+    dx_strlist names = DX_STRLIST_INIT;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && dx_path_is_markdown(e->d_name))
+            dx_strlist_push(&names, e->d_name);
+    if (d)
+        closedir(d);
+    dx_buf_release(&abs);
+    dx_strlist_sort(&names);
+    for (size_t i = 0; i < names.len; i++) {
+        dx_buf_reset(&cand);
+        dx_buf_printf(&cand, "%s/%s", dir, names.items[i]);
+        if (has_contents(ws, cand.data)) {
+            int rc = dx_buf_puts(out, cand.data);
+            dx_strlist_release(&names);
+            dx_buf_release(&cand);
+            return rc;
+        }
+    }
+    dx_strlist_release(&names);
+    if (!create) {
+        dx_buf_release(&cand);
+        return dx_error_set(err, DX_ENOTFOUND, "directory '%s' has no index", dir);
+    }
+    /* Folder index convention: <dir>/<dir name>.md, linked into the parent directory. */
+    dx_buf_reset(&cand);
+    dx_buf_printf(&cand, "%s/%s.md", dir, name);
+    dx_buf title = DX_BUF_INIT;
+    dx_title_from_path(cand.data, &title);
+    int rc = dx_workspace_create((dx_workspace *)ws, cand.data, title.data, true, err);
+    if (!rc)
+        rc = dx_buf_puts(out, cand.data);
+    dx_buf_release(&cand);
+    dx_buf_release(&title);
+    return rc;
+}
+
+int dx_workspace_create(dx_workspace *ws, const char *rel_in, const char *title, bool index,
+                        dx_error *err)
+{
+    dx_buf rel = DX_BUF_INIT, dir = DX_BUF_INIT, parent = DX_BUF_INIT, t = DX_BUF_INIT,
+           body = DX_BUF_INIT;
+    dx_fm *fm = NULL;
+    int rc = dx_path_normalize(rel_in, &rel, err);
+    if (rc)
+        goto done;
+    if (!rel.len) {
+        rc = dx_error_set(err, DX_EINVAL, "'%s' is not a file name", rel_in);
+        goto done;
+    }
+    if (!dx_path_is_markdown(rel.data))
+        dx_buf_puts(&rel, ".md");
+    if (exists_rel(ws, rel.data)) {
+        rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", rel.data);
+        goto done;
+    }
+    if (!title || !*title) {
+        dx_title_from_path(rel.data, &t);
+        title = t.data;
+    }
+    dx_path_dirname(rel.data, &dir);
+    /* A folder index (<dir>/<dir name>.md) belongs to the index of the parent directory;
+     * any other entry to the index of its own directory. */
+    dx_buf stem = DX_BUF_INIT;
+    dx_path_stem(rel.data, &stem);
+    if (dir.len && !strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data))) {
+        const char *slash = strrchr(dir.data, '/');
+        dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
+    }
+    dx_buf_release(&stem);
+    /* The parent index must exist before the child can point at it. */
+    if ((rc = dx_workspace_dir_index(ws, dx_buf_cstr(&dir), true, &parent, err)))
+        goto done;
+    if ((rc = dx_fm_new(&fm)))
+        goto done;
+    dx_fm_set(fm, "title", title);
+    if (index) {
+        dx_strlist empty = DX_STRLIST_INIT;
+        dx_fm_set_list(fm, "contents", &empty);
+    }
+    dx_buf_printf(&body, "\n# %s\n", title);
+    dx_fm_set_body(fm, body.data, body.len);
+    if ((rc = dx_workspace_write(ws, rel.data, fm, err)))
+        goto done;
+    rc = dx_workspace_attach(ws, parent.data, rel.data, false, err);
+done:
+    dx_fm_free(fm);
+    dx_buf_release(&rel);
+    dx_buf_release(&dir);
+    dx_buf_release(&parent);
+    dx_buf_release(&t);
+    dx_buf_release(&body);
+    return rc;
+}
+
+static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out)
+{
+    dx_buf abs = DX_BUF_INIT;
+    dx_workspace_abspath(ws, rel_dir, &abs);
+    DIR *d = opendir(abs.data);
+    dx_buf_release(&abs);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        dx_buf rel = DX_BUF_INIT, full = DX_BUF_INIT;
+        dx_buf_printf(&rel, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
+        dx_workspace_abspath(ws, rel.data, &full);
+        struct stat st;
+        if (lstat(full.data, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                if (!dx_ws_skip_dir(e->d_name))
+                    rc = list_files(ws, rel.data, md_only, out);
+            } else if (S_ISREG(st.st_mode) && (!md_only || dx_path_is_markdown(e->d_name))) {
+                rc = dx_strlist_push(out, rel.data);
+            }
+        }
+        dx_buf_release(&rel);
+        dx_buf_release(&full);
+    }
+    closedir(d);
+    return rc;
+}
+
+int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
+                            dx_error *err)
+{
+    int rc = list_files(ws, "", markdown_only, out);
+    dx_strlist_sort(out);
+    return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
+}
+
+/* Rewrite the links of one list key: items resolving to from now point to to. Links of the
+ * moved file itself (old_self -> new_self) are re-expressed from its new place. */
+static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const char *old_self,
+                       const char *new_self, const char *from, const char *to, bool *changed)
+{
+    if (dx_fm_kind_of(fm, key) == DX_FM_ABSENT || dx_fm_kind_of(fm, key) == DX_FM_NULL)
+        return 0;
+    bool scalar = dx_fm_kind_of(fm, key) == DX_FM_SCALAR;
+    dx_strlist items = DX_STRLIST_INIT;
+    int rc = dx_fm_get_list(fm, key, &items);
+    bool any = false;
+    for (size_t i = 0; !rc && i < items.len; i++) {
+        dx_buf p = DX_BUF_INIT, nl = DX_BUF_INIT;
+        dx_link l;
+        if (dx_workspace_resolve(ws, old_self, items.items[i], &p, NULL) == 0 &&
+            dx_link_parse(items.items[i], &l) == 0) {
+            bool hit = !strcmp(p.data, from);
+            bool self_relative = strcmp(old_self, new_self) != 0;
+            if (hit || self_relative) {
+                dx_link_write(hit ? to : p.data, new_self, l.title, ws->format, &nl);
+                if (strcmp(nl.data, items.items[i]) != 0) {
+                    free(items.items[i]);
+                    items.items[i] = dx_buf_detach(&nl, NULL);
+                    any = true;
+                }
+            }
+            dx_link_release(&l);
+        }
+        dx_buf_release(&p);
+        dx_buf_release(&nl);
+    }
+    if (!rc && any) {
+        rc = scalar && items.len == 1 ? dx_fm_set(fm, key, items.items[0])
+                                      : dx_fm_set_list(fm, key, &items);
+        *changed = true;
+    }
+    dx_strlist_release(&items);
+    return rc;
+}
+
+int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, dx_error *err)
+{
+    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, tmp = DX_BUF_INIT, old_dir = DX_BUF_INIT,
+           new_dir = DX_BUF_INIT, new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT;
+    dx_strlist files = DX_STRLIST_INIT;
+    dx_fm *fm = NULL;
+    int rc;
+    if ((rc = dx_path_normalize(from_in, &from, err)) || (rc = dx_path_normalize(to_in, &to, err)))
+        goto done;
+    if (!exists_rel(ws, from.data)) {
+        rc = dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", from.data);
+        goto done;
+    }
+    dx_workspace_abspath(ws, to.data, &tmp);
+    if (!to.len || dx_is_dir(tmp.data)) {
+        dx_buf_printf(&to, "%s%s", to.len ? "/" : "", dx_path_basename(from.data));
+    } else if (!dx_path_is_markdown(to.data) && dx_path_is_markdown(from.data)) {
+        dx_buf_puts(&to, ".md");
+    }
+    if (!strcmp(from.data, ws->root_file)) {
+        rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from.data);
+        goto done;
+    }
+    if (exists_rel(ws, to.data)) {
+        rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", to.data);
+        goto done;
+    }
+    dx_path_dirname(from.data, &old_dir);
+    dx_path_dirname(to.data, &new_dir);
+    if ((rc = dx_workspace_read(ws, from.data, &fm, err)))
+        goto done;
+    const char *po = dx_fm_get(fm, "part_of");
+    if (po)
+        dx_workspace_resolve(ws, from.data, po, &old_parent, NULL);
+    /* 1. Write the file at its new place with its own links re-expressed, then remove the
+     *    old one (a crash in between leaves two copies, never none). */
+    bool ch = false;
+    const char *keys[] = {"part_of", "contents", "attachments"};
+    for (size_t k = 0; k < 3 && !rc; k++)
+        rc = relink_list(ws, fm, keys[k], from.data, to.data, from.data, to.data, &ch);
+    if (rc || (rc = dx_workspace_write(ws, to.data, fm, err)))
+        goto done;
+    dx_buf_reset(&tmp);
+    dx_workspace_abspath(ws, from.data, &tmp);
+    if (unlink(tmp.data) != 0) {
+        rc = dx_error_set(err, DX_EIO, "cannot remove '%s': %s", from.data, strerror(errno));
+        goto done;
+    }
+    /* 2. Every other file's links to it. */
+    if ((rc = dx_workspace_list_files(ws, true, &files, err)))
+        goto done;
+    for (size_t i = 0; i < files.len && !rc; i++) {
+        if (!strcmp(files.items[i], to.data))
+            continue;
+        dx_fm *o = NULL;
+        if (dx_workspace_read(ws, files.items[i], &o, NULL) != 0)
+            continue; /* unreadable files are reported by validate, not rewritten */
+        bool changed = false;
+        for (size_t k = 0; k < 3 && !rc; k++)
+            rc = relink_list(ws, o, keys[k], files.items[i], files.items[i], from.data, to.data,
+                             &changed);
+        if (!rc && changed)
+            rc = dx_workspace_write(ws, files.items[i], o, err);
+        dx_fm_free(o);
+    }
+    /* 3. A new directory means a new parent: the index of that directory. */
+    if (!rc && strcmp(dx_buf_cstr(&old_dir), dx_buf_cstr(&new_dir)) != 0 &&
+        dx_path_is_markdown(to.data)) {
+        rc = dx_workspace_dir_index(ws, dx_buf_cstr(&new_dir), true, &new_parent, err);
+        if (!rc && strcmp(new_parent.data, to.data) != 0) {
+            if (old_parent.len && exists_rel(ws, old_parent.data))
+                rc = dx_workspace_detach(ws, old_parent.data, to.data, err);
+            if (!rc)
+                rc = dx_workspace_attach(ws, new_parent.data, to.data, false, err);
+        }
+    }
+done:
+    dx_fm_free(fm);
+    dx_strlist_release(&files);
+    dx_buf_release(&from);
+    dx_buf_release(&to);
+    dx_buf_release(&tmp);
+    dx_buf_release(&old_dir);
+    dx_buf_release(&new_dir);
+    dx_buf_release(&new_parent);
+    dx_buf_release(&old_parent);
+    return rc;
+}
+
+int dx_workspace_delete(dx_workspace *ws, const char *rel, dx_error *err)
+{
+    dx_fm *fm = NULL;
+    dx_buf parent = DX_BUF_INIT, abs = DX_BUF_INIT;
+    int rc = dx_workspace_read(ws, rel, &fm, err);
+    if (rc)
+        return rc;
+    dx_strlist kids = DX_STRLIST_INIT;
+    dx_fm_get_list(fm, "contents", &kids);
+    if (kids.len)
+        rc = dx_error_set(err, DX_ECONFLICT,
+                          "'%s' still has %zu entries in its contents; move or delete them first",
+                          rel, kids.len);
+    else if (!strcmp(rel, ws->root_file))
+        rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be deleted", rel);
+    dx_strlist_release(&kids);
+    const char *po = rc ? NULL : dx_fm_get(fm, "part_of");
+    if (po && dx_workspace_resolve(ws, rel, po, &parent, NULL) == 0 && exists_rel(ws, parent.data))
+        rc = dx_workspace_detach(ws, parent.data, rel, err);
+    if (!rc) {
+        dx_workspace_abspath(ws, rel, &abs);
+        if (unlink(abs.data) != 0)
+            rc = dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel, strerror(errno));
+    }
+    dx_fm_free(fm);
+    dx_buf_release(&parent);
+    dx_buf_release(&abs);
+    return rc;
+}
+
+int dx_workspace_init(const char *abs_dir, const char *title, const char *description,
+                      bool *created, dx_error *err)
+{
+    *created = false;
+    int rc = dx_mkdirs(abs_dir, err);
+    if (rc)
+        return rc;
+    dx_buf name = DX_BUF_INIT, path = DX_BUF_INIT, text = DX_BUF_INIT, body = DX_BUF_INIT;
+    if (find_root_in(abs_dir, &name) == 0) {
+        dx_buf_release(&name);
+        return 0;
+    }
+    char real[PATH_MAX];
+    const char *dirname = realpath(abs_dir, real) ? dx_path_basename(real) : "Workspace";
+    dx_fm *fm = NULL;
+    if ((rc = dx_fm_new(&fm)))
+        return dx_error_set(err, rc, "out of memory");
+    const char *t = title && *title ? title : dirname;
+    dx_fm_set(fm, "title", t);
+    dx_fm_set(fm, "description", description ? description : "A diaryx workspace");
+    dx_strlist empty = DX_STRLIST_INIT;
+    dx_fm_set_list(fm, "contents", &empty);
+    dx_buf_printf(&body, "\n# %s\n", t);
+    dx_fm_set_body(fm, body.data, body.len);
+    dx_buf_printf(&path, "%s/README.md", abs_dir);
+    if (dx_path_exists(path.data))
+        rc = dx_error_set(err, DX_EEXIST,
+                          "'%s' exists but is not a root index (it needs `contents` and no "
+                          "`part_of`)",
+                          path.data);
+    else if (!(rc = dx_fm_write(fm, &text, err)))
+        rc = dx_file_write_atomic(path.data, text.data, text.len, 0644, err);
+    if (!rc)
+        *created = true;
+    dx_fm_free(fm);
+    dx_buf_release(&name);
+    dx_buf_release(&path);
+    dx_buf_release(&text);
+    dx_buf_release(&body);
+    return rc;
+}
