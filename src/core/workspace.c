@@ -767,9 +767,10 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
     dx_path_dirname(to.data, &new_dir);
     if ((rc = dx_workspace_read(ws, from.data, &fm, err)))
         goto done;
-    const char *po = dx_fm_get(fm, "part_of");
-    if (po)
-        dx_workspace_resolve(ws, from.data, po, &old_parent, NULL);
+    /* The index of the old directory, which the file leaves when its directory changes. */
+    if (dx_workspace_dir_index(ws, dx_buf_cstr(&old_dir), false, &old_parent, NULL) != 0 ||
+        !strcmp(old_parent.data, from.data))
+        dx_buf_reset(&old_parent);
     /* 1. Write the file at its new place with its own links re-expressed, then remove the
      *    old one (a crash in between leaves two copies, never none). */
     bool ch = false;
@@ -828,7 +829,8 @@ done:
 int dx_workspace_delete(dx_workspace *ws, const char *rel, dx_error *err)
 {
     dx_fm *fm = NULL;
-    dx_buf parent = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf abs = DX_BUF_INIT;
+    dx_strlist files = DX_STRLIST_INIT;
     int rc = dx_workspace_read(ws, rel, &fm, err);
     if (rc)
         return rc;
@@ -841,16 +843,26 @@ int dx_workspace_delete(dx_workspace *ws, const char *rel, dx_error *err)
     else if (!strcmp(rel, ws->root_file))
         rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be deleted", rel);
     dx_strlist_release(&kids);
-    const char *po = rc ? NULL : dx_fm_get(fm, "part_of");
-    if (po && dx_workspace_resolve(ws, rel, po, &parent, NULL) == 0 && exists_rel(ws, parent.data))
-        rc = dx_workspace_detach(ws, parent.data, rel, err);
+    /* Every list that links to it loses the link, not only its part_of parent. */
+    if (!rc)
+        rc = dx_workspace_list_files(ws, true, &files, err);
+    for (size_t i = 0; !rc && i < files.len; i++) {
+        dx_fm *o = NULL;
+        if (!strcmp(files.items[i], rel) || dx_workspace_read(ws, files.items[i], &o, NULL) != 0)
+            continue;
+        int a = remove_from_list(ws, o, files.items[i], "contents", rel);
+        int b = remove_from_list(ws, o, files.items[i], "attachments", rel);
+        if (a > 0 || b > 0)
+            rc = dx_workspace_write(ws, files.items[i], o, err);
+        dx_fm_free(o);
+    }
     if (!rc) {
         dx_workspace_abspath(ws, rel, &abs);
         if (unlink(abs.data) != 0)
             rc = dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel, strerror(errno));
     }
     dx_fm_free(fm);
-    dx_buf_release(&parent);
+    dx_strlist_release(&files);
     dx_buf_release(&abs);
     return rc;
 }
