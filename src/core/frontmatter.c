@@ -320,7 +320,9 @@ int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_
                     goto fail;
                 }
                 for (size_t j = 0; j < i; j++) {
-                    if (strcmp(root->keys[j]->text, root->keys[i]->text) == 0) {
+                    /* `: x`, `~: x` and `null: x` are all the null key. */
+                    bool both_null = is_null_scalar(root->keys[j]) && is_null_scalar(root->keys[i]);
+                    if (both_null || strcmp(root->keys[j]->text, root->keys[i]->text) == 0) {
                         rc = dx_error_set(err, DX_EPARSE,
                                           "cannot parse frontmatter of '%s': duplicate key "
                                           "'%s'",

@@ -412,7 +412,7 @@ static int parse_value(parser *ps, dx_toml_value *v)
         return fail(ps, ps->p, "inline tables are not supported");
     if ((c >= '0' && c <= '9') || c == '+' || c == '-')
         return parse_integer(ps, v);
-    if (!strncmp(ps->p, "inf", 3) || !strncmp(ps->p, "nan", 3))
+    if (ps->end - ps->p >= 3 && (!memcmp(ps->p, "inf", 3) || !memcmp(ps->p, "nan", 3)))
         return fail(ps, ps->p, "floating-point numbers are not supported");
     return fail(ps, ps->p,
                 "expected a value (a string, an integer, true, false or an array "
