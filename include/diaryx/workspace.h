@@ -126,7 +126,7 @@ typedef struct dx_issue {
     const char *kind; /* BrokenPartOf, BrokenContentsRef, BrokenAttachment, LinkOutsideWorkspace,
                          InvalidFrontmatter, OrphanFile, OrphanBinaryFile, MissingPartOf,
                          CircularReference, NonPortablePath, InvalidContentsRef,
-                         UnclosedFrontmatter */
+                         UnclosedFrontmatter, MultipleIndexes */
     bool error;       /* error (true) or warning */
     char *file;       /* the file the issue is in or about */
     char *target;     /* the link or file it refers to, or NULL */

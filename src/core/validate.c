@@ -73,6 +73,7 @@ typedef struct walk {
     dx_report *r;
     dx_strlist visited;
     dx_strlist attachments; /* resolved, of visited files */
+    dx_strlist indexes;     /* visited files with contents */
 } walk;
 
 /* Check the links of one list key of file rel. Returns resolved targets in out. */
@@ -157,6 +158,8 @@ static int visit(walk *w, const char *rel, const char *parent, const char *link)
         rc |= add(w->r, "MissingPartOf", false, rel, NULL, parent,
                   "%s has no part_of (it is listed by %s)", rel, parent);
     }
+    if (dx_fm_has(fm, "contents"))
+        rc |= dx_strlist_push(&w->indexes, rel);
     dx_strlist kids = DX_STRLIST_INIT, raw = DX_STRLIST_INIT;
     rc |= check_links(w, rel, fm, "attachments", &w->attachments, NULL);
     rc |= check_links(w, rel, fm, "contents", &kids, &raw);
@@ -171,7 +174,7 @@ static int visit(walk *w, const char *rel, const char *parent, const char *link)
 
 int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err)
 {
-    walk w = {ws, out, DX_STRLIST_INIT, DX_STRLIST_INIT};
+    walk w = {ws, out, DX_STRLIST_INIT, DX_STRLIST_INIT, DX_STRLIST_INIT};
     memset(out, 0, sizeof *out);
     int rc = visit(&w, ws->root_file, NULL, NULL);
     dx_strlist files = DX_STRLIST_INIT;
@@ -207,6 +210,24 @@ int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err)
         dx_buf_release(&dir);
         dx_buf_release(&idx);
     }
+    /* Two visited indexes in one directory make "the directory's index" ambiguous. */
+    for (size_t i = 0; !rc && i < w.indexes.len; i++) {
+        dx_buf di = DX_BUF_INIT, dj = DX_BUF_INIT;
+        dx_path_dirname(w.indexes.items[i], &di);
+        for (size_t j = 0; !rc && j < i; j++) {
+            dx_buf_reset(&dj);
+            dx_path_dirname(w.indexes.items[j], &dj);
+            if (!strcmp(dx_buf_cstr(&di), dx_buf_cstr(&dj))) {
+                rc = add(out, "MultipleIndexes", false, w.indexes.items[i], w.indexes.items[j],
+                         NULL, "%s and %s are both indexes of the directory '%s'",
+                         w.indexes.items[j], w.indexes.items[i], dx_buf_cstr(&di));
+                break;
+            }
+        }
+        dx_buf_release(&di);
+        dx_buf_release(&dj);
+    }
+    dx_strlist_release(&w.indexes);
     dx_strlist_release(&files);
     dx_strlist_release(&w.visited);
     dx_strlist_release(&w.attachments);

@@ -106,6 +106,7 @@ TEST(test_validate_reports_each_kind)
     put("a.md", "---\ntitle: A\ncontents:\n- '[B](/b.md)'\n---\n"); /* no part_of */
     put("b.md", "---\ntitle: B\npart_of: /home/someone/notes/README.md\n---\n");
     put("pic.png", "png");
+
     put("bad.md", "---\ntitle: [x\n---\n");
     put(".hidden/skip.md", "ignored\n");
     dx_workspace *ws = open_ws();
@@ -120,6 +121,7 @@ TEST(test_validate_reports_each_kind)
     CHECK(has_issue(&r, "InvalidContentsRef", "README.md"));
     CHECK(has_issue(&r, "OrphanFile", "bad.md"));
     CHECK(!has_issue(&r, "OrphanFile", ".hidden/skip.md"));
+
     CHECK_EQ_INT(r.files_checked, 3); /* README, a, b (b reached twice, checked once) */
     dx_buf j = DX_BUF_INIT;
     CHECK_EQ_INT(dx_report_json(&r, &j), 0);
@@ -176,6 +178,24 @@ TEST(test_daily_rejects_bad_dates_and_search_finds_lines)
     dx_workspace_free(ws);
 }
 
+TEST(test_validate_multiple_indexes_in_one_directory)
+{
+    put("README.md", "---\ntitle: Root\ncontents:\n- '[N](/notes/notes.md)'\n"
+                     "- '[I](/notes/index.md)'\n---\n");
+    put("notes/notes.md", "---\ntitle: N\npart_of: '[R](/README.md)'\ncontents: []\n---\n");
+    put("notes/index.md", "---\ntitle: I\npart_of: '[R](/README.md)'\ncontents: []\n---\n");
+    dx_workspace *ws = open_ws();
+    if (!ws)
+        return;
+    dx_report r = {0};
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_workspace_validate(ws, &r, &err), 0);
+    CHECK(has_issue(&r, "MultipleIndexes", "notes/index.md"));
+    CHECK_EQ_INT(r.len, 1);
+    dx_report_release(&r);
+    dx_workspace_free(ws);
+}
+
 static void reset(void)
 {
     char cmd[256];
@@ -198,6 +218,8 @@ int main(void)
     RUN(test_validate_reports_each_kind);
     reset();
     RUN(test_daily_rejects_bad_dates_and_search_finds_lines);
+    reset();
+    RUN(test_validate_multiple_indexes_in_one_directory);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
     if (system(cmd) != 0)
