@@ -20,8 +20,13 @@
  * missing are held as pending and integrated when the missing part arrives (the same for
  * delete ranges that refer to unknown structs).
  *
- * Document-free utilities (y_merge_updates, y_diff_update, y_state_vector_from_update) work
- * on update bytes alone, as a relay server needs them.
+ * Document-free utilities (y_state_vector_from_update, y_update_validate) work on update
+ * bytes alone, as a relay server needs them.
+ *
+ * Not implemented yet (issue 3 lists them): formatting attributes and embeds in Y.Text,
+ * mergeUpdates/diffUpdate without a doc, merging pending structs into
+ * y_encode_state_as_update output (yjs does; here pending structs are left out), and the
+ * search-marker index that makes long texts fast.
  *
  * Ownership: y_doc_new() gives a doc the caller frees with y_doc_free(). Types returned by
  * the doc (root types and nested types) are borrowed from the doc and live as long as it.
@@ -207,18 +212,15 @@ typedef struct y_attrs {
     size_t len;
 } y_attrs;
 
-/* Insert UTF-8 text at a UTF-16 offset. attrs may be NULL (inherit the formatting at the
- * position, as yjs does). Invalid UTF-8 -> Y_EINVAL. */
+/* Insert UTF-8 text at a UTF-16 offset. attrs must be NULL or empty for now (formatting
+ * attributes are not implemented yet; Y_EINVAL otherwise); the text is inserted after any
+ * tombstones at the position, as yjs does. Invalid UTF-8 or an index past the end ->
+ * Y_EINVAL. */
 int y_text_insert(y_type *text, uint32_t index, const char *utf8, size_t len, const y_attrs *attrs);
 int y_text_delete(y_type *text, uint32_t index, uint32_t length);
-int y_text_format(y_type *text, uint32_t index, uint32_t length, const y_attrs *attrs);
-/* Insert an embed (an object, as yjs's insertEmbed). */
-int y_text_insert_embed(y_type *text, uint32_t index, const y_any *embed, const y_attrs *attrs);
 uint32_t y_text_length(const y_type *text); /* UTF-16 code units */
 /* The text as UTF-8 (embeds and formatting are left out, like Y.Text.toString()). */
 int y_text_string(const y_type *text, char **out, size_t *out_len);
-/* The delta as JSON text, like JSON.stringify(ytext.toDelta()). */
-int y_text_delta_json(const y_type *text, char **out, size_t *out_len);
 
 /* ---- Values read from Map and Array -------------------------------------------------- */
 
@@ -271,12 +273,8 @@ int y_encode_state_vector(const y_doc *doc, uint8_t **out, size_t *out_len);
 /* True while structs or delete ranges wait for missing dependencies. */
 bool y_doc_has_pending(const y_doc *doc);
 
-/* Document-free utilities, byte-compatible with yjs's mergeUpdates, diffUpdate and
- * encodeStateVectorFromUpdate. */
-int y_merge_updates(const uint8_t *const *updates, const size_t *lens, size_t n, uint8_t **out,
-                    size_t *out_len);
-int y_diff_update(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
-                  uint8_t **out, size_t *out_len);
+/* Document-free utilities, byte-compatible with yjs's encodeStateVectorFromUpdate
+ * (mergeUpdates and diffUpdate are not implemented yet). */
 int y_state_vector_from_update(const uint8_t *update, size_t len, uint8_t **out, size_t *out_len);
 /* Check that bytes are a well-formed v1 update (no doc needed). */
 int y_update_validate(const uint8_t *update, size_t len);

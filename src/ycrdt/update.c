@@ -1,0 +1,764 @@
+/* update.c - update format v1: encode structs, delete sets and state vectors; decode and
+ * apply updates with out-of-order delivery (pending structs and pending delete ranges). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ycrdt_int.h"
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+static void write_id(y_enc *e, y_id id)
+{
+    y_enc_varuint(e, id.client);
+    y_enc_varuint(e, id.clock);
+}
+
+/* UTF-8 of a string content starting offset UTF-16 units in; a cut inside a surrogate
+ * pair starts with U+FFFD (the JS encoder's replacement of the lone low surrogate). */
+static void write_string_from(y_enc *e, const char *s, size_t bytes, uint64_t offset)
+{
+    size_t i = 0;
+    uint64_t u = 0;
+    bool pair = false;
+    while (i < bytes && u < offset) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        if (n == 4 && u + 1 == offset) {
+            pair = true;
+            i += 4;
+            u += 2;
+            break;
+        }
+        u += n == 4 ? 2 : 1;
+        i += n;
+    }
+    y_enc_varuint(e, bytes - i + (pair ? 3 : 0));
+    if (pair)
+        y_enc_raw(e, "\xef\xbf\xbd", 3);
+    y_enc_raw(e, s + i, bytes - i);
+}
+
+static void write_parent(y_enc *e, const y_item *it)
+{
+    const y_type *p = it->parent;
+    if (p && !p->item) {
+        y_enc_varuint(e, 1);
+        y_enc_varstring(e, p->name, strlen(p->name));
+    } else if (p) {
+        y_enc_varuint(e, 0);
+        write_id(e, p->item->id);
+    } else if (it->parent_name) {
+        y_enc_varuint(e, 1);
+        y_enc_varstring(e, it->parent_name, strlen(it->parent_name));
+    } else {
+        y_enc_varuint(e, 0);
+        write_id(e, it->parent_id);
+    }
+}
+
+void y_encode_item(y_enc *e, const y_item *it, uint64_t offset)
+{
+    if (it->ref == Y_REF_GC || it->ref == Y_REF_SKIP) {
+        y_enc_u8(e, it->ref);
+        y_enc_varuint(e, it->len - offset);
+        return;
+    }
+    bool has_origin = offset > 0 || it->has_origin;
+    y_id origin = offset > 0 ? (y_id){it->id.client, it->id.clock + offset - 1} : it->origin;
+    uint8_t info = (uint8_t)((it->ref & 0x1f) | (has_origin ? 0x80 : 0) |
+                             (it->has_right_origin ? 0x40 : 0) | (it->parent_sub ? 0x20 : 0));
+    y_enc_u8(e, info);
+    if (has_origin)
+        write_id(e, origin);
+    if (it->has_right_origin)
+        write_id(e, it->right_origin);
+    if (!has_origin && !it->has_right_origin) {
+        write_parent(e, it);
+        if (it->parent_sub)
+            y_enc_varstring(e, it->parent_sub, strlen(it->parent_sub));
+    }
+    switch (it->ref) {
+    case Y_REF_DELETED:
+        y_enc_varuint(e, it->len - offset);
+        break;
+    case Y_REF_JSON:
+        y_enc_varuint(e, it->c.any.n - offset);
+        for (size_t i = offset; i < it->c.any.n; i++)
+            y_enc_varstring(e, it->c.any.v[i].u.str.ptr, it->c.any.v[i].u.str.len);
+        break;
+    case Y_REF_BINARY:
+        y_enc_varbytes(e, it->c.bin.p, it->c.bin.n);
+        break;
+    case Y_REF_STRING:
+        write_string_from(e, it->c.str.s, it->c.str.bytes, offset);
+        break;
+    case Y_REF_EMBED:
+        y_enc_varstring(e, it->c.embed, strlen(it->c.embed));
+        break;
+    case Y_REF_FORMAT:
+        y_enc_varstring(e, it->c.fmt.key, strlen(it->c.fmt.key));
+        y_enc_varstring(e, it->c.fmt.value, strlen(it->c.fmt.value));
+        break;
+    case Y_REF_TYPE: {
+        const y_type *t = it->c.type;
+        y_enc_varuint(e, t->kind);
+        if (t->kind == Y_XML_ELEMENT || t->kind == Y_XML_HOOK)
+            y_enc_varstring(e, t->node_name ? t->node_name : "",
+                            t->node_name ? strlen(t->node_name) : 0);
+        break;
+    }
+    case Y_REF_ANY:
+        y_enc_varuint(e, it->c.any.n - offset);
+        for (size_t i = offset; i < it->c.any.n; i++)
+            y_any_encode(e, &it->c.any.v[i]);
+        break;
+    case Y_REF_DOC:
+        y_enc_varstring(e, it->c.doc.guid, strlen(it->c.doc.guid));
+        y_any_encode(e, &it->c.doc.opts);
+        break;
+    }
+}
+
+static uint64_t sv_get(const y_sv_entry *sv, size_t n, uint64_t client, bool *present)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sv[i].client == client) {
+            if (present)
+                *present = true;
+            return sv[i].clock;
+        }
+    if (present)
+        *present = false;
+    return 0;
+}
+
+int y_encode_update_from(const y_doc *doc, const y_sv_entry *sv, size_t nsv, y_enc *e)
+{
+    /* Clients with structs beyond the target state, written in descending client order
+     * (doc->clients is ascending). */
+    size_t n = 0;
+    for (size_t c = 0; c < doc->nclients; c++) {
+        uint64_t have = sv_get(sv, nsv, doc->clients[c].client, NULL);
+        n += doc->clients[c].len && y_store_state(doc, doc->clients[c].client) > have;
+    }
+    y_enc_varuint(e, n);
+    for (size_t c = doc->nclients; c-- > 0;) {
+        const y_client_structs *cs = &doc->clients[c];
+        uint64_t clock = sv_get(sv, nsv, cs->client, NULL);
+        if (!cs->len || y_store_state(doc, cs->client) <= clock)
+            continue;
+        if (clock < cs->items[0]->id.clock)
+            clock = cs->items[0]->id.clock;
+        long start = y_store_find_index(cs, clock);
+        y_enc_varuint(e, cs->len - (size_t)start);
+        y_enc_varuint(e, cs->client);
+        y_enc_varuint(e, clock);
+        y_encode_item(e, cs->items[start], clock - cs->items[start]->id.clock);
+        for (size_t i = (size_t)start + 1; i < cs->len; i++)
+            y_encode_item(e, cs->items[i], 0);
+    }
+    return e->oom ? Y_ENOMEM : Y_OK;
+}
+
+static int decode_sv(const uint8_t *sv, size_t len, y_sv_entry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!sv)
+        return Y_OK;
+    y_dec d;
+    y_dec_init(&d, sv, len);
+    uint64_t count = y_dec_varuint(&d);
+    if (d.err || count > len)
+        return Y_EDECODE;
+    y_sv_entry *v = calloc(count ? count : 1, sizeof *v);
+    if (!v)
+        return Y_ENOMEM;
+    for (uint64_t i = 0; i < count; i++) {
+        v[i].client = y_dec_varuint(&d);
+        v[i].clock = y_dec_varuint(&d);
+    }
+    if (d.err) {
+        free(v);
+        return Y_EDECODE;
+    }
+    *out = v;
+    *n = count;
+    return Y_OK;
+}
+
+int y_encode_state_as_update(const y_doc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out,
+                             size_t *out_len)
+{
+    y_sv_entry *v;
+    size_t n;
+    int rc = decode_sv(sv, sv_len, &v, &n);
+    if (rc)
+        return rc;
+    y_enc e = Y_ENC_INIT;
+    y_ds ds;
+    rc = y_encode_update_from(doc, v, n, &e);
+    if (!rc && !(rc = y_ds_from_store(doc, &ds))) {
+        y_ds_encode(&e, &ds);
+        y_ds_release(&ds);
+    }
+    free(v);
+    if (rc) {
+        y_enc_release(&e);
+        return rc;
+    }
+    return y_enc_finish(&e, out, out_len);
+}
+
+int y_encode_state_vector(const y_doc *doc, uint8_t **out, size_t *out_len)
+{
+    y_enc e = Y_ENC_INIT;
+    size_t n = 0;
+    for (size_t c = 0; c < doc->nclients; c++)
+        n += doc->clients[c].len > 0;
+    y_enc_varuint(&e, n);
+    for (size_t c = doc->nclients; c-- > 0;) {
+        if (!doc->clients[c].len)
+            continue;
+        y_enc_varuint(&e, doc->clients[c].client);
+        y_enc_varuint(&e, y_store_state(doc, doc->clients[c].client));
+    }
+    return y_enc_finish(&e, out, out_len);
+}
+
+bool y_doc_has_pending(const y_doc *doc)
+{
+    return doc->npending > 0 || doc->pending_ds.len > 0;
+}
+
+/* ---- decoding ------------------------------------------------------------------------ */
+
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+static int read_content(y_dec *d, y_item *it, uint8_t ref)
+{
+    size_t n;
+    const char *s;
+    it->ref = ref;
+    it->len = 1;
+    switch (ref) {
+    case Y_REF_DELETED:
+        it->len = y_dec_varuint(d);
+        if (!d->err && it->len == 0)
+            d->err = true;
+        break;
+    case Y_REF_JSON:
+    case Y_REF_ANY: {
+        uint64_t count = y_dec_varuint(d);
+        if (d->err || count == 0 || count > y_dec_left(d))
+            return Y_EDECODE;
+        it->c.any.v = calloc(count, sizeof(y_any));
+        if (!it->c.any.v)
+            return Y_ENOMEM;
+        for (uint64_t i = 0; i < count; i++) {
+            int rc;
+            if (ref == Y_REF_ANY) {
+                rc = y_any_decode(d, &it->c.any.v[i]);
+            } else {
+                s = y_dec_varstring(d, &n);
+                rc = s ? Y_OK : Y_EDECODE;
+                if (s) {
+                    it->c.any.v[i].kind = Y_ANY_STRING;
+                    it->c.any.v[i].u.str.ptr = dup_bytes(s, n);
+                    it->c.any.v[i].u.str.len = n;
+                    rc = it->c.any.v[i].u.str.ptr ? Y_OK : Y_ENOMEM;
+                }
+            }
+            if (rc)
+                return rc;
+            it->c.any.n++;
+        }
+        it->len = count;
+        break;
+    }
+    case Y_REF_BINARY: {
+        const uint8_t *p = y_dec_varbytes(d, &n);
+        if (!p)
+            return Y_EDECODE;
+        if (!(it->c.bin.p = malloc(n ? n : 1)))
+            return Y_ENOMEM;
+        memcpy(it->c.bin.p, p, n);
+        it->c.bin.n = n;
+        break;
+    }
+    case Y_REF_STRING:
+        if (!(s = y_dec_varstring(d, &n)))
+            return Y_EDECODE;
+        if (!(it->c.str.s = dup_bytes(s, n)))
+            return Y_ENOMEM;
+        it->c.str.bytes = n;
+        it->len = y_utf16_len(s, n);
+        if (it->len == 0)
+            return Y_EDECODE;
+        break;
+    case Y_REF_EMBED:
+        if (!(s = y_dec_varstring(d, &n)))
+            return Y_EDECODE;
+        if (!(it->c.embed = dup_bytes(s, n)))
+            return Y_ENOMEM;
+        break;
+    case Y_REF_FORMAT:
+        if (!(s = y_dec_varstring(d, &n)) || !(it->c.fmt.key = dup_bytes(s, n)))
+            return d->err ? Y_EDECODE : Y_ENOMEM;
+        if (!(s = y_dec_varstring(d, &n)) || !(it->c.fmt.value = dup_bytes(s, n)))
+            return d->err ? Y_EDECODE : Y_ENOMEM;
+        break;
+    case Y_REF_TYPE: {
+        uint64_t kind = y_dec_varuint(d);
+        if (d->err || kind > Y_XML_TEXT)
+            return Y_EDECODE;
+        /* The type object is created on integration (make_type); until then the decoded
+         * kind sits in c.any.n and an XML node name in c.any.v (see free_decoded). */
+        it->c.any.n = (size_t)kind;
+        if (kind == Y_XML_ELEMENT || kind == Y_XML_HOOK) {
+            if (!(s = y_dec_varstring(d, &n)))
+                return Y_EDECODE;
+            it->c.any.v = (y_any *)dup_bytes(s, n); /* node name, owned until make_type */
+            if (!it->c.any.v)
+                return Y_ENOMEM;
+        }
+        break;
+    }
+    case Y_REF_DOC: {
+        if (!(s = y_dec_varstring(d, &n)) || !(it->c.doc.guid = dup_bytes(s, n)))
+            return d->err ? Y_EDECODE : Y_ENOMEM;
+        int rc = y_any_decode(d, &it->c.doc.opts);
+        if (rc)
+            return rc;
+        break;
+    }
+    default:
+        return Y_EDECODE;
+    }
+    return d->err ? Y_EDECODE : Y_OK;
+}
+
+/* Release a decoded, never-integrated item (type content is still in decoded form). */
+static void free_decoded(y_item *it)
+{
+    if (it->ref == Y_REF_TYPE) {
+        free(it->c.any.v);
+        memset(&it->c, 0, sizeof it->c);
+    }
+    y_item_free(it);
+}
+
+typedef struct decoded {
+    y_item **items; /* in update order: per client block, ascending clock */
+    size_t n, cap;
+    y_ds ds;
+} decoded;
+
+static void decoded_release(decoded *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        free_decoded(u->items[i]);
+    free(u->items);
+    y_ds_release(&u->ds);
+    memset(u, 0, sizeof *u);
+}
+
+static int push_item(decoded *u, y_item *it)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        y_item **p = realloc(u->items, cap * sizeof *p);
+        if (!p)
+            return Y_ENOMEM;
+        u->items = p;
+        u->cap = cap;
+    }
+    u->items[u->n++] = it;
+    return Y_OK;
+}
+
+/* Decode a whole v1 update; nothing touches the doc. */
+static int decode_update(const uint8_t *data, size_t len, decoded *u)
+{
+    y_dec d;
+    y_dec_init(&d, data, len);
+    memset(u, 0, sizeof *u);
+    uint64_t nclients = y_dec_varuint(&d);
+    if (d.err || nclients > len)
+        return Y_EDECODE;
+    int rc = Y_OK;
+    for (uint64_t c = 0; c < nclients && !rc; c++) {
+        uint64_t nstructs = y_dec_varuint(&d);
+        uint64_t client = y_dec_varuint(&d);
+        uint64_t clock = y_dec_varuint(&d);
+        if (d.err || nstructs > y_dec_left(&d) + 1)
+            return Y_EDECODE;
+        for (uint64_t s = 0; s < nstructs && !rc; s++) {
+            uint8_t info = y_dec_u8(&d);
+            if (d.err)
+                return Y_EDECODE;
+            y_item *it = y_item_new();
+            if (!it)
+                return Y_ENOMEM;
+            it->id.client = client;
+            it->id.clock = clock;
+            uint8_t ref = info & 0x1f;
+            if (ref == Y_REF_GC || ref == Y_REF_SKIP) {
+                it->ref = ref;
+                it->len = y_dec_varuint(&d);
+                it->deleted = ref == Y_REF_GC;
+                if (!d.err && it->len == 0)
+                    d.err = true;
+            } else {
+                if (info & 0x80) {
+                    it->has_origin = true;
+                    it->origin.client = y_dec_varuint(&d);
+                    it->origin.clock = y_dec_varuint(&d);
+                }
+                if (info & 0x40) {
+                    it->has_right_origin = true;
+                    it->right_origin.client = y_dec_varuint(&d);
+                    it->right_origin.clock = y_dec_varuint(&d);
+                }
+                if (!(info & 0xc0)) {
+                    uint64_t pinfo = y_dec_varuint(&d);
+                    size_t n;
+                    if (pinfo == 1) {
+                        const char *name = y_dec_varstring(&d, &n);
+                        if (name && !(it->parent_name = dup_bytes(name, n)))
+                            rc = Y_ENOMEM;
+                    } else if (pinfo == 0) {
+                        it->has_parent_id = true;
+                        it->parent_id.client = y_dec_varuint(&d);
+                        it->parent_id.clock = y_dec_varuint(&d);
+                    } else {
+                        d.err = true;
+                    }
+                    if (info & 0x20) {
+                        const char *key = y_dec_varstring(&d, &n);
+                        if (key && !(it->parent_sub = dup_bytes(key, n)))
+                            rc = Y_ENOMEM;
+                    }
+                }
+                /* With an origin, parent and key are copied from a neighbour (resolve). */
+                if (!rc && !d.err)
+                    rc = read_content(&d, it, ref);
+            }
+            if (d.err && !rc)
+                rc = Y_EDECODE;
+            if (!rc && it->len > UINT64_MAX - clock)
+                rc = Y_EDECODE;
+            if (!rc)
+                rc = push_item(u, it);
+            if (rc) {
+                free_decoded(it);
+                break;
+            }
+            clock += it->len;
+        }
+    }
+    if (!rc) {
+        uint64_t nds = y_dec_varuint(&d);
+        if (d.err || nds > len)
+            rc = Y_EDECODE;
+        for (uint64_t c = 0; !rc && c < nds; c++) {
+            uint64_t client = y_dec_varuint(&d);
+            uint64_t nr = y_dec_varuint(&d);
+            if (d.err || nr > len) {
+                rc = Y_EDECODE;
+                break;
+            }
+            for (uint64_t r = 0; !rc && r < nr; r++) {
+                uint64_t clock = y_dec_varuint(&d), l = y_dec_varuint(&d);
+                if (d.err)
+                    rc = Y_EDECODE;
+                else if (l)
+                    rc = y_ds_add(&u->ds, client, clock, l);
+            }
+        }
+    }
+    if (!rc && (d.err || y_dec_left(&d) != 0))
+        rc = Y_EDECODE;
+    if (rc)
+        decoded_release(u);
+    return rc;
+}
+
+int y_update_validate(const uint8_t *update, size_t len)
+{
+    decoded u;
+    int rc = decode_update(update, len, &u);
+    if (!rc)
+        decoded_release(&u);
+    return rc;
+}
+
+/* ---- integration -------------------------------------------------------------------------- */
+
+/* Turn decoded type content into a type object. */
+static int make_type(y_doc *doc, y_item *it)
+{
+    y_type_kind kind = (y_type_kind)it->c.any.n;
+    char *node_name = (char *)it->c.any.v;
+    y_type *t = y_type_new(doc, kind);
+    if (!t) {
+        free(node_name);
+        return Y_ENOMEM;
+    }
+    t->node_name = node_name;
+    memset(&it->c, 0, sizeof it->c);
+    it->c.type = t;
+    return Y_OK;
+}
+
+/* The client whose missing struct blocks it (yjs getMissing), or resolve its neighbours
+ * and parent and return false. */
+static bool missing_dep(y_doc *doc, y_item *it)
+{
+    if (it->has_origin && it->origin.client != it->id.client &&
+        it->origin.clock >= y_store_state(doc, it->origin.client))
+        return true;
+    if (it->has_right_origin && it->right_origin.client != it->id.client &&
+        it->right_origin.clock >= y_store_state(doc, it->right_origin.client))
+        return true;
+    if (it->has_parent_id && it->parent_id.client != it->id.client &&
+        it->parent_id.clock >= y_store_state(doc, it->parent_id.client))
+        return true;
+    return false;
+}
+
+static int resolve(y_doc *doc, y_item *it)
+{
+    if (it->has_origin) {
+        it->left = y_store_clean_end(doc, it->origin);
+        if (!it->left)
+            return Y_EDECODE;
+        it->origin = y_item_last_id(it->left);
+    }
+    if (it->has_right_origin) {
+        it->right = y_store_clean_start(doc, it->right_origin);
+        if (!it->right)
+            return Y_EDECODE;
+        it->right_origin = it->right->id;
+    }
+    bool gc_neighbour =
+        (it->left && it->left->ref == Y_REF_GC) || (it->right && it->right->ref == Y_REF_GC);
+    if (gc_neighbour) {
+        it->parent = NULL;
+    } else if (it->parent_name) {
+        it->parent = y_root_type(doc, it->parent_name, strlen(it->parent_name));
+        if (!it->parent)
+            return Y_ENOMEM;
+    } else if (it->has_parent_id) {
+        y_item *p = y_store_find(doc, it->parent_id);
+        if (!p)
+            return Y_EDECODE;
+        it->parent = p->ref == Y_REF_TYPE ? p->c.type : NULL;
+    } else {
+        y_item *n = it->left ? it->left : it->right;
+        if (n) {
+            it->parent = n->parent;
+            free(it->parent_sub);
+            it->parent_sub = n->parent_sub ? strdup(n->parent_sub) : NULL;
+            if (n->parent_sub && !it->parent_sub)
+                return Y_ENOMEM;
+        }
+    }
+    return Y_OK;
+}
+
+/* Integrate every decoded struct whose dependencies exist, repeatedly; the rest stays in
+ * u (pending). Clients are processed in descending id order each round, as yjs does. */
+static int integrate_all(y_doc *doc, decoded *u)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (size_t i = 0; i < u->n; i++) {
+            y_item *it = u->items[i];
+            if (!it)
+                continue;
+            uint64_t state = y_store_state(doc, it->id.client);
+            if (it->id.clock > state)
+                continue; /* a gap in this client's structs */
+            uint64_t offset = state - it->id.clock;
+            if (it->ref == Y_REF_SKIP || offset >= it->len) {
+                free_decoded(it); /* known already, or a hole filler */
+                u->items[i] = NULL;
+                progress = true;
+                continue;
+            }
+            if (it->ref == Y_REF_GC) {
+                it->id.clock += offset;
+                it->len -= offset;
+                int rc = y_store_append(doc, it);
+                if (rc)
+                    return rc;
+                u->items[i] = NULL;
+                progress = true;
+                doc->txn.changed = true;
+                continue;
+            }
+            if (missing_dep(doc, it))
+                continue;
+            int rc = resolve(doc, it);
+            if (!rc && it->ref == Y_REF_TYPE)
+                rc = make_type(doc, it);
+            if (rc)
+                return rc;
+            free(it->parent_name);
+            it->parent_name = NULL;
+            it->has_parent_id = false;
+            u->items[i] = NULL;
+            if ((rc = y_item_integrate(doc, it, offset))) {
+                y_item_free(it);
+                return rc;
+            }
+            progress = true;
+        }
+    }
+    /* Compact what is left: the pending structs. */
+    size_t w = 0;
+    for (size_t i = 0; i < u->n; i++)
+        if (u->items[i])
+            u->items[w++] = u->items[i];
+    u->n = w;
+    return Y_OK;
+}
+
+/* Apply delete ranges below each client's state; keep the rest in unapplied. */
+static int apply_ds(y_doc *doc, const y_ds *ds, y_ds *unapplied)
+{
+    for (size_t c = 0; c < ds->len; c++) {
+        uint64_t client = ds->c[c].client;
+        for (size_t k = 0; k < ds->c[c].len; k++) {
+            uint64_t clock = ds->c[c].r[k].clock, end = clock + ds->c[c].r[k].len;
+            uint64_t state = y_store_state(doc, client);
+            if (clock >= state) {
+                if (y_ds_add(unapplied, client, clock, end - clock))
+                    return Y_ENOMEM;
+                continue;
+            }
+            if (state < end && y_ds_add(unapplied, client, state, end - state))
+                return Y_ENOMEM;
+            y_client_structs *cs = y_store_client(doc, client, false);
+            long idx = y_store_find_index(cs, clock);
+            if (idx < 0)
+                continue;
+            y_item *s = cs->items[idx];
+            if (!s->deleted && s->id.clock < clock) {
+                y_item_split(doc, s, clock - s->id.clock);
+                idx++;
+            }
+            while ((size_t)idx < cs->len) {
+                s = cs->items[idx++];
+                if (s->id.clock >= end)
+                    break;
+                if (!s->deleted) {
+                    if (end < s->id.clock + s->len)
+                        y_item_split(doc, s, end - s->id.clock);
+                    y_item_delete(doc, s);
+                }
+            }
+        }
+    }
+    return Y_OK;
+}
+
+int y_apply_update(y_doc *doc, const uint8_t *update, size_t len, const void *origin)
+{
+    decoded u;
+    int rc = decode_update(update, len, &u);
+    if (rc)
+        return rc;
+    /* Pending structs from earlier updates take part again. */
+    for (size_t i = 0; i < doc->npending && !rc; i++)
+        rc = push_item(&u, doc->pending[i]);
+    if (rc) {
+        decoded_release(&u);
+        return rc;
+    }
+    doc->npending = 0;
+    if ((rc = y_txn_begin(doc, origin, false))) {
+        decoded_release(&u);
+        return rc;
+    }
+    rc = integrate_all(doc, &u);
+    /* Pending deletes first re-applied, then this update's. */
+    y_ds unapplied = {0};
+    if (!rc)
+        rc = apply_ds(doc, &doc->pending_ds, &unapplied);
+    if (!rc)
+        rc = apply_ds(doc, &u.ds, &unapplied);
+    y_ds_release(&doc->pending_ds);
+    y_ds_sort_merge(&unapplied);
+    doc->pending_ds = unapplied;
+    /* Keep the structs still waiting. */
+    if (!rc && u.n) {
+        if (u.n > doc->cappending) {
+            y_item **p = realloc(doc->pending, u.n * sizeof *p);
+            if (!p)
+                rc = Y_ENOMEM;
+            else {
+                doc->pending = p;
+                doc->cappending = u.n;
+            }
+        }
+        if (!rc) {
+            memcpy(doc->pending, u.items, u.n * sizeof *u.items);
+            doc->npending = u.n;
+            u.n = 0;
+        }
+    }
+    decoded_release(&u);
+    int erc = y_txn_end(doc);
+    return rc ? rc : erc;
+}
+
+int y_state_vector_from_update(const uint8_t *update, size_t len, uint8_t **out, size_t *out_len)
+{
+    /* Per client, in order of appearance: the end of the run that starts at clock 0 and
+     * stops at the first Skip; clients not starting at 0 are left out (yjs
+     * encodeStateVectorFromUpdate). */
+    decoded u;
+    int rc = decode_update(update, len, &u);
+    if (rc)
+        return rc;
+    y_sv_entry *sv = calloc(u.n ? u.n : 1, sizeof *sv);
+    size_t n = 0;
+    if (!sv) {
+        decoded_release(&u);
+        return Y_ENOMEM;
+    }
+    for (size_t i = 0; i < u.n;) {
+        uint64_t client = u.items[i]->id.client, end = 0;
+        bool ok = u.items[i]->id.clock == 0, stop = false;
+        for (; i < u.n && u.items[i]->id.client == client; i++) {
+            if (u.items[i]->ref == Y_REF_SKIP)
+                stop = true;
+            if (ok && !stop)
+                end = u.items[i]->id.clock + u.items[i]->len;
+        }
+        if (ok) {
+            sv[n].client = client;
+            sv[n++].clock = end;
+        }
+    }
+    y_enc e = Y_ENC_INIT;
+    y_enc_varuint(&e, n);
+    for (size_t i = 0; i < n; i++) {
+        y_enc_varuint(&e, sv[i].client);
+        y_enc_varuint(&e, sv[i].clock);
+    }
+    free(sv);
+    decoded_release(&u);
+    return y_enc_finish(&e, out, out_len);
+}
