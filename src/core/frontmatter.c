@@ -193,6 +193,10 @@ static int convert(conv *c, yaml_node_t *yn, int depth, node **out)
              p++) {
             node *k = NULL, *v = NULL;
             int rc = convert(c, yaml_document_get_node(c->doc, p->key), depth + 1, &k);
+            /* Keys must be strings short enough to be written as implicit keys (YAML
+             * limits those to 1024 characters); collections as keys have no use here. */
+            if (!rc && (k->type != N_SCALAR || k->len > 1000))
+                rc = DX_EINVAL;
             if (!rc)
                 rc = convert(c, yaml_document_get_node(c->doc, p->value), depth + 1, &v);
             if (!rc && (rc = node_add(n, k, v)) == 0)
@@ -244,6 +248,11 @@ static int parse_yaml(const char *yaml, size_t len, const char *what, size_t lin
                               "cannot parse %s: nested or aliased too deeply (more than %d "
                               "levels or %d values)",
                               what, MAX_DEPTH, MAX_NODES);
+        else if (rc == DX_EINVAL)
+            rc = dx_error_set(err, DX_EPARSE,
+                              "cannot parse %s: mapping keys must be strings of at most 1000 "
+                              "characters",
+                              what);
         else if (rc)
             dx_error_set(err, rc, "cannot parse %s: %s", what, dx_strerror(rc));
     }

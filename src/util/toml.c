@@ -453,6 +453,10 @@ int dx_toml_parse(const char *text, size_t len, const char *name, dx_toml *out, 
                 break;
             }
             ps.p++;
+            if (table.len == 0) {
+                fail(&ps, at, "an empty table name is not supported");
+                break;
+            }
             if (dx_strlist_find(&tables, dx_buf_cstr(&table)) >= 0) {
                 fail(&ps, at, "table [%s] is defined twice", dx_buf_cstr(&table));
                 break;
