@@ -399,15 +399,17 @@ static int decode_update(const uint8_t *data, size_t len, decoded *u)
         uint64_t nstructs = y_dec_varuint(&d);
         uint64_t client = y_dec_varuint(&d);
         uint64_t clock = y_dec_varuint(&d);
-        if (d.err || nstructs > y_dec_left(&d) + 1)
-            return Y_EDECODE;
+        if (d.err || nstructs > y_dec_left(&d) + 1) {
+            rc = Y_EDECODE;
+            break;
+        }
         for (uint64_t s = 0; s < nstructs && !rc; s++) {
             uint8_t info = y_dec_u8(&d);
-            if (d.err)
-                return Y_EDECODE;
-            y_item *it = y_item_new();
-            if (!it)
-                return Y_ENOMEM;
+            y_item *it = d.err ? NULL : y_item_new();
+            if (!it) {
+                rc = d.err ? Y_EDECODE : Y_ENOMEM;
+                break;
+            }
             it->id.client = client;
             it->id.clock = clock;
             uint8_t ref = info & 0x1f;
