@@ -1,0 +1,481 @@
+/* wsdoc.c - the workspace document schema over ycrdt: entries, fields, paths, contents. */
+#include "diaryx/wsdoc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILES_MAP "files"
+/* Parent chains longer than this are treated as corrupt (a cycle the id check missed). */
+#define MAX_DEPTH 4096
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void dx_strlist_release(dx_strlist *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->len; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->len = 0;
+}
+
+int dx_strlist_push(dx_strlist *l, const char *s)
+{
+    char **items = realloc(l->items, (l->len + 1) * sizeof *items);
+    if (!items)
+        return DX_ENOMEM;
+    l->items = items;
+    if (!(items[l->len] = strdup(s)))
+        return DX_ENOMEM;
+    l->len++;
+    return 0;
+}
+
+void dx_entry_release(dx_entry *e)
+{
+    if (!e)
+        return;
+    free(e->filename);
+    free(e->title);
+    free(e->description);
+    free(e->part_of);
+    free(e->extra_json);
+    dx_strlist_release(&e->contents);
+    dx_strlist_release(&e->attachments);
+    dx_strlist_release(&e->audience);
+    memset(e, 0, sizeof *e);
+}
+
+static int ycode(int rc)
+{
+    return rc == Y_ENOMEM ? DX_ENOMEM : DX_EINVAL;
+}
+
+static y_type *files_map(y_doc *doc, dx_error *err)
+{
+    y_type *files = y_doc_get_map(doc, FILES_MAP);
+    if (!files)
+        dx_error_set(err, DX_ECORRUPT, "workspace document: root '%s' is not a map", FILES_MAP);
+    return files;
+}
+
+/* The nested map of entry id, or NULL (absent or not a map). */
+static y_type *entry_map(y_type *files, const char *id)
+{
+    y_value v;
+    if (y_map_get(files, id, &v) != Y_OK || !v.is_type || y_type_get_kind(v.type) != Y_MAP)
+        return NULL;
+    return v.type;
+}
+
+static const char *get_str(y_type *m, const char *key)
+{
+    y_value v;
+    if (y_map_get(m, key, &v) != Y_OK || v.is_type || v.any->kind != Y_ANY_STRING)
+        return NULL;
+    return v.any->u.str.ptr;
+}
+
+static y_type *get_array(y_type *m, const char *key)
+{
+    y_value v;
+    if (y_map_get(m, key, &v) != Y_OK || !v.is_type || y_type_get_kind(v.type) != Y_ARRAY)
+        return NULL;
+    return v.type;
+}
+
+static int read_array(y_type *arr, dx_strlist *out)
+{
+    uint32_t n = y_array_length(arr);
+    for (uint32_t i = 0; i < n; i++) {
+        y_value v;
+        if (y_array_get(arr, i, &v) != Y_OK || v.is_type || v.any->kind != Y_ANY_STRING)
+            continue; /* a peer wrote something else: ignore it rather than fail */
+        if (dx_strlist_push(out, v.any->u.str.ptr) != 0)
+            return DX_ENOMEM;
+    }
+    return 0;
+}
+
+static int set_str(y_type *m, const char *key, const char *value)
+{
+    const char *cur = get_str(m, key);
+    if (!value) {
+        y_value v;
+        return y_map_get(m, key, &v) == Y_OK ? y_map_delete(m, key) : Y_OK;
+    }
+    if (cur && strcmp(cur, value) == 0)
+        return Y_OK;
+    y_any a = y_any_string(value, strlen(value));
+    return y_map_set(m, key, &a);
+}
+
+/* Make the array at key hold exactly want, with one splice over the differing middle so
+ * concurrent edits elsewhere in the list survive. want NULL removes the key. */
+static int set_array(y_type *m, const char *key, const dx_strlist *want)
+{
+    y_type *arr = get_array(m, key);
+    int rc = Y_OK;
+    if (!want) {
+        y_value v;
+        return y_map_get(m, key, &v) == Y_OK ? y_map_delete(m, key) : Y_OK;
+    }
+    if (!arr && (rc = y_map_set_type(m, key, Y_ARRAY, &arr)) != Y_OK)
+        return rc;
+    dx_strlist cur = {0};
+    if (read_array(arr, &cur) != 0 || cur.len != y_array_length(arr)) {
+        /* Foreign values inside: rewrite the whole list. */
+        dx_strlist_release(&cur);
+        uint32_t n = y_array_length(arr);
+        if (n && (rc = y_array_delete(arr, 0, n)) != Y_OK)
+            return rc;
+    }
+    size_t pre = 0, suf = 0;
+    while (pre < cur.len && pre < want->len && strcmp(cur.items[pre], want->items[pre]) == 0)
+        pre++;
+    while (suf < cur.len - pre && suf < want->len - pre &&
+           strcmp(cur.items[cur.len - 1 - suf], want->items[want->len - 1 - suf]) == 0)
+        suf++;
+    size_t del = cur.len - pre - suf, ins = want->len - pre - suf;
+    if (del)
+        rc = y_array_delete(arr, (uint32_t)pre, (uint32_t)del);
+    if (rc == Y_OK && ins) {
+        y_any *vals = calloc(ins, sizeof *vals);
+        if (!vals) {
+            rc = Y_ENOMEM;
+        } else {
+            for (size_t i = 0; i < ins; i++)
+                vals[i] = y_any_string(want->items[pre + i], strlen(want->items[pre + i]));
+            rc = y_array_insert(arr, (uint32_t)pre, vals, ins);
+            free(vals);
+        }
+    }
+    dx_strlist_release(&cur);
+    return rc;
+}
+
+static int set_bool(y_type *m, const char *key, bool value)
+{
+    y_value v;
+    if (y_map_get(m, key, &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_BOOL &&
+        v.any->u.b == value)
+        return Y_OK;
+    y_any a = y_any_bool(value);
+    return y_map_set(m, key, &a);
+}
+
+static int set_number(y_type *m, const char *key, double value)
+{
+    y_value v;
+    if (y_map_get(m, key, &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_NUMBER &&
+        v.any->u.num == value)
+        return Y_OK;
+    y_any a = y_any_number(value);
+    return y_map_set(m, key, &a);
+}
+
+int dx_wsdoc_put(y_doc *doc, dx_entry *e, dx_error *err)
+{
+    y_type *files = files_map(doc, err);
+    if (!files)
+        return DX_ECORRUPT;
+    if (!e->id[0] && dx_uuid_v4(e->id) != 0)
+        return dx_error_set(err, DX_EIO, "cannot create a document id: no random source");
+    int rc = y_doc_begin(doc, NULL);
+    if (rc != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot start a transaction: %s", y_strerror(rc));
+    y_type *m = entry_map(files, e->id);
+    if (!m)
+        rc = y_map_set_type(files, e->id, Y_MAP, &m);
+    if (rc == Y_OK)
+        rc = set_str(m, "filename", e->filename);
+    if (rc == Y_OK)
+        rc = set_str(m, "title", e->title);
+    if (rc == Y_OK)
+        rc = set_str(m, "description", e->description);
+    if (rc == Y_OK)
+        rc = set_str(m, "part_of", e->part_of);
+    if (rc == Y_OK)
+        rc = set_array(m, "contents", e->is_index ? &e->contents : NULL);
+    if (rc == Y_OK)
+        rc = set_array(m, "attachments", e->attachments.len ? &e->attachments : NULL);
+    if (rc == Y_OK)
+        rc = set_array(m, "audience", e->has_audience ? &e->audience : NULL);
+    if (rc == Y_OK)
+        rc = set_str(m, "extra", e->extra_json);
+    if (rc == Y_OK)
+        rc = set_bool(m, "deleted", e->deleted);
+    if (rc == Y_OK)
+        rc = set_number(m, "modified_at", (double)e->modified_at);
+    int crc = y_doc_commit(doc);
+    if (rc == Y_OK)
+        rc = crc;
+    if (rc != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot write entry %s: %s", e->id, y_strerror(rc));
+    return 0;
+}
+
+int dx_wsdoc_get(y_doc *doc, const char *id, dx_entry *out, dx_error *err)
+{
+    dx_entry_release(out);
+    y_type *files = files_map(doc, err);
+    if (!files)
+        return DX_ECORRUPT;
+    y_type *m = entry_map(files, id);
+    if (!m)
+        return dx_error_set(err, DX_ENOTFOUND, "no entry with id '%s' in the workspace", id);
+    snprintf(out->id, sizeof out->id, "%s", id);
+    out->filename = dup_or_null(get_str(m, "filename"));
+    out->title = dup_or_null(get_str(m, "title"));
+    out->description = dup_or_null(get_str(m, "description"));
+    out->part_of = dup_or_null(get_str(m, "part_of"));
+    out->extra_json = dup_or_null(get_str(m, "extra"));
+    int rc = 0;
+    y_type *arr;
+    if ((arr = get_array(m, "contents"))) {
+        out->is_index = true;
+        rc |= read_array(arr, &out->contents);
+    }
+    if ((arr = get_array(m, "attachments")))
+        rc |= read_array(arr, &out->attachments);
+    if ((arr = get_array(m, "audience"))) {
+        out->has_audience = true;
+        rc |= read_array(arr, &out->audience);
+    }
+    y_value v;
+    if (y_map_get(m, "deleted", &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_BOOL)
+        out->deleted = v.any->u.b;
+    if (y_map_get(m, "modified_at", &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_NUMBER)
+        out->modified_at = (int64_t)v.any->u.num;
+    if (rc) {
+        dx_entry_release(out);
+        return dx_error_set(err, DX_ENOMEM, "out of memory reading entry %s", id);
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dx_wsdoc_ids(y_doc *doc, dx_strlist *ids, dx_error *err)
+{
+    y_type *files = files_map(doc, err);
+    if (!files)
+        return DX_ECORRUPT;
+    y_map_iter it;
+    const char *key;
+    y_value v;
+    y_map_iter_init(&it, files);
+    while (y_map_iter_next(&it, &key, &v)) {
+        if (!v.is_type)
+            continue;
+        if (dx_strlist_push(ids, key) != 0) {
+            dx_strlist_release(ids);
+            return dx_error_set(err, DX_ENOMEM, "out of memory listing entries");
+        }
+    }
+    if (ids->len > 1)
+        qsort(ids->items, ids->len, sizeof *ids->items, cmp_str);
+    return 0;
+}
+
+/* A filename must stay below its parent's directory: no empty, absolute, `.` or `..`
+ * components (a hostile peer could otherwise make a path escape the workspace). */
+static bool filename_ok(const char *f)
+{
+    if (!f || !*f || *f == '/')
+        return false;
+    const char *p = f;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += n + (slash ? 1 : 0);
+        if (slash && !*p)
+            return false;
+    }
+    return true;
+}
+
+int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err)
+{
+    y_type *files = files_map(doc, err);
+    if (!files)
+        return DX_ECORRUPT;
+    /* Collect the chain child -> root, then build the path root -> child. */
+    const char *chain[MAX_DEPTH];
+    size_t depth = 0;
+    const char *cur = id;
+    y_type *m = entry_map(files, cur);
+    if (!m)
+        return dx_error_set(err, DX_ENOTFOUND, "no entry with id '%s' in the workspace", id);
+    while (m) {
+        if (depth == MAX_DEPTH)
+            return dx_error_set(err, DX_ECORRUPT, "entry %s: parent chain has a cycle", id);
+        const char *fn = get_str(m, "filename");
+        if (!filename_ok(fn))
+            return dx_error_set(err, DX_ECORRUPT, "entry %s: invalid filename '%s'", cur,
+                                fn ? fn : "(none)");
+        chain[depth++] = fn;
+        const char *parent = get_str(m, "part_of");
+        if (!parent)
+            break;
+        /* A longer cycle ends at the MAX_DEPTH bound above. */
+        if (strcmp(parent, cur) == 0)
+            return dx_error_set(err, DX_ECORRUPT, "entry %s is its own parent", cur);
+        cur = parent;
+        m = entry_map(files, cur);
+        if (!m)
+            return dx_error_set(err, DX_ECORRUPT, "entry %s: parent '%s' does not exist", id, cur);
+    }
+    dx_buf_reset(out);
+    for (size_t i = depth; i-- > 0;) {
+        /* Keep the directory of the path so far, then append this filename. */
+        const char *slash = strrchr(dx_buf_cstr(out), '/');
+        dx_buf_truncate(out, slash ? (size_t)(slash - out->data) + 1 : 0);
+        if (dx_buf_puts(out, chain[i]) != 0)
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int dx_wsdoc_find_path(y_doc *doc, const char *path, char out[DX_UUID_LEN + 1], dx_error *err)
+{
+    dx_strlist ids = {0};
+    int rc = dx_wsdoc_ids(doc, &ids, err);
+    if (rc)
+        return rc;
+    y_type *files = y_doc_get_map(doc, FILES_MAP);
+    dx_buf p = DX_BUF_INIT;
+    rc = dx_error_set(err, DX_ENOTFOUND, "no entry at '%s' in the workspace", path);
+    for (size_t i = 0; i < ids.len; i++) {
+        y_type *m = entry_map(files, ids.items[i]);
+        y_value v;
+        if (!m || (y_map_get(m, "deleted", &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_BOOL &&
+                   v.any->u.b))
+            continue;
+        if (dx_wsdoc_path(doc, ids.items[i], &p, NULL) == 0 && strcmp(p.data, path) == 0) {
+            snprintf(out, DX_UUID_LEN + 1, "%s", ids.items[i]);
+            dx_error_clear(err);
+            rc = 0;
+            break;
+        }
+    }
+    dx_buf_release(&p);
+    dx_strlist_release(&ids);
+    return rc;
+}
+
+static const char *const string_fields[] = {"filename", "title", "description", "part_of", "extra"};
+
+static int with_entry(y_doc *doc, const char *id, y_type **m, dx_error *err)
+{
+    y_type *files = files_map(doc, err);
+    if (!files)
+        return DX_ECORRUPT;
+    if (!(*m = entry_map(files, id)))
+        return dx_error_set(err, DX_ENOTFOUND, "no entry with id '%s' in the workspace", id);
+    return 0;
+}
+
+int dx_wsdoc_set_field(y_doc *doc, const char *id, const char *field, const char *value,
+                       dx_error *err)
+{
+    bool known = false;
+    for (size_t i = 0; i < sizeof string_fields / sizeof *string_fields; i++)
+        known |= strcmp(field, string_fields[i]) == 0;
+    if (!known)
+        return dx_error_set(err, DX_EINVAL, "'%s' is not a string field of an entry", field);
+    y_type *m;
+    int rc = with_entry(doc, id, &m, err);
+    if (rc)
+        return rc;
+    if ((rc = set_str(m, field, value)) != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot set %s of entry %s: %s", field, id,
+                            y_strerror(rc));
+    return 0;
+}
+
+int dx_wsdoc_set_deleted(y_doc *doc, const char *id, bool deleted, dx_error *err)
+{
+    y_type *m;
+    int rc = with_entry(doc, id, &m, err);
+    if (rc)
+        return rc;
+    if ((rc = set_bool(m, "deleted", deleted)) != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot mark entry %s: %s", id, y_strerror(rc));
+    return 0;
+}
+
+int dx_wsdoc_contents_insert(y_doc *doc, const char *parent_id, size_t index, const char *child_id,
+                             dx_error *err)
+{
+    y_type *m;
+    int rc = with_entry(doc, parent_id, &m, err);
+    if (rc)
+        return rc;
+    y_type *arr = get_array(m, "contents");
+    dx_strlist cur = {0};
+    if (arr && read_array(arr, &cur) != 0) {
+        dx_strlist_release(&cur);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    bool listed = false;
+    for (size_t i = 0; i < cur.len; i++)
+        listed |= strcmp(cur.items[i], child_id) == 0;
+    dx_strlist_release(&cur);
+    if (listed)
+        return 0;
+    if ((rc = y_doc_begin(doc, NULL)) != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot start a transaction: %s", y_strerror(rc));
+    if (!arr)
+        rc = y_map_set_type(m, "contents", Y_ARRAY, &arr);
+    if (rc == Y_OK) {
+        uint32_t n = y_array_length(arr);
+        y_any a = y_any_string(child_id, strlen(child_id));
+        rc = y_array_insert(arr, index < n ? (uint32_t)index : n, &a, 1);
+    }
+    int crc = y_doc_commit(doc);
+    if (rc == Y_OK)
+        rc = crc;
+    if (rc != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot add %s to the contents of %s: %s", child_id,
+                            parent_id, y_strerror(rc));
+    return 0;
+}
+
+int dx_wsdoc_contents_remove(y_doc *doc, const char *parent_id, const char *child_id, dx_error *err)
+{
+    y_type *m;
+    int rc = with_entry(doc, parent_id, &m, err);
+    if (rc)
+        return rc;
+    y_type *arr = get_array(m, "contents");
+    if (!arr)
+        return 0;
+    if ((rc = y_doc_begin(doc, NULL)) != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot start a transaction: %s", y_strerror(rc));
+    /* Walk backwards so deletions do not shift the indexes still to visit. */
+    for (uint32_t i = y_array_length(arr); rc == Y_OK && i-- > 0;) {
+        y_value v;
+        if (y_array_get(arr, i, &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_STRING &&
+            strcmp(v.any->u.str.ptr, child_id) == 0)
+            rc = y_array_delete(arr, i, 1);
+    }
+    int crc = y_doc_commit(doc);
+    if (rc == Y_OK)
+        rc = crc;
+    if (rc != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot remove %s from the contents of %s: %s",
+                            child_id, parent_id, y_strerror(rc));
+    return 0;
+}
