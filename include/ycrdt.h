@@ -64,6 +64,10 @@ const char *y_strerror(int code);
 /* Free memory returned by any y_ function (NULL is fine). */
 void y_free(void *p);
 
+/* Whether s[0..n) is strict UTF-8 (what yjs's fatal decoder accepts: no overlong forms,
+ * no surrogates, nothing past U+10FFFF). */
+bool y_utf8_valid(const char *s, size_t n);
+
 /* ---- Any: JSON-like values as yjs encodes them --------------------------------------- */
 
 typedef enum y_any_kind {

@@ -29,14 +29,9 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
+#include "diaryx/strlist.h"
 #include "diaryx/uuid.h"
 #include "ycrdt.h"
-
-/* A string list owned by its container. */
-typedef struct dx_strlist {
-    char **items;
-    size_t len;
-} dx_strlist;
 
 /* One entry of the file index. All strings are owned by the struct (NULL when absent);
  * release with dx_entry_release. */
@@ -64,9 +59,6 @@ typedef struct dx_entry {
     }
 
 void dx_entry_release(dx_entry *e);
-void dx_strlist_release(dx_strlist *l);
-/* Append a copy of s. 0 or DX_ENOMEM. */
-int dx_strlist_push(dx_strlist *l, const char *s);
 
 /* Write every field of e under e->id (a new id is generated when e->id is empty and
  * stored back into e->id). Fields equal to the stored ones are not written; absent fields

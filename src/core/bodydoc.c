@@ -211,6 +211,9 @@ int dx_body_get(y_doc *doc, dx_buf *out, dx_error *err)
 
 int dx_body_set(y_doc *doc, const char *nw, size_t nlen, dx_error *err)
 {
+    /* Checked before any edit: a transaction cannot be rolled back half way. */
+    if (!y_utf8_valid(nw, nlen))
+        return dx_error_set(err, DX_EINVAL, "the new body is not valid UTF-8");
     y_type *text = y_doc_get_text(doc, DX_BODY_TEXT);
     if (!text)
         return dx_error_set(err, DX_ECORRUPT, "body document: '%s' is not a text", DX_BODY_TEXT);

@@ -14,29 +14,6 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-void dx_strlist_release(dx_strlist *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->len; i++)
-        free(l->items[i]);
-    free(l->items);
-    l->items = NULL;
-    l->len = 0;
-}
-
-int dx_strlist_push(dx_strlist *l, const char *s)
-{
-    char **items = realloc(l->items, (l->len + 1) * sizeof *items);
-    if (!items)
-        return DX_ENOMEM;
-    l->items = items;
-    if (!(items[l->len] = strdup(s)))
-        return DX_ENOMEM;
-    l->len++;
-    return 0;
-}
-
 void dx_entry_release(dx_entry *e)
 {
     if (!e)

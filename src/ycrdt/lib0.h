@@ -71,8 +71,6 @@ float y_dec_f32(y_dec *d);
 double y_dec_f64(y_dec *d);
 int64_t y_dec_i64(y_dec *d);
 
-/* Strict UTF-8 check: no overlong forms, no surrogates, nothing above U+10FFFF. */
-bool y_utf8_valid(const char *s, size_t n);
 /* Number of UTF-16 code units of valid UTF-8. */
 size_t y_utf16_len(const char *s, size_t n);
 
