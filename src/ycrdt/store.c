@@ -326,6 +326,8 @@ void y_item_delete(y_doc *doc, y_item *it)
     y_type *parent = it->parent;
     if (parent && y_item_countable(it) && !it->parent_sub)
         parent->length -= it->len;
+    if (parent)
+        parent->marker = NULL;
     it->deleted = true;
     y_ds_add(&doc->txn.ds, it->id.client, it->id.clock, it->len);
     doc->txn.changed = true;
@@ -449,8 +451,14 @@ static size_t merge_with_lefts(y_doc *doc, y_client_structs *cs, size_t pos)
         y_item *left = cs->items[i - 1];
         if (left->deleted != right->deleted || (left->ref == Y_REF_GC) != (right->ref == Y_REF_GC))
             break;
+        uint64_t left_live = !left->deleted && y_item_countable(left) ? left->len : 0;
         if (!y_item_try_merge(doc, left, right))
             break;
+        /* A marker on the absorbed item moves to the merged one, which starts earlier. */
+        if (right->parent && right->parent->marker == right) {
+            right->parent->marker = left;
+            right->parent->marker_index -= left_live;
+        }
         if (right->parent_sub && right->parent &&
             y_type_get_key(right->parent, right->parent_sub) == right)
             y_type_set_key(right->parent, right->parent_sub, left);
@@ -505,6 +513,7 @@ int y_item_integrate(y_doc *doc, y_item *it, uint64_t offset)
         to_gc(it);
         return y_store_append(doc, it);
     }
+    parent->marker = NULL;
     y_item *left = it->left, *right = it->right;
     if ((!left && (!right || right->left)) || (left && left->right != right)) {
         y_item *o;

@@ -325,7 +325,13 @@ typedef struct text_pos {
 static text_pos find_text_pos(y_doc *doc, y_type *t, uint64_t index)
 {
     text_pos p = {NULL, t->start, 0};
-    uint64_t count = index;
+    if (t->marker && t->marker_index <= index) {
+        /* Walking from the marker reaches the same (left, right) as from the start. */
+        p.left = t->marker->left;
+        p.right = t->marker;
+        p.index = t->marker_index;
+    }
+    uint64_t count = index - p.index;
     while (p.right && count > 0) {
         y_item *r = p.right;
         if (r->ref != Y_REF_FORMAT && !r->deleted) {
@@ -382,6 +388,10 @@ int y_text_insert(y_type *t, uint32_t index, const char *utf8, size_t len, const
     it->c.str.bytes = len;
     it->len = y_utf16_len(utf8, len);
     rc = integrate_local(doc, it);
+    if (!rc) {
+        t->marker = it; /* the next edit is most likely right here */
+        t->marker_index = index;
+    }
     int erc = y_txn_end(doc);
     return rc ? rc : erc;
 }
@@ -413,6 +423,11 @@ int y_text_delete(y_type *t, uint32_t index, uint32_t length)
         }
         p.left = p.right;
         p.right = p.right->right;
+    }
+    /* Everything before p.right that is still alive lies before index. */
+    if (p.right) {
+        t->marker = p.right;
+        t->marker_index = index;
     }
     return y_txn_end(doc);
 }

@@ -90,6 +90,11 @@ struct y_type {
     y_item *item;    /* the item holding this type (NULL for roots) */
     y_item *start;   /* first item of the list, tombstones included */
     uint64_t length; /* countable, live length */
+    /* A position cache for Text (yjs keeps up to 80 "search markers"): marker is an item
+     * of the list and marker_index the number of live countable units before it. Any
+     * change that could shift positions clears it; local text edits set it again. */
+    y_item *marker;
+    uint64_t marker_index;
     y_keyslot *keys;
     size_t nkeys, capkeys;
 };
