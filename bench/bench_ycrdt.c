@@ -4,6 +4,7 @@
  * Usage: bench_ycrdt [TRACE.json.gz] (default: ../shared/data/automerge-paper.json.gz
  * beside the source tree). */
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +135,13 @@ int main(int argc, char **argv)
            runs[2], runs[0], runs[4]);
     printf("B4 final text correct: %s (%zu bytes)\n", strcmp(text, expected) == 0 ? "yes" : "NO",
            strlen(text));
-    printf("B4 state update, client 12345: %zu bytes (yjs: 245,320)\n", state_len);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(state, state_len, md, &mdlen, EVP_sha256(), NULL);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", md[i]);
+    printf("B4 state update, client 12345: %zu bytes, sha256 %s\n", state_len, hex);
     uint8_t *state5 = NULL;
     size_t state5_len = 0;
     replay(e, n, 4294967295u, NULL, &state5, &state5_len, NULL);
