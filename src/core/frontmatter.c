@@ -899,7 +899,7 @@ static int emit_literal(dx_buf *out, const char *s, size_t n, int indent)
     while (trailing < n && s[n - 1 - trailing] == '\n')
         trailing++;
     const char *chomp = trailing == 0 ? "-" : trailing == 1 ? "" : "+";
-    bool lead_space = n > 0 && (s[0] == ' ' || s[0] == '\n');
+    bool lead_space = n > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n');
     int rc = lead_space ? dx_buf_printf(out, "|2%s\n", chomp) : dx_buf_printf(out, "|%s\n", chomp);
     size_t i = 0;
     while (i < n && !rc) {

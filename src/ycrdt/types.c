@@ -87,7 +87,7 @@ void y_doc_free(y_doc *d)
     free(d->roots);
     free(d->obs);
     for (size_t i = 0; i < d->npending; i++)
-        y_item_free(d->pending[i]);
+        y_item_free_decoded(d->pending[i]);
     free(d->pending);
     y_ds_release(&d->pending_ds);
     y_ds_release(&d->txn.ds);

@@ -321,7 +321,7 @@ static int read_content(y_dec *d, y_item *it, uint8_t ref)
         if (d->err || kind > Y_XML_TEXT)
             return Y_EDECODE;
         /* The type object is created on integration (make_type); until then the decoded
-         * kind sits in c.any.n and an XML node name in c.any.v (see free_decoded). */
+         * kind sits in c.any.n and an XML node name in c.any.v (see y_item_free_decoded). */
         it->c.any.n = (size_t)kind;
         if (kind == Y_XML_ELEMENT || kind == Y_XML_HOOK) {
             if (!(s = y_dec_varstring(d, &n)))
@@ -347,7 +347,7 @@ static int read_content(y_dec *d, y_item *it, uint8_t ref)
 }
 
 /* Release a decoded, never-integrated item (type content is still in decoded form). */
-static void free_decoded(y_item *it)
+void y_item_free_decoded(y_item *it)
 {
     if (it->ref == Y_REF_TYPE) {
         free(it->c.any.v);
@@ -365,7 +365,7 @@ typedef struct decoded {
 static void decoded_release(decoded *u)
 {
     for (size_t i = 0; i < u->n; i++)
-        free_decoded(u->items[i]);
+        y_item_free_decoded(u->items[i]);
     free(u->items);
     y_ds_release(&u->ds);
     memset(u, 0, sizeof *u);
@@ -461,7 +461,7 @@ static int decode_update(const uint8_t *data, size_t len, decoded *u)
             if (!rc)
                 rc = push_item(u, it);
             if (rc) {
-                free_decoded(it);
+                y_item_free_decoded(it);
                 break;
             }
             clock += it->len;
@@ -593,7 +593,7 @@ static int integrate_all(y_doc *doc, decoded *u)
                 continue; /* a gap in this client's structs */
             uint64_t offset = state - it->id.clock;
             if (it->ref == Y_REF_SKIP || offset >= it->len) {
-                free_decoded(it); /* known already, or a hole filler */
+                y_item_free_decoded(it); /* known already, or a hole filler */
                 u->items[i] = NULL;
                 progress = true;
                 continue;

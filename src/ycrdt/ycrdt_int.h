@@ -177,6 +177,8 @@ y_item *y_store_clean_end(y_doc *doc, y_id id);
 /* ---- items ------------------------------------------------------------------------- */
 y_item *y_item_new(void);
 void y_item_free(y_item *it);
+/* Free a decoded item that was never integrated (pending structs). */
+void y_item_free_decoded(y_item *it);
 bool y_item_countable(const y_item *it);
 /* Split it at diff units: it keeps [0, diff), the returned right part the rest. */
 y_item *y_item_split(y_doc *doc, y_item *it, uint64_t diff);
