@@ -1,0 +1,150 @@
+// gen.mjs - random multi-client editing sessions played with the real yjs 13.6.33, written
+// as logs that tests/unit/test_ycrdt_interop.c replays with ycrdt and compares byte for byte.
+//
+// Usage: node gen.mjs --seeds N --out DIR [--first S] [--ops K]
+// Writes DIR/session-<seed>.txt, one event per line (hex = lowercase bytes, no spaces):
+//   doc I CLIENT              doc I has client id CLIENT
+//   ti I POS HEX              Y.Text "t" insert of the UTF-8 text HEX at UTF-16 offset POS
+//   td I POS LEN              Y.Text "t" delete
+//   ms I KEY JSON             Y.Map "m" set KEY to the JSON value
+//   md I KEY                  Y.Map "m" delete KEY
+//   ai I POS JSON             Y.Array "a" insert of the JSON array's values at POS
+//   ad I POS LEN              Y.Array "a" delete
+//   emit I HEX                the update doc I emitted for the previous op ("-" if none)
+//   apply I HEX               deliver an update to doc I (late, duplicated or out of order)
+//   state I HEX               final encodeStateAsUpdate of doc I
+//   sv I HEX                  final state vector of doc I
+//   json I JSON               final {"t": text, "m": map, "a": array} of doc I
+import { createRequire } from 'node:module'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const require = createRequire(path.join(here, 'package.json'))
+const Y = require('yjs')
+
+const args = process.argv.slice(2)
+const opt = (name, def) => {
+  const i = args.indexOf('--' + name)
+  return i >= 0 ? args[i + 1] : def
+}
+const seeds = Number(opt('seeds', 100))
+const first = Number(opt('first', 1))
+const opsPerSession = Number(opt('ops', 60))
+const out = opt('out', '.')
+mkdirSync(out, { recursive: true })
+
+// mulberry32: a small seeded PRNG so every session is reproducible.
+function prng (seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const hex = u => Buffer.from(u).toString('hex')
+const WORDS = ['a', 'hello', ' ', 'é', '🎉', 'x y', '\n', 'ünï', '𝄞', 'long word here', '"q"']
+const CLIENT_SETS = [[1, 2], [1, 2, 3], [7, 4294967295], [2, 1000000007, 3], [300, 5]]
+
+function session (seed) {
+  const rnd = prng(seed)
+  const pick = a => a[Math.floor(rnd() * a.length)]
+  const int = n => Math.floor(rnd() * n)
+  const lines = []
+  const clients = pick(CLIENT_SETS)
+  const docs = clients.map((c, i) => {
+    const d = new Y.Doc()
+    d.clientID = c
+    lines.push(`doc ${i} ${c}`)
+    return d
+  })
+  const inbox = docs.map(() => [])
+  let emitted = null
+  docs.forEach((d, i) => d.on('update', (u, origin) => {
+    if (origin === 'remote') return
+    emitted = u
+    docs.forEach((_, j) => { if (j !== i) inbox[j].push(u) })
+  }))
+  const value = () => {
+    switch (int(7)) {
+      case 0: return int(1000)
+      case 1: return rnd() * 100 - 50
+      case 2: return pick(WORDS)
+      case 3: return rnd() < 0.5
+      case 4: return null
+      case 5: return { k: int(10), s: pick(WORDS), n: [1, 'two', null] }
+      default: return [int(5), pick(WORDS)]
+    }
+  }
+  for (let step = 0; step < opsPerSession; step++) {
+    const i = int(docs.length)
+    const d = docs[i]
+    const t = d.getText('t'); const m = d.getMap('m'); const a = d.getArray('a')
+    emitted = null
+    const r = rnd()
+    if (r < 0.35) {
+      const pos = int(t.length + 1)
+      const s = pick(WORDS)
+      lines.push(`ti ${i} ${pos} ${hex(Buffer.from(s))}`)
+      t.insert(pos, s)
+    } else if (r < 0.5 && t.length > 0) {
+      const pos = int(t.length)
+      const len = 1 + int(Math.min(4, t.length - pos))
+      lines.push(`td ${i} ${pos} ${len}`)
+      t.delete(pos, len)
+    } else if (r < 0.65) {
+      const key = pick(['k1', 'k2', 'k3', 'title'])
+      const v = value()
+      lines.push(`ms ${i} ${key} ${JSON.stringify(v)}`)
+      m.set(key, v)
+    } else if (r < 0.7) {
+      const key = pick(['k1', 'k2', 'k3', 'title'])
+      lines.push(`md ${i} ${key}`)
+      m.delete(key)
+    } else if (r < 0.82) {
+      const pos = int(a.length + 1)
+      const vals = Array.from({ length: 1 + int(3) }, value)
+      lines.push(`ai ${i} ${pos} ${JSON.stringify(vals)}`)
+      a.insert(pos, vals)
+    } else if (r < 0.88 && a.length > 0) {
+      const pos = int(a.length)
+      const len = 1 + int(Math.min(3, a.length - pos))
+      lines.push(`ad ${i} ${pos} ${len}`)
+      a.delete(pos, len)
+    } else {
+      // Deliver something: a random queued update (out of order), sometimes twice.
+      const j = int(docs.length)
+      if (inbox[j].length) {
+        const k = int(inbox[j].length)
+        const u = inbox[j][k]
+        if (rnd() < 0.8) inbox[j].splice(k, 1)
+        lines.push(`apply ${j} ${hex(u)}`)
+        Y.applyUpdate(docs[j], u, 'remote')
+      }
+      continue
+    }
+    lines.push(`emit ${i} ${emitted ? hex(emitted) : '-'}`)
+  }
+  // Deliver everything left, in a random order.
+  for (let j = 0; j < docs.length; j++) {
+    while (inbox[j].length) {
+      const k = int(inbox[j].length)
+      const u = inbox[j].splice(k, 1)[0]
+      lines.push(`apply ${j} ${hex(u)}`)
+      Y.applyUpdate(docs[j], u, 'remote')
+    }
+  }
+  docs.forEach((d, i) => {
+    lines.push(`state ${i} ${hex(Y.encodeStateAsUpdate(d))}`)
+    lines.push(`sv ${i} ${hex(Y.encodeStateVector(d))}`)
+    lines.push(`json ${i} ${JSON.stringify({ t: d.getText('t').toString(), m: d.getMap('m').toJSON(), a: d.getArray('a').toJSON() })}`)
+  })
+  writeFileSync(path.join(out, `session-${seed}.txt`), lines.join('\n') + '\n')
+}
+
+for (let s = first; s < first + seeds; s++) session(s)
