@@ -256,7 +256,9 @@ static int split_string(y_item *left, y_item *right, uint64_t diff)
     }
     free(left->c.str.s);
     left->c.str.s = l;
+    left->c.str.cap = 0;
     right->c.str.s = r;
+    right->c.str.cap = 0;
     return Y_OK;
 }
 
@@ -408,11 +410,18 @@ bool y_item_try_merge(y_doc *doc, y_item *l, y_item *r)
         return false;
     switch (l->ref) {
     case Y_REF_STRING: {
-        char *s = realloc(l->c.str.s, l->c.str.bytes + r->c.str.bytes + 1);
-        if (!s)
-            return false;
-        memcpy(s + l->c.str.bytes, r->c.str.s, r->c.str.bytes + 1);
-        l->c.str.s = s;
+        /* Typing merges one character at a time: grow geometrically, not per merge. */
+        size_t need = l->c.str.bytes + r->c.str.bytes + 1;
+        size_t cap = l->c.str.cap ? l->c.str.cap : l->c.str.bytes + 1;
+        if (need > cap) {
+            size_t ncap = cap * 2 > need ? cap * 2 : need;
+            char *s = realloc(l->c.str.s, ncap);
+            if (!s)
+                return false;
+            l->c.str.s = s;
+            l->c.str.cap = ncap;
+        }
+        memcpy(l->c.str.s + l->c.str.bytes, r->c.str.s, r->c.str.bytes + 1);
         l->c.str.bytes += r->c.str.bytes;
         break;
     }

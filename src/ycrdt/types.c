@@ -325,11 +325,22 @@ typedef struct text_pos {
 static text_pos find_text_pos(y_doc *doc, y_type *t, uint64_t index)
 {
     text_pos p = {NULL, t->start, 0};
-    if (t->marker && t->marker_index <= index) {
-        /* Walking from the marker reaches the same (left, right) as from the start. */
-        p.left = t->marker->left;
-        p.right = t->marker;
-        p.index = t->marker_index;
+    if (t->marker) {
+        /* Start at the marker, stepping back over whole items while it lies past index;
+         * walking forward from any item boundary before index reaches the same (left,
+         * right) as walking from the start. */
+        y_item *r = t->marker;
+        uint64_t at = t->marker_index;
+        while (r && at > index) {
+            r = r->left;
+            if (r && !r->deleted && y_item_countable(r))
+                at -= r->len;
+        }
+        if (r) {
+            p.left = r->left;
+            p.right = r;
+            p.index = at;
+        }
     }
     uint64_t count = index - p.index;
     while (p.right && count > 0) {

@@ -52,6 +52,7 @@ struct y_item {
         struct {
             char *s; /* UTF-8, NUL-terminated */
             size_t bytes;
+            size_t cap; /* allocated bytes when grown by merging, else 0 (= bytes + 1) */
         } str;
         struct {
             y_any *v; /* Any values, or JSON texts as Y_ANY_STRING for Y_REF_JSON */
