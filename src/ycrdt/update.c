@@ -1,5 +1,6 @@
 /* update.c - update format v1: encode structs, delete sets and state vectors; decode and
  * apply updates with out-of-order delivery (pending structs and pending delete ranges). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -763,4 +764,59 @@ int y_state_vector_from_update(const uint8_t *update, size_t len, uint8_t **out,
     free(sv);
     decoded_release(&u);
     return y_enc_finish(&e, out, out_len);
+}
+
+static const char *ref_name(uint8_t ref)
+{
+    static const char *const names[] = {"GC",     "Deleted", "JSON", "Binary", "String", "Embed",
+                                        "Format", "Type",    "Any",  "Doc",    "Skip"};
+    return ref <= Y_REF_SKIP ? names[ref] : "?";
+}
+
+int y_update_dump(const uint8_t *update, size_t len, FILE *out)
+{
+    decoded u;
+    int rc = decode_update(update, len, &u);
+    if (rc)
+        return rc;
+    uint64_t client = UINT64_MAX;
+    for (size_t i = 0; i < u.n; i++) {
+        const y_item *it = u.items[i];
+        if (it->id.client != client) {
+            client = it->id.client;
+            fprintf(out, "client %llu\n", (unsigned long long)client);
+        }
+        fprintf(out, "  %llu:%llu len %llu %s", (unsigned long long)it->id.client,
+                (unsigned long long)it->id.clock, (unsigned long long)it->len, ref_name(it->ref));
+        if (it->has_origin)
+            fprintf(out, " origin %llu:%llu", (unsigned long long)it->origin.client,
+                    (unsigned long long)it->origin.clock);
+        if (it->has_right_origin)
+            fprintf(out, " right %llu:%llu", (unsigned long long)it->right_origin.client,
+                    (unsigned long long)it->right_origin.clock);
+        if (it->parent_name)
+            fprintf(out, " parent \"%s\"", it->parent_name);
+        if (it->has_parent_id)
+            fprintf(out, " parent %llu:%llu", (unsigned long long)it->parent_id.client,
+                    (unsigned long long)it->parent_id.clock);
+        if (it->parent_sub)
+            fprintf(out, " key \"%s\"", it->parent_sub);
+        if (it->ref == Y_REF_STRING)
+            fprintf(out, " \"%.60s%s\"", it->c.str.s, it->c.str.bytes > 60 ? "..." : "");
+        if (it->ref == Y_REF_ANY) {
+            char *j = NULL;
+            if (y_any_to_json(&it->c.any.v[0], &j, NULL) == Y_OK)
+                fprintf(out, " %.60s%s", j, it->c.any.n > 1 ? " ..." : "");
+            y_free(j);
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "delete set\n");
+    for (size_t c = 0; c < u.ds.len; c++)
+        for (size_t k = 0; k < u.ds.c[c].len; k++)
+            fprintf(out, "  %llu:%llu len %llu\n", (unsigned long long)u.ds.c[c].client,
+                    (unsigned long long)u.ds.c[c].r[k].clock,
+                    (unsigned long long)u.ds.c[c].r[k].len);
+    decoded_release(&u);
+    return Y_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib0.h"
 #include "ycrdt.h"
@@ -220,6 +221,8 @@ y_item *y_type_get_key(const y_type *t, const char *key);
 void y_encode_item(y_enc *e, const y_item *it, uint64_t offset);
 /* Encode the structs of the doc that a peer with state vector sv lacks, and the full DS. */
 int y_encode_update_from(const y_doc *doc, const y_sv_entry *sv, size_t nsv, y_enc *e);
+/* A readable listing of the structs and the delete set of an update (ycrdt dump). */
+int y_update_dump(const uint8_t *update, size_t len, FILE *out);
 /* Free content owned by an item (not the item). */
 void y_content_release(y_item *it);
 
