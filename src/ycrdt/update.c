@@ -459,6 +459,16 @@ static int decode_update(const uint8_t *data, size_t len, decoded *u)
                 rc = Y_EDECODE;
             if (!rc && it->len > UINT64_MAX - clock)
                 rc = Y_EDECODE;
+            /* A reference to the struct itself or to a later struct of the same client can
+             * never be satisfied (yjs throws half way through); refuse it before anything
+             * is applied. */
+            if (!rc &&
+                ((it->has_origin && it->origin.client == client && it->origin.clock >= clock) ||
+                 (it->has_right_origin && it->right_origin.client == client &&
+                  it->right_origin.clock >= clock) ||
+                 (it->has_parent_id && it->parent_id.client == client &&
+                  it->parent_id.clock >= clock)))
+                rc = Y_EDECODE;
             if (!rc)
                 rc = push_item(u, it);
             if (rc) {
