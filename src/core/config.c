@@ -206,17 +206,24 @@ static int value_text(const dx_toml_value *v, dx_buf *out)
     return 0;
 }
 
-int dx_config_get(const dx_config *cfg, const char *name, dx_buf *out, dx_error *err)
+/* The table and key of a setting name: a known key's own, else "table.key" / "key". */
+static const known_key *resolve_name(const char *name, char *table, size_t tn, const char **key)
 {
     const known_key *k = lookup(name);
+    if (k) {
+        snprintf(table, tn, "%s", k->table);
+        *key = k->key;
+    } else {
+        split_name(name, table, tn, key);
+    }
+    return k;
+}
+
+int dx_config_get(const dx_config *cfg, const char *name, dx_buf *out, dx_error *err)
+{
     char table[128];
     const char *key;
-    if (k) {
-        snprintf(table, sizeof table, "%s", k->table);
-        key = k->key;
-    } else {
-        split_name(name, table, sizeof table, &key);
-    }
+    const known_key *k = resolve_name(name, table, sizeof table, &key);
     const dx_toml_value *v = dx_toml_get(&cfg->toml, table, key);
     if (v)
         return value_text(v, out);
@@ -264,15 +271,9 @@ int dx_config_set(dx_config *cfg, const char *name, const char *value, dx_error 
 
 int dx_config_unset(dx_config *cfg, const char *name, dx_error *err)
 {
-    const known_key *k = lookup(name);
     char table[128];
     const char *key;
-    if (k) {
-        snprintf(table, sizeof table, "%s", k->table);
-        key = k->key;
-    } else {
-        split_name(name, table, sizeof table, &key);
-    }
+    resolve_name(name, table, sizeof table, &key);
     int rc = dx_toml_remove(&cfg->toml, table, key);
     if (rc == DX_ENOTFOUND)
         return 0;
