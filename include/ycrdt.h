@@ -20,11 +20,11 @@
  * missing are held as pending and integrated when the missing part arrives (the same for
  * delete ranges that refer to unknown structs).
  *
- * Document-free utilities (y_state_vector_from_update, y_update_validate) work on update
- * bytes alone, as a relay server needs them.
+ * Document-free utilities (y_diff_update, y_state_vector_from_update, y_update_validate)
+ * work on update bytes alone, as a relay server needs them.
  *
  * Not implemented yet (issue 3 lists them): formatting attributes and embeds in Y.Text,
- * mergeUpdates/diffUpdate without a doc, merging pending structs into
+ * mergeUpdates without a doc, merging pending structs into
  * y_encode_state_as_update output (yjs does; here pending structs are left out), and the
  * search-marker index that makes long texts fast.
  *
@@ -277,8 +277,10 @@ int y_encode_state_vector(const y_doc *doc, uint8_t **out, size_t *out_len);
 /* True while structs or delete ranges wait for missing dependencies. */
 bool y_doc_has_pending(const y_doc *doc);
 
-/* Document-free utilities, byte-compatible with yjs's encodeStateVectorFromUpdate
- * (mergeUpdates and diffUpdate are not implemented yet). */
+/* Document-free utilities, byte-compatible with yjs's diffUpdate and
+ * encodeStateVectorFromUpdate (mergeUpdates is not implemented yet). */
+int y_diff_update(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
+                  uint8_t **out, size_t *out_len);
 int y_state_vector_from_update(const uint8_t *update, size_t len, uint8_t **out, size_t *out_len);
 /* Check that bytes are a well-formed v1 update (no doc needed). */
 int y_update_validate(const uint8_t *update, size_t len);

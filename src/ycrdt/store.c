@@ -703,6 +703,12 @@ void y_ds_sort_merge(y_ds *ds)
         qsort(ds->c, ds->len, sizeof *ds->c, cmp_ds_client_desc);
 }
 
+void y_ds_sort_clients(y_ds *ds)
+{
+    if (ds->len > 1)
+        qsort(ds->c, ds->len, sizeof *ds->c, cmp_ds_client_desc);
+}
+
 void y_ds_release(y_ds *ds)
 {
     for (size_t i = 0; i < ds->len; i++)

@@ -101,11 +101,12 @@ void y_encode_item(y_enc *e, const y_item *it, uint64_t offset)
         y_enc_varstring(e, it->c.fmt.value, strlen(it->c.fmt.value));
         break;
     case Y_REF_TYPE: {
-        const y_type *t = it->c.type;
-        y_enc_varuint(e, t->kind);
-        if (t->kind == Y_XML_ELEMENT || t->kind == Y_XML_HOOK)
-            y_enc_varstring(e, t->node_name ? t->node_name : "",
-                            t->node_name ? strlen(t->node_name) : 0);
+        /* A decoded struct keeps the kind and node name in c.any (see read_content). */
+        uint64_t kind = it->decoded ? it->c.any.n : (uint64_t)it->c.type->kind;
+        const char *node = it->decoded ? (const char *)it->c.any.v : it->c.type->node_name;
+        y_enc_varuint(e, kind);
+        if (kind == Y_XML_ELEMENT || kind == Y_XML_HOOK)
+            y_enc_varstring(e, node ? node : "", node ? strlen(node) : 0);
         break;
     }
     case Y_REF_ANY:
@@ -350,7 +351,7 @@ static int read_content(y_dec *d, y_item *it, uint8_t ref)
 /* Release a decoded, never-integrated item (type content is still in decoded form). */
 void y_item_free_decoded(y_item *it)
 {
-    if (it->ref == Y_REF_TYPE) {
+    if (it->ref == Y_REF_TYPE && it->decoded) {
         free(it->c.any.v);
         memset(&it->c, 0, sizeof it->c);
     }
@@ -413,6 +414,7 @@ static int decode_update(const uint8_t *data, size_t len, decoded *u)
             }
             it->id.client = client;
             it->id.clock = clock;
+            it->decoded = true;
             uint8_t ref = info & 0x1f;
             if (ref == Y_REF_GC || ref == Y_REF_SKIP) {
                 it->ref = ref;
@@ -529,6 +531,7 @@ static int make_type(y_doc *doc, y_item *it)
     t->node_name = node_name;
     memset(&it->c, 0, sizeof it->c);
     it->c.type = t;
+    it->decoded = false;
     return Y_OK;
 }
 
@@ -630,6 +633,7 @@ static int integrate_all(y_doc *doc, decoded *u)
             free(it->parent_name);
             it->parent_name = NULL;
             it->has_parent_id = false;
+            it->decoded = false;
             u->items[i] = NULL;
             if ((rc = y_item_integrate(doc, it, offset))) {
                 y_item_free(it);
@@ -829,4 +833,91 @@ int y_update_dump(const uint8_t *update, size_t len, FILE *out)
                     (unsigned long long)u.ds.c[c].r[k].len);
     decoded_release(&u);
     return Y_OK;
+}
+
+/* ---- doc-free diff ------------------------------------------------------------------- */
+
+/* Writes structs client block by client block in the order given (yjs LazyStructWriter):
+ * a block is buffered until the client changes, then counted and flushed. */
+typedef struct lazy_writer {
+    y_enc blocks; /* finished blocks: varUint count + client + clock + structs */
+    size_t nblocks;
+    y_enc cur; /* the open block after its count */
+    uint64_t client;
+    size_t written;
+} lazy_writer;
+
+static void lazy_flush(lazy_writer *w)
+{
+    if (!w->written)
+        return;
+    y_enc_varuint(&w->blocks, w->written);
+    y_enc_raw(&w->blocks, w->cur.data, w->cur.len);
+    w->cur.len = 0;
+    w->written = 0;
+    w->nblocks++;
+}
+
+static void lazy_write(lazy_writer *w, const y_item *it, uint64_t offset)
+{
+    if (w->written && w->client != it->id.client)
+        lazy_flush(w);
+    if (!w->written) {
+        w->client = it->id.client;
+        y_enc_varuint(&w->cur, it->id.client);
+        y_enc_varuint(&w->cur, it->id.clock + offset);
+    }
+    y_encode_item(&w->cur, it, offset);
+    w->written++;
+}
+
+int y_diff_update(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
+                  uint8_t **out, size_t *out_len)
+{
+    y_sv_entry *state;
+    size_t nstate;
+    int rc = decode_sv(sv, sv_len, &state, &nstate);
+    if (rc)
+        return rc;
+    decoded u;
+    if ((rc = decode_update(update, len, &u))) {
+        free(state);
+        return rc;
+    }
+    lazy_writer w = {Y_ENC_INIT, 0, Y_ENC_INIT, 0, 0};
+    size_t i = 0;
+    while (i < u.n) {
+        const y_item *it = u.items[i];
+        uint64_t client = it->id.client, have = sv_get(state, nstate, client, NULL);
+        if (it->ref == Y_REF_SKIP) {
+            i++; /* the first struct written for a client is never a Skip */
+            continue;
+        }
+        if (it->id.clock + it->len > have) {
+            lazy_write(&w, it, have > it->id.clock ? have - it->id.clock : 0);
+            for (i++; i < u.n && u.items[i]->id.client == client; i++)
+                lazy_write(&w, u.items[i], 0);
+        } else {
+            while (i < u.n && u.items[i]->id.client == client &&
+                   u.items[i]->id.clock + u.items[i]->len <= have)
+                i++;
+        }
+    }
+    lazy_flush(&w);
+    y_enc e = Y_ENC_INIT;
+    y_enc_varuint(&e, w.nblocks);
+    y_enc_raw(&e, w.blocks.data, w.blocks.len);
+    /* The delete set is copied whole, clients in descending order. */
+    y_ds_sort_clients(&u.ds);
+    y_ds_encode(&e, &u.ds);
+    bool oom = w.blocks.oom || w.cur.oom;
+    y_enc_release(&w.blocks);
+    y_enc_release(&w.cur);
+    decoded_release(&u);
+    free(state);
+    if (oom) {
+        y_enc_release(&e);
+        return Y_ENOMEM;
+    }
+    return y_enc_finish(&e, out, out_len);
 }

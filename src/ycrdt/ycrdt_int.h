@@ -46,6 +46,7 @@ struct y_item {
     y_type *parent;       /* NULL for GC */
     char *parent_sub;     /* map key (owned), or NULL */
     /* Decoded, not yet integrated: the parent as written in the update. */
+    bool decoded;      /* type content still in decoded form (see read_content) */
     char *parent_name; /* root type name (owned), or NULL */
     bool has_parent_id;
     y_id parent_id;
@@ -200,6 +201,8 @@ static inline y_id y_item_last_id(const y_item *it)
 /* ---- delete sets ------------------------------------------------------------------- */
 int y_ds_add(y_ds *ds, uint64_t client, uint64_t clock, uint64_t len);
 void y_ds_sort_merge(y_ds *ds);
+/* Order clients descending without touching their ranges (as yjs writeDeleteSet does). */
+void y_ds_sort_clients(y_ds *ds);
 void y_ds_release(y_ds *ds);
 void y_ds_encode(y_enc *e, const y_ds *ds);
 /* The full delete set of the doc (deleted items and GC structs). */

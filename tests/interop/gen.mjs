@@ -15,6 +15,8 @@
 //   state I HEX               final encodeStateAsUpdate of doc I
 //   sv I HEX                  final state vector of doc I
 //   json I JSON               final {"t": text, "m": map, "a": array} of doc I
+//   diffu I U SV EXPECTED     Y.diffUpdate(U, SV) must be EXPECTED (doc-free)
+//   svu I U EXPECTED          Y.encodeStateVectorFromUpdate(U) must be EXPECTED
 import { createRequire } from 'node:module'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -81,7 +83,10 @@ function session (seed) {
       default: return [int(5), pick(WORDS)]
     }
   }
+  const midSV = []
+  const localUpdates = []
   for (let step = 0; step < opsPerSession; step++) {
+    if (step === opsPerSession >> 1) docs.forEach(d => midSV.push(Y.encodeStateVector(d)))
     const i = int(docs.length)
     const d = docs[i]
     const t = d.getText('t'); const m = d.getMap('m'); const a = d.getArray('a')
@@ -129,6 +134,7 @@ function session (seed) {
       continue
     }
     lines.push(`emit ${i} ${emitted ? hex(emitted) : '-'}`)
+    if (emitted) localUpdates.push(emitted)
   }
   // Deliver everything left, in a random order.
   for (let j = 0; j < docs.length; j++) {
@@ -139,6 +145,17 @@ function session (seed) {
       Y.applyUpdate(docs[j], u, 'remote')
     }
   }
+  const full = Y.encodeStateAsUpdate(docs[0])
+  midSV.forEach((sv, i) => {
+    lines.push(`diffu ${i} ${hex(full)} ${hex(sv)} ${hex(Y.diffUpdate(full, sv))}`)
+  })
+  if (localUpdates.length) {
+    const u = pick(localUpdates)
+    const sv = pick(midSV)
+    lines.push(`diffu 0 ${hex(u)} ${hex(sv)} ${hex(Y.diffUpdate(u, sv))}`)
+    lines.push(`svu 0 ${hex(u)} ${hex(Y.encodeStateVectorFromUpdate(u))}`)
+  }
+  lines.push(`svu 0 ${hex(full)} ${hex(Y.encodeStateVectorFromUpdate(full))}`)
   docs.forEach((d, i) => {
     lines.push(`state ${i} ${hex(Y.encodeStateAsUpdate(d))}`)
     lines.push(`sv ${i} ${hex(Y.encodeStateVector(d))}`)

@@ -232,6 +232,30 @@ static int replay(const char *path)
             }
             free(h);
             y_free(b);
+        } else if (!strcmp(cmd, "diffu") || !strcmp(cmd, "svu")) {
+            caps[i].active = 0;
+            char *a = strdup(rest);
+            char *u_hex = strtok(a, " "), *sv_hex = cmd[0] == 'd' ? strtok(NULL, " ") : NULL;
+            char *want = strtok(NULL, " ");
+            size_t nu, nsv = 0, nout = 0;
+            uint8_t *u = unhex(u_hex ? u_hex : "", &nu), *svb = sv_hex ? unhex(sv_hex, &nsv) : NULL;
+            uint8_t *o = NULL;
+            int r = cmd[0] == 'd' ? y_diff_update(u, nu, svb, nsv, &o, &nout)
+                                  : y_state_vector_from_update(u, nu, &o, &nout);
+            char *h = malloc(2 * nout + 2);
+            if (r == Y_OK)
+                to_hex(o, nout, h, 2 * nout + 2);
+            if (r != Y_OK || !want || strcmp(h, want) != 0) {
+                printf("  %s step %d: %s differs\n    ycrdt: %.300s\n    yjs:   %.300s\n", path,
+                       step, cmd, r == Y_OK ? h : y_strerror(r), want ? want : "(none)");
+                failures++;
+            }
+            free(h);
+            y_free(o);
+            free(u);
+            free(svb);
+            free(a);
+            continue;
         } else if (!strcmp(cmd, "json")) {
             char *t = NULL, *m = NULL, *a = NULL;
             y_type_to_json(y_doc_get_text(d, "t"), &t, NULL);
