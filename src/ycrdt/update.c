@@ -66,6 +66,8 @@ void y_encode_item(y_enc *e, const y_item *it, uint64_t offset)
     }
     bool has_origin = offset > 0 || it->has_origin;
     y_id origin = offset > 0 ? (y_id){it->id.client, it->id.clock + offset - 1} : it->origin;
+    /* A decoded struct whose key was not written (it has an origin) gets no 0x20 bit, as
+     * yjs's doc-free tools write it: their reader never learns the key either. */
     uint8_t info = (uint8_t)((it->ref & 0x1f) | (has_origin ? 0x80 : 0) |
                              (it->has_right_origin ? 0x40 : 0) | (it->parent_sub ? 0x20 : 0));
     y_enc_u8(e, info);
