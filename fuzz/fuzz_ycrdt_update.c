@@ -1,5 +1,5 @@
-/* fuzz_ycrdt_update.c - arbitrary bytes as a v1 update: validate, state vector without a
- * doc, apply to a doc that already holds content, then re-encode and apply the result to
+/* fuzz_ycrdt_update.c - arbitrary bytes as a v1 update: validate, state vector and diff
+ * without a doc, apply to a doc that already holds content, then re-encode and apply the result to
  * a fresh doc, which must reach the same state. No crash, leak or hang on any input. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (y_state_vector_from_update(data, size, &sv, &nsv) == Y_OK && !valid)
         abort(); /* the doc-free reader must not be laxer than the validator */
     y_free(sv);
+    /* A doc-free diff of a valid update is a valid update again. */
+    static const uint8_t some_sv[] = {2, 1, 3, 2, 1};
+    uint8_t *diff = NULL;
+    size_t ndiff = 0;
+    if (y_diff_update(data, size, some_sv, sizeof some_sv, &diff, &ndiff) == Y_OK &&
+        y_update_validate(diff, ndiff) != Y_OK)
+        abort();
+    y_free(diff);
 
     y_doc_options o = Y_DOC_OPTIONS_INIT;
     o.client_id = 1;
