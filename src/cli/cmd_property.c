@@ -1,5 +1,7 @@
 /* cmd_property.c - `diaryx property get|set|remove|list|rename|append FILE ...`. */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -63,15 +65,12 @@ static int run(const char *name, dx_fm *fm, const char *file, char **a, bool jso
         for (size_t i = 0; i < dx_fm_count(fm); i++) {
             const char *k = dx_fm_key(fm, i);
             if (json) {
-                dx_buf key = DX_BUF_INIT;
-                dx_fm *tmp = NULL;
-                /* Keys as JSON strings: reuse the JSON writer through a one-key note. */
-                if (dx_fm_new(&tmp) == 0 && dx_fm_set(tmp, "k", k) == 0)
-                    dx_fm_get_json(tmp, "k", &key);
-                dx_buf_printf(&out, "%s%s:", i ? "," : "", key.data);
+                json_t *js = json_string(k);
+                char *key = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+                dx_buf_printf(&out, "%s%s:", i ? "," : "", key ? key : "\"\"");
                 dx_fm_get_json(fm, k, &out);
-                dx_fm_free(tmp);
-                dx_buf_release(&key);
+                free(key);
+                json_decref(js);
             } else {
                 dx_buf_printf(&out, "%s: ", k);
                 dx_fm_get_yaml(fm, k, &out);
