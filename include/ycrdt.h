@@ -20,11 +20,11 @@
  * missing are held as pending and integrated when the missing part arrives (the same for
  * delete ranges that refer to unknown structs).
  *
- * Document-free utilities (y_diff_update, y_state_vector_from_update, y_update_validate)
- * work on update bytes alone, as a relay server needs them.
+ * Document-free utilities (y_merge_updates, y_diff_update, y_state_vector_from_update,
+ * y_update_validate) work on update bytes alone, as a relay server needs them.
  *
  * Not implemented yet (issue 3 lists them): formatting attributes and embeds in Y.Text,
- * mergeUpdates without a doc, merging pending structs into
+ * merging pending structs into
  * y_encode_state_as_update output (yjs does; here pending structs are left out), and the
  * search-marker index that makes long texts fast.
  *
@@ -277,8 +277,11 @@ int y_encode_state_vector(const y_doc *doc, uint8_t **out, size_t *out_len);
 /* True while structs or delete ranges wait for missing dependencies. */
 bool y_doc_has_pending(const y_doc *doc);
 
-/* Document-free utilities, byte-compatible with yjs's diffUpdate and
- * encodeStateVectorFromUpdate (mergeUpdates is not implemented yet). */
+/* Document-free utilities, byte-compatible with yjs's mergeUpdates, diffUpdate and
+ * encodeStateVectorFromUpdate. Merging re-sorts its inputs at every step, as yjs does
+ * (fine for tens of updates; a heap for thousands is still to come). */
+int y_merge_updates(const uint8_t *const *updates, const size_t *lens, size_t n, uint8_t **out,
+                    size_t *out_len);
 int y_diff_update(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
                   uint8_t **out, size_t *out_len);
 int y_state_vector_from_update(const uint8_t *update, size_t len, uint8_t **out, size_t *out_len);

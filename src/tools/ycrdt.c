@@ -11,14 +11,14 @@ static const char USAGE[] =
     "usage: ycrdt COMMAND [OPTIONS] UPDATE...\n\n"
     "  apply [-o OUT] UPDATE...          apply the v1 update files in order to a fresh doc\n"
     "                                    (gc on) and write its full state as a v1 update\n"
+    "  merge [-o OUT] UPDATE...          merge the updates without a doc (yjs mergeUpdates)\n"
     "  sv [-o OUT] UPDATE...             apply, then write the encoded state vector\n"
     "  diff --sv SVFILE [-o OUT] UPDATE...\n"
     "                                    apply, then write what the holder of SVFILE lacks\n"
     "  json [--text N]... [--map N]... [--array N]... UPDATE...\n"
     "                                    apply, then print the named root types as JSON\n"
     "  dump UPDATE                       list the structs and the delete set of an update\n"
-    "Output goes to stdout without -o. Exit status: 0 ok, 1 bad input, 2 usage error.\n"
-    "(merge is not available yet: doc-free merging is not implemented.)\n";
+    "Output goes to stdout without -o. Exit status: 0 ok, 1 bad input, 2 usage error.\n";
 
 static int usage_error(const char *msg)
 {
@@ -83,10 +83,9 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1], *out = NULL, *svfile = NULL;
-    if (strcmp(cmd, "apply") && strcmp(cmd, "sv") && strcmp(cmd, "diff") && strcmp(cmd, "json") &&
-        strcmp(cmd, "dump"))
-        return usage_error(!strcmp(cmd, "merge") ? "merge is not implemented yet"
-                                                 : "unknown command");
+    if (strcmp(cmd, "apply") && strcmp(cmd, "merge") && strcmp(cmd, "sv") && strcmp(cmd, "diff") &&
+        strcmp(cmd, "json") && strcmp(cmd, "dump"))
+        return usage_error("unknown command");
     named types[64];
     size_t ntypes = 0;
     const char *files[1024];
@@ -129,6 +128,28 @@ int main(int argc, char **argv)
         if (rc)
             fprintf(stderr, "ycrdt: '%s' is not a valid v1 update: %s\n", files[0], y_strerror(rc));
         return rc ? 1 : 0;
+    }
+    if (!strcmp(cmd, "merge")) {
+        uint8_t *ups[1024], *res = NULL;
+        size_t lens[1024], rlen = 0;
+        int status = 0;
+        size_t got = 0;
+        for (; got < nfiles && !status; got++)
+            status = read_file(files[got], &ups[got], &lens[got]);
+        if (status)
+            got--;
+        int rc =
+            status ? Y_OK : y_merge_updates((const uint8_t *const *)ups, lens, nfiles, &res, &rlen);
+        if (!status && rc) {
+            fprintf(stderr, "ycrdt: cannot merge: %s\n", y_strerror(rc));
+            status = 1;
+        }
+        if (!status)
+            status = write_out(out, res, rlen);
+        for (size_t i = 0; i < got; i++)
+            free(ups[i]);
+        y_free(res);
+        return status;
     }
     y_doc *doc = NULL;
     if (y_doc_new(&doc, NULL) != Y_OK)

@@ -923,3 +923,231 @@ int y_diff_update(const uint8_t *update, size_t len, const uint8_t *sv, size_t s
     }
     return y_enc_finish(&e, out, out_len);
 }
+
+/* ---- doc-free merge ---------------------------------------------------------------------- */
+
+typedef struct merge_reader {
+    decoded u;
+    size_t pos;   /* index of curr in u.items, u.n when done */
+    size_t order; /* rank in the previous sort (stable sorting, as JS sorts) */
+} merge_reader;
+
+static y_item *reader_curr(merge_reader *r)
+{
+    /* Skips in the inputs are filtered out (LazyStructReader with filterSkips). */
+    while (r->pos < r->u.n && r->u.items[r->pos]->ref == Y_REF_SKIP)
+        r->pos++;
+    return r->pos < r->u.n ? r->u.items[r->pos] : NULL;
+}
+
+static y_item *reader_next(merge_reader *r)
+{
+    r->pos++;
+    return reader_curr(r);
+}
+
+static int cmp_readers(const void *a, const void *b)
+{
+    merge_reader *x = *(merge_reader *const *)a, *y = *(merge_reader *const *)b;
+    const y_item *cx = x->u.items[x->pos], *cy = y->u.items[y->pos];
+    if (cx->id.client != cy->id.client)
+        return cx->id.client > cy->id.client ? -1 : 1;
+    if (cx->id.clock != cy->id.clock)
+        return cx->id.clock < cy->id.clock ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* A new struct holding the part of s from diff on (yjs sliceStruct). */
+static y_item *slice_struct(const y_item *s, uint64_t diff)
+{
+    y_item *r = y_item_new();
+    if (!r)
+        return NULL;
+    r->id.client = s->id.client;
+    r->id.clock = s->id.clock + diff;
+    r->len = s->len - diff;
+    r->ref = s->ref;
+    r->decoded = true;
+    if (s->ref == Y_REF_GC || s->ref == Y_REF_SKIP) {
+        r->deleted = s->ref == Y_REF_GC;
+        return r;
+    }
+    r->has_origin = true;
+    r->origin.client = s->id.client;
+    r->origin.clock = s->id.clock + diff - 1;
+    r->has_right_origin = s->has_right_origin;
+    r->right_origin = s->right_origin;
+    if (s->parent_sub && !(r->parent_sub = strdup(s->parent_sub)))
+        goto fail;
+    if (s->ref == Y_REF_STRING) {
+        /* Reuse the writer's slicing rule: the UTF-8 of the string from diff units on. */
+        y_enc e = Y_ENC_INIT;
+        write_string_from(&e, s->c.str.s, s->c.str.bytes, diff);
+        y_dec d;
+        y_dec_init(&d, e.data, e.len);
+        size_t n;
+        const char *str = y_dec_varstring(&d, &n);
+        r->c.str.s = str ? dup_bytes(str, n) : NULL;
+        r->c.str.bytes = n;
+        y_enc_release(&e);
+        if (!r->c.str.s)
+            goto fail;
+    } else if (s->ref == Y_REF_ANY || s->ref == Y_REF_JSON) {
+        r->c.any.v = calloc(s->c.any.n - diff, sizeof(y_any));
+        if (!r->c.any.v)
+            goto fail;
+        for (size_t k = diff; k < s->c.any.n; k++, r->c.any.n++)
+            if (y_any_copy(&r->c.any.v[k - diff], &s->c.any.v[k]) != Y_OK)
+                goto fail;
+    }
+    return r;
+fail:
+    y_item_free_decoded(r);
+    return NULL;
+}
+
+int y_merge_updates(const uint8_t *const *updates, const size_t *lens, size_t n, uint8_t **out,
+                    size_t *out_len)
+{
+    if (n == 0)
+        return Y_EINVAL;
+    if (n == 1) {
+        /* One update is returned unchanged (after checking it). */
+        int rc = y_update_validate(updates[0], lens[0]);
+        if (rc)
+            return rc;
+        if (!(*out = malloc(lens[0] ? lens[0] : 1)))
+            return Y_ENOMEM;
+        memcpy(*out, updates[0], lens[0]);
+        *out_len = lens[0];
+        return Y_OK;
+    }
+    merge_reader *readers = calloc(n, sizeof *readers);
+    merge_reader **live = calloc(n, sizeof *live);
+    decoded made = {0}; /* slices and Skips made here, freed at the end */
+    lazy_writer w = {Y_ENC_INIT, 0, Y_ENC_INIT, 0, 0};
+    y_ds ds = {0};
+    int rc = readers && live ? Y_OK : Y_ENOMEM;
+    size_t nread = 0;
+    for (; !rc && nread < n; nread++)
+        rc = decode_update(updates[nread], lens[nread], &readers[nread].u);
+    if (rc) {
+        if (nread)
+            nread--; /* the failed one holds nothing */
+        goto done;
+    }
+    y_item *cw = NULL; /* currWrite */
+    for (;;) {
+        size_t nl = 0;
+        for (size_t i = 0; i < n; i++)
+            if (reader_curr(&readers[i]))
+                live[nl++] = &readers[i];
+        if (nl == 0)
+            break;
+        /* Stable sort: ties keep the order of the previous round (JS sorts are stable). */
+        qsort(live, nl, sizeof *live, cmp_readers);
+        for (size_t i = 0; i < nl; i++)
+            live[i]->order = i;
+        merge_reader *cur = live[0];
+        uint64_t first_client = reader_curr(cur)->id.client;
+        if (cw) {
+            y_item *curr = reader_curr(cur);
+            bool iterated = false;
+            while (curr && curr->id.clock + curr->len <= cw->id.clock + cw->len &&
+                   curr->id.client >= cw->id.client) {
+                curr = reader_next(cur);
+                iterated = true;
+            }
+            if (!curr || curr->id.client != first_client ||
+                (iterated && curr->id.clock > cw->id.clock + cw->len))
+                continue;
+            if (first_client != cw->id.client) {
+                lazy_write(&w, cw, 0);
+                cw = curr;
+                reader_next(cur);
+            } else if (cw->id.clock + cw->len < curr->id.clock) {
+                if (cw->ref == Y_REF_SKIP) {
+                    /* yjs extends the Skip this way (to the end of curr). */
+                    cw->len = curr->id.clock + curr->len - cw->id.clock;
+                } else {
+                    lazy_write(&w, cw, 0);
+                    y_item *skip = y_item_new();
+                    if (!skip || (rc = push_item(&made, skip))) {
+                        free(skip);
+                        rc = Y_ENOMEM;
+                        break;
+                    }
+                    skip->ref = Y_REF_SKIP;
+                    skip->decoded = true;
+                    skip->id.client = first_client;
+                    skip->id.clock = cw->id.clock + cw->len;
+                    skip->len = curr->id.clock - cw->id.clock - cw->len;
+                    cw = skip;
+                }
+            } else {
+                uint64_t diff = cw->id.clock + cw->len - curr->id.clock;
+                if (diff > 0) {
+                    if (cw->ref == Y_REF_SKIP) {
+                        cw->len -= diff; /* prefer slicing the Skip */
+                    } else {
+                        y_item *sl = slice_struct(curr, diff);
+                        if (!sl || (rc = push_item(&made, sl))) {
+                            y_item_free_decoded(sl);
+                            rc = Y_ENOMEM;
+                            break;
+                        }
+                        curr = sl;
+                    }
+                }
+                /* Only GC+GC and Skip+Skip fuse; decoded Items never do. */
+                bool merged =
+                    (cw->ref == Y_REF_GC || cw->ref == Y_REF_SKIP) && cw->ref == curr->ref;
+                if (merged) {
+                    cw->len += curr->len;
+                } else {
+                    lazy_write(&w, cw, 0);
+                    cw = curr;
+                    reader_next(cur);
+                }
+            }
+        } else {
+            cw = reader_curr(cur);
+            reader_next(cur);
+        }
+        for (y_item *next = reader_curr(cur);
+             next && next->id.client == first_client && next->id.clock == cw->id.clock + cw->len &&
+             next->ref != Y_REF_SKIP;
+             next = reader_next(cur)) {
+            lazy_write(&w, cw, 0);
+            cw = next;
+        }
+    }
+    if (!rc && cw)
+        lazy_write(&w, cw, 0);
+    lazy_flush(&w);
+    for (size_t i = 0; !rc && i < n; i++)
+        for (size_t c = 0; !rc && c < readers[i].u.ds.len; c++)
+            for (size_t k = 0; !rc && k < readers[i].u.ds.c[c].len; k++)
+                rc = y_ds_add(&ds, readers[i].u.ds.c[c].client, readers[i].u.ds.c[c].r[k].clock,
+                              readers[i].u.ds.c[c].r[k].len);
+    if (!rc) {
+        y_ds_sort_merge(&ds);
+        y_enc e = Y_ENC_INIT;
+        y_enc_varuint(&e, w.nblocks);
+        y_enc_raw(&e, w.blocks.data, w.blocks.len);
+        y_ds_encode(&e, &ds);
+        rc = w.blocks.oom || w.cur.oom ? Y_ENOMEM : y_enc_finish(&e, out, out_len);
+        if (rc)
+            y_enc_release(&e);
+    }
+done:
+    for (size_t i = 0; readers && i < nread; i++)
+        decoded_release(&readers[i].u);
+    decoded_release(&made);
+    y_ds_release(&ds);
+    y_enc_release(&w.blocks);
+    y_enc_release(&w.cur);
+    free(readers);
+    free(live);
+    return rc;
+}

@@ -17,6 +17,7 @@
 //   json I JSON               final {"t": text, "m": map, "a": array} of doc I
 //   diffu I U SV EXPECTED     Y.diffUpdate(U, SV) must be EXPECTED (doc-free)
 //   svu I U EXPECTED          Y.encodeStateVectorFromUpdate(U) must be EXPECTED
+//   merge I EXPECTED U...     Y.mergeUpdates([U...]) must be EXPECTED
 import { createRequire } from 'node:module'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -156,6 +157,15 @@ function session (seed) {
     lines.push(`svu 0 ${hex(u)} ${hex(Y.encodeStateVectorFromUpdate(u))}`)
   }
   lines.push(`svu 0 ${hex(full)} ${hex(Y.encodeStateVectorFromUpdate(full))}`)
+  // mergeUpdates of every local update (in emit order), and of a shuffled half of them.
+  if (localUpdates.length > 1) {
+    lines.push(`merge 0 ${hex(Y.mergeUpdates(localUpdates))} ${localUpdates.map(hex).join(' ')}`)
+    const some = localUpdates.filter(() => rnd() < 0.5)
+    for (let k = some.length - 1; k > 0; k--) {
+      const j = int(k + 1); [some[k], some[j]] = [some[j], some[k]]
+    }
+    if (some.length > 1) lines.push(`merge 0 ${hex(Y.mergeUpdates(some))} ${some.map(hex).join(' ')}`)
+  }
   docs.forEach((d, i) => {
     lines.push(`state ${i} ${hex(Y.encodeStateAsUpdate(d))}`)
     lines.push(`sv ${i} ${hex(Y.encodeStateVector(d))}`)

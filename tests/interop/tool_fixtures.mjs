@@ -28,6 +28,7 @@ w('expected_state', Y.encodeStateAsUpdate(c))
 w('expected_sv', Y.encodeStateVector(c))
 w('early_sv', early)
 w('expected_diff', Y.encodeStateAsUpdate(c, early))
+w('expected_merge', Y.mergeUpdates([Y.encodeStateAsUpdate(a), Y.encodeStateAsUpdate(b)]))
 writeFileSync(path.join(dir, 'expected_json'), JSON.stringify({
   t: c.getText('t').toString(), m: c.getMap('m').toJSON(), arr: c.getArray('arr').toJSON()
 }) + '\n')

@@ -16,6 +16,7 @@ if ! node "$SRC/tests/interop/tool_fixtures.mjs" "$T"; then
 fi
 "$YCRDT" apply -o "$T/state" "$T/u2" "$T/u1" && cmp -s "$T/state" "$T/expected_state" && ok || bad "apply gives yjs's state bytes"
 "$YCRDT" apply "$T/u1" "$T/u2" >"$T/state2" && cmp -s "$T/state2" "$T/expected_state" && ok || bad "apply in the other order, to stdout"
+"$YCRDT" merge -o "$T/merged" "$T/u1" "$T/u2" && cmp -s "$T/merged" "$T/expected_merge" && ok || bad "merge gives yjs's mergeUpdates bytes"
 "$YCRDT" sv "$T/u1" "$T/u2" >"$T/sv" && cmp -s "$T/sv" "$T/expected_sv" && ok || bad "sv"
 "$YCRDT" diff --sv "$T/early_sv" "$T/u1" "$T/u2" >"$T/diff" && cmp -s "$T/diff" "$T/expected_diff" && ok || bad "diff against a state vector"
 "$YCRDT" json --text t --map m --array arr "$T/u1" "$T/u2" >"$T/json"

@@ -256,6 +256,32 @@ static int replay(const char *path)
             free(svb);
             free(a);
             continue;
+        } else if (!strcmp(cmd, "merge")) {
+            caps[i].active = 0;
+            char *a = strdup(rest);
+            char *want = strtok(a, " ");
+            const uint8_t *ups[1024];
+            size_t lens[1024], nu = 0;
+            for (char *h = strtok(NULL, " "); h && nu < 1024; h = strtok(NULL, " "), nu++)
+                ups[nu] = unhex(h, &lens[nu]);
+            uint8_t *o = NULL;
+            size_t nout = 0;
+            int r = y_merge_updates(ups, lens, nu, &o, &nout);
+            char *hx = malloc(2 * nout + 2);
+            if (r == Y_OK)
+                to_hex(o, nout, hx, 2 * nout + 2);
+            if (r != Y_OK || strcmp(hx, want) != 0) {
+                printf("  %s step %d: merge of %zu updates differs\n    ycrdt: %.400s\n    yjs:   "
+                       "%.400s\n",
+                       path, step, nu, r == Y_OK ? hx : y_strerror(r), want);
+                failures++;
+            }
+            for (size_t k = 0; k < nu; k++)
+                free((void *)ups[k]);
+            free(hx);
+            y_free(o);
+            free(a);
+            continue;
         } else if (!strcmp(cmd, "json")) {
             char *t = NULL, *m = NULL, *a = NULL;
             y_type_to_json(y_doc_get_text(d, "t"), &t, NULL);
