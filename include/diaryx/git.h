@@ -20,9 +20,10 @@
  *   "Device: NAME" (opts.device, else "unknown") and "Date: YYYY-MM-DDTHH:MM:SSZ" (UTC).
  * Author and committer: opts.author_name/email, else "Diaryx <noreply@diaryx.app>".
  *
- * In a normal (non-bare) repository, after a commit the index is made to match HEAD and the
- * committed files are written into the working tree where they differ (and files the commit
- * deleted are removed), so `git status` shows nothing to commit.
+ * In a normal (non-bare) repository, after a commit the index is made to match HEAD, the files
+ * the commit added or changed are written into the working tree where they differ, and the
+ * files it deleted are removed, so `git status` shows nothing to commit (files the commit did
+ * not change are not read back from disk; untracked files stay untracked).
  *
  * Paths: '/'-separated, relative, no empty, "." or ".." component, no ".git" component,
  * no NUL. Revisions: anything git_revparse accepts ("HEAD", "HEAD~2", a short id, "main").

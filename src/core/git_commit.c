@@ -86,26 +86,30 @@ static int same_file(const char *p, const void *data, size_t len)
     return same && off == len;
 }
 
-/* Write the committed files where the work tree differs; remove files the commit deleted;
- * make the index match the new tree. */
-static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_file *files, size_t n,
-                         const dx_git_change *ch, size_t nch, dx_error *err)
+/* Write the files this commit added or changed where the work tree differs (files the
+ * commit did not change are left alone: reading 10k files would cost more than the commit); remove
+ * files the commit deleted; make the index match the new tree. */
+static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_change *ch, size_t nch,
+                         dx_error *err)
 {
     int rc = 0, gr;
     git_index *idx = NULL;
     char path[4096];
-    for (size_t i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s/%s", g->root, files[i].path);
-        if (same_file(path, files[i].data, files[i].len))
-            continue;
-        FILE *f = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
+    for (size_t k = 0; k < nch; k++) {
+        const dx_git_file *f = ch[k].file;
         if (!f)
-            return dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s",
-                                files[i].path, strerror(errno));
-        size_t w = fwrite(files[i].data, 1, files[i].len, f);
-        if (fclose(f) != 0 || w != files[i].len)
-            return dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s",
-                                files[i].path, strerror(errno));
+            continue;
+        snprintf(path, sizeof path, "%s/%s", g->root, f->path);
+        if (same_file(path, f->data, f->len))
+            continue;
+        FILE *fp = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
+        if (!fp)
+            return dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
+                                strerror(errno));
+        size_t w = fwrite(f->data, 1, f->len, fp);
+        if (fclose(fp) != 0 || w != f->len)
+            return dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
+                                strerror(errno));
     }
     for (size_t k = 0; k < nch; k++)
         if (ch[k].kind == 'D' || ch[k].kind == 'R') {
@@ -180,7 +184,7 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && (rc = sync_worktree(g, tree, files, n, ch, nch, err)) < 0)
+    if (!g->bare && (rc = sync_worktree(g, tree, ch, nch, err)) < 0)
         goto done;
 done:
     if (stats)

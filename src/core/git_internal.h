@@ -28,8 +28,9 @@ int dx_git_lookup_commit(dx_git *g, const char *rev, git_commit **out, dx_error 
 typedef struct dx_git_change {
     char kind; /* 'A', 'M', 'D', 'R' */
     const char *path;
-    const char *to; /* for 'R' */
-    git_oid id;     /* blob id (new one; old one for 'D') */
+    const char *to;          /* for 'R' */
+    git_oid id;              /* blob id (new one; old one for 'D') */
+    const dx_git_file *file; /* the new content (A, M, R); valid while files[] is */
 } dx_git_change;
 
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
