@@ -88,8 +88,9 @@ int main(int argc, char **argv)
     /* CLI copy */
     snprintf(cmd, sizeof cmd,
              "mkdir -p %s && git -C %s init -q -b main && cp -r %s/y* %s/ && "
-             "git -C %s config user.name B && git -C %s config user.email b@x",
-             cli, cli, lib, cli, cli, cli);
+             "git -C %s config user.name B && git -C %s config user.email b@x && "
+             "git -C %s config gc.auto 0",
+             cli, cli, lib, cli, cli, cli, cli);
     if (system(cmd) != 0)
         return 1;
     t0 = now_ms();

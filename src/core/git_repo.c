@@ -1,9 +1,11 @@
 /* git_repo.c - open or create the workspace repository, errors, paths and revisions. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "git_internal.h"
 
@@ -171,4 +173,44 @@ int dx_git_resolve(dx_git *g, const char *rev, char out_id[DX_GIT_OID_HEX], dx_e
     git_oid_tostr(out_id, DX_GIT_OID_HEX, git_commit_id(c));
     git_commit_free(c);
     return 0;
+}
+
+static int unlink_lock(const char *p, size_t *count, dx_error *err)
+{
+    if (unlink(p) == 0) {
+        (*count)++;
+        return 0;
+    }
+    if (errno == ENOENT)
+        return 0;
+    return dx_error_set(err, DX_EIO, "cannot remove stale lock '%s': %s", p, strerror(errno));
+}
+
+int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
+{
+    const char *gitdir = git_repository_path(g->repo); /* ends with '/' */
+    static const char *const fixed[] = {"index.lock", "HEAD.lock", "packed-refs.lock"};
+    char p[4096];
+    size_t count = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && rc == 0; i++) {
+        snprintf(p, sizeof p, "%s%s", gitdir, fixed[i]);
+        rc = unlink_lock(p, &count, err);
+    }
+    snprintf(p, sizeof p, "%srefs/heads", gitdir);
+    DIR *d = rc == 0 ? opendir(p) : NULL;
+    if (d) {
+        struct dirent *de;
+        while (rc == 0 && (de = readdir(d))) {
+            size_t l = strlen(de->d_name);
+            if (l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0) {
+                snprintf(p, sizeof p, "%srefs/heads/%s", gitdir, de->d_name);
+                rc = unlink_lock(p, &count, err);
+            }
+        }
+        closedir(d);
+    }
+    if (out_removed)
+        *out_removed = count;
+    return rc;
 }
