@@ -1,0 +1,181 @@
+/* bench_git.c - git history timings on a 10,000-file workspace, libgit2 layer vs git CLI. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "diaryx/error.h"
+#include "diaryx/git.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int count_cb(const dx_git_log_entry *e, void *ud)
+{
+    (void)e;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void mkdirs(const char *root, const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        mkdir(p, 0777);
+        *s = '/';
+    }
+}
+
+static void write_to(const char *root, const dx_git_file *f)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", root, f->path);
+    mkdirs(root, f->path);
+    FILE *fp = fopen(p, "wb");
+    if (fp) {
+        fwrite(f->data, 1, f->len, fp);
+        fclose(fp);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const int N = 10000;
+    const char *base = argc > 1 ? argv[1] : "/tmp";
+    char tmp[256], lib[300], cli[300], cmd[4096];
+    snprintf(tmp, sizeof tmp, "%.200s/dx_bench_git_XXXXXX", base);
+    if (!mkdtemp(tmp))
+        return 1;
+    snprintf(lib, sizeof lib, "%.250s/lib", tmp);
+    snprintf(cli, sizeof cli, "%.250s/cli", tmp);
+    dx_git_file *files = calloc(N, sizeof *files);
+    srand(42);
+    for (int i = 0; i < N; i++) {
+        char *p = malloc(64);
+        snprintf(p, 64, "y%02d/m%d/d%03d/entry-%05d.md", i % 100, (i / 100) % 4, i % 97, i);
+        size_t len = 1024 + (size_t)(rand() % 4096);
+        char *d = malloc(len);
+        int o = snprintf(d, len, "---\ntitle: Entry %d\n---\n", i);
+        for (size_t k = (size_t)o; k < len; k++)
+            d[k] = (k % 61 == 60) ? '\n' : (char)('a' + (rand() % 26));
+        files[i].path = p;
+        files[i].data = d;
+        files[i].len = len;
+    }
+    dx_error err = DX_ERROR_INIT;
+    dx_git *g = NULL;
+    /* DX_BENCH_BARE=1: a bare repository (no index, no work tree) for the library side */
+    int bare = getenv("DX_BENCH_BARE") != NULL;
+    if (dx_git_open_or_init(lib, bare, &g, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    /* the workspace files already exist on disk, as they would */
+    for (int i = 0; i < N && !bare; i++)
+        write_to(lib, &files[i]);
+    dx_git_stats st;
+    double t0 = now_ms();
+    if (dx_git_commit_files(g, files, N, NULL, NULL, &st, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    double first = now_ms() - t0;
+    /* CLI copy */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s && git -C %s init -q -b main && cp -r %s/y* %s/ && "
+             "git -C %s config user.name B && git -C %s config user.email b@x && "
+             "git -C %s config gc.auto 0",
+             cli, cli, lib, cli, cli, cli, cli);
+    if (bare) { /* the files only exist in the CLI copy */
+        for (int i = 0; i < N; i++)
+            write_to(cli, &files[i]);
+        snprintf(cmd, sizeof cmd,
+                 "git -C %s init -q -b main && git -C %s config user.name B && "
+                 "git -C %s config user.email b@x && git -C %s config gc.auto 0",
+                 cli, cli, cli, cli);
+    }
+    if (system(cmd) != 0)
+        return 1;
+    t0 = now_ms();
+    snprintf(cmd, sizeof cmd, "cd %s && git add -A && git commit -q -m first", cli);
+    if (system(cmd) != 0)
+        return 1;
+    double cli_first = now_ms() - t0;
+
+    double incr_best = 1e9, incr_sum = 0, cli_best = 1e9, cli_sum = 0;
+    const int ROUNDS = 5;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int k = 0; k < 10; k++) {
+            int i = (r * 997 + k * 911) % N;
+            char *d = (char *)files[i].data;
+            d[files[i].len - 2] = (char)('a' + (r + k) % 26);
+            d[files[i].len - 3] = (char)('A' + r);
+            write_to(cli, &files[i]);
+        }
+        t0 = now_ms();
+        if (dx_git_commit_files(g, files, N, NULL, NULL, &st, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        double t = now_ms() - t0;
+        incr_sum += t;
+        if (t < incr_best)
+            incr_best = t;
+        t0 = now_ms();
+        snprintf(cmd, sizeof cmd, "cd %s && git add -A && git commit -q -m next", cli);
+        if (system(cmd) != 0)
+            return 1;
+        t = now_ms() - t0;
+        cli_sum += t;
+        if (t < cli_best)
+            cli_best = t;
+    }
+    int n = 0;
+    t0 = now_ms();
+    dx_git_log(g, NULL, 20, count_cb, &n, &err);
+    double log20 = now_ms() - t0;
+    int nf = 0;
+    t0 = now_ms();
+    dx_git_log(g, files[0].path, 0, count_cb, &nf, &err);
+    double logf = now_ms() - t0;
+    t0 = now_ms();
+    snprintf(cmd, sizeof cmd, "git -C %s log -n 20 >/dev/null", cli);
+    if (system(cmd) != 0)
+        return 1;
+    double cli_log = now_ms() - t0;
+    t0 = now_ms();
+    snprintf(cmd, sizeof cmd, "git -C %s log -- %s >/dev/null", cli, files[0].path);
+    if (system(cmd) != 0)
+        return 1;
+    double cli_logf = now_ms() - t0;
+
+    printf("files: %d (1-5 KB, 100x4x97 dirs), dir %s\n", N, tmp);
+    printf("first commit           libgit2 %8.1f ms   git CLI %8.1f ms\n", first, cli_first);
+    printf("10-file commit (%d runs) libgit2 best %6.1f avg %6.1f ms   git CLI best %6.1f avg "
+           "%6.1f ms\n",
+           ROUNDS, incr_best, incr_sum / ROUNDS, cli_best, cli_sum / ROUNDS);
+    printf("log -n 20              libgit2 %8.2f ms (%d)  git CLI %8.1f ms\n", log20, n, cli_log);
+    printf("log of one file        libgit2 %8.2f ms (%d)  git CLI %8.1f ms\n", logf, nf, cli_logf);
+    snprintf(cmd, sizeof cmd,
+             "git --git-dir=%s%s fsck --strict >/dev/null 2>&1 && echo 'fsck ok' && "
+             "(test %d = 1 || test -z \"$(git -C %s status --porcelain --untracked-files=no)\") "
+             "&& echo 'status clean (or bare)'",
+             lib, bare ? "" : "/.git", bare, lib);
+    if (system(cmd) != 0)
+        printf("fsck or status FAILED\n");
+    dx_git_free(g);
+    for (int i = 0; i < N; i++) {
+        free((char *)files[i].path);
+        free((void *)files[i].data);
+    }
+    free(files);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    return system(cmd) == 0 ? 0 : 1;
+}

@@ -1,0 +1,137 @@
+/* git.h - version history of a workspace in git, through libgit2 (no system git at run time).
+ *
+ * The history layer works on a FILE SET: an array of (workspace-relative path, bytes) that the
+ * caller materialised (later: from the CRDT). A commit records EXACTLY that set:
+ *   - paths in HEAD that are not in the set are deleted,
+ *   - files on disk that are not in the set are never added (there is no `git add -A`),
+ *   - unchanged files cost one hash (git_odb_hash) and no write,
+ *   - only changed blobs are written and only the trees on their paths are rewritten
+ *     (git_tree_create_updated from the HEAD tree).
+ * The commit's parent is HEAD as read at the start (or opts.expected_parent); HEAD moves with
+ * compare-and-swap, so a commit whose parent is no longer the tip fails with DX_ECONFLICT.
+ *
+ * Commit message rule (one rule, always):
+ *   summary line = opts.message when given, else
+ *                  "Create workspace"      for the first commit of the repository,
+ *                  "Add P" / "Update P" / "Delete P" / "Rename P -> Q" for one change,
+ *                  "Update N entries"      for N > 1 changes (a rename counts as one);
+ *   blank line; one line per change, sorted by path: "A\tP", "M\tP", "D\tP", "R\tP -> Q"
+ *   (R = a deleted and an added path with identical blob ids); blank line; trailers
+ *   "Device: NAME" (opts.device, else "unknown") and "Date: YYYY-MM-DDTHH:MM:SSZ" (UTC).
+ * Author and committer: opts.author_name/email, else "Diaryx <noreply@diaryx.app>".
+ *
+ * In a normal (non-bare) repository, after a commit the index is made to match HEAD, the files
+ * the commit added or changed are written into the working tree where they differ, and the
+ * files it deleted are removed, so `git status` shows nothing to commit (files the commit did
+ * not change are not read back from disk; untracked files stay untracked).
+ *
+ * Paths: '/'-separated, relative, no empty, "." or ".." component, no ".git" component,
+ * no NUL. Revisions: anything git_revparse accepts ("HEAD", "HEAD~2", a short id, "main").
+ * One dx_git per thread. Every function returns 0 or a negative DX_E* code; err gets
+ * "what was being done: libgit2's message". */
+#ifndef DX_GIT_H
+#define DX_GIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diaryx/buf.h"
+#include "diaryx/error.h"
+
+typedef struct dx_git dx_git;
+
+#define DX_GIT_OID_HEX 41 /* 40 hex digits + NUL */
+
+/* Returned (positive) by dx_git_commit_files when the file set equals HEAD and
+ * allow_empty is 0: no commit was made and out_id holds the unchanged HEAD id. */
+#define DX_GIT_NOCHANGE 1
+
+typedef struct dx_git_file {
+    const char *path; /* workspace-relative, e.g. "notes/a.md" */
+    const void *data;
+    size_t len;
+} dx_git_file;
+
+typedef struct dx_git_commit_opts {
+    const char *message;         /* replaces the summary line; NULL = generated */
+    const char *device;          /* "Device:" trailer; NULL = "unknown" */
+    const char *author_name;     /* NULL = "Diaryx" */
+    const char *author_email;    /* NULL = "noreply@diaryx.app" */
+    int allow_empty;             /* commit even when nothing changed */
+    const char *expected_parent; /* hex id the caller based its work on; NULL = HEAD now.
+                                    If HEAD has moved past it: DX_ECONFLICT. */
+} dx_git_commit_opts;
+
+typedef struct dx_git_stats {
+    size_t added, modified, deleted, renamed; /* a rename is not also counted as add+delete */
+    size_t blobs_written;                     /* blobs that were not already in HEAD */
+    size_t files;                             /* files in the committed tree */
+    int packed_first_commit;                  /* 1 when the objects went into one pack */
+} dx_git_stats;
+
+/* Open the repository at root, or create it: bare = 0 -> root/.git with the work tree at root,
+ * initial branch "main" and a ".gitignore" containing ".diaryx/" (added to the first commit
+ * only if the caller puts it in the file set); bare = 1 -> root itself is a bare repository.
+ * An existing repository is reused as it is. */
+int dx_git_open_or_init(const char *root, int bare, dx_git **out, dx_error *err);
+void dx_git_free(dx_git *g);
+int dx_git_is_bare(const dx_git *g);
+
+/* Commit the file set (see the top of this file). out_id (may be NULL) receives the new
+ * commit id (or HEAD's on DX_GIT_NOCHANGE); stats may be NULL. Duplicate or invalid paths:
+ * DX_EPATH. Stale parent: DX_ECONFLICT. */
+int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
+                        const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
+                        dx_git_stats *stats, dx_error *err);
+
+typedef struct dx_git_log_entry {
+    char id[DX_GIT_OID_HEX];
+    char short_id[8];   /* first 7 hex digits */
+    int64_t time;       /* committer time, seconds since the epoch */
+    int tz_offset_min;  /* committer time zone */
+    const char *author; /* "Name <email>", valid during the callback */
+    const char *summary;
+} dx_git_log_entry;
+
+/* Return nonzero to stop the walk early (dx_git_log then returns 0). */
+typedef int (*dx_git_log_cb)(const dx_git_log_entry *e, void *ud);
+
+/* Commits reachable from HEAD, newest first (time order, topological), at most max
+ * (0 = all). With path != NULL only commits whose tree entry at path differs from their
+ * first parent's (added, changed or deleted there). An unborn HEAD gives no commits. */
+int dx_git_log(dx_git *g, const char *path, size_t max, dx_git_log_cb cb, void *ud, dx_error *err);
+
+/* The bytes of path at rev, appended to out. Missing path: DX_ENOTFOUND. */
+int dx_git_read_file(dx_git *g, const char *rev, const char *path, dx_buf *out, dx_error *err);
+
+/* All file paths at rev, sorted, as a NULL-terminated malloc'd array (dx_git_paths_free). */
+int dx_git_list_files(dx_git *g, const char *rev, char ***out_paths, size_t *out_n, dx_error *err);
+void dx_git_paths_free(char **paths);
+
+/* The commit id rev names ("HEAD", "HEAD~2", a short id). */
+int dx_git_resolve(dx_git *g, const char *rev, char out_id[DX_GIT_OID_HEX], dx_error *err);
+
+/* Unified diff text (git's patch format) appended to out, from rev_a (NULL = HEAD; an unborn
+ * HEAD = the empty tree) to either rev_b (when files == NULL) or the file set files[0..n).
+ * Diffing against a file set writes its changed blobs and trees as loose objects (never a
+ * commit or a ref); they are garbage that `git gc` removes. */
+int dx_git_diff(dx_git *g, const char *rev_a, const char *rev_b, const dx_git_file *files, size_t n,
+                dx_buf *out, dx_error *err);
+
+/* Pack every loose object into one new pack (git_packbuilder) and delete the loose objects
+ * that went into it. out_packed (may be NULL) receives the number of objects packed. */
+int dx_git_pack(dx_git *g, size_t *out_packed, dx_error *err);
+
+/* Count the loose objects; pack them when there are more than threshold. */
+int dx_git_maybe_pack(dx_git *g, size_t threshold, size_t *out_packed, dx_error *err);
+
+/* Remove the lock files a killed writer can leave behind (index.lock, HEAD.lock,
+ * packed-refs.lock, refs/heads/<any>.lock); while one exists every commit fails with
+ * DX_ECONFLICT. Call it only when the caller knows no other writer uses the repository
+ * (it holds the workspace lock), e.g. at start-up. out_removed (may be NULL) gets the count. */
+int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err);
+
+/* Number of loose objects in the repository. */
+int dx_git_count_loose(dx_git *g, size_t *out_n, dx_error *err);
+
+#endif

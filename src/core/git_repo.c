@@ -1,0 +1,216 @@
+/* git_repo.c - open or create the workspace repository, errors, paths and revisions. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "git_internal.h"
+
+int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
+{
+    int code;
+    switch (gitcode) {
+    case GIT_ENOTFOUND:
+        code = DX_ENOTFOUND;
+        break;
+    case GIT_EEXISTS:
+        code = DX_EEXIST;
+        break;
+    case GIT_EMODIFIED:
+    case GIT_ELOCKED:
+    case GIT_ECONFLICT:
+        code = DX_ECONFLICT;
+        break;
+    case GIT_EAMBIGUOUS:
+    case GIT_EINVALIDSPEC:
+    case GIT_EINVALID:
+        code = DX_EINVAL;
+        break;
+    default:
+        code = DX_EIO;
+    }
+    if (!err)
+        return code;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const git_error *e = git_error_last();
+    return dx_error_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+int dx_git_check_path(const char *path, dx_error *err)
+{
+    if (!path || !*path)
+        return dx_error_set(err, DX_EPATH, "empty path in file set");
+    const char *p = path;
+    while (1) {
+        const char *s = strchr(p, '/');
+        size_t len = s ? (size_t)(s - p) : strlen(p);
+        if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.') ||
+            (len == 4 && strncmp(p, ".git", 4) == 0))
+            return dx_error_set(err, DX_EPATH, "path '%s' is not allowed in the history", path);
+        if (!s)
+            break;
+        p = s + 1;
+    }
+    return 0;
+}
+
+static int write_if_missing(const char *path, const char *text, dx_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fclose(f);
+        return 0;
+    }
+    f = fopen(path, "w");
+    if (!f)
+        return dx_error_set(err, DX_EIO, "cannot create '%s': %s", path, strerror(errno));
+    int bad = fputs(text, f) < 0;
+    if (fclose(f) != 0 || bad)
+        return dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+int dx_git_open_or_init(const char *root, int bare, dx_git **out, dx_error *err)
+{
+    *out = NULL;
+    if (!root || !*root)
+        return dx_error_set(err, DX_EINVAL, "no repository path given");
+    git_libgit2_init();
+    int rc = 0;
+    dx_git *g = calloc(1, sizeof *g);
+    if (!g || !(g->root = strdup(root))) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory opening '%s'", root);
+        goto done;
+    }
+    int gr = git_repository_open_ext(&g->repo, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+    if (gr == GIT_ENOTFOUND) {
+        git_repository_init_options o;
+        git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+        o.flags = GIT_REPOSITORY_INIT_MKPATH | (bare ? GIT_REPOSITORY_INIT_BARE : 0);
+        o.initial_head = "main";
+        gr = git_repository_init_ext(&g->repo, root, &o);
+        if (gr < 0) {
+            rc = dx_git_fail(err, gr, "cannot create the git repository at '%s'", root);
+            goto done;
+        }
+        if (!bare) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/.gitignore", root);
+            if ((rc = write_if_missing(p, ".diaryx/\n", err)) < 0)
+                goto done;
+        }
+    } else if (gr < 0) {
+        rc = dx_git_fail(err, gr, "cannot open the git repository at '%s'", root);
+        goto done;
+    }
+    g->bare = git_repository_is_bare(g->repo);
+    if (g->bare != !!bare) {
+        rc = dx_error_set(err, DX_ECONFLICT, "'%s' holds a %s repository, expected a %s one", root,
+                          g->bare ? "bare" : "normal", bare ? "bare" : "normal");
+        goto done;
+    }
+    *out = g;
+    g = NULL;
+done:
+    dx_git_free(g);
+    return rc;
+}
+
+void dx_git_free(dx_git *g)
+{
+    if (!g)
+        return;
+    git_repository_free(g->repo);
+    free(g->root);
+    free(g);
+    git_libgit2_shutdown();
+}
+
+int dx_git_is_bare(const dx_git *g)
+{
+    return g->bare;
+}
+
+int dx_git_lookup_commit(dx_git *g, const char *rev, git_commit **out, dx_error *err)
+{
+    *out = NULL;
+    if (!rev || strcmp(rev, "HEAD") == 0) {
+        int unborn = git_repository_head_unborn(g->repo);
+        if (unborn == 1)
+            return 0;
+        if (unborn < 0)
+            return dx_git_fail(err, unborn, "cannot read HEAD");
+        rev = "HEAD";
+    }
+    git_object *obj = NULL;
+    int gr = git_revparse_single(&obj, g->repo, rev);
+    if (gr < 0)
+        return dx_git_fail(err, gr, "cannot resolve revision '%s'", rev);
+    git_object *c = NULL;
+    gr = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
+    git_object_free(obj);
+    if (gr < 0)
+        return dx_git_fail(err, gr, "revision '%s' is not a commit", rev);
+    *out = (git_commit *)c;
+    return 0;
+}
+
+int dx_git_resolve(dx_git *g, const char *rev, char out_id[DX_GIT_OID_HEX], dx_error *err)
+{
+    git_commit *c = NULL;
+    int rc = dx_git_lookup_commit(g, rev, &c, err);
+    if (rc < 0)
+        return rc;
+    if (!c)
+        return dx_error_set(err, DX_ENOTFOUND, "HEAD has no commit yet");
+    git_oid_tostr(out_id, DX_GIT_OID_HEX, git_commit_id(c));
+    git_commit_free(c);
+    return 0;
+}
+
+static int unlink_lock(const char *p, size_t *count, dx_error *err)
+{
+    if (unlink(p) == 0) {
+        (*count)++;
+        return 0;
+    }
+    if (errno == ENOENT)
+        return 0;
+    return dx_error_set(err, DX_EIO, "cannot remove stale lock '%s': %s", p, strerror(errno));
+}
+
+int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
+{
+    const char *gitdir = git_repository_path(g->repo); /* ends with '/' */
+    static const char *const fixed[] = {"index.lock", "HEAD.lock", "packed-refs.lock"};
+    char p[4096];
+    size_t count = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && rc == 0; i++) {
+        snprintf(p, sizeof p, "%s%s", gitdir, fixed[i]);
+        rc = unlink_lock(p, &count, err);
+    }
+    snprintf(p, sizeof p, "%srefs/heads", gitdir);
+    DIR *d = rc == 0 ? opendir(p) : NULL;
+    if (d) {
+        struct dirent *de;
+        while (rc == 0 && (de = readdir(d))) {
+            size_t l = strlen(de->d_name);
+            if (l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0) {
+                snprintf(p, sizeof p, "%srefs/heads/%s", gitdir, de->d_name);
+                rc = unlink_lock(p, &count, err);
+            }
+        }
+        closedir(d);
+    }
+    if (out_removed)
+        *out_removed = count;
+    return rc;
+}
