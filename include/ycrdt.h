@@ -24,9 +24,7 @@
  * y_update_validate) work on update bytes alone, as a relay server needs them.
  *
  * Not implemented yet (issue 3 lists them): formatting attributes and embeds in Y.Text,
- * merging pending structs into
- * y_encode_state_as_update output (yjs does; here pending structs are left out), and the
- * search-marker index that makes long texts fast.
+ * and more than one position marker per text.
  *
  * Ownership: y_doc_new() gives a doc the caller frees with y_doc_free(). Types returned by
  * the doc (root types and nested types) are borrowed from the doc and live as long as it.

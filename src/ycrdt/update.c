@@ -191,6 +191,10 @@ static int decode_sv(const uint8_t *sv, size_t len, y_sv_entry **out, size_t *n)
     return Y_OK;
 }
 
+static int encode_state_with_pending(const y_doc *doc, const uint8_t *sv, size_t sv_len,
+                                     uint8_t *state, size_t state_len, uint8_t **out,
+                                     size_t *out_len);
+
 int y_encode_state_as_update(const y_doc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out,
                              size_t *out_len)
 {
@@ -211,7 +215,15 @@ int y_encode_state_as_update(const y_doc *doc, const uint8_t *sv, size_t sv_len,
         y_enc_release(&e);
         return rc;
     }
-    return y_enc_finish(&e, out, out_len);
+    if (!doc->npending && !doc->pending_ds.len)
+        return y_enc_finish(&e, out, out_len);
+    uint8_t *state = NULL;
+    size_t state_len = 0;
+    if ((rc = y_enc_finish(&e, &state, &state_len)))
+        return rc;
+    rc = encode_state_with_pending(doc, sv, sv_len, state, state_len, out, out_len);
+    y_free(state);
+    return rc;
 }
 
 int y_encode_state_vector(const y_doc *doc, uint8_t **out, size_t *out_len)
@@ -1149,5 +1161,72 @@ done:
     y_enc_release(&w.cur);
     free(readers);
     free(live);
+    return rc;
+}
+
+/* yjs includes what waits for dependencies: mergeUpdates([state, pendingDs,
+ * diffUpdate(pendingStructs, sv)]), pendingStructs being the waiting structs merged into one
+ * update (sorted, deduplicated, Skips in the gaps). */
+static int encode_state_with_pending(const y_doc *doc, const uint8_t *sv, size_t sv_len,
+                                     uint8_t *state, size_t state_len, uint8_t **out,
+                                     size_t *out_len)
+{
+    static const uint8_t empty_sv[] = {0};
+    const uint8_t *parts[3];
+    size_t lens[3], nparts = 0;
+    uint8_t *ds_part = NULL, *pending = NULL, *diffed = NULL;
+    size_t ds_len = 0, pending_len = 0, diffed_len = 0;
+    uint8_t **minis = NULL;
+    size_t *mini_lens = NULL;
+    int rc = Y_OK;
+    parts[nparts] = state;
+    lens[nparts++] = state_len;
+    if (doc->pending_ds.len) {
+        y_enc e = Y_ENC_INIT;
+        y_enc_varuint(&e, 0);
+        y_ds_encode(&e, &doc->pending_ds);
+        if ((rc = y_enc_finish(&e, &ds_part, &ds_len)))
+            goto done;
+        parts[nparts] = ds_part;
+        lens[nparts++] = ds_len;
+    }
+    if (doc->npending) {
+        minis = calloc(doc->npending, sizeof *minis);
+        mini_lens = calloc(doc->npending, sizeof *mini_lens);
+        if (!minis || !mini_lens) {
+            rc = Y_ENOMEM;
+            goto done;
+        }
+        for (size_t i = 0; i < doc->npending && !rc; i++) {
+            const y_item *it = doc->pending[i];
+            y_enc e = Y_ENC_INIT;
+            y_enc_varuint(&e, 1);
+            y_enc_varuint(&e, 1);
+            y_enc_varuint(&e, it->id.client);
+            y_enc_varuint(&e, it->id.clock);
+            y_encode_item(&e, it, 0);
+            y_enc_varuint(&e, 0);
+            rc = y_enc_finish(&e, &minis[i], &mini_lens[i]);
+        }
+        if (!rc)
+            rc = y_merge_updates((const uint8_t *const *)minis, mini_lens, doc->npending, &pending,
+                                 &pending_len);
+        if (!rc)
+            rc = y_diff_update(pending, pending_len, sv ? sv : empty_sv, sv ? sv_len : 1, &diffed,
+                               &diffed_len);
+        if (rc)
+            goto done;
+        parts[nparts] = diffed;
+        lens[nparts++] = diffed_len;
+    }
+    rc = y_merge_updates(parts, lens, nparts, out, out_len);
+done:
+    for (size_t i = 0; minis && i < doc->npending; i++)
+        y_free(minis[i]);
+    free(minis);
+    free(mini_lens);
+    y_free(ds_part);
+    y_free(pending);
+    y_free(diffed);
     return rc;
 }

@@ -131,6 +131,8 @@ function session (seed) {
         if (rnd() < 0.8) inbox[j].splice(k, 1)
         lines.push(`apply ${j} ${hex(u)}`)
         Y.applyUpdate(docs[j], u, 'remote')
+        // Sometimes check the state mid-session, pending structs and deletes included.
+        if (rnd() < 0.3) lines.push(`state ${j} ${hex(Y.encodeStateAsUpdate(docs[j]))}`)
       }
       continue
     }
