@@ -170,6 +170,75 @@ int main(int argc, char **argv)
     y_encode_state_as_update(d, NULL, 0, &applied, &applied_len);
     printf("apply the %zu per-edit updates to a fresh doc: %.3f s (state identical: %s)\n", rec.n,
            apply, applied_len == state_len && !memcmp(applied, state, state_len) ? "yes" : "NO");
+    /* 10,000 updates from 20 concurrent clients, applied in random arrival order. */
+    {
+        recorder cu = {0};
+        y_doc *writers[20];
+        srand(42);
+        for (int w = 0; w < 20; w++) {
+            writers[w] = new_doc(1000 + (uint64_t)w);
+            y_doc_on_update(writers[w], record, &cu);
+        }
+        for (int k = 0; k < 10000; k++) {
+            y_doc *w = writers[k % 20];
+            y_type *t = y_doc_get_text(w, "text");
+            uint32_t len = y_text_length(t);
+            if (len > 5 && rand() % 4 == 0)
+                y_text_delete(t, (uint32_t)rand() % (len - 1), 1);
+            else
+                y_text_insert(t, len ? (uint32_t)rand() % (len + 1) : 0, "ab", 2, NULL);
+            if (k % 500 == 499) { /* occasional exchange so edits interleave */
+                uint8_t *u = NULL;
+                size_t un = 0;
+                y_encode_state_as_update(w, NULL, 0, &u, &un);
+                y_apply_update(writers[(k / 500) % 20], u, un, "remote");
+                y_free(u);
+            }
+        }
+        /* The recorder also saw the updates of the exchanges: keep local ones only. */
+        size_t nu = cu.n;
+        size_t *order = malloc(nu * sizeof *order);
+        for (size_t i = 0; i < nu; i++)
+            order[i] = i;
+        for (size_t i = nu - 1; i > 0; i--) {
+            size_t j = (size_t)rand() % (i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        y_doc *inorder = new_doc(1), *shuffled = new_doc(2);
+        for (size_t i = 0; i < nu; i++)
+            y_apply_update(inorder, cu.u[i], cu.len[i], NULL);
+        double c0 = now();
+        for (size_t i = 0; i < nu; i++)
+            y_apply_update(shuffled, cu.u[order[i]], cu.len[order[i]], NULL);
+        double ct = now() - c0;
+        uint8_t *a = NULL, *b = NULL;
+        size_t an = 0, bn = 0;
+        y_encode_state_as_update(inorder, NULL, 0, &a, &an);
+        y_encode_state_as_update(shuffled, NULL, 0, &b, &bn);
+        printf("%zu concurrent updates (20 clients) in random order: %.3f s (same state as in "
+               "order: %s, pending left: %s)\n",
+               nu, ct, an == bn && !memcmp(a, b, an) ? "yes" : "NO",
+               y_doc_has_pending(shuffled) ? "yes" : "no");
+        double m0 = now();
+        uint8_t *merged = NULL;
+        size_t mn = 0;
+        int mrc = y_merge_updates((const uint8_t *const *)cu.u, cu.len, nu, &merged, &mn);
+        printf("mergeUpdates of all %zu of them: %.3f s (%s, %zu bytes)\n", nu, now() - m0,
+               mrc ? "failed" : "ok", mn);
+        y_free(merged);
+        y_free(a);
+        y_free(b);
+        y_doc_free(inorder);
+        y_doc_free(shuffled);
+        free(order);
+        for (int w = 0; w < 20; w++)
+            y_doc_free(writers[w]);
+        for (size_t i = 0; i < cu.n; i++)
+            free(cu.u[i]);
+        free(cu.u);
+        free(cu.len);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS of this benchmark process: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);

@@ -276,8 +276,7 @@ int y_encode_state_vector(const y_doc *doc, uint8_t **out, size_t *out_len);
 bool y_doc_has_pending(const y_doc *doc);
 
 /* Document-free utilities, byte-compatible with yjs's mergeUpdates, diffUpdate and
- * encodeStateVectorFromUpdate. Merging re-sorts its inputs at every step, as yjs does
- * (fine for tens of updates; a heap for thousands is still to come). */
+ * encodeStateVectorFromUpdate. */
 int y_merge_updates(const uint8_t *const *updates, const size_t *lens, size_t n, uint8_t **out,
                     size_t *out_len);
 int y_diff_update(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,

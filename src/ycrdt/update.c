@@ -1049,17 +1049,45 @@ int y_merge_updates(const uint8_t *const *updates, const size_t *lens, size_t n,
         goto done;
     }
     y_item *cw = NULL; /* currWrite */
+    /* Readers sorted by (client desc, clock asc), ties in input order. Each step changes only
+     * the front reader, so it is re-inserted by binary search; a stable sort (what yjs does
+     * every step) would put it before the readers whose key equals its new one, and so does
+     * inserting at the lower bound. */
+    size_t nl = 0;
+    for (size_t i = 0; i < n; i++)
+        if (reader_curr(&readers[i])) {
+            readers[i].order = i;
+            live[nl++] = &readers[i];
+        }
+    qsort(live, nl, sizeof *live, cmp_readers);
+    bool first_round = true;
     for (;;) {
-        size_t nl = 0;
-        for (size_t i = 0; i < n; i++)
-            if (reader_curr(&readers[i]))
-                live[nl++] = &readers[i];
+        if (!first_round && nl) {
+            merge_reader *moved = live[0];
+            memmove(live, live + 1, (nl - 1) * sizeof *live);
+            nl--;
+            if (reader_curr(moved)) {
+                const y_item *c = moved->u.items[moved->pos];
+                size_t lo = 0, hi = nl;
+                while (lo < hi) {
+                    size_t mid = (lo + hi) / 2;
+                    const merge_reader *m = live[mid];
+                    const y_item *x = m->u.items[m->pos];
+                    bool before = x->id.client > c->id.client ||
+                                  (x->id.client == c->id.client && x->id.clock < c->id.clock);
+                    if (before)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                memmove(live + lo + 1, live + lo, (nl - lo) * sizeof *live);
+                live[lo] = moved;
+                nl++;
+            }
+        }
+        first_round = false;
         if (nl == 0)
             break;
-        /* Stable sort: ties keep the order of the previous round (JS sorts are stable). */
-        qsort(live, nl, sizeof *live, cmp_readers);
-        for (size_t i = 0; i < nl; i++)
-            live[i]->order = i;
         merge_reader *cur = live[0];
         uint64_t first_client = reader_curr(cur)->id.client;
         if (cw) {
