@@ -1,0 +1,102 @@
+/* crdt_store.h - the CRDT sync buffer in SQLite: `.diaryx/crdt.db` on a client,
+ * `<workspace id>.db` on the server.
+ *
+ * Schema (version 1, PRAGMA user_version):
+ *   documents(name TEXT PRIMARY KEY, state BLOB, state_vector BLOB, updated_at INTEGER ms)
+ *   updates(id INTEGER PRIMARY KEY AUTOINCREMENT, doc_name TEXT, data BLOB, origin TEXT,
+ *           device TEXT, created_at INTEGER ms)       index (doc_name, id)
+ *   meta(key TEXT PRIMARY KEY, value TEXT)
+ * A database in the reference implementation's schema (updates.timestamp, device_id,
+ * device_name; no meta) is migrated in place on open.
+ *
+ * A document's state is its snapshot (documents.state, a v1 update, possibly absent)
+ * followed by its updates in id order. Every update is checked (y_update_validate) before
+ * it is stored; bytes that do not decode are refused and nothing is written.
+ *
+ * Durability: WAL with synchronous=NORMAL. A process killed at any moment loses nothing
+ * whose append returned success; a power loss may lose the last transactions (SQLite's WAL
+ * guarantee in NORMAL mode) but never corrupts the file. Every write transaction is
+ * BEGIN IMMEDIATE and is retried as a whole while another connection holds the write lock
+ * (busy_timeout 5 s, then DX_EBUSY).
+ *
+ * One dx_crdt_store per thread. */
+#ifndef DX_CRDT_STORE_H
+#define DX_CRDT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diaryx/buf.h"
+#include "diaryx/error.h"
+#include "ycrdt.h"
+
+typedef struct dx_crdt_store dx_crdt_store;
+
+#define DX_STORE_SCHEMA_VERSION 1
+
+/* Open or create the database at path (its directory must exist). */
+int dx_store_open(const char *path, dx_crdt_store **out, dx_error *err);
+void dx_store_close(dx_crdt_store *s);
+
+/* Group several appends into one transaction (much faster); appends outside a batch run
+ * in their own transaction. A batch that is not committed is rolled back by close. */
+int dx_store_begin(dx_crdt_store *s, dx_error *err);
+int dx_store_commit(dx_crdt_store *s, dx_error *err);
+
+/* Append a v1 update to doc (origin e.g. "local", "remote", "sync"; device may be NULL).
+ * *id (may be NULL) receives its id. DX_ECORRUPT when the bytes do not decode. */
+int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, size_t len,
+                    const char *origin, const char *device, int64_t *id, dx_error *err);
+
+/* Apply the snapshot and every update of doc to `into`. DX_ENOTFOUND when the store has
+ * neither. */
+int dx_store_load(dx_crdt_store *s, const char *doc, y_doc *into, dx_error *err);
+
+/* The state of doc after update `id` (snapshot + updates <= id) as a v1 update (*out
+ * malloc'd, free with y_free). DX_ENOTFOUND for an unknown id or one that compaction
+ * folded into the snapshot (the message says so). */
+int dx_store_state_at(dx_crdt_store *s, const char *doc, int64_t id, uint8_t **out, size_t *len,
+                      dx_error *err);
+
+/* Fold all but the newest keep_recent updates of doc into its snapshot, atomically. The
+ * loaded state is unchanged; kept updates stay usable for history. keep_recent 0 folds all. */
+int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_error *err);
+
+typedef struct dx_store_doc_info {
+    char *name;
+    size_t snapshot_bytes;
+    size_t updates;
+    size_t update_bytes;
+} dx_store_doc_info;
+
+/* Every document with a snapshot or updates, by name. Free with dx_store_docs_free. */
+int dx_store_list(dx_crdt_store *s, dx_store_doc_info **out, size_t *n, dx_error *err);
+void dx_store_docs_free(dx_store_doc_info *docs, size_t n);
+
+typedef struct dx_store_update_info {
+    int64_t id;
+    int64_t created_at; /* Unix ms */
+    char *origin;
+    char *device; /* NULL when not recorded */
+    size_t bytes;
+} dx_store_update_info;
+
+/* The newest `limit` updates of doc, newest first. Free with dx_store_history_free. */
+int dx_store_history(dx_crdt_store *s, const char *doc, size_t limit, dx_store_update_info **out,
+                     size_t *n, dx_error *err);
+void dx_store_history_free(dx_store_update_info *h, size_t n);
+
+/* Rename a document (snapshot and updates); DX_EEXIST when the new name is taken. */
+int dx_store_rename(dx_crdt_store *s, const char *from, const char *to, dx_error *err);
+/* Delete a document's snapshot and updates. */
+int dx_store_delete(dx_crdt_store *s, const char *doc, dx_error *err);
+
+/* Small string settings (commit bookkeeping: last commit id, failure count, dirty flag).
+ * get: DX_ENOTFOUND when absent; set with value NULL deletes. */
+int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *err);
+int dx_store_meta_set(dx_crdt_store *s, const char *key, const char *value, dx_error *err);
+
+/* PRAGMA integrity_check: 0 when "ok", else DX_ECORRUPT with the first problem. */
+int dx_store_check(dx_crdt_store *s, dx_error *err);
+
+#endif

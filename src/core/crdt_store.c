@@ -1,0 +1,567 @@
+/* crdt_store.c - the CRDT sync buffer in SQLite: documents, updates, meta, compaction. */
+#include "diaryx/crdt_store.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct dx_crdt_store {
+    sqlite3 *db;
+    char *path;
+    bool in_batch;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int sql_error(dx_crdt_store *s, int rc, dx_error *err, const char *what)
+{
+    int code = rc == SQLITE_BUSY || rc == SQLITE_LOCKED      ? DX_EBUSY
+               : rc == SQLITE_NOMEM                          ? DX_ENOMEM
+               : rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? DX_ECORRUPT
+                                                             : DX_EIO;
+    return dx_error_set(err, code, "%s in '%s': %s", what, s->path, sqlite3_errmsg(s->db));
+}
+
+static int exec(dx_crdt_store *s, const char *sql, dx_error *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sql_error(s, rc, err, "database error");
+}
+
+/* BEGIN IMMEDIATE, retried while another writer holds the lock. Inside a batch, nothing. */
+static int write_begin(dx_crdt_store *s, dx_error *err)
+{
+    if (s->in_batch)
+        return 0;
+    for (int attempt = 0;; attempt++) {
+        int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || attempt >= 20)
+            return sql_error(s, rc, err, "cannot start a write transaction");
+        usleep(10000);
+    }
+}
+
+static int write_end(dx_crdt_store *s, int rc, dx_error *err)
+{
+    if (s->in_batch)
+        return rc;
+    if (rc) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    int src = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return sql_error(s, src, err, "cannot commit");
+    }
+    return 0;
+}
+
+static bool has_column(dx_crdt_store *s, const char *table, const char *column)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    sqlite3_stmt *st;
+    bool found = false;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return false;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (!strcmp((const char *)sqlite3_column_text(st, 1), column))
+            found = true;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int migrate(dx_crdt_store *s, dx_error *err)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version == DX_STORE_SCHEMA_VERSION)
+        return 0;
+    if (version > DX_STORE_SCHEMA_VERSION)
+        return dx_error_set(err, DX_EUNSUPPORTED,
+                            "'%s' has schema version %d; this diaryx knows up to %d", s->path,
+                            version, DX_STORE_SCHEMA_VERSION);
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    /* The reference implementation's schema: timestamp/device_id/device_name columns. */
+    if (has_column(s, "updates", "timestamp"))
+        rc = exec(s,
+                  "ALTER TABLE updates RENAME TO updates_v0;"
+                  "CREATE TABLE updates(id INTEGER PRIMARY KEY AUTOINCREMENT, doc_name TEXT NOT "
+                  "NULL, data BLOB NOT NULL, origin TEXT NOT NULL, device TEXT, created_at "
+                  "INTEGER NOT NULL);"
+                  "INSERT INTO updates(id, doc_name, data, origin, device, created_at) SELECT id, "
+                  "doc_name, data, origin, COALESCE(device_name, device_id), timestamp FROM "
+                  "updates_v0;"
+                  "DROP TABLE updates_v0;",
+                  err);
+    if (!rc)
+        rc = exec(s,
+                  "CREATE TABLE IF NOT EXISTS documents(name TEXT PRIMARY KEY, state BLOB NOT "
+                  "NULL, state_vector BLOB NOT NULL, updated_at INTEGER NOT NULL);"
+                  "CREATE TABLE IF NOT EXISTS updates(id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                  "doc_name TEXT NOT NULL, data BLOB NOT NULL, origin TEXT NOT NULL, device TEXT, "
+                  "created_at INTEGER NOT NULL);"
+                  "CREATE INDEX IF NOT EXISTS idx_updates_doc_id ON updates(doc_name, id);"
+                  "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                  "PRAGMA user_version = 1;",
+                  err);
+    return write_end(s, rc, err);
+}
+
+int dx_store_open(const char *path, dx_crdt_store **out, dx_error *err)
+{
+    *out = NULL;
+    dx_crdt_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = dx_error_set(err, DX_EIO, "cannot open the CRDT store '%s': %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        dx_store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL must be confirmed: the pragma answers the mode actually in force. */
+    sqlite3_stmt *st;
+    bool wal = false;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        wal = !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    if (!wal) {
+        rc = dx_error_set(err, DX_EIO, "cannot use '%s': %s", path,
+                          sqlite3_errmsg(s->db)[0] && strcmp(sqlite3_errmsg(s->db), "not an error")
+                              ? sqlite3_errmsg(s->db)
+                              : "the database could not switch to WAL mode");
+        dx_store_close(s);
+        return rc;
+    }
+    if ((rc = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err)) ||
+        (rc = migrate(s, err))) {
+        dx_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void dx_store_close(dx_crdt_store *s)
+{
+    if (!s)
+        return;
+    if (s->in_batch)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+int dx_store_begin(dx_crdt_store *s, dx_error *err)
+{
+    if (s->in_batch)
+        return dx_error_set(err, DX_ECONFLICT, "a batch is already open on '%s'", s->path);
+    int rc = write_begin(s, err);
+    if (!rc)
+        s->in_batch = true;
+    return rc;
+}
+
+int dx_store_commit(dx_crdt_store *s, dx_error *err)
+{
+    if (!s->in_batch)
+        return dx_error_set(err, DX_ECONFLICT, "no batch is open on '%s'", s->path);
+    s->in_batch = false;
+    return write_end(s, 0, err);
+}
+
+int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, size_t len,
+                    const char *origin, const char *device, int64_t *id, dx_error *err)
+{
+    int yrc = y_update_validate(update, len);
+    if (yrc)
+        return dx_error_set(err, DX_ECORRUPT, "update for '%s' does not decode: %s", doc,
+                            y_strerror(yrc));
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v3(s->db,
+                                 "INSERT INTO updates(doc_name, data, origin, device, created_at) "
+                                 "VALUES(?, ?, ?, ?, ?)",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, update, (int)len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, origin ? origin : "local", -1, SQLITE_STATIC);
+        if (device)
+            sqlite3_bind_text(st, 4, device, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_int64(st, 5, now_ms());
+        src = sqlite3_step(st);
+    }
+    if (src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot store an update");
+    else if (id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    return write_end(s, rc, err);
+}
+
+/* Apply the snapshot and the updates with id <= max_id (INT64_MAX: all) to d. *found tells
+ * whether anything existed; *first_id receives the smallest stored update id (0: none). */
+static int apply_stored(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc *d, bool *found,
+                        int64_t *first_id, dx_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0, src;
+    *found = false;
+    if (first_id)
+        *first_id = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT state FROM documents WHERE name = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read a snapshot");
+    sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+    if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        *found = true;
+        int yrc = y_apply_update(d, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                                 NULL);
+        if (yrc)
+            rc = dx_error_set(err, DX_ECORRUPT, "the snapshot of '%s' in '%s' does not decode: %s",
+                              doc, s->path, y_strerror(yrc));
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->db, "SELECT id, data FROM updates WHERE doc_name = ? ORDER BY id", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read updates");
+    sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t uid = sqlite3_column_int64(st, 0);
+        if (first_id && !*first_id)
+            *first_id = uid;
+        *found = true;
+        if (uid > max_id)
+            break;
+        int yrc = y_apply_update(d, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                 NULL);
+        if (yrc)
+            rc = dx_error_set(err, DX_ECORRUPT, "update %lld of '%s' in '%s' does not decode: %s",
+                              (long long)uid, doc, s->path, y_strerror(yrc));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int dx_store_load(dx_crdt_store *s, const char *doc, y_doc *into, dx_error *err)
+{
+    bool found;
+    int rc = apply_stored(s, doc, INT64_MAX, into, &found, NULL, err);
+    if (!rc && !found)
+        rc = dx_error_set(err, DX_ENOTFOUND, "no document '%s' in '%s'", doc, s->path);
+    return rc;
+}
+
+static int fresh_doc(y_doc **d, dx_error *err)
+{
+    y_doc_options o = Y_DOC_OPTIONS_INIT;
+    o.client_id = 0; /* never writes: any id will do */
+    o.has_client_id = true;
+    return y_doc_new(d, &o) == Y_OK ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+}
+
+int dx_store_state_at(dx_crdt_store *s, const char *doc, int64_t id, uint8_t **out, size_t *len,
+                      dx_error *err)
+{
+    sqlite3_stmt *st;
+    bool exists = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM updates WHERE doc_name = ? AND id = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        exists = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    if (!exists) {
+        /* Folded into the snapshot, or never there: tell which. */
+        return dx_error_set(err, DX_ENOTFOUND,
+                            "update %lld of '%s' is not in '%s' (unknown, or folded into the "
+                            "snapshot by compaction)",
+                            (long long)id, doc, s->path);
+    }
+    y_doc *d;
+    int rc = fresh_doc(&d, err);
+    bool found;
+    if (!rc)
+        rc = apply_stored(s, doc, id, d, &found, NULL, err);
+    if (!rc && y_encode_state_as_update(d, NULL, 0, out, len) != Y_OK)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    y_doc_free(d);
+    return rc;
+}
+
+int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    /* The cutoff: the id of the oldest update that stays (0 when none stays). */
+    sqlite3_stmt *st;
+    int64_t cutoff = INT64_MAX;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id FROM updates WHERE doc_name = ? ORDER BY id DESC LIMIT 1 "
+                           "OFFSET ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = sql_error(s, SQLITE_ERROR, err, "cannot compact");
+        return write_end(s, rc, err);
+    }
+    sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, keep_recent ? (int64_t)keep_recent - 1 : 0);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        cutoff = keep_recent ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW)
+        return write_end(s, 0, err); /* no more updates than keep_recent: nothing to fold */
+    /* Fold the snapshot and the updates below the cutoff into a new snapshot. */
+    y_doc *d = NULL;
+    bool found;
+    uint8_t *state = NULL, *sv = NULL;
+    size_t state_len = 0, sv_len = 0;
+    if (!(rc = fresh_doc(&d, err)))
+        rc = apply_stored(s, doc, cutoff == INT64_MAX ? INT64_MAX : cutoff - 1, d, &found, NULL,
+                          err);
+    if (!rc && (y_encode_state_as_update(d, NULL, 0, &state, &state_len) != Y_OK ||
+                y_encode_state_vector(d, &sv, &sv_len) != Y_OK))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc) {
+        src = sqlite3_prepare_v2(s->db,
+                                 "INSERT INTO documents(name, state, state_vector, updated_at) "
+                                 "VALUES(?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                                 "state = excluded.state, state_vector = excluded.state_vector, "
+                                 "updated_at = excluded.updated_at",
+                                 -1, &st, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 2, state, (int)state_len, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 3, sv, (int)sv_len, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, now_ms());
+            src = sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        if (src != SQLITE_DONE)
+            rc = sql_error(s, src, err, "cannot write a snapshot");
+    }
+    if (!rc) {
+        src = sqlite3_prepare_v2(s->db, "DELETE FROM updates WHERE doc_name = ? AND id < ?", -1,
+                                 &st, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, cutoff);
+            src = sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        if (src != SQLITE_DONE)
+            rc = sql_error(s, src, err, "cannot remove folded updates");
+    }
+    y_free(state);
+    y_free(sv);
+    y_doc_free(d);
+    return write_end(s, rc, err);
+}
+
+int dx_store_list(dx_crdt_store *s, dx_store_doc_info **out, size_t *n, dx_error *err)
+{
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT name, SUM(snap), SUM(cnt), SUM(bytes) FROM ("
+            " SELECT name, length(state) AS snap, 0 AS cnt, 0 AS bytes FROM documents"
+            " UNION ALL SELECT doc_name, 0, COUNT(*), SUM(length(data)) FROM updates GROUP BY "
+            "doc_name) GROUP BY name ORDER BY name",
+            -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot list documents");
+    size_t cap = 0;
+    int rc = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            dx_store_doc_info *p = realloc(*out, cap * sizeof *p);
+            if (!p) {
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+                break;
+            }
+            *out = p;
+        }
+        dx_store_doc_info *d = &(*out)[*n];
+        d->name = strdup((const char *)sqlite3_column_text(st, 0));
+        d->snapshot_bytes = (size_t)sqlite3_column_int64(st, 1);
+        d->updates = (size_t)sqlite3_column_int64(st, 2);
+        d->update_bytes = (size_t)sqlite3_column_int64(st, 3);
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void dx_store_docs_free(dx_store_doc_info *docs, size_t n)
+{
+    for (size_t i = 0; docs && i < n; i++)
+        free(docs[i].name);
+    free(docs);
+}
+
+int dx_store_history(dx_crdt_store *s, const char *doc, size_t limit, dx_store_update_info **out,
+                     size_t *n, dx_error *err)
+{
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, created_at, origin, device, length(data) FROM updates "
+                           "WHERE doc_name = ? ORDER BY id DESC LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read the history");
+    sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    *out = calloc(limit ? limit : 1, sizeof **out);
+    if (!*out) {
+        sqlite3_finalize(st);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
+        dx_store_update_info *h = &(*out)[(*n)++];
+        h->id = sqlite3_column_int64(st, 0);
+        h->created_at = sqlite3_column_int64(st, 1);
+        h->origin = strdup((const char *)sqlite3_column_text(st, 2));
+        h->device = sqlite3_column_type(st, 3) == SQLITE_NULL
+                        ? NULL
+                        : strdup((const char *)sqlite3_column_text(st, 3));
+        h->bytes = (size_t)sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+void dx_store_history_free(dx_store_update_info *h, size_t n)
+{
+    for (size_t i = 0; h && i < n; i++) {
+        free(h[i].origin);
+        free(h[i].device);
+    }
+    free(h);
+}
+
+static int run_doc_sql(dx_crdt_store *s, const char *sql, const char *a, const char *b,
+                       dx_error *err)
+{
+    sqlite3_stmt *st;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        if (b)
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    return src == SQLITE_DONE ? 0 : sql_error(s, src, err, "database error");
+}
+
+int dx_store_rename(dx_crdt_store *s, const char *from, const char *to, dx_error *err)
+{
+    dx_store_doc_info *docs;
+    size_t n;
+    int rc = dx_store_list(s, &docs, &n, err);
+    bool taken = false;
+    for (size_t i = 0; !rc && i < n; i++)
+        taken |= !strcmp(docs[i].name, to);
+    dx_store_docs_free(docs, n);
+    if (rc)
+        return rc;
+    if (taken)
+        return dx_error_set(err, DX_EEXIST, "document '%s' already exists in '%s'", to, s->path);
+    if ((rc = write_begin(s, err)))
+        return rc;
+    rc = run_doc_sql(s, "UPDATE documents SET name = ?2 WHERE name = ?1", from, to, err);
+    if (!rc)
+        rc = run_doc_sql(s, "UPDATE updates SET doc_name = ?2 WHERE doc_name = ?1", from, to, err);
+    return write_end(s, rc, err);
+}
+
+int dx_store_delete(dx_crdt_store *s, const char *doc, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    rc = run_doc_sql(s, "DELETE FROM documents WHERE name = ?1", doc, NULL, err);
+    if (!rc)
+        rc = run_doc_sql(s, "DELETE FROM updates WHERE doc_name = ?1", doc, NULL, err);
+    return write_end(s, rc, err);
+}
+
+int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc =
+        sqlite3_step(st) == SQLITE_ROW
+            ? dx_buf_puts(out, (const char *)sqlite3_column_text(st, 0))
+            : dx_error_set(err, DX_ENOTFOUND, "no '%s' in the meta table of '%s'", key, s->path);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int dx_store_meta_set(dx_crdt_store *s, const char *key, const char *value, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    rc = value ? run_doc_sql(s,
+                             "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO "
+                             "UPDATE SET value = excluded.value",
+                             key, value, err)
+               : run_doc_sql(s, "DELETE FROM meta WHERE key = ?1", key, NULL, err);
+    return write_end(s, rc, err);
+}
+
+int dx_store_check(dx_crdt_store *s, dx_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot check");
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+        rc = dx_error_set(err, DX_ECORRUPT, "'%s' is damaged: %s", s->path,
+                          (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc;
+}
