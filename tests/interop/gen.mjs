@@ -10,6 +10,10 @@
 //   md I KEY                  Y.Map "m" delete KEY
 //   ai I POS JSON             Y.Array "a" insert of the JSON array's values at POS
 //   ad I POS LEN              Y.Array "a" delete
+//   nm I KEY                  Y.Map "m" set KEY to a new nested Y.Map
+//   ns I KEY SUB JSON         set SUB in the nested Y.Map at m[KEY] (skipped unless it is one)
+//   na I KEY                  Y.Map "m" set KEY to a new nested Y.Array
+//   np I KEY JSON             push the JSON array's values onto the nested Y.Array at m[KEY]
 //   emit I HEX                the update doc I emitted for the previous op ("-" if none)
 //   apply I HEX               deliver an update to doc I (late, duplicated or out of order)
 //   state I HEX               final encodeStateAsUpdate of doc I
@@ -112,12 +116,32 @@ function session (seed) {
       const key = pick(['k1', 'k2', 'k3', 'title'])
       lines.push(`md ${i} ${key}`)
       m.delete(key)
-    } else if (r < 0.82) {
+    } else if (r < 0.78) {
+      // Nested types, as the workspace document uses them (entries as maps, contents as arrays).
+      const key = pick(['n1', 'n2'])
+      const cur = m.get(key)
+      if (cur instanceof Y.Map && rnd() < 0.7) {
+        const sub = pick(['title', 'part_of', 'x'])
+        const v = value()
+        lines.push(`ns ${i} ${key} ${sub} ${JSON.stringify(v)}`)
+        cur.set(sub, v)
+      } else if (cur instanceof Y.Array && rnd() < 0.7) {
+        const vals = [pick(WORDS), int(9)]
+        lines.push(`np ${i} ${key} ${JSON.stringify(vals)}`)
+        cur.push(vals)
+      } else if (rnd() < 0.5) {
+        lines.push(`nm ${i} ${key}`)
+        m.set(key, new Y.Map())
+      } else {
+        lines.push(`na ${i} ${key}`)
+        m.set(key, new Y.Array())
+      }
+    } else if (r < 0.86) {
       const pos = int(a.length + 1)
       const vals = Array.from({ length: 1 + int(3) }, value)
       lines.push(`ai ${i} ${pos} ${JSON.stringify(vals)}`)
       a.insert(pos, vals)
-    } else if (r < 0.88 && a.length > 0) {
+    } else if (r < 0.91 && a.length > 0) {
       const pos = int(a.length)
       const len = 1 + int(Math.min(3, a.length - pos))
       lines.push(`ad ${i} ${pos} ${len}`)

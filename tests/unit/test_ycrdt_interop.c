@@ -185,6 +185,35 @@ static int replay(const char *path)
                 rc = y_map_delete(y_doc_get_map(d, "m"), key);
             }
             last_doc = i;
+        } else if (!strcmp(cmd, "nm") || !strcmp(cmd, "na")) {
+            char key[64];
+            sscanf(rest, "%63s", key);
+            rc = y_map_set_type(y_doc_get_map(d, "m"), key, cmd[1] == 'm' ? Y_MAP : Y_ARRAY, NULL);
+            last_doc = i;
+        } else if (!strcmp(cmd, "ns") || !strcmp(cmd, "np")) {
+            char key[64], sub[64] = "";
+            int voff = 0;
+            if (cmd[1] == 's')
+                sscanf(rest, "%63s %63s %n", key, sub, &voff);
+            else
+                sscanf(rest, "%63s %n", key, &voff);
+            y_value nested;
+            if (y_map_get(y_doc_get_map(d, "m"), key, &nested) != Y_OK || !nested.is_type) {
+                printf("  %s step %d: m[%s] is not a nested type here\n", path, step, key);
+                failures++;
+                continue;
+            }
+            json_error_t je;
+            json_t *j = json_loads(rest + voff, JSON_DECODE_ANY, &je);
+            y_any v;
+            json_to_any(j, &v);
+            if (cmd[1] == 's')
+                rc = y_map_set(nested.type, sub, &v);
+            else
+                rc = y_array_push(nested.type, v.u.arr.items, v.u.arr.len);
+            any_free_shallow(&v);
+            json_decref(j);
+            last_doc = i;
         } else if (!strcmp(cmd, "ai")) {
             int voff = 0;
             sscanf(rest, "%d %n", &n1, &voff);
