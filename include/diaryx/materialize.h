@@ -1,0 +1,38 @@
+/* materialize.h - between the CRDT and the files: render an entry's exact file bytes from
+ * the workspace document and its body document (materialize), and turn a file's bytes into
+ * minimal edits of both (ingest).
+ *
+ * Rendering is deterministic: the same CRDT state gives the same bytes on every peer.
+ * Frontmatter keys come in a fixed order - title, part_of, contents, audience, description,
+ * attachments - then the other keys (`extra`) in their stored order; part_of, contents and
+ * attachments are written as links in the workspace link format, titled with the target's
+ * title. A file without any key is written as its body alone.
+ *
+ * Ingest resolves part_of and contents links to entry ids through the paths of entries
+ * already in the workspace document, so files are ingested parents first. An entry's file
+ * must live in its parent's directory or below (the path is derived from the parent chain).
+ */
+#ifndef DX_MATERIALIZE_H
+#define DX_MATERIALIZE_H
+
+#include "diaryx/buf.h"
+#include "diaryx/error.h"
+#include "diaryx/links.h"
+#include "diaryx/uuid.h"
+#include "ycrdt.h"
+
+/* Render entry id: its workspace-relative path into path, its file bytes into bytes.
+ * body may be NULL (empty body). */
+int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format fmt, dx_buf *path,
+                         dx_buf *bytes, dx_error *err);
+
+/* Ingest the bytes of the file at path (workspace-relative) into entry id, creating the
+ * entry when id is empty (the new id is written back). Frontmatter fields go into the
+ * entry's map (only changed fields are written), the body into body's Y.Text as a minimal
+ * diff. DX_EPARSE for malformed frontmatter, DX_ENOTFOUND when part_of or a contents link
+ * names a file the workspace document does not have, DX_EUNSUPPORTED when the file is not
+ * inside its parent's directory. Nothing is changed when an error is returned. */
+int dx_ingest_entry(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
+                    size_t len, y_doc *body, dx_link_format fmt, dx_error *err);
+
+#endif
