@@ -10,7 +10,7 @@ static const char USAGE_DAY[] =
     "usage: diaryx %s [--edit] [--no-edit]\n\n"
     "Create %s's daily entry DAILY/YYYY/MM/YYYY-MM-DD.md (with its year and month indexes)\n"
     "unless it exists, and print its path. DAILY is config `daily_entry_folder`, else the\n"
-    "root index's `daily_entry_folder`, else the workspace root. The editor is opened when\n"
+    "root index's `daily_entry_folder`, else `daily`. The editor is opened when\n"
     "standard input is a terminal or with --edit; --no-edit never opens it.\n";
 
 static const char USAGE_OPEN[] = "usage: diaryx open PATH|DATE\n\n"
@@ -33,6 +33,10 @@ static int daily(cli_ctx *ctx, const char *date, bool edit, bool no_edit)
     const char *folder = dx_config_string(cfg, "daily_entry_folder");
     if (!folder && dx_workspace_read(ws, dx_workspace_root_file(ws), &root, NULL) == 0)
         folder = dx_fm_get(root, "daily_entry_folder");
+    /* Not the workspace root: daily_index.md beside the root index would make two indexes
+     * in one directory (the reference's default, which its own validator would flag). */
+    if (!folder || !*folder)
+        folder = "daily";
     bool created = false;
     if (dx_workspace_daily(ws, date, folder, &rel, &created, &err) != 0) {
         rc = cli_fail(&err);

@@ -2,6 +2,13 @@
 # daily.sh - daily entries and their year/month indexes; open runs the editor.
 . "$(dirname "$0")/lib.bash"
 
+"$DIARYX" init fresh >/dev/null
+case "$(cd fresh && "$DIARYX" today </dev/null)" in
+daily/*) pass ;;
+*) fail "without configuration, daily entries go to daily/" ;;
+esac
+(cd fresh && "$DIARYX" validate) | grep -q "0 errors, 0 warnings" && pass || fail "a fresh workspace with a daily entry validates without warnings"
+
 "$DIARYX" init ws >/dev/null
 cd ws
 "$DIARYX" config daily_entry_folder journal >/dev/null
