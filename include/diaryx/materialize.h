@@ -35,4 +35,13 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
 int dx_ingest_entry(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
                     size_t len, y_doc *body, dx_link_format fmt, dx_error *err);
 
+/* The body doc of an entry, borrowed (NULL: an empty body). */
+typedef y_doc *(*dx_body_loader)(void *user, const char *id);
+
+/* Write the file of every live entry under abs_dir (created when needed), atomically, and
+ * only where the bytes on disk differ; *written (may be NULL) counts the files written.
+ * Deleted entries are not written (their files are not removed here). */
+int dx_materialize_to_dir(y_doc *ws, dx_body_loader load, void *user, dx_link_format fmt,
+                          const char *abs_dir, size_t *written, dx_error *err);
+
 #endif

@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "diaryx/bodydoc.h"
+#include "diaryx/fs.h"
 #include "diaryx/materialize.h"
 #include "diaryx/wsdoc.h"
 
@@ -168,10 +169,62 @@ TEST(test_external_edit_merges_with_a_concurrent_field_edit)
         y_doc_free(bodies[i]);
 }
 
+static y_doc **g_bodies;
+static char (*g_ids)[DX_UUID_LEN + 1];
+
+static y_doc *body_of(void *user, const char *id)
+{
+    (void)user;
+    for (int i = 0; i < NFILES; i++)
+        if (!strcmp(g_ids[i], id))
+            return g_bodies[i];
+    return NULL;
+}
+
+TEST(test_materialize_to_dir_writes_only_changed_files)
+{
+    y_doc *ws = new_doc(5), *bodies[NFILES];
+    for (int i = 0; i < NFILES; i++)
+        bodies[i] = new_doc(50 + (uint64_t)i);
+    char ids[NFILES][DX_UUID_LEN + 1];
+    import(ws, bodies, ids);
+    g_bodies = bodies;
+    g_ids = ids;
+    char dir[] = "/tmp/dx-mat-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    dx_error err = DX_ERROR_INIT;
+    size_t written = 0;
+    CHECK_EQ_INT(
+        dx_materialize_to_dir(ws, body_of, NULL, DX_LINK_MARKDOWN_ROOT, dir, &written, &err), 0);
+    CHECK_EQ_INT(written, NFILES);
+    for (int i = 0; i < NFILES; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, PATHS[i]);
+        dx_buf b = DX_BUF_INIT;
+        CHECK_EQ_INT(dx_file_read(path, &b, &err), 0);
+        CHECK_EQ_STR(dx_buf_cstr(&b), FILES[i]);
+        dx_buf_release(&b);
+    }
+    CHECK_EQ_INT(
+        dx_materialize_to_dir(ws, body_of, NULL, DX_LINK_MARKDOWN_ROOT, dir, &written, &err), 0);
+    CHECK_EQ_INT(written, 0); /* nothing changed, nothing rewritten */
+    CHECK_EQ_INT(dx_body_set(bodies[2], "new body\n", 9, &err), 0);
+    CHECK_EQ_INT(
+        dx_materialize_to_dir(ws, body_of, NULL, DX_LINK_MARKDOWN_ROOT, dir, &written, &err), 0);
+    CHECK_EQ_INT(written, 1); /* only the edited entry */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    y_doc_free(ws);
+    for (int i = 0; i < NFILES; i++)
+        y_doc_free(bodies[i]);
+}
+
 int main(void)
 {
     RUN(test_ingest_then_materialize_gives_the_same_bytes);
     RUN(test_ingest_refuses_bad_files_without_changing_anything);
     RUN(test_external_edit_merges_with_a_concurrent_field_edit);
+    RUN(test_materialize_to_dir_writes_only_changed_files);
     return TEST_REPORT();
 }
