@@ -6,6 +6,8 @@
  *   updates(id INTEGER PRIMARY KEY AUTOINCREMENT, doc_name TEXT, data BLOB, origin TEXT,
  *           device TEXT, created_at INTEGER ms)       index (doc_name, id)
  *   meta(key TEXT PRIMARY KEY, value TEXT)
+ *   files(path TEXT PRIMARY KEY, doc_id, size, mtime_ns, hash)   (version 2) the files as
+ *           they were last materialized or ingested, to tell external edits from our own
  * A database in the reference implementation's schema (updates.timestamp, device_id,
  * device_name; no meta) is migrated in place on open.
  *
@@ -32,7 +34,7 @@
 
 typedef struct dx_crdt_store dx_crdt_store;
 
-#define DX_STORE_SCHEMA_VERSION 1
+#define DX_STORE_SCHEMA_VERSION 2
 
 /* Open or create the database at path (its directory must exist). */
 int dx_store_open(const char *path, dx_crdt_store **out, dx_error *err);
@@ -57,6 +59,16 @@ int dx_store_load(dx_crdt_store *s, const char *doc, y_doc *into, dx_error *err)
  * folded into the snapshot (the message says so). */
 int dx_store_state_at(dx_crdt_store *s, const char *doc, int64_t id, uint8_t **out, size_t *len,
                       dx_error *err);
+
+/* Apply the snapshot and the updates with id <= max_id of doc to `into` (nothing when the
+ * doc is unknown). DX_ENOTFOUND when compaction folded updates newer than max_id into the
+ * snapshot, so that state is gone. */
+int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc *into,
+                       dx_error *err);
+
+/* The id of the newest update of doc, or of the whole store when doc is NULL (ids are never
+ * reused, so this also counts updates since removed by compaction); 0 when none. */
+int64_t dx_store_last_id(dx_crdt_store *s, const char *doc);
 
 /* Fold all but the newest keep_recent updates of doc into its snapshot, atomically. The
  * loaded state is unchanged; kept updates stay usable for history. keep_recent 0 folds all. */
@@ -95,6 +107,23 @@ int dx_store_delete(dx_crdt_store *s, const char *doc, dx_error *err);
  * get: DX_ENOTFOUND when absent; set with value NULL deletes. */
 int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *err);
 int dx_store_meta_set(dx_crdt_store *s, const char *key, const char *value, dx_error *err);
+
+/* The record of one materialized file: its bytes' git blob id (hex) and the size and
+ * modification time it had on disk when diaryx last wrote or read it. */
+typedef struct dx_store_file {
+    char *path;
+    char doc_id[40];
+    int64_t size;
+    int64_t mtime_ns;
+    char hash[48];
+} dx_store_file;
+
+/* Every record, sorted by path. Free with dx_store_files_free. */
+int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *err);
+void dx_store_files_free(dx_store_file *files, size_t n);
+/* Insert or replace the record of f->path; remove one. */
+int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err);
+int dx_store_file_remove(dx_crdt_store *s, const char *path, dx_error *err);
 
 /* PRAGMA integrity_check: 0 when "ok", else DX_ECORRUPT with the first problem. */
 int dx_store_check(dx_crdt_store *s, dx_error *err);

@@ -29,11 +29,22 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
 /* Ingest the bytes of the file at path (workspace-relative) into entry id, creating the
  * entry when id is empty (the new id is written back). Frontmatter fields go into the
  * entry's map (only changed fields are written), the body into body's Y.Text as a minimal
- * diff. DX_EPARSE for malformed frontmatter, DX_ENOTFOUND when part_of or a contents link
- * names a file the workspace document does not have, DX_EUNSUPPORTED when the file is not
- * inside its parent's directory. Nothing is changed when an error is returned. */
+ * diff. part_of and contents links are stored as entry ids; a key whose links the schema
+ * cannot hold that way (a link to a file that is not an entry, a part_of whose file is not
+ * inside its parent's directory, an attachment outside the workspace) is kept verbatim in
+ * `extra`, so the file loses nothing and validation still reports it. DX_EPARSE for
+ * malformed frontmatter; nothing is changed when an error is returned. */
 int dx_ingest_entry(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
                     size_t len, y_doc *body, dx_link_format fmt, dx_error *err);
+
+/* Find the live entry at a workspace-relative path: 0 with its id in out, else nonzero. */
+typedef int (*dx_path_lookup)(void *user, const char *path, char out[DX_UUID_LEN + 1]);
+
+/* dx_ingest_entry resolving paths through lookup (an index the caller keeps) instead of a
+ * scan of the workspace document. */
+int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
+                         size_t len, y_doc *body, dx_link_format fmt, dx_path_lookup lookup,
+                         void *user, dx_error *err);
 
 /* The body doc of an entry, borrowed (NULL: an empty body). */
 typedef y_doc *(*dx_body_loader)(void *user, const char *id);

@@ -54,6 +54,25 @@ int dx_workspace_resolve(const dx_workspace *ws, const char *from_rel, const cha
 int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *target_rel,
                       dx_buf *out);
 
+/* ---- staging ----------------------------------------------------------------------------
+ * With staging on, the editing functions below (create, attach, detach, move, delete, write,
+ * fix, daily) do not touch the disk: every file they would write or remove is kept in memory
+ * and later reads see it. The caller takes the staged changes (into the CRDT, which then
+ * writes the files) and clears them. */
+
+typedef struct dx_staged {
+    char *path;       /* workspace-relative */
+    char *bytes;      /* the new file bytes (NULL when removed) */
+    size_t len;
+    bool removed;     /* the file is to be deleted */
+    char *moved_from; /* the file is `moved_from` renamed (its old path is staged removed) */
+} dx_staged;
+
+void dx_workspace_set_staging(dx_workspace *ws, bool on);
+/* The staged changes in the order they were first made; *n receives the count. */
+const dx_staged *dx_workspace_staged(const dx_workspace *ws, size_t *n);
+void dx_workspace_staged_clear(dx_workspace *ws);
+
 /* ---- tree ------------------------------------------------------------------------------ */
 
 typedef enum dx_node_status {

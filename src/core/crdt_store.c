@@ -120,8 +120,14 @@ static int migrate(dx_crdt_store *s, dx_error *err)
                   "doc_name TEXT NOT NULL, data BLOB NOT NULL, origin TEXT NOT NULL, device TEXT, "
                   "created_at INTEGER NOT NULL);"
                   "CREATE INDEX IF NOT EXISTS idx_updates_doc_id ON updates(doc_name, id);"
-                  "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                  "PRAGMA user_version = 1;",
+                  "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+                  err);
+    /* Version 2: the record of materialized files. */
+    if (!rc)
+        rc = exec(s,
+                  "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, "
+                  "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL);"
+                  "PRAGMA user_version = 2;",
                   err);
     return write_end(s, rc, err);
 }
@@ -323,6 +329,61 @@ int dx_store_state_at(dx_crdt_store *s, const char *doc, int64_t id, uint8_t **o
     return rc;
 }
 
+static int run_doc_sql(dx_crdt_store *s, const char *sql, const char *a, const char *b,
+                       dx_error *err)
+{
+    sqlite3_stmt *st;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        if (b)
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    return src == SQLITE_DONE ? 0 : sql_error(s, src, err, "database error");
+}
+
+/* The id of the newest update of doc (NULL: of any doc); 0 when there is none. */
+static int64_t last_id(dx_crdt_store *s, const char *doc)
+{
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           doc ? "SELECT MAX(id) FROM updates WHERE doc_name = ?"
+                               : "SELECT seq FROM sqlite_sequence WHERE name = 'updates'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        if (doc)
+            sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            id = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+int64_t dx_store_last_id(dx_crdt_store *s, const char *doc)
+{
+    return last_id(s, doc);
+}
+
+int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc *into,
+                       dx_error *err)
+{
+    char key[320];
+    dx_buf v = DX_BUF_INIT;
+    snprintf(key, sizeof key, "folded/%s", doc);
+    int rc = dx_store_meta_get(s, key, &v, NULL);
+    long long folded = rc == 0 ? strtoll(v.data, NULL, 10) : 0;
+    dx_buf_release(&v);
+    if (folded > max_id)
+        return dx_error_set(err, DX_ENOTFOUND,
+                            "the state of '%s' at update %lld was folded into its snapshot", doc,
+                            (long long)max_id);
+    bool found;
+    return apply_stored(s, doc, max_id, into, &found, NULL, err);
+}
+
 int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_error *err)
 {
     int rc = write_begin(s, err);
@@ -386,6 +447,17 @@ int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_e
         }
         if (src != SQLITE_DONE)
             rc = sql_error(s, src, err, "cannot remove folded updates");
+    }
+    /* The newest folded id: states before it can no longer be rebuilt. */
+    if (!rc) {
+        char key[320], val[32];
+        snprintf(key, sizeof key, "folded/%s", doc);
+        snprintf(val, sizeof val, "%lld",
+                 cutoff == INT64_MAX ? (long long)last_id(s, doc) : (long long)cutoff - 1);
+        rc = run_doc_sql(s,
+                         "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO "
+                         "UPDATE SET value = excluded.value",
+                         key, val, err);
     }
     y_free(state);
     y_free(sv);
@@ -477,21 +549,6 @@ void dx_store_history_free(dx_store_update_info *h, size_t n)
     free(h);
 }
 
-static int run_doc_sql(dx_crdt_store *s, const char *sql, const char *a, const char *b,
-                       dx_error *err)
-{
-    sqlite3_stmt *st;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-        if (b)
-            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    return src == SQLITE_DONE ? 0 : sql_error(s, src, err, "database error");
-}
-
 int dx_store_rename(dx_crdt_store *s, const char *from, const char *to, dx_error *err)
 {
     dx_store_doc_info *docs;
@@ -564,4 +621,82 @@ int dx_store_check(dx_crdt_store *s, dx_error *err)
                           (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     return rc;
+}
+
+int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *err)
+{
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT path, doc_id, size, mtime_ns, hash FROM files ORDER BY path", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read the file records");
+    size_t cap = 0;
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            dx_store_file *p = realloc(*out, cap * sizeof *p);
+            if (!p) {
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+                break;
+            }
+            *out = p;
+        }
+        dx_store_file *f = &(*out)[*n];
+        memset(f, 0, sizeof *f);
+        if (!(f->path = strdup((const char *)sqlite3_column_text(st, 0)))) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
+        snprintf(f->doc_id, sizeof f->doc_id, "%s", (const char *)sqlite3_column_text(st, 1));
+        f->size = sqlite3_column_int64(st, 2);
+        f->mtime_ns = sqlite3_column_int64(st, 3);
+        snprintf(f->hash, sizeof f->hash, "%s", (const char *)sqlite3_column_text(st, 4));
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void dx_store_files_free(dx_store_file *files, size_t n)
+{
+    for (size_t i = 0; files && i < n; i++)
+        free(files[i].path);
+    free(files);
+}
+
+int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    int src = sqlite3_prepare_v3(s->db,
+                                 "INSERT INTO files(path, doc_id, size, mtime_ns, hash) VALUES(?, "
+                                 "?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET doc_id = "
+                                 "excluded.doc_id, size = excluded.size, mtime_ns = "
+                                 "excluded.mtime_ns, hash = excluded.hash",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, f->doc_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, f->size);
+        sqlite3_bind_int64(st, 4, f->mtime_ns);
+        sqlite3_bind_text(st, 5, f->hash, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot record a file");
+    return write_end(s, rc, err);
+}
+
+int dx_store_file_remove(dx_crdt_store *s, const char *path, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (!rc)
+        rc = run_doc_sql(s, "DELETE FROM files WHERE path = ?1", path, NULL, err);
+    return write_end(s, rc, err);
 }

@@ -303,12 +303,9 @@ int dx_workspace_search(const dx_workspace *ws, const char *pattern, const char 
     dx_strlist files = DX_STRLIST_INIT;
     int rc = dx_workspace_list_files(ws, true, &files, err);
     for (size_t i = 0; !rc && i < files.len; i++) {
-        dx_buf abs = DX_BUF_INIT, text = DX_BUF_INIT;
-        dx_workspace_abspath(ws, files.items[i], &abs);
-        if (dx_file_read(abs.data, &text, NULL) != 0) {
-            dx_buf_release(&abs);
+        dx_buf text = DX_BUF_INIT;
+        if (dx_ws_read_bytes(ws, files.items[i], &text, NULL) != 0)
             continue;
-        }
         const char *s = dx_buf_cstr(&text);
         if (property) {
             dx_fm *fm = NULL;
@@ -335,7 +332,6 @@ int dx_workspace_search(const dx_workspace *ws, const char *pattern, const char 
                 line++;
             }
         }
-        dx_buf_release(&abs);
         dx_buf_release(&text);
     }
     dx_strlist_release(&files);

@@ -87,6 +87,7 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
             rc |= dx_strlist_push(&list, link.data);
         }
         rc |= dx_fm_set_list(fm, "attachments", &list);
+        dx_strlist_release(&list);
     }
     if (e.extra_json) {
         json_error_t je;
@@ -101,6 +102,22 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
         }
         json_object_foreach(o, k, v)
         {
+            /* A known list kept verbatim is written as diaryx writes that list. */
+            if (is_known(k) && json_is_array(v)) {
+                size_t i;
+                json_t *item;
+                json_array_foreach(v, i, item)
+                {
+                    if (json_is_string(item))
+                        rc |= dx_strlist_push(&list, json_string_value(item));
+                }
+                if (list.len == json_array_size(v)) {
+                    rc |= dx_fm_set_list(fm, k, &list);
+                    dx_strlist_release(&list);
+                    continue;
+                }
+                dx_strlist_release(&list);
+            }
             char *vs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
             if (!vs || dx_fm_set_json(fm, k, vs, err) != 0)
                 rc = rc ? rc : DX_ENOMEM;
@@ -123,15 +140,22 @@ done:
     return rc;
 }
 
-/* The entry id of the file a link in from_path points to. */
-static int link_target_id(y_doc *ws, const char *from_path, const char *link, dx_link_format fmt,
-                          char out[DX_UUID_LEN + 1], dx_error *err)
+typedef struct ingest_ctx {
+    y_doc *ws;
+    dx_link_format fmt;
+    dx_path_lookup lookup;
+    void *user;
+} ingest_ctx;
+
+/* The entry id of the file a link in from_path points to; nonzero when it names no entry. */
+static int link_target_id(const ingest_ctx *x, const char *from_path, const char *link,
+                          char out[DX_UUID_LEN + 1])
 {
     dx_buf p = DX_BUF_INIT;
-    int rc = dx_link_resolve(link, from_path, fmt, &p, err);
-    if (!rc && dx_wsdoc_find_path(ws, p.data, out, NULL) != 0)
-        rc = dx_error_set(err, DX_ENOTFOUND, "'%s' links to '%s', which is not in the workspace",
-                          from_path, p.data);
+    int rc = dx_link_resolve(link, from_path, x->fmt, &p, NULL);
+    if (!rc)
+        rc = x->lookup ? x->lookup(x->user, p.data, out)
+                       : dx_wsdoc_find_path(x->ws, p.data, out, NULL);
     dx_buf_release(&p);
     return rc;
 }
@@ -139,6 +163,17 @@ static int link_target_id(y_doc *ws, const char *from_path, const char *link, dx
 int dx_ingest_entry(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
                     size_t len, y_doc *body, dx_link_format fmt, dx_error *err)
 {
+    return dx_ingest_entry_with(ws, id, path, bytes, len, body, fmt, NULL, NULL, err);
+}
+
+int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
+                         size_t len, y_doc *body, dx_link_format fmt, dx_path_lookup lookup,
+                         void *user, dx_error *err)
+{
+    const ingest_ctx x = {ws, fmt, lookup, user};
+    /* Known keys the schema cannot hold (a link to no entry, a parent elsewhere) go to
+     * `extra` verbatim, so the file keeps them. */
+    bool raw_part_of = false, raw_contents = false, raw_attachments = false;
     dx_fm *fm = NULL;
     dx_entry e = DX_ENTRY_INIT;
     dx_buf pp = DX_BUF_INIT, dir = DX_BUF_INIT, p = DX_BUF_INIT;
@@ -167,48 +202,56 @@ int dx_ingest_entry(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const
     e.filename = NULL;
     e.extra_json = NULL;
     const char *po = dx_fm_get(fm, "part_of");
-    if (po) {
-        if ((rc = link_target_id(ws, path, po, fmt, tid, err)))
-            goto done;
-        e.part_of = strdup(tid);
-        if ((rc = dx_wsdoc_path(ws, tid, &pp, err)))
-            goto done;
+    size_t dl = 0;
+    /* The file must sit in its parent's directory or below: its path is derived from the
+     * parent's. */
+    if (po && link_target_id(&x, path, po, tid) == 0 && dx_wsdoc_path(ws, tid, &pp, NULL) == 0) {
         dx_path_dirname(pp.data, &dir);
-        size_t dl = dir.len;
-        if (dl && (strncmp(path, dir.data, dl) != 0 || path[dl] != '/')) {
-            rc = dx_error_set(err, DX_EUNSUPPORTED,
-                              "'%s' is not inside the directory of its parent '%s'", path, pp.data);
-            goto done;
-        }
-        e.filename = strdup(path + (dl ? dl + 1 : 0));
-    } else {
-        e.filename = strdup(path);
+        dl = dir.len;
+        if (!dl || (strncmp(path, dir.data, dl) == 0 && path[dl] == '/'))
+            e.part_of = strdup(tid);
     }
+    raw_part_of = dx_fm_has(fm, "part_of") && !e.part_of;
+    e.filename = strdup(path + (e.part_of && dl ? dl + 1 : 0));
     dx_strlist_release(&e.contents);
     e.is_index = dx_fm_has(fm, "contents");
     dx_fm_get_list(fm, "contents", &links);
-    for (size_t i = 0; !rc && i < links.len; i++)
-        if (!(rc = link_target_id(ws, path, links.items[i], fmt, tid, err)))
+    for (size_t i = 0; !rc && !raw_contents && i < links.len; i++) {
+        if (link_target_id(&x, path, links.items[i], tid) != 0)
+            raw_contents = true;
+        else
             rc = dx_strlist_push(&e.contents, tid);
+    }
     dx_strlist_release(&links);
-    if (rc)
-        goto done;
+    if (raw_contents) {
+        e.is_index = false;
+        dx_strlist_release(&e.contents);
+    }
     dx_strlist_release(&e.audience);
     e.has_audience = dx_fm_has(fm, "audience");
     dx_fm_get_list(fm, "audience", &e.audience);
     dx_strlist_release(&e.attachments);
     dx_fm_get_list(fm, "attachments", &links);
-    for (size_t i = 0; !rc && i < links.len; i++) {
+    for (size_t i = 0; !rc && !raw_attachments && i < links.len; i++) {
         dx_buf_reset(&p);
-        if (!(rc = dx_link_resolve(links.items[i], path, fmt, &p, err)))
+        if (dx_link_resolve(links.items[i], path, fmt, &p, NULL) != 0)
+            raw_attachments = true;
+        else
             rc = dx_strlist_push(&e.attachments, p.data);
     }
-    if (rc)
+    if (raw_attachments)
+        dx_strlist_release(&e.attachments);
+    if (rc) {
+        dx_error_set(err, rc, "out of memory");
         goto done;
+    }
     /* The other keys, in file order, as one JSON object. */
     for (size_t i = 0; i < dx_fm_count(fm); i++) {
         const char *k = dx_fm_key(fm, i);
-        if (is_known(k))
+        bool raw = (raw_part_of && !strcmp(k, "part_of")) ||
+                   (raw_contents && !strcmp(k, "contents")) ||
+                   (raw_attachments && !strcmp(k, "attachments"));
+        if (is_known(k) && !raw)
             continue;
         dx_buf_reset(&p);
         json_error_t je;

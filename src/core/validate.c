@@ -101,10 +101,7 @@ static int check_links(walk *w, const char *rel, dx_fm *fm, const char *key, dx_
             rc |= add(w->r, "LinkOutsideWorkspace", true, rel, link, NULL,
                       "%s: %s '%s' points outside the workspace", rel, key, link);
         } else {
-            dx_buf abs = DX_BUF_INIT;
-            dx_workspace_abspath(w->ws, p.data, &abs);
-            bool exists = p.len && dx_path_exists(abs.data);
-            dx_buf_release(&abs);
+            bool exists = p.len && dx_ws_exists(w->ws, p.data);
             if (!exists)
                 rc |= add(w->r, is_contents ? "BrokenContentsRef" : "BrokenAttachment", true, rel,
                           link, NULL, "%s: %s entry '%s' does not exist", rel, key, link);

@@ -138,6 +138,8 @@ void dx_workspace_free(dx_workspace *ws)
 {
     if (!ws)
         return;
+    dx_workspace_staged_clear(ws);
+    free(ws->staged);
     free(ws->root);
     free(ws->root_file);
     free(ws);
@@ -168,36 +170,160 @@ int dx_workspace_abspath(const dx_workspace *ws, const char *rel, dx_buf *out)
     return rel[0] ? dx_buf_printf(out, "%s/%s", ws->root, rel) : dx_buf_puts(out, ws->root);
 }
 
-int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+/* ---- staging ------------------------------------------------------------------------- */
+
+static dx_staged *staged_find(const dx_workspace *ws, const char *rel)
 {
-    dx_buf abs = DX_BUF_INIT, text = DX_BUF_INIT;
-    *out = NULL;
+    for (size_t i = 0; i < ws->n_staged; i++)
+        if (!strcmp(ws->staged[i].path, rel))
+            return &ws->staged[i];
+    return NULL;
+}
+
+/* The staged record of rel, created (empty) when missing. */
+static dx_staged *staged_get(dx_workspace *ws, const char *rel)
+{
+    dx_staged *f = staged_find(ws, rel);
+    if (f)
+        return f;
+    if (ws->n_staged == ws->cap_staged) {
+        size_t cap = ws->cap_staged ? ws->cap_staged * 2 : 8;
+        dx_staged *p = realloc(ws->staged, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        ws->staged = p;
+        ws->cap_staged = cap;
+    }
+    f = &ws->staged[ws->n_staged];
+    memset(f, 0, sizeof *f);
+    if (!(f->path = strdup(rel)))
+        return NULL;
+    ws->n_staged++;
+    return f;
+}
+
+void dx_workspace_set_staging(dx_workspace *ws, bool on)
+{
+    ws->staging = on;
+}
+
+const dx_staged *dx_workspace_staged(const dx_workspace *ws, size_t *n)
+{
+    *n = ws->n_staged;
+    return ws->staged;
+}
+
+void dx_workspace_staged_clear(dx_workspace *ws)
+{
+    for (size_t i = 0; i < ws->n_staged; i++) {
+        free(ws->staged[i].path);
+        free(ws->staged[i].bytes);
+        free(ws->staged[i].moved_from);
+    }
+    ws->n_staged = 0;
+}
+
+int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_error *err)
+{
+    const dx_staged *f = staged_find(ws, rel);
+    if (f && f->removed)
+        return dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
+    if (f)
+        return dx_buf_append(out, f->bytes, f->len) ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                                                    : 0;
+    dx_buf abs = DX_BUF_INIT;
     int rc = dx_workspace_abspath(ws, rel, &abs);
-    if (!rc && (rc = dx_file_read(abs.data, &text, err)) == DX_ENOTFOUND)
+    if (!rc && (rc = dx_file_read(abs.data, out, err)) == DX_ENOTFOUND)
         dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
-    if (!rc)
-        rc = dx_fm_parse(dx_buf_cstr(&text), text.len, rel, out, err);
     dx_buf_release(&abs);
-    dx_buf_release(&text);
     return rc;
 }
 
-int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
+int dx_ws_write_bytes(dx_workspace *ws, const char *rel, const char *data, size_t len,
+                      dx_error *err)
 {
-    dx_buf abs = DX_BUF_INIT, text = DX_BUF_INIT, dir = DX_BUF_INIT;
+    if (ws->staging) {
+        dx_staged *f = staged_get(ws, rel);
+        char *copy = malloc(len + 1);
+        if (!f || !copy) {
+            free(copy);
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+        memcpy(copy, data, len);
+        copy[len] = 0;
+        free(f->bytes);
+        f->bytes = copy;
+        f->len = len;
+        f->removed = false;
+        return 0;
+    }
+    dx_buf abs = DX_BUF_INIT, dir = DX_BUF_INIT;
     int rc = dx_workspace_abspath(ws, rel, &abs);
-    if (!rc)
-        rc = dx_fm_write(fm, &text, err);
     if (!rc) {
         dx_path_dirname(abs.data, &dir);
         if (dir.len)
             rc = dx_mkdirs(dir.data, err);
     }
     if (!rc)
-        rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&text), text.len, 0644, err);
+        rc = dx_file_write_atomic(abs.data, data, len, 0644, err);
     dx_buf_release(&abs);
-    dx_buf_release(&text);
     dx_buf_release(&dir);
+    return rc;
+}
+
+int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err)
+{
+    if (ws->staging) {
+        dx_staged *f = staged_get(ws, rel);
+        if (!f)
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+        free(f->bytes);
+        f->bytes = NULL;
+        f->len = 0;
+        f->removed = true;
+        return 0;
+    }
+    dx_buf abs = DX_BUF_INIT;
+    dx_workspace_abspath(ws, rel, &abs);
+    int rc = unlink(abs.data) == 0 ? 0
+                                   : dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel,
+                                                  strerror(errno));
+    dx_buf_release(&abs);
+    return rc;
+}
+
+bool dx_ws_exists(const dx_workspace *ws, const char *rel)
+{
+    const dx_staged *f = staged_find(ws, rel);
+    if (f)
+        return !f->removed;
+    dx_buf abs = DX_BUF_INIT;
+    dx_workspace_abspath(ws, rel, &abs);
+    bool yes = dx_path_exists(dx_buf_cstr(&abs));
+    dx_buf_release(&abs);
+    return yes;
+}
+
+/* ---- entries --------------------------------------------------------------------------- */
+
+int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+{
+    dx_buf text = DX_BUF_INIT;
+    *out = NULL;
+    int rc = dx_ws_read_bytes(ws, rel, &text, err);
+    if (!rc)
+        rc = dx_fm_parse(dx_buf_cstr(&text), text.len, rel, out, err);
+    dx_buf_release(&text);
+    return rc;
+}
+
+int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
+{
+    dx_buf text = DX_BUF_INIT;
+    int rc = dx_fm_write(fm, &text, err);
+    if (!rc)
+        rc = dx_ws_write_bytes((dx_workspace *)ws, rel, dx_buf_cstr(&text), text.len, err);
+    dx_buf_release(&text);
     return rc;
 }
 
@@ -205,15 +331,6 @@ int dx_workspace_resolve(const dx_workspace *ws, const char *from_rel, const cha
                          dx_buf *out, dx_error *err)
 {
     return dx_link_resolve(link, from_rel, ws->format, out, err);
-}
-
-static bool exists_rel(const dx_workspace *ws, const char *rel)
-{
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    bool yes = dx_path_exists(dx_buf_cstr(&abs));
-    dx_buf_release(&abs);
-    return yes;
 }
 
 int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *target_rel,
@@ -569,6 +686,19 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
     if (d)
         closedir(d);
     dx_buf_release(&abs);
+    /* Staged files of the directory count; staged removals do not. */
+    size_t dl = strlen(dir);
+    for (size_t i = 0; i < ws->n_staged; i++) {
+        const dx_staged *f = &ws->staged[i];
+        if (strncmp(f->path, dir, dl) != 0 || f->path[dl] != '/' ||
+            strchr(f->path + dl + 1, '/') || !dx_path_is_markdown(f->path))
+            continue;
+        long at = dx_strlist_find(&names, f->path + dl + 1);
+        if (f->removed && at >= 0)
+            dx_strlist_remove(&names, (size_t)at);
+        else if (!f->removed && at < 0)
+            dx_strlist_push(&names, f->path + dl + 1);
+    }
     dx_strlist_sort(&names);
     for (size_t i = 0; i < names.len; i++) {
         dx_buf_reset(&cand);
@@ -613,7 +743,7 @@ int dx_workspace_create(dx_workspace *ws, const char *rel_in, const char *title,
     }
     if (!dx_path_is_markdown(rel.data))
         dx_buf_puts(&rel, ".md");
-    if (exists_rel(ws, rel.data)) {
+    if (dx_ws_exists(ws, rel.data)) {
         rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", rel.data);
         goto done;
     }
@@ -692,6 +822,14 @@ int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strli
                             dx_error *err)
 {
     int rc = list_files(ws, "", markdown_only, out);
+    for (size_t i = 0; !rc && i < ws->n_staged; i++) {
+        const dx_staged *f = &ws->staged[i];
+        long at = dx_strlist_find(out, f->path);
+        if (f->removed && at >= 0)
+            dx_strlist_remove(out, (size_t)at);
+        else if (!f->removed && at < 0 && (!markdown_only || dx_path_is_markdown(f->path)))
+            rc = dx_strlist_push(out, f->path);
+    }
     dx_strlist_sort(out);
     return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
 }
@@ -745,7 +883,7 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
     int rc;
     if ((rc = dx_path_normalize(from_in, &from, err)) || (rc = dx_path_normalize(to_in, &to, err)))
         goto done;
-    if (!exists_rel(ws, from.data)) {
+    if (!dx_ws_exists(ws, from.data)) {
         rc = dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", from.data);
         goto done;
     }
@@ -759,7 +897,7 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
         rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from.data);
         goto done;
     }
-    if (exists_rel(ws, to.data)) {
+    if (dx_ws_exists(ws, to.data)) {
         rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", to.data);
         goto done;
     }
@@ -779,11 +917,14 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
         rc = relink_list(ws, fm, keys[k], from.data, to.data, from.data, to.data, &ch);
     if (rc || (rc = dx_workspace_write(ws, to.data, fm, err)))
         goto done;
-    dx_buf_reset(&tmp);
-    dx_workspace_abspath(ws, from.data, &tmp);
-    if (unlink(tmp.data) != 0) {
-        rc = dx_error_set(err, DX_EIO, "cannot remove '%s': %s", from.data, strerror(errno));
+    if ((rc = dx_ws_remove(ws, from.data, err)))
         goto done;
+    if (ws->staging) {
+        dx_staged *moved = staged_find(ws, to.data);
+        if (moved && !(moved->moved_from = strdup(from.data))) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
     }
     /* 2. Every other file's links to it. */
     if ((rc = dx_workspace_list_files(ws, true, &files, err)))
@@ -807,7 +948,7 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
         dx_path_is_markdown(to.data)) {
         rc = dx_workspace_dir_index(ws, dx_buf_cstr(&new_dir), true, &new_parent, err);
         if (!rc && strcmp(new_parent.data, to.data) != 0) {
-            if (old_parent.len && exists_rel(ws, old_parent.data))
+            if (old_parent.len && dx_ws_exists(ws, old_parent.data))
                 rc = dx_workspace_detach(ws, old_parent.data, to.data, err);
             if (!rc)
                 rc = dx_workspace_attach(ws, new_parent.data, to.data, false, err);
@@ -856,11 +997,8 @@ int dx_workspace_delete(dx_workspace *ws, const char *rel, dx_error *err)
             rc = dx_workspace_write(ws, files.items[i], o, err);
         dx_fm_free(o);
     }
-    if (!rc) {
-        dx_workspace_abspath(ws, rel, &abs);
-        if (unlink(abs.data) != 0)
-            rc = dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel, strerror(errno));
-    }
+    if (!rc)
+        rc = dx_ws_remove(ws, rel, err);
     dx_fm_free(fm);
     dx_strlist_release(&files);
     dx_buf_release(&abs);
