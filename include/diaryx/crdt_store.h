@@ -44,6 +44,8 @@ void dx_store_close(dx_crdt_store *s);
  * in their own transaction. A batch that is not committed is rolled back by close. */
 int dx_store_begin(dx_crdt_store *s, dx_error *err);
 int dx_store_commit(dx_crdt_store *s, dx_error *err);
+/* Drop everything written since dx_store_begin (nothing happens outside a batch). */
+void dx_store_rollback(dx_crdt_store *s);
 
 /* Append a v1 update to doc (origin e.g. "local", "remote", "sync"; device may be NULL).
  * *id (may be NULL) receives its id. DX_ECORRUPT when the bytes do not decode. */

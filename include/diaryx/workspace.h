@@ -61,8 +61,8 @@ int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *
  * writes the files) and clears them. */
 
 typedef struct dx_staged {
-    char *path;       /* workspace-relative */
-    char *bytes;      /* the new file bytes (NULL when removed) */
+    char *path;  /* workspace-relative */
+    char *bytes; /* the new file bytes (NULL when removed) */
     size_t len;
     bool removed;     /* the file is to be deleted */
     char *moved_from; /* the file is `moved_from` renamed (its old path is staged removed) */

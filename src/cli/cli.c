@@ -87,27 +87,113 @@ int cli_config(dx_config **cfg)
     return 0;
 }
 
+/* The CRDT session of the open workspace: one per process. */
+static dx_session *session;
+
+static void print_warnings(void)
+{
+    static size_t shown;
+    const dx_strlist *w = session ? dx_session_warnings(session) : NULL;
+    for (; w && shown < w->len; shown++)
+        fprintf(stderr, "diaryx: warning: %s\n", w->items[shown]);
+}
+
+static dx_session_stats opened;
+
+const dx_session_stats *cli_opened_stats(void)
+{
+    return &opened;
+}
+
+/* New files are taken in silently (init reports them); edits and deletions made outside
+ * diaryx are worth a line. */
+static void print_sync(const dx_session_stats *st)
+{
+    if (st->ingested)
+        fprintf(stderr, "diaryx: took in %zu file%s edited outside diaryx\n", st->ingested,
+                st->ingested == 1 ? "" : "s");
+    if (st->removed)
+        fprintf(stderr, "diaryx: %zu file%s deleted outside diaryx, deleted in the CRDT\n",
+                st->removed, st->removed == 1 ? "" : "s");
+}
+
+static int open_at(const char *start, dx_workspace **ws, dx_error *err)
+{
+    if (dx_workspace_open(start, ws, err) != 0)
+        return 1;
+    dx_config *cfg = NULL;
+    const char *device = NULL;
+    if (dx_config_load(NULL, &cfg, NULL) == 0)
+        device = dx_config_string(cfg, "device_name");
+    int rc = dx_session_open(*ws, device, &session, &opened, err);
+    dx_config_free(cfg);
+    print_warnings();
+    if (rc) {
+        dx_workspace_free(*ws);
+        *ws = NULL;
+        return 1;
+    }
+    print_sync(&opened);
+    return 0;
+}
+
 int cli_open(const cli_ctx *ctx, dx_workspace **ws)
 {
     dx_error err = DX_ERROR_INIT;
-    if (ctx->workspace) {
-        if (dx_workspace_open(ctx->workspace, ws, &err) != 0)
-            return cli_fail(&err);
-        return 0;
+    if (ctx->workspace)
+        return open_at(ctx->workspace, ws, &err) ? cli_fail(&err) : 0;
+    dx_workspace *probe = NULL;
+    if (dx_workspace_open(".", &probe, NULL) == 0) {
+        dx_workspace_free(probe);
+        return open_at(".", ws, &err) ? cli_fail(&err) : 0;
     }
-    if (dx_workspace_open(".", ws, &err) == 0)
-        return 0;
     /* Outside any workspace: fall back to the configured default. */
     dx_config *cfg = NULL;
-    dx_error cerr = DX_ERROR_INIT;
     const char *def = NULL;
-    if (dx_config_load(NULL, &cfg, &cerr) == 0)
+    if (dx_config_load(NULL, &cfg, NULL) == 0)
         def = dx_config_string(cfg, "default_workspace");
-    int rc = 1;
-    if (def && dx_workspace_open(def, ws, &cerr) == 0)
-        rc = 0;
+    int rc = def ? open_at(def, ws, &err) : (dx_workspace_open(".", ws, &err), 1);
     dx_config_free(cfg);
     return rc ? cli_fail(&err) : 0;
+}
+
+dx_session *cli_session(void)
+{
+    return session;
+}
+
+int cli_save(dx_workspace *ws)
+{
+    (void)ws;
+    dx_error err = DX_ERROR_INIT;
+    int rc = session && dx_session_save(session, NULL, &err) != 0 ? cli_fail(&err) : 0;
+    print_warnings();
+    return rc;
+}
+
+int cli_sync(dx_workspace *ws)
+{
+    (void)ws;
+    dx_error err = DX_ERROR_INIT;
+    dx_session_stats st;
+    int rc = session && dx_session_sync(session, &st, &err) != 0 ? cli_fail(&err) : 0;
+    print_warnings();
+    if (!rc && session)
+        print_sync(&st);
+    return rc;
+}
+
+int cli_finish(dx_workspace *ws, int rc)
+{
+    size_t staged = 0;
+    if (ws)
+        dx_workspace_staged(ws, &staged);
+    if (!rc && staged)
+        rc = cli_save(ws);
+    dx_session_close(session);
+    session = NULL;
+    dx_workspace_free(ws);
+    return rc;
 }
 
 int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *rel, dx_error *err)

@@ -9,6 +9,7 @@
 #include "diaryx/buf.h"
 #include "diaryx/config.h"
 #include "diaryx/error.h"
+#include "diaryx/session.h"
 #include "diaryx/strlist.h"
 #include "diaryx/workspace.h"
 
@@ -45,8 +46,21 @@ int cli_fail(const dx_error *err);
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Open the workspace (-w, else the current directory, searching upwards, else the
- * config's default_workspace). Prints the error and returns 1 on failure. */
+ * config's default_workspace) and its CRDT session: files edited outside diaryx are taken
+ * in first, and from then on the workspace's editing functions only stage their changes.
+ * Prints the error and returns 1 on failure. */
 int cli_open(const cli_ctx *ctx, dx_workspace **ws);
+/* Take the staged changes into the CRDT and write the files from it (0, or 1 printed). */
+int cli_save(dx_workspace *ws);
+/* Take in what an external program (the editor) changed. */
+int cli_sync(dx_workspace *ws);
+/* End a command: save what is staged when rc is 0, close the session, free ws; returns
+ * the command's exit code. Accepts ws NULL. */
+int cli_finish(dx_workspace *ws, int rc);
+/* What opening the session did (files imported, taken in, removed). */
+const dx_session_stats *cli_opened_stats(void);
+/* The session cli_open opened (NULL before). */
+dx_session *cli_session(void);
 int cli_config(dx_config **cfg);
 
 /* A path argument as a workspace-relative path: relative to the current directory when it
@@ -74,5 +88,6 @@ int cmd_validate(cli_ctx *ctx, int argc, char **argv);
 int cmd_search(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_config(cli_ctx *ctx, int argc, char **argv);
+int cmd_crdt(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -84,7 +84,7 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(&err);
 done:
     dx_fm_free(fm);
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
     dx_buf_release(&text);
     dx_buf_release(&body);

@@ -30,7 +30,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(&err);
     if (!rc)
         printf("%s%s\n", rel.data, dx_path_is_markdown(rel.data) ? "" : ".md");
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
     dx_strlist_release(&pos);
     return rc;

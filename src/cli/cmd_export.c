@@ -52,7 +52,7 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv)
         printf("%s %zu files, excluded %zu files\n", o.dry_run ? "Would export" : "Exported",
                inc.len, exc.len);
     }
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_strlist_release(&pos);
     dx_strlist_release(&inc);
     dx_strlist_release(&exc);

@@ -9,8 +9,9 @@ static const char USAGE[] =
     "usage: diaryx init [DIR] [--title TITLE] [--description TEXT]\n\n"
     "Create a workspace in DIR (default: the current directory): a root index README.md with\n"
     "a title (default: the directory name), a description and an empty `contents` list.\n"
-    "An existing root index is kept. The first workspace created becomes the config's\n"
-    "default_workspace.\n";
+    "An existing root index is kept. Markdown files already in DIR are imported into the\n"
+    "workspace's CRDT (.diaryx/crdt.db), written back in diaryx's canonical form. The first\n"
+    "workspace created becomes the config's default_workspace.\n";
 
 int cmd_init(cli_ctx *ctx, int argc, char **argv)
 {
@@ -36,6 +37,15 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
                 dx_config_save(cfg, &err);
         }
         dx_config_free(cfg);
+        /* Markdown already in the folder is imported into a new CRDT. */
+        dx_workspace *ws = NULL;
+        cli_ctx at = {dir};
+        rc = cli_open(&at, &ws);
+        size_t n = rc ? 0 : cli_opened_stats()->imported;
+        if (n > (created ? 1u : 0u))
+            printf("Imported %zu markdown file%s into the workspace's CRDT\n", n,
+                   n == 1 ? "" : "s");
+        rc = cli_finish(ws, rc);
     }
     dx_strlist_release(&pos);
     return rc;

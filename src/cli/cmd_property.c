@@ -138,7 +138,7 @@ int cmd_property(cli_ctx *ctx, int argc, char **argv)
     if (!rc && dirty && dx_workspace_write(ws, rel.data, fm, &err))
         rc = cli_fail(&err);
     dx_fm_free(fm);
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
     dx_strlist_release(&pos);
     return rc;

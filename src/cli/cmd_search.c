@@ -46,7 +46,7 @@ int cmd_search(cli_ctx *ctx, int argc, char **argv)
     if (!rc && m.len == 0)
         rc = 1;
     dx_matches_release(&m);
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_strlist_release(&pos);
     return rc;
 }

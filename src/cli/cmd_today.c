@@ -18,6 +18,18 @@ static const char USAGE_OPEN[] = "usage: diaryx open PATH|DATE\n\n"
                                  "$VISUAL, then vi).\nA date (YYYY-MM-DD, today, yesterday) "
                                  "opens that day's daily entry, creating it.\n";
 
+/* The file must be on disk before the editor opens it; what the editor changed goes into
+ * the CRDT afterwards. */
+static int edit_through_crdt(dx_workspace *ws, const char *abs)
+{
+    int rc = cli_save(ws);
+    if (!rc)
+        rc = cli_edit(abs);
+    if (!rc)
+        rc = cli_sync(ws);
+    return rc;
+}
+
 static int daily(cli_ctx *ctx, const char *date, bool edit, bool no_edit)
 {
     dx_workspace *ws = NULL;
@@ -46,12 +58,12 @@ static int daily(cli_ctx *ctx, const char *date, bool edit, bool no_edit)
     fflush(stdout);
     if (!no_edit && (edit || isatty(STDIN_FILENO))) {
         dx_workspace_abspath(ws, rel.data, &abs);
-        rc = cli_edit(abs.data);
+        rc = edit_through_crdt(ws, abs.data);
     }
 done:
     dx_fm_free(root);
     dx_config_free(cfg);
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
     dx_buf_release(&abs);
     return rc;
@@ -121,9 +133,9 @@ int cmd_open(cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(&err);
     if (!rc) {
         dx_workspace_abspath(ws, rel.data, &abs);
-        rc = cli_edit(abs.data);
+        rc = edit_through_crdt(ws, abs.data);
     }
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
     dx_buf_release(&abs);
     dx_strlist_release(&pos);

@@ -53,7 +53,7 @@ int cmd_validate(cli_ctx *ctx, int argc, char **argv)
         rc = errors ? 1 : 0;
     }
     dx_report_release(&r);
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_strlist_release(&pos);
     dx_strlist_release(&fixed);
     dx_strlist_release(&failed);

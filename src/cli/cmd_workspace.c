@@ -132,7 +132,7 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage("workspace", "unknown subcommand '%s'", sub);
     }
 done:
-    dx_workspace_free(ws);
+    rc = cli_finish(ws, rc);
     dx_buf_release(&a);
     dx_buf_release(&b);
     dx_buf_release(&out);

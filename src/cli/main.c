@@ -18,6 +18,7 @@ static const cli_command COMMANDS[] = {
     {"search", cmd_search, "search bodies or one property of every entry"},
     {"export", cmd_export, "copy the entries visible to an audience to a directory"},
     {"config", cmd_config, "show or change settings in config.toml"},
+    {"crdt", cmd_crdt, "look into the CRDT store: sizes, a file's updates, compaction"},
 };
 
 static void usage(FILE *f)

@@ -202,6 +202,14 @@ int dx_store_commit(dx_crdt_store *s, dx_error *err)
     return write_end(s, 0, err);
 }
 
+void dx_store_rollback(dx_crdt_store *s)
+{
+    if (s->in_batch) {
+        s->in_batch = false;
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
 int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, size_t len,
                     const char *origin, const char *device, int64_t *id, dx_error *err)
 {

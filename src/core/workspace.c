@@ -285,9 +285,9 @@ int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err)
     }
     dx_buf abs = DX_BUF_INIT;
     dx_workspace_abspath(ws, rel, &abs);
-    int rc = unlink(abs.data) == 0 ? 0
-                                   : dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel,
-                                                  strerror(errno));
+    int rc = unlink(abs.data) == 0
+                 ? 0
+                 : dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel, strerror(errno));
     dx_buf_release(&abs);
     return rc;
 }
@@ -690,8 +690,8 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
     size_t dl = strlen(dir);
     for (size_t i = 0; i < ws->n_staged; i++) {
         const dx_staged *f = &ws->staged[i];
-        if (strncmp(f->path, dir, dl) != 0 || f->path[dl] != '/' ||
-            strchr(f->path + dl + 1, '/') || !dx_path_is_markdown(f->path))
+        if (strncmp(f->path, dir, dl) != 0 || f->path[dl] != '/' || strchr(f->path + dl + 1, '/') ||
+            !dx_path_is_markdown(f->path))
             continue;
         long at = dx_strlist_find(&names, f->path + dl + 1);
         if (f->removed && at >= 0)

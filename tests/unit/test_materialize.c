@@ -116,9 +116,8 @@ TEST(test_ingest_refuses_bad_yaml_and_keeps_unlinkable_keys_verbatim)
                                  DX_LINK_MARKDOWN_ROOT, &err),
                  0);
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
-    CHECK_EQ_INT(dx_materialize_entry(ws, ids[2], bodies[2], DX_LINK_MARKDOWN_ROOT, &path, &bytes,
-                                      &err),
-                 0);
+    CHECK_EQ_INT(
+        dx_materialize_entry(ws, ids[2], bodies[2], DX_LINK_MARKDOWN_ROOT, &path, &bytes, &err), 0);
     CHECK_EQ_STR(path.data, "notes/idea.md");
     CHECK_EQ_STR(bytes.data, "---\ntitle: X\npart_of: \"[Gone](/gone.md)\"\ncontents:\n- "
                              "\"[Idea](/notes/idea.md)\"\n- \"[Nope](/nope.md)\"\n---\nbody\n");

@@ -1,0 +1,81 @@
+/* session.h - a workspace whose source of truth is its CRDT (`.diaryx/crdt.db`).
+ *
+ * Opening a session brings the CRDT and the files into agreement before anything else:
+ *   1. a workspace without a CRDT store has every markdown file imported into a new one;
+ *   2. a file changed on disk since diaryx last wrote it (size, time, then the git blob id
+ *      of its bytes against the record in the store) is ingested as minimal CRDT edits; when
+ *      the CRDT has moved on since the file was written (a remote change), the edits are
+ *      made against the state the file was written from and merged, so both survive;
+ *      a recorded file that is gone from disk is deleted in the CRDT; a new markdown file is
+ *      imported;
+ *   3. CRDT changes that are not on disk yet are materialized.
+ * Then the workspace is put in staging mode: editing functions of workspace.h change
+ * nothing on disk. dx_session_save() turns the staged files into CRDT edits, stores them
+ * (one SQLite transaction), and writes the files from the CRDT: only the files whose bytes
+ * changed, atomically. A file diaryx did not write (edited on disk and not ingestible, or
+ * an untracked file in the way) is never overwritten: a warning names it.
+ *
+ * A new file that cannot be ingested (malformed frontmatter) stays out of the CRDT, is left
+ * alone and is tried again when it changes (validation reports it); a recorded file edited
+ * into something unreadable is left alone with a warning, and the CRDT keeps its last good
+ * state. */
+#ifndef DX_SESSION_H
+#define DX_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diaryx/crdt_store.h"
+#include "diaryx/error.h"
+#include "diaryx/strlist.h"
+#include "diaryx/uuid.h"
+#include "diaryx/workspace.h"
+#include "ycrdt.h"
+
+typedef struct dx_session dx_session;
+
+/* What opening or saving did. */
+typedef struct dx_session_stats {
+    size_t imported; /* new files taken into the CRDT */
+    size_t ingested; /* files edited outside diaryx, taken in */
+    size_t removed;  /* recorded files gone from disk, deleted in the CRDT */
+    size_t written;  /* files written from the CRDT */
+    size_t deleted;  /* files removed because their entry was deleted or moved */
+    size_t updates;  /* CRDT updates stored */
+} dx_session_stats;
+
+/* Open the CRDT of ws (created at <root>/.diaryx/crdt.db when missing) and synchronize
+ * as described above. device names this machine in the stored updates (NULL: the host
+ * name). stats (may be NULL) receives what the synchronization did. */
+int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_session_stats *stats,
+                    dx_error *err);
+
+/* Take the workspace's staged changes into the CRDT, store the updates (origin "local"),
+ * write the affected files from the CRDT and clear the staging area. stats may be NULL.
+ * Each round (save, sync) is one SQLite transaction; when one fails nothing of it is
+ * stored and the session must be closed. */
+int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err);
+
+/* Synchronize again (after an external program, e.g. an editor, changed files). */
+int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err);
+
+/* Close: staged changes not saved are dropped. Accepts NULL. */
+void dx_session_close(dx_session *s);
+
+/* Warnings gathered so far (files left alone and why), borrowed. */
+const dx_strlist *dx_session_warnings(const dx_session *s);
+
+/* The store and the workspace document, borrowed from the session. */
+dx_crdt_store *dx_session_store(dx_session *s);
+y_doc *dx_session_wsdoc(dx_session *s);
+
+/* The entry id of a workspace-relative path (0), or DX_ENOTFOUND. */
+int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err);
+
+/* The name of the body document of an entry ("body/<id>"). */
+void dx_session_body_name(const char *id, char out[64]);
+
+/* Write every entry's file from the CRDT (those whose bytes differ). */
+int dx_session_materialize_all(dx_session *s, dx_session_stats *stats, dx_error *err);
+
+#endif

@@ -1,0 +1,1063 @@
+/* session.c - a workspace backed by its CRDT: import, external edits, staged edits, and
+ * writing the files from the CRDT. */
+#include "diaryx/session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diaryx/bodydoc.h"
+#include "diaryx/fs.h"
+#include "diaryx/frontmatter.h"
+#include "diaryx/materialize.h"
+#include "diaryx/paths.h"
+#include "diaryx/strmap.h"
+#include "diaryx/wsdoc.h"
+
+#define WS_DOC            "workspace"
+#define META_MATERIALIZED "materialized_through"
+
+typedef struct doc_slot {
+    dx_session *s;
+    char name[64];
+    y_doc *doc;
+} doc_slot;
+
+typedef struct pending {
+    char *doc;
+    uint8_t *data;
+    size_t len;
+} pending;
+
+struct dx_session {
+    dx_workspace *ws;
+    dx_crdt_store *store;
+    char *device;
+    doc_slot wsslot;
+    dx_strmap bodies;  /* entry id -> doc_slot* */
+    dx_strmap paths;   /* live entry path -> id (char*, owned) */
+    dx_strmap recs;    /* path -> dx_store_file* (owned) */
+    dx_strmap rec_ids; /* entry id -> dx_store_file* (borrowed from recs) */
+    dx_strmap touched; /* ids to re-render in this round */
+    pending *pend;
+    size_t n_pend, cap_pend;
+    int oom; /* an update could not be kept: the round fails */
+    int64_t mat_point;
+    bool full; /* re-render every entry in this round */
+    dx_strlist warnings;
+    dx_session_stats *stats;
+    dx_session_stats scratch;
+};
+
+/* ---- documents ------------------------------------------------------------------------ */
+
+static void on_update(void *user, const uint8_t *update, size_t len, const void *origin)
+{
+    (void)origin;
+    doc_slot *slot = user;
+    dx_session *s = slot->s;
+    if (s->n_pend == s->cap_pend) {
+        size_t cap = s->cap_pend ? s->cap_pend * 2 : 16;
+        pending *p = realloc(s->pend, cap * sizeof *p);
+        if (!p) {
+            s->oom = 1;
+            return;
+        }
+        s->pend = p;
+        s->cap_pend = cap;
+    }
+    pending *p = &s->pend[s->n_pend];
+    p->doc = strdup(slot->name);
+    p->data = malloc(len ? len : 1);
+    if (!p->doc || !p->data) {
+        free(p->doc);
+        free(p->data);
+        s->oom = 1;
+        return;
+    }
+    memcpy(p->data, update, len);
+    p->len = len;
+    s->n_pend++;
+}
+
+static int new_doc(y_doc **d, dx_error *err)
+{
+    y_doc_options o = Y_DOC_OPTIONS_INIT;
+    return y_doc_new(d, &o) == Y_OK ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+}
+
+/* Load document name into slot and watch its changes. */
+static int slot_load(dx_session *s, doc_slot *slot, const char *name, dx_error *err)
+{
+    slot->s = s;
+    snprintf(slot->name, sizeof slot->name, "%s", name);
+    int rc = new_doc(&slot->doc, err);
+    if (!rc && (rc = dx_store_load(s->store, name, slot->doc, err)) == DX_ENOTFOUND) {
+        dx_error_clear(err);
+        rc = 0;
+    }
+    if (!rc && y_doc_on_update(slot->doc, on_update, slot) < 0)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    return rc;
+}
+
+void dx_session_body_name(const char *id, char out[64])
+{
+    snprintf(out, 64, "body/%s", id);
+}
+
+static int body_of(dx_session *s, const char *id, y_doc **out, dx_error *err)
+{
+    doc_slot *slot = dx_strmap_get(&s->bodies, id);
+    if (!slot) {
+        char name[64];
+        dx_session_body_name(id, name);
+        if (!(slot = calloc(1, sizeof *slot)) || dx_strmap_put(&s->bodies, id, slot)) {
+            free(slot);
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+        int rc = slot_load(s, slot, name, err);
+        if (rc)
+            return rc;
+    }
+    *out = slot->doc;
+    return 0;
+}
+
+/* ---- the path index ------------------------------------------------------------------- */
+
+static int lookup(void *user, const char *path, char out[DX_UUID_LEN + 1])
+{
+    dx_session *s = user;
+    const char *id = dx_strmap_get(&s->paths, path);
+    if (!id)
+        return DX_ENOTFOUND;
+    snprintf(out, DX_UUID_LEN + 1, "%s", id);
+    return 0;
+}
+
+static void paths_clear(dx_session *s)
+{
+    for (size_t i = 0; i < s->paths.cap; i++)
+        if (s->paths.slots[i].key)
+            free(s->paths.slots[i].value);
+    dx_strmap_release(&s->paths);
+}
+
+static int paths_put(dx_session *s, const char *path, const char *id)
+{
+    char *v = strdup(id);
+    free(dx_strmap_remove(&s->paths, path));
+    if (!v || dx_strmap_put(&s->paths, path, v)) {
+        free(v);
+        return DX_ENOMEM;
+    }
+    return 0;
+}
+
+static bool entry_live(y_doc *ws, const char *id)
+{
+    dx_entry e = DX_ENTRY_INIT;
+    bool live = dx_wsdoc_get(ws, id, &e, NULL) == 0 && !e.deleted;
+    dx_entry_release(&e);
+    return live;
+}
+
+static int paths_build(dx_session *s, dx_error *err)
+{
+    paths_clear(s);
+    dx_strlist ids = DX_STRLIST_INIT;
+    dx_buf p = DX_BUF_INIT;
+    int rc = dx_wsdoc_ids(s->wsslot.doc, &ids, err);
+    for (size_t i = 0; !rc && i < ids.len; i++) {
+        dx_buf_reset(&p);
+        if (entry_live(s->wsslot.doc, ids.items[i]) &&
+            dx_wsdoc_path(s->wsslot.doc, ids.items[i], &p, NULL) == 0 &&
+            paths_put(s, p.data, ids.items[i]))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    dx_strlist_release(&ids);
+    dx_buf_release(&p);
+    return rc;
+}
+
+/* ---- file records --------------------------------------------------------------------- */
+
+static int blob_id(const void *data, size_t len, char out[48])
+{
+    git_oid oid;
+    if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) != 0)
+        return DX_ENOMEM;
+    git_oid_tostr(out, 48, &oid);
+    return 0;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static void rec_drop(dx_session *s, const char *path)
+{
+    dx_store_file *r = dx_strmap_remove(&s->recs, path);
+    if (!r)
+        return;
+    if (dx_strmap_get(&s->rec_ids, r->doc_id) == r)
+        dx_strmap_remove(&s->rec_ids, r->doc_id);
+    dx_store_file_remove(s->store, path, NULL);
+    free(r->path);
+    free(r);
+}
+
+/* Record that path (on disk now, holding bytes) is entry id's file as diaryx knows it. */
+static int rec_set(dx_session *s, const char *path, const char *id, const char *bytes, size_t len,
+                   dx_error *err)
+{
+    dx_buf abs = DX_BUF_INIT;
+    struct stat st;
+    dx_workspace_abspath(s->ws, path, &abs);
+    int rc = stat(abs.data, &st) == 0
+                 ? 0
+                 : dx_error_set(err, DX_EIO, "cannot stat '%s': %s", path, strerror(errno));
+    dx_buf_release(&abs);
+    if (rc)
+        return rc;
+    dx_store_file *r = dx_strmap_get(&s->recs, path);
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r)) || !(r->path = strdup(path)) ||
+            dx_strmap_put(&s->recs, path, r)) {
+            if (r)
+                free(r->path);
+            free(r);
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+    } else if (strcmp(r->doc_id, id) != 0 && dx_strmap_get(&s->rec_ids, r->doc_id) == r) {
+        dx_strmap_remove(&s->rec_ids, r->doc_id);
+    }
+    snprintf(r->doc_id, sizeof r->doc_id, "%s", id);
+    r->size = (int64_t)st.st_size;
+    r->mtime_ns = mtime_ns(&st);
+    if (blob_id(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    return dx_store_file_put(s->store, r, err);
+}
+
+static int records_load(dx_session *s, dx_error *err)
+{
+    dx_store_file *files;
+    size_t n;
+    int rc = dx_store_files(s->store, &files, &n, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        dx_store_file *r = malloc(sizeof *r);
+        if (!r || dx_strmap_put(&s->recs, files[i].path, r)) {
+            free(r);
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
+        *r = files[i];
+        files[i].path = NULL; /* moved */
+        rc = r->doc_id[0] && dx_strmap_put(&s->rec_ids, r->doc_id, r)
+                 ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                 : 0;
+    }
+    dx_store_files_free(files, n);
+    return rc;
+}
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+static void warn(dx_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(dx_session *s, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    dx_strlist_push(&s->warnings, msg);
+}
+
+static int touch(dx_session *s, const char *id)
+{
+    return dx_strmap_put(&s->touched, id, (void *)1) ? DX_ENOMEM : 0;
+}
+
+static int read_rel(dx_session *s, const char *path, dx_buf *out, dx_error *err)
+{
+    dx_buf abs = DX_BUF_INIT;
+    dx_workspace_abspath(s->ws, path, &abs);
+    int rc = dx_file_read(abs.data, out, err);
+    dx_buf_release(&abs);
+    return rc;
+}
+
+static int render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
+{
+    y_doc *body;
+    int rc = body_of(s, id, &body, err);
+    if (!rc)
+        rc = dx_materialize_entry(s->wsslot.doc, id, body, dx_workspace_link_format(s->ws), path,
+                                  bytes, err);
+    return rc;
+}
+
+/* Capture the updates of a scratch doc (a fork). */
+typedef struct capture {
+    uint8_t **updates;
+    size_t *lens;
+    size_t n, cap;
+    bool oom;
+} capture;
+
+static void on_capture(void *user, const uint8_t *update, size_t len, const void *origin)
+{
+    (void)origin;
+    capture *c = user;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        uint8_t **u = realloc(c->updates, cap * sizeof *u);
+        size_t *l = u ? realloc(c->lens, cap * sizeof *l) : NULL;
+        if (u)
+            c->updates = u;
+        if (!u || !l) {
+            c->oom = true;
+            return;
+        }
+        c->lens = l;
+        c->cap = cap;
+    }
+    if (!(c->updates[c->n] = malloc(len ? len : 1))) {
+        c->oom = true;
+        return;
+    }
+    memcpy(c->updates[c->n], update, len);
+    c->lens[c->n++] = len;
+}
+
+static void capture_release(capture *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->updates[i]);
+    free(c->updates);
+    free(c->lens);
+}
+
+/* A scratch copy of document name as it was when the files were last written, when the
+ * CRDT has changed since (else NULL: edit the live document). */
+static int fork_if_moved(dx_session *s, const char *name, y_doc **fork, capture *cap, dx_error *err)
+{
+    *fork = NULL;
+    if (dx_store_last_id(s->store, name) <= s->mat_point)
+        return 0;
+    int rc = new_doc(fork, err);
+    if (!rc && (rc = dx_store_load_upto(s->store, name, s->mat_point, *fork, err)) == 0 &&
+        y_doc_on_update(*fork, on_capture, cap) < 0)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (rc) {
+        y_doc_free(*fork);
+        *fork = NULL;
+    }
+    return rc;
+}
+
+static int apply_captured(y_doc *into, capture *c, dx_error *err)
+{
+    if (c->oom)
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->n; i++)
+        if (y_apply_update(into, c->updates[i], c->lens[i], "fork") != Y_OK)
+            return dx_error_set(err, DX_ECORRUPT, "cannot merge an edit into the CRDT");
+    return 0;
+}
+
+/* ---- ingest --------------------------------------------------------------------------- */
+
+/* Take the bytes of a file changed outside diaryx into entry id. When the CRDT moved on
+ * since the file was written, the edit is made on the state the file came from and then
+ * merged, so a concurrent remote change survives. A file that cannot be taken in is left
+ * alone with a warning. */
+static int ingest_changed(dx_session *s, const char *id_in, const char *path, const dx_buf *bytes,
+                          dx_error *err)
+{
+    char id[DX_UUID_LEN + 1];
+    snprintf(id, sizeof id, "%s", id_in);
+    dx_buf p = DX_BUF_INIT, cur = DX_BUF_INIT;
+    int rc = 0;
+    /* Already what the CRDT says (a write whose record was not kept): just record it. */
+    if (entry_live(s->wsslot.doc, id) && render(s, id, &p, &cur, NULL) == 0 &&
+        !strcmp(p.data, path) && cur.len == bytes->len &&
+        !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
+        rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
+        goto done;
+    }
+    char body_name[64];
+    dx_session_body_name(id, body_name);
+    y_doc *body = NULL, *ws_fork = NULL, *body_fork = NULL;
+    capture wc = {0}, bc = {0};
+    dx_error e = DX_ERROR_INIT;
+    if ((rc = body_of(s, id, &body, err)))
+        goto done;
+    if (fork_if_moved(s, WS_DOC, &ws_fork, &wc, &e) ||
+        fork_if_moved(s, body_name, &body_fork, &bc, &e))
+        warn(s,
+             "'%s': the state it was written from is gone (%s); its edit is applied to the "
+             "current state",
+             path, e.msg);
+    dx_error_clear(&e);
+    rc = dx_ingest_entry_with(ws_fork ? ws_fork : s->wsslot.doc, id, path, dx_buf_cstr(bytes),
+                              bytes->len, body_fork ? body_fork : body,
+                              dx_workspace_link_format(s->ws), lookup, s, &e);
+    if (rc == DX_EPARSE) {
+        warn(s, "'%s' was changed outside diaryx but cannot be read (%s); it is left as it is",
+             path, e.msg);
+        rc = 0;
+    } else if (!rc) {
+        if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
+            !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id)) &&
+            !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
+            s->stats->ingested++;
+    } else {
+        rc = dx_error_set(err, rc, "%s", e.msg);
+    }
+    y_doc_free(ws_fork);
+    y_doc_free(body_fork);
+    capture_release(&wc);
+    capture_release(&bc);
+done:
+    dx_buf_release(&p);
+    dx_buf_release(&cur);
+    return rc;
+}
+
+typedef struct newfile {
+    const char *path;
+    const char *bytes;
+    size_t len;
+    char id[DX_UUID_LEN + 1];
+} newfile;
+
+/* Take new files in: every entry is first created at its path, then each file ingested, so
+ * links between the new files resolve whatever their order. */
+static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recorded, dx_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        dx_fm *fm = NULL;
+        dx_error e = DX_ERROR_INIT;
+        if (dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0) {
+            /* Recorded without an entry, and not tried again until it changes; `diaryx
+             * validate` reports it (InvalidFrontmatter), a command on it fails with the
+             * parse error. */
+            rc = disk_recorded ? rec_set(s, files[i].path, "", files[i].bytes, files[i].len, err)
+                               : 0;
+            files[i].path = NULL;
+            continue;
+        }
+        dx_fm_free(fm);
+        dx_entry en = DX_ENTRY_INIT;
+        if (!(en.filename = strdup(files[i].path)))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        if (!rc)
+            rc = dx_wsdoc_put(s->wsslot.doc, &en, err);
+        if (!rc) {
+            snprintf(files[i].id, sizeof files[i].id, "%s", en.id);
+            if (paths_put(s, files[i].path, en.id))
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+        dx_entry_release(&en);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!files[i].path)
+            continue;
+        y_doc *body;
+        if (!(rc = body_of(s, files[i].id, &body, err)) &&
+            !(rc = dx_ingest_entry_with(s->wsslot.doc, files[i].id, files[i].path, files[i].bytes,
+                                        files[i].len, body, dx_workspace_link_format(s->ws), lookup,
+                                        s, err)) &&
+            !(rc = touch(s, files[i].id)))
+            s->stats->imported++;
+    }
+    return rc;
+}
+
+/* ---- writing files -------------------------------------------------------------------- */
+
+static void remove_empty_dirs(dx_session *s, const char *path)
+{
+    dx_buf dir = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_path_dirname(path, &dir);
+    while (dir.len) {
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(s->ws, dir.data, &abs);
+        if (rmdir(abs.data) != 0)
+            break;
+        const char *slash = strrchr(dir.data, '/');
+        dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
+    }
+    dx_buf_release(&dir);
+    dx_buf_release(&abs);
+}
+
+/* Remove a file diaryx wrote, unless it was changed on disk since. */
+static int remove_recorded(dx_session *s, const char *path_in)
+{
+    char *path = strdup(path_in);
+    dx_store_file *r = dx_strmap_get(&s->recs, path_in);
+    dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT;
+    char hash[48];
+    if (!path || !r) {
+        free(path);
+        return path ? 0 : DX_ENOMEM;
+    }
+    int rc = read_rel(s, path, &cur, NULL);
+    if (rc == DX_ENOTFOUND) {
+        rc = 0;
+    } else if (!rc && !blob_id(dx_buf_cstr(&cur), cur.len, hash) && !strcmp(hash, r->hash)) {
+        dx_workspace_abspath(s->ws, path, &abs);
+        if (unlink(abs.data) == 0) {
+            s->stats->deleted++;
+            remove_empty_dirs(s, path);
+        }
+    } else {
+        warn(s, "'%s' was changed outside diaryx; it is kept, and taken in as a new entry", path);
+        rc = 0;
+    }
+    rec_drop(s, path);
+    dx_buf_release(&cur);
+    dx_buf_release(&abs);
+    free(path);
+    return rc;
+}
+
+/* Write entry id's bytes at path, unless a file diaryx did not write is there. */
+static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
+                       dx_error *err)
+{
+    dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT, dir = DX_BUF_INIT;
+    dx_store_file *r = dx_strmap_get(&s->recs, path);
+    char hash[48];
+    int rc = read_rel(s, path, &cur, NULL);
+    if (rc == 0 && cur.len == bytes->len &&
+        !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
+        rc = 0;
+        if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
+            rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
+        goto done;
+    }
+    if (rc == 0 && (!r || blob_id(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
+        warn(s, "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+        rc = 0;
+        goto done;
+    }
+    dx_workspace_abspath(s->ws, path, &abs);
+    dx_path_dirname(abs.data, &dir);
+    if (!(rc = dx_mkdirs(dir.data, err)) &&
+        !(rc = dx_file_write_atomic(abs.data, dx_buf_cstr(bytes), bytes->len, 0644, err)) &&
+        !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
+        s->stats->written++;
+done:
+    dx_buf_release(&cur);
+    dx_buf_release(&abs);
+    dx_buf_release(&dir);
+    return rc;
+}
+
+/* Add id's children to set, and all their descendants when deep. */
+static int add_children(dx_session *s, const char *id, dx_strmap *set, bool deep, int depth)
+{
+    dx_entry e = DX_ENTRY_INIT;
+    int rc = 0;
+    if (depth > 256 || dx_wsdoc_get(s->wsslot.doc, id, &e, NULL) != 0)
+        return 0;
+    for (size_t i = 0; !rc && i < e.contents.len; i++) {
+        bool seen = dx_strmap_get(set, e.contents.items[i]) != NULL;
+        rc = dx_strmap_put(set, e.contents.items[i], (void *)1);
+        if (!rc && deep && !seen)
+            rc = add_children(s, e.contents.items[i], set, true, depth + 1);
+    }
+    dx_entry_release(&e);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Write the files of the touched entries (all entries in a full round) and of the entries
+ * whose file shows them: parents and children (links carry titles), and every descendant
+ * of an entry whose path changed. */
+static int materialize(dx_session *s, dx_error *err)
+{
+    dx_strmap set = DX_STRMAP_INIT;
+    dx_strlist ids = DX_STRLIST_INIT;
+    dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
+    int rc = 0;
+    if (s->full) {
+        rc = dx_wsdoc_ids(s->wsslot.doc, &ids, err);
+        for (size_t i = 0; !rc && i < s->recs.cap; i++)
+            if (s->recs.slots[i].key && ((dx_store_file *)s->recs.slots[i].value)->doc_id[0] &&
+                dx_strlist_find(&ids, ((dx_store_file *)s->recs.slots[i].value)->doc_id) < 0)
+                rc = dx_strlist_push(&ids, ((dx_store_file *)s->recs.slots[i].value)->doc_id);
+    } else {
+        for (size_t i = 0; !rc && i < s->touched.cap; i++) {
+            const char *id = s->touched.slots[i].key;
+            if (!id)
+                continue;
+            dx_entry e = DX_ENTRY_INIT;
+            rc = dx_strmap_put(&set, id, (void *)1);
+            if (!rc && dx_wsdoc_get(s->wsslot.doc, id, &e, NULL) == 0) {
+                if (e.part_of)
+                    rc = dx_strmap_put(&set, e.part_of, (void *)1);
+                dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
+                dx_buf_reset(&path);
+                bool moved = !r || dx_wsdoc_path(s->wsslot.doc, id, &path, NULL) != 0 ||
+                             strcmp(path.data, r->path) != 0;
+                if (!rc)
+                    rc = add_children(s, id, &set, moved, 0);
+            }
+            dx_entry_release(&e);
+        }
+        for (size_t i = 0; !rc && i < set.cap; i++)
+            if (set.slots[i].key)
+                rc = dx_strlist_push(&ids, set.slots[i].key);
+    }
+    if (ids.len > 1)
+        qsort(ids.items, ids.len, sizeof(char *), cmp_str);
+    /* Removals first, so a file that moves onto a freed path finds it free. */
+    for (size_t pass = 0; pass < 2 && !rc; pass++) {
+        for (size_t i = 0; !rc && i < ids.len; i++) {
+            const char *id = ids.items[i];
+            bool live = entry_live(s->wsslot.doc, id);
+            dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
+            dx_buf_reset(&path);
+            dx_buf_reset(&bytes);
+            if (live && (rc = render(s, id, &path, &bytes, err)))
+                break;
+            if (pass == 0) {
+                if (r && (!live || strcmp(r->path, path.data) != 0))
+                    rc = remove_recorded(s, r->path);
+            } else if (live) {
+                rc = write_entry(s, path.data, id, &bytes, err);
+            }
+        }
+    }
+    if (rc == DX_ENOMEM)
+        dx_error_set(err, rc, "out of memory writing the files");
+    dx_strmap_release(&set);
+    dx_strlist_release(&ids);
+    dx_buf_release(&path);
+    dx_buf_release(&bytes);
+    return rc;
+}
+
+/* ---- rounds --------------------------------------------------------------------------- */
+
+/* Store the updates gathered in this round: one merged update per document. */
+static int flush(dx_session *s, dx_error *err)
+{
+    if (s->oom)
+        return dx_error_set(err, DX_ENOMEM, "out of memory recording CRDT updates");
+    int rc = 0;
+    for (size_t i = 0; !rc && i < s->n_pend; i++) {
+        if (!s->pend[i].doc)
+            continue;
+        const uint8_t **u = malloc(s->n_pend * sizeof *u);
+        size_t *l = malloc(s->n_pend * sizeof *l), n = 0;
+        if (!u || !l) {
+            free(u);
+            free(l);
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+        for (size_t j = i; j < s->n_pend; j++)
+            if (s->pend[j].doc && !strcmp(s->pend[j].doc, s->pend[i].doc)) {
+                u[n] = s->pend[j].data;
+                l[n++] = s->pend[j].len;
+            }
+        uint8_t *merged = NULL;
+        size_t mlen = 0;
+        if (n > 1 && y_merge_updates(u, l, n, &merged, &mlen) != Y_OK)
+            rc = dx_error_set(err, DX_ENOMEM, "cannot merge the updates of '%s'", s->pend[i].doc);
+        if (!rc)
+            rc = dx_store_append(s->store, s->pend[i].doc, merged ? merged : u[0],
+                                 merged ? mlen : l[0], "local", s->device, NULL, err);
+        if (!rc)
+            s->stats->updates++;
+        y_free(merged);
+        free(u);
+        free(l);
+        /* Mark this document's updates done. */
+        char *doc = s->pend[i].doc;
+        for (size_t j = i + 1; j < s->n_pend; j++)
+            if (s->pend[j].doc && !strcmp(s->pend[j].doc, doc)) {
+                free(s->pend[j].doc);
+                s->pend[j].doc = NULL;
+            }
+        free(doc);
+        s->pend[i].doc = NULL;
+    }
+    for (size_t i = 0; i < s->n_pend; i++) {
+        free(s->pend[i].doc);
+        free(s->pend[i].data);
+    }
+    s->n_pend = 0;
+    return rc;
+}
+
+static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
+{
+    s->stats = stats ? stats : &s->scratch;
+    memset(s->stats, 0, sizeof *s->stats);
+    dx_strmap_release(&s->touched);
+    s->full = false;
+    return dx_store_begin(s->store, err);
+}
+
+/* Store the updates, write the files, remember how far the files reflect the CRDT, and
+ * commit the transaction. On failure everything of the round is rolled back in the store
+ * (files already written are recognized as ours, or ingested, next time). */
+static int round_end(dx_session *s, int rc, dx_error *err)
+{
+    if (!rc)
+        rc = flush(s, err);
+    if (!rc)
+        rc = materialize(s, err);
+    if (!rc)
+        rc = flush(s, err); /* materializing can create empty body docs: nothing to store */
+    if (!rc) {
+        char v[32];
+        s->mat_point = dx_store_last_id(s->store, NULL);
+        snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
+        rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
+    }
+    if (!rc)
+        return dx_store_commit(s->store, err);
+    /* Nothing of the round is stored; the documents in memory are ahead of the store, so
+     * the caller must close the session. */
+    dx_store_rollback(s->store);
+    return rc;
+}
+
+static int sync_disk(dx_session *s, dx_error *err)
+{
+    dx_strlist recorded = DX_STRLIST_INIT, ondisk = DX_STRLIST_INIT;
+    dx_buf bytes = DX_BUF_INIT, abs = DX_BUF_INIT;
+    newfile *nf = NULL;
+    dx_buf *nfb = NULL;
+    size_t nn = 0;
+    int rc = 0;
+    if (dx_store_last_id(s->store, NULL) > s->mat_point)
+        s->full = true; /* stored changes never written (a crash, a sync) */
+    for (size_t i = 0; !rc && i < s->recs.cap; i++)
+        if (s->recs.slots[i].key)
+            rc = dx_strlist_push(&recorded, s->recs.slots[i].key);
+    dx_strlist_sort(&recorded);
+    for (size_t i = 0; !rc && i < recorded.len; i++) {
+        const char *path = recorded.items[i];
+        dx_store_file *r = dx_strmap_get(&s->recs, path);
+        struct stat st;
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(s->ws, path, &abs);
+        if (!r->doc_id[0]) {
+            /* A file that could not be read before: try again once it changed. */
+            struct stat now;
+            if (stat(abs.data, &now) != 0 || (int64_t)now.st_size != r->size ||
+                mtime_ns(&now) != r->mtime_ns)
+                rec_drop(s, path);
+            continue;
+        }
+        if (stat(abs.data, &st) != 0) {
+            /* Deleted outside diaryx: delete the entry, if this file is still its file. */
+            const char *at = dx_strmap_get(&s->paths, path);
+            if (at && !strcmp(at, r->doc_id)) {
+                dx_entry e = DX_ENTRY_INIT;
+                if (dx_wsdoc_get(s->wsslot.doc, r->doc_id, &e, NULL) == 0 && e.part_of)
+                    rc = touch(s, e.part_of);
+                dx_entry_release(&e);
+                if (!rc && !(rc = dx_wsdoc_set_deleted(s->wsslot.doc, r->doc_id, true, err)))
+                    s->stats->removed++;
+                free(dx_strmap_remove(&s->paths, path));
+            }
+            rec_drop(s, path);
+            continue;
+        }
+        if ((int64_t)st.st_size == r->size && mtime_ns(&st) == r->mtime_ns)
+            continue;
+        char hash[48];
+        dx_buf_reset(&bytes);
+        if ((rc = dx_file_read(abs.data, &bytes, err)))
+            break;
+        if (blob_id(dx_buf_cstr(&bytes), bytes.len, hash)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        } else if (!strcmp(hash, r->hash)) {
+            r->mtime_ns = mtime_ns(&st); /* touched, not changed */
+            r->size = (int64_t)st.st_size;
+            rc = dx_store_file_put(s->store, r, err);
+        } else {
+            rc = ingest_changed(s, r->doc_id, path, &bytes, err);
+        }
+    }
+    /* Markdown files diaryx has no record of. */
+    if (!rc)
+        rc = dx_workspace_list_files(s->ws, true, &ondisk, err);
+    for (size_t i = 0; !rc && i < ondisk.len; i++) {
+        const char *path = ondisk.items[i];
+        if (dx_strmap_get(&s->recs, path))
+            continue;
+        dx_buf b = DX_BUF_INIT;
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(s->ws, path, &abs);
+        if (dx_file_read(abs.data, &b, NULL) != 0) {
+            dx_buf_release(&b);
+            continue;
+        }
+        const char *known = dx_strmap_get(&s->paths, path);
+        if (known) {
+            /* An entry whose file was never recorded (e.g. a store from elsewhere). */
+            char id[DX_UUID_LEN + 1];
+            snprintf(id, sizeof id, "%s", known);
+            rc = ingest_changed(s, id, path, &b, err);
+            dx_buf_release(&b);
+            continue;
+        }
+        newfile *p = realloc(nf, (nn + 1) * sizeof *p);
+        dx_buf *q = p ? realloc(nfb, (nn + 1) * sizeof *q) : NULL;
+        if (p)
+            nf = p;
+        if (!p || !q) {
+            dx_buf_release(&b);
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
+        nfb = q;
+        nfb[nn] = b;
+        nf[nn].path = path;
+        nn++;
+    }
+    for (size_t i = 0; i < nn; i++) {
+        nf[i].bytes = dx_buf_cstr(&nfb[i]);
+        nf[i].len = nfb[i].len;
+        nf[i].id[0] = 0;
+    }
+    if (!rc && nn)
+        rc = import_files(s, nf, nn, true, err);
+    /* Record imported files as they are on disk, so writing their canonical form is
+     * allowed. */
+    for (size_t i = 0; !rc && i < nn; i++)
+        if (nf[i].path)
+            rc = rec_set(s, nf[i].path, nf[i].id, nf[i].bytes, nf[i].len, err);
+    for (size_t i = 0; i < nn; i++)
+        dx_buf_release(&nfb[i]);
+    free(nf);
+    free(nfb);
+    dx_strlist_release(&recorded);
+    dx_strlist_release(&ondisk);
+    dx_buf_release(&bytes);
+    dx_buf_release(&abs);
+    return rc;
+}
+
+int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
+{
+    int rc = round_begin(s, stats, err);
+    if (!rc)
+        rc = sync_disk(s, err);
+    if (!rc && s->full)
+        rc = paths_build(s, err);
+    return round_end(s, rc, err);
+}
+
+int dx_session_materialize_all(dx_session *s, dx_session_stats *stats, dx_error *err)
+{
+    int rc = round_begin(s, stats, err);
+    s->full = true;
+    return round_end(s, rc, err);
+}
+
+int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
+{
+    size_t n;
+    const dx_staged *st = dx_workspace_staged(s->ws, &n);
+    newfile *nf = calloc(n ? n : 1, sizeof *nf);
+    int rc = nf ? round_begin(s, stats, err) : dx_error_set(err, DX_ENOMEM, "out of memory");
+    size_t nn = 0;
+    /* 1. Moves keep their entry; new paths become new entries. */
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (st[i].removed)
+            continue;
+        const char *id = dx_strmap_get(&s->paths, st[i].path);
+        if (!id && st[i].moved_from && (id = dx_strmap_get(&s->paths, st[i].moved_from))) {
+            char keep[DX_UUID_LEN + 1];
+            snprintf(keep, sizeof keep, "%s", id);
+            free(dx_strmap_remove(&s->paths, st[i].moved_from));
+            if (paths_put(s, st[i].path, keep))
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        } else if (!id) {
+            nf[nn].path = st[i].path;
+            nf[nn].bytes = st[i].bytes;
+            nf[nn++].len = st[i].len;
+        }
+    }
+    if (!rc && nn)
+        rc = import_files(s, nf, nn, false, err);
+    /* 2. Every other staged file into its entry. */
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (st[i].removed)
+            continue;
+        bool imported = false;
+        for (size_t j = 0; j < nn; j++)
+            imported |= nf[j].path == st[i].path;
+        const char *known = dx_strmap_get(&s->paths, st[i].path);
+        if (imported || !known)
+            continue;
+        char id[DX_UUID_LEN + 1];
+        snprintf(id, sizeof id, "%s", known);
+        y_doc *body;
+        dx_error e = DX_ERROR_INIT;
+        if ((rc = body_of(s, id, &body, err)))
+            break;
+        rc = dx_ingest_entry_with(s->wsslot.doc, id, st[i].path, st[i].bytes, st[i].len, body,
+                                  dx_workspace_link_format(s->ws), lookup, s, &e);
+        if (rc)
+            rc = dx_error_set(err, rc, "%s", e.msg);
+        else
+            rc = touch(s, id);
+    }
+    /* 3. Removed files (not moved elsewhere) delete their entry. */
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!st[i].removed)
+            continue;
+        bool moved = false;
+        for (size_t j = 0; j < n; j++)
+            moved |= st[j].moved_from && !strcmp(st[j].moved_from, st[i].path);
+        const char *id = dx_strmap_get(&s->paths, st[i].path);
+        if (moved || !id)
+            continue;
+        char keep[DX_UUID_LEN + 1];
+        snprintf(keep, sizeof keep, "%s", id);
+        if (!(rc = dx_wsdoc_set_deleted(s->wsslot.doc, keep, true, err)))
+            rc = touch(s, keep);
+        free(dx_strmap_remove(&s->paths, st[i].path));
+    }
+    /* Paths below a moved index changed with it. */
+    if (!rc)
+        rc = paths_build(s, err);
+    rc = round_end(s, rc, err);
+    if (!rc)
+        dx_workspace_staged_clear(s->ws);
+    free(nf);
+    return rc;
+}
+
+/* ---- open/close ----------------------------------------------------------------------- */
+
+int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_session_stats *stats,
+                    dx_error *err)
+{
+    *out = NULL;
+    dx_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    git_libgit2_init();
+    s->ws = ws;
+    s->stats = &s->scratch;
+    char host[256] = "unknown";
+    if (!device) {
+        gethostname(host, sizeof host - 1);
+        device = host;
+    }
+    dx_buf dir = DX_BUF_INIT, db = DX_BUF_INIT, v = DX_BUF_INIT;
+    int rc = (s->device = strdup(device)) ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc) {
+        dx_workspace_abspath(ws, ".diaryx", &dir);
+        dx_buf_printf(&db, "%s/crdt.db", dir.data);
+        rc = dx_mkdirs(dir.data, err);
+    }
+    if (!rc)
+        rc = dx_store_open(db.data, &s->store, err);
+    if (!rc && dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
+        s->mat_point = strtoll(v.data, NULL, 10);
+    if (!rc)
+        rc = slot_load(s, &s->wsslot, WS_DOC, err);
+    if (!rc)
+        rc = records_load(s, err);
+    if (!rc)
+        rc = paths_build(s, err);
+    if (!rc)
+        rc = dx_session_sync(s, stats, err);
+    dx_buf_release(&dir);
+    dx_buf_release(&db);
+    dx_buf_release(&v);
+    if (rc) {
+        dx_session_close(s);
+        return rc;
+    }
+    dx_workspace_set_staging(ws, true);
+    *out = s;
+    return 0;
+}
+
+void dx_session_close(dx_session *s)
+{
+    if (!s)
+        return;
+    dx_workspace_staged_clear(s->ws);
+    dx_workspace_set_staging(s->ws, false);
+    for (size_t i = 0; i < s->bodies.cap; i++) {
+        doc_slot *slot = s->bodies.slots[i].value;
+        if (s->bodies.slots[i].key) {
+            y_doc_free(slot->doc);
+            free(slot);
+        }
+    }
+    dx_strmap_release(&s->bodies);
+    for (size_t i = 0; i < s->recs.cap; i++) {
+        dx_store_file *r = s->recs.slots[i].value;
+        if (s->recs.slots[i].key) {
+            free(r->path);
+            free(r);
+        }
+    }
+    dx_strmap_release(&s->recs);
+    dx_strmap_release(&s->rec_ids);
+    dx_strmap_release(&s->touched);
+    paths_clear(s);
+    for (size_t i = 0; i < s->n_pend; i++) {
+        free(s->pend[i].doc);
+        free(s->pend[i].data);
+    }
+    free(s->pend);
+    y_doc_free(s->wsslot.doc);
+    dx_store_close(s->store); /* rolls back an unfinished round */
+    dx_strlist_release(&s->warnings);
+    free(s->device);
+    free(s);
+    git_libgit2_shutdown();
+}
+
+const dx_strlist *dx_session_warnings(const dx_session *s)
+{
+    return &s->warnings;
+}
+
+dx_crdt_store *dx_session_store(dx_session *s)
+{
+    return s->store;
+}
+
+y_doc *dx_session_wsdoc(dx_session *s)
+{
+    return s->wsslot.doc;
+}
+
+int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err)
+{
+    return lookup(s, path, out) == 0
+               ? 0
+               : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
+}
