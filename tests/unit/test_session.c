@@ -1,0 +1,225 @@
+/* test_session.c - a workspace backed by its CRDT store: import, external edits merged with
+ * concurrent remote changes, staged edits written from the CRDT, crash between storing and
+ * writing. Real files in a temporary directory, a real SQLite store. */
+#include "test.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diaryx/bodydoc.h"
+#include "diaryx/fs.h"
+#include "diaryx/session.h"
+#include "diaryx/wsdoc.h"
+
+static char dir[64];
+
+static void put(const char *rel, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    dx_file_write_atomic(p, text, strlen(text), 0644, NULL);
+}
+
+static char *get(const char *rel)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    dx_buf b = DX_BUF_INIT;
+    if (dx_file_read(p, &b, NULL) != 0)
+        return NULL;
+    return dx_buf_detach(&b, NULL);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dx-session-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    put("README.md", "---\ntitle: Home\ncontents:\n- \"[Day](/day.md)\"\n---\n");
+    put("day.md", "---\ntitle: Day\npart_of: \"[Home](/README.md)\"\n---\nline one\nline two\n"
+                  "line three\n");
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static dx_session *open_session(dx_workspace **ws, dx_session_stats *st)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_session *s = NULL;
+    CHECK_EQ_INT(dx_workspace_open(dir, ws, &err), 0);
+    if (dx_session_open(*ws, "test", &s, st, &err) != 0)
+        TEST_FAILF("open: %s", err.msg);
+    return s;
+}
+
+/* Another replica edits the body of day.md: its update lands in the store (as sync would
+ * deliver it) without the files being written. */
+static void remote_body_edit(const char *find, const char *replace)
+{
+    dx_workspace *ws;
+    dx_session *s = open_session(&ws, NULL);
+    char id[DX_UUID_LEN + 1], name[64];
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_session_find(s, "day.md", id, &err), 0);
+    dx_session_body_name(id, name);
+    y_doc *d = NULL;
+    y_doc_new(&d, NULL);
+    CHECK_EQ_INT(dx_store_load(dx_session_store(s), name, d, &err), 0);
+    uint8_t *sv = NULL, *up = NULL;
+    size_t svl, upl;
+    y_encode_state_vector(d, &sv, &svl);
+    dx_buf text = DX_BUF_INIT, next = DX_BUF_INIT;
+    dx_body_get(d, &text, &err);
+    const char *at = strstr(text.data, find);
+    CHECK(at != NULL);
+    if (at) {
+        dx_buf_append(&next, text.data, (size_t)(at - text.data));
+        dx_buf_puts(&next, replace);
+        dx_buf_puts(&next, at + strlen(find));
+        CHECK_EQ_INT(dx_body_set(d, next.data, next.len, &err), 0);
+    }
+    y_encode_state_as_update(d, sv, svl, &up, &upl);
+    CHECK_EQ_INT(dx_store_append(dx_session_store(s), name, up, upl, "remote", "phone", NULL, &err),
+                 0);
+    y_free(sv);
+    y_free(up);
+    y_doc_free(d);
+    dx_buf_release(&text);
+    dx_buf_release(&next);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+}
+
+TEST(test_import_records_files_and_second_open_changes_nothing)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session_stats st;
+    dx_session *s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.imported, 2);
+    CHECK_EQ_INT(st.written, 0); /* canonical files are not rewritten */
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.imported + st.ingested + st.written + st.updates, 0);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    teardown();
+}
+
+TEST(test_external_edit_merges_with_a_concurrent_remote_edit)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session_stats st;
+    dx_session *s = open_session(&ws, &st);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    /* The phone changes line three; meanwhile the file is edited in an editor on line one. */
+    remote_body_edit("line three", "line three (from the phone)");
+    sleep(0); /* mtime granularity is nanoseconds; the size changes anyway */
+    put("day.md", "---\ntitle: Day\npart_of: \"[Home](/README.md)\"\n---\nline one (edited "
+                  "in vim)\nline two\nline three\n");
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.ingested, 1);
+    char *day = get("day.md");
+    CHECK_EQ_STR(day, "---\ntitle: Day\npart_of: \"[Home](/README.md)\"\n---\nline one (edited in "
+                      "vim)\nline two\nline three (from the phone)\n");
+    free(day);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    teardown();
+}
+
+TEST(test_remote_change_alone_is_written_on_open)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session *s = open_session(&ws, NULL);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    remote_body_edit("line two", "line 2");
+    dx_session_stats st;
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.ingested, 0);
+    CHECK_EQ_INT(st.written, 1);
+    char *day = get("day.md");
+    CHECK(day && strstr(day, "line 2\n") != NULL);
+    free(day);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    teardown();
+}
+
+TEST(test_staged_edits_are_stored_then_written)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session *s = open_session(&ws, NULL);
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_workspace_create(ws, "notes/new.md", "New", false, &err), 0);
+    char *none = get("notes/new.md");
+    CHECK(none == NULL); /* staged: nothing on disk yet */
+    dx_session_stats st;
+    CHECK_EQ_INT(dx_session_save(s, &st, &err), 0);
+    CHECK_EQ_INT(st.updates, 3); /* the workspace doc and two new bodies */
+    char *created = get("notes/new.md");
+    CHECK(created && strstr(created, "title: New") != NULL);
+    free(created);
+    char *index = get("notes/notes.md");
+    CHECK(index && strstr(index, "/notes/new.md") != NULL);
+    free(index);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    teardown();
+}
+
+/* A crash after the updates were stored but before the files were written: the next open
+ * writes them. */
+TEST(test_stored_but_unwritten_changes_are_written_on_open)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session *s = open_session(&ws, NULL);
+    dx_error err = DX_ERROR_INIT;
+    char id[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(s, "day.md", id, &err), 0);
+    y_doc *w = dx_session_wsdoc(s);
+    uint8_t *sv = NULL, *up = NULL;
+    size_t svl, upl;
+    y_encode_state_vector(w, &sv, &svl);
+    CHECK_EQ_INT(dx_wsdoc_set_field(w, id, "title", "Renamed day", &err), 0);
+    y_encode_state_as_update(w, sv, svl, &up, &upl);
+    /* Stored behind the session's back, as a process killed before writing would leave it. */
+    CHECK_EQ_INT(
+        dx_store_append(dx_session_store(s), "workspace", up, upl, "local", "t", NULL, &err), 0);
+    y_free(sv);
+    y_free(up);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    dx_session_stats st;
+    s = open_session(&ws, &st);
+    char *day = get("day.md"), *home = get("README.md");
+    CHECK(day && strstr(day, "title: Renamed day") != NULL);
+    CHECK(home && strstr(home, "[Renamed day](/day.md)") != NULL);
+    free(day);
+    free(home);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    teardown();
+}
+
+int main(void)
+{
+    RUN(test_import_records_files_and_second_open_changes_nothing);
+    RUN(test_external_edit_merges_with_a_concurrent_remote_edit);
+    RUN(test_remote_change_alone_is_written_on_open);
+    RUN(test_staged_edits_are_stored_then_written);
+    RUN(test_stored_but_unwritten_changes_are_written_on_open);
+    return TEST_REPORT();
+}
