@@ -76,6 +76,9 @@ int dx_wsdoc_ids(y_doc *doc, dx_strlist *ids, dx_error *err);
  * on a cycle or a chain through unknown ids, DX_ENOTFOUND for an unknown id. */
 int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err);
 
+/* Whether entry id exists and is not deleted. */
+bool dx_wsdoc_is_live(y_doc *doc, const char *id);
+
 /* The id of the live (not deleted) entry whose derived path is path; DX_ENOTFOUND. */
 int dx_wsdoc_find_path(y_doc *doc, const char *path, char out[DX_UUID_LEN + 1], dx_error *err);
 

@@ -160,14 +160,6 @@ static int paths_put(dx_session *s, const char *path, const char *id)
     return 0;
 }
 
-static bool entry_live(y_doc *ws, const char *id)
-{
-    dx_entry e = DX_ENTRY_INIT;
-    bool live = dx_wsdoc_get(ws, id, &e, NULL) == 0 && !e.deleted;
-    dx_entry_release(&e);
-    return live;
-}
-
 static int paths_build(dx_session *s, dx_error *err)
 {
     paths_clear(s);
@@ -176,7 +168,7 @@ static int paths_build(dx_session *s, dx_error *err)
     int rc = dx_wsdoc_ids(s->wsslot.doc, &ids, err);
     for (size_t i = 0; !rc && i < ids.len; i++) {
         dx_buf_reset(&p);
-        if (entry_live(s->wsslot.doc, ids.items[i]) &&
+        if (dx_wsdoc_is_live(s->wsslot.doc, ids.items[i]) &&
             dx_wsdoc_path(s->wsslot.doc, ids.items[i], &p, NULL) == 0 &&
             paths_put(s, p.data, ids.items[i]))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -389,7 +381,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     dx_buf p = DX_BUF_INIT, cur = DX_BUF_INIT;
     int rc = 0;
     /* Already what the CRDT says (a write whose record was not kept): just record it. */
-    if (entry_live(s->wsslot.doc, id) && render(s, id, &p, &cur, NULL) == 0 &&
+    if (dx_wsdoc_is_live(s->wsslot.doc, id) && render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
         !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
         rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
@@ -633,7 +625,7 @@ static int materialize(dx_session *s, dx_error *err)
     for (size_t pass = 0; pass < 2 && !rc; pass++) {
         for (size_t i = 0; !rc && i < ids.len; i++) {
             const char *id = ids.items[i];
-            bool live = entry_live(s->wsslot.doc, id);
+            bool live = dx_wsdoc_is_live(s->wsslot.doc, id);
             dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
             dx_buf_reset(&path);
             dx_buf_reset(&bytes);
@@ -658,54 +650,51 @@ static int materialize(dx_session *s, dx_error *err)
 
 /* ---- rounds --------------------------------------------------------------------------- */
 
+static int cmp_pending(const void *a, const void *b)
+{
+    const pending *x = *(pending *const *)a, *y = *(pending *const *)b;
+    int c = strcmp(x->doc, y->doc);
+    return c ? c : x < y ? -1 : x > y; /* same document: in the order they were made */
+}
+
 /* Store the updates gathered in this round: one merged update per document. */
 static int flush(dx_session *s, dx_error *err)
 {
     if (s->oom)
         return dx_error_set(err, DX_ENOMEM, "out of memory recording CRDT updates");
-    int rc = 0;
-    for (size_t i = 0; !rc && i < s->n_pend; i++) {
-        if (!s->pend[i].doc)
-            continue;
-        const uint8_t **u = malloc(s->n_pend * sizeof *u);
-        size_t *l = malloc(s->n_pend * sizeof *l), n = 0;
-        if (!u || !l) {
-            free(u);
-            free(l);
-            return dx_error_set(err, DX_ENOMEM, "out of memory");
+    pending **order = malloc((s->n_pend ? s->n_pend : 1) * sizeof *order);
+    const uint8_t **u = malloc((s->n_pend ? s->n_pend : 1) * sizeof *u);
+    size_t *l = malloc((s->n_pend ? s->n_pend : 1) * sizeof *l);
+    int rc = order && u && l ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < s->n_pend; i++)
+        order[i] = &s->pend[i];
+    if (!rc && s->n_pend > 1)
+        qsort(order, s->n_pend, sizeof *order, cmp_pending);
+    for (size_t i = 0, j; !rc && i < s->n_pend; i = j) {
+        size_t n = 0;
+        for (j = i; j < s->n_pend && !strcmp(order[j]->doc, order[i]->doc); j++) {
+            u[n] = order[j]->data;
+            l[n++] = order[j]->len;
         }
-        for (size_t j = i; j < s->n_pend; j++)
-            if (s->pend[j].doc && !strcmp(s->pend[j].doc, s->pend[i].doc)) {
-                u[n] = s->pend[j].data;
-                l[n++] = s->pend[j].len;
-            }
         uint8_t *merged = NULL;
         size_t mlen = 0;
         if (n > 1 && y_merge_updates(u, l, n, &merged, &mlen) != Y_OK)
-            rc = dx_error_set(err, DX_ENOMEM, "cannot merge the updates of '%s'", s->pend[i].doc);
+            rc = dx_error_set(err, DX_ENOMEM, "cannot merge the updates of '%s'", order[i]->doc);
         if (!rc)
-            rc = dx_store_append(s->store, s->pend[i].doc, merged ? merged : u[0],
+            rc = dx_store_append(s->store, order[i]->doc, merged ? merged : u[0],
                                  merged ? mlen : l[0], "local", s->device, NULL, err);
         if (!rc)
             s->stats->updates++;
         y_free(merged);
-        free(u);
-        free(l);
-        /* Mark this document's updates done. */
-        char *doc = s->pend[i].doc;
-        for (size_t j = i + 1; j < s->n_pend; j++)
-            if (s->pend[j].doc && !strcmp(s->pend[j].doc, doc)) {
-                free(s->pend[j].doc);
-                s->pend[j].doc = NULL;
-            }
-        free(doc);
-        s->pend[i].doc = NULL;
     }
     for (size_t i = 0; i < s->n_pend; i++) {
         free(s->pend[i].doc);
         free(s->pend[i].data);
     }
     s->n_pend = 0;
+    free(order);
+    free(u);
+    free(l);
     return rc;
 }
 
@@ -886,6 +875,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
     newfile *nf = calloc(n ? n : 1, sizeof *nf);
     int rc = nf ? round_begin(s, stats, err) : dx_error_set(err, DX_ENOMEM, "out of memory");
     size_t nn = 0;
+    bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
     for (size_t i = 0; !rc && i < n; i++) {
         if (st[i].removed)
@@ -895,6 +885,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
             char keep[DX_UUID_LEN + 1];
             snprintf(keep, sizeof keep, "%s", id);
             free(dx_strmap_remove(&s->paths, st[i].moved_from));
+            moved_any = true;
             if (paths_put(s, st[i].path, keep))
                 rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         } else if (!id) {
@@ -945,7 +936,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         free(dx_strmap_remove(&s->paths, st[i].path));
     }
     /* Paths below a moved index changed with it. */
-    if (!rc)
+    if (!rc && moved_any)
         rc = paths_build(s, err);
     rc = round_end(s, rc, err);
     if (!rc)

@@ -801,16 +801,21 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
             continue;
         dx_buf rel = DX_BUF_INIT, full = DX_BUF_INIT;
         dx_buf_printf(&rel, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
-        dx_workspace_abspath(ws, rel.data, &full);
+        /* The entry type from readdir spares a stat per file; some file systems leave it
+         * unknown. */
+        bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG;
         struct stat st;
-        if (lstat(full.data, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                if (!dx_ws_skip_dir(e->d_name))
-                    rc = list_files(ws, rel.data, md_only, out);
-            } else if (S_ISREG(st.st_mode) && (!md_only || dx_path_is_markdown(e->d_name))) {
-                rc = dx_strlist_push(out, rel.data);
+        if (e->d_type == DT_UNKNOWN) {
+            dx_workspace_abspath(ws, rel.data, &full);
+            if (lstat(full.data, &st) == 0) {
+                dir = S_ISDIR(st.st_mode);
+                reg = S_ISREG(st.st_mode);
             }
         }
+        if (dir && !dx_ws_skip_dir(e->d_name))
+            rc = list_files(ws, rel.data, md_only, out);
+        else if (reg && (!md_only || dx_path_is_markdown(e->d_name)))
+            rc = dx_strlist_push(out, rel.data);
         dx_buf_release(&rel);
         dx_buf_release(&full);
     }

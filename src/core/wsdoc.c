@@ -325,20 +325,25 @@ int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err)
     return 0;
 }
 
+bool dx_wsdoc_is_live(y_doc *doc, const char *id)
+{
+    y_type *files = y_doc_get_map(doc, FILES_MAP);
+    y_type *m = files ? entry_map(files, id) : NULL;
+    y_value v;
+    return m && !(y_map_get(m, "deleted", &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_BOOL &&
+                  v.any->u.b);
+}
+
 int dx_wsdoc_find_path(y_doc *doc, const char *path, char out[DX_UUID_LEN + 1], dx_error *err)
 {
     dx_strlist ids = {0};
     int rc = dx_wsdoc_ids(doc, &ids, err);
     if (rc)
         return rc;
-    y_type *files = y_doc_get_map(doc, FILES_MAP);
     dx_buf p = DX_BUF_INIT;
     rc = dx_error_set(err, DX_ENOTFOUND, "no entry at '%s' in the workspace", path);
     for (size_t i = 0; i < ids.len; i++) {
-        y_type *m = entry_map(files, ids.items[i]);
-        y_value v;
-        if (!m || (y_map_get(m, "deleted", &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_BOOL &&
-                   v.any->u.b))
+        if (!dx_wsdoc_is_live(doc, ids.items[i]))
             continue;
         if (dx_wsdoc_path(doc, ids.items[i], &p, NULL) == 0 && strcmp(p.data, path) == 0) {
             snprintf(out, DX_UUID_LEN + 1, "%s", ids.items[i]);

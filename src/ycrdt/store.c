@@ -376,8 +376,10 @@ void y_item_gc(y_doc *doc, y_item *it, bool parent_gcd)
             free(t->keys[k].key);
         }
         free(t->keys);
+        free(t->kidx);
         t->keys = NULL;
-        t->nkeys = t->capkeys = 0;
+        t->kidx = NULL;
+        t->nkeys = t->capkeys = t->kidx_cap = 0;
     }
     if (parent_gcd) {
         to_gc(it);

@@ -66,6 +66,7 @@ static void type_free(y_type *t)
     for (size_t k = 0; k < t->nkeys; k++)
         free(t->keys[k].key);
     free(t->keys);
+    free(t->kidx);
     free(t->name);
     free(t->node_name);
     free(t);
@@ -181,13 +182,64 @@ bool y_type_is_alive(const y_type *type)
     return !type->item || !type->item->deleted;
 }
 
+static size_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+#define KIDX_MIN_KEYS 8
+
+/* Put key index k into the hash index (which has room). */
+static void kidx_insert(y_type *t, size_t k)
+{
+    size_t mask = t->kidx_cap - 1;
+    size_t i = key_hash(t->keys[k].key) & mask;
+    while (t->kidx[i])
+        i = (i + 1) & mask;
+    t->kidx[i] = (uint32_t)(k + 1);
+}
+
+static int kidx_rebuild(y_type *t, size_t cap)
+{
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx)
+        return Y_ENOMEM;
+    free(t->kidx);
+    t->kidx = idx;
+    t->kidx_cap = cap;
+    for (size_t k = 0; k < t->nkeys; k++)
+        kidx_insert(t, k);
+    return Y_OK;
+}
+
+/* The index of key in t->keys, or -1. */
+static long find_key(const y_type *t, const char *key)
+{
+    if (!t->kidx) {
+        for (size_t k = 0; k < t->nkeys; k++)
+            if (!strcmp(t->keys[k].key, key))
+                return (long)k;
+        return -1;
+    }
+    size_t mask = t->kidx_cap - 1;
+    for (size_t i = key_hash(key) & mask; t->kidx[i]; i = (i + 1) & mask)
+        if (!strcmp(t->keys[t->kidx[i] - 1].key, key))
+            return (long)t->kidx[i] - 1;
+    return -1;
+}
+
 int y_type_set_key(y_type *t, const char *key, y_item *it)
 {
-    for (size_t k = 0; k < t->nkeys; k++)
-        if (!strcmp(t->keys[k].key, key)) {
-            t->keys[k].item = it;
-            return Y_OK;
-        }
+    long found = find_key(t, key);
+    if (found >= 0) {
+        t->keys[found].item = it;
+        return Y_OK;
+    }
+    if (t->nkeys >= UINT32_MAX - 1)
+        return Y_ENOMEM;
     if (t->nkeys == t->capkeys) {
         size_t cap = t->capkeys ? t->capkeys * 2 : 4;
         y_keyslot *k = realloc(t->keys, cap * sizeof *k);
@@ -199,15 +251,23 @@ int y_type_set_key(y_type *t, const char *key, y_item *it)
     if (!(t->keys[t->nkeys].key = strdup(key)))
         return Y_ENOMEM;
     t->keys[t->nkeys++].item = it;
+    if (t->nkeys > KIDX_MIN_KEYS && t->nkeys * 2 > t->kidx_cap) {
+        if (kidx_rebuild(t, t->kidx_cap ? t->kidx_cap * 2 : 32) != Y_OK) {
+            free(t->kidx); /* out of memory: lookups fall back to the linear scan */
+            t->kidx = NULL;
+            t->kidx_cap = 0;
+        }
+        return Y_OK;
+    }
+    if (t->kidx)
+        kidx_insert(t, t->nkeys - 1);
     return Y_OK;
 }
 
 y_item *y_type_get_key(const y_type *t, const char *key)
 {
-    for (size_t k = 0; k < t->nkeys; k++)
-        if (!strcmp(t->keys[k].key, key))
-            return t->keys[k].item;
-    return NULL;
+    long k = find_key(t, key);
+    return k >= 0 ? t->keys[k].item : NULL;
 }
 
 int y_doc_begin(y_doc *doc, const void *origin)

@@ -100,6 +100,10 @@ struct y_type {
     uint64_t marker_index;
     y_keyslot *keys;
     size_t nkeys, capkeys;
+    /* Hash index over keys (open addressing, slot = key index + 1, 0 = empty), built once a
+     * map has more than a few keys: a workspace index holds thousands. */
+    uint32_t *kidx;
+    size_t kidx_cap; /* power of two, or 0 */
 };
 
 /* Per-client struct list, sorted by clock and contiguous. */

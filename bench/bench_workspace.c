@@ -1,0 +1,214 @@
+/* bench_workspace.c - a CRDT-backed workspace of 10,000 entries (nested indexes, bodies of
+ * 1-5 KB): import it, open it, change one body and write it back, take in one external
+ * edit, and the size of the store before and after compaction.
+ * Usage: bench_workspace [DIR] [ENTRIES] (a scratch directory, default /tmp; 10000). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diaryx/fs.h"
+#include "diaryx/session.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void put(const char *root, const char *rel, const char *text)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    char *slash = strrchr(p, '/');
+    *slash = 0;
+    dx_mkdirs(p, NULL);
+    *slash = '/';
+    if (dx_file_write_atomic(p, text, strlen(text), 0644, NULL) != 0) {
+        fprintf(stderr, "cannot write %s\n", p);
+        exit(1);
+    }
+}
+
+/* Years, each with 12 month indexes holding the entries, like a journal of daily notes. */
+static void generate(const char *root, int n)
+{
+    int years = n / 1200 + 1;
+    dx_buf b = DX_BUF_INIT;
+    dx_buf_puts(&b, "---\ntitle: Journal\ncontents:\n");
+    for (int y = 0; y < years; y++)
+        dx_buf_printf(&b, "- \"[%d](/%d/%d.md)\"\n", 2000 + y, 2000 + y, 2000 + y);
+    dx_buf_puts(&b, "---\n\n# Journal\n");
+    put(root, "README.md", b.data);
+    unsigned seed = 12345;
+    int made = 0;
+    char rel[256], parent[256];
+    for (int y = 0; y < years; y++) {
+        dx_buf_reset(&b);
+        dx_buf_printf(&b, "---\ntitle: '%d'\npart_of: \"[Journal](/README.md)\"\ncontents:\n",
+                      2000 + y);
+        for (int m = 1; m <= 12; m++)
+            dx_buf_printf(&b, "- \"[%d-%02d](/%d/%02d/%02d.md)\"\n", 2000 + y, m, 2000 + y, m, m);
+        dx_buf_puts(&b, "---\n");
+        snprintf(rel, sizeof rel, "%d/%d.md", 2000 + y, 2000 + y);
+        put(root, rel, b.data);
+        for (int m = 1; m <= 12; m++) {
+            int per = made < n ? (n - made < 100 ? n - made : 100) : 0;
+            dx_buf_reset(&b);
+            dx_buf_printf(&b, "---\ntitle: %d-%02d\npart_of: \"['%d'](/%d/%d.md)\"\ncontents:\n",
+                          2000 + y, m, 2000 + y, 2000 + y, 2000 + y);
+            for (int d = 0; d < per; d++)
+                dx_buf_printf(&b, "- \"[Note %d](/%d/%02d/note-%03d.md)\"\n", made + d, 2000 + y, m,
+                              d);
+            if (!per)
+                dx_buf_puts(&b, "[]\n");
+            dx_buf_puts(&b, "---\n");
+            snprintf(parent, sizeof parent, "%d/%02d/%02d.md", 2000 + y, m, m);
+            put(root, parent, b.data);
+            for (int d = 0; d < per; d++, made++) {
+                dx_buf_reset(&b);
+                dx_buf_printf(&b,
+                              "---\ntitle: Note %d\npart_of: \"[%d-%02d](/%s)\"\ntags: [t%d]\n"
+                              "---\n",
+                              made, 2000 + y, m, parent, made % 7);
+                seed = seed * 1103515245u + 12345u;
+                size_t len = 1024 + (seed >> 8) % 4096;
+                while (b.len < len) {
+                    seed = seed * 1103515245u + 12345u;
+                    dx_buf_printf(&b, "Line %u of a day with words and more words.\n", seed >> 16);
+                }
+                snprintf(rel, sizeof rel, "%d/%02d/note-%03d.md", 2000 + y, m, d);
+                put(root, rel, b.data);
+            }
+        }
+    }
+    dx_buf_release(&b);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static size_t live_bytes(dx_session *s, size_t *updates)
+{
+    dx_store_doc_info *docs;
+    size_t n, total = 0;
+    *updates = 0;
+    if (dx_store_list(dx_session_store(s), &docs, &n, NULL))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        total += docs[i].snapshot_bytes + docs[i].update_bytes;
+        *updates += docs[i].updates;
+    }
+    dx_store_docs_free(docs, n);
+    return total;
+}
+
+static dx_session *open_ws(const char *root, dx_workspace **ws, dx_session_stats *st, double *secs)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_session *s = NULL;
+    double t0 = now();
+    if (dx_workspace_open(root, ws, &err) || dx_session_open(*ws, "bench", &s, st, &err)) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        exit(1);
+    }
+    *secs = now() - t0;
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = argc > 1 ? argv[1] : "/tmp";
+    int n = argc > 2 ? atoi(argv[2]) : 10000;
+    char root[2048], cmd[4200], db[4200];
+    snprintf(root, sizeof root, "%s/bench-ws-%d", base, (int)getpid());
+    snprintf(db, sizeof db, "%s/.diaryx/crdt.db", root);
+    double t0 = now();
+    generate(root, n);
+    printf("workspace: %d entries + indexes generated in %.2f s (%s)\n", n, now() - t0, root);
+
+    dx_workspace *ws;
+    dx_session_stats st;
+    double secs;
+    dx_session *s = open_ws(root, &ws, &st, &secs);
+    size_t ups;
+    size_t bytes = live_bytes(s, &ups);
+    printf("import:               %8.1f ms  (%zu files, %zu rewritten, %zu updates, db %lld B)\n",
+           secs * 1e3, st.imported, st.written, ups, file_size(db));
+    dx_session_close(s);
+    dx_workspace_free(ws);
+
+    s = open_ws(root, &ws, &st, &secs);
+    printf("open (load all, check files): %8.1f ms  (target <= 200 ms)\n", secs * 1e3);
+
+    /* One body changed through the CLI's path: staged, stored, written. */
+    char rel[256];
+    snprintf(rel, sizeof rel, "2000/06/note-050.md");
+    dx_buf text = DX_BUF_INIT;
+    dx_error err = DX_ERROR_INIT;
+    snprintf(cmd, sizeof cmd, "%s/%s", root, rel);
+    dx_file_read(cmd, &text, NULL);
+    dx_buf_puts(&text, "One more line.\n");
+    t0 = now();
+    dx_fm *fm = NULL;
+    if (dx_workspace_read(ws, rel, &fm, &err) == 0) {
+        size_t bl;
+        const char *body = dx_fm_body(fm, &bl);
+        dx_buf nb = DX_BUF_INIT;
+        dx_buf_append(&nb, body, bl);
+        dx_buf_puts(&nb, "One more line.\n");
+        dx_fm_set_body(fm, nb.data, nb.len);
+        dx_buf_release(&nb);
+    }
+    if (!fm || dx_workspace_write(ws, rel, fm, &err) || dx_session_save(s, &st, &err)) {
+        fprintf(stderr, "save: %s\n", err.msg);
+        return 1;
+    }
+    double save = now() - t0;
+    printf("change one body, store, re-materialize: %8.3f ms  (%zu file written; target <= 5 "
+           "ms)\n",
+           save * 1e3, st.written);
+    dx_fm_free(fm);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+
+    /* One file edited outside diaryx, taken in by the next open. */
+    snprintf(cmd, sizeof cmd, "%s/2001/03/note-010.md", root);
+    dx_buf_reset(&text);
+    dx_file_read(cmd, &text, NULL);
+    dx_buf_puts(&text, "Edited in an editor.\n");
+    dx_file_write_atomic(cmd, text.data, text.len, 0644, NULL);
+    s = open_ws(root, &ws, &st, &secs);
+    printf("open with one external edit: %8.1f ms  (%zu taken in)\n", secs * 1e3, st.ingested);
+
+    bytes = live_bytes(s, &ups);
+    long long before = file_size(db);
+    t0 = now();
+    dx_store_doc_info *docs;
+    size_t nd;
+    dx_store_list(dx_session_store(s), &docs, &nd, NULL);
+    for (size_t i = 0; i < nd; i++)
+        dx_store_compact(dx_session_store(s), docs[i].name, 0, NULL);
+    dx_store_docs_free(docs, nd);
+    double comp = now() - t0;
+    size_t ups2;
+    size_t bytes2 = live_bytes(s, &ups2);
+    printf("compaction (keep 0):  %8.1f ms  data %zu B in %zu updates -> %zu B in %zu updates "
+           "(db file %lld B)\n",
+           comp * 1e3, bytes, ups, bytes2, ups2, before);
+    dx_session_close(s);
+    dx_workspace_free(ws);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
+    dx_buf_release(&text);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : 1;
+}
