@@ -24,6 +24,7 @@ static const known_key KEYS[] = {
     {"default_workspace", "", "default_workspace", K_STRING, NULL},
     {"daily_entry_folder", "", "daily_entry_folder", K_STRING, NULL},
     {"editor", "", "editor", K_STRING, NULL},
+    {"device_name", "", "device_name", K_STRING, NULL},
     {"default_template", "", "default_template", K_STRING, NULL},
     {"daily_template", "", "daily_template", K_STRING, NULL},
     {"link_format", "", "link_format", K_LINK_FORMAT, "markdown_root"},
