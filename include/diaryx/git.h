@@ -70,8 +70,8 @@ typedef struct dx_git_stats {
 } dx_git_stats;
 
 /* Open the repository at root, or create it: bare = 0 -> root/.git with the work tree at root,
- * initial branch "main" and a ".gitignore" containing ".diaryx/" (added to the first commit
- * only if the caller puts it in the file set); bare = 1 -> root itself is a bare repository.
+ * initial branch "main"; a normal repository's .git/info/exclude gets ".diaryx/" (the CRDT
+ * store) so `git status` never shows it; bare = 1 -> root itself is a bare repository.
  * An existing repository is reused as it is. */
 int dx_git_open_or_init(const char *root, int bare, dx_git **out, dx_error *err);
 void dx_git_free(dx_git *g);
@@ -103,6 +103,10 @@ int dx_git_log(dx_git *g, const char *path, size_t max, dx_git_log_cb cb, void *
 
 /* The bytes of path at rev, appended to out. Missing path: DX_ENOTFOUND. */
 int dx_git_read_file(dx_git *g, const char *rev, const char *path, dx_buf *out, dx_error *err);
+
+/* The blob id (hex) of path at rev. Missing path: DX_ENOTFOUND. */
+int dx_git_blob_id(dx_git *g, const char *rev, const char *path, char out[DX_GIT_OID_HEX],
+                   dx_error *err);
 
 /* All file paths at rev, sorted, as a NULL-terminated malloc'd array (dx_git_paths_free). */
 int dx_git_list_files(dx_git *g, const char *rev, char ***out_paths, size_t *out_n, dx_error *err);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diaryx/buf.h"
 #include "diaryx/crdt_store.h"
 #include "diaryx/error.h"
 #include "diaryx/strlist.h"
@@ -74,6 +75,20 @@ int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], 
 
 /* The name of the body document of an entry ("body/<id>"). */
 void dx_session_body_name(const char *id, char out[64]);
+
+/* Render entry id from the CRDT: its workspace-relative path and file bytes (appended). */
+int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err);
+
+/* The body document of entry id (loaded on first use; borrowed from the session). Changes
+ * made to it are stored by the next save. */
+int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err);
+
+/* The git blob id (hex) of the bytes diaryx last wrote or read at path, or NULL when the
+ * path is not an entry's recorded file. */
+const char *dx_session_recorded(dx_session *s, const char *path);
+
+dx_workspace *dx_session_workspace(dx_session *s);
+const char *dx_session_device(const dx_session *s);
 
 /* Write every entry's file from the CRDT (those whose bytes differ). */
 int dx_session_materialize_all(dx_session *s, dx_session_stats *stats, dx_error *err);

@@ -69,6 +69,11 @@ typedef struct dx_staged {
 } dx_staged;
 
 void dx_workspace_set_staging(dx_workspace *ws, bool on);
+/* Write or remove one file as it is (bytes, not a parsed note), through the staging area
+ * when it is on: restoring a file from history uses these. */
+int dx_workspace_put_file(dx_workspace *ws, const char *rel, const char *bytes, size_t len,
+                          dx_error *err);
+int dx_workspace_remove_file(dx_workspace *ws, const char *rel, dx_error *err);
 /* The staged changes in the order they were first made; *n receives the count. */
 const dx_staged *dx_workspace_staged(const dx_workspace *ws, size_t *n);
 void dx_workspace_staged_clear(dx_workspace *ws);

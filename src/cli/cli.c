@@ -162,6 +162,33 @@ dx_session *cli_session(void)
     return session;
 }
 
+int cli_history(dx_git **g)
+{
+    dx_error err = DX_ERROR_INIT;
+    return dx_history_open(session, g, &err) ? cli_fail(&err) : 0;
+}
+
+int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_commit_result r;
+    int rc = dx_history_commit(&session, g, opts, &r, &err);
+    for (size_t i = 0; i < r.problems.len; i++)
+        fprintf(stderr, "diaryx: check failed: %s\n", r.problems.items[i]);
+    if (rc) {
+        rc = cli_fail(&err);
+    } else if (r.committed) {
+        size_t changed = r.stats.added + r.stats.modified + r.stats.deleted + r.stats.renamed;
+        printf("Committed %.7s (%zu file%s changed, %zu in the commit)\n", r.id, changed,
+               changed == 1 ? "" : "s", r.stats.files);
+    } else if (!quiet_nochange) {
+        printf("Nothing to commit: the workspace matches %.7s\n", r.id[0] ? r.id : "(none)");
+    }
+    dx_commit_result_release(&r);
+    print_warnings();
+    return rc;
+}
+
 int cli_save(dx_workspace *ws)
 {
     (void)ws;

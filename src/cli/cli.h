@@ -9,6 +9,7 @@
 #include "diaryx/buf.h"
 #include "diaryx/config.h"
 #include "diaryx/error.h"
+#include "diaryx/history.h"
 #include "diaryx/session.h"
 #include "diaryx/strlist.h"
 #include "diaryx/workspace.h"
@@ -61,6 +62,10 @@ int cli_finish(dx_workspace *ws, int rc);
 const dx_session_stats *cli_opened_stats(void);
 /* The session cli_open opened (NULL before). */
 dx_session *cli_session(void);
+/* Open the workspace's git repository (created when missing). 0, or 1 printed. */
+int cli_history(dx_git **g);
+/* Commit the CRDT state and print the outcome (check failures on stderr). */
+int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange);
 int cli_config(dx_config **cfg);
 
 /* A path argument as a workspace-relative path: relative to the current directory when it
@@ -89,5 +94,10 @@ int cmd_search(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_config(cli_ctx *ctx, int argc, char **argv);
 int cmd_crdt(cli_ctx *ctx, int argc, char **argv);
+int cmd_commit(cli_ctx *ctx, int argc, char **argv);
+int cmd_log(cli_ctx *ctx, int argc, char **argv);
+int cmd_diff(cli_ctx *ctx, int argc, char **argv);
+int cmd_restore(cli_ctx *ctx, int argc, char **argv);
+int cmd_watch(cli_ctx *ctx, int argc, char **argv);
 
 #endif

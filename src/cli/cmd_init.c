@@ -10,7 +10,8 @@ static const char USAGE[] =
     "Create a workspace in DIR (default: the current directory): a root index README.md with\n"
     "a title (default: the directory name), a description and an empty `contents` list.\n"
     "An existing root index is kept. Markdown files already in DIR are imported into the\n"
-    "workspace's CRDT (.diaryx/crdt.db), written back in diaryx's canonical form. The first\n"
+    "workspace's CRDT (.diaryx/crdt.db), written back in diaryx's canonical form. DIR becomes\n"
+    "a git repository (an existing one is reused) and the workspace is committed. The first\n"
     "workspace created becomes the config's default_workspace.\n";
 
 int cmd_init(cli_ctx *ctx, int argc, char **argv)
@@ -45,6 +46,14 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
         if (n > (created ? 1u : 0u))
             printf("Imported %zu markdown file%s into the workspace's CRDT\n", n,
                    n == 1 ? "" : "s");
+        /* The workspace root is a git repository (an existing one is reused); its first
+         * commit records the workspace as it starts. */
+        dx_git *g = NULL;
+        if (!rc)
+            rc = cli_history(&g);
+        if (!rc)
+            rc = cli_commit(g, NULL, true);
+        dx_git_free(g);
         rc = cli_finish(ws, rc);
     }
     dx_strlist_release(&pos);

@@ -18,6 +18,11 @@ static const cli_command COMMANDS[] = {
     {"search", cmd_search, "search bodies or one property of every entry"},
     {"export", cmd_export, "copy the entries visible to an audience to a directory"},
     {"config", cmd_config, "show or change settings in config.toml"},
+    {"commit", cmd_commit, "record the workspace's state as a git commit"},
+    {"log", cmd_log, "the commits of the workspace or of one file"},
+    {"diff", cmd_diff, "uncommitted changes (or two revisions) as a unified diff"},
+    {"restore", cmd_restore, "bring the workspace or one file back to a revision"},
+    {"watch", cmd_watch, "take in external edits and commit after a quiet interval"},
     {"crdt", cmd_crdt, "look into the CRDT store: sizes, a file's updates, compaction"},
 };
 

@@ -108,42 +108,59 @@ done:
     return rc;
 }
 
-int dx_git_read_file(dx_git *g, const char *rev, const char *path, dx_buf *out, dx_error *err)
+/* The blob entry at path in rev's tree (*e owned by the caller). */
+static int lookup_blob_entry(dx_git *g, const char *rev, const char *path, git_tree_entry **e,
+                             dx_error *err)
 {
     int rc, gr;
     git_commit *c = NULL;
     git_tree *t = NULL;
-    git_tree_entry *e = NULL;
-    git_blob *b = NULL;
+    *e = NULL;
     if ((rc = dx_git_check_path(path, err)) < 0)
         return rc;
     if ((rc = dx_git_lookup_commit(g, rev, &c, err)) < 0)
         return rc;
     if (!c)
         return dx_error_set(err, DX_ENOTFOUND, "'%s' not found: HEAD has no commit yet", path);
-    if ((gr = git_commit_tree(&t, c)) < 0) {
+    if ((gr = git_commit_tree(&t, c)) < 0)
         rc = dx_git_fail(err, gr, "cannot read the tree of '%s'", rev ? rev : "HEAD");
-        goto done;
-    }
-    if ((gr = git_tree_entry_bypath(&e, t, path)) < 0) {
+    else if ((gr = git_tree_entry_bypath(e, t, path)) < 0)
         rc = dx_git_fail(err, gr, "'%s' at '%s'", path, rev ? rev : "HEAD");
-        goto done;
-    }
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+    else if (git_tree_entry_type(*e) != GIT_OBJECT_BLOB)
         rc = dx_error_set(err, DX_EINVAL, "'%s' at '%s' is a directory", path, rev ? rev : "HEAD");
-        goto done;
+    if (rc) {
+        git_tree_entry_free(*e);
+        *e = NULL;
     }
-    if ((gr = git_blob_lookup(&b, g->repo, git_tree_entry_id(e))) < 0) {
-        rc = dx_git_fail(err, gr, "cannot read the blob of '%s'", path);
-        goto done;
-    }
-    if (dx_buf_append(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) < 0)
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory reading '%s'", path);
-done:
-    git_blob_free(b);
-    git_tree_entry_free(e);
     git_tree_free(t);
     git_commit_free(c);
+    return rc;
+}
+
+int dx_git_read_file(dx_git *g, const char *rev, const char *path, dx_buf *out, dx_error *err)
+{
+    git_tree_entry *e = NULL;
+    git_blob *b = NULL;
+    int gr, rc = lookup_blob_entry(g, rev, path, &e, err);
+    if (rc)
+        return rc;
+    if ((gr = git_blob_lookup(&b, g->repo, git_tree_entry_id(e))) < 0)
+        rc = dx_git_fail(err, gr, "cannot read the blob of '%s'", path);
+    else if (dx_buf_append(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) < 0)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory reading '%s'", path);
+    git_blob_free(b);
+    git_tree_entry_free(e);
+    return rc;
+}
+
+int dx_git_blob_id(dx_git *g, const char *rev, const char *path, char out[DX_GIT_OID_HEX],
+                   dx_error *err)
+{
+    git_tree_entry *e = NULL;
+    int rc = lookup_blob_entry(g, rev, path, &e, err);
+    if (!rc)
+        git_oid_tostr(out, DX_GIT_OID_HEX, git_tree_entry_id(e));
+    git_tree_entry_free(e);
     return rc;
 }
 

@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "git_internal.h"
@@ -61,17 +63,30 @@ int dx_git_check_path(const char *path, dx_error *err)
     return 0;
 }
 
-static int write_if_missing(const char *path, const char *text, dx_error *err)
+/* The repository-local ignore file (.git/info/exclude) gets a line ".diaryx/": the CRDT
+ * store is never history, and unlike a .gitignore the rule adds no file of its own to the
+ * working tree. */
+static int exclude_diaryx(git_repository *repo, dx_error *err)
 {
+    char path[4096];
+    snprintf(path, sizeof path, "%sinfo", git_repository_path(repo));
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%sinfo/exclude", git_repository_path(repo));
     FILE *f = fopen(path, "r");
-    if (f) {
-        fclose(f);
-        return 0;
+    char line[512];
+    bool found = false, ends_nl = true;
+    while (f && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        ends_nl = n && line[n - 1] == '\n';
+        found |= !strcmp(line, ".diaryx/\n") || !strcmp(line, ".diaryx/");
     }
-    f = fopen(path, "w");
-    if (!f)
-        return dx_error_set(err, DX_EIO, "cannot create '%s': %s", path, strerror(errno));
-    int bad = fputs(text, f) < 0;
+    if (f)
+        fclose(f);
+    if (found)
+        return 0;
+    if (!(f = fopen(path, "a")))
+        return dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
+    int bad = fputs(ends_nl ? ".diaryx/\n" : "\n.diaryx/\n", f) < 0;
     if (fclose(f) != 0 || bad)
         return dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
     return 0;
@@ -100,17 +115,13 @@ int dx_git_open_or_init(const char *root, int bare, dx_git **out, dx_error *err)
             rc = dx_git_fail(err, gr, "cannot create the git repository at '%s'", root);
             goto done;
         }
-        if (!bare) {
-            char p[4096];
-            snprintf(p, sizeof p, "%s/.gitignore", root);
-            if ((rc = write_if_missing(p, ".diaryx/\n", err)) < 0)
-                goto done;
-        }
     } else if (gr < 0) {
         rc = dx_git_fail(err, gr, "cannot open the git repository at '%s'", root);
         goto done;
     }
     g->bare = git_repository_is_bare(g->repo);
+    if (!g->bare && (rc = exclude_diaryx(g->repo, err)) < 0)
+        goto done;
     if (g->bare != !!bare) {
         rc = dx_error_set(err, DX_ECONFLICT, "'%s' holds a %s repository, expected a %s one", root,
                           g->bare ? "bare" : "normal", bare ? "bare" : "normal");

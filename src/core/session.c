@@ -111,7 +111,7 @@ void dx_session_body_name(const char *id, char out[64])
     snprintf(out, 64, "body/%s", id);
 }
 
-static int body_of(dx_session *s, const char *id, y_doc **out, dx_error *err)
+int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
 {
     doc_slot *slot = dx_strmap_get(&s->bodies, id);
     if (!slot) {
@@ -288,10 +288,10 @@ static int read_rel(dx_session *s, const char *path, dx_buf *out, dx_error *err)
     return rc;
 }
 
-static int render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
+int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
 {
     y_doc *body;
-    int rc = body_of(s, id, &body, err);
+    int rc = dx_session_body(s, id, &body, err);
     if (!rc)
         rc = dx_materialize_entry(s->wsslot.doc, id, body, dx_workspace_link_format(s->ws), path,
                                   bytes, err);
@@ -381,7 +381,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     dx_buf p = DX_BUF_INIT, cur = DX_BUF_INIT;
     int rc = 0;
     /* Already what the CRDT says (a write whose record was not kept): just record it. */
-    if (dx_wsdoc_is_live(s->wsslot.doc, id) && render(s, id, &p, &cur, NULL) == 0 &&
+    if (dx_wsdoc_is_live(s->wsslot.doc, id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
         !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
         rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
@@ -392,7 +392,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     y_doc *body = NULL, *ws_fork = NULL, *body_fork = NULL;
     capture wc = {0}, bc = {0};
     dx_error e = DX_ERROR_INIT;
-    if ((rc = body_of(s, id, &body, err)))
+    if ((rc = dx_session_body(s, id, &body, err)))
         goto done;
     if (fork_if_moved(s, WS_DOC, &ws_fork, &wc, &e) ||
         fork_if_moved(s, body_name, &body_fork, &bc, &e))
@@ -467,7 +467,7 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
         if (!files[i].path)
             continue;
         y_doc *body;
-        if (!(rc = body_of(s, files[i].id, &body, err)) &&
+        if (!(rc = dx_session_body(s, files[i].id, &body, err)) &&
             !(rc = dx_ingest_entry_with(s->wsslot.doc, files[i].id, files[i].path, files[i].bytes,
                                         files[i].len, body, dx_workspace_link_format(s->ws), lookup,
                                         s, err)) &&
@@ -629,8 +629,19 @@ static int materialize(dx_session *s, dx_error *err)
             dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
             dx_buf_reset(&path);
             dx_buf_reset(&bytes);
-            if (live && (rc = render(s, id, &path, &bytes, err)))
-                break;
+            if (live && (rc = dx_session_render(s, id, &path, &bytes, NULL)) != 0) {
+                if (rc == DX_ENOMEM) {
+                    dx_error_set(err, rc, "out of memory writing the files");
+                    break;
+                }
+                /* A damaged entry (a parent cycle, a body that does not decode) must not
+                 * stop the others; the commit's checks refuse to record the state. */
+                if (pass == 0)
+                    warn(s, "entry %s cannot be written: %s; its file is left as it is", id,
+                         dx_strerror(rc));
+                rc = 0;
+                continue;
+            }
             if (pass == 0) {
                 if (r && (!live || strcmp(r->path, path.data) != 0))
                     rc = remove_recorded(s, r->path);
@@ -910,7 +921,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         snprintf(id, sizeof id, "%s", known);
         y_doc *body;
         dx_error e = DX_ERROR_INIT;
-        if ((rc = body_of(s, id, &body, err)))
+        if ((rc = dx_session_body(s, id, &body, err)))
             break;
         rc = dx_ingest_entry_with(s->wsslot.doc, id, st[i].path, st[i].bytes, st[i].len, body,
                                   dx_workspace_link_format(s->ws), lookup, s, &e);
@@ -1051,4 +1062,20 @@ int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], 
     return lookup(s, path, out) == 0
                ? 0
                : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
+}
+
+const char *dx_session_recorded(dx_session *s, const char *path)
+{
+    const dx_store_file *r = dx_strmap_get(&s->recs, path);
+    return r && r->doc_id[0] ? r->hash : NULL;
+}
+
+dx_workspace *dx_session_workspace(dx_session *s)
+{
+    return s->ws;
+}
+
+const char *dx_session_device(const dx_session *s)
+{
+    return s->device;
 }

@@ -207,6 +207,17 @@ void dx_workspace_set_staging(dx_workspace *ws, bool on)
     ws->staging = on;
 }
 
+int dx_workspace_put_file(dx_workspace *ws, const char *rel, const char *bytes, size_t len,
+                          dx_error *err)
+{
+    return dx_ws_write_bytes(ws, rel, bytes, len, err);
+}
+
+int dx_workspace_remove_file(dx_workspace *ws, const char *rel, dx_error *err)
+{
+    return dx_ws_remove(ws, rel, err);
+}
+
 const dx_staged *dx_workspace_staged(const dx_workspace *ws, size_t *n)
 {
     *n = ws->n_staged;

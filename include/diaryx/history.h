@@ -1,0 +1,74 @@
+/* history.h - the workspace's version history: commits of the CRDT state into git, with
+ * sanity checks, compaction of the CRDT after each commit, and self-healing from git.
+ *
+ * A commit materializes every live entry of the CRDT, checks the result, and records
+ * exactly that file set in git (the workspace root is a normal repository; untracked
+ * files of the user are never added; `git status` is clean afterwards). The checks
+ * (ROADMAP.md, "Sanity checks"):
+ *   1. every entry renders, and an entry whose body document has text renders a file with
+ *      that body (no body is lost on the way to the file);
+ *   2. the rendered file set matches the CRDT's file index: one valid, distinct path per
+ *      live entry;
+ *   3. unchanged files are byte-identical to the last commit: a file whose recorded bytes
+ *      (what diaryx last wrote) are the committed ones must still render to those bytes.
+ * A failed check skips the commit, counts the failure (meta `commit_failures`) and returns
+ * DX_EVALIDATE with the reasons. The third consecutive failure rebuilds the CRDT from the
+ * last commit (git wins): the old database is kept beside it as
+ * `.diaryx/crdt.db.broken-<unix time>`, the files are brought back to the commit, and a new
+ * store is imported from them. A successful commit resets the count and compacts every
+ * CRDT document to its newest keep_recent updates; nothing else ever compacts
+ * automatically. */
+#ifndef DX_HISTORY_H
+#define DX_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diaryx/error.h"
+#include "diaryx/git.h"
+#include "diaryx/session.h"
+#include "diaryx/strlist.h"
+
+#define DX_HISTORY_MAX_FAILURES 3
+#define DX_HISTORY_KEEP_RECENT  50
+
+typedef struct dx_commit_opts {
+    const char *message;  /* replaces the generated summary line; NULL = generated */
+    bool skip_validation; /* commit even when the checks fail (they still run and report) */
+    size_t keep_recent;   /* updates kept per document by the compaction (0 = the default) */
+} dx_commit_opts;
+
+#define DX_COMMIT_OPTS_INIT                                                                        \
+    {                                                                                              \
+        NULL, false, 0                                                                             \
+    }
+
+typedef struct dx_commit_result {
+    char id[DX_GIT_OID_HEX]; /* the new commit, or HEAD when nothing changed */
+    bool committed;          /* false: nothing changed, or the checks failed */
+    dx_git_stats stats;
+    size_t failures;     /* consecutive failed checks, this one included (0 after a commit) */
+    bool rebuilt;        /* the CRDT was rebuilt from the last commit */
+    dx_strlist problems; /* what the checks found */
+} dx_commit_result;
+
+void dx_commit_result_release(dx_commit_result *r);
+
+/* Open (or create) the workspace's repository. */
+int dx_history_open(dx_session *s, dx_git **out, dx_error *err);
+
+/* The rendered file set of the CRDT (every live entry), sorted by path, with the checks'
+ * findings appended to problems (may be NULL). Free with dx_history_files_free. */
+int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
+                     dx_error *err);
+void dx_history_files_free(dx_git_file *files, size_t n);
+
+/* Commit the CRDT state (see the top of this file). *s may be replaced by a new session
+ * when the CRDT is rebuilt. DX_EVALIDATE when the checks failed (result says why). */
+int dx_history_commit(dx_session **s, dx_git *g, const dx_commit_opts *opts,
+                      dx_commit_result *result, dx_error *err);
+
+/* Rebuild the CRDT from the commit HEAD names (git wins; see the top of this file). */
+int dx_history_rebuild(dx_session **s, dx_git *g, dx_error *err);
+
+#endif

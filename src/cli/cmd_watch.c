@@ -1,0 +1,144 @@
+/* cmd_watch.c - `diaryx watch`: take in external edits as they happen and commit after a
+ * quiet interval. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: diaryx watch [--daemon] [--poll SECONDS] [--interval SECONDS] [--once]\n\n"
+    "Keep the workspace's history up to date: every POLL seconds (default 2) take in files\n"
+    "edited outside diaryx, and when the CRDT has had no change for the quiet interval\n"
+    "([git] auto_commit_interval_minutes in config.toml, default 30; --interval overrides it\n"
+    "in seconds) commit it. [git] auto_commit = false turns committing off. Stops on Ctrl-C\n"
+    "or SIGTERM.\n\n"
+    "  --daemon   detach; output goes to .diaryx/watch.log, the process id to\n"
+    "             .diaryx/watch.pid\n"
+    "  --once     one round (take in, commit if quiet long enough), then exit\n";
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static int daemonize(const char *root)
+{
+    char log[4096], pid[4096];
+    snprintf(log, sizeof log, "%s/.diaryx/watch.log", root);
+    snprintf(pid, sizeof pid, "%s/.diaryx/watch.pid", root);
+    pid_t p = fork();
+    if (p < 0) {
+        perror("diaryx: cannot fork");
+        return 1;
+    }
+    if (p > 0) {
+        printf("diaryx watch runs as process %d (log: %s)\n", (int)p, log);
+        exit(0);
+    }
+    setsid();
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    if (fd < 0 || null < 0)
+        return 1;
+    dup2(null, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    close(null);
+    FILE *f = fopen(pid, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+    return 0;
+}
+
+int cmd_watch(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *poll_opt = NULL, *interval_opt = NULL;
+    bool daemon = false, once = false;
+    cli_opt opts[] = {{"poll", 0, &poll_opt, NULL},
+                      {"interval", 0, &interval_opt, NULL},
+                      {"daemon", 0, NULL, &daemon},
+                      {"once", 0, NULL, &once},
+                      {NULL}};
+    dx_strlist pos = DX_STRLIST_INIT;
+    int rc = cli_parse(USAGE, opts, argc, argv, &pos);
+    if (!rc && pos.len)
+        rc = cli_usage("watch", "unexpected argument '%s'", pos.items[0]);
+    char *end = NULL;
+    double poll = poll_opt ? strtod(poll_opt, &end) : 2;
+    if (!rc && poll_opt && (poll <= 0 || *end))
+        rc = cli_usage("watch", "--poll needs a positive number of seconds");
+    long long interval = 0;
+    dx_config *cfg = NULL;
+    bool auto_commit = true;
+    if (!rc && (rc = cli_config(&cfg)) == 0) {
+        auto_commit = dx_config_git_auto_commit(cfg);
+        interval = (long long)dx_config_git_interval_minutes(cfg) * 60;
+        if (interval_opt && ((interval = strtoll(interval_opt, &end, 10)) < 0 || *end))
+            rc = cli_usage("watch", "--interval needs a number of seconds");
+    }
+    dx_config_free(cfg);
+    dx_strlist_release(&pos);
+    if (rc)
+        return rc;
+    /* Check the workspace once in the foreground, so errors show before detaching. */
+    dx_workspace *ws = NULL;
+    if ((rc = cli_open(ctx, &ws)))
+        return rc;
+    char root[4096];
+    snprintf(root, sizeof root, "%s", dx_workspace_root(ws));
+    rc = cli_finish(ws, 0);
+    if (!rc && daemon && (rc = daemonize(root)))
+        return rc;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (!once)
+        fprintf(stderr, "diaryx: watching %s (commit after %llds without changes%s)\n", root,
+                interval, auto_commit ? "" : "; auto_commit is off");
+    cli_ctx at = {root};
+    int64_t seen = -1;
+    time_t last_change = time(NULL);
+    bool dirty = true; /* unknown at start: a commit attempt finds out */
+    while (!rc && !stopping) {
+        /* A fresh session each round: other diaryx processes may have written the store. */
+        if ((rc = cli_open(&at, &ws)))
+            break;
+        int64_t last = dx_store_last_id(dx_session_store(cli_session()), NULL);
+        if (last != seen) {
+            if (seen >= 0) {
+                last_change = time(NULL);
+                dirty = true;
+            }
+            seen = last;
+        }
+        if (auto_commit && dirty && time(NULL) - last_change >= interval) {
+            dx_git *g = NULL;
+            if (!(rc = cli_history(&g))) {
+                rc = cli_commit(g, NULL, true);
+                dirty = rc != 0; /* failed checks: tried again after another quiet interval */
+                if (rc) {
+                    rc = 0; /* keep watching: the failure is counted and printed */
+                    last_change = time(NULL);
+                }
+                seen = dx_store_last_id(dx_session_store(cli_session()), NULL);
+            }
+            dx_git_free(g);
+        }
+        rc = cli_finish(ws, rc);
+        if (once)
+            break;
+        struct timespec ts = {(time_t)poll, (long)((poll - (double)(time_t)poll) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}

@@ -1,0 +1,312 @@
+/* history.c - commits of the CRDT state into git, their sanity checks, compaction after a
+ * commit, and rebuilding the CRDT from git when the checks keep failing. */
+#include "diaryx/history.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diaryx/bodydoc.h"
+#include "diaryx/frontmatter.h"
+#include "diaryx/fs.h"
+#include "diaryx/paths.h"
+#include "diaryx/strmap.h"
+#include "diaryx/wsdoc.h"
+
+#define META_FAILURES    "commit_failures"
+#define META_LAST_COMMIT "last_commit"
+
+void dx_commit_result_release(dx_commit_result *r)
+{
+    dx_strlist_release(&r->problems);
+}
+
+int dx_history_open(dx_session *s, dx_git **out, dx_error *err)
+{
+    return dx_git_open_or_init(dx_workspace_root(dx_session_workspace(s)), 0, out, err);
+}
+
+void dx_history_files_free(dx_git_file *files, size_t n)
+{
+    for (size_t i = 0; files && i < n; i++) {
+        free((char *)files[i].path);
+        free((void *)files[i].data);
+    }
+    free(files);
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+    return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
+}
+
+static void problem(dx_strlist *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(dx_strlist *p, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (p)
+        dx_strlist_push(p, msg);
+}
+
+/* Check 1: the body of the rendered file is the body document's text. */
+static int check_body(dx_session *s, const char *id, const char *path, const dx_buf *bytes,
+                      dx_strlist *problems, dx_error *err)
+{
+    y_doc *d = NULL;
+    dx_buf text = DX_BUF_INIT;
+    dx_fm *fm = NULL;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_session_body(s, id, &d, &e);
+    if (rc == DX_ENOMEM)
+        return dx_error_set(err, rc, "out of memory");
+    if (rc) {
+        problem(problems, "%s: its body document cannot be read: %s", path, e.msg);
+        return 0;
+    }
+    if (dx_body_get(d, &text, NULL) == 0 && text.len) {
+        size_t bl = 0;
+        const char *b = NULL;
+        if (dx_fm_parse(dx_buf_cstr(bytes), bytes->len, path, &fm, NULL) == 0)
+            b = dx_fm_body(fm, &bl);
+        if (!b || bl != text.len || memcmp(b, text.data, bl) != 0)
+            problem(problems, "%s: the file does not hold its body (%zu bytes in the CRDT)", path,
+                    text.len);
+    }
+    dx_fm_free(fm);
+    dx_buf_release(&text);
+    return 0;
+}
+
+int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
+                     dx_error *err)
+{
+    y_doc *ws = dx_session_wsdoc(s);
+    dx_strlist ids = DX_STRLIST_INIT;
+    dx_strmap seen = DX_STRMAP_INIT;
+    size_t live = 0;
+    *files = NULL;
+    *n = 0;
+    int rc = dx_wsdoc_ids(ws, &ids, err);
+    dx_git_file *out = rc ? NULL : calloc(ids.len ? ids.len : 1, sizeof *out);
+    if (!rc && !out)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < ids.len; i++) {
+        const char *id = ids.items[i];
+        if (!dx_wsdoc_is_live(ws, id))
+            continue;
+        live++;
+        dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, norm = DX_BUF_INIT;
+        dx_error e = DX_ERROR_INIT;
+        int r = dx_session_render(s, id, &path, &bytes, &e);
+        if (r == DX_ENOMEM) {
+            rc = dx_error_set(err, r, "out of memory rendering the workspace");
+        } else if (r) {
+            /* Check 1: every entry renders. */
+            problem(problems, "entry %s cannot be rendered: %s", id, e.msg);
+        } else if (dx_path_normalize(path.data, &norm, NULL) != 0 || strcmp(norm.data, path.data) ||
+                   !dx_path_is_markdown(path.data)) {
+            /* Check 2: one valid, distinct path per live entry. */
+            problem(problems, "entry %s has an invalid path '%s'", id, path.data);
+        } else if (dx_strmap_get(&seen, path.data)) {
+            problem(problems, "entries %s and %s both render to '%s'",
+                    (const char *)dx_strmap_get(&seen, path.data), id, path.data);
+        } else {
+            rc = check_body(s, id, path.data, &bytes, problems, err);
+            /* Check 3: a file last written as committed must still render as committed. */
+            const char *rec = dx_session_recorded(s, path.data);
+            char head[DX_GIT_OID_HEX], now[DX_GIT_OID_HEX];
+            if (g && rec && dx_git_blob_id(g, NULL, path.data, head, NULL) == 0 &&
+                !strcmp(rec, head)) {
+                git_oid oid;
+                git_odb_hash(&oid, bytes.data, bytes.len, GIT_OBJECT_BLOB);
+                git_oid_tostr(now, sizeof now, &oid);
+                if (strcmp(now, head) != 0)
+                    problem(problems,
+                            "%s: unchanged since the last commit, but the CRDT now renders "
+                            "other bytes",
+                            path.data);
+            }
+            if (!rc && dx_strmap_put(&seen, path.data, ids.items[i])) {
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            } else if (!rc) {
+                out[*n].path = dx_buf_detach(&path, NULL);
+                out[*n].len = bytes.len;
+                out[*n].data = dx_buf_detach(&bytes, NULL);
+                if (!out[*n].data) {
+                    out[*n].data = strdup("");
+                    out[*n].len = 0;
+                }
+                (*n)++;
+            }
+        }
+        dx_buf_release(&path);
+        dx_buf_release(&bytes);
+        dx_buf_release(&norm);
+    }
+    if (!rc && *n != live)
+        problem(problems, "%zu live entries in the CRDT index, %zu files rendered", live, *n);
+    if (!rc && *n > 1)
+        qsort(out, *n, sizeof *out, cmp_file);
+    if (rc) {
+        dx_history_files_free(out, *n);
+        out = NULL;
+        *n = 0;
+    }
+    *files = out;
+    dx_strmap_release(&seen);
+    dx_strlist_release(&ids);
+    return rc;
+}
+
+static int meta_int(dx_crdt_store *st, const char *key)
+{
+    dx_buf v = DX_BUF_INIT;
+    int n = dx_store_meta_get(st, key, &v, NULL) == 0 ? atoi(v.data) : 0;
+    dx_buf_release(&v);
+    return n;
+}
+
+static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
+{
+    dx_store_doc_info *docs;
+    size_t n;
+    int rc = dx_store_list(st, &docs, &n, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = dx_store_compact(st, docs[i].name, keep, err);
+    if (!rc)
+        dx_store_docs_free(docs, n);
+    return rc;
+}
+
+int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx_commit_result *r,
+                      dx_error *err)
+{
+    dx_commit_opts defaults = DX_COMMIT_OPTS_INIT;
+    if (!opts)
+        opts = &defaults;
+    memset(r, 0, sizeof *r);
+    dx_session *s = *sp;
+    dx_crdt_store *st = dx_session_store(s);
+    dx_git_file *files = NULL;
+    size_t n = 0;
+    int rc = dx_history_files(s, g, &files, &n, &r->problems, err);
+    if (rc)
+        return rc;
+    if (r->problems.len && !opts->skip_validation) {
+        /* Skip the commit, count it; the third failure in a row lets git win. */
+        char v[16];
+        r->failures = (size_t)meta_int(st, META_FAILURES) + 1;
+        snprintf(v, sizeof v, "%zu", r->failures);
+        dx_history_files_free(files, n);
+        if ((rc = dx_store_meta_set(st, META_FAILURES, v, err)))
+            return rc;
+        if (r->failures >= DX_HISTORY_MAX_FAILURES) {
+            if ((rc = dx_history_rebuild(sp, g, err)))
+                return rc;
+            r->rebuilt = true;
+        }
+        return dx_error_set(err, DX_EVALIDATE,
+                            "the CRDT state failed %zu check%s (%s); nothing was committed%s",
+                            r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
+                            r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
+    }
+    dx_git_commit_opts go = {0};
+    go.message = opts->message;
+    go.device = dx_session_device(s);
+    rc = dx_git_commit_files(g, files, n, &go, r->id, &r->stats, err);
+    dx_history_files_free(files, n);
+    if (rc < 0)
+        return rc;
+    r->committed = rc != DX_GIT_NOCHANGE;
+    rc = dx_store_meta_set(st, META_FAILURES, NULL, err);
+    if (!rc && r->committed) {
+        rc = dx_store_meta_set(st, META_LAST_COMMIT, r->id, err);
+        /* Only after a successful commit: git holds what the folded updates said. */
+        if (!rc)
+            rc = compact_all(st, opts->keep_recent ? opts->keep_recent : DX_HISTORY_KEEP_RECENT,
+                             err);
+        if (!rc)
+            rc = dx_git_maybe_pack(g, 512, NULL, err);
+    }
+    return rc;
+}
+
+int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
+{
+    dx_session *s = *sp;
+    dx_workspace *ws = dx_session_workspace(s);
+    char **paths = NULL;
+    size_t n = 0;
+    dx_store_file *recs = NULL;
+    size_t nrecs = 0;
+    dx_buf abs = DX_BUF_INIT, bytes = DX_BUF_INIT, db = DX_BUF_INIT, bak = DX_BUF_INIT;
+    char *device = strdup(dx_session_device(s));
+    int rc = device ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = dx_git_list_files(g, NULL, &paths, &n, err);
+    if (!rc)
+        rc = dx_store_files(dx_session_store(s), &recs, &nrecs, err);
+    if (rc)
+        goto done;
+    /* Files diaryx wrote that the commit does not have go (when still as written). */
+    dx_strmap committed = DX_STRMAP_INIT;
+    for (size_t j = 0; !rc && j < n; j++)
+        if (dx_strmap_put(&committed, paths[j], paths[j]))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < nrecs; i++) {
+        if (dx_strmap_get(&committed, recs[i].path) || !recs[i].doc_id[0])
+            continue;
+        dx_buf_reset(&abs);
+        dx_buf_reset(&bytes);
+        dx_workspace_abspath(ws, recs[i].path, &abs);
+        git_oid oid;
+        char hex[DX_GIT_OID_HEX];
+        if (dx_file_read(abs.data, &bytes, NULL) == 0 &&
+            git_odb_hash(&oid, bytes.data, bytes.len, GIT_OBJECT_BLOB) == 0 &&
+            !strcmp(git_oid_tostr(hex, sizeof hex, &oid), recs[i].hash))
+            unlink(abs.data);
+    }
+    dx_strmap_release(&committed);
+    /* The committed files, back on disk. */
+    for (size_t i = 0; !rc && i < n; i++) {
+        dx_buf_reset(&bytes);
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(ws, paths[i], &abs);
+        dx_buf dir = DX_BUF_INIT;
+        dx_path_dirname(abs.data, &dir);
+        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)) &&
+            !(rc = dx_mkdirs(dir.data, err)))
+            rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&bytes), bytes.len, 0644, err);
+        dx_buf_release(&dir);
+    }
+    if (rc)
+        goto done;
+    /* The old store is kept for investigation; a new one is imported from the files. */
+    dx_session_close(s);
+    *sp = NULL;
+    dx_workspace_abspath(ws, ".diaryx/crdt.db", &db);
+    dx_buf_printf(&bak, "%s.broken-%lld", db.data, (long long)time(NULL));
+    if (rename(db.data, bak.data) != 0) {
+        rc = dx_error_set(err, DX_EIO, "cannot move '%s' aside: %s", db.data, strerror(errno));
+        goto done;
+    }
+    rc = dx_session_open(ws, device, sp, NULL, err);
+done:
+    dx_git_paths_free(paths);
+    dx_store_files_free(recs, nrecs);
+    dx_buf_release(&abs);
+    dx_buf_release(&bytes);
+    dx_buf_release(&db);
+    dx_buf_release(&bak);
+    free(device);
+    return rc;
+}
