@@ -213,7 +213,9 @@ void dx_matches_release(dx_matches *m);
 int dx_workspace_search(const dx_workspace *ws, const char *pattern, const char *property,
                         dx_matches *out, dx_error *err);
 
-/* Every markdown file on disk (sorted, hidden and build directories skipped). */
+/* Every markdown file on disk (sorted, hidden and build directories skipped). The walk
+ * also removes the temporary files a killed writer left behind (".NAME.tmpPID" whose
+ * process is gone). */
 int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
                             dx_error *err);
 

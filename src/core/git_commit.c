@@ -86,14 +86,29 @@ static int same_file(const char *p, const void *data, size_t len)
     return same && off == len;
 }
 
+/* Make the index match tree (nothing is written when it already does). */
+static int sync_index(dx_git *g, git_tree *tree, dx_error *err)
+{
+    git_index *idx = NULL;
+    git_oid current;
+    int rc = 0, gr;
+    if ((gr = git_repository_index(&idx, g->repo)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot read the index");
+    } else if (git_index_write_tree(&current, idx) < 0 ||
+               !git_oid_equal(&current, git_tree_id(tree))) {
+        if ((gr = git_index_read_tree(idx, tree)) < 0 || (gr = git_index_write(idx)) < 0)
+            rc = dx_git_fail(err, gr, "cannot make the index match the commit");
+    }
+    git_index_free(idx);
+    return rc;
+}
+
 /* Write the files this commit added or changed where the work tree differs (files the
  * commit did not change are left alone: reading 10k files would cost more than the commit); remove
  * files the commit deleted; make the index match the new tree. */
 static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_change *ch, size_t nch,
                          dx_error *err)
 {
-    int rc = 0, gr;
-    git_index *idx = NULL;
     char path[4096];
     for (size_t k = 0; k < nch; k++) {
         const dx_git_file *f = ch[k].file;
@@ -118,11 +133,7 @@ static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_change *ch, siz
                 return dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
                                     ch[k].path, strerror(errno));
         }
-    if ((gr = git_repository_index(&idx, g->repo)) < 0 ||
-        (gr = git_index_read_tree(idx, tree)) < 0 || (gr = git_index_write(idx)) < 0)
-        rc = dx_git_fail(err, gr, "cannot make the index match the new commit");
-    git_index_free(idx);
-    return rc;
+    return sync_index(g, tree, err);
 }
 
 int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
@@ -150,6 +161,10 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     if (parent && nch == 0 && !(opts && opts->allow_empty)) {
         if (out_id)
             git_oid_tostr(out_id, DX_GIT_OID_HEX, git_commit_id(parent));
+        /* A writer killed after moving HEAD but before writing the index leaves the index
+         * behind HEAD: bring it along, so `git status` is clean here too. */
+        if (!g->bare && (rc = sync_index(g, base, err)) < 0)
+            goto done;
         rc = DX_GIT_NOCHANGE;
         goto done;
     }

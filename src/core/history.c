@@ -3,6 +3,8 @@
 #include "diaryx/history.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,13 +189,45 @@ static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
     return rc;
 }
 
+/* Commits of one workspace run one at a time: an exclusive lock on .diaryx/commit.lock,
+ * which the kernel releases when the holder dies. Holding it, any git lock file is a
+ * leftover of a killed commit and can go. */
+static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
+{
+    dx_buf p = DX_BUF_INIT;
+    dx_workspace_abspath(dx_session_workspace(s), ".diaryx/commit.lock", &p);
+    *fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int rc = 0;
+    if (*fd < 0 || flock(*fd, LOCK_EX) != 0)
+        rc = dx_error_set(err, DX_EIO, "cannot lock '%s': %s", p.data, strerror(errno));
+    dx_buf_release(&p);
+    if (!rc)
+        rc = dx_git_remove_stale_locks(g, NULL, err);
+    return rc;
+}
+
+static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
+                         dx_commit_result *r, dx_error *err);
+
 int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx_commit_result *r,
                       dx_error *err)
+{
+    memset(r, 0, sizeof *r);
+    int fd = -1;
+    int rc = commit_lock(*sp, g, &fd, err);
+    if (!rc)
+        rc = commit_locked(sp, g, opts, r, err);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
+                         dx_commit_result *r, dx_error *err)
 {
     dx_commit_opts defaults = DX_COMMIT_OPTS_INIT;
     if (!opts)
         opts = &defaults;
-    memset(r, 0, sizeof *r);
     dx_session *s = *sp;
     dx_crdt_store *st = dx_session_store(s);
     dx_git_file *files = NULL;

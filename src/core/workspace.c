@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -797,6 +798,20 @@ done:
     return rc;
 }
 
+/* A temporary file of dx_file_write_atomic (".NAME.tmpPID") whose writer is gone: a
+ * process killed between writing and renaming leaves one behind. */
+static bool stale_temp(const char *name)
+{
+    const char *t = strstr(name, ".tmp");
+    if (name[0] != '.' || !t || !t[4])
+        return false;
+    for (const char *p = t + 4; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    long pid = strtol(t + 4, NULL, 10);
+    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out)
 {
     dx_buf abs = DX_BUF_INIT;
@@ -808,8 +823,15 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
     struct dirent *e;
     int rc = 0;
     while (!rc && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.') {
+            if (e->d_type != DT_DIR && stale_temp(e->d_name)) {
+                dx_buf t = DX_BUF_INIT;
+                dx_buf_printf(&t, "%s/%s%s%s", ws->root, rel_dir, rel_dir[0] ? "/" : "", e->d_name);
+                unlink(t.data);
+                dx_buf_release(&t);
+            }
             continue;
+        }
         dx_buf rel = DX_BUF_INIT, full = DX_BUF_INIT;
         dx_buf_printf(&rel, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
         /* The entry type from readdir spares a stat per file; some file systems leave it

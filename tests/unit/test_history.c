@@ -1,0 +1,388 @@
+/* test_history.c - commits of the CRDT state: checks, failure counting, self-healing from
+ * git, compaction only after a commit, and a committing process killed at random moments.
+ * Real files, a real SQLite store, a real git repository read back with the git CLI. */
+#include "test.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "diaryx/bodydoc.h"
+#include "diaryx/fs.h"
+#include "diaryx/history.h"
+#include "diaryx/wsdoc.h"
+
+static char dir[64];
+
+static void put(const char *rel, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    dx_file_write_atomic(p, text, strlen(text), 0644, NULL);
+}
+
+static int sh(dx_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sh(dx_buf *out, const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    dx_buf_reset(out);
+    char buf[4096];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, p)) > 0)
+        dx_buf_append(out, buf, r);
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dx-history-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    put("README.md", "---\ntitle: Home\ncontents:\n- \"[A](/a.md)\"\n- \"[B](/b.md)\"\n---\n");
+    put("a.md", "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha\n");
+    put("b.md", "---\ntitle: B\npart_of: \"[Home](/README.md)\"\n---\nbeta\n");
+}
+
+static void teardown(void)
+{
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "rm -rf '%s'", dir), 0);
+    dx_buf_release(&out);
+}
+
+typedef struct env {
+    dx_workspace *ws;
+    dx_session *s;
+    dx_git *g;
+} env;
+
+static void env_open(env *e)
+{
+    dx_error err = DX_ERROR_INIT;
+    memset(e, 0, sizeof *e);
+    CHECK_EQ_INT(dx_workspace_open(dir, &e->ws, &err), 0);
+    if (dx_session_open(e->ws, "test", &e->s, NULL, &err) != 0)
+        TEST_FAILF("session: %s", err.msg);
+    CHECK_EQ_INT(dx_history_open(e->s, &e->g, &err), 0);
+}
+
+static void env_close(env *e)
+{
+    dx_git_free(e->g);
+    dx_session_close(e->s);
+    dx_workspace_free(e->ws);
+}
+
+static int commit(env *e, dx_commit_result *r)
+{
+    dx_error err = DX_ERROR_INIT;
+    return dx_history_commit(&e->s, e->g, NULL, r, &err);
+}
+
+/* Make a and b each other's parent: valid Yjs, but no path can be derived. */
+static void corrupt_with_a_cycle(env *e)
+{
+    char a[DX_UUID_LEN + 1], b[DX_UUID_LEN + 1];
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_session_find(e->s, "a.md", a, &err), 0);
+    CHECK_EQ_INT(dx_session_find(e->s, "b.md", b, &err), 0);
+    y_doc *w = dx_session_wsdoc(e->s);
+    uint8_t *sv = NULL, *up = NULL;
+    size_t svl, upl;
+    y_encode_state_vector(w, &sv, &svl);
+    dx_wsdoc_set_field(w, a, "part_of", b, &err);
+    dx_wsdoc_set_field(w, b, "part_of", a, &err);
+    y_encode_state_as_update(w, sv, svl, &up, &upl);
+    CHECK_EQ_INT(
+        dx_store_append(dx_session_store(e->s), "workspace", up, upl, "remote", "bug", NULL, &err),
+        0);
+    y_free(sv);
+    y_free(up);
+}
+
+TEST(test_commit_is_clean_and_read_by_git)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed);
+    CHECK_EQ_INT(r.stats.files, 3);
+    dx_commit_result_release(&r);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", dir), 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", dir), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:a.md", dir), 0);
+    CHECK_EQ_STR(out.data, "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha\n");
+    /* Nothing changed: no commit. */
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(!r.committed);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "git -C %s rev-list --count HEAD", dir), 0);
+    CHECK_EQ_STR(out.data, "1\n");
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
+TEST(test_failed_checks_skip_count_and_heal_on_the_third)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    char head[DX_GIT_OID_HEX];
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_git_resolve(e.g, "HEAD", head, &err), 0);
+    env_close(&e);
+    /* A damaged CRDT (the update is stored as sync would store it). */
+    env_open(&e);
+    corrupt_with_a_cycle(&e);
+    env_close(&e);
+    for (size_t attempt = 1; attempt <= 3; attempt++) {
+        env_open(&e);
+        int rc = commit(&e, &r);
+        CHECK_EQ_INT(rc, DX_EVALIDATE);
+        CHECK(!r.committed);
+        CHECK_EQ_INT(r.failures, attempt);
+        CHECK(r.problems.len > 0);
+        CHECK(r.rebuilt == (attempt == 3));
+        char now[DX_GIT_OID_HEX];
+        CHECK_EQ_INT(dx_git_resolve(e.g, "HEAD", now, &err), 0);
+        CHECK_EQ_STR(now, head); /* nothing committed */
+        dx_commit_result_release(&r);
+        if (attempt == 3) {
+            /* Git won: the new CRDT has both entries at their paths again, a commit passes
+             * (nothing changed) and the count is reset. */
+            char id[DX_UUID_LEN + 1];
+            CHECK_EQ_INT(dx_session_find(e.s, "a.md", id, &err), 0);
+            CHECK_EQ_INT(dx_session_find(e.s, "b.md", id, &err), 0);
+            CHECK_EQ_INT(commit(&e, &r), 0);
+            CHECK(!r.committed);
+            CHECK_EQ_INT(r.failures, 0);
+            dx_commit_result_release(&r);
+            dx_buf out = DX_BUF_INIT;
+            CHECK_EQ_INT(sh(&out, "ls %s/.diaryx | grep -c 'crdt.db.broken-'", dir), 0);
+            CHECK_EQ_STR(out.data, "1\n");
+            CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", dir), 0);
+            CHECK_EQ_STR(dx_buf_cstr(&out), "");
+            dx_buf_release(&out);
+        }
+        env_close(&e);
+    }
+    teardown();
+}
+
+TEST(test_skip_validation_commits_and_one_success_resets_the_count)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    corrupt_with_a_cycle(&e);
+    env_close(&e);
+    env_open(&e);
+    CHECK_EQ_INT(commit(&e, &r), DX_EVALIDATE);
+    CHECK_EQ_INT(r.failures, 1);
+    dx_commit_result_release(&r);
+    dx_commit_opts o = DX_COMMIT_OPTS_INIT;
+    o.skip_validation = true;
+    dx_error err = DX_ERROR_INIT;
+    /* Entries whose path cannot be derived are left out; the rest is committed. */
+    CHECK_EQ_INT(dx_history_commit(&e.s, e.g, &o, &r, &err), 0);
+    CHECK_EQ_INT(r.failures, 0);
+    dx_commit_result_release(&r);
+    dx_buf v = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_store_meta_get(dx_session_store(e.s), "commit_failures", &v, NULL),
+                 DX_ENOTFOUND);
+    dx_buf_release(&v);
+    env_close(&e);
+    teardown();
+}
+
+static size_t count_updates(dx_session *s)
+{
+    dx_store_doc_info *docs;
+    size_t n, total = 0;
+    dx_store_list(dx_session_store(s), &docs, &n, NULL);
+    for (size_t i = 0; i < n; i++)
+        total += docs[i].updates;
+    dx_store_docs_free(docs, n);
+    return total;
+}
+
+TEST(test_compaction_only_after_a_commit_keeps_the_state)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_error err = DX_ERROR_INIT;
+    char line[64];
+    for (int i = 0; i < 70; i++) {
+        dx_fm *fm = NULL;
+        CHECK_EQ_INT(dx_workspace_read(e.ws, "a.md", &fm, &err), 0);
+        snprintf(line, sizeof line, "alpha %d\n", i);
+        dx_fm_set_body(fm, line, strlen(line));
+        CHECK_EQ_INT(dx_workspace_write(e.ws, "a.md", fm, &err), 0);
+        dx_fm_free(fm);
+        CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    }
+    size_t before = count_updates(e.s);
+    CHECK(before >= 70);
+    /* A failed commit never compacts. */
+    corrupt_with_a_cycle(&e);
+    env_close(&e);
+    env_open(&e);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), DX_EVALIDATE);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(count_updates(e.s), before + 1);
+    env_close(&e);
+    teardown();
+    /* A good commit compacts to 50 per document, and the state is unchanged. */
+    setup();
+    env_open(&e);
+    for (int i = 0; i < 70; i++) {
+        dx_fm *fm = NULL;
+        dx_workspace_read(e.ws, "a.md", &fm, &err);
+        snprintf(line, sizeof line, "alpha %d\n", i);
+        dx_fm_set_body(fm, line, strlen(line));
+        dx_workspace_write(e.ws, "a.md", fm, &err);
+        dx_fm_free(fm);
+        dx_session_save(e.s, NULL, &err);
+    }
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    char id[DX_UUID_LEN + 1], name[64];
+    CHECK_EQ_INT(dx_session_find(e.s, "a.md", id, &err), 0);
+    dx_session_body_name(id, name);
+    dx_store_update_info *h;
+    size_t n;
+    CHECK_EQ_INT(dx_store_history(dx_session_store(e.s), name, 1000, &h, &n, &err), 0);
+    CHECK_EQ_INT(n, 50);
+    dx_store_history_free(h, n);
+    env_close(&e);
+    env_open(&e); /* reloaded from snapshot + 50 updates */
+    y_doc *d = NULL;
+    dx_buf text = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_session_body(e.s, id, &d, &err), 0);
+    dx_body_get(d, &text, &err);
+    CHECK_EQ_STR(text.data, "alpha 69\n");
+    dx_buf_release(&text);
+    env_close(&e);
+    teardown();
+}
+
+/* The child edits and commits in a loop and reports every edit whose save returned. */
+static void child_loop(int fd)
+{
+    env e;
+    env_open(&e);
+    dx_error err = DX_ERROR_INIT;
+    for (int i = 0;; i++) {
+        dx_fm *fm = NULL;
+        char line[64], rel[32];
+        snprintf(rel, sizeof rel, "%s.md", i % 2 ? "a" : "b");
+        if (dx_workspace_read(e.ws, rel, &fm, &err) != 0)
+            _exit(2);
+        snprintf(line, sizeof line, "edit %d\n", i);
+        size_t bl;
+        const char *b = dx_fm_body(fm, &bl);
+        dx_buf nb = DX_BUF_INIT;
+        dx_buf_append(&nb, b, bl);
+        dx_buf_puts(&nb, line);
+        dx_fm_set_body(fm, nb.data, nb.len);
+        dx_buf_release(&nb);
+        if (dx_workspace_write(e.ws, rel, fm, &err) || dx_session_save(e.s, NULL, &err))
+            _exit(3);
+        dx_fm_free(fm);
+        if (write(fd, &i, sizeof i) != sizeof i)
+            _exit(4);
+        if (i % 3 == 0) {
+            dx_commit_result r;
+            if (dx_history_commit(&e.s, e.g, NULL, &r, &err) != 0)
+                _exit(5);
+            dx_commit_result_release(&r);
+        }
+    }
+}
+
+TEST(test_kill_during_commits_loses_nothing_acknowledged)
+{
+    setup();
+    srand(4321);
+    int acked = -1;
+    for (int round = 0; round < 6; round++) {
+        int p[2];
+        CHECK_EQ_INT(pipe(p), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            child_loop(p[1]);
+        }
+        close(p[1]);
+        usleep(20000 + (useconds_t)(rand() % 150000));
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        CHECK(WIFSIGNALED(st));
+        int v;
+        while (read(p[0], &v, sizeof v) == sizeof v)
+            acked = v;
+        close(p[0]);
+        /* Afterwards: git reads a sound repository, the CRDT holds the last acknowledged
+         * edit, and the next commit succeeds. */
+        env e;
+        env_open(&e);
+        dx_buf out = DX_BUF_INIT;
+        CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict >/dev/null 2>&1", dir), 0);
+        if (acked >= 0) {
+            char id[DX_UUID_LEN + 1], want[32];
+            dx_error err = DX_ERROR_INIT;
+            CHECK_EQ_INT(dx_session_find(e.s, acked % 2 ? "a.md" : "b.md", id, &err), 0);
+            y_doc *d = NULL;
+            dx_buf text = DX_BUF_INIT;
+            CHECK_EQ_INT(dx_session_body(e.s, id, &d, &err), 0);
+            dx_body_get(d, &text, &err);
+            snprintf(want, sizeof want, "edit %d\n", acked);
+            if (!strstr(dx_buf_cstr(&text), want))
+                TEST_FAILF("round %d: acknowledged '%s' missing", round, want);
+            dx_buf_release(&text);
+        }
+        dx_commit_result r;
+        CHECK_EQ_INT(commit(&e, &r), 0);
+        dx_commit_result_release(&r);
+        CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", dir), 0);
+        CHECK_EQ_STR(dx_buf_cstr(&out), "");
+        dx_buf_release(&out);
+        env_close(&e);
+    }
+    CHECK(acked > 0);
+    teardown();
+}
+
+int main(void)
+{
+    RUN(test_commit_is_clean_and_read_by_git);
+    RUN(test_failed_checks_skip_count_and_heal_on_the_third);
+    RUN(test_skip_validation_commits_and_one_success_resets_the_count);
+    RUN(test_compaction_only_after_a_commit_keeps_the_state);
+    RUN(test_kill_during_commits_loses_nothing_acknowledged);
+    return TEST_REPORT();
+}
