@@ -723,12 +723,13 @@ int y_apply_update(y_doc *doc, const uint8_t *update, size_t len, const void *or
         return rc;
     }
     rc = integrate_all(doc, &u);
-    /* Pending deletes first re-applied, then this update's. */
+    /* This update's deletes, then the pending ones again (yjs's order, which decides the
+     * order of clients in the transaction's delete set, and so of the formatting cleanup). */
     y_ds unapplied = {0};
     if (!rc)
-        rc = apply_ds(doc, &doc->pending_ds, &unapplied);
-    if (!rc)
         rc = apply_ds(doc, &u.ds, &unapplied);
+    if (!rc)
+        rc = apply_ds(doc, &doc->pending_ds, &unapplied);
     y_ds_release(&doc->pending_ds);
     y_ds_sort_merge(&unapplied);
     doc->pending_ds = unapplied;
