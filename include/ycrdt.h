@@ -18,7 +18,9 @@
  *
  * Updates: y_apply_update() takes v1 updates in any order; structs whose dependencies are
  * missing are held as pending and integrated when the missing part arrives (the same for
- * delete ranges that refer to unknown structs).
+ * delete ranges that refer to unknown structs). Which structs wait, and when they are
+ * retried, follows yjs exactly (its integrateStructs and retry rule), since that decides
+ * what the doc holds between updates.
  *
  * Document-free utilities (y_merge_updates, y_diff_update, y_state_vector_from_update,
  * y_update_validate) work on update bytes alone, as a relay server needs them.

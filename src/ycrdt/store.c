@@ -321,6 +321,8 @@ y_item *y_item_split(y_doc *doc, y_item *it, uint64_t diff)
     return r;
 }
 
+static uint64_t before_state(const y_txn *t, uint64_t client);
+
 void y_item_delete(y_doc *doc, y_item *it)
 {
     if (it->deleted)
@@ -336,13 +338,23 @@ void y_item_delete(y_doc *doc, y_item *it)
     if (parent)
         y_txn_note_changed(doc, parent);
     if (it->ref == Y_REF_TYPE) {
+        /* Children deleted before this transaction are not in its delete set, but they
+         * are garbage collected with the type: yjs lists them for merging (ContentType
+         * delete pushes them to _mergeStructs), so GC structs next to each other fuse. */
         y_type *t = it->c.type;
-        for (y_item *c = t->start; c; c = c->right)
+        for (y_item *c = t->start; c; c = c->right) {
             if (!c->deleted)
                 y_item_delete(doc, c);
-        for (size_t k = 0; k < t->nkeys; k++)
-            if (t->keys[k].item && !t->keys[k].item->deleted)
-                y_item_delete(doc, t->keys[k].item);
+            else if (c->id.clock < before_state(&doc->txn, c->id.client))
+                y_txn_add_merge(doc, c);
+        }
+        for (size_t k = 0; k < t->nkeys; k++) {
+            y_item *c = t->keys[k].item;
+            if (c && !c->deleted)
+                y_item_delete(doc, c);
+            else if (c && c->id.clock < before_state(&doc->txn, c->id.client))
+                y_txn_add_merge(doc, c);
+        }
     }
 }
 

@@ -89,6 +89,7 @@ void y_doc_free(y_doc *d)
     for (size_t i = 0; i < d->npending; i++)
         y_item_free_decoded(d->pending[i]);
     free(d->pending);
+    free(d->pending_missing);
     y_ds_release(&d->pending_ds);
     y_ds_release(&d->txn.ds);
     free(d->txn.before);

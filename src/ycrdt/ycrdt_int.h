@@ -173,9 +173,13 @@ struct y_doc {
     size_t nobs, capobs;
     int next_obs_id;
     y_txn txn;
-    /* Decoded structs and delete ranges waiting for missing dependencies. */
+    /* Decoded structs and delete ranges waiting for missing dependencies. The structs are
+     * sorted by client and clock (yjs keeps them as one merged update); pending_missing
+     * holds, per client, the lowest clock whose arrival makes yjs retry them. */
     y_item **pending;
     size_t npending, cappending;
+    y_sv_entry *pending_missing;
+    size_t nmissing;
     y_ds pending_ds;
     uint64_t next_ident; /* identities of formatting values (see y_item.c.fmt.ident) */
 };

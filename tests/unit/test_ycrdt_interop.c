@@ -362,8 +362,8 @@ static int replay(const char *path)
             char *h = malloc(2 * n + 2);
             to_hex(b, n, h, 2 * n + 2);
             if (strcmp(h, rest) != 0) {
-                printf("  %s: final %s of doc %d differs\n    ycrdt: %.300s\n    yjs:   %.300s\n",
-                       path, cmd, i, h, rest);
+                printf("  %s step %d: %s of doc %d differs\n    ycrdt: %.300s\n    yjs:   %.300s\n",
+                       path, step, cmd, i, h, rest);
                 failures++;
             }
             free(h);
