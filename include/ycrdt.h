@@ -18,13 +18,22 @@
  *
  * Updates: y_apply_update() takes v1 updates in any order; structs whose dependencies are
  * missing are held as pending and integrated when the missing part arrives (the same for
- * delete ranges that refer to unknown structs).
+ * delete ranges that refer to unknown structs). Which structs wait, and when they are
+ * retried, follows yjs exactly (its integrateStructs and retry rule), since that decides
+ * what the doc holds between updates.
  *
  * Document-free utilities (y_merge_updates, y_diff_update, y_state_vector_from_update,
  * y_update_validate) work on update bytes alone, as a relay server needs them.
  *
- * Not implemented yet (issue 3 lists them): formatting attributes and embeds in Y.Text,
- * and more than one position marker per text.
+ * Rich text: Y.Text formatting attributes and embeds follow yjs's YText (the same Format
+ * items are inserted, and the same redundant ones deleted, including the cleanup yjs runs
+ * after remote transactions), so formatted editing gives the same bytes as yjs.
+ *
+ * Not implemented (issue 3): yjs keeps up to 80 search markers per plain text where ycrdt
+ * keeps one; positions are the same, and yjs drops its markers once a text is formatted.
+ * Object-valued attributes are compared as yjs compares them (by reference, or one level
+ * deep) with identities tracked per doc; yjs's references of values a JS caller reuses
+ * across calls cannot be expressed in C.
  *
  * Ownership: y_doc_new() gives a doc the caller frees with y_doc_free(). Types returned by
  * the doc (root types and nested types) are borrowed from the doc and live as long as it.
@@ -207,22 +216,43 @@ int y_doc_off_update(y_doc *doc, int id);
 
 /* ---- Text ----------------------------------------------------------------------------- */
 
-/* Formatting attributes: parallel arrays of keys and values (values NULL-kind = remove). */
+/* Formatting attributes, like the attributes object of yjs's insert/format: parallel
+ * arrays of keys and values, in the order of the JS object literal (a repeated key keeps
+ * its first position and takes the last value; array-index-like keys such as "1" come
+ * first, as in any JS object). A Y_ANY_NULL value means "not set" (it removes the
+ * attribute). Values are stored as JSON text; undefined, BigInt and non-finite numbers
+ * -> Y_EINVAL. */
 typedef struct y_attrs {
     const char *const *keys;
     const y_any *values;
     size_t len;
 } y_attrs;
 
-/* Insert UTF-8 text at a UTF-16 offset. attrs must be NULL or empty for now (formatting
- * attributes are not implemented yet; Y_EINVAL otherwise); the text is inserted after any
- * tombstones at the position, as yjs does. Invalid UTF-8 or an index past the end ->
- * Y_EINVAL. */
+/* Insert UTF-8 text at a UTF-16 offset (yjs Y.Text insert). attrs NULL: the text takes
+ * the attributes in effect at the position; attrs non-NULL (even with len 0): exactly
+ * these attributes, every other current one is ended around the new text. The text goes
+ * after any tombstones (and Format items that already match) at the position, as yjs
+ * does. Invalid UTF-8 or an index past the end -> Y_EINVAL. */
 int y_text_insert(y_type *text, uint32_t index, const char *utf8, size_t len, const y_attrs *attrs);
+/* Insert an embed (yjs insertEmbed): one unit of length holding a JSON value, written as
+ * its JSON text. Objects, arrays, booleans, finite numbers and binary are accepted; a
+ * string is text (use y_text_insert); null/undefined/BigInt -> Y_EINVAL. attrs NULL or
+ * empty: the embed carries no attributes. */
+int y_text_insert_embed(y_type *text, uint32_t index, const y_any *embed, const y_attrs *attrs);
+/* Set (or with a null value remove) attributes on [index, index + length) (yjs format).
+ * As in yjs, nothing happens when no item follows index, and a range reaching past the
+ * end appends that many newlines (Quill's trailing newline) with the attributes.
+ * attrs NULL is the empty set. index past the end -> Y_EINVAL. */
+int y_text_format(y_type *text, uint32_t index, uint32_t length, const y_attrs *attrs);
 int y_text_delete(y_type *text, uint32_t index, uint32_t length);
 uint32_t y_text_length(const y_type *text); /* UTF-16 code units */
 /* The text as UTF-8 (embeds and formatting are left out, like Y.Text.toString()). */
 int y_text_string(const y_type *text, char **out, size_t *out_len);
+/* The content as the JSON of yjs's toDelta(): an array of {"insert": string or embed,
+ * "attributes": {...}} ops, text runs with equal attributes joined, attributes left out
+ * when none are set; byte-identical to JSON.stringify(ytext.toDelta()). Nested types in
+ * the text appear as their JSON. *json_out is NUL-terminated; free with y_free. */
+int y_text_delta(const y_type *text, char **json_out);
 
 /* ---- Values read from Map and Array -------------------------------------------------- */
 

@@ -15,8 +15,10 @@ static const char USAGE[] =
     "  sv [-o OUT] UPDATE...             apply, then write the encoded state vector\n"
     "  diff --sv SVFILE [-o OUT] UPDATE...\n"
     "                                    apply, then write what the holder of SVFILE lacks\n"
-    "  json [--text N]... [--map N]... [--array N]... UPDATE...\n"
+    "  json [--text N]... [--delta N]... [--map N]... [--array N]... UPDATE...\n"
     "                                    apply, then print the named root types as JSON\n"
+    "                                    (--text: the plain string, like toString();\n"
+    "                                    --delta: the rich text, like toDelta())\n"
     "  dump UPDATE                       list the structs and the delete set of an update\n"
     "Output goes to stdout without -o. Exit status: 0 ok, 1 bad input, 2 usage error.\n";
 
@@ -74,6 +76,7 @@ static int write_out(const char *path, const uint8_t *data, size_t len)
 typedef struct named {
     const char *name;
     y_type_kind kind;
+    bool delta; /* --delta: toDelta() instead of toString() */
 } named;
 
 int main(int argc, char **argv)
@@ -97,7 +100,7 @@ int main(int argc, char **argv)
             return 0;
         }
         bool takes = !strcmp(a, "-o") || !strcmp(a, "--sv") || !strcmp(a, "--text") ||
-                     !strcmp(a, "--map") || !strcmp(a, "--array");
+                     !strcmp(a, "--delta") || !strcmp(a, "--map") || !strcmp(a, "--array");
         if (takes && i + 1 >= argc)
             return usage_error("an option needs a value");
         if (!strcmp(a, "-o"))
@@ -105,7 +108,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--sv"))
             svfile = argv[++i];
         else if (takes && ntypes < 64) {
-            types[ntypes].kind = a[2] == 't' ? Y_TEXT : a[2] == 'm' ? Y_MAP : Y_ARRAY;
+            types[ntypes].kind = a[2] == 't' || a[2] == 'd' ? Y_TEXT
+                                 : a[2] == 'm'              ? Y_MAP
+                                                            : Y_ARRAY;
+            types[ntypes].delta = a[2] == 'd';
             types[ntypes++].name = argv[++i];
         } else if (a[0] == '-' && a[1])
             return usage_error("unknown option");
@@ -191,7 +197,8 @@ int main(int argc, char **argv)
                         : types[i].kind == Y_MAP ? y_doc_get_map(doc, types[i].name)
                                                  : y_doc_get_array(doc, types[i].name);
             char *j = NULL;
-            if (!t || y_type_to_json(t, &j, NULL) != Y_OK) {
+            if (!t ||
+                (types[i].delta ? y_text_delta(t, &j) : y_type_to_json(t, &j, NULL)) != Y_OK) {
                 fprintf(stderr, "ycrdt: '%s' is not a %s in this document\n", types[i].name,
                         types[i].kind == Y_TEXT  ? "text"
                         : types[i].kind == Y_MAP ? "map"

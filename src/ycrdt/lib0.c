@@ -309,7 +309,7 @@ size_t y_utf16_len(const char *str, size_t n)
 
 /* JS Object.keys order: array-index keys ("0".."4294967294", canonical form) ascending,
  * then the rest in insertion order. */
-static bool index_key(const char *k, uint64_t *out)
+bool y_js_index_key(const char *k, uint64_t *out)
 {
     size_t n = strlen(k);
     if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
@@ -324,6 +324,66 @@ static bool index_key(const char *k, uint64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+void y_js_number(double v, char *buf)
+{
+    if (v == 0) {
+        strcpy(buf, "0");
+        return;
+    }
+    if (isnan(v) || isinf(v)) {
+        strcpy(buf, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    /* The shortest digit string that reads back as v (printf rounds correctly, so the
+     * first precision that round-trips gives the digits JS picks). */
+    char tmp[40];
+    for (int prec = 0; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    const char *p = tmp;
+    char *o = buf;
+    if (*p == '-')
+        *o++ = *p++;
+    char digits[24];
+    int k = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[k++] = *p;
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
+    int n = atoi(p + 1) + 1; /* v = 0.digits * 10^n */
+    if (k <= n && n <= 21) {
+        memcpy(o, digits, (size_t)k);
+        o += k;
+        for (int i = k; i < n; i++)
+            *o++ = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(o, digits, (size_t)n);
+        o += n;
+        *o++ = '.';
+        memcpy(o, digits + n, (size_t)(k - n));
+        o += k - n;
+    } else if (-6 < n && n <= 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -n; i++)
+            *o++ = '0';
+        memcpy(o, digits, (size_t)k);
+        o += k;
+    } else {
+        *o++ = digits[0];
+        if (k > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)(k - 1));
+            o += k - 1;
+        }
+        o += sprintf(o, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+    }
+    *o = 0;
 }
 
 static void encode_number(y_enc *e, double n)
@@ -382,7 +442,7 @@ void y_any_encode(y_enc *e, const y_any *a)
         y_enc_varuint(e, n);
         uint64_t v;
         for (size_t i = 0; i < n; i++)
-            nidx += index_key(a->u.obj.keys[i], &v);
+            nidx += y_js_index_key(a->u.obj.keys[i], &v);
         if (nidx) {
             /* Index-like keys first, ascending (a small selection sort: objects are small). */
             uint64_t last = 0;
@@ -391,7 +451,7 @@ void y_any_encode(y_enc *e, const y_any *a)
                 size_t best = n;
                 uint64_t bestv = 0;
                 for (size_t i = 0; i < n; i++) {
-                    if (index_key(a->u.obj.keys[i], &v) && (!have_last || v > last) &&
+                    if (y_js_index_key(a->u.obj.keys[i], &v) && (!have_last || v > last) &&
                         (best == n || v < bestv)) {
                         best = i;
                         bestv = v;
@@ -406,7 +466,7 @@ void y_any_encode(y_enc *e, const y_any *a)
             }
         }
         for (size_t i = 0; i < n; i++) {
-            if (nidx && index_key(a->u.obj.keys[i], &v))
+            if (nidx && y_js_index_key(a->u.obj.keys[i], &v))
                 continue;
             y_enc_varstring(e, a->u.obj.keys[i], strlen(a->u.obj.keys[i]));
             y_any_encode(e, &a->u.obj.values[i]);

@@ -74,6 +74,13 @@ int64_t y_dec_i64(y_dec *d);
 /* Number of UTF-16 code units of valid UTF-8. */
 size_t y_utf16_len(const char *s, size_t n);
 
+/* Whether k is an array-index key ("0".."4294967294" in canonical form), which JS
+ * objects list first, ascending, before the other keys in insertion order. */
+bool y_js_index_key(const char *k, uint64_t *out);
+/* Write a finite number as JS Number.prototype.toString does (shortest round-trip digits,
+ * exponent form below 1e-6 and from 1e21; -0 gives "0"). buf needs 32 bytes. */
+void y_js_number(double v, char *buf);
+
 /* Any: encode a value the way lib0's writeAny does (number rules, object key order). */
 void y_any_encode(y_enc *e, const y_any *a);
 /* Decode one Any into *out (library-allocated; free with y_any_release). Nesting deeper

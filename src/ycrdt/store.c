@@ -321,6 +321,8 @@ y_item *y_item_split(y_doc *doc, y_item *it, uint64_t diff)
     return r;
 }
 
+static uint64_t before_state(const y_txn *t, uint64_t client);
+
 void y_item_delete(y_doc *doc, y_item *it)
 {
     if (it->deleted)
@@ -333,14 +335,26 @@ void y_item_delete(y_doc *doc, y_item *it)
     it->deleted = true;
     y_ds_add(&doc->txn.ds, it->id.client, it->id.clock, it->len);
     doc->txn.changed = true;
+    if (parent)
+        y_txn_note_changed(doc, parent);
     if (it->ref == Y_REF_TYPE) {
+        /* Children deleted before this transaction are not in its delete set, but they
+         * are garbage collected with the type: yjs lists them for merging (ContentType
+         * delete pushes them to _mergeStructs), so GC structs next to each other fuse. */
         y_type *t = it->c.type;
-        for (y_item *c = t->start; c; c = c->right)
+        for (y_item *c = t->start; c; c = c->right) {
             if (!c->deleted)
                 y_item_delete(doc, c);
-        for (size_t k = 0; k < t->nkeys; k++)
-            if (t->keys[k].item && !t->keys[k].item->deleted)
-                y_item_delete(doc, t->keys[k].item);
+            else if (c->id.clock < before_state(&doc->txn, c->id.client))
+                y_txn_add_merge(doc, c);
+        }
+        for (size_t k = 0; k < t->nkeys; k++) {
+            y_item *c = t->keys[k].item;
+            if (c && !c->deleted)
+                y_item_delete(doc, c);
+            else if (c && c->id.clock < before_state(&doc->txn, c->id.client))
+                y_txn_add_merge(doc, c);
+        }
     }
 }
 
@@ -624,7 +638,12 @@ int y_item_integrate(y_doc *doc, y_item *it, uint64_t offset)
         it->deleted = true;
     } else if (it->ref == Y_REF_TYPE) {
         it->c.type->item = it;
+    } else if (it->ref == Y_REF_FORMAT) {
+        parent->has_formatting = true;
+        if (!it->c.fmt.ident)
+            it->c.fmt.ident = ++doc->next_ident;
     }
+    y_txn_note_changed(doc, parent);
     if ((parent->item && parent->item->deleted) || (it->parent_sub && it->right))
         y_item_delete(doc, it);
     return Y_OK;
@@ -683,6 +702,13 @@ static int cmp_ds_client_desc(const void *a, const void *b)
 
 void y_ds_sort_merge(y_ds *ds)
 {
+    y_ds_merge_ranges(ds);
+    if (ds->len > 1)
+        qsort(ds->c, ds->len, sizeof *ds->c, cmp_ds_client_desc);
+}
+
+void y_ds_merge_ranges(y_ds *ds)
+{
     for (size_t i = 0; i < ds->len; i++) {
         y_ds_client *c = &ds->c[i];
         if (c->len < 2)
@@ -701,8 +727,6 @@ void y_ds_sort_merge(y_ds *ds)
         }
         c->len = w + 1;
     }
-    if (ds->len > 1)
-        qsort(ds->c, ds->len, sizeof *ds->c, cmp_ds_client_desc);
 }
 
 void y_ds_sort_clients(y_ds *ds)
@@ -786,6 +810,7 @@ int y_txn_begin(y_doc *doc, const void *origin, bool local)
     t->local = local;
     t->changed = false;
     t->nmerge = 0;
+    t->nchanged = 0;
     t->nbefore = doc->nclients;
     t->before = doc->nclients ? malloc(doc->nclients * sizeof *t->before) : NULL;
     if (doc->nclients && !t->before) {
@@ -805,6 +830,44 @@ static uint64_t before_state(const y_txn *t, uint64_t client)
         if (t->before[i].client == client)
             return t->before[i].clock;
     return 0;
+}
+
+void y_txn_note_changed(y_doc *doc, y_type *t)
+{
+    y_txn *x = &doc->txn;
+    if (t->txn_changed || x->depth == 0)
+        return;
+    /* yjs records a type only when it is a root or existed before the transaction and is
+     * alive; the formatting cleanup looks only at such types. */
+    if (t->item && (t->item->id.clock >= before_state(x, t->item->id.client) || t->item->deleted))
+        return;
+    if (x->nchanged == x->capchanged) {
+        size_t cap = x->capchanged ? x->capchanged * 2 : 8;
+        y_type **n = realloc(x->changed_types, cap * sizeof *n);
+        if (!n)
+            return; /* only a missed cleanup, which yjs also tolerates */
+        x->changed_types = n;
+        x->capchanged = cap;
+    }
+    t->txn_changed = true;
+    x->changed_types[x->nchanged++] = t;
+}
+
+/* Whether yjs would set transaction._needFormattingCleanup: a remote transaction changed
+ * a formatted text whose observer is called (it is a root or its item is alive). Clears
+ * the list. */
+static bool take_changed_types(y_txn *t)
+{
+    bool need = false;
+    for (size_t i = 0; i < t->nchanged; i++) {
+        y_type *ty = t->changed_types[i];
+        ty->txn_changed = false;
+        if (ty->kind_known && (ty->kind == Y_TEXT || ty->kind == Y_XML_TEXT) &&
+            ty->has_formatting && (!ty->item || !ty->item->deleted))
+            need = true;
+    }
+    t->nchanged = 0;
+    return need && !t->local;
 }
 
 /* Emit the v1 update of the transaction: new structs from the before-state, then the
@@ -831,7 +894,21 @@ int y_txn_end(y_doc *doc)
         return Y_ESTATE;
     if (--t->depth > 0)
         return Y_OK;
-    y_ds_sort_merge(&t->ds);
+    int rc = Y_OK;
+    y_ds cleanup_ds = {0};
+    bool cleanup = take_changed_types(t);
+    y_ds_merge_ranges(&t->ds);
+    if (cleanup) {
+        /* yjs runs the formatting cleanup after the observers, in a new transaction that
+         * is finished after this one: its deletions are collected apart and committed
+         * below, with their own update. */
+        y_ds ds = t->ds;
+        memset(&t->ds, 0, sizeof t->ds);
+        rc = y_text_cleanup_after_txn(doc, &ds, t->before, t->nbefore);
+        cleanup_ds = t->ds;
+        t->ds = ds;
+    }
+    y_ds_sort_clients(&t->ds);
     /* 1. Garbage-collect what this transaction deleted. */
     if (doc->gc) {
         for (size_t i = 0; i < t->ds.len; i++) {
@@ -896,5 +973,16 @@ int y_txn_end(y_doc *doc)
     t->before = NULL;
     t->nbefore = 0;
     t->nmerge = 0;
-    return Y_OK;
+    if (cleanup) {
+        int brc = y_txn_begin(doc, NULL, true);
+        if (brc) {
+            y_ds_release(&cleanup_ds);
+            return rc ? rc : brc;
+        }
+        t->ds = cleanup_ds;
+        int erc = y_txn_end(doc);
+        if (!rc)
+            rc = erc;
+    }
+    return rc;
 }

@@ -90,10 +90,12 @@ void y_doc_free(y_doc *d)
     for (size_t i = 0; i < d->npending; i++)
         y_item_free_decoded(d->pending[i]);
     free(d->pending);
+    free(d->pending_missing);
     y_ds_release(&d->pending_ds);
     y_ds_release(&d->txn.ds);
     free(d->txn.before);
     free(d->txn.merge);
+    free(d->txn.changed_types);
     free(d);
 }
 
@@ -151,8 +153,12 @@ static y_type *get_root(y_doc *doc, const char *name, y_type_kind kind)
     if (!t)
         return NULL;
     if (!t->kind_known) {
+        /* yjs replaces the placeholder by a new type object here, which starts without
+         * _hasFormatting even if Format items were integrated into the placeholder. */
         t->kind = kind;
         t->kind_known = true;
+        t->has_formatting = false;
+        t->marker = NULL;
     }
     return t->kind == kind ? t : NULL;
 }
@@ -311,8 +317,8 @@ int y_doc_off_update(y_doc *doc, int id)
 
 /* ---- creating items locally ------------------------------------------------------------- */
 
-static y_item *local_item(y_doc *doc, y_item *left, y_item *right, y_type *parent,
-                          const char *parent_sub)
+y_item *y_local_item(y_doc *doc, y_item *left, y_item *right, y_type *parent,
+                     const char *parent_sub)
 {
     y_item *it = y_item_new();
     if (!it)
@@ -366,7 +372,7 @@ static int set_value_content(y_item *it, const y_any *v)
     return Y_OK;
 }
 
-static int integrate_local(y_doc *doc, y_item *it)
+int y_integrate_local(y_doc *doc, y_item *it)
 {
     int rc = y_item_integrate(doc, it, 0);
     if (rc)
@@ -374,151 +380,11 @@ static int integrate_local(y_doc *doc, y_item *it)
     return rc;
 }
 
-/* ---- Text ------------------------------------------------------------------------------- */
-
-typedef struct text_pos {
-    y_item *left, *right;
-    uint64_t index;
-} text_pos;
-
-/* findPosition + findNextPosition of yjs (without search markers). */
-static text_pos find_text_pos(y_doc *doc, y_type *t, uint64_t index)
-{
-    text_pos p = {NULL, t->start, 0};
-    if (t->marker) {
-        /* Start at the marker, stepping back over whole items while it lies past index;
-         * walking forward from any item boundary before index reaches the same (left,
-         * right) as walking from the start. */
-        y_item *r = t->marker;
-        uint64_t at = t->marker_index;
-        while (r && at > index) {
-            r = r->left;
-            if (r && !r->deleted && y_item_countable(r))
-                at -= r->len;
-        }
-        if (r) {
-            p.left = r->left;
-            p.right = r;
-            p.index = at;
-        }
-    }
-    uint64_t count = index - p.index;
-    while (p.right && count > 0) {
-        y_item *r = p.right;
-        if (r->ref != Y_REF_FORMAT && !r->deleted) {
-            if (count < r->len) {
-                y_id id = {r->id.client, r->id.clock + count};
-                y_store_clean_start(doc, id);
-            }
-            p.index += r->len;
-            count -= r->len;
-        }
-        p.left = p.right;
-        p.right = p.right->right;
-    }
-    return p;
-}
-
 static int check_alive(const y_type *t, y_type_kind want)
 {
     if (t->kind != want)
         return Y_ETYPE;
     return y_type_is_alive(t) ? Y_OK : Y_EINVAL;
-}
-
-int y_text_insert(y_type *t, uint32_t index, const char *utf8, size_t len, const y_attrs *attrs)
-{
-    int rc = check_alive(t, Y_TEXT);
-    if (rc)
-        return rc;
-    if (len == 0)
-        return Y_OK;
-    if (!y_utf8_valid(utf8, len) || index > t->length)
-        return Y_EINVAL;
-    if (attrs && attrs->len)
-        return Y_EINVAL; /* formatting attributes: see the header */
-    y_doc *doc = t->doc;
-    if ((rc = y_txn_begin(doc, NULL, true)))
-        return rc;
-    text_pos p = find_text_pos(doc, t, index);
-    /* minimizeAttributeChanges: step over tombstones (and formats equal to the current
-     * attributes, which without attributes are all formats) before inserting. */
-    while (p.right && (p.right->deleted || p.right->ref == Y_REF_FORMAT)) {
-        p.left = p.right;
-        p.right = p.right->right;
-    }
-    y_item *it = local_item(doc, p.left, p.right, t, NULL);
-    if (!it || !(it->c.str.s = malloc(len + 1))) {
-        free(it);
-        y_txn_end(doc);
-        return Y_ENOMEM;
-    }
-    it->ref = Y_REF_STRING;
-    memcpy(it->c.str.s, utf8, len);
-    it->c.str.s[len] = 0;
-    it->c.str.bytes = len;
-    it->len = y_utf16_len(utf8, len);
-    rc = integrate_local(doc, it);
-    if (!rc) {
-        t->marker = it; /* the next edit is most likely right here */
-        t->marker_index = index;
-    }
-    int erc = y_txn_end(doc);
-    return rc ? rc : erc;
-}
-
-int y_text_delete(y_type *t, uint32_t index, uint32_t length)
-{
-    int rc = check_alive(t, Y_TEXT);
-    if (rc)
-        return rc;
-    if (length == 0)
-        return Y_OK;
-    if ((uint64_t)index + length > t->length)
-        return Y_EINVAL;
-    y_doc *doc = t->doc;
-    if ((rc = y_txn_begin(doc, NULL, true)))
-        return rc;
-    text_pos p = find_text_pos(doc, t, index);
-    uint64_t left = length;
-    while (left > 0 && p.right) {
-        y_item *r = p.right;
-        if (!r->deleted &&
-            (r->ref == Y_REF_STRING || r->ref == Y_REF_EMBED || r->ref == Y_REF_TYPE)) {
-            if (left < r->len) {
-                y_id id = {r->id.client, r->id.clock + left};
-                y_store_clean_start(doc, id);
-            }
-            left -= r->len;
-            y_item_delete(doc, r);
-        }
-        p.left = p.right;
-        p.right = p.right->right;
-    }
-    /* Everything before p.right that is still alive lies before index. */
-    if (p.right) {
-        t->marker = p.right;
-        t->marker_index = index;
-    }
-    return y_txn_end(doc);
-}
-
-uint32_t y_text_length(const y_type *t)
-{
-    return (uint32_t)t->length;
-}
-
-int y_text_string(const y_type *t, char **out, size_t *out_len)
-{
-    y_enc e = Y_ENC_INIT;
-    for (const y_item *it = t->start; it; it = it->right)
-        if (!it->deleted && it->ref == Y_REF_STRING)
-            y_enc_raw(&e, it->c.str.s, it->c.str.bytes);
-    y_enc_u8(&e, 0);
-    int rc = y_enc_finish(&e, (uint8_t **)out, out_len);
-    if (!rc && out_len)
-        (*out_len)--;
-    return rc;
 }
 
 /* ---- Map -------------------------------------------------------------------------------- */
@@ -529,7 +395,7 @@ static int map_set_item(y_type *m, const char *key, y_item **out)
     if (rc)
         return rc;
     y_item *left = y_type_get_key(m, key);
-    y_item *it = local_item(m->doc, left, NULL, m, key);
+    y_item *it = y_local_item(m->doc, left, NULL, m, key);
     if (!it)
         return Y_ENOMEM;
     *out = it;
@@ -550,7 +416,7 @@ int y_map_set(y_type *m, const char *key, const y_any *value)
         y_item_free(it);
         return rc;
     }
-    rc = integrate_local(m->doc, it);
+    rc = y_integrate_local(m->doc, it);
     int erc = y_txn_end(m->doc);
     return rc ? rc : erc;
 }
@@ -584,7 +450,7 @@ int y_map_set_type(y_type *m, const char *key, y_type_kind kind, y_type **out)
         y_item_free(it);
         return rc;
     }
-    rc = integrate_local(m->doc, it);
+    rc = y_integrate_local(m->doc, it);
     int erc = y_txn_end(m->doc);
     return rc ? rc : erc;
 }
@@ -691,7 +557,7 @@ static int insert_after(y_type *a, y_item *left, const y_any *values, size_t n)
     y_item *right = left ? left->right : a->start;
     size_t i = 0;
     while (i < n) {
-        y_item *it = local_item(doc, left, right, a, NULL);
+        y_item *it = y_local_item(doc, left, right, a, NULL);
         if (!it)
             return Y_ENOMEM;
         int rc;
@@ -717,7 +583,7 @@ static int insert_after(y_type *a, y_item *left, const y_any *values, size_t n)
             y_item_free(it);
             return rc;
         }
-        if ((rc = integrate_local(doc, it)))
+        if ((rc = y_integrate_local(doc, it)))
             return rc;
         left = it;
     }
@@ -762,13 +628,13 @@ int y_array_insert_type(y_type *a, uint32_t index, y_type_kind kind, y_type **ou
         return rc;
     y_item *ref;
     if (!(rc = array_ref_item(a, index, &ref))) {
-        y_item *it = local_item(a->doc, ref, ref ? ref->right : a->start, a, NULL);
+        y_item *it = y_local_item(a->doc, ref, ref ? ref->right : a->start, a, NULL);
         if (!it)
             rc = Y_ENOMEM;
         else if ((rc = type_content(a->doc, it, kind, out)))
             y_item_free(it);
         else
-            rc = integrate_local(a->doc, it);
+            rc = y_integrate_local(a->doc, it);
     }
     int erc = y_txn_end(a->doc);
     return rc ? rc : erc;
@@ -832,7 +698,7 @@ int y_array_get(const y_type *a, uint32_t index, y_value *out)
 
 /* ---- JSON --------------------------------------------------------------------------------- */
 
-static void json_string(y_enc *e, const char *s, size_t n)
+void y_json_write_string(y_enc *e, const char *s, size_t n)
 {
     y_enc_u8(e, '"');
     for (size_t i = 0; i < n; i++) {
@@ -872,25 +738,30 @@ static void json_string(y_enc *e, const char *s, size_t n)
     y_enc_u8(e, '"');
 }
 
-/* Numbers as JS prints them for the common cases (integers exactly; others %.17g
- * shortened to the shortest round-tripping form). */
+/* Numbers as JSON.stringify writes them (non-finite ones as null). */
 static void json_number(y_enc *e, double v)
 {
-    char buf[64];
+    char buf[32];
     if (isnan(v) || isinf(v)) {
         y_enc_raw(e, "null", 4);
         return;
     }
-    if (v == floor(v) && fabs(v) < 1e21) {
-        snprintf(buf, sizeof buf, "%.0f", v);
-    } else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, v);
-            if (strtod(buf, NULL) == v)
-                break;
-        }
-    }
+    y_js_number(v, buf);
     y_enc_raw(e, buf, strlen(buf));
+}
+
+static void any_json(y_enc *e, const y_any *a);
+
+static void json_member(y_enc *e, const char *key, const y_any *v, bool *first)
+{
+    if (v->kind == Y_ANY_UNDEFINED)
+        return; /* JSON.stringify leaves such members out */
+    if (!*first)
+        y_enc_u8(e, ',');
+    *first = false;
+    y_json_write_string(e, key, strlen(key));
+    y_enc_u8(e, ':');
+    any_json(e, v);
 }
 
 static void any_json(y_enc *e, const y_any *a)
@@ -913,7 +784,7 @@ static void any_json(y_enc *e, const y_any *a)
         break;
     }
     case Y_ANY_STRING:
-        json_string(e, a->u.str.ptr, a->u.str.len);
+        y_json_write_string(e, a->u.str.ptr, a->u.str.len);
         break;
     case Y_ANY_BINARY: {
         /* JSON.stringify of a Uint8Array: an object of index keys. */
@@ -936,18 +807,29 @@ static void any_json(y_enc *e, const y_any *a)
         y_enc_u8(e, ']');
         break;
     case Y_ANY_OBJECT: {
+        /* Keys in JS order: array-index keys ascending, then the others as inserted. */
         y_enc_u8(e, '{');
         bool first = true;
-        for (size_t i = 0; i < a->u.obj.len; i++) {
-            if (a->u.obj.values[i].kind == Y_ANY_UNDEFINED)
-                continue;
-            if (!first)
-                y_enc_u8(e, ',');
-            first = false;
-            json_string(e, a->u.obj.keys[i], strlen(a->u.obj.keys[i]));
-            y_enc_u8(e, ':');
-            any_json(e, &a->u.obj.values[i]);
+        uint64_t v, last = 0;
+        bool have_last = false;
+        for (;;) {
+            size_t best = a->u.obj.len;
+            uint64_t bestv = 0;
+            for (size_t i = 0; i < a->u.obj.len; i++)
+                if (y_js_index_key(a->u.obj.keys[i], &v) && (!have_last || v > last) &&
+                    (best == a->u.obj.len || v < bestv)) {
+                    best = i;
+                    bestv = v;
+                }
+            if (best == a->u.obj.len)
+                break;
+            json_member(e, a->u.obj.keys[best], &a->u.obj.values[best], &first);
+            last = bestv;
+            have_last = true;
         }
+        for (size_t i = 0; i < a->u.obj.len; i++)
+            if (!y_js_index_key(a->u.obj.keys[i], &v))
+                json_member(e, a->u.obj.keys[i], &a->u.obj.values[i], &first);
         y_enc_u8(e, '}');
         break;
     }
@@ -965,12 +847,10 @@ int y_any_to_json(const y_any *a, char **out, size_t *out_len)
     return rc;
 }
 
-static void type_json(y_enc *e, const y_type *t);
-
 static void item_json(y_enc *e, const y_item *it, size_t k)
 {
     if (it->ref == Y_REF_TYPE)
-        type_json(e, it->c.type);
+        y_json_write_type(e, it->c.type);
     else if (it->ref == Y_REF_ANY || it->ref == Y_REF_JSON)
         any_json(e, &it->c.any.v[k]);
     else if (it->ref == Y_REF_BINARY) {
@@ -983,14 +863,14 @@ static void item_json(y_enc *e, const y_item *it, size_t k)
     }
 }
 
-static void type_json(y_enc *e, const y_type *t)
+void y_json_write_type(y_enc *e, const y_type *t)
 {
     if (t->kind == Y_TEXT) {
         y_enc text = Y_ENC_INIT;
         for (const y_item *it = t->start; it; it = it->right)
             if (!it->deleted && it->ref == Y_REF_STRING)
                 y_enc_raw(&text, it->c.str.s, it->c.str.bytes);
-        json_string(e, text.data ? (const char *)text.data : "", text.len);
+        y_json_write_string(e, text.data ? (const char *)text.data : "", text.len);
         y_enc_release(&text);
     } else if (t->kind == Y_MAP) {
         y_enc_u8(e, '{');
@@ -1002,7 +882,7 @@ static void type_json(y_enc *e, const y_type *t)
             if (!first)
                 y_enc_u8(e, ',');
             first = false;
-            json_string(e, t->keys[k].key, strlen(t->keys[k].key));
+            y_json_write_string(e, t->keys[k].key, strlen(t->keys[k].key));
             y_enc_u8(e, ':');
             item_json(e, it, it->ref == Y_REF_ANY || it->ref == Y_REF_JSON ? it->c.any.n - 1 : 0);
         }
@@ -1028,7 +908,7 @@ static void type_json(y_enc *e, const y_type *t)
 int y_type_to_json(const y_type *type, char **out, size_t *out_len)
 {
     y_enc e = Y_ENC_INIT;
-    type_json(&e, type);
+    y_json_write_type(&e, type);
     y_enc_u8(&e, 0);
     int rc = y_enc_finish(&e, (uint8_t **)out, out_len);
     if (!rc && out_len)

@@ -549,22 +549,6 @@ static int make_type(y_doc *doc, y_item *it)
     return Y_OK;
 }
 
-/* The client whose missing struct blocks it (yjs getMissing), or resolve its neighbours
- * and parent and return false. */
-static bool missing_dep(y_doc *doc, y_item *it)
-{
-    if (it->has_origin && it->origin.client != it->id.client &&
-        it->origin.clock >= y_store_state(doc, it->origin.client))
-        return true;
-    if (it->has_right_origin && it->right_origin.client != it->id.client &&
-        it->right_origin.clock >= y_store_state(doc, it->right_origin.client))
-        return true;
-    if (it->has_parent_id && it->parent_id.client != it->id.client &&
-        it->parent_id.clock >= y_store_state(doc, it->parent_id.client))
-        return true;
-    return false;
-}
-
 static int resolve(y_doc *doc, y_item *it)
 {
     if (it->has_origin) {
@@ -605,64 +589,329 @@ static int resolve(y_doc *doc, y_item *it)
     return Y_OK;
 }
 
-/* Integrate every decoded struct whose dependencies exist, repeatedly; the rest stays in
- * u (pending). Clients are processed in descending id order each round, as yjs does. */
-static int integrate_all(y_doc *doc, decoded *u)
+/* The client of a missing dependency of it (yjs getMissing before it resolves), or false. */
+static bool missing_client(y_doc *doc, const y_item *it, uint64_t *client)
 {
-    bool progress = true;
-    while (progress) {
-        progress = false;
-        for (size_t i = 0; i < u->n; i++) {
-            y_item *it = u->items[i];
-            if (!it)
-                continue;
-            uint64_t state = y_store_state(doc, it->id.client);
-            if (it->id.clock > state)
-                continue; /* a gap in this client's structs */
-            uint64_t offset = state - it->id.clock;
-            if (it->ref == Y_REF_SKIP || offset >= it->len) {
-                y_item_free_decoded(it); /* known already, or a hole filler */
-                u->items[i] = NULL;
-                progress = true;
-                continue;
+    if (it->ref == Y_REF_GC)
+        return false;
+    if (it->has_origin && it->origin.client != it->id.client &&
+        it->origin.clock >= y_store_state(doc, it->origin.client)) {
+        *client = it->origin.client;
+        return true;
+    }
+    if (it->has_right_origin && it->right_origin.client != it->id.client &&
+        it->right_origin.clock >= y_store_state(doc, it->right_origin.client)) {
+        *client = it->right_origin.client;
+        return true;
+    }
+    if (it->has_parent_id && it->parent_id.client != it->id.client &&
+        it->parent_id.clock >= y_store_state(doc, it->parent_id.client)) {
+        *client = it->parent_id.client;
+        return true;
+    }
+    return false;
+}
+
+/* Integrate a struct whose dependencies exist, offset units already known. */
+static int integrate_one(y_doc *doc, y_item *it, uint64_t offset)
+{
+    if (it->ref == Y_REF_GC) {
+        it->id.clock += offset;
+        it->len -= offset;
+        doc->txn.changed = true;
+        return y_store_append(doc, it);
+    }
+    int rc = resolve(doc, it);
+    if (!rc && it->ref == Y_REF_TYPE)
+        rc = make_type(doc, it);
+    if (rc)
+        return rc;
+    free(it->parent_name);
+    it->parent_name = NULL;
+    it->has_parent_id = false;
+    it->decoded = false;
+    return y_item_integrate(doc, it, offset);
+}
+
+/* One client's structs of an update, as yjs's clientsStructRefs entry: indexes into the
+ * item array, i the next to take; gone once moved to the rest. */
+typedef struct client_refs {
+    uint64_t client;
+    size_t *v;
+    size_t n, i;
+    bool gone;
+} client_refs;
+
+typedef struct rest_entry {
+    uint64_t client;
+    size_t *v; /* indexes into the item array */
+    size_t n;
+} rest_entry;
+
+typedef struct integrator {
+    y_doc *doc;
+    y_item **items;
+    client_refs *refs; /* ascending by client */
+    size_t nrefs;
+    size_t *ids; /* clientsStructRefsIds: positions in refs, ascending by client */
+    size_t nids;
+    size_t *stack;
+    size_t nstack;
+    rest_entry *rest;
+    size_t nrest;
+    y_sv_entry *missing;
+    size_t nmissing;
+    bool oom;
+} integrator;
+
+static client_refs *refs_of(integrator *g, uint64_t client)
+{
+    size_t lo = 0, hi = g->nrefs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (g->refs[mid].client < client)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->nrefs && g->refs[lo].client == client && !g->refs[lo].gone ? &g->refs[lo] : NULL;
+}
+
+static void sv_min(y_sv_entry **sv, size_t *n, uint64_t client, uint64_t clock, bool *oom)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*sv)[i].client == client) {
+            if ((*sv)[i].clock > clock)
+                (*sv)[i].clock = clock;
+            return;
+        }
+    y_sv_entry *m = realloc(*sv, (*n + 1) * sizeof *m);
+    if (!m) {
+        *oom = true;
+        return;
+    }
+    *sv = m;
+    m[*n].client = client;
+    m[(*n)++].clock = clock;
+}
+
+/* restStructs.clients.set(client, list): a later set replaces the earlier list. */
+static void rest_set(integrator *g, uint64_t client, const size_t *v, size_t n)
+{
+    size_t *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (!copy) {
+        g->oom = true;
+        return;
+    }
+    memcpy(copy, v, n * sizeof *copy);
+    for (size_t k = 0; k < g->nrest; k++)
+        if (g->rest[k].client == client) {
+            free(g->rest[k].v);
+            g->rest[k].v = copy;
+            g->rest[k].n = n;
+            return;
+        }
+    rest_entry *r = realloc(g->rest, (g->nrest + 1) * sizeof *r);
+    if (!r) {
+        free(copy);
+        g->oom = true;
+        return;
+    }
+    g->rest = r;
+    r[g->nrest].client = client;
+    r[g->nrest].v = copy;
+    r[g->nrest++].n = n;
+}
+
+/* yjs addStackToRestSS: the clients of the stacked structs stop here; what is left of
+ * them waits. */
+static void stack_to_rest(integrator *g)
+{
+    for (size_t s = 0; s < g->nstack; s++) {
+        size_t idx = g->stack[s];
+        uint64_t client = g->items[idx]->id.client;
+        client_refs *r = refs_of(g, client);
+        if (r) {
+            r->i--; /* the stacked struct was the last one taken from its client */
+            rest_set(g, client, r->v + r->i, r->n - r->i);
+            r->gone = true;
+            r->i = r->n = 0;
+        } else {
+            rest_set(g, client, &idx, 1);
+        }
+        size_t w = 0;
+        for (size_t k = 0; k < g->nids; k++)
+            if (g->refs[g->ids[k]].client != client)
+                g->ids[w++] = g->ids[k];
+        g->nids = w;
+    }
+    g->nstack = 0;
+}
+
+static client_refs *next_target(integrator *g)
+{
+    while (g->nids > 0) {
+        client_refs *r = &g->refs[g->ids[g->nids - 1]];
+        if (!r->gone && r->i < r->n)
+            return r;
+        g->nids--;
+    }
+    return NULL;
+}
+
+/* yjs integrateStructs over items[0..n) (one update's structs, per client in clock order):
+ * clients from the highest id, a stack to chase dependencies into other clients of the same
+ * update, and a "dead wall" that moves the blocked clients' remaining structs to the rest.
+ * Integrated and already-known structs leave items (NULL); the rest is returned in
+ * rest_out/nrest_out (in client order, each client's structs in clock order) with yjs's missing
+ * clocks; whatever yjs drops in a dead wall is freed. */
+static int integrate_structs(y_doc *doc, y_item **items, size_t n, y_item ***rest_out,
+                             size_t *nrest_out, y_sv_entry **missing, size_t *nmissing)
+{
+    integrator g;
+    memset(&g, 0, sizeof g);
+    g.doc = doc;
+    g.items = items;
+    *rest_out = NULL;
+    *nrest_out = 0;
+    int rc = Y_OK;
+    /* Group by client, keeping each client's structs in their order (clock order). */
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return Y_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) { /* a stable insertion sort: inputs come grouped */
+        size_t v = order[i], j = i;
+        while (j > 0 && items[order[j - 1]]->id.client > items[v]->id.client) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && items[order[j]]->id.client == items[order[i]]->id.client)
+            j++;
+        client_refs *r = realloc(g.refs, (g.nrefs + 1) * sizeof *r);
+        if (!r) {
+            rc = Y_ENOMEM;
+            goto done;
+        }
+        g.refs = r;
+        r[g.nrefs].client = items[order[i]]->id.client;
+        r[g.nrefs].v = order + i;
+        r[g.nrefs].n = j - i;
+        r[g.nrefs].i = 0;
+        r[g.nrefs++].gone = false;
+        i = j;
+    }
+    g.ids = malloc((g.nrefs ? g.nrefs : 1) * sizeof *g.ids);
+    g.stack = malloc((n ? n : 1) * sizeof *g.stack);
+    if (!g.ids || !g.stack) {
+        rc = Y_ENOMEM;
+        goto done;
+    }
+    for (size_t k = 0; k < g.nrefs; k++)
+        g.ids[k] = k;
+    g.nids = g.nrefs;
+    client_refs *cur = next_target(&g);
+    if (!cur)
+        goto done;
+    size_t head = cur->v[cur->i++];
+    for (;;) {
+        y_item *it = items[head];
+        if (it->ref == Y_REF_SKIP) {
+            y_item_free_decoded(it);
+            items[head] = NULL;
+        } else {
+            uint64_t local = y_store_state(doc, it->id.client), dep;
+            if (local < it->id.clock) {
+                /* A gap in this client's own structs. */
+                g.stack[g.nstack++] = head;
+                sv_min(&g.missing, &g.nmissing, it->id.client, it->id.clock - 1, &g.oom);
+                stack_to_rest(&g);
+            } else if (missing_client(doc, it, &dep)) {
+                g.stack[g.nstack++] = head;
+                client_refs *r = refs_of(&g, dep);
+                if (!r || r->i == r->n) {
+                    /* Depends on an update that has not arrived. */
+                    sv_min(&g.missing, &g.nmissing, dep, y_store_state(doc, dep), &g.oom);
+                    stack_to_rest(&g);
+                } else {
+                    head = r->v[r->i++];
+                    continue;
+                }
+            } else {
+                uint64_t offset = local - it->id.clock;
+                items[head] = NULL;
+                if (offset == 0 || offset < it->len) {
+                    if ((rc = integrate_one(doc, it, offset))) {
+                        y_item_free(it);
+                        goto done;
+                    }
+                } else {
+                    y_item_free_decoded(it);
+                }
             }
-            if (it->ref == Y_REF_GC) {
-                it->id.clock += offset;
-                it->len -= offset;
-                int rc = y_store_append(doc, it);
-                if (rc)
-                    return rc;
-                u->items[i] = NULL;
-                progress = true;
-                doc->txn.changed = true;
-                continue;
-            }
-            if (missing_dep(doc, it))
-                continue;
-            int rc = resolve(doc, it);
-            if (!rc && it->ref == Y_REF_TYPE)
-                rc = make_type(doc, it);
-            if (rc)
-                return rc;
-            free(it->parent_name);
-            it->parent_name = NULL;
-            it->has_parent_id = false;
-            it->decoded = false;
-            u->items[i] = NULL;
-            if ((rc = y_item_integrate(doc, it, offset))) {
-                y_item_free(it);
-                return rc;
-            }
-            progress = true;
+        }
+        if (g.oom) {
+            rc = Y_ENOMEM;
+            goto done;
+        }
+        if (g.nstack > 0) {
+            head = g.stack[--g.nstack];
+        } else if (cur && !cur->gone && cur->i < cur->n) {
+            head = cur->v[cur->i++];
+        } else {
+            cur = next_target(&g);
+            if (!cur)
+                break;
+            head = cur->v[cur->i++];
         }
     }
-    /* Compact what is left: the pending structs. */
-    size_t w = 0;
-    for (size_t i = 0; i < u->n; i++)
-        if (u->items[i])
-            u->items[w++] = u->items[i];
-    u->n = w;
-    return Y_OK;
+done:
+    if (!rc) {
+        /* The rest, clients ascending; an item yjs dropped is in no list: free it. */
+        size_t total = 0;
+        for (size_t k = 0; k < g.nrest; k++)
+            total += g.rest[k].n;
+        y_item **out = total ? malloc(total * sizeof *out) : NULL;
+        if (total && !out) {
+            rc = Y_ENOMEM;
+        } else {
+            size_t w = 0;
+            for (size_t c = 0; c < g.nrefs; c++)
+                for (size_t k = 0; k < g.nrest; k++)
+                    if (g.rest[k].client == g.refs[c].client)
+                        for (size_t x = 0; x < g.rest[k].n; x++) {
+                            size_t idx = g.rest[k].v[x];
+                            if (items[idx]) {
+                                out[w++] = items[idx];
+                                items[idx] = NULL;
+                            }
+                        }
+            *rest_out = out;
+            *nrest_out = w;
+            *missing = g.missing;
+            *nmissing = g.nmissing;
+            g.missing = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (items[i]) {
+            y_item_free_decoded(items[i]);
+            items[i] = NULL;
+        }
+    for (size_t k = 0; k < g.nrest; k++)
+        free(g.rest[k].v);
+    free(g.rest);
+    free(g.missing);
+    free(g.refs);
+    free(g.ids);
+    free(g.stack);
+    free(order);
+    return rc;
 }
 
 /* Apply delete ranges below each client's state; keep the rest in unapplied. */
@@ -704,51 +953,117 @@ static int apply_ds(y_doc *doc, const y_ds *ds, y_ds *unapplied)
     return Y_OK;
 }
 
+/* Add the rest of an update to the pending structs: one list sorted by client and clock
+ * (already waiting structs first on equal clocks), as yjs merges them into one update. */
+static int pending_add(y_doc *doc, y_item **rest, size_t nrest)
+{
+    size_t n = doc->npending + nrest;
+    y_item **m = malloc((n ? n : 1) * sizeof *m);
+    if (!m)
+        return Y_ENOMEM;
+    size_t a = 0, b = 0, w = 0;
+    while (a < doc->npending || b < nrest) {
+        bool take_a = b == nrest;
+        if (a < doc->npending && b < nrest) {
+            const y_item *x = doc->pending[a], *y = rest[b];
+            take_a = x->id.client != y->id.client ? x->id.client < y->id.client
+                                                  : x->id.clock <= y->id.clock;
+        }
+        m[w++] = take_a ? doc->pending[a++] : rest[b++];
+    }
+    free(doc->pending);
+    doc->pending = m;
+    doc->npending = doc->cappending = n;
+    return Y_OK;
+}
+
+/* Apply the pending delete ranges again; what still refers to unknown structs stays. */
+static int retry_pending_ds(y_doc *doc, y_ds *unapplied)
+{
+    int rc = apply_ds(doc, &doc->pending_ds, unapplied);
+    y_ds_release(&doc->pending_ds);
+    y_ds_sort_merge(unapplied);
+    doc->pending_ds = *unapplied;
+    memset(unapplied, 0, sizeof *unapplied);
+    return rc;
+}
+
+/* yjs readUpdateV2: integrate this update's structs (not the pending ones); merge what
+ * cannot be integrated into the pending structs; apply the delete set and the pending
+ * deletes; then, only if a client recorded as missing by the pending structs has advanced,
+ * take the pending structs out and apply them again (in the same transaction). */
 int y_apply_update(y_doc *doc, const uint8_t *update, size_t len, const void *origin)
 {
     decoded u;
     int rc = decode_update(update, len, &u);
     if (rc)
         return rc;
-    /* Pending structs from earlier updates take part again. */
-    for (size_t i = 0; i < doc->npending && !rc; i++)
-        rc = push_item(&u, doc->pending[i]);
-    if (rc) {
-        decoded_release(&u);
-        return rc;
-    }
-    doc->npending = 0;
     if ((rc = y_txn_begin(doc, origin, false))) {
         decoded_release(&u);
         return rc;
     }
-    rc = integrate_all(doc, &u);
-    /* Pending deletes first re-applied, then this update's. */
+    y_item **rest = NULL;
+    size_t nrest = 0, nmiss = 0;
+    y_sv_entry *miss = NULL;
+    rc = integrate_structs(doc, u.items, u.n, &rest, &nrest, &miss, &nmiss);
+    u.n = 0; /* every struct was integrated, freed or moved to rest */
+    bool retry = false;
+    if (!rc && doc->npending) {
+        for (size_t k = 0; k < doc->nmissing && !retry; k++)
+            retry =
+                doc->pending_missing[k].clock < y_store_state(doc, doc->pending_missing[k].client);
+        bool oom = false;
+        for (size_t k = 0; k < nmiss; k++)
+            sv_min(&doc->pending_missing, &doc->nmissing, miss[k].client, miss[k].clock, &oom);
+        if (oom)
+            rc = Y_ENOMEM;
+        if (!rc && nrest && !(rc = pending_add(doc, rest, nrest)))
+            nrest = 0;
+    } else if (!rc && nrest) {
+        free(doc->pending);
+        doc->pending = rest;
+        doc->npending = doc->cappending = nrest;
+        rest = NULL;
+        nrest = 0;
+        free(doc->pending_missing);
+        doc->pending_missing = miss;
+        doc->nmissing = nmiss;
+        miss = NULL;
+    }
+    for (size_t k = 0; k < nrest; k++)
+        y_item_free_decoded(rest[k]);
+    free(rest);
+    free(miss);
+    /* This update's deletes, then the pending ones again (yjs's order, which decides the
+     * order of clients in the transaction's delete set, and so of the formatting cleanup). */
     y_ds unapplied = {0};
     if (!rc)
-        rc = apply_ds(doc, &doc->pending_ds, &unapplied);
-    if (!rc)
         rc = apply_ds(doc, &u.ds, &unapplied);
-    y_ds_release(&doc->pending_ds);
-    y_ds_sort_merge(&unapplied);
-    doc->pending_ds = unapplied;
-    /* Keep the structs still waiting. */
-    if (!rc && u.n) {
-        if (u.n > doc->cappending) {
-            y_item **p = realloc(doc->pending, u.n * sizeof *p);
-            if (!p)
-                rc = Y_ENOMEM;
-            else {
-                doc->pending = p;
-                doc->cappending = u.n;
-            }
+    if (!rc)
+        rc = retry_pending_ds(doc, &unapplied);
+    if (!rc && retry) {
+        y_item **p = doc->pending;
+        size_t np = doc->npending;
+        doc->pending = NULL;
+        doc->npending = doc->cappending = 0;
+        free(doc->pending_missing);
+        doc->pending_missing = NULL;
+        doc->nmissing = 0;
+        rc = integrate_structs(doc, p, np, &rest, &nrest, &miss, &nmiss);
+        free(p);
+        if (!rc && nrest) {
+            doc->pending = rest;
+            doc->npending = doc->cappending = nrest;
+            doc->pending_missing = miss;
+            doc->nmissing = nmiss;
+        } else {
+            free(rest);
+            free(miss);
         }
-        if (!rc) {
-            memcpy(doc->pending, u.items, u.n * sizeof *u.items);
-            doc->npending = u.n;
-            u.n = 0;
-        }
+        if (!rc)
+            rc = retry_pending_ds(doc, &unapplied);
     }
+    y_ds_release(&unapplied);
     decoded_release(&u);
     int erc = y_txn_end(doc);
     return rc ? rc : erc;

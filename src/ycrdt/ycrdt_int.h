@@ -68,6 +68,10 @@ struct y_item {
         struct {
             char *key;
             char *value; /* JSON text */
+            /* Identity of the value: yjs compares object values by reference, and an item
+             * made from another item's value (a negated attribute) shares its reference.
+             * 0 until integrated; then from doc->next_ident or copied from the source. */
+            uint64_t ident;
         } fmt;
         y_type *type;
         struct {
@@ -104,6 +108,11 @@ struct y_type {
      * map has more than a few keys: a workspace index holds thousands. */
     uint32_t *kidx;
     size_t kidx_cap; /* power of two, or 0 */
+    /* A Format item was integrated into this type (yjs _hasFormatting): from then on the
+     * position marker is not used (yjs drops its search markers), and remote changes to
+     * it trigger the formatting cleanup after the transaction. */
+    bool has_formatting;
+    bool txn_changed; /* listed in doc->txn.changed */
 };
 
 /* Per-client struct list, sorted by clock and contiguous. */
@@ -149,6 +158,10 @@ typedef struct y_txn {
     y_id *merge; /* ids of split-off parts to try merging */
     size_t nmerge, capmerge;
     bool changed;
+    /* Types changed by this transaction as yjs records them in transaction.changed (only
+     * what the formatting cleanup needs: types of items added or deleted). */
+    y_type **changed_types;
+    size_t nchanged, capchanged;
 } y_txn;
 
 struct y_doc {
@@ -164,10 +177,15 @@ struct y_doc {
     size_t nobs, capobs;
     int next_obs_id;
     y_txn txn;
-    /* Decoded structs and delete ranges waiting for missing dependencies. */
+    /* Decoded structs and delete ranges waiting for missing dependencies. The structs are
+     * sorted by client and clock (yjs keeps them as one merged update); pending_missing
+     * holds, per client, the lowest clock whose arrival makes yjs retry them. */
     y_item **pending;
     size_t npending, cappending;
+    y_sv_entry *pending_missing;
+    size_t nmissing;
     y_ds pending_ds;
+    uint64_t next_ident; /* identities of formatting values (see y_item.c.fmt.ident) */
 };
 
 /* ---- store ------------------------------------------------------------------------- */
@@ -202,9 +220,30 @@ static inline y_id y_item_last_id(const y_item *it)
     return id;
 }
 
+/* ---- local items (types.c) -------------------------------------------------------- */
+/* A new item of this doc's client at the next clock, between left and right (origins
+ * from them), in parent; content still empty. */
+y_item *y_local_item(y_doc *doc, y_item *left, y_item *right, y_type *parent,
+                     const char *parent_sub);
+/* Integrate a local item; frees it on failure. */
+int y_integrate_local(y_doc *doc, y_item *it);
+
+/* ---- JSON writing (types.c) ---------------------------------------------------------- */
+void y_json_write_string(y_enc *e, const char *s, size_t n);
+void y_json_write_type(y_enc *e, const y_type *t);
+
+/* ---- Y.Text formatting (text.c) ------------------------------------------------------- */
+/* yjs cleanupYTextAfterTransaction: after a remote transaction that changed a formatted
+ * text, delete redundant Format items. ds is the finished transaction's delete set (ranges
+ * sorted and merged, clients in the order they were first deleted from), before its state
+ * vector. Deletions go into doc->txn.ds, which the caller has emptied for them. */
+int y_text_cleanup_after_txn(y_doc *doc, const y_ds *ds, const y_sv_entry *before, size_t nbefore);
+
 /* ---- delete sets ------------------------------------------------------------------- */
 int y_ds_add(y_ds *ds, uint64_t client, uint64_t clock, uint64_t len);
 void y_ds_sort_merge(y_ds *ds);
+/* Sort and merge the ranges of each client, keeping the order of the clients. */
+void y_ds_merge_ranges(y_ds *ds);
 /* Order clients descending without touching their ranges (as yjs writeDeleteSet does). */
 void y_ds_sort_clients(y_ds *ds);
 void y_ds_release(y_ds *ds);
@@ -216,6 +255,8 @@ int y_ds_from_store(const y_doc *doc, y_ds *out);
 int y_txn_begin(y_doc *doc, const void *origin, bool local);
 int y_txn_end(y_doc *doc);
 int y_txn_add_merge(y_doc *doc, y_item *it);
+/* Record that an item of type t was added or deleted (yjs addChangedTypeToTransaction). */
+void y_txn_note_changed(y_doc *doc, y_type *t);
 
 /* ---- types ------------------------------------------------------------------------- */
 y_type *y_type_new(y_doc *doc, y_type_kind kind);

@@ -5,6 +5,9 @@
 // Writes DIR/session-<seed>.txt, one event per line (hex = lowercase bytes, no spaces):
 //   doc I CLIENT              doc I has client id CLIENT
 //   ti I POS HEX              Y.Text "t" insert of the UTF-8 text HEX at UTF-16 offset POS
+//   tia I POS HEX ATTRS       the same with an attributes object (JSON; {} means "none")
+//   tf I POS LEN ATTRS        Y.Text "t" format (null values remove an attribute)
+//   te I POS EMBED ATTRS      Y.Text "t" insertEmbed of the JSON value EMBED (ATTRS "-": none)
 //   td I POS LEN              Y.Text "t" delete
 //   ms I KEY JSON             Y.Map "m" set KEY to the JSON value
 //   md I KEY                  Y.Map "m" delete KEY
@@ -16,6 +19,9 @@
 //   np I KEY JSON             push the JSON array's values onto the nested Y.Array at m[KEY]
 //   emit I HEX                the update doc I emitted for the previous op ("-" if none)
 //   apply I HEX               deliver an update to doc I (late, duplicated or out of order)
+//   cleanup I HEX             the update of the formatting cleanup yjs ran after that
+//                             apply ("-" if none); it is delivered to the others too
+//   delta I JSON              JSON.stringify of doc I's Y.Text "t" toDelta()
 //   state I HEX               final encodeStateAsUpdate of doc I
 //   sv I HEX                  final state vector of doc I
 //   json I JSON               final {"t": text, "m": map, "a": array} of doc I
@@ -67,6 +73,9 @@ function session (seed) {
   const docs = clients.map((c, i) => {
     const d = new Y.Doc()
     d.clientID = c
+    // Create the root types now: a text first met in an update and typed later loses
+    // yjs's _hasFormatting flag (a yjs quirk the C side does not model).
+    d.getText('t'); d.getMap('m'); d.getArray('a')
     lines.push(`doc ${i} ${c}`)
     return d
   })
@@ -74,9 +83,27 @@ function session (seed) {
   let emitted = null
   docs.forEach((d, i) => d.on('update', (u, origin) => {
     if (origin === 'remote') return
+    // A local op, or the formatting cleanup yjs runs after applying a remote update.
     emitted = u
     docs.forEach((_, j) => { if (j !== i) inbox[j].push(u) })
   }))
+  const ATTR_KEYS = ['bold', 'italic', 'color', 'link', '1']
+  const attrValue = key => {
+    if (rnd() < 0.25) return null
+    switch (key) {
+      case 'bold': case 'italic': return rnd() < 0.8 ? true : pick([false, 1])
+      case 'color': return pick(['red', 'blue', '#0a0', 'é"'])
+      case 'link': return rnd() < 0.5 ? { href: pick(['a', 'b']) } : pick(['x', 2.5])
+      default: return pick([1, 2, 'one', 1e-7])
+    }
+  }
+  const attrs = () => {
+    const o = {}
+    const n = int(3)
+    for (let k = 0; k < n; k++) { const key = pick(ATTR_KEYS); o[key] = attrValue(key) }
+    return o
+  }
+  const EMBEDS = [{ image: 'x.png' }, { formula: 'e=mc^2', 2: [1, null] }, [1, 'two'], true, 42, 0.5]
   const value = () => {
     switch (int(7)) {
       case 0: return int(1000)
@@ -88,6 +115,13 @@ function session (seed) {
       default: return [int(5), pick(WORDS)]
     }
   }
+  const deliver = (j, u) => {
+    lines.push(`apply ${j} ${hex(u)}`)
+    emitted = null
+    Y.applyUpdate(docs[j], u, 'remote')
+    lines.push(`cleanup ${j} ${emitted ? hex(emitted) : '-'}`)
+    emitted = null
+  }
   const midSV = []
   const localUpdates = []
   for (let step = 0; step < opsPerSession; step++) {
@@ -97,26 +131,45 @@ function session (seed) {
     const t = d.getText('t'); const m = d.getMap('m'); const a = d.getArray('a')
     emitted = null
     const r = rnd()
-    if (r < 0.35) {
+    if (r < 0.22) {
       const pos = int(t.length + 1)
       const s = pick(WORDS)
       lines.push(`ti ${i} ${pos} ${hex(Buffer.from(s))}`)
       t.insert(pos, s)
-    } else if (r < 0.5 && t.length > 0) {
+    } else if (r < 0.3) {
+      const pos = int(t.length + 1)
+      const s = pick(WORDS)
+      const at = attrs()
+      lines.push(`tia ${i} ${pos} ${hex(Buffer.from(s))} ${JSON.stringify(at)}`)
+      t.insert(pos, s, at)
+    } else if (r < 0.38 && t.length > 0) {
+      const pos = int(t.length)
+      // Now and then past the end: yjs then appends newlines.
+      const len = 1 + int(rnd() < 0.05 ? t.length - pos + 2 : Math.min(8, t.length - pos))
+      const at = attrs()
+      lines.push(`tf ${i} ${pos} ${len} ${JSON.stringify(at)}`)
+      t.format(pos, len, at)
+    } else if (r < 0.41) {
+      const pos = int(t.length + 1)
+      const e = pick(EMBEDS)
+      const at = rnd() < 0.5 ? attrs() : undefined
+      lines.push(`te ${i} ${pos} ${JSON.stringify(e)} ${at ? JSON.stringify(at) : '-'}`)
+      t.insertEmbed(pos, JSON.parse(JSON.stringify(e)), at)
+    } else if (r < 0.52 && t.length > 0) {
       const pos = int(t.length)
       const len = 1 + int(Math.min(4, t.length - pos))
       lines.push(`td ${i} ${pos} ${len}`)
       t.delete(pos, len)
-    } else if (r < 0.65) {
+    } else if (r < 0.62) {
       const key = pick(['k1', 'k2', 'k3', 'title'])
       const v = value()
       lines.push(`ms ${i} ${key} ${JSON.stringify(v)}`)
       m.set(key, v)
-    } else if (r < 0.7) {
+    } else if (r < 0.66) {
       const key = pick(['k1', 'k2', 'k3', 'title'])
       lines.push(`md ${i} ${key}`)
       m.delete(key)
-    } else if (r < 0.78) {
+    } else if (r < 0.73) {
       // Nested types, as the workspace document uses them (entries as maps, contents as arrays).
       const key = pick(['n1', 'n2'])
       const cur = m.get(key)
@@ -136,12 +189,12 @@ function session (seed) {
         lines.push(`na ${i} ${key}`)
         m.set(key, new Y.Array())
       }
-    } else if (r < 0.86) {
+    } else if (r < 0.8) {
       const pos = int(a.length + 1)
       const vals = Array.from({ length: 1 + int(3) }, value)
       lines.push(`ai ${i} ${pos} ${JSON.stringify(vals)}`)
       a.insert(pos, vals)
-    } else if (r < 0.91 && a.length > 0) {
+    } else if (r < 0.85 && a.length > 0) {
       const pos = int(a.length)
       const len = 1 + int(Math.min(3, a.length - pos))
       lines.push(`ad ${i} ${pos} ${len}`)
@@ -153,10 +206,12 @@ function session (seed) {
         const k = int(inbox[j].length)
         const u = inbox[j][k]
         if (rnd() < 0.8) inbox[j].splice(k, 1)
-        lines.push(`apply ${j} ${hex(u)}`)
-        Y.applyUpdate(docs[j], u, 'remote')
+        deliver(j, u)
         // Sometimes check the state mid-session, pending structs and deletes included.
-        if (rnd() < 0.3) lines.push(`state ${j} ${hex(Y.encodeStateAsUpdate(docs[j]))}`)
+        if (rnd() < 0.3) {
+          lines.push(`state ${j} ${hex(Y.encodeStateAsUpdate(docs[j]))}`)
+          lines.push(`delta ${j} ${JSON.stringify(docs[j].getText('t').toDelta())}`)
+        }
       }
       continue
     }
@@ -168,8 +223,7 @@ function session (seed) {
     while (inbox[j].length) {
       const k = int(inbox[j].length)
       const u = inbox[j].splice(k, 1)[0]
-      lines.push(`apply ${j} ${hex(u)}`)
-      Y.applyUpdate(docs[j], u, 'remote')
+      deliver(j, u)
     }
   }
   const full = Y.encodeStateAsUpdate(docs[0])
@@ -196,6 +250,7 @@ function session (seed) {
     lines.push(`state ${i} ${hex(Y.encodeStateAsUpdate(d))}`)
     lines.push(`sv ${i} ${hex(Y.encodeStateVector(d))}`)
     lines.push(`json ${i} ${JSON.stringify({ t: d.getText('t').toString(), m: d.getMap('m').toJSON(), a: d.getArray('a').toJSON() })}`)
+    lines.push(`delta ${i} ${JSON.stringify(d.getText('t').toDelta())}`)
   })
   writeFileSync(path.join(out, `session-${seed}.txt`), lines.join('\n') + '\n')
 }

@@ -32,3 +32,12 @@ w('expected_merge', Y.mergeUpdates([Y.encodeStateAsUpdate(a), Y.encodeStateAsUpd
 writeFileSync(path.join(dir, 'expected_json'), JSON.stringify({
   t: c.getText('t').toString(), m: c.getMap('m').toJSON(), arr: c.getArray('arr').toJSON()
 }) + '\n')
+// Rich text for `ycrdt json --delta` (and --text, which stays the plain string).
+const r = new Y.Doc(); r.clientID = 44
+const rt = r.getText('r')
+rt.insert(0, 'plain bold', { bold: true })
+rt.format(0, 6, { bold: null })
+rt.insertEmbed(10, { image: 'x.png' }, { width: 2 })
+w('rich', Y.encodeStateAsUpdate(r))
+writeFileSync(path.join(dir, 'expected_rich'),
+  JSON.stringify({ r: rt.toDelta() }) + '\n' + JSON.stringify({ r: rt.toString() }) + '\n')

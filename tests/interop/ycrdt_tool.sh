@@ -21,6 +21,7 @@ fi
 "$YCRDT" diff --sv "$T/early_sv" "$T/u1" "$T/u2" >"$T/diff" && cmp -s "$T/diff" "$T/expected_diff" && ok || bad "diff against a state vector"
 "$YCRDT" json --text t --map m --array arr "$T/u1" "$T/u2" >"$T/json"
 python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(a!=b)" "$T/json" "$T/expected_json" && ok || bad "json equals yjs toJSON ($(cat "$T/json"))"
+{ "$YCRDT" json --delta r "$T/rich" && "$YCRDT" json --text r "$T/rich"; } >"$T/rich_json" && cmp -s "$T/rich_json" "$T/expected_rich" && ok || bad "json --delta gives yjs's toDelta, --text its toString ($(cat "$T/rich_json"))"
 "$YCRDT" dump "$T/u1" >"$T/dump" && grep -q "Deleted parent \"t\"" "$T/dump" && grep -q "String origin 11:0 \"ello" "$T/dump" && grep -q "^delete set" "$T/dump" && ok || bad "dump lists structs"
 head -c 7 "$T/u1" >"$T/broken"
 "$YCRDT" apply "$T/broken" >/dev/null 2>"$T/err"; [ $? -eq 1 ] && grep -q "cannot apply" "$T/err" && ok || bad "truncated update: exit 1 with a message"

@@ -460,6 +460,169 @@ TEST(test_state_vector_from_update_and_sync_messages)
     y_doc_free(b);
 }
 
+/* ---- Y.Text formatting (bytes and deltas from yjs 13.6.33, client id 1) ---------------- */
+
+#define CHECK_DELTA(text, want)                                                                    \
+    do {                                                                                           \
+        char *delta_ = NULL;                                                                       \
+        CHECK_EQ_INT(y_text_delta((text), &delta_), Y_OK);                                         \
+        CHECK_EQ_STR(delta_, (want));                                                              \
+        y_free(delta_);                                                                            \
+    } while (0)
+
+TEST(test_text_insert_with_attributes_matches_yjs)
+{
+    y_doc *d = doc_with(1);
+    y_type *t = y_doc_get_text(d, "t");
+    updates r = {0};
+    y_doc_on_update(d, record, &r);
+    const char *bold[] = {"bold"};
+    y_any yes = y_any_bool(true);
+    y_attrs b = {bold, &yes, 1}, none = {NULL, NULL, 0};
+    CHECK_EQ_INT(y_text_insert(t, 0, "hello", 5, &b), Y_OK);
+    CHECK_EQ_INT(y_text_insert(t, 5, " world", 6, &none), Y_OK); /* explicit: unformatted */
+    CHECK_EQ_INT(y_text_insert(t, 5, "!", 1, NULL), Y_OK);       /* inherits bold */
+    CHECK_DELTA(t,
+                "[{\"insert\":\"hello!\",\"attributes\":{\"bold\":true}},{\"insert\":\" world\"}]");
+    CHECK_EQ_INT((int)r.n, 3);
+    /* Format(bold=true), "hello", Format(bold=null): the negation goes after the text. */
+    CHECK_HEX(r.data[0], r.len[0],
+              "01 03 01 00 06 01 01 74 04 62 6f 6c 64 04 74 72 75 65 84 01 00 05 68 65 6c 6c 6f "
+              "86 01 05 04 62 6f 6c 64 04 6e 75 6c 6c 00");
+    CHECK_HEX(r.data[1], r.len[1], "01 01 01 07 84 01 06 06 20 77 6f 72 6c 64 00");
+    CHECK_HEX(r.data[2], r.len[2], "01 01 01 0d c4 01 05 01 06 01 21 00");
+    char *plain = NULL;
+    CHECK_EQ_INT(y_text_string(t, &plain, NULL), Y_OK);
+    CHECK_EQ_STR(plain, "hello! world");
+    y_free(plain);
+    updates_free(&r);
+    y_doc_free(d);
+}
+
+TEST(test_text_format_sets_and_removes_attributes)
+{
+    y_doc *d = doc_with(1);
+    y_type *t = y_doc_get_text(d, "t");
+    CHECK_EQ_INT(y_text_insert(t, 0, "abcdef", 6, NULL), Y_OK);
+    const char *italic[] = {"italic"}, *two[] = {"color", "italic"};
+    y_any yes = y_any_bool(true), nul = y_any_null();
+    y_any red_null[2] = {y_any_string("red", 3), y_any_null()};
+    y_attrs on = {italic, &yes, 1}, off = {italic, &nul, 1}, red = {two, red_null, 2};
+    CHECK_EQ_INT(y_text_format(t, 1, 3, &on), Y_OK);
+    CHECK_DELTA(t, "[{\"insert\":\"a\"},{\"insert\":\"bcd\",\"attributes\":{\"italic\":true}},"
+                   "{\"insert\":\"ef\"}]");
+    CHECK_EQ_INT(y_text_format(t, 2, 1, &off), Y_OK);
+    CHECK_DELTA(t, "[{\"insert\":\"a\"},{\"insert\":\"b\",\"attributes\":{\"italic\":true}},"
+                   "{\"insert\":\"c\"},{\"insert\":\"d\",\"attributes\":{\"italic\":true}},"
+                   "{\"insert\":\"ef\"}]");
+    /* Setting color and removing italic everywhere deletes the italic Format items. */
+    CHECK_EQ_INT(y_text_format(t, 0, 6, &red), Y_OK);
+    CHECK_DELTA(t, "[{\"insert\":\"abcdef\",\"attributes\":{\"color\":\"red\"}}]");
+    check_state(d, "01 0b 01 00 04 01 01 74 01 61 84 01 00 01 62 84 01 01 01 63 84 01 02 01 64 "
+                   "84 01 03 02 65 66 c1 01 00 01 01 01 c1 01 03 01 04 01 c1 01 01 01 02 01 c1 01 "
+                   "02 01 03 01 46 01 00 05 63 6f 6c 6f 72 05 22 72 65 64 22 86 01 05 05 63 6f 6c "
+                   "6f 72 04 6e 75 6c 6c 01 01 01 06 04");
+    CHECK_EQ_INT(y_text_format(t, 7, 1, &on), Y_EINVAL); /* past the end */
+    CHECK_EQ_INT(y_text_format(t, 0, 0, &on), Y_OK);     /* nothing to do */
+    y_any undef = {.kind = Y_ANY_UNDEFINED};
+    y_attrs bad = {italic, &undef, 1};
+    CHECK_EQ_INT(y_text_format(t, 0, 1, &bad), Y_EINVAL); /* JSON has no undefined */
+    y_doc_free(d);
+}
+
+TEST(test_text_embeds_and_delete_keep_formatting)
+{
+    y_doc *d = doc_with(1);
+    y_type *t = y_doc_get_text(d, "t");
+    const char *bold[] = {"bold"}, *link[] = {"link"}, *image[] = {"image"};
+    y_any yes = y_any_bool(true), u = y_any_string("u", 1);
+    y_attrs b = {bold, &yes, 1}, l = {link, &u, 1};
+    CHECK_EQ_INT(y_text_insert(t, 0, "ab", 2, &b), Y_OK);
+    y_any png = y_any_string("x.png", 5);
+    y_any img = {.kind = Y_ANY_OBJECT};
+    img.u.obj.keys = (char **)image;
+    img.u.obj.values = &png;
+    img.u.obj.len = 1;
+    CHECK_EQ_INT(y_text_insert_embed(t, 1, &img, NULL), Y_OK); /* no attributes: not bold */
+    y_any arr_items[2] = {y_any_number(1), y_any_string("two", 3)};
+    y_any arr = {.kind = Y_ANY_ARRAY};
+    arr.u.arr.items = arr_items;
+    arr.u.arr.len = 2;
+    CHECK_EQ_INT(y_text_insert_embed(t, 3, &arr, &l), Y_OK);
+    CHECK_DELTA(t, "[{\"insert\":\"a\",\"attributes\":{\"bold\":true}},{\"insert\":{\"image\":"
+                   "\"x.png\"}},{\"insert\":\"b\",\"attributes\":{\"bold\":true}},{\"insert\":[1,"
+                   "\"two\"],\"attributes\":{\"link\":\"u\"}}]");
+    CHECK_EQ_INT(y_text_length(t), 4);
+    /* Deleting the embed cleans the Format items around it, as yjs's deleteText does. */
+    CHECK_EQ_INT(y_text_delete(t, 1, 1), Y_OK);
+    CHECK_DELTA(t, "[{\"insert\":\"ab\",\"attributes\":{\"bold\":true}},{\"insert\":[1,\"two\"],"
+                   "\"attributes\":{\"link\":\"u\"}}]");
+    check_state(d, "01 08 01 00 06 01 01 74 04 62 6f 6c 64 04 74 72 75 65 84 01 00 01 61 84 01 01 "
+                   "01 62 86 01 02 04 62 6f 6c 64 04 6e 75 6c 6c c1 01 01 01 02 03 86 01 03 04 6c "
+                   "69 6e 6b 03 22 75 22 85 01 07 09 5b 31 2c 22 74 77 6f 22 5d 86 01 08 04 6c 69 "
+                   "6e 6b 04 6e 75 6c 6c 01 01 01 04 03");
+    y_any str = y_any_string("s", 1), nul = y_any_null();
+    CHECK_EQ_INT(y_text_insert_embed(t, 0, &str, NULL), Y_EINVAL); /* text, not an embed */
+    CHECK_EQ_INT(y_text_insert_embed(t, 0, &nul, NULL), Y_EINVAL);
+    CHECK_EQ_INT(y_text_insert_embed(t, 9, &arr, NULL), Y_EINVAL);
+    y_doc_free(d);
+}
+
+static void forward_remote(void *user, const uint8_t *u, size_t n, const void *origin)
+{
+    updates *r = user;
+    if (origin == (const void *)r)
+        return; /* the delivery itself */
+    record(user, u, n, origin);
+}
+
+TEST(test_remote_delete_runs_the_formatting_cleanup)
+{
+    y_doc *a = doc_with(1), *b = doc_with(2);
+    y_type *ta = y_doc_get_text(a, "t"), *tb = y_doc_get_text(b, "t");
+    CHECK_EQ_INT(y_text_insert(ta, 0, "abc", 3, NULL), Y_OK);
+    uint8_t *s = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(y_encode_state_as_update(a, NULL, 0, &s, &n), Y_OK);
+    CHECK_EQ_INT(y_apply_update(b, s, n, NULL), Y_OK);
+    y_free(s);
+    const char *bold[] = {"bold"};
+    y_any yes = y_any_bool(true);
+    y_attrs on = {bold, &yes, 1};
+    CHECK_EQ_INT(y_text_format(ta, 1, 1, &on), Y_OK);
+    CHECK_EQ_INT(y_text_delete(tb, 1, 1), Y_OK); /* concurrently, the formatted "b" goes */
+    updates r = {0};
+    y_doc_on_update(a, forward_remote, &r);
+    CHECK_EQ_INT(y_encode_state_as_update(b, NULL, 0, &s, &n), Y_OK);
+    CHECK_EQ_INT(y_apply_update(a, s, n, &r), Y_OK);
+    y_free(s);
+    /* Left with Format(bold=true) next to Format(bold=null) around nothing, yjs deletes the
+     * first in a transaction of its own, with its own update. */
+    CHECK_EQ_INT((int)r.n, 1);
+    if (r.n == 1)
+        CHECK_HEX(r.data[0], r.len[0], "00 01 01 01 03 01");
+    CHECK_DELTA(ta, "[{\"insert\":\"a\"},{\"insert\":\"c\"}]");
+    check_state(a, "01 05 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 c1 01 00 01 01 01 c6 "
+                   "01 01 01 02 04 62 6f 6c 64 04 6e 75 6c 6c 01 01 02 01 01 03 01");
+    updates_free(&r);
+    y_doc_free(a);
+    y_doc_free(b);
+}
+
+TEST(test_json_numbers_print_as_javascript_does)
+{
+    const double v[] = {1e-7, 1152921504606846976.0, -0.0, 1e21, 123.456, 0.1 + 0.2, 5, -2.5};
+    const char *want[] = {"1e-7",    "1152921504606847000", "0", "1e+21",
+                          "123.456", "0.30000000000000004", "5", "-2.5"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        y_any a = y_any_number(v[i]);
+        char *j = NULL;
+        CHECK_EQ_INT(y_any_to_json(&a, &j, NULL), Y_OK);
+        CHECK_EQ_STR(j, want[i]);
+        y_free(j);
+    }
+}
+
 int main(void)
 {
     RUN(test_lib0_bytes_match_lib0);
@@ -472,5 +635,10 @@ int main(void)
     RUN(test_malformed_updates_are_rejected_and_change_nothing);
     RUN(test_nested_types_and_json);
     RUN(test_state_vector_from_update_and_sync_messages);
+    RUN(test_text_insert_with_attributes_matches_yjs);
+    RUN(test_text_format_sets_and_removes_attributes);
+    RUN(test_text_embeds_and_delete_keep_formatting);
+    RUN(test_remote_delete_runs_the_formatting_cleanup);
+    RUN(test_json_numbers_print_as_javascript_does);
     return TEST_REPORT();
 }

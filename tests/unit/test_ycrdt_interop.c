@@ -1,7 +1,9 @@
 /* test_ycrdt_interop.c - differential test against the real yjs 13.6.33: random sessions
  * played by tests/interop/gen.mjs (several clients editing a Y.Text, a Y.Map and a Y.Array,
- * updates delivered late, duplicated and out of order) are replayed with ycrdt; every
- * update a local edit emits, and every final state, state vector and JSON, must be equal.
+ * updates delivered late, duplicated and out of order; the text formatted, with attributes
+ * and embeds) are replayed with ycrdt; every update a local edit emits, every update of the
+ * formatting cleanup after a remote update, the text's delta, and every final state, state
+ * vector and JSON must be equal.
  * YCRDT_SEEDS=N runs more sessions (default 200); YCRDT_SESSIONS_DIR=DIR replays the logs
  * already in DIR (e.g. a failing seed kept from an earlier run). */
 #include "test.h"
@@ -19,13 +21,15 @@ typedef struct capture {
     size_t len;
     int count;
     int active;
+    int applied_count; /* updates emitted during the last apply */
 } capture;
+
+static const char REMOTE[] = "remote"; /* origin of delivered updates */
 
 static void on_update(void *user, const uint8_t *u, size_t n, const void *origin)
 {
-    (void)origin;
     capture *c = user;
-    if (!c->active)
+    if (!c->active || origin == REMOTE)
         return;
     free(c->data);
     c->data = malloc(n);
@@ -120,6 +124,46 @@ static void any_free_shallow(y_any *a)
     }
 }
 
+/* A JSON attributes object (or "-" for none) as y_attrs; release with attrs_free. */
+typedef struct attrs_buf {
+    json_t *j;
+    const char **keys;
+    y_any *values;
+    y_attrs a;
+} attrs_buf;
+
+static const y_attrs *attrs_parse(const char *text, attrs_buf *b)
+{
+    memset(b, 0, sizeof *b);
+    if (!strcmp(text, "-"))
+        return NULL;
+    json_error_t je;
+    b->j = json_loads(text, 0, &je);
+    size_t n = json_object_size(b->j), i = 0;
+    b->keys = calloc(n + 1, sizeof *b->keys);
+    b->values = calloc(n + 1, sizeof *b->values);
+    const char *k;
+    json_t *v;
+    json_object_foreach(b->j, k, v)
+    {
+        b->keys[i] = k;
+        json_to_any(v, &b->values[i++]);
+    }
+    b->a.keys = b->keys;
+    b->a.values = b->values;
+    b->a.len = n;
+    return &b->a;
+}
+
+static void attrs_free(attrs_buf *b)
+{
+    for (size_t i = 0; i < b->a.len; i++)
+        any_free_shallow(&b->values[i]);
+    free(b->keys);
+    free(b->values);
+    json_decref(b->j);
+}
+
 static int replay(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -146,6 +190,9 @@ static int replay(const char *path)
             o.has_client_id = true;
             y_doc_new(&docs[i], &o);
             y_doc_on_update(docs[i], on_update, &caps[i]);
+            y_doc_get_text(docs[i], "t");
+            y_doc_get_map(docs[i], "m");
+            y_doc_get_array(docs[i], "a");
             ndocs = i + 1;
             continue;
         }
@@ -162,6 +209,61 @@ static int replay(const char *path)
             rc = y_text_insert(y_doc_get_text(d, "t"), (uint32_t)n1, (char *)b, n, NULL);
             free(b);
             last_doc = i;
+        } else if (!strcmp(cmd, "tia") || !strcmp(cmd, "tf") || !strcmp(cmd, "te")) {
+            /* POS, then HEX text / LEN / JSON embed, then the attributes. */
+            char arg[4096];
+            int aoff = 0;
+            sscanf(rest, "%d %4095s %n", &n1, arg, &aoff);
+            attrs_buf ab;
+            const y_attrs *at = attrs_parse(rest + aoff, &ab);
+            y_type *t = y_doc_get_text(d, "t");
+            if (cmd[1] == 'i') {
+                size_t n;
+                uint8_t *b = unhex(arg, &n);
+                rc = y_text_insert(t, (uint32_t)n1, (char *)b, n, at);
+                free(b);
+            } else if (cmd[1] == 'f') {
+                rc = y_text_format(t, (uint32_t)n1, (uint32_t)atoi(arg), at);
+            } else {
+                json_error_t je;
+                json_t *j = json_loads(arg, JSON_DECODE_ANY, &je);
+                y_any v;
+                json_to_any(j, &v);
+                rc = y_text_insert_embed(t, (uint32_t)n1, &v, at);
+                any_free_shallow(&v);
+                json_decref(j);
+            }
+            attrs_free(&ab);
+            last_doc = i;
+        } else if (!strcmp(cmd, "delta")) {
+            caps[i].active = 0;
+            char *mine = NULL;
+            y_text_delta(y_doc_get_text(d, "t"), &mine);
+            if (!mine || strcmp(mine, rest) != 0) {
+                printf("  %s step %d: delta of doc %d differs\n    ycrdt: %.400s\n    yjs:   "
+                       "%.400s\n",
+                       path, step, i, mine ? mine : "(error)", rest);
+                failures++;
+            }
+            y_free(mine);
+            continue;
+        } else if (!strcmp(cmd, "cleanup")) {
+            /* What the doc emitted itself while applying the previous update. */
+            caps[i].active = 0;
+            char *got_hex = malloc(caps[i].data ? 2 * caps[i].len + 2 : 2);
+            strcpy(got_hex, "-");
+            if (caps[i].data)
+                to_hex(caps[i].data, caps[i].len, got_hex, 2 * caps[i].len + 2);
+            if (strcmp(got_hex, rest) != 0 || caps[i].applied_count > 1) {
+                printf("  %s step %d: cleanup update after apply differs (%d emitted)\n"
+                       "    ycrdt: %s\n    yjs:   %s\n",
+                       path, step, caps[i].applied_count, got_hex, rest);
+                failures++;
+            }
+            free(got_hex);
+            free(caps[i].data);
+            caps[i].data = NULL;
+            continue;
         } else if (!strcmp(cmd, "td") || !strcmp(cmd, "ad")) {
             int n2 = 0;
             sscanf(rest, "%d %d", &n1, &n2);
@@ -227,24 +329,29 @@ static int replay(const char *path)
             last_doc = i;
         } else if (!strcmp(cmd, "emit")) {
             caps[i].active = 0;
-            char got_hex[8192] = "-";
+            char *got_hex = malloc(caps[i].data ? 2 * caps[i].len + 2 : 2);
+            strcpy(got_hex, "-");
             if (caps[i].data && last_doc == i)
-                to_hex(caps[i].data, caps[i].len, got_hex, sizeof got_hex);
+                to_hex(caps[i].data, caps[i].len, got_hex, 2 * caps[i].len + 2);
             if (strcmp(got_hex, rest) != 0) {
                 printf("  %s step %d: emitted update differs\n    ycrdt: %s\n    yjs:   %s\n", path,
                        step, got_hex, rest);
                 failures++;
             }
+            free(got_hex);
             free(caps[i].data);
             caps[i].data = NULL;
             last_doc = -1;
             continue;
         } else if (!strcmp(cmd, "apply")) {
-            caps[i].active = 0;
+            free(caps[i].data); /* catch what the doc emits besides the delivery itself */
+            caps[i].data = NULL;
             size_t n;
             uint8_t *b = unhex(rest, &n);
-            rc = y_apply_update(d, b, n, NULL);
+            rc = y_apply_update(d, b, n, REMOTE);
             free(b);
+            caps[i].active = 0;
+            caps[i].applied_count = caps[i].count;
         } else if (!strcmp(cmd, "state") || !strcmp(cmd, "sv")) {
             uint8_t *b = NULL;
             size_t n = 0;
@@ -255,8 +362,8 @@ static int replay(const char *path)
             char *h = malloc(2 * n + 2);
             to_hex(b, n, h, 2 * n + 2);
             if (strcmp(h, rest) != 0) {
-                printf("  %s: final %s of doc %d differs\n    ycrdt: %.300s\n    yjs:   %.300s\n",
-                       path, cmd, i, h, rest);
+                printf("  %s step %d: %s of doc %d differs\n    ycrdt: %.300s\n    yjs:   %.300s\n",
+                       path, step, cmd, i, h, rest);
                 failures++;
             }
             free(h);
