@@ -48,8 +48,12 @@ typedef struct dx_git dx_git;
 
 typedef struct dx_git_file {
     const char *path; /* workspace-relative, e.g. "notes/a.md" */
-    const void *data;
+    const void *data; /* the bytes; may be NULL when id is given */
     size_t len;
+    /* Optional: the git blob id (40 hex digits) of the bytes, which the caller already knows
+     * (diaryx records it for every file it writes). The file is then not hashed; with data
+     * NULL the blob must already be in the repository (an unchanged file), else DX_ENOTFOUND. */
+    const char *id;
 } dx_git_file;
 
 typedef struct dx_git_commit_opts {
