@@ -90,6 +90,25 @@ static void generate(const char *root, int n)
     dx_buf_release(&b);
 }
 
+/* Append a line to an entry's body through the workspace (staged, as the CLI does). */
+static int append_line(dx_workspace *ws, const char *rel, const char *line, dx_error *err)
+{
+    dx_fm *fm = NULL;
+    int rc = dx_workspace_read(ws, rel, &fm, err);
+    if (!rc) {
+        size_t bl;
+        const char *body = dx_fm_body(fm, &bl);
+        dx_buf nb = DX_BUF_INIT;
+        dx_buf_append(&nb, body, bl);
+        dx_buf_puts(&nb, line);
+        dx_fm_set_body(fm, nb.data, nb.len);
+        dx_buf_release(&nb);
+        rc = dx_workspace_write(ws, rel, fm, err);
+    }
+    dx_fm_free(fm);
+    return rc;
+}
+
 static long long file_size(const char *path)
 {
     struct stat st;
@@ -154,21 +173,8 @@ int main(int argc, char **argv)
     snprintf(rel, sizeof rel, "2000/06/note-050.md");
     dx_buf text = DX_BUF_INIT;
     dx_error err = DX_ERROR_INIT;
-    snprintf(cmd, sizeof cmd, "%s/%s", root, rel);
-    dx_file_read(cmd, &text, NULL);
-    dx_buf_puts(&text, "One more line.\n");
     t0 = now();
-    dx_fm *fm = NULL;
-    if (dx_workspace_read(ws, rel, &fm, &err) == 0) {
-        size_t bl;
-        const char *body = dx_fm_body(fm, &bl);
-        dx_buf nb = DX_BUF_INIT;
-        dx_buf_append(&nb, body, bl);
-        dx_buf_puts(&nb, "One more line.\n");
-        dx_fm_set_body(fm, nb.data, nb.len);
-        dx_buf_release(&nb);
-    }
-    if (!fm || dx_workspace_write(ws, rel, fm, &err) || dx_session_save(s, &st, &err)) {
+    if (append_line(ws, rel, "One more line.\n", &err) || dx_session_save(s, &st, &err)) {
         fprintf(stderr, "save: %s\n", err.msg);
         return 1;
     }
@@ -176,7 +182,6 @@ int main(int argc, char **argv)
     printf("change one body, store, re-materialize: %8.3f ms  (%zu file written; target <= 5 "
            "ms)\n",
            save * 1e3, st.written);
-    dx_fm_free(fm);
     dx_session_close(s);
     dx_workspace_free(ws);
 
@@ -206,19 +211,11 @@ int main(int argc, char **argv)
            cr.stats.files, (now() - t0) * 1e3);
     dx_commit_result_release(&cr);
     for (int k = 0; k < 10; k++) {
-        dx_fm *f2 = NULL;
         snprintf(rel, sizeof rel, "2002/%02d/note-%03d.md", k + 1, k);
-        if (dx_workspace_read(ws, rel, &f2, &err) == 0) {
-            size_t bl;
-            const char *body = dx_fm_body(f2, &bl);
-            dx_buf nb = DX_BUF_INIT;
-            dx_buf_append(&nb, body, bl);
-            dx_buf_puts(&nb, "A change to commit.\n");
-            dx_fm_set_body(f2, nb.data, nb.len);
-            dx_workspace_write(ws, rel, f2, &err);
-            dx_buf_release(&nb);
+        if (append_line(ws, rel, "A change to commit.\n", &err)) {
+            fprintf(stderr, "edit: %s\n", err.msg);
+            return 1;
         }
-        dx_fm_free(f2);
     }
     dx_session_save(s, NULL, &err);
     t0 = now();

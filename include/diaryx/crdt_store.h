@@ -25,6 +25,7 @@
 #ifndef DX_CRDT_STORE_H
 #define DX_CRDT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,9 @@ int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc 
 /* The id of the newest update of doc, or of the whole store when doc is NULL (ids are never
  * reused, so this also counts updates since removed by compaction); 0 when none. */
 int64_t dx_store_last_id(dx_crdt_store *s, const char *doc);
+
+/* Whether an update newer than after_id came from elsewhere (origin other than "local"). */
+bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id);
 
 /* Fold all but the newest keep_recent updates of doc into its snapshot, atomically. The
  * loaded state is unchanged; kept updates stay usable for history. keep_recent 0 folds all. */

@@ -37,6 +37,7 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
+#include "diaryx/strmap.h"
 
 typedef struct dx_git dx_git;
 
@@ -141,5 +142,10 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err);
 
 /* Number of loose objects in the repository. */
 int dx_git_count_loose(dx_git *g, size_t *out_n, dx_error *err);
+
+/* Every file path of rev (NULL = HEAD) mapped to its blob id (40 hex digits, malloc'd),
+ * added to out; nothing for an unborn HEAD. Release with dx_git_blobs_release. */
+int dx_git_blobs(dx_git *g, const char *rev, dx_strmap *out, dx_error *err);
+void dx_git_blobs_release(dx_strmap *m);
 
 #endif

@@ -36,11 +36,12 @@ typedef struct dx_commit_opts {
     const char *message;  /* replaces the generated summary line; NULL = generated */
     bool skip_validation; /* commit even when the checks fail (they still run and report) */
     size_t keep_recent;   /* updates kept per document by the compaction (0 = the default) */
+    bool verify_all;      /* render and check every entry, not only the changed ones */
 } dx_commit_opts;
 
 #define DX_COMMIT_OPTS_INIT                                                                        \
     {                                                                                              \
-        NULL, false, 0                                                                             \
+        NULL, false, 0, false                                                                      \
     }
 
 typedef struct dx_commit_result {
@@ -57,10 +58,15 @@ void dx_commit_result_release(dx_commit_result *r);
 /* Open (or create) the workspace's repository. */
 int dx_history_open(dx_session *s, dx_git **out, dx_error *err);
 
-/* The rendered file set of the CRDT (every live entry), sorted by path, with the checks'
- * findings appended to problems (may be NULL). Free with dx_history_files_free. */
-int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
-                     dx_error *err);
+/* The file set of the CRDT (every live entry), sorted by path, with the checks' findings
+ * appended to problems; g (may be NULL) gives the last commit for check 3.
+ * incremental: an entry unchanged since the last commit (its recorded file is the
+ * committed blob and no update touched its body since) is not rendered: it comes with its
+ * blob id and no bytes. Updates from elsewhere since the last commit (origin other than
+ * "local") turn incremental off: every entry is then rendered and checked. Free with
+ * dx_history_files_free. */
+int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **files, size_t *n,
+                     dx_strlist *problems, dx_error *err);
 void dx_history_files_free(dx_git_file *files, size_t n);
 
 /* Commit the CRDT state (see the top of this file). *s may be replaced by a new session

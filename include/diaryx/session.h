@@ -87,6 +87,9 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err);
  * path is not an entry's recorded file. */
 const char *dx_session_recorded(dx_session *s, const char *path);
 
+/* The recorded file of entry id: its path and blob id (borrowed), or DX_ENOTFOUND. */
+int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash);
+
 dx_workspace *dx_session_workspace(dx_session *s);
 const char *dx_session_device(const dx_session *s);
 

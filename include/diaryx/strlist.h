@@ -18,6 +18,8 @@ typedef struct dx_strlist {
 /* Append a copy of s (or of its first n bytes). 0 or DX_ENOMEM. */
 int dx_strlist_push(dx_strlist *l, const char *s);
 int dx_strlist_pushn(dx_strlist *l, const char *s, size_t n);
+/* Append a printf-formatted string. 0 or DX_ENOMEM. */
+int dx_strlist_pushf(dx_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Insert a copy of s at index (clamped). 0 or DX_ENOMEM. */
 int dx_strlist_insert(dx_strlist *l, size_t index, const char *s);
 /* Remove the item at index (no-op past the end). */

@@ -375,6 +375,20 @@ int64_t dx_store_last_id(dx_crdt_store *s, const char *doc)
     return last_id(s, doc);
 }
 
+bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id)
+{
+    sqlite3_stmt *st;
+    bool found = true; /* when in doubt, say yes: the caller then checks everything */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM updates WHERE id > ? AND origin != 'local' LIMIT 1", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, after_id);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc *into,
                        dx_error *err)
 {

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <git2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,9 @@
 #include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
 
-#define META_FAILURES    "commit_failures"
-#define META_LAST_COMMIT "last_commit"
+#define META_FAILURES     "commit_failures"
+#define META_LAST_COMMIT  "last_commit"
+#define META_COMMIT_POINT "commit_update_id" /* the newest update id a commit covered */
 
 void dx_commit_result_release(dx_commit_result *r)
 {
@@ -38,6 +38,7 @@ void dx_history_files_free(dx_git_file *files, size_t n)
     for (size_t i = 0; files && i < n; i++) {
         free((char *)files[i].path);
         free((void *)files[i].data);
+        free((char *)files[i].id);
     }
     free(files);
 }
@@ -45,18 +46,6 @@ void dx_history_files_free(dx_git_file *files, size_t n)
 static int cmp_file(const void *a, const void *b)
 {
     return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
-}
-
-static void problem(dx_strlist *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(dx_strlist *p, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (p)
-        dx_strlist_push(p, msg);
 }
 
 /* Check 1: the body of the rendered file is the body document's text. */
@@ -71,7 +60,7 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
     if (rc == DX_ENOMEM)
         return dx_error_set(err, rc, "out of memory");
     if (rc) {
-        problem(problems, "%s: its body document cannot be read: %s", path, e.msg);
+        dx_strlist_pushf(problems, "%s: its body document cannot be read: %s", path, e.msg);
         return 0;
     }
     if (dx_body_get(d, &text, NULL) == 0 && text.len) {
@@ -80,90 +69,132 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
         if (dx_fm_parse(dx_buf_cstr(bytes), bytes->len, path, &fm, NULL) == 0)
             b = dx_fm_body(fm, &bl);
         if (!b || bl != text.len || memcmp(b, text.data, bl) != 0)
-            problem(problems, "%s: the file does not hold its body (%zu bytes in the CRDT)", path,
-                    text.len);
+            dx_strlist_pushf(problems,
+                             "%s: the file does not hold its body (%zu bytes in the CRDT)", path,
+                             text.len);
     }
     dx_fm_free(fm);
     dx_buf_release(&text);
     return 0;
 }
 
-int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
-                     dx_error *err)
+static int hex_of(const dx_buf *bytes, char out[DX_GIT_OID_HEX])
+{
+    git_oid oid;
+    if (git_odb_hash(&oid, dx_buf_cstr(bytes), bytes->len, GIT_OBJECT_BLOB) != 0)
+        return DX_ENOMEM;
+    git_oid_tostr(out, DX_GIT_OID_HEX, &oid);
+    return 0;
+}
+
+/* Render entry id into out (its path and bytes), checking it on the way; a finding goes
+ * to problems and leaves out empty. head: the last commit's blobs (or NULL). */
+static int render_checked(dx_session *s, const char *id, const dx_strmap *head, dx_strmap *seen,
+                          dx_git_file *out, dx_strlist *problems, dx_error *err)
+{
+    dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, norm = DX_BUF_INIT;
+    dx_error e = DX_ERROR_INIT;
+    char now[DX_GIT_OID_HEX];
+    int rc = dx_session_render(s, id, &path, &bytes, &e);
+    if (rc == DX_ENOMEM) {
+        rc = dx_error_set(err, rc, "out of memory rendering the workspace");
+    } else if (rc) {
+        /* Check 1: every entry renders. */
+        dx_strlist_pushf(problems, "entry %s cannot be rendered: %s", id, e.msg);
+        rc = 0;
+    } else if (dx_path_normalize(path.data, &norm, NULL) != 0 || strcmp(norm.data, path.data) ||
+               !dx_path_is_markdown(path.data)) {
+        /* Check 2: one valid, distinct path per live entry. */
+        dx_strlist_pushf(problems, "entry %s has an invalid path '%s'", id, path.data);
+    } else if (dx_strmap_get(seen, path.data)) {
+        dx_strlist_pushf(problems, "entries %s and %s both render to '%s'",
+                         (const char *)dx_strmap_get(seen, path.data), id, path.data);
+    } else if (!(rc = check_body(s, id, path.data, &bytes, problems, err))) {
+        /* Check 3: a file last written as committed must still render as committed. */
+        const char *rec = dx_session_recorded(s, path.data);
+        const char *committed = head ? dx_strmap_get(head, path.data) : NULL;
+        if (rec && committed && !strcmp(rec, committed) &&
+            (hex_of(&bytes, now) || strcmp(now, committed) != 0))
+            dx_strlist_pushf(
+                problems,
+                "%s: unchanged since the last commit, but the CRDT now renders other bytes",
+                path.data);
+        if (dx_strmap_put(seen, path.data, (void *)id)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        } else {
+            out->path = dx_buf_detach(&path, NULL);
+            out->len = bytes.len;
+            out->data = bytes.len ? dx_buf_detach(&bytes, NULL) : strdup("");
+            if (!out->path || !out->data)
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+    }
+    dx_buf_release(&path);
+    dx_buf_release(&bytes);
+    dx_buf_release(&norm);
+    return rc;
+}
+
+int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **files, size_t *n,
+                     dx_strlist *problems, dx_error *err)
 {
     y_doc *ws = dx_session_wsdoc(s);
+    dx_crdt_store *st = dx_session_store(s);
     dx_strlist ids = DX_STRLIST_INIT;
-    dx_strmap seen = DX_STRMAP_INIT;
+    dx_strmap seen = DX_STRMAP_INIT, head = DX_STRMAP_INIT;
     size_t live = 0;
     *files = NULL;
     *n = 0;
     int rc = dx_wsdoc_ids(ws, &ids, err);
-    dx_git_file *out = rc ? NULL : calloc(ids.len ? ids.len : 1, sizeof *out);
+    if (!rc && g)
+        rc = dx_git_blobs(g, NULL, &head, err);
+    /* Entries unchanged since the last commit need no rendering: their recorded file is the
+     * committed blob and no CRDT update touched them since. Changes from elsewhere (sync)
+     * are not tracked per entry, so they make every entry rendered and checked. */
+    dx_buf v = DX_BUF_INIT;
+    int64_t since =
+        dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
+    dx_buf_release(&v);
+    if (since < 0 || !head.len || dx_store_foreign_since(st, since))
+        incremental = false;
+    dx_git_file *out = rc ? NULL : calloc(ids.len + 1, sizeof *out);
     if (!rc && !out)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     for (size_t i = 0; !rc && i < ids.len; i++) {
-        const char *id = ids.items[i];
+        const char *id = ids.items[i], *rpath, *rhash;
         if (!dx_wsdoc_is_live(ws, id))
             continue;
         live++;
-        dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, norm = DX_BUF_INIT;
-        dx_error e = DX_ERROR_INIT;
-        int r = dx_session_render(s, id, &path, &bytes, &e);
-        if (r == DX_ENOMEM) {
-            rc = dx_error_set(err, r, "out of memory rendering the workspace");
-        } else if (r) {
-            /* Check 1: every entry renders. */
-            problem(problems, "entry %s cannot be rendered: %s", id, e.msg);
-        } else if (dx_path_normalize(path.data, &norm, NULL) != 0 || strcmp(norm.data, path.data) ||
-                   !dx_path_is_markdown(path.data)) {
-            /* Check 2: one valid, distinct path per live entry. */
-            problem(problems, "entry %s has an invalid path '%s'", id, path.data);
-        } else if (dx_strmap_get(&seen, path.data)) {
-            problem(problems, "entries %s and %s both render to '%s'",
-                    (const char *)dx_strmap_get(&seen, path.data), id, path.data);
-        } else {
-            rc = check_body(s, id, path.data, &bytes, problems, err);
-            /* Check 3: a file last written as committed must still render as committed. */
-            const char *rec = dx_session_recorded(s, path.data);
-            char head[DX_GIT_OID_HEX], now[DX_GIT_OID_HEX];
-            if (g && rec && dx_git_blob_id(g, NULL, path.data, head, NULL) == 0 &&
-                !strcmp(rec, head)) {
-                git_oid oid;
-                git_odb_hash(&oid, bytes.data, bytes.len, GIT_OBJECT_BLOB);
-                git_oid_tostr(now, sizeof now, &oid);
-                if (strcmp(now, head) != 0)
-                    problem(problems,
-                            "%s: unchanged since the last commit, but the CRDT now renders "
-                            "other bytes",
-                            path.data);
-            }
-            if (!rc && dx_strmap_put(&seen, path.data, ids.items[i])) {
+        char body[64];
+        dx_session_body_name(id, body);
+        const char *committed = NULL;
+        if (incremental && dx_session_record(s, id, &rpath, &rhash) == 0 &&
+            (committed = dx_strmap_get(&head, rpath)) && !strcmp(committed, rhash) &&
+            dx_store_last_id(st, body) <= since && !dx_strmap_get(&seen, rpath)) {
+            out[*n].path = strdup(rpath);
+            out[*n].id = strdup(rhash);
+            if (!out[*n].path || !out[*n].id || dx_strmap_put(&seen, rpath, (void *)id))
                 rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            } else if (!rc) {
-                out[*n].path = dx_buf_detach(&path, NULL);
-                out[*n].len = bytes.len;
-                out[*n].data = dx_buf_detach(&bytes, NULL);
-                if (!out[*n].data) {
-                    out[*n].data = strdup("");
-                    out[*n].len = 0;
-                }
-                (*n)++;
-            }
+            (*n)++;
+            continue;
         }
-        dx_buf_release(&path);
-        dx_buf_release(&bytes);
-        dx_buf_release(&norm);
+        size_t before = *n;
+        rc = render_checked(s, id, g ? &head : NULL, &seen, &out[*n], problems, err);
+        if (!rc && out[before].path)
+            (*n)++;
     }
     if (!rc && *n != live)
-        problem(problems, "%zu live entries in the CRDT index, %zu files rendered", live, *n);
+        dx_strlist_pushf(problems, "%zu live entries in the CRDT index, %zu files rendered", live,
+                         *n);
     if (!rc && *n > 1)
         qsort(out, *n, sizeof *out, cmp_file);
     if (rc) {
-        dx_history_files_free(out, *n);
+        dx_history_files_free(out, *n + 1);
         out = NULL;
         *n = 0;
     }
     *files = out;
+    dx_git_blobs_release(&head);
     dx_strmap_release(&seen);
     dx_strlist_release(&ids);
     return rc;
@@ -179,13 +210,13 @@ static int meta_int(dx_crdt_store *st, const char *key)
 
 static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
 {
-    dx_store_doc_info *docs;
-    size_t n;
+    dx_store_doc_info *docs = NULL;
+    size_t n = 0;
     int rc = dx_store_list(st, &docs, &n, err);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = dx_store_compact(st, docs[i].name, keep, err);
-    if (!rc)
-        dx_store_docs_free(docs, n);
+        if (docs[i].updates > keep) /* the others have nothing to fold */
+            rc = dx_store_compact(st, docs[i].name, keep, err);
+    dx_store_docs_free(docs, n);
     return rc;
 }
 
@@ -232,7 +263,7 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     dx_crdt_store *st = dx_session_store(s);
     dx_git_file *files = NULL;
     size_t n = 0;
-    int rc = dx_history_files(s, g, &files, &n, &r->problems, err);
+    int rc = dx_history_files(s, g, !opts->verify_all, &files, &n, &r->problems, err);
     if (rc)
         return rc;
     if (r->problems.len && !opts->skip_validation) {
@@ -261,7 +292,11 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     if (rc < 0)
         return rc;
     r->committed = rc != DX_GIT_NOCHANGE;
+    char point[32];
+    snprintf(point, sizeof point, "%lld", (long long)dx_store_last_id(st, NULL));
     rc = dx_store_meta_set(st, META_FAILURES, NULL, err);
+    if (!rc)
+        rc = dx_store_meta_set(st, META_COMMIT_POINT, point, err);
     if (!rc && r->committed) {
         rc = dx_store_meta_set(st, META_LAST_COMMIT, r->id, err);
         /* Only after a successful commit: git holds what the folded updates said. */

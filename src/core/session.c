@@ -3,7 +3,6 @@
 #include "diaryx/session.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,17 +262,6 @@ static int records_load(dx_session *s, dx_error *err)
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static void warn(dx_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(dx_session *s, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    dx_strlist_push(&s->warnings, msg);
-}
-
 static int touch(dx_session *s, const char *id)
 {
     return dx_strmap_put(&s->touched, id, (void *)1) ? DX_ENOMEM : 0;
@@ -396,17 +384,20 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
         goto done;
     if (fork_if_moved(s, WS_DOC, &ws_fork, &wc, &e) ||
         fork_if_moved(s, body_name, &body_fork, &bc, &e))
-        warn(s,
-             "'%s': the state it was written from is gone (%s); its edit is applied to the "
-             "current state",
-             path, e.msg);
+        dx_strlist_pushf(
+            &s->warnings,
+            "'%s': the state it was written from is gone (%s); its edit is applied to the "
+            "current state",
+            path, e.msg);
     dx_error_clear(&e);
     rc = dx_ingest_entry_with(ws_fork ? ws_fork : s->wsslot.doc, id, path, dx_buf_cstr(bytes),
                               bytes->len, body_fork ? body_fork : body,
                               dx_workspace_link_format(s->ws), lookup, s, &e);
     if (rc == DX_EPARSE) {
-        warn(s, "'%s' was changed outside diaryx but cannot be read (%s); it is left as it is",
-             path, e.msg);
+        dx_strlist_pushf(
+            &s->warnings,
+            "'%s' was changed outside diaryx but cannot be read (%s); it is left as it is", path,
+            e.msg);
         rc = 0;
     } else if (!rc) {
         if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
@@ -516,7 +507,9 @@ static int remove_recorded(dx_session *s, const char *path_in)
             remove_empty_dirs(s, path);
         }
     } else {
-        warn(s, "'%s' was changed outside diaryx; it is kept, and taken in as a new entry", path);
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was changed outside diaryx; it is kept, and taken in as a new entry",
+                         path);
         rc = 0;
     }
     rec_drop(s, path);
@@ -542,7 +535,8 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
         goto done;
     }
     if (rc == 0 && (!r || blob_id(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
-        warn(s, "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
         rc = 0;
         goto done;
     }
@@ -637,8 +631,9 @@ static int materialize(dx_session *s, dx_error *err)
                 /* A damaged entry (a parent cycle, a body that does not decode) must not
                  * stop the others; the commit's checks refuse to record the state. */
                 if (pass == 0)
-                    warn(s, "entry %s cannot be written: %s; its file is left as it is", id,
-                         dx_strerror(rc));
+                    dx_strlist_pushf(&s->warnings,
+                                     "entry %s cannot be written: %s; its file is left as it is",
+                                     id, dx_strerror(rc));
                 rc = 0;
                 continue;
             }
@@ -1068,6 +1063,16 @@ const char *dx_session_recorded(dx_session *s, const char *path)
 {
     const dx_store_file *r = dx_strmap_get(&s->recs, path);
     return r && r->doc_id[0] ? r->hash : NULL;
+}
+
+int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash)
+{
+    const dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
+    if (!r)
+        return DX_ENOTFOUND;
+    *path = r->path;
+    *hash = r->hash;
+    return 0;
 }
 
 dx_workspace *dx_session_workspace(dx_session *s)

@@ -1,6 +1,8 @@
 /* strlist.c - dx_strlist: an owned, growable list of strings. */
 #include "diaryx/strlist.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,23 @@ int dx_strlist_pushn(dx_strlist *l, const char *s, size_t n)
 int dx_strlist_push(dx_strlist *l, const char *s)
 {
     return dx_strlist_pushn(l, s, strlen(s));
+}
+
+int dx_strlist_pushf(dx_strlist *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!msg)
+        return DX_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = dx_strlist_pushn(l, msg, (size_t)n);
+    free(msg);
+    return rc;
 }
 
 int dx_strlist_insert(dx_strlist *l, size_t index, const char *s)

@@ -227,22 +227,29 @@ static size_t count_updates(dx_session *s)
     return total;
 }
 
+/* n saves of a.md, each setting its body to "alpha I". */
+static void edit_body_times(env *e, int n)
+{
+    dx_error err = DX_ERROR_INIT;
+    char line[64];
+    for (int i = 0; i < n; i++) {
+        dx_fm *fm = NULL;
+        CHECK_EQ_INT(dx_workspace_read(e->ws, "a.md", &fm, &err), 0);
+        snprintf(line, sizeof line, "alpha %d\n", i);
+        dx_fm_set_body(fm, line, strlen(line));
+        CHECK_EQ_INT(dx_workspace_write(e->ws, "a.md", fm, &err), 0);
+        dx_fm_free(fm);
+        CHECK_EQ_INT(dx_session_save(e->s, NULL, &err), 0);
+    }
+}
+
 TEST(test_compaction_only_after_a_commit_keeps_the_state)
 {
     setup();
     env e;
     env_open(&e);
     dx_error err = DX_ERROR_INIT;
-    char line[64];
-    for (int i = 0; i < 70; i++) {
-        dx_fm *fm = NULL;
-        CHECK_EQ_INT(dx_workspace_read(e.ws, "a.md", &fm, &err), 0);
-        snprintf(line, sizeof line, "alpha %d\n", i);
-        dx_fm_set_body(fm, line, strlen(line));
-        CHECK_EQ_INT(dx_workspace_write(e.ws, "a.md", fm, &err), 0);
-        dx_fm_free(fm);
-        CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
-    }
+    edit_body_times(&e, 70);
     size_t before = count_updates(e.s);
     CHECK(before >= 70);
     /* A failed commit never compacts. */
@@ -258,15 +265,7 @@ TEST(test_compaction_only_after_a_commit_keeps_the_state)
     /* A good commit compacts to 50 per document, and the state is unchanged. */
     setup();
     env_open(&e);
-    for (int i = 0; i < 70; i++) {
-        dx_fm *fm = NULL;
-        dx_workspace_read(e.ws, "a.md", &fm, &err);
-        snprintf(line, sizeof line, "alpha %d\n", i);
-        dx_fm_set_body(fm, line, strlen(line));
-        dx_workspace_write(e.ws, "a.md", fm, &err);
-        dx_fm_free(fm);
-        dx_session_save(e.s, NULL, &err);
-    }
+    edit_body_times(&e, 70);
     CHECK_EQ_INT(commit(&e, &r), 0);
     dx_commit_result_release(&r);
     char id[DX_UUID_LEN + 1], name[64];
