@@ -20,25 +20,14 @@ static int blob_id(EVP_MD_CTX *ctx, git_oid *out, const void *data, size_t len)
     return 0;
 }
 
-typedef struct head_entry {
-    char *path;
-    git_oid id;
-    int used;
-} head_entry;
-
-typedef struct head_list {
-    head_entry *v;
-    size_t n, cap;
-} head_list;
-
 static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 {
-    head_list *l = payload;
+    dx_git_tree_list *l = payload;
     if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
-        head_entry *v = realloc(l->v, cap * sizeof *v);
+        dx_git_tree_file *v = realloc(l->v, cap * sizeof *v);
         if (!v)
             return -1;
         l->v = v;
@@ -53,14 +42,26 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
     memcpy(p + rl, name, nl + 1);
     l->v[l->n].path = p;
     l->v[l->n].id = *git_tree_entry_id(e);
+    l->v[l->n].mode = (uint32_t)git_tree_entry_filemode(e);
     l->v[l->n].used = 0;
     l->n++;
     return 0;
 }
 
+void dx_git_tree_list_release(dx_git_tree_list *l)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        free(l->v[i].path);
+    if (l) {
+        free(l->v);
+        l->v = NULL;
+        l->n = l->cap = 0;
+    }
+}
+
 static int cmp_head(const void *a, const void *b)
 {
-    return strcmp(((const head_entry *)a)->path, ((const head_entry *)b)->path);
+    return strcmp(((const dx_git_tree_file *)a)->path, ((const dx_git_tree_file *)b)->path);
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -73,7 +74,7 @@ static int cmp_change(const void *a, const void *b)
     return strcmp(((const dx_git_change *)a)->path, ((const dx_git_change *)b)->path);
 }
 
-static head_entry *find_head(head_list *l, const char *path)
+static dx_git_tree_file *find_head(dx_git_tree_list *l, const char *path)
 {
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
@@ -89,19 +90,46 @@ static head_entry *find_head(head_list *l, const char *path)
     return NULL;
 }
 
+/* The id of f: the caller's (f->id) or the hash of its bytes. */
+static int file_id(EVP_MD_CTX *md, const dx_git_file *f, git_oid *out, dx_error *err)
+{
+    if (f->id) {
+        if (strlen(f->id) != 40 || git_oid_fromstr(out, f->id) < 0)
+            return dx_error_set(err, DX_EINVAL, "invalid blob id '%.64s' given for '%s'", f->id,
+                                f->path);
+        return 0;
+    }
+    if (!f->data && f->len)
+        return dx_error_set(err, DX_EINVAL, "'%s' has neither bytes nor a blob id", f->path);
+    if (blob_id(md, out, f->data ? f->data : "", f->len) < 0)
+        return dx_error_set(err, DX_EIO, "cannot hash '%s' (OpenSSL SHA-1 failed)", f->path);
+    return 0;
+}
+
+/* Whether the blob is in the odb; a miss is checked again after rescanning the packs (another
+ * process may have packed it), but most misses are new files, so the first look skips that. */
+static int blob_exists(git_odb *odb, const git_oid *id)
+{
+    return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) || git_odb_exists(odb, id);
+}
+
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
-                      git_oid *out_tree, dx_git_change **out_changes, size_t *out_nchanges,
-                      dx_git_stats *stats, dx_error *err)
+                      dx_git_mempack *pack, git_oid *out_tree, dx_git_change **out_changes,
+                      size_t *out_nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,
+                      dx_error *err)
 {
     int rc = 0, gr;
-    head_list head = {0};
+    dx_git_tree_list head = {0};
     const dx_git_file **sorted = NULL;
+    git_oid *ids = NULL;
+    unsigned char *state = NULL; /* per sorted file: 0 unchanged, 1 changed, 2 blob to write */
     git_tree_update *ups = NULL;
     dx_git_change *ch = NULL;
-    size_t nups = 0, nch = 0;
+    size_t nups = 0, nch = 0, nwrite = 0;
     git_tree *empty = NULL;
     git_treebuilder *tb = NULL;
     git_odb *odb = NULL;
+    git_repository *wrepo = g->repo; /* where new objects are written */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
 
     if (out_changes)
@@ -109,8 +137,9 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     if (out_nchanges)
         *out_nchanges = 0;
     sorted = malloc((n ? n : 1) * sizeof *sorted);
-    ups = malloc((n + 1) * sizeof *ups);
-    if (!sorted || !ups || !md) {
+    ids = malloc((n ? n : 1) * sizeof *ids);
+    state = calloc(n ? n : 1, 1);
+    if (!sorted || !ids || !state || !md) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory building a tree of %zu files", n);
         goto done;
     }
@@ -137,41 +166,82 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         rc = dx_git_fail(err, gr, "cannot open the object database");
         goto done;
     }
+    /* First pass: ids, and which files changed and which blobs are new. */
+    for (size_t i = 0; i < n; i++) {
+        const dx_git_file *f = sorted[i];
+        if ((rc = file_id(md, f, &ids[i], err)) < 0)
+            goto done;
+        dx_git_tree_file *h = find_head(&head, f->path);
+        if (h) {
+            h->used = 1;
+            if (git_oid_equal(&h->id, &ids[i]))
+                continue;
+        }
+        state[i] = 1;
+        if (blob_exists(odb, &ids[i]))
+            continue;
+        if (!f->data && f->id) {
+            char hex[DX_GIT_OID_HEX];
+            git_oid_tostr(hex, sizeof hex, &ids[i]);
+            rc = dx_error_set(err, DX_ENOTFOUND,
+                              "blob %s given for '%s' without its bytes is not in the repository",
+                              hex, f->path);
+            goto done;
+        }
+        git_oid hashed;
+        if (f->id &&
+            (rc = file_id(md, &(dx_git_file){f->path, f->data, f->len, NULL}, &hashed, err)) < 0)
+            goto done;
+        if (f->id && !git_oid_equal(&hashed, &ids[i])) {
+            rc = dx_error_set(err, DX_EINVAL,
+                              "blob id '%s' given for '%s' is not the id of its bytes", f->id,
+                              f->path);
+            goto done;
+        }
+        state[i] = 2;
+        nwrite++;
+    }
+    if (pack && nwrite >= DX_GIT_PACK_MIN_OBJECTS) {
+        if ((rc = dx_git_mempack_begin(g, pack, err)) < 0)
+            goto done;
+        wrepo = pack->repo;
+    }
     /* changes: at most n adds/modifies + head.n deletes */
     ch = calloc(n + head.n + 1, sizeof *ch);
-    if (!ch) {
+    ups = malloc((n + head.n + 1) * sizeof *ups);
+    if (!ch || !ups) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         const dx_git_file *f = sorted[i];
-        git_oid id;
-        if (blob_id(md, &id, f->data, f->len) < 0) {
-            rc = dx_error_set(err, DX_EIO, "cannot hash '%s' (OpenSSL SHA-1 failed)", f->path);
-            goto done;
-        }
-        head_entry *h = find_head(&head, f->path);
-        if (h) {
-            h->used = 1;
-            if (git_oid_equal(&h->id, &id))
-                continue;
-        }
-        git_oid wid;
-        if (!git_odb_exists(odb, &id)) {
-            if ((gr = git_blob_create_from_buffer(&wid, g->repo, f->data, f->len)) < 0) {
+        const void *bytes = f->data ? f->data : ""; /* data NULL here: an empty file */
+        if (!state[i])
+            continue;
+        if (state[i] == 2 && wrepo != g->repo) {
+            if ((rc = dx_git_mempack_add_blob(pack, &ids[i], bytes, f->len, err)) < 0)
+                goto done;
+        } else if (state[i] == 2) {
+            git_oid wid;
+            if ((gr = git_blob_create_from_buffer(&wid, wrepo, bytes, f->len)) < 0) {
                 rc = dx_git_fail(err, gr, "cannot write the blob of '%s'", f->path);
                 goto done;
             }
-            if (stats)
-                stats->blobs_written++;
+            if (!git_oid_equal(&wid, &ids[i])) { /* OpenSSL and libgit2 disagree: never */
+                rc = dx_error_set(err, DX_EIO, "the blob of '%s' was written under another id",
+                                  f->path);
+                goto done;
+            }
         }
+        if (state[i] == 2 && stats)
+            stats->blobs_written++;
         ups[nups].action = GIT_TREE_UPDATE_UPSERT;
-        ups[nups].id = id;
+        ups[nups].id = ids[i];
         ups[nups].filemode = GIT_FILEMODE_BLOB;
         ups[nups].path = f->path;
         nups++;
-        ch[nch].kind = h ? 'M' : 'A';
-        ch[nch].id = id;
+        ch[nch].kind = find_head(&head, f->path) ? 'M' : 'A';
+        ch[nch].id = ids[i];
         ch[nch].file = f;
         if (!(ch[nch].path = strdup(f->path))) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -182,18 +252,17 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     for (size_t i = 0; i < head.n; i++) {
         if (head.v[i].used)
             continue;
-        git_tree_update *grown = realloc(ups, (nups + 1) * sizeof *ups);
-        if (!grown) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            goto done;
-        }
-        ups = grown;
         ups[nups].action = GIT_TREE_UPDATE_REMOVE;
         memset(&ups[nups].id, 0, sizeof ups[nups].id);
         ups[nups].filemode = GIT_FILEMODE_BLOB;
         ups[nups].path = head.v[i].path;
         nups++;
-        /* a rename: an added path with the same blob id */
+        char *old = strdup(head.v[i].path);
+        if (!old) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
+        /* a rename: an added path with the same blob id (given or hashed alike) */
         dx_git_change *r = NULL;
         for (size_t k = 0; k < nch && !r; k++)
             if (ch[k].kind == 'A' && git_oid_equal(&ch[k].id, &head.v[i].id))
@@ -201,29 +270,29 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         if (r) {
             r->kind = 'R';
             r->to = r->path;
-            r->path = head.v[i].path;
+            r->path = old;
         } else {
             ch[nch].kind = 'D';
-            ch[nch].path = head.v[i].path;
+            ch[nch].path = old;
             ch[nch].id = head.v[i].id;
             nch++;
         }
-        head.v[i].path = NULL; /* owned by the change now; the REMOVE still points at it */
     }
-    /* REMOVE updates point into head paths now owned by changes: still alive until free */
     if (!base) {
-        if ((gr = git_treebuilder_new(&tb, g->repo, NULL)) < 0 ||
+        if ((gr = git_treebuilder_new(&tb, wrepo, NULL)) < 0 ||
             (gr = git_treebuilder_write(out_tree, tb)) < 0 ||
-            (gr = git_tree_lookup(&empty, g->repo, out_tree)) < 0) {
+            (gr = git_tree_lookup(&empty, wrepo, out_tree)) < 0) {
             rc = dx_git_fail(err, gr, "cannot write the empty tree");
             goto done;
         }
         base = empty;
     }
-    if ((gr = git_tree_create_updated(out_tree, g->repo, base, nups, ups)) < 0) {
+    if ((gr = git_tree_create_updated(out_tree, wrepo, base, nups, ups)) < 0) {
         rc = dx_git_fail(err, gr, "cannot write the trees of %zu changed paths", nups);
         goto done;
     }
+    if (stats && wrepo != g->repo)
+        stats->packed_first_commit = 1;
     if (stats) {
         stats->files = n;
         for (size_t k = 0; k < nch; k++) {
@@ -243,6 +312,12 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         *out_nchanges = nch;
         ch = NULL;
     }
+    if (out_base) {
+        for (size_t i = 0; i < head.n; i++)
+            head.v[i].used = 0;
+        *out_base = head;
+        memset(&head, 0, sizeof head);
+    }
 done:
     if (ch) {
         for (size_t k = 0; k < nch; k++) {
@@ -251,13 +326,13 @@ done:
         }
         free(ch);
     }
-    for (size_t i = 0; i < head.n; i++)
-        free(head.v[i].path);
-    free(head.v);
-    free(sorted);
-    free(ups);
     git_tree_free(empty);
     git_treebuilder_free(tb);
+    dx_git_tree_list_release(&head);
+    free(sorted);
+    free(ids);
+    free(state);
+    free(ups);
     git_odb_free(odb);
     EVP_MD_CTX_free(md);
     return rc;
