@@ -6,12 +6,6 @@
 
 #include "diaryx/git.h"
 
-struct dx_git {
-    git_repository *repo;
-    char *root; /* work tree (normal) or the repository itself (bare) */
-    int bare;
-};
-
 /* Record a libgit2 failure: "what: git_error_last() text"; returns the mapped DX_E* code. */
 int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -23,9 +17,11 @@ int dx_git_check_path(const char *path, dx_error *err);
  * *out = NULL and 0. */
 int dx_git_lookup_commit(dx_git *g, const char *rev, git_commit **out, dx_error *err);
 
-/* The files (blobs) of a tree, sorted by path (strcmp = git's index order). */
+/* The files (blobs) of a tree, sorted by path (strcmp = git's index order); the paths live in
+ * one buffer (names). */
 typedef struct dx_git_tree_file {
-    char *path;
+    const char *path;
+    size_t name_off; /* path = names + name_off, while names grows */
     git_oid id;
     uint32_t mode;
     int used;
@@ -34,9 +30,22 @@ typedef struct dx_git_tree_file {
 typedef struct dx_git_tree_list {
     dx_git_tree_file *v;
     size_t n, cap;
+    char *names;
+    size_t names_len, names_cap;
 } dx_git_tree_list;
 
 void dx_git_tree_list_release(dx_git_tree_list *l);
+
+struct dx_git {
+    git_repository *repo;
+    char *root; /* work tree (normal) or the repository itself (bare) */
+    int bare;
+    /* The files of the tree last built (files_tree), so that the next commit on it needs no
+     * walk of 10k tree entries. Valid when files_valid. */
+    git_oid files_tree;
+    dx_git_tree_list files;
+    int files_valid;
+};
 
 /* A change of a commit. */
 typedef struct dx_git_change {

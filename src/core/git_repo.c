@@ -139,6 +139,7 @@ void dx_git_free(dx_git *g)
     if (!g)
         return;
     git_repository_free(g->repo);
+    dx_git_tree_list_release(&g->files);
     free(g->root);
     free(g);
     git_libgit2_shutdown();

@@ -20,11 +20,11 @@ static int blob_id(EVP_MD_CTX *ctx, git_oid *out, const void *data, size_t len)
     return 0;
 }
 
-static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+/* Append a file to l (its path copied into l->names; l->v[].path is set by list_fix_paths). */
+static int list_push(dx_git_tree_list *l, const char *dir, const char *name, const git_oid *id,
+                     uint32_t mode)
 {
-    dx_git_tree_list *l = payload;
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-        return 0;
+    size_t dl = strlen(dir), nl = strlen(name);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         dx_git_tree_file *v = realloc(l->v, cap * sizeof *v);
@@ -33,30 +33,49 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
         l->v = v;
         l->cap = cap;
     }
-    const char *name = git_tree_entry_name(e);
-    size_t rl = strlen(root), nl = strlen(name);
-    char *p = malloc(rl + nl + 1);
-    if (!p)
-        return -1;
-    memcpy(p, root, rl);
-    memcpy(p + rl, name, nl + 1);
-    l->v[l->n].path = p;
-    l->v[l->n].id = *git_tree_entry_id(e);
-    l->v[l->n].mode = (uint32_t)git_tree_entry_filemode(e);
-    l->v[l->n].used = 0;
-    l->n++;
+    if (l->names_len + dl + nl + 1 > l->names_cap) {
+        size_t cap = l->names_cap ? l->names_cap * 2 : 16384;
+        while (cap < l->names_len + dl + nl + 1)
+            cap *= 2;
+        char *names = realloc(l->names, cap);
+        if (!names)
+            return -1;
+        l->names = names;
+        l->names_cap = cap;
+    }
+    dx_git_tree_file *f = &l->v[l->n++];
+    f->name_off = l->names_len;
+    memcpy(l->names + l->names_len, dir, dl);
+    memcpy(l->names + l->names_len + dl, name, nl + 1);
+    l->names_len += dl + nl + 1;
+    f->path = NULL;
+    f->id = *id;
+    f->mode = mode;
+    f->used = 0;
     return 0;
+}
+
+static void list_fix_paths(dx_git_tree_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        l->v[i].path = l->names + l->v[i].name_off;
+}
+
+static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+        return 0;
+    return list_push(payload, root, git_tree_entry_name(e), git_tree_entry_id(e),
+                     (uint32_t)git_tree_entry_filemode(e));
 }
 
 void dx_git_tree_list_release(dx_git_tree_list *l)
 {
-    for (size_t i = 0; l && i < l->n; i++)
-        free(l->v[i].path);
-    if (l) {
-        free(l->v);
-        l->v = NULL;
-        l->n = l->cap = 0;
-    }
+    if (!l)
+        return;
+    free(l->v);
+    free(l->names);
+    memset(l, 0, sizeof *l);
 }
 
 static int cmp_head(const void *a, const void *b)
@@ -72,22 +91,6 @@ static int cmp_file(const void *a, const void *b)
 static int cmp_change(const void *a, const void *b)
 {
     return strcmp(((const dx_git_change *)a)->path, ((const dx_git_change *)b)->path);
-}
-
-static dx_git_tree_file *find_head(dx_git_tree_list *l, const char *path)
-{
-    size_t lo = 0, hi = l->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(l->v[mid].path, path);
-        if (c == 0)
-            return &l->v[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
 }
 
 /* The id of f: the caller's (f->id) or the hash of its bytes. */
@@ -122,10 +125,12 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     dx_git_tree_list head = {0};
     const dx_git_file **sorted = NULL;
     git_oid *ids = NULL;
-    unsigned char *state = NULL; /* per sorted file: 0 unchanged, 1 changed, 2 blob to write */
+    unsigned char *state = NULL;   /* per sorted file: 0 unchanged, 1 changed, 2 blob to write */
+    dx_git_tree_file **hit = NULL; /* per sorted file: its entry in base, or NULL */
+    dx_git_tree_list next = {0};   /* the files of the new tree */
     git_tree_update *ups = NULL;
     dx_git_change *ch = NULL;
-    size_t nups = 0, nch = 0, nwrite = 0;
+    size_t nups = 0, nch = 0, nwrite = 0, nchanged = 0, nused = 0;
     git_tree *empty = NULL;
     git_treebuilder *tb = NULL;
     git_odb *odb = NULL;
@@ -139,7 +144,8 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     sorted = malloc((n ? n : 1) * sizeof *sorted);
     ids = malloc((n ? n : 1) * sizeof *ids);
     state = calloc(n ? n : 1, 1);
-    if (!sorted || !ids || !state || !md) {
+    hit = malloc((n ? n : 1) * sizeof *hit);
+    if (!sorted || !ids || !state || !hit || !md) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory building a tree of %zu files", n);
         goto done;
     }
@@ -155,29 +161,40 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
                               sorted[i]->path);
             goto done;
         }
-    if (base) {
+    if (base && g->files_valid && git_oid_equal(&g->files_tree, git_tree_id(base))) {
+        head = g->files; /* the last tree built: no walk */
+        memset(&g->files, 0, sizeof g->files);
+        g->files_valid = 0;
+    } else if (base) {
         if ((gr = git_tree_walk(base, GIT_TREEWALK_PRE, walk_cb, &head)) < 0) {
             rc = dx_git_fail(err, gr, "cannot list the files of the base tree");
             goto done;
         }
+        list_fix_paths(&head);
         qsort(head.v, head.n, sizeof *head.v, cmp_head);
     }
     if ((gr = git_repository_odb(&odb, g->repo)) < 0) {
         rc = dx_git_fail(err, gr, "cannot open the object database");
         goto done;
     }
-    /* First pass: ids, and which files changed and which blobs are new. */
-    for (size_t i = 0; i < n; i++) {
+    /* First pass: ids, and which files changed and which blobs are new (files and base are
+     * both sorted by path: one merge). */
+    for (size_t i = 0, j = 0; i < n; i++) {
         const dx_git_file *f = sorted[i];
         if ((rc = file_id(md, f, &ids[i], err)) < 0)
             goto done;
-        dx_git_tree_file *h = find_head(&head, f->path);
+        int c = 1;
+        while (j < head.n && (c = strcmp(head.v[j].path, f->path)) < 0)
+            j++;
+        dx_git_tree_file *h = hit[i] = (j < head.n && c == 0) ? &head.v[j] : NULL;
         if (h) {
             h->used = 1;
+            nused++;
             if (git_oid_equal(&h->id, &ids[i]))
                 continue;
         }
         state[i] = 1;
+        nchanged++;
         if (blob_exists(odb, &ids[i]))
             continue;
         if (!f->data && f->id) {
@@ -206,9 +223,9 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
             goto done;
         wrepo = pack->repo;
     }
-    /* changes: at most n adds/modifies + head.n deletes */
-    ch = calloc(n + head.n + 1, sizeof *ch);
-    ups = malloc((n + head.n + 1) * sizeof *ups);
+    /* changes: the changed files + the deleted ones */
+    ch = calloc(nchanged + (head.n - nused) + 1, sizeof *ch);
+    ups = malloc((nchanged + (head.n - nused) + 1) * sizeof *ups);
     if (!ch || !ups) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         goto done;
@@ -240,7 +257,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         ups[nups].filemode = GIT_FILEMODE_BLOB;
         ups[nups].path = f->path;
         nups++;
-        ch[nch].kind = find_head(&head, f->path) ? 'M' : 'A';
+        ch[nch].kind = hit[i] ? 'M' : 'A';
         ch[nch].id = ids[i];
         ch[nch].file = f;
         if (!(ch[nch].path = strdup(f->path))) {
@@ -312,6 +329,22 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         *out_nchanges = nch;
         ch = NULL;
     }
+    /* remember the files of the new tree for the next commit (a failure only costs a walk) */
+    next.cap = n ? n : 1;
+    if ((next.v = malloc(next.cap * sizeof *next.v))) {
+        for (size_t i = 0; i < n; i++)
+            if (list_push(&next, "", sorted[i]->path, &ids[i],
+                          state[i] || !hit[i] ? (uint32_t)GIT_FILEMODE_BLOB : hit[i]->mode) < 0)
+                break;
+    }
+    if (next.v && next.n == n) {
+        list_fix_paths(&next);
+        dx_git_tree_list_release(&g->files);
+        g->files = next;
+        g->files_tree = *out_tree;
+        g->files_valid = 1;
+        memset(&next, 0, sizeof next);
+    }
     if (out_base) {
         for (size_t i = 0; i < head.n; i++)
             head.v[i].used = 0;
@@ -329,6 +362,8 @@ done:
     git_tree_free(empty);
     git_treebuilder_free(tb);
     dx_git_tree_list_release(&head);
+    dx_git_tree_list_release(&next);
+    free(hit);
     free(sorted);
     free(ids);
     free(state);
