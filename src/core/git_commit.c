@@ -103,11 +103,13 @@ static int index_matches(git_index *idx, const dx_git_tree_list *l)
     return 1;
 }
 
-/* Apply the changes of a commit to an index that matched its parent: added and changed files
- * are added from the work tree (which sync_worktree made equal to the commit), so their stat
- * data is real and `git status` need not hash them again. Returns 1 when an entry did not come
- * out with the committed blob id (the file changed on disk meanwhile, or a filter altered it). */
-static int apply_changes(git_index *idx, const dx_git_change *ch, size_t nch)
+/* Apply the changes of a commit to an index that matched its parent. Added and changed files
+ * get their stat data from the work tree file (st[k], taken by sync_worktree before it last
+ * saw the committed bytes there), so `git status` need not hash them again; this is what
+ * git_index_add_bypath would record, without reading and hashing each file once more.
+ * Returns 1 when a file's stat data is missing (the caller rebuilds the index instead). */
+static int apply_changes(git_index *idx, const dx_git_change *ch, const struct stat *st,
+                         const unsigned char *have_st, size_t nch)
 {
     for (size_t k = 0; k < nch; k++) {
         const char *add = ch[k].kind == 'R' ? ch[k].to : ch[k].kind == 'D' ? NULL : ch[k].path;
@@ -116,11 +118,24 @@ static int apply_changes(git_index *idx, const dx_git_change *ch, size_t nch)
             return -1;
         if (!add)
             continue;
-        if (git_index_add_bypath(idx, add) < 0)
-            return -1;
-        const git_index_entry *e = git_index_get_bypath(idx, add, 0);
-        if (!e || !git_oid_equal(&e->id, &ch[k].id))
+        if (!have_st[k])
             return 1;
+        git_index_entry e;
+        memset(&e, 0, sizeof e);
+        e.ctime.seconds = (int32_t)st[k].st_ctim.tv_sec;
+        e.ctime.nanoseconds = (uint32_t)st[k].st_ctim.tv_nsec;
+        e.mtime.seconds = (int32_t)st[k].st_mtim.tv_sec;
+        e.mtime.nanoseconds = (uint32_t)st[k].st_mtim.tv_nsec;
+        e.dev = (uint32_t)st[k].st_dev;
+        e.ino = (uint32_t)st[k].st_ino;
+        e.mode = GIT_FILEMODE_BLOB;
+        e.uid = (uint32_t)st[k].st_uid;
+        e.gid = (uint32_t)st[k].st_gid;
+        e.file_size = (uint32_t)st[k].st_size;
+        e.id = ch[k].id;
+        e.path = add;
+        if (git_index_add(idx, &e) < 0)
+            return -1;
     }
     return 0;
 }
@@ -130,7 +145,8 @@ static int apply_changes(git_index *idx, const dx_git_change *ch, size_t nch)
  * (a few entries, for large change sets the whole tree is cheaper); any other index is
  * replaced by the tree. Nothing is written when the index already matches. */
 static int sync_index(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
-                      const dx_git_change *ch, size_t nch, dx_error *err)
+                      const dx_git_change *ch, const struct stat *st, const unsigned char *have_st,
+                      size_t nch, dx_error *err)
 {
     git_index *idx = NULL;
     int rc = 0, gr, r = 1;
@@ -138,10 +154,10 @@ static int sync_index(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
         rc = dx_git_fail(err, gr, "cannot read the index");
         goto done;
     }
-    if (parent && nch <= DX_GIT_INDEX_INCREMENTAL_MAX && index_matches(idx, parent)) {
+    if (parent && (nch == 0 || st) && index_matches(idx, parent)) {
         if (nch == 0)
             goto done;
-        if ((r = apply_changes(idx, ch, nch)) < 0) {
+        if ((r = apply_changes(idx, ch, st, have_st, nch)) < 0) {
             rc = dx_git_fail(err, r, "cannot update the index with %zu changes", nch);
             goto done;
         }
@@ -160,12 +176,25 @@ done:
 /* Write the files this commit added or changed where the work tree differs (files the commit
  * did not change are left alone: reading 10k files would cost more than the commit); remove
  * files the commit deleted; make the index match the new tree. A file given without bytes
- * (only its blob id) is written from the blob. */
+ * (only its blob id) is written from the blob. For a small change set the stat data of each
+ * written file is taken and the bytes compared once more after it: a file changed meanwhile
+ * then has newer stat data than the index and git looks at it again. */
 static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
                          const dx_git_change *ch, size_t nch, dx_error *err)
 {
     char path[4096];
-    for (size_t k = 0; k < nch; k++) {
+    int rc = 0;
+    struct stat *st = NULL;
+    unsigned char *have_st = NULL;
+    if (nch <= DX_GIT_INDEX_INCREMENTAL_MAX) {
+        st = malloc((nch ? nch : 1) * sizeof *st);
+        have_st = calloc(nch ? nch : 1, 1);
+        if (!st || !have_st) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    for (size_t k = 0; k < nch && rc == 0; k++) {
         const dx_git_file *f = ch[k].file;
         if (!f)
             continue;
@@ -174,13 +203,14 @@ static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *pare
         git_blob *blob = NULL;
         if (!data) {
             int gr = git_blob_lookup(&blob, g->repo, &ch[k].id);
-            if (gr < 0)
-                return dx_git_fail(err, gr, "cannot read the blob of '%s'", f->path);
+            if (gr < 0) {
+                rc = dx_git_fail(err, gr, "cannot read the blob of '%s'", f->path);
+                break;
+            }
             data = git_blob_rawcontent(blob);
             len = (size_t)git_blob_rawsize(blob);
         }
         snprintf(path, sizeof path, "%s/%s", g->root, f->path);
-        int rc = 0;
         if (!same_file(path, data, len)) {
             FILE *fp = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
             size_t w = fp ? fwrite(data, 1, len, fp) : 0;
@@ -188,18 +218,24 @@ static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *pare
                 rc = dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
                                   strerror(errno));
         }
+        if (rc == 0 && st && lstat(path, &st[k]) == 0 && S_ISREG(st[k].st_mode) &&
+            same_file(path, data, len))
+            have_st[k] = 1;
         git_blob_free(blob);
-        if (rc < 0)
-            return rc;
     }
-    for (size_t k = 0; k < nch; k++)
+    for (size_t k = 0; k < nch && rc == 0; k++)
         if (ch[k].kind == 'D' || ch[k].kind == 'R') {
             snprintf(path, sizeof path, "%s/%s", g->root, ch[k].path);
             if (unlink(path) < 0 && errno != ENOENT)
-                return dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
-                                    ch[k].path, strerror(errno));
+                rc = dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
+                                  ch[k].path, strerror(errno));
         }
-    return sync_index(g, tree, parent, ch, nch, err);
+    if (rc == 0)
+        rc = sync_index(g, tree, parent, ch, st, have_st, nch, err);
+done:
+    free(st);
+    free(have_st);
+    return rc;
 }
 
 /* The commit of a packed change set: the commit object joins the blobs and trees in memory, the
@@ -284,7 +320,7 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
             git_oid_tostr(out_id, DX_GIT_OID_HEX, git_commit_id(parent));
         /* A writer killed after moving HEAD but before writing the index leaves the index
          * behind HEAD: bring it along, so `git status` is clean here too. */
-        if (!g->bare && (rc = sync_index(g, base, &parent_files, NULL, 0, err)) < 0)
+        if (!g->bare && (rc = sync_index(g, base, &parent_files, NULL, NULL, NULL, 0, err)) < 0)
             goto done;
         rc = DX_GIT_NOCHANGE;
         goto done;
