@@ -109,11 +109,14 @@ static int file_id(EVP_MD_CTX *md, const dx_git_file *f, git_oid *out, dx_error 
     return 0;
 }
 
-/* Whether the blob is in the odb; a miss is checked again after rescanning the packs (another
- * process may have packed it), but most misses are new files, so the first look skips that. */
-static int blob_exists(git_odb *odb, const git_oid *id)
+/* Whether the blob is in the odb. Most misses are new files, so the packs are not rescanned
+ * (libgit2 would rescan objects/pack on every miss); a blob missed that way is written once
+ * more, which is harmless. A blob given without bytes must exist: that miss is checked again
+ * after a rescan (another process may have just packed it). */
+static int blob_exists(git_odb *odb, const git_oid *id, int must)
 {
-    return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) || git_odb_exists(odb, id);
+    return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) ||
+           (must && git_odb_exists(odb, id));
 }
 
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
@@ -195,7 +198,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         }
         state[i] = 1;
         nchanged++;
-        if (blob_exists(odb, &ids[i]))
+        if (blob_exists(odb, &ids[i], !f->data))
             continue;
         if (!f->data && f->id) {
             char hex[DX_GIT_OID_HEX];
