@@ -157,7 +157,11 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
             goto done;
         sorted[i] = &files[i];
     }
-    qsort(sorted, n, sizeof *sorted, cmp_file);
+    size_t in_order = 1; /* callers that sort their file set (history.c) skip the qsort */
+    while (in_order < n && strcmp(sorted[in_order - 1]->path, sorted[in_order]->path) < 0)
+        in_order++;
+    if (in_order < n)
+        qsort(sorted, n, sizeof *sorted, cmp_file);
     for (size_t i = 1; i < n; i++)
         if (strcmp(sorted[i - 1]->path, sorted[i]->path) == 0) {
             rc = dx_error_set(err, DX_EPATH, "path '%s' appears twice in the file set",
