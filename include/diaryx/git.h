@@ -4,9 +4,14 @@
  * caller materialised (later: from the CRDT). A commit records EXACTLY that set:
  *   - paths in HEAD that are not in the set are deleted,
  *   - files on disk that are not in the set are never added (there is no `git add -A`),
- *   - unchanged files cost one hash (git_odb_hash) and no write,
+ *   - unchanged files cost one hash (SHA-1 of the bytes) and no write; a file that carries its
+ *     blob id (dx_git_file.id) is not hashed at all, and may come without its bytes,
  *   - only changed blobs are written and only the trees on their paths are rewritten
- *     (git_tree_create_updated from the HEAD tree).
+ *     (git_tree_create_updated from the HEAD tree),
+ *   - a commit writing at least 256 new blobs (the first commit of a workspace, an import)
+ *     writes its new blobs and trees as ONE pack (undeltified, zlib level 1, with its .idx;
+ *     stats.packed_first_commit = 1) instead of one loose file each; the pack is complete on
+ *     disk before HEAD moves. Smaller commits write loose objects (see dx_git_maybe_pack).
  * The commit's parent is HEAD as read at the start (or opts.expected_parent); HEAD moves with
  * compare-and-swap, so a commit whose parent is no longer the tip fails with DX_ECONFLICT.
  *
@@ -21,9 +26,12 @@
  * Author and committer: opts.author_name/email, else "Diaryx <noreply@diaryx.app>".
  *
  * In a normal (non-bare) repository, after a commit the index is made to match HEAD, the files
- * the commit added or changed are written into the working tree where they differ, and the
- * files it deleted are removed, so `git status` shows nothing to commit (files the commit did
- * not change are not read back from disk; untracked files stay untracked).
+ * the commit added or changed are written into the working tree where they differ (a file given
+ * by id only is written from its blob), and the files it deleted are removed, so `git status`
+ * shows nothing to commit (files the commit did not change are not read back from disk;
+ * untracked files stay untracked). When the index matched the parent commit, only the changed
+ * entries are updated, from the work tree files so that their stat data is real (up to 256
+ * changes); otherwise the index is rebuilt from the new tree.
  *
  * Paths: '/'-separated, relative, no empty, "." or ".." component, no ".git" component,
  * no NUL. Revisions: anything git_revparse accepts ("HEAD", "HEAD~2", a short id, "main").
@@ -49,11 +57,16 @@ typedef struct dx_git dx_git;
 
 typedef struct dx_git_file {
     const char *path; /* workspace-relative, e.g. "notes/a.md" */
-    const void *data; /* the bytes; may be NULL when id is given */
+    const void *data; /* the bytes; may be NULL when id is given (see id) */
     size_t len;
     /* Optional: the git blob id (40 hex digits) of the bytes, which the caller already knows
-     * (diaryx records it for every file it writes). The file is then not hashed; with data
-     * NULL the blob must already be in the repository (an unchanged file), else DX_ENOTFOUND. */
+     * (diaryx records it for every file it writes). The file is then not hashed (the id is
+     * trusted when the blob is already in the repository; a blob that must be written is
+     * checked, and a wrong id is DX_EINVAL). With data NULL (len is then ignored) the blob must
+     * already be in the repository, else DX_ENOTFOUND naming the path: typically an unchanged
+     * file, but a rename or a return to an earlier version works too, and the work tree gets
+     * the bytes from the blob. Not 40 hex digits: DX_EINVAL. Neither data nor id: the file is
+     * empty when len is 0, else DX_EINVAL. */
     const char *id;
 } dx_git_file;
 
@@ -84,7 +97,8 @@ int dx_git_is_bare(const dx_git *g);
 
 /* Commit the file set (see the top of this file). out_id (may be NULL) receives the new
  * commit id (or HEAD's on DX_GIT_NOCHANGE); stats may be NULL. Duplicate or invalid paths:
- * DX_EPATH. Stale parent: DX_ECONFLICT. */
+ * DX_EPATH. Stale parent: DX_ECONFLICT. An id given without bytes whose blob is not in the
+ * repository: DX_ENOTFOUND; a malformed or wrong id: DX_EINVAL (see dx_git_file). */
 int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
                         const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
                         dx_git_stats *stats, dx_error *err);
@@ -135,9 +149,10 @@ int dx_git_pack(dx_git *g, size_t *out_packed, dx_error *err);
 int dx_git_maybe_pack(dx_git *g, size_t threshold, size_t *out_packed, dx_error *err);
 
 /* Remove the lock files a killed writer can leave behind (index.lock, HEAD.lock,
- * packed-refs.lock, refs/heads/<any>.lock); while one exists every commit fails with
- * DX_ECONFLICT. Call it only when the caller knows no other writer uses the repository
- * (it holds the workspace lock), e.g. at start-up. out_removed (may be NULL) gets the count. */
+ * packed-refs.lock, refs/heads/<any>.lock; while one exists every commit fails with
+ * DX_ECONFLICT) and its partial packs (objects/pack/tmp_dxpack_*, never used by anyone). Call it
+ * only when the caller knows no other writer uses the repository (it holds the workspace lock),
+ * e.g. at start-up. out_removed (may be NULL) gets the count. */
 int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err);
 
 /* Number of loose objects in the repository. */

@@ -31,7 +31,7 @@ static void on_signal(int sig)
 
 static int daemonize(const char *root)
 {
-    char log[4096], pid[4096];
+    char log[4096 + 32], pid[4096 + 32]; /* root is at most 4095 bytes */
     snprintf(log, sizeof log, "%s/.diaryx/watch.log", root);
     snprintf(pid, sizeof pid, "%s/.diaryx/watch.pid", root);
     pid_t p = fork();

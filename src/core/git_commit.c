@@ -9,6 +9,9 @@
 
 #include "git_internal.h"
 
+/* Up to this many changes are applied to the index one by one; more replace it by the tree. */
+#define DX_GIT_INDEX_INCREMENTAL_MAX 256
+
 static void free_changes(dx_git_change *ch, size_t n)
 {
     for (size_t k = 0; ch && k < n; k++) {
@@ -86,54 +89,205 @@ static int same_file(const char *p, const void *data, size_t len)
     return same && off == len;
 }
 
-/* Make the index match tree (nothing is written when it already does). */
-static int sync_index(dx_git *g, git_tree *tree, dx_error *err)
+/* Whether the index holds exactly the files of l: stage 0, same paths, ids and modes. */
+static int index_matches(git_index *idx, const dx_git_tree_list *l)
+{
+    if (git_index_entrycount(idx) != l->n)
+        return 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const git_index_entry *e = git_index_get_byindex(idx, i);
+        if (!e || GIT_INDEX_ENTRY_STAGE(e) != 0 || e->mode != l->v[i].mode ||
+            !git_oid_equal(&e->id, &l->v[i].id) || strcmp(e->path, l->v[i].path) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Apply the changes of a commit to an index that matched its parent. Added and changed files
+ * get their stat data from the work tree file (st[k], taken by sync_worktree before it last
+ * saw the committed bytes there), so `git status` need not hash them again; this is what
+ * git_index_add_bypath would record, without reading and hashing each file once more.
+ * Returns 1 when a file's stat data is missing (the caller rebuilds the index instead). */
+static int apply_changes(git_index *idx, const dx_git_change *ch, const struct stat *st,
+                         const unsigned char *have_st, size_t nch)
+{
+    for (size_t k = 0; k < nch; k++) {
+        const char *add = ch[k].kind == 'R' ? ch[k].to : ch[k].kind == 'D' ? NULL : ch[k].path;
+        if ((ch[k].kind == 'D' || ch[k].kind == 'R') &&
+            git_index_remove_bypath(idx, ch[k].path) < 0)
+            return -1;
+        if (!add)
+            continue;
+        if (!have_st[k])
+            return 1;
+        git_index_entry e;
+        memset(&e, 0, sizeof e);
+        e.ctime.seconds = (int32_t)st[k].st_ctim.tv_sec;
+        e.ctime.nanoseconds = (uint32_t)st[k].st_ctim.tv_nsec;
+        e.mtime.seconds = (int32_t)st[k].st_mtim.tv_sec;
+        e.mtime.nanoseconds = (uint32_t)st[k].st_mtim.tv_nsec;
+        e.dev = (uint32_t)st[k].st_dev;
+        e.ino = (uint32_t)st[k].st_ino;
+        e.mode = GIT_FILEMODE_BLOB;
+        e.uid = (uint32_t)st[k].st_uid;
+        e.gid = (uint32_t)st[k].st_gid;
+        e.file_size = (uint32_t)st[k].st_size;
+        e.id = ch[k].id;
+        e.path = add;
+        if (git_index_add(idx, &e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Make the index match tree, the tree of a commit whose parent had the files parent (NULL for
+ * unknown) and whose changes are ch. An index that matched the parent gets only the changes
+ * (a few entries, for large change sets the whole tree is cheaper); any other index is
+ * replaced by the tree. Nothing is written when the index already matches. */
+static int sync_index(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
+                      const dx_git_change *ch, const struct stat *st, const unsigned char *have_st,
+                      size_t nch, dx_error *err)
 {
     git_index *idx = NULL;
-    git_oid current;
-    int rc = 0, gr;
-    if ((gr = git_repository_index(&idx, g->repo)) < 0) {
+    int rc = 0, gr, r = 1;
+    if ((gr = git_repository_index(&idx, g->repo)) < 0 || (gr = git_index_read(idx, 0)) < 0) {
         rc = dx_git_fail(err, gr, "cannot read the index");
-    } else if (git_index_write_tree(&current, idx) < 0 ||
-               !git_oid_equal(&current, git_tree_id(tree))) {
-        if ((gr = git_index_read_tree(idx, tree)) < 0 || (gr = git_index_write(idx)) < 0)
-            rc = dx_git_fail(err, gr, "cannot make the index match the commit");
+        goto done;
     }
+    if (parent && (nch == 0 || st) && index_matches(idx, parent)) {
+        if (nch == 0)
+            goto done;
+        if ((r = apply_changes(idx, ch, st, have_st, nch)) < 0) {
+            rc = dx_git_fail(err, r, "cannot update the index with %zu changes", nch);
+            goto done;
+        }
+    }
+    if (r && (gr = git_index_read_tree(idx, tree)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot make the index match the commit");
+        goto done;
+    }
+    if ((gr = git_index_write(idx)) < 0)
+        rc = dx_git_fail(err, gr, "cannot write the index");
+done:
     git_index_free(idx);
     return rc;
 }
 
-/* Write the files this commit added or changed where the work tree differs (files the
- * commit did not change are left alone: reading 10k files would cost more than the commit); remove
- * files the commit deleted; make the index match the new tree. */
-static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_change *ch, size_t nch,
-                         dx_error *err)
+/* Write the files this commit added or changed where the work tree differs (files the commit
+ * did not change are left alone: reading 10k files would cost more than the commit); remove
+ * files the commit deleted; make the index match the new tree. A file given without bytes
+ * (only its blob id) is written from the blob. For a small change set the stat data of each
+ * written file is taken and the bytes compared once more after it: a file changed meanwhile
+ * then has newer stat data than the index and git looks at it again. */
+static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
+                         const dx_git_change *ch, size_t nch, dx_error *err)
 {
     char path[4096];
-    for (size_t k = 0; k < nch; k++) {
+    int rc = 0;
+    struct stat *st = NULL;
+    unsigned char *have_st = NULL;
+    if (nch <= DX_GIT_INDEX_INCREMENTAL_MAX) {
+        st = malloc((nch ? nch : 1) * sizeof *st);
+        have_st = calloc(nch ? nch : 1, 1);
+        if (!st || !have_st) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    for (size_t k = 0; k < nch && rc == 0; k++) {
         const dx_git_file *f = ch[k].file;
         if (!f)
             continue;
+        const void *data = f->data;
+        size_t len = f->len;
+        git_blob *blob = NULL;
+        if (!data) {
+            int gr = git_blob_lookup(&blob, g->repo, &ch[k].id);
+            if (gr < 0) {
+                rc = dx_git_fail(err, gr, "cannot read the blob of '%s'", f->path);
+                break;
+            }
+            data = git_blob_rawcontent(blob);
+            len = (size_t)git_blob_rawsize(blob);
+        }
         snprintf(path, sizeof path, "%s/%s", g->root, f->path);
-        if (same_file(path, f->data, f->len))
-            continue;
-        FILE *fp = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
-        if (!fp)
-            return dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
-                                strerror(errno));
-        size_t w = fwrite(f->data, 1, f->len, fp);
-        if (fclose(fp) != 0 || w != f->len)
-            return dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
-                                strerror(errno));
+        if (!same_file(path, data, len)) {
+            FILE *fp = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
+            size_t w = fp ? fwrite(data, 1, len, fp) : 0;
+            if (!fp || fclose(fp) != 0 || w != len)
+                rc = dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
+                                  strerror(errno));
+        }
+        if (rc == 0 && st && lstat(path, &st[k]) == 0 && S_ISREG(st[k].st_mode) &&
+            same_file(path, data, len))
+            have_st[k] = 1;
+        git_blob_free(blob);
     }
-    for (size_t k = 0; k < nch; k++)
+    for (size_t k = 0; k < nch && rc == 0; k++)
         if (ch[k].kind == 'D' || ch[k].kind == 'R') {
             snprintf(path, sizeof path, "%s/%s", g->root, ch[k].path);
             if (unlink(path) < 0 && errno != ENOENT)
-                return dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
-                                    ch[k].path, strerror(errno));
+                rc = dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
+                                  ch[k].path, strerror(errno));
         }
-    return sync_index(g, tree, err);
+    if (rc == 0)
+        rc = sync_index(g, tree, parent, ch, st, have_st, nch, err);
+done:
+    free(st);
+    free(have_st);
+    return rc;
+}
+
+/* The commit of a packed change set: the commit object joins the blobs and trees in memory, the
+ * pack goes to disk, and only then the branch HEAD names moves, with compare-and-swap against
+ * parent (or, unborn, against nobody having created it meanwhile). */
+static int commit_packed(dx_git *g, dx_git_mempack *mp, const git_oid *tree_id, git_commit *parent,
+                         const git_signature *sig, const char *msg, git_oid *out, dx_error *err)
+{
+    git_tree *t = NULL;
+    git_commit *p = NULL;
+    git_reference *head = NULL, *ref = NULL;
+    dx_buf log = DX_BUF_INIT;
+    int rc = 0, gr;
+    if ((gr = git_tree_lookup(&t, mp->repo, tree_id)) < 0 ||
+        (parent && (gr = git_commit_lookup(&p, mp->repo, git_commit_id(parent))) < 0)) {
+        rc = dx_git_fail(err, gr, "cannot read the new tree");
+        goto done;
+    }
+    const git_commit *parents[1] = {p};
+    if ((gr = git_commit_create(out, mp->repo, NULL, sig, sig, NULL, msg, t, p ? 1 : 0, parents)) <
+        0) {
+        rc = dx_git_fail(err, gr, "cannot write the commit");
+        goto done;
+    }
+    if ((rc = dx_git_mempack_finish(g, mp, NULL, err)) < 0)
+        goto done;
+    if ((gr = git_reference_lookup(&head, g->repo, "HEAD")) < 0) {
+        rc = dx_git_fail(err, gr, "cannot read HEAD");
+        goto done;
+    }
+    const char *name = git_reference_type(head) == GIT_REFERENCE_SYMBOLIC
+                           ? git_reference_symbolic_target(head)
+                           : "HEAD";
+    size_t sl = strcspn(msg, "\n");
+    if (dx_buf_printf(&log, "commit%s: %.*s", parent ? "" : " (initial)", (int)sl, msg) < 0) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        goto done;
+    }
+    gr = git_reference_create_matching(&ref, g->repo, name, out, parent != NULL,
+                                       parent ? git_commit_id(parent) : NULL, log.data);
+    if (gr < 0) {
+        rc = dx_git_fail(err, gr, "cannot move %s to the new commit", name);
+        if (gr == GIT_EMODIFIED || gr == GIT_EEXISTS)
+            rc = err ? (err->code = DX_ECONFLICT) : DX_ECONFLICT;
+    }
+done:
+    dx_buf_release(&log);
+    git_reference_free(ref);
+    git_reference_free(head);
+    git_commit_free(p);
+    git_tree_free(t);
+    return rc;
 }
 
 int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
@@ -149,6 +303,8 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     dx_buf msg = DX_BUF_INIT;
     git_oid tree_id, commit_id;
     dx_git_stats st = {0};
+    dx_git_tree_list parent_files = {0};
+    dx_git_mempack pack = {0};
 
     if ((rc = dx_git_lookup_commit(g, opts ? opts->expected_parent : NULL, &parent, err)) < 0)
         goto done;
@@ -156,14 +312,15 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
         rc = dx_git_fail(err, gr, "cannot read the tree of HEAD");
         goto done;
     }
-    if ((rc = dx_git_build_tree(g, base, files, n, &tree_id, &ch, &nch, &st, err)) < 0)
+    if ((rc = dx_git_build_tree(g, base, files, n, &pack, &tree_id, &ch, &nch, &parent_files, &st,
+                                err)) < 0)
         goto done;
     if (parent && nch == 0 && !(opts && opts->allow_empty)) {
         if (out_id)
             git_oid_tostr(out_id, DX_GIT_OID_HEX, git_commit_id(parent));
         /* A writer killed after moving HEAD but before writing the index leaves the index
          * behind HEAD: bring it along, so `git status` is clean here too. */
-        if (!g->bare && (rc = sync_index(g, base, err)) < 0)
+        if (!g->bare && (rc = sync_index(g, base, &parent_files, NULL, NULL, NULL, 0, err)) < 0)
             goto done;
         rc = DX_GIT_NOCHANGE;
         goto done;
@@ -180,6 +337,12 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
         rc = dx_git_fail(err, gr, "invalid author");
         goto done;
     }
+    int packed = pack.repo != NULL; /* then the commit is made and HEAD moved */
+    if (pack.repo) {
+        if ((rc = commit_packed(g, &pack, &tree_id, parent, sig, msg.data, &commit_id, err)) < 0)
+            goto done;
+        dx_git_mempack_release(&pack);
+    }
     if ((gr = git_tree_lookup(&tree, g->repo, &tree_id)) < 0) {
         rc = dx_git_fail(err, gr, "cannot read the new tree");
         goto done;
@@ -187,8 +350,9 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     const git_commit *parents[1] = {parent};
     /* update_ref = HEAD checks that parents[0] is still the tip: compare-and-swap. For an
      * unborn HEAD, another writer having made the first commit fails the same way. */
-    gr = git_commit_create(&commit_id, g->repo, "HEAD", sig, sig, NULL, msg.data, tree,
-                           parent ? 1 : 0, parents);
+    gr = packed ? 0
+                : git_commit_create(&commit_id, g->repo, "HEAD", sig, sig, NULL, msg.data, tree,
+                                    parent ? 1 : 0, parents);
     if (gr < 0) {
         int code = dx_git_fail(err, gr, "cannot commit %zu changes on %s", nch,
                                parent ? "HEAD" : "the unborn branch");
@@ -199,12 +363,14 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && (rc = sync_worktree(g, tree, ch, nch, err)) < 0)
+    if (!g->bare && (rc = sync_worktree(g, tree, &parent_files, ch, nch, err)) < 0)
         goto done;
 done:
     if (stats)
         *stats = st;
     free_changes(ch, nch);
+    dx_git_tree_list_release(&parent_files);
+    dx_git_mempack_release(&pack);
     dx_buf_release(&msg);
     git_signature_free(sig);
     git_tree_free(tree);

@@ -139,6 +139,7 @@ void dx_git_free(dx_git *g)
     if (!g)
         return;
     git_repository_free(g->repo);
+    dx_git_tree_list_release(&g->files);
     free(g->root);
     free(g);
     git_libgit2_shutdown();
@@ -208,8 +209,21 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
         snprintf(p, sizeof p, "%s%s", gitdir, fixed[i]);
         rc = unlink_lock(p, &count, err);
     }
-    snprintf(p, sizeof p, "%srefs/heads", gitdir);
+    /* a pack being written (git_mempack.c) is a temporary file until it is complete */
+    snprintf(p, sizeof p, "%sobjects/pack", gitdir);
     DIR *d = rc == 0 ? opendir(p) : NULL;
+    if (d) {
+        struct dirent *de;
+        while (rc == 0 && (de = readdir(d))) {
+            if (strncmp(de->d_name, "tmp_dxpack_", 11) == 0) {
+                snprintf(p, sizeof p, "%sobjects/pack/%s", gitdir, de->d_name);
+                rc = unlink_lock(p, &count, err);
+            }
+        }
+        closedir(d);
+    }
+    snprintf(p, sizeof p, "%srefs/heads", gitdir);
+    d = rc == 0 ? opendir(p) : NULL;
     if (d) {
         struct dirent *de;
         while (rc == 0 && (de = readdir(d))) {

@@ -20,47 +20,67 @@ static int blob_id(EVP_MD_CTX *ctx, git_oid *out, const void *data, size_t len)
     return 0;
 }
 
-typedef struct head_entry {
-    char *path;
-    git_oid id;
-    int used;
-} head_entry;
-
-typedef struct head_list {
-    head_entry *v;
-    size_t n, cap;
-} head_list;
-
-static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+/* Append a file to l (its path copied into l->names; l->v[].path is set by list_fix_paths). */
+static int list_push(dx_git_tree_list *l, const char *dir, const char *name, const git_oid *id,
+                     uint32_t mode)
 {
-    head_list *l = payload;
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-        return 0;
+    size_t dl = strlen(dir), nl = strlen(name);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
-        head_entry *v = realloc(l->v, cap * sizeof *v);
+        dx_git_tree_file *v = realloc(l->v, cap * sizeof *v);
         if (!v)
             return -1;
         l->v = v;
         l->cap = cap;
     }
-    const char *name = git_tree_entry_name(e);
-    size_t rl = strlen(root), nl = strlen(name);
-    char *p = malloc(rl + nl + 1);
-    if (!p)
-        return -1;
-    memcpy(p, root, rl);
-    memcpy(p + rl, name, nl + 1);
-    l->v[l->n].path = p;
-    l->v[l->n].id = *git_tree_entry_id(e);
-    l->v[l->n].used = 0;
-    l->n++;
+    if (l->names_len + dl + nl + 1 > l->names_cap) {
+        size_t cap = l->names_cap ? l->names_cap * 2 : 16384;
+        while (cap < l->names_len + dl + nl + 1)
+            cap *= 2;
+        char *names = realloc(l->names, cap);
+        if (!names)
+            return -1;
+        l->names = names;
+        l->names_cap = cap;
+    }
+    dx_git_tree_file *f = &l->v[l->n++];
+    f->name_off = l->names_len;
+    memcpy(l->names + l->names_len, dir, dl);
+    memcpy(l->names + l->names_len + dl, name, nl + 1);
+    l->names_len += dl + nl + 1;
+    f->path = NULL;
+    f->id = *id;
+    f->mode = mode;
+    f->used = 0;
     return 0;
+}
+
+static void list_fix_paths(dx_git_tree_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        l->v[i].path = l->names + l->v[i].name_off;
+}
+
+static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+        return 0;
+    return list_push(payload, root, git_tree_entry_name(e), git_tree_entry_id(e),
+                     (uint32_t)git_tree_entry_filemode(e));
+}
+
+void dx_git_tree_list_release(dx_git_tree_list *l)
+{
+    if (!l)
+        return;
+    free(l->v);
+    free(l->names);
+    memset(l, 0, sizeof *l);
 }
 
 static int cmp_head(const void *a, const void *b)
 {
-    return strcmp(((const head_entry *)a)->path, ((const head_entry *)b)->path);
+    return strcmp(((const dx_git_tree_file *)a)->path, ((const dx_git_tree_file *)b)->path);
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -73,35 +93,51 @@ static int cmp_change(const void *a, const void *b)
     return strcmp(((const dx_git_change *)a)->path, ((const dx_git_change *)b)->path);
 }
 
-static head_entry *find_head(head_list *l, const char *path)
+/* The id of f: the caller's (f->id) or the hash of its bytes. */
+static int file_id(EVP_MD_CTX *md, const dx_git_file *f, git_oid *out, dx_error *err)
 {
-    size_t lo = 0, hi = l->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(l->v[mid].path, path);
-        if (c == 0)
-            return &l->v[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (f->id) {
+        if (strlen(f->id) != 40 || git_oid_fromstr(out, f->id) < 0)
+            return dx_error_set(err, DX_EINVAL, "invalid blob id '%.64s' given for '%s'", f->id,
+                                f->path);
+        return 0;
     }
-    return NULL;
+    if (!f->data && f->len)
+        return dx_error_set(err, DX_EINVAL, "'%s' has neither bytes nor a blob id", f->path);
+    if (blob_id(md, out, f->data ? f->data : "", f->len) < 0)
+        return dx_error_set(err, DX_EIO, "cannot hash '%s' (OpenSSL SHA-1 failed)", f->path);
+    return 0;
+}
+
+/* Whether the blob is in the odb. Most misses are new files, so the packs are not rescanned
+ * (libgit2 would rescan objects/pack on every miss); a blob missed that way is written once
+ * more, which is harmless. A blob given without bytes must exist: that miss is checked again
+ * after a rescan (another process may have just packed it). */
+static int blob_exists(git_odb *odb, const git_oid *id, int must)
+{
+    return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) ||
+           (must && git_odb_exists(odb, id));
 }
 
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
-                      git_oid *out_tree, dx_git_change **out_changes, size_t *out_nchanges,
-                      dx_git_stats *stats, dx_error *err)
+                      dx_git_mempack *pack, git_oid *out_tree, dx_git_change **out_changes,
+                      size_t *out_nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,
+                      dx_error *err)
 {
     int rc = 0, gr;
-    head_list head = {0};
+    dx_git_tree_list head = {0};
     const dx_git_file **sorted = NULL;
+    git_oid *ids = NULL;
+    unsigned char *state = NULL;   /* per sorted file: 0 unchanged, 1 changed, 2 blob to write */
+    dx_git_tree_file **hit = NULL; /* per sorted file: its entry in base, or NULL */
+    dx_git_tree_list next = {0};   /* the files of the new tree */
     git_tree_update *ups = NULL;
     dx_git_change *ch = NULL;
-    size_t nups = 0, nch = 0;
+    size_t nups = 0, nch = 0, nwrite = 0, nchanged = 0, nused = 0;
     git_tree *empty = NULL;
     git_treebuilder *tb = NULL;
     git_odb *odb = NULL;
+    git_repository *wrepo = g->repo; /* where new objects are written */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
 
     if (out_changes)
@@ -109,8 +145,10 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     if (out_nchanges)
         *out_nchanges = 0;
     sorted = malloc((n ? n : 1) * sizeof *sorted);
-    ups = malloc((n + 1) * sizeof *ups);
-    if (!sorted || !ups || !md) {
+    ids = malloc((n ? n : 1) * sizeof *ids);
+    state = calloc(n ? n : 1, 1);
+    hit = malloc((n ? n : 1) * sizeof *hit);
+    if (!sorted || !ids || !state || !hit || !md) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory building a tree of %zu files", n);
         goto done;
     }
@@ -119,59 +157,115 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
             goto done;
         sorted[i] = &files[i];
     }
-    qsort(sorted, n, sizeof *sorted, cmp_file);
+    size_t in_order = 1; /* callers that sort their file set (history.c) skip the qsort */
+    while (in_order < n && strcmp(sorted[in_order - 1]->path, sorted[in_order]->path) < 0)
+        in_order++;
+    if (in_order < n)
+        qsort(sorted, n, sizeof *sorted, cmp_file);
     for (size_t i = 1; i < n; i++)
         if (strcmp(sorted[i - 1]->path, sorted[i]->path) == 0) {
             rc = dx_error_set(err, DX_EPATH, "path '%s' appears twice in the file set",
                               sorted[i]->path);
             goto done;
         }
-    if (base) {
+    if (base && g->files_valid && git_oid_equal(&g->files_tree, git_tree_id(base))) {
+        head = g->files; /* the last tree built: no walk */
+        memset(&g->files, 0, sizeof g->files);
+        g->files_valid = 0;
+    } else if (base) {
         if ((gr = git_tree_walk(base, GIT_TREEWALK_PRE, walk_cb, &head)) < 0) {
             rc = dx_git_fail(err, gr, "cannot list the files of the base tree");
             goto done;
         }
+        list_fix_paths(&head);
         qsort(head.v, head.n, sizeof *head.v, cmp_head);
     }
     if ((gr = git_repository_odb(&odb, g->repo)) < 0) {
         rc = dx_git_fail(err, gr, "cannot open the object database");
         goto done;
     }
-    /* changes: at most n adds/modifies + head.n deletes */
-    ch = calloc(n + head.n + 1, sizeof *ch);
-    if (!ch) {
+    /* First pass: ids, and which files changed and which blobs are new (files and base are
+     * both sorted by path: one merge). */
+    for (size_t i = 0, j = 0; i < n; i++) {
+        const dx_git_file *f = sorted[i];
+        if ((rc = file_id(md, f, &ids[i], err)) < 0)
+            goto done;
+        int c = 1;
+        while (j < head.n && (c = strcmp(head.v[j].path, f->path)) < 0)
+            j++;
+        dx_git_tree_file *h = hit[i] = (j < head.n && c == 0) ? &head.v[j] : NULL;
+        if (h) {
+            h->used = 1;
+            nused++;
+            if (git_oid_equal(&h->id, &ids[i]))
+                continue;
+        }
+        state[i] = 1;
+        nchanged++;
+        if (blob_exists(odb, &ids[i], !f->data))
+            continue;
+        if (!f->data && f->id) {
+            char hex[DX_GIT_OID_HEX];
+            git_oid_tostr(hex, sizeof hex, &ids[i]);
+            rc = dx_error_set(err, DX_ENOTFOUND,
+                              "blob %s given for '%s' without its bytes is not in the repository",
+                              hex, f->path);
+            goto done;
+        }
+        git_oid hashed;
+        if (f->id &&
+            (rc = file_id(md, &(dx_git_file){f->path, f->data, f->len, NULL}, &hashed, err)) < 0)
+            goto done;
+        if (f->id && !git_oid_equal(&hashed, &ids[i])) {
+            rc = dx_error_set(err, DX_EINVAL,
+                              "blob id '%s' given for '%s' is not the id of its bytes", f->id,
+                              f->path);
+            goto done;
+        }
+        state[i] = 2;
+        nwrite++;
+    }
+    if (pack && nwrite >= DX_GIT_PACK_MIN_OBJECTS) {
+        if ((rc = dx_git_mempack_begin(g, pack, err)) < 0)
+            goto done;
+        wrepo = pack->repo;
+    }
+    /* changes: the changed files + the deleted ones */
+    ch = calloc(nchanged + (head.n - nused) + 1, sizeof *ch);
+    ups = malloc((nchanged + (head.n - nused) + 1) * sizeof *ups);
+    if (!ch || !ups) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         const dx_git_file *f = sorted[i];
-        git_oid id;
-        if (blob_id(md, &id, f->data, f->len) < 0) {
-            rc = dx_error_set(err, DX_EIO, "cannot hash '%s' (OpenSSL SHA-1 failed)", f->path);
-            goto done;
-        }
-        head_entry *h = find_head(&head, f->path);
-        if (h) {
-            h->used = 1;
-            if (git_oid_equal(&h->id, &id))
-                continue;
-        }
-        git_oid wid;
-        if (!git_odb_exists(odb, &id)) {
-            if ((gr = git_blob_create_from_buffer(&wid, g->repo, f->data, f->len)) < 0) {
+        const void *bytes = f->data ? f->data : ""; /* data NULL here: an empty file */
+        if (!state[i])
+            continue;
+        if (state[i] == 2 && wrepo != g->repo) {
+            if ((rc = dx_git_mempack_add_blob(pack, &ids[i], bytes, f->len, err)) < 0)
+                goto done;
+        } else if (state[i] == 2) {
+            git_oid wid;
+            if ((gr = git_blob_create_from_buffer(&wid, wrepo, bytes, f->len)) < 0) {
                 rc = dx_git_fail(err, gr, "cannot write the blob of '%s'", f->path);
                 goto done;
             }
-            if (stats)
-                stats->blobs_written++;
+            if (!git_oid_equal(&wid, &ids[i])) { /* OpenSSL and libgit2 disagree: never */
+                rc = dx_error_set(err, DX_EIO, "the blob of '%s' was written under another id",
+                                  f->path);
+                goto done;
+            }
         }
+        if (state[i] == 2 && stats)
+            stats->blobs_written++;
         ups[nups].action = GIT_TREE_UPDATE_UPSERT;
-        ups[nups].id = id;
+        ups[nups].id = ids[i];
         ups[nups].filemode = GIT_FILEMODE_BLOB;
         ups[nups].path = f->path;
         nups++;
-        ch[nch].kind = h ? 'M' : 'A';
-        ch[nch].id = id;
+        ch[nch].kind = hit[i] ? 'M' : 'A';
+        ch[nch].id = ids[i];
         ch[nch].file = f;
         if (!(ch[nch].path = strdup(f->path))) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -182,18 +276,17 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     for (size_t i = 0; i < head.n; i++) {
         if (head.v[i].used)
             continue;
-        git_tree_update *grown = realloc(ups, (nups + 1) * sizeof *ups);
-        if (!grown) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            goto done;
-        }
-        ups = grown;
         ups[nups].action = GIT_TREE_UPDATE_REMOVE;
         memset(&ups[nups].id, 0, sizeof ups[nups].id);
         ups[nups].filemode = GIT_FILEMODE_BLOB;
         ups[nups].path = head.v[i].path;
         nups++;
-        /* a rename: an added path with the same blob id */
+        char *old = strdup(head.v[i].path);
+        if (!old) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
+        /* a rename: an added path with the same blob id (given or hashed alike) */
         dx_git_change *r = NULL;
         for (size_t k = 0; k < nch && !r; k++)
             if (ch[k].kind == 'A' && git_oid_equal(&ch[k].id, &head.v[i].id))
@@ -201,29 +294,29 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         if (r) {
             r->kind = 'R';
             r->to = r->path;
-            r->path = head.v[i].path;
+            r->path = old;
         } else {
             ch[nch].kind = 'D';
-            ch[nch].path = head.v[i].path;
+            ch[nch].path = old;
             ch[nch].id = head.v[i].id;
             nch++;
         }
-        head.v[i].path = NULL; /* owned by the change now; the REMOVE still points at it */
     }
-    /* REMOVE updates point into head paths now owned by changes: still alive until free */
     if (!base) {
-        if ((gr = git_treebuilder_new(&tb, g->repo, NULL)) < 0 ||
+        if ((gr = git_treebuilder_new(&tb, wrepo, NULL)) < 0 ||
             (gr = git_treebuilder_write(out_tree, tb)) < 0 ||
-            (gr = git_tree_lookup(&empty, g->repo, out_tree)) < 0) {
+            (gr = git_tree_lookup(&empty, wrepo, out_tree)) < 0) {
             rc = dx_git_fail(err, gr, "cannot write the empty tree");
             goto done;
         }
         base = empty;
     }
-    if ((gr = git_tree_create_updated(out_tree, g->repo, base, nups, ups)) < 0) {
+    if ((gr = git_tree_create_updated(out_tree, wrepo, base, nups, ups)) < 0) {
         rc = dx_git_fail(err, gr, "cannot write the trees of %zu changed paths", nups);
         goto done;
     }
+    if (stats && wrepo != g->repo)
+        stats->packed_first_commit = 1;
     if (stats) {
         stats->files = n;
         for (size_t k = 0; k < nch; k++) {
@@ -243,6 +336,28 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         *out_nchanges = nch;
         ch = NULL;
     }
+    /* remember the files of the new tree for the next commit (a failure only costs a walk) */
+    next.cap = n ? n : 1;
+    if ((next.v = malloc(next.cap * sizeof *next.v))) {
+        for (size_t i = 0; i < n; i++)
+            if (list_push(&next, "", sorted[i]->path, &ids[i],
+                          state[i] || !hit[i] ? (uint32_t)GIT_FILEMODE_BLOB : hit[i]->mode) < 0)
+                break;
+    }
+    if (next.v && next.n == n) {
+        list_fix_paths(&next);
+        dx_git_tree_list_release(&g->files);
+        g->files = next;
+        g->files_tree = *out_tree;
+        g->files_valid = 1;
+        memset(&next, 0, sizeof next);
+    }
+    if (out_base) {
+        for (size_t i = 0; i < head.n; i++)
+            head.v[i].used = 0;
+        *out_base = head;
+        memset(&head, 0, sizeof head);
+    }
 done:
     if (ch) {
         for (size_t k = 0; k < nch; k++) {
@@ -251,13 +366,15 @@ done:
         }
         free(ch);
     }
-    for (size_t i = 0; i < head.n; i++)
-        free(head.v[i].path);
-    free(head.v);
-    free(sorted);
-    free(ups);
     git_tree_free(empty);
     git_treebuilder_free(tb);
+    dx_git_tree_list_release(&head);
+    dx_git_tree_list_release(&next);
+    free(hit);
+    free(sorted);
+    free(ids);
+    free(state);
+    free(ups);
     git_odb_free(odb);
     EVP_MD_CTX_free(md);
     return rc;

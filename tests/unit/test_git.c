@@ -345,6 +345,201 @@ TEST(test_git_pack_keeps_loose_objects_bounded)
     dx_buf_release(&out);
 }
 
+/* The blob id git gives to text (through the git CLI). */
+static void git_hash(const char *text, char out[DX_GIT_OID_HEX])
+{
+    dx_buf o = DX_BUF_INIT;
+    sh(&o, "printf '%%s' '%s' | git hash-object --stdin", text);
+    snprintf(out, DX_GIT_OID_HEX, "%.40s", o.data ? o.data : "");
+    dx_buf_release(&o);
+}
+
+TEST(test_git_blob_ids_with_and_without_data)
+{
+    const char *root = new_dir("ids");
+    dx_git *g = NULL;
+    dx_error err = DX_ERROR_INIT;
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_git_open_or_init(root, 0, &g, &err), 0);
+    if (!g)
+        return;
+    dx_git_file v1[] = {F("a.md", "a1\n"), F("b.md", "b1\n"), F("d/old.md", "same\n")};
+    char head1[DX_GIT_OID_HEX];
+    CHECK_EQ_INT(dx_git_commit_files(g, v1, 3, NULL, head1, NULL, &err), 0);
+    char id_a2[DX_GIT_OID_HEX], id_b[DX_GIT_OID_HEX], id_old[DX_GIT_OID_HEX];
+    git_hash("a2\n", id_a2);
+    CHECK_EQ_INT(dx_git_blob_id(g, NULL, "b.md", id_b, &err), 0);
+    CHECK_EQ_INT(dx_git_blob_id(g, NULL, "d/old.md", id_old, &err), 0);
+    /* a.md: new bytes with their id; b.md: id only (unchanged); d/old.md moves to x/new.md
+     * by id only (a rename, written into the work tree from the blob) */
+    dx_git_file v2[] = {
+        {"a.md", "a2\n", 3, id_a2}, {"b.md", NULL, 0, id_b}, {"x/new.md", NULL, 0, id_old}};
+    dx_git_stats st;
+    CHECK_EQ_INT(dx_git_commit_files(g, v2, 3, NULL, NULL, &st, &err), 0);
+    CHECK_EQ_INT(st.modified, 1);
+    CHECK_EQ_INT(st.renamed, 1);
+    CHECK_EQ_INT(st.added + st.deleted, 0);
+    CHECK_EQ_INT(st.blobs_written, 1);
+    CHECK_EQ_INT(st.packed_first_commit, 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s log -1 --format=%%B", root), 0);
+    CHECK(strstr(out.data, "M\ta.md\nR\td/old.md -> x/new.md\n") != NULL);
+    CHECK_EQ_INT(sh(&out, "cat %s/x/new.md && test ! -e %s/d/old.md", root, root), 0);
+    CHECK_EQ_STR(out.data, "same\n");
+    /* the index was updated in place: the changed entries carry stat data from the work tree
+     * (checked before `git status`, which would refresh the index itself) */
+    CHECK_EQ_INT(sh(&out, "git -C %s ls-files --debug a.md x/new.md | grep -c 'mtime: 0:0'", root),
+                 1);
+    CHECK_EQ_STR(out.data, "0\n");
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
+    /* the same set by ids only: nothing to commit */
+    dx_git_file v3[] = {
+        {"a.md", NULL, 0, id_a2}, {"b.md", NULL, 0, id_b}, {"x/new.md", NULL, 0, id_old}};
+    CHECK_EQ_INT(dx_git_commit_files(g, v3, 3, NULL, NULL, &st, &err), DX_GIT_NOCHANGE);
+    /* an unknown id without bytes: DX_ENOTFOUND naming the path, and no commit */
+    char before[DX_GIT_OID_HEX], after[DX_GIT_OID_HEX];
+    CHECK_EQ_INT(dx_git_resolve(g, "HEAD", before, &err), 0);
+    dx_git_file v4[] = {{"a.md", NULL, 0, id_a2},
+                        {"c.md", NULL, 0, "0123456789abcdef0123456789abcdef01234567"}};
+    CHECK_EQ_INT(dx_git_commit_files(g, v4, 2, NULL, NULL, NULL, &err), DX_ENOTFOUND);
+    CHECK(strstr(err.msg, "'c.md'") != NULL);
+    /* a malformed id, a wrong id for new bytes: DX_EINVAL */
+    dx_git_file v5[] = {{"a.md", NULL, 0, "xyz"}};
+    CHECK_EQ_INT(dx_git_commit_files(g, v5, 1, NULL, NULL, NULL, &err), DX_EINVAL);
+    CHECK(strstr(err.msg, "a.md") != NULL);
+    dx_git_file v6[] = {{"a.md", NULL, 0, id_a2},
+                        {"b.md", "new b\n", 6, "0123456789abcdef0123456789abcdef01234567"},
+                        {"x/new.md", NULL, 0, id_old}};
+    CHECK_EQ_INT(dx_git_commit_files(g, v6, 3, NULL, NULL, NULL, &err), DX_EINVAL);
+    CHECK(strstr(err.msg, "b.md") != NULL);
+    CHECK_EQ_INT(dx_git_resolve(g, "HEAD", after, &err), 0);
+    CHECK_EQ_STR(after, before);
+    /* back to an earlier version by id only: written from the blob */
+    char id_a1[DX_GIT_OID_HEX];
+    CHECK_EQ_INT(dx_git_blob_id(g, head1, "a.md", id_a1, &err), 0);
+    dx_git_file v7[] = {{"a.md", NULL, 0, id_a1}, {"b.md", NULL, 0, id_b}};
+    CHECK_EQ_INT(dx_git_commit_files(g, v7, 2, NULL, NULL, &st, &err), 0);
+    CHECK_EQ_INT(st.blobs_written, 0);
+    CHECK_EQ_INT(sh(&out, "cat %s/a.md; test ! -e %s/x/new.md", root, root), 0);
+    CHECK_EQ_STR(out.data, "a1\n");
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
+    dx_git_free(g);
+    dx_buf_release(&out);
+}
+
+TEST(test_git_index_follows_incremental_commits)
+{
+    const char *root = new_dir("index");
+    dx_git *g = NULL;
+    dx_error err = DX_ERROR_INIT;
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_git_open_or_init(root, 0, &g, &err), 0);
+    if (!g)
+        return;
+    char names[40][32], bodies[40][32];
+    dx_git_file v[40];
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof names[i], "dir%d/n%02d.md", i % 3, i);
+        snprintf(bodies[i], sizeof bodies[i], "note %d\n", i);
+        v[i] = (dx_git_file){names[i], bodies[i], strlen(bodies[i]), NULL};
+    }
+    CHECK_EQ_INT(dx_git_commit_files(g, v, 40, NULL, NULL, NULL, &err), 0);
+    for (int round = 0; round < 6; round++) {
+        /* change two, delete the last one, add one back every other round */
+        snprintf(bodies[round], sizeof bodies[round], "note %d v%d\n", round, round);
+        v[round].len = strlen(bodies[round]);
+        snprintf(bodies[20 + round], sizeof bodies[20 + round], "x%d\n", round);
+        v[20 + round].len = strlen(bodies[20 + round]);
+        size_t n = (round % 2) ? 40 : 39;
+        CHECK_EQ_INT(dx_git_commit_files(g, v, n, NULL, NULL, NULL, &err), 0);
+        CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
+        CHECK_EQ_STR(dx_buf_cstr(&out), "");
+        CHECK_EQ_INT(
+            sh(&out, "git -C %s diff --cached --quiet HEAD && git -C %s diff --quiet", root, root),
+            0);
+    }
+    /* an index changed behind our back (a staged user file) is replaced by the commit's tree */
+    write_file(root, "user.txt", "mine\n");
+    CHECK_EQ_INT(sh(&out, "git -C %s add user.txt", root), 0);
+    snprintf(bodies[0], sizeof bodies[0], "again\n");
+    v[0].len = strlen(bodies[0]);
+    CHECK_EQ_INT(dx_git_commit_files(g, v, 40, NULL, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
+    CHECK_EQ_STR(out.data, "?? user.txt\n");
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
+    dx_git_free(g);
+    dx_buf_release(&out);
+}
+
+TEST(test_git_first_commit_is_one_pack)
+{
+    const char *root = new_dir("packed");
+    dx_git *g = NULL;
+    dx_error err = DX_ERROR_INIT;
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_git_open_or_init(root, 0, &g, &err), 0);
+    if (!g)
+        return;
+    enum { N = 600 };
+    static char names[N][32], bodies[N][48];
+    static dx_git_file v[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "y%d/m%d/e%03d.md", i % 5, i % 7, i);
+        snprintf(bodies[i], sizeof bodies[i], "---\ntitle: %d\n---\nbody %d\n", i, i * 7);
+        v[i] = (dx_git_file){names[i], bodies[i], strlen(bodies[i]), NULL};
+    }
+    dx_git_stats st;
+    char id[DX_GIT_OID_HEX];
+    CHECK_EQ_INT(dx_git_commit_files(g, v, N, NULL, id, &st, &err), 0);
+    CHECK_EQ_INT(st.packed_first_commit, 1);
+    CHECK_EQ_INT(st.blobs_written, N);
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v", root), 0);
+    CHECK(strstr(out.data, "count: 0\n") != NULL);
+    CHECK(strstr(out.data, "packs: 1\n") != NULL);
+    const char *ip = strstr(out.data, "in-pack: ");
+    CHECK(ip && strtol(ip + 9, NULL, 10) > N); /* blobs, trees and the commit */
+    CHECK_EQ_INT(sh(&out, "git -C %s rev-parse HEAD", root), 0);
+    CHECK(strncmp(out.data, id, 40) == 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s verify-pack %s/.git/objects/pack/*.idx", root, root), 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:y2/m0/e007.md", root), 0);
+    CHECK_EQ_STR(out.data, bodies[7]);
+    /* a small commit on top stays loose; by ids for the unchanged files */
+    static char ids[N][DX_GIT_OID_HEX];
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_INT(dx_git_blob_id(g, NULL, names[i], ids[i], &err), 0);
+        v[i] = (dx_git_file){names[i], NULL, 0, ids[i]};
+    }
+    v[3] = (dx_git_file){names[3], "changed\n", 8, NULL};
+    CHECK_EQ_INT(dx_git_commit_files(g, v, N, NULL, NULL, &st, &err), 0);
+    CHECK_EQ_INT(st.packed_first_commit, 0);
+    CHECK_EQ_INT(st.modified, 1);
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep '^count:'", root), 0);
+    CHECK_EQ_STR(out.data, "count: 5\n"); /* blob, 3 trees, commit */
+    /* a second large change set (an import) on top is packed too, without the old objects */
+    for (int i = 0; i < N; i++) {
+        snprintf(bodies[i], sizeof bodies[i], "rewritten %d\n", i);
+        v[i] = (dx_git_file){names[i], bodies[i], strlen(bodies[i]), NULL};
+    }
+    CHECK_EQ_INT(dx_git_commit_files(g, v, N, NULL, NULL, &st, &err), 0);
+    CHECK_EQ_INT(st.packed_first_commit, 1);
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v", root), 0);
+    CHECK(strstr(out.data, "count: 5\n") != NULL);
+    CHECK(strstr(out.data, "packs: 2\n") != NULL);
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    CHECK_EQ_INT(sh(&out, "git -C %s rev-list --count HEAD", root), 0);
+    CHECK_EQ_STR(out.data, "3\n");
+    dx_git_free(g);
+    dx_buf_release(&out);
+}
+
 int main(void)
 {
     snprintf(tmpdir_, sizeof tmpdir_, "/tmp/dx_test_git_XXXXXX");
@@ -355,6 +550,9 @@ int main(void)
     RUN(test_git_log_read_resolve_diff);
     RUN(test_git_bare_repo_and_stale_parent);
     RUN(test_git_pack_keeps_loose_objects_bounded);
+    RUN(test_git_blob_ids_with_and_without_data);
+    RUN(test_git_index_follows_incremental_commits);
+    RUN(test_git_first_commit_is_one_pack);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir_);
     if (system(cmd) != 0)

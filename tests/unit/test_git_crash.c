@@ -28,14 +28,30 @@ static int sh(dx_buf *out, const char *cmd)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The child: commit forever (bounded), packing now and then. */
+enum { BULK = 300 }; /* enough new blobs for a commit to go into one pack */
+
+/* The child: commit forever (bounded), packing now and then; every fourth commit writes
+ * BULK new files (one pack), and the next one deletes them again. */
 static void child_loop(int round)
 {
     dx_git *g = NULL;
     if (dx_git_open_or_init(root_, 0, &g, NULL) < 0)
         _exit(2);
     char body[128], extra[64];
+    static char names[BULK][32], bodies[BULK][64];
+    static dx_git_file bulk[BULK + 1];
     for (int i = 0; i < 100000; i++) {
+        if (i % 4 == 3) {
+            for (int k = 0; k < BULK; k++) {
+                snprintf(names[k], sizeof names[k], "bulk/b%d/f%03d.md", k % 10, k);
+                snprintf(bodies[k], sizeof bodies[k], "round %d commit %d file %d\n", round, i, k);
+                bulk[k] = (dx_git_file){names[k], bodies[k], strlen(bodies[k]), NULL};
+            }
+            bulk[BULK] = (dx_git_file){"fixed.md", "fixed\n", 6, NULL};
+            if (dx_git_commit_files(g, bulk, BULK + 1, NULL, NULL, NULL, NULL) < 0)
+                _exit(5);
+            continue;
+        }
         snprintf(body, sizeof body, "round %d commit %d\n", round, i);
         snprintf(extra, sizeof extra, "days/%d.md", i % 7);
         dx_git_file v[] = {{"fixed.md", "fixed\n", 6},
@@ -111,8 +127,15 @@ TEST(test_git_survives_sigkill_during_commits)
     snprintf(cmd, sizeof cmd, "git -C %s rev-list --count HEAD", root_);
     CHECK_EQ_INT(sh(&out, cmd), 0);
     long commits = strtol(out.data ? out.data : "0", NULL, 10);
-    printf("  %ld commits in all, %zu stale locks removed\n", commits, locks);
+    printf("  %ld commits in all, %zu stale locks or partial packs removed\n", commits, locks);
     CHECK(commits > 10 * 3);
+    /* packed commits happened, and no partial pack is left behind */
+    snprintf(cmd, sizeof cmd, "ls %s/.git/objects/pack | grep -c '\\.idx$'", root_);
+    CHECK_EQ_INT(sh(&out, cmd), 0);
+    CHECK(strtol(out.data ? out.data : "0", NULL, 10) > 0);
+    snprintf(cmd, sizeof cmd, "ls %s/.git/objects/pack | grep -c tmp_", root_);
+    sh(&out, cmd);
+    CHECK_EQ_STR(out.data, "0\n");
     dx_buf_release(&out);
 }
 
