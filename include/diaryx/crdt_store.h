@@ -31,6 +31,7 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
+#include "diaryx/strlist.h"
 #include "ycrdt.h"
 
 typedef struct dx_crdt_store dx_crdt_store;
@@ -72,6 +73,12 @@ int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc 
 /* The id of the newest update of doc, or of the whole store when doc is NULL (ids are never
  * reused, so this also counts updates since removed by compaction); 0 when none. */
 int64_t dx_store_last_id(dx_crdt_store *s, const char *doc);
+
+/* The names of the documents holding more than keep updates, appended to docs. */
+int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error *err);
+
+/* The names of the documents with an update newer than after_id, appended to docs. */
+int dx_store_changed_since(dx_crdt_store *s, int64_t after_id, dx_strlist *docs, dx_error *err);
 
 /* Whether an update newer than after_id came from elsewhere (origin other than "local"). */
 bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id);

@@ -375,6 +375,37 @@ int64_t dx_store_last_id(dx_crdt_store *s, const char *doc)
     return last_id(s, doc);
 }
 
+int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT doc_name FROM updates GROUP BY doc_name HAVING COUNT(*) > ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot count updates");
+    sqlite3_bind_int64(st, 1, (int64_t)keep);
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        if (dx_strlist_push(docs, (const char *)sqlite3_column_text(st, 0)))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int dx_store_changed_since(dx_crdt_store *s, int64_t after_id, dx_strlist *docs, dx_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT doc_name FROM updates WHERE id > ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot list changed documents");
+    sqlite3_bind_int64(st, 1, after_id);
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        if (dx_strlist_push(docs, (const char *)sqlite3_column_text(st, 0)))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id)
 {
     sqlite3_stmt *st;

@@ -157,6 +157,13 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
     dx_buf_release(&v);
     if (since < 0 || !head.len || dx_store_foreign_since(st, since))
         incremental = false;
+    dx_strlist changed = DX_STRLIST_INIT;
+    dx_strmap changed_docs = DX_STRMAP_INIT;
+    if (!rc && incremental)
+        rc = dx_store_changed_since(st, since, &changed, err);
+    for (size_t i = 0; !rc && i < changed.len; i++)
+        if (dx_strmap_put(&changed_docs, changed.items[i], changed.items[i]))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     dx_git_file *out = rc ? NULL : calloc(ids.len + 1, sizeof *out);
     if (!rc && !out)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -170,7 +177,7 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
         const char *committed = NULL;
         if (incremental && dx_session_record(s, id, &rpath, &rhash) == 0 &&
             (committed = dx_strmap_get(&head, rpath)) && !strcmp(committed, rhash) &&
-            dx_store_last_id(st, body) <= since && !dx_strmap_get(&seen, rpath)) {
+            !dx_strmap_get(&changed_docs, body) && !dx_strmap_get(&seen, rpath)) {
             out[*n].path = strdup(rpath);
             out[*n].id = strdup(rhash);
             if (!out[*n].path || !out[*n].id || dx_strmap_put(&seen, rpath, (void *)id))
@@ -195,6 +202,8 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
     }
     *files = out;
     dx_git_blobs_release(&head);
+    dx_strmap_release(&changed_docs);
+    dx_strlist_release(&changed);
     dx_strmap_release(&seen);
     dx_strlist_release(&ids);
     return rc;
@@ -210,13 +219,11 @@ static int meta_int(dx_crdt_store *st, const char *key)
 
 static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
 {
-    dx_store_doc_info *docs = NULL;
-    size_t n = 0;
-    int rc = dx_store_list(st, &docs, &n, err);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (docs[i].updates > keep) /* the others have nothing to fold */
-            rc = dx_store_compact(st, docs[i].name, keep, err);
-    dx_store_docs_free(docs, n);
+    dx_strlist docs = DX_STRLIST_INIT;
+    int rc = dx_store_docs_over(st, keep, &docs, err);
+    for (size_t i = 0; !rc && i < docs.len; i++)
+        rc = dx_store_compact(st, docs.items[i], keep, err);
+    dx_strlist_release(&docs);
     return rc;
 }
 
