@@ -640,6 +640,7 @@ int y_item_integrate(y_doc *doc, y_item *it, uint64_t offset)
         it->c.type->item = it;
     } else if (it->ref == Y_REF_FORMAT) {
         parent->has_formatting = true;
+        parent->any_format = true;
         if (!it->c.fmt.ident)
             it->c.fmt.ident = ++doc->next_ident;
     }

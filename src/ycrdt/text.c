@@ -685,7 +685,7 @@ static int cleanup_type_formatting(y_doc *doc, y_type *t)
 }
 
 /* yjs deleteText. */
-static int delete_text(y_doc *doc, tpos *p, uint64_t length)
+static int delete_text(y_doc *doc, y_type *t, tpos *p, uint64_t length)
 {
     amap start_attrs = {0};
     amap_assign(&start_attrs, &p->cur);
@@ -702,7 +702,9 @@ static int delete_text(y_doc *doc, tpos *p, uint64_t length)
         }
         pos_forward(p);
     }
-    if (start)
+    /* The gap walk visits every tombstone after the deleted text; it can only change
+     * something where Format items exist. */
+    if (start && t->any_format)
         rc = cleanup_formatting_gap(doc, start, p->right, &start_attrs, &p->cur);
 done:
     if (!rc && start_attrs.oom)
@@ -990,7 +992,7 @@ int y_text_delete(y_type *t, uint32_t index, uint32_t length)
     if ((rc = y_txn_begin(doc, NULL, true)))
         return rc;
     tpos p = find_position(doc, t, index, true);
-    rc = p.rc ? p.rc : delete_text(doc, &p, length);
+    rc = p.rc ? p.rc : delete_text(doc, t, &p, length);
     /* Everything before p.right that is still alive lies before index. */
     if (!rc)
         set_marker(t, p.right, index);

@@ -112,6 +112,8 @@ struct y_type {
      * position marker is not used (yjs drops its search markers), and remote changes to
      * it trigger the formatting cleanup after the transaction. */
     bool has_formatting;
+    bool any_format;  /* a Format item was ever integrated here (never reset, unlike the
+                         above): without one, a formatting gap has nothing to clean */
     bool txn_changed; /* listed in doc->txn.changed */
 };
 
