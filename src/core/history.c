@@ -54,7 +54,6 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
 {
     y_doc *d = NULL;
     dx_buf text = DX_BUF_INIT;
-    dx_fm *fm = NULL;
     dx_error e = DX_ERROR_INIT;
     int rc = dx_session_body(s, id, &d, &e);
     if (rc == DX_ENOMEM)
@@ -63,17 +62,12 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
         dx_strlist_pushf(problems, "%s: its body document cannot be read: %s", path, e.msg);
         return 0;
     }
-    if (dx_body_get(d, &text, NULL) == 0 && text.len) {
-        size_t bl = 0;
-        const char *b = NULL;
-        if (dx_fm_parse(dx_buf_cstr(bytes), bytes->len, path, &fm, NULL) == 0)
-            b = dx_fm_body(fm, &bl);
-        if (!b || bl != text.len || memcmp(b, text.data, bl) != 0)
-            dx_strlist_pushf(problems,
-                             "%s: the file does not hold its body (%zu bytes in the CRDT)", path,
-                             text.len);
-    }
-    dx_fm_free(fm);
+    /* A rendered file is its frontmatter followed by the body: the body must end it. */
+    if (dx_body_get(d, &text, NULL) == 0 && text.len &&
+        (bytes->len < text.len ||
+         memcmp(dx_buf_cstr(bytes) + bytes->len - text.len, text.data, text.len) != 0))
+        dx_strlist_pushf(problems, "%s: the file does not hold its body (%zu bytes in the CRDT)",
+                         path, text.len);
     dx_buf_release(&text);
     return 0;
 }
