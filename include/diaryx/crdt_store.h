@@ -74,6 +74,12 @@ int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc 
  * reused, so this also counts updates since removed by compaction); 0 when none. */
 int64_t dx_store_last_id(dx_crdt_store *s, const char *doc);
 
+/* Call fn for every update newer than after_id, in id order; a nonzero return stops the
+ * walk and is returned as the error code. */
+typedef int (*dx_store_update_fn)(void *user, const char *doc, const uint8_t *data, size_t len);
+int dx_store_updates_after(dx_crdt_store *s, int64_t after_id, dx_store_update_fn fn, void *user,
+                           dx_error *err);
+
 /* The names of the documents holding more than keep updates, appended to docs. */
 int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error *err);
 

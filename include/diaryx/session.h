@@ -93,7 +93,4 @@ int dx_session_record(dx_session *s, const char *id, const char **path, const ch
 dx_workspace *dx_session_workspace(dx_session *s);
 const char *dx_session_device(const dx_session *s);
 
-/* Write every entry's file from the CRDT (those whose bytes differ). */
-int dx_session_materialize_all(dx_session *s, dx_session_stats *stats, dx_error *err);
-
 #endif

@@ -375,6 +375,23 @@ int64_t dx_store_last_id(dx_crdt_store *s, const char *doc)
     return last_id(s, doc);
 }
 
+int dx_store_updates_after(dx_crdt_store *s, int64_t after_id, dx_store_update_fn fn, void *user,
+                           dx_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT doc_name, data FROM updates WHERE id > ? ORDER BY id", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read updates");
+    sqlite3_bind_int64(st, 1, after_id);
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        rc = fn(user, (const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 1),
+                (size_t)sqlite3_column_bytes(st, 1));
+    sqlite3_finalize(st);
+    return rc ? dx_error_set(err, rc, "cannot take in the updates after %lld", (long long)after_id)
+              : 0;
+}
+
 int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error *err)
 {
     sqlite3_stmt *st;

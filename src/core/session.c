@@ -45,7 +45,9 @@ struct dx_session {
     dx_strmap touched; /* ids to re-render in this round */
     pending *pend;
     size_t n_pend, cap_pend;
-    int oom; /* an update could not be kept: the round fails */
+    int oom;          /* an update could not be kept: the round fails */
+    bool catching_up; /* applying updates other processes stored: not ours to store */
+    int64_t seen_id;  /* the newest stored update the documents in memory include */
     int64_t mat_point;
     bool full; /* re-render every entry in this round */
     dx_strlist warnings;
@@ -60,6 +62,8 @@ static void on_update(void *user, const uint8_t *update, size_t len, const void 
     (void)origin;
     doc_slot *slot = user;
     dx_session *s = slot->s;
+    if (s->catching_up)
+        return;
     if (s->n_pend == s->cap_pend) {
         size_t cap = s->cap_pend ? s->cap_pend * 2 : 16;
         pending *p = realloc(s->pend, cap * sizeof *p);
@@ -704,13 +708,59 @@ static int flush(dx_session *s, dx_error *err)
     return rc;
 }
 
+static int apply_stored_update(void *user, const char *doc, const uint8_t *data, size_t len)
+{
+    dx_session *s = user;
+    doc_slot *slot = !strcmp(doc, WS_DOC)        ? &s->wsslot
+                     : !strncmp(doc, "body/", 5) ? dx_strmap_get(&s->bodies, doc + 5)
+                                                 : NULL;
+    /* Bodies not loaded yet will be loaded whole when needed. */
+    return slot && y_apply_update(slot->doc, data, len, "store") != Y_OK ? DX_ECORRUPT : 0;
+}
+
+/* Another diaryx process (a second command, `watch`) may have stored updates since this
+ * session loaded its documents: take them in, with that process's file records, before
+ * this round builds on them. Runs holding the write lock, so nothing changes meanwhile. */
+static int catch_up(dx_session *s, dx_error *err)
+{
+    int64_t last = dx_store_last_id(s->store, NULL);
+    if (last <= s->seen_id)
+        return 0;
+    s->catching_up = true;
+    int rc = dx_store_updates_after(s->store, s->seen_id, apply_stored_update, s, err);
+    s->catching_up = false;
+    if (rc)
+        return rc;
+    s->seen_id = last;
+    for (size_t i = 0; i < s->recs.cap; i++)
+        if (s->recs.slots[i].key) {
+            dx_store_file *r = s->recs.slots[i].value;
+            free(r->path);
+            free(r);
+        }
+    dx_strmap_release(&s->recs);
+    dx_strmap_release(&s->rec_ids);
+    dx_buf v = DX_BUF_INIT;
+    if (dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
+        s->mat_point = strtoll(v.data, NULL, 10);
+    dx_buf_release(&v);
+    if (s->mat_point < last)
+        s->full = true; /* that process did not get to write its files */
+    if (!(rc = records_load(s, err)))
+        rc = paths_build(s, err);
+    return rc;
+}
+
 static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     s->stats = stats ? stats : &s->scratch;
     memset(s->stats, 0, sizeof *s->stats);
     dx_strmap_release(&s->touched);
     s->full = false;
-    return dx_store_begin(s->store, err);
+    int rc = dx_store_begin(s->store, err);
+    if (!rc && (rc = catch_up(s, err)))
+        dx_store_rollback(s->store);
+    return rc;
 }
 
 /* Store the updates, write the files, remember how far the files reflect the CRDT, and
@@ -726,7 +776,7 @@ static int round_end(dx_session *s, int rc, dx_error *err)
         rc = flush(s, err); /* materializing can create empty body docs: nothing to store */
     if (!rc) {
         char v[32];
-        s->mat_point = dx_store_last_id(s->store, NULL);
+        s->mat_point = s->seen_id = dx_store_last_id(s->store, NULL);
         snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
         rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
     }
@@ -867,13 +917,6 @@ int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
     return round_end(s, rc, err);
 }
 
-int dx_session_materialize_all(dx_session *s, dx_session_stats *stats, dx_error *err)
-{
-    int rc = round_begin(s, stats, err);
-    s->full = true;
-    return round_end(s, rc, err);
-}
-
 int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     size_t n;
@@ -979,8 +1022,11 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         rc = dx_store_open(db.data, &s->store, err);
     if (!rc && dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
         s->mat_point = strtoll(v.data, NULL, 10);
-    if (!rc)
+    if (!rc) {
+        /* Read before loading: an update stored in between is applied twice, harmlessly. */
+        s->seen_id = dx_store_last_id(s->store, NULL);
         rc = slot_load(s, &s->wsslot, WS_DOC, err);
+    }
     if (!rc)
         rc = records_load(s, err);
     if (!rc)

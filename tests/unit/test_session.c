@@ -214,6 +214,60 @@ TEST(test_stored_but_unwritten_changes_are_written_on_open)
     teardown();
 }
 
+/* Two processes (here two sessions) on one workspace: each round first takes in what the
+ * other stored, so neither writes a stale file. */
+TEST(test_two_sessions_see_each_others_edits)
+{
+    setup();
+    dx_workspace *wa, *wb;
+    dx_session *a = open_session(&wa, NULL), *b = open_session(&wb, NULL);
+    dx_error err = DX_ERROR_INIT;
+    dx_fm *fm = NULL;
+    /* b changes line three of day.md and saves. */
+    CHECK_EQ_INT(dx_workspace_read(wb, "day.md", &fm, &err), 0);
+    const char *b3 = "line one\nline two\nline three (b)\n";
+    dx_fm_set_body(fm, b3, strlen(b3));
+    CHECK_EQ_INT(dx_workspace_write(wb, "day.md", fm, &err), 0);
+    dx_fm_free(fm);
+    CHECK_EQ_INT(dx_session_save(b, NULL, &err), 0);
+    /* a, opened before, changes line one of the same file from what it read then. */
+    fm = NULL;
+    dx_session_stats st;
+    CHECK_EQ_INT(dx_session_sync(a, &st, &err), 0); /* what a command does first */
+    CHECK_EQ_INT(dx_workspace_read(wa, "day.md", &fm, &err), 0);
+    size_t bl;
+    const char *body = dx_fm_body(fm, &bl);
+    CHECK(body && strstr(body, "line three (b)") != NULL); /* a sees b's edit */
+    const char *a1 = "line one (a)\nline two\nline three (b)\n";
+    dx_fm_set_body(fm, a1, strlen(a1));
+    CHECK_EQ_INT(dx_workspace_write(wa, "day.md", fm, &err), 0);
+    dx_fm_free(fm);
+    CHECK_EQ_INT(dx_session_save(a, NULL, &err), 0);
+    char *day = get("day.md");
+    CHECK(day && strstr(day, "line one (a)\nline two\nline three (b)\n") != NULL);
+    free(day);
+    dx_session_close(a);
+    dx_session_close(b);
+    dx_workspace_free(wa);
+    dx_workspace_free(wb);
+    /* A fresh session agrees with the files: nothing to take in or write. */
+    dx_workspace *wc;
+    dx_session *c = open_session(&wc, &st);
+    CHECK_EQ_INT(st.ingested + st.written + st.imported, 0);
+    /* ... and the stored CRDT holds each edit once. */
+    char id[DX_UUID_LEN + 1];
+    y_doc *d = NULL;
+    dx_buf text = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_session_find(c, "day.md", id, &err), 0);
+    CHECK_EQ_INT(dx_session_body(c, id, &d, &err), 0);
+    dx_body_get(d, &text, &err);
+    CHECK_EQ_STR(text.data, a1);
+    dx_buf_release(&text);
+    dx_session_close(c);
+    dx_workspace_free(wc);
+    teardown();
+}
+
 int main(void)
 {
     RUN(test_import_records_files_and_second_open_changes_nothing);
@@ -221,5 +275,6 @@ int main(void)
     RUN(test_remote_change_alone_is_written_on_open);
     RUN(test_staged_edits_are_stored_then_written);
     RUN(test_stored_but_unwritten_changes_are_written_on_open);
+    RUN(test_two_sessions_see_each_others_edits);
     return TEST_REPORT();
 }
