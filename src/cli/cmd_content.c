@@ -9,7 +9,7 @@ static const char USAGE[] =
     "usage: diaryx content SUBCOMMAND FILE [TEXT] [--file PATH | --stdin]\n\n"
     "  get FILE                print the body (everything after the frontmatter)\n"
     "  set FILE TEXT           replace the body\n"
-    "  append FILE TEXT        add text at the end (a newline is put between when needed)\n"
+    "  append FILE TEXT        add text at the end as lines (newlines added where needed)\n"
     "  prepend FILE TEXT       add text at the start\n"
     "  clear FILE              empty the body\n"
     "TEXT may come from --file PATH or --stdin instead of the command line.\n";
@@ -73,6 +73,9 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
         if (blen && cur[blen - 1] != '\n')
             dx_buf_putc(&body, '\n');
         dx_buf_append(&body, dx_buf_cstr(&text), text.len);
+        /* Text is added as whole lines: the file keeps ending with a newline. */
+        if (text.len && text.data[text.len - 1] != '\n')
+            dx_buf_putc(&body, '\n');
     } else if (!strcmp(sub, "prepend")) {
         dx_buf_append(&body, dx_buf_cstr(&text), text.len);
         if (blen && text.len && text.data[text.len - 1] != '\n')
