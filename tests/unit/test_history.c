@@ -376,12 +376,47 @@ TEST(test_kill_during_commits_loses_nothing_acknowledged)
     teardown();
 }
 
+/* A long history stays small: loose objects are packed once there are more than 512. */
+TEST(test_loose_objects_stay_bounded_over_many_commits)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_error err = DX_ERROR_INIT;
+    dx_buf out = DX_BUF_INIT;
+    size_t most = 0;
+    for (int i = 0; i < 200; i++) {
+        dx_fm *fm = NULL;
+        char line[64];
+        snprintf(line, sizeof line, "commit %d\n", i); /* new blob, trees and commit */
+        CHECK_EQ_INT(dx_workspace_read(e.ws, "b.md", &fm, &err), 0);
+        dx_fm_set_body(fm, line, strlen(line));
+        CHECK_EQ_INT(dx_workspace_write(e.ws, "b.md", fm, &err), 0);
+        dx_fm_free(fm);
+        CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+        dx_commit_result r;
+        CHECK_EQ_INT(commit(&e, &r), 0);
+        dx_commit_result_release(&r);
+        size_t loose = 0;
+        CHECK_EQ_INT(dx_git_count_loose(e.g, &loose, &err), 0);
+        most = loose > most ? loose : most;
+    }
+    CHECK(most <= 520);
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep -E '^(count|packs):'", dir), 0);
+    printf("  most loose objects: %zu; now %s", most, out.data);
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict >/dev/null 2>&1", dir), 0);
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
 int main(void)
 {
     RUN(test_commit_is_clean_and_read_by_git);
     RUN(test_failed_checks_skip_count_and_heal_on_the_third);
     RUN(test_skip_validation_commits_and_one_success_resets_the_count);
     RUN(test_compaction_only_after_a_commit_keeps_the_state);
+    RUN(test_loose_objects_stay_bounded_over_many_commits);
     RUN(test_kill_during_commits_loses_nothing_acknowledged);
     return TEST_REPORT();
 }
