@@ -9,11 +9,50 @@
 #include <time.h>
 #include <unistd.h>
 
+#define STMT_CACHE 16
+
 struct dx_crdt_store {
     sqlite3 *db;
     char *path;
     bool in_batch;
+    /* Prepared statements of the frequent queries, keyed by their SQL text (a literal, so
+     * its address is stable): parsing SQL cost more than running it on small documents. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[STMT_CACHE];
 };
+
+/* A prepared statement for sql (a string literal), from the cache when there. Give it
+ * back with unprep. */
+static int prep(dx_crdt_store *s, const char *sql, sqlite3_stmt **st)
+{
+    size_t i = 0;
+    for (; i < STMT_CACHE && s->cache[i].sql; i++)
+        if (s->cache[i].sql == sql) {
+            *st = s->cache[i].st;
+            return SQLITE_OK;
+        }
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc == SQLITE_OK && i < STMT_CACHE) {
+        s->cache[i].sql = sql;
+        s->cache[i].st = *st;
+    }
+    return rc;
+}
+
+/* Done with a statement from prep: reset it (ending its read) or, when it is not cached,
+ * finalize it. */
+static void unprep(dx_crdt_store *s, sqlite3_stmt *st)
+{
+    for (size_t i = 0; i < STMT_CACHE && s->cache[i].sql; i++)
+        if (s->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
 
 static int64_t now_ms(void)
 {
@@ -179,6 +218,8 @@ void dx_store_close(dx_crdt_store *s)
         return;
     if (s->in_batch)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(s->cache[i].st);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -221,10 +262,10 @@ int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, si
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v3(s->db,
-                                 "INSERT INTO updates(doc_name, data, origin, device, created_at) "
-                                 "VALUES(?, ?, ?, ?, ?)",
-                                 -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    int src = prep(s,
+                   "INSERT INTO updates(doc_name, data, origin, device, created_at) "
+                   "VALUES(?, ?, ?, ?, ?)",
+                   &st);
     if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, update, (int)len, SQLITE_STATIC);
@@ -240,7 +281,8 @@ int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, si
         rc = sql_error(s, src, err, "cannot store an update");
     else if (id)
         *id = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(st);
+    if (st)
+        unprep(s, st);
     return write_end(s, rc, err);
 }
 
@@ -254,8 +296,7 @@ static int apply_stored(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc
     *found = false;
     if (first_id)
         *first_id = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT state FROM documents WHERE name = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (prep(s, "SELECT state FROM documents WHERE name = ?", &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read a snapshot");
     sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
     if ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -266,11 +307,10 @@ static int apply_stored(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc
             rc = dx_error_set(err, DX_ECORRUPT, "the snapshot of '%s' in '%s' does not decode: %s",
                               doc, s->path, y_strerror(yrc));
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     if (rc)
         return rc;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, data FROM updates WHERE doc_name = ? ORDER BY id", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (prep(s, "SELECT id, data FROM updates WHERE doc_name = ? ORDER BY id", &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read updates");
     sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -286,7 +326,7 @@ static int apply_stored(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc
             rc = dx_error_set(err, DX_ECORRUPT, "update %lld of '%s' in '%s' does not decode: %s",
                               (long long)uid, doc, s->path, y_strerror(yrc));
     }
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -341,13 +381,13 @@ static int run_doc_sql(dx_crdt_store *s, const char *sql, const char *a, const c
                        dx_error *err)
 {
     sqlite3_stmt *st;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    int src = prep(s, sql, &st);
     if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
         if (b)
             sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
         src = sqlite3_step(st);
-        sqlite3_finalize(st);
+        unprep(s, st);
     }
     return src == SQLITE_DONE ? 0 : sql_error(s, src, err, "database error");
 }
@@ -357,16 +397,16 @@ static int64_t last_id(dx_crdt_store *s, const char *doc)
 {
     sqlite3_stmt *st;
     int64_t id = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           doc ? "SELECT MAX(id) FROM updates WHERE doc_name = ?"
-                               : "SELECT seq FROM sqlite_sequence WHERE name = 'updates'",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (prep(s,
+             doc ? "SELECT MAX(id) FROM updates WHERE doc_name = ?"
+                 : "SELECT seq FROM sqlite_sequence WHERE name = 'updates'",
+             &st) == SQLITE_OK) {
         if (doc)
             sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             id = sqlite3_column_int64(st, 0);
+        unprep(s, st);
     }
-    sqlite3_finalize(st);
     return id;
 }
 
@@ -654,15 +694,14 @@ int dx_store_delete(dx_crdt_store *s, const char *doc, dx_error *err)
 int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (prep(s, "SELECT value FROM meta WHERE key = ?", &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read meta");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int rc =
         sqlite3_step(st) == SQLITE_ROW
             ? dx_buf_puts(out, (const char *)sqlite3_column_text(st, 0))
             : dx_error_set(err, DX_ENOTFOUND, "no '%s' in the meta table of '%s'", key, s->path);
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -743,12 +782,11 @@ int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err)
     if (rc)
         return rc;
     sqlite3_stmt *st;
-    int src = sqlite3_prepare_v3(s->db,
-                                 "INSERT INTO files(path, doc_id, size, mtime_ns, hash) VALUES(?, "
-                                 "?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET doc_id = "
-                                 "excluded.doc_id, size = excluded.size, mtime_ns = "
-                                 "excluded.mtime_ns, hash = excluded.hash",
-                                 -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    int src = prep(s,
+                   "INSERT INTO files(path, doc_id, size, mtime_ns, hash) VALUES(?, ?, ?, ?, ?) "
+                   "ON CONFLICT(path) DO UPDATE SET doc_id = excluded.doc_id, size = "
+                   "excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash",
+                   &st);
     if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, f->doc_id, -1, SQLITE_STATIC);
@@ -756,7 +794,7 @@ int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err)
         sqlite3_bind_int64(st, 4, f->mtime_ns);
         sqlite3_bind_text(st, 5, f->hash, -1, SQLITE_STATIC);
         src = sqlite3_step(st);
-        sqlite3_finalize(st);
+        unprep(s, st);
     }
     if (src != SQLITE_DONE)
         rc = sql_error(s, src, err, "cannot record a file");
