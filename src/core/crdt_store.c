@@ -432,35 +432,32 @@ int dx_store_updates_after(dx_crdt_store *s, int64_t after_id, dx_store_update_f
               : 0;
 }
 
-int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error *err)
+/* The first column of every row of sql (one integer parameter), appended to out. */
+static int query_names(dx_crdt_store *s, const char *sql, int64_t param, dx_strlist *out,
+                       dx_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT doc_name FROM updates GROUP BY doc_name HAVING COUNT(*) > ?", -1,
-                           &st, NULL) != SQLITE_OK)
-        return sql_error(s, SQLITE_ERROR, err, "cannot count updates");
-    sqlite3_bind_int64(st, 1, (int64_t)keep);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot list documents");
+    sqlite3_bind_int64(st, 1, param);
     int rc = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW)
-        if (dx_strlist_push(docs, (const char *)sqlite3_column_text(st, 0)))
+        if (dx_strlist_push(out, (const char *)sqlite3_column_text(st, 0)))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     sqlite3_finalize(st);
     return rc;
 }
 
+int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error *err)
+{
+    return query_names(s, "SELECT doc_name FROM updates GROUP BY doc_name HAVING COUNT(*) > ?",
+                       (int64_t)keep, docs, err);
+}
+
 int dx_store_changed_since(dx_crdt_store *s, int64_t after_id, dx_strlist *docs, dx_error *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT doc_name FROM updates WHERE id > ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sql_error(s, SQLITE_ERROR, err, "cannot list changed documents");
-    sqlite3_bind_int64(st, 1, after_id);
-    int rc = 0;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW)
-        if (dx_strlist_push(docs, (const char *)sqlite3_column_text(st, 0)))
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    sqlite3_finalize(st);
-    return rc;
+    return query_names(s, "SELECT DISTINCT doc_name FROM updates WHERE id > ?", after_id, docs,
+                       err);
 }
 
 bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id)

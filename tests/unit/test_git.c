@@ -1,5 +1,6 @@
 /* test_git.c - the git history layer on real repositories, checked with the system git. */
 #include "test.h"
+#include "test_sh.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,29 +19,6 @@ static const char *new_dir(const char *name)
     static char p[512];
     snprintf(p, sizeof p, "%s/%s", tmpdir_, name);
     return p;
-}
-
-/* Run a shell command, capture stdout into out (reset first); returns the exit status. */
-static int sh(dx_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(dx_buf *out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    if (out)
-        dx_buf_reset(out);
-    char buf[4096];
-    size_t r;
-    while ((r = fread(buf, 1, sizeof buf, p)) > 0)
-        if (out)
-            dx_buf_append(out, buf, r);
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void write_file(const char *dir, const char *rel, const char *text)

@@ -1,5 +1,6 @@
 /* test_git_crash.c - a committing process killed at random moments leaves a sound repo. */
 #include "test.h"
+#include "test_sh.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -13,20 +14,6 @@
 #include "diaryx/git.h"
 
 static char root_[300];
-
-static int sh(dx_buf *out, const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    dx_buf_reset(out);
-    char buf[4096];
-    size_t r;
-    while ((r = fread(buf, 1, sizeof buf, p)) > 0)
-        dx_buf_append(out, buf, r);
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 enum { BULK = 300 }; /* enough new blobs for a commit to go into one pack */
 
@@ -91,7 +78,7 @@ TEST(test_git_survives_sigkill_during_commits)
             printf("  round %d: child exited with %d\n", round,
                    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         snprintf(cmd, sizeof cmd, "git -C %s fsck --strict 2>&1", root_);
-        int fr = sh(&out, cmd);
+        int fr = sh(&out, "%s", cmd);
         CHECK_EQ_INT(fr, 0);
         if (fr != 0)
             printf("  round %d fsck: %s\n", round, out.data);
@@ -112,29 +99,29 @@ TEST(test_git_survives_sigkill_during_commits)
             printf("  round %d commit: %s\n", round, err.msg);
         dx_git_free(g);
         snprintf(cmd, sizeof cmd, "git -C %s ls-tree -r --name-only HEAD", root_);
-        CHECK_EQ_INT(sh(&out, cmd), 0);
+        CHECK_EQ_INT(sh(&out, "%s", cmd), 0);
         CHECK_EQ_STR(out.data, "fixed.md\nnote.md\n");
         snprintf(cmd, sizeof cmd, "git -C %s show HEAD:note.md", root_);
-        CHECK_EQ_INT(sh(&out, cmd), 0);
+        CHECK_EQ_INT(sh(&out, "%s", cmd), 0);
         CHECK_EQ_STR(out.data, body);
         snprintf(cmd, sizeof cmd, "git -C %s status --porcelain --untracked-files=no", root_);
-        CHECK_EQ_INT(sh(&out, cmd), 0);
+        CHECK_EQ_INT(sh(&out, "%s", cmd), 0);
         CHECK_EQ_STR(out.data, "");
         snprintf(cmd, sizeof cmd, "git -C %s fsck --strict 2>&1", root_);
-        CHECK_EQ_INT(sh(&out, cmd), 0);
+        CHECK_EQ_INT(sh(&out, "%s", cmd), 0);
     }
     /* the children really committed between the kills */
     snprintf(cmd, sizeof cmd, "git -C %s rev-list --count HEAD", root_);
-    CHECK_EQ_INT(sh(&out, cmd), 0);
+    CHECK_EQ_INT(sh(&out, "%s", cmd), 0);
     long commits = strtol(out.data ? out.data : "0", NULL, 10);
     printf("  %ld commits in all, %zu stale locks or partial packs removed\n", commits, locks);
     CHECK(commits > 10 * 3);
     /* packed commits happened, and no partial pack is left behind */
     snprintf(cmd, sizeof cmd, "ls %s/.git/objects/pack | grep -c '\\.idx$'", root_);
-    CHECK_EQ_INT(sh(&out, cmd), 0);
+    CHECK_EQ_INT(sh(&out, "%s", cmd), 0);
     CHECK(strtol(out.data ? out.data : "0", NULL, 10) > 0);
     snprintf(cmd, sizeof cmd, "ls %s/.git/objects/pack | grep -c tmp_", root_);
-    sh(&out, cmd);
+    sh(&out, "%s", cmd);
     CHECK_EQ_STR(out.data, "0\n");
     dx_buf_release(&out);
 }

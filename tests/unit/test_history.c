@@ -2,6 +2,7 @@
  * git, compaction only after a commit, and a committing process killed at random moments.
  * Real files, a real SQLite store, a real git repository read back with the git CLI. */
 #include "test.h"
+#include "test_sh.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -22,26 +23,6 @@ static void put(const char *rel, const char *text)
     char p[256];
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     dx_file_write_atomic(p, text, strlen(text), 0644, NULL);
-}
-
-static int sh(dx_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(dx_buf *out, const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    dx_buf_reset(out);
-    char buf[4096];
-    size_t r;
-    while ((r = fread(buf, 1, sizeof buf, p)) > 0)
-        dx_buf_append(out, buf, r);
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void setup(void)
