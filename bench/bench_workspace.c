@@ -1,7 +1,8 @@
 /* bench_workspace.c - a CRDT-backed workspace of 10,000 entries (nested indexes, bodies of
  * 1-5 KB): import it, open it, change one body and write it back, take in one external
  * edit, and the size of the store before and after compaction.
- * Usage: bench_workspace [DIR] [ENTRIES] (a scratch directory, default /tmp; 10000). */
+ * Usage: bench_workspace [DIR] [ENTRIES] [keep] (a scratch directory, default /tmp; 10000;
+ * "keep" leaves the workspace behind, e.g. to time `diaryx log` on it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,10 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
     dx_buf_release(&text);
+    if (argc > 3 && !strcmp(argv[3], "keep")) {
+        printf("kept: %s\n", root);
+        return 0;
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     return system(cmd) == 0 ? 0 : 1;
 }

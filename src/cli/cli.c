@@ -117,10 +117,9 @@ static void print_sync(const dx_session_stats *st)
                 st->removed, st->removed == 1 ? "" : "s");
 }
 
-static int open_at(const char *start, dx_workspace **ws, dx_error *err)
+/* The CRDT session on an open workspace (ws is freed on failure). */
+static int start_session(dx_workspace **ws, dx_error *err)
 {
-    if (dx_workspace_open(start, ws, err) != 0)
-        return 1;
     dx_config *cfg = NULL;
     const char *device = NULL;
     if (dx_config_load(NULL, &cfg, NULL) == 0)
@@ -137,24 +136,35 @@ static int open_at(const char *start, dx_workspace **ws, dx_error *err)
     return 0;
 }
 
-int cli_open(const cli_ctx *ctx, dx_workspace **ws)
+static int open_workspace(const cli_ctx *ctx, bool with_session, dx_workspace **ws)
 {
     dx_error err = DX_ERROR_INIT;
-    if (ctx->workspace)
-        return open_at(ctx->workspace, ws, &err) ? cli_fail(&err) : 0;
-    dx_workspace *probe = NULL;
-    if (dx_workspace_open(".", &probe, NULL) == 0) {
-        dx_workspace_free(probe);
-        return open_at(".", ws, &err) ? cli_fail(&err) : 0;
+    int rc = 0;
+    if (ctx->workspace) {
+        rc = dx_workspace_open(ctx->workspace, ws, &err) != 0;
+    } else if (dx_workspace_open(".", ws, &err) != 0) {
+        /* Outside any workspace: fall back to the configured default. */
+        dx_config *cfg = NULL;
+        const char *def = NULL;
+        if (dx_config_load(NULL, &cfg, NULL) == 0)
+            def = dx_config_string(cfg, "default_workspace");
+        dx_error derr = DX_ERROR_INIT;
+        rc = !def || dx_workspace_open(def, ws, &derr) != 0;
+        dx_config_free(cfg);
     }
-    /* Outside any workspace: fall back to the configured default. */
-    dx_config *cfg = NULL;
-    const char *def = NULL;
-    if (dx_config_load(NULL, &cfg, NULL) == 0)
-        def = dx_config_string(cfg, "default_workspace");
-    int rc = def ? open_at(def, ws, &err) : (dx_workspace_open(".", ws, &err), 1);
-    dx_config_free(cfg);
+    if (!rc && with_session)
+        rc = start_session(ws, &err);
     return rc ? cli_fail(&err) : 0;
+}
+
+int cli_open(const cli_ctx *ctx, dx_workspace **ws)
+{
+    return open_workspace(ctx, true, ws);
+}
+
+int cli_open_readonly(const cli_ctx *ctx, dx_workspace **ws)
+{
+    return open_workspace(ctx, false, ws);
 }
 
 dx_session *cli_session(void)
@@ -162,10 +172,10 @@ dx_session *cli_session(void)
     return session;
 }
 
-int cli_history(dx_git **g)
+int cli_history(dx_workspace *ws, dx_git **g)
 {
     dx_error err = DX_ERROR_INIT;
-    return dx_history_open(session, g, &err) ? cli_fail(&err) : 0;
+    return dx_git_open_or_init(dx_workspace_root(ws), 0, g, &err) ? cli_fail(&err) : 0;
 }
 
 int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)

@@ -51,6 +51,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * in first, and from then on the workspace's editing functions only stage their changes.
  * Prints the error and returns 1 on failure. */
 int cli_open(const cli_ctx *ctx, dx_workspace **ws);
+/* Open the workspace without its CRDT session, for commands that read only the files or
+ * the git history (faster: nothing is taken in). */
+int cli_open_readonly(const cli_ctx *ctx, dx_workspace **ws);
 /* Take the staged changes into the CRDT and write the files from it (0, or 1 printed). */
 int cli_save(dx_workspace *ws);
 /* Take in what an external program (the editor) changed. */
@@ -63,7 +66,7 @@ const dx_session_stats *cli_opened_stats(void);
 /* The session cli_open opened (NULL before). */
 dx_session *cli_session(void);
 /* Open the workspace's git repository (created when missing). 0, or 1 printed. */
-int cli_history(dx_git **g);
+int cli_history(dx_workspace *ws, dx_git **g);
 /* Commit the CRDT state and print the outcome (check failures on stderr). */
 int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange);
 int cli_config(dx_config **cfg);

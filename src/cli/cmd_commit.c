@@ -31,7 +31,7 @@ int cmd_commit(cli_ctx *ctx, int argc, char **argv)
     if (!rc)
         rc = cli_open(ctx, &ws);
     if (!rc)
-        rc = cli_history(&g);
+        rc = cli_history(ws, &g);
     if (!rc) {
         dx_commit_opts o = DX_COMMIT_OPTS_INIT;
         o.message = message;

@@ -61,7 +61,7 @@ int cmd_diff(cli_ctx *ctx, int argc, char **argv)
     if (!rc && file && cli_entry(ws, file, false, &rel, &err))
         rc = cli_fail(&err);
     if (!rc)
-        rc = cli_history(&g);
+        rc = cli_history(ws, &g);
     if (!rc && nrev == 2) {
         if (dx_git_diff(g, revs[0], revs[1], NULL, 0, &patch, &err))
             rc = cli_fail(&err);

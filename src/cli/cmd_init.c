@@ -50,7 +50,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
          * commit records the workspace as it starts. */
         dx_git *g = NULL;
         if (!rc)
-            rc = cli_history(&g);
+            rc = cli_history(ws, &g);
         if (!rc)
             rc = cli_commit(g, NULL, true);
         dx_git_free(g);

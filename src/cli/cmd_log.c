@@ -71,11 +71,11 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
     if (!rc && n_opt && ((n = strtoll(n_opt, &end, 10)) <= 0 || *end))
         rc = cli_usage("log", "-n needs a positive number, not '%s'", n_opt);
     if (!rc)
-        rc = cli_open(ctx, &ws);
+        rc = cli_open_readonly(ctx, &ws);
     if (!rc && pos.len && cli_entry(ws, pos.items[0], false, &rel, &err))
         rc = cli_fail(&err);
     if (!rc)
-        rc = cli_history(&g);
+        rc = cli_history(ws, &g);
     log_ctx x = {json, 0};
     if (!rc && json)
         printf("[");

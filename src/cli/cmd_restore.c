@@ -68,7 +68,7 @@ int cmd_restore(cli_ctx *ctx, int argc, char **argv)
     if (!rc && pos.len == 2 && cli_entry(ws, pos.items[1], false, &rel, &err))
         rc = cli_fail(&err);
     if (!rc)
-        rc = cli_history(&g);
+        rc = cli_history(ws, &g);
     if (!rc && dx_git_resolve(g, pos.items[0], id, &err))
         rc = cli_fail(&err);
     if (!rc &&

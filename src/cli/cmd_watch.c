@@ -123,7 +123,7 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
         }
         if (auto_commit && dirty && time(NULL) - last_change >= interval) {
             dx_git *g = NULL;
-            if (!(rc = cli_history(&g))) {
+            if (!(rc = cli_history(ws, &g))) {
                 rc = cli_commit(g, NULL, true);
                 dirty = rc != 0; /* failed checks: tried again after another quiet interval */
                 if (rc) {
