@@ -97,6 +97,23 @@ gitok . "after watch"
 git count-objects -v >"$T/objects"
 contains "objects are counted" "$T/objects" "count:"
 
+# watch --daemon: detached, it takes in an external edit and commits on its own.
+"$DIARYX" watch --daemon --poll 0.2 --interval 1 >"$T/daemon" 2>&1 && pass || fail "watch --daemon ($(cat "$T/daemon"))"
+sleep 0.5
+[ -s .diaryx/watch.pid ] && pass || fail "the daemon wrote its pid"
+pid=$(cat .diaryx/watch.pid 2>/dev/null)
+printf -- '---\ntitle: Later\n---\nwritten while watched\n' >notes/later.md
+for _ in $(seq 1 100); do
+    git show HEAD:notes/later.md >/dev/null 2>&1 && break
+    sleep 0.1
+done
+git show HEAD:notes/later.md >"$T/show3" 2>&1
+contains "the daemon committed the new file" "$T/show3" "written while watched"
+kill "$pid" 2>/dev/null && pass || fail "the daemon was running"
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "the daemon stops on SIGTERM" || pass
+gitok . "after the daemon"
+
 check_rc "restore needs a revision" 2 "$DIARYX" restore
 check_rc "unknown revision" 1 "$DIARYX" restore nope
 check_rc "commit takes no argument" 2 "$DIARYX" commit extra
