@@ -59,7 +59,10 @@ void dx_commit_result_release(dx_commit_result *r);
 int dx_history_open(dx_session *s, dx_git **out, dx_error *err);
 
 /* The file set of the CRDT (every live entry), sorted by path, with the checks' findings
- * appended to problems; g (may be NULL) gives the last commit for check 3.
+ * appended to problems. g (may be NULL) is the repository: its last commit is what check 3
+ * compares with, and the files of that commit that diaryx does not manage (see
+ * dx_workspace_manages), or that are on disk without being entries, are carried over as
+ * they are (by blob id).
  * incremental: an entry unchanged since the last commit (its recorded file is the
  * committed blob and no update touched its body since) is not rendered: it comes with its
  * blob id and no bytes. Updates from elsewhere since the last commit (origin other than

@@ -213,6 +213,11 @@ void dx_matches_release(dx_matches *m);
 int dx_workspace_search(const dx_workspace *ws, const char *pattern, const char *property,
                         dx_matches *out, dx_error *err);
 
+/* Whether diaryx manages the file at rel: a markdown file outside hidden and build
+ * directories (the files the workspace walk finds). Other files in the workspace's git
+ * repository (attachments, code) are the user's and history leaves them as they are. */
+bool dx_workspace_manages(const char *rel);
+
 /* Every markdown file on disk (sorted, hidden and build directories skipped). The walk
  * also removes the temporary files a killed writer left behind (".NAME.tmpPID" whose
  * process is gone). */

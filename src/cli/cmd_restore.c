@@ -11,8 +11,8 @@ static const char USAGE[] =
     "Bring FILE, or the whole workspace, back to how it was at revision REV (HEAD~1, a commit\n"
     "id from `diaryx log`). The restore is made of new CRDT edits, so it syncs like any edit\n"
     "and can itself be undone with another restore. Entries that did not exist at REV are\n"
-    "deleted (whole workspace only). Then the result is committed (\"Restore ... to REV\")\n"
-    "unless --no-commit is given.\n";
+    "deleted (whole workspace only). Files diaryx does not manage (attachments, code) are left\n"
+    "as they are. Then the result is committed (\"Restore ... to REV\") unless --no-commit.\n";
 
 static int restore_file(dx_workspace *ws, dx_git *g, const char *rev, const char *rel,
                         dx_error *err)
@@ -34,14 +34,16 @@ static int restore_all(dx_workspace *ws, dx_git *g, const char *rev, dx_error *e
     char id[DX_UUID_LEN + 1];
     int rc = dx_git_list_files(g, rev, &paths, &n, err);
     for (size_t i = 0; !rc && i < n; i++)
-        if (!(rc = restore_file(ws, g, rev, paths[i], err)) &&
+        if (dx_workspace_manages(paths[i]) && !(rc = restore_file(ws, g, rev, paths[i], err)) &&
             dx_strmap_put(&at_rev, paths[i], paths[i]))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     /* Entries that REV does not have go. */
     if (!rc)
         rc = dx_workspace_list_files(ws, true, &now, err);
+    /* ... but the root index stays: without it there is no workspace to restore into. */
     for (size_t i = 0; !rc && i < now.len; i++)
         if (!dx_strmap_get(&at_rev, now.items[i]) &&
+            strcmp(now.items[i], dx_workspace_root_file(ws)) != 0 &&
             dx_session_find(cli_session(), now.items[i], id, NULL) == 0)
             rc = dx_workspace_remove_file(ws, now.items[i], err);
     dx_strmap_release(&at_rev);

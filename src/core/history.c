@@ -158,7 +158,7 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
     for (size_t i = 0; !rc && i < changed.len; i++)
         if (dx_strmap_put(&changed_docs, changed.items[i], changed.items[i]))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    dx_git_file *out = rc ? NULL : calloc(ids.len + 1, sizeof *out);
+    dx_git_file *out = rc ? NULL : calloc(ids.len + head.len + 1, sizeof *out);
     if (!rc && !out)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     for (size_t i = 0; !rc && i < ids.len; i++) {
@@ -187,6 +187,24 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
     if (!rc && *n != live)
         dx_strlist_pushf(problems, "%zu live entries in the CRDT index, %zu files rendered", live,
                          *n);
+    /* What else the last commit holds stays as it is: files diaryx does not manage
+     * (attachments, code: the repository may be the user's), and markdown files that are no
+     * entry but still on disk (unreadable ones the CRDT could not take in). */
+    dx_buf abs = DX_BUF_INIT;
+    for (size_t i = 0; !rc && i < head.cap; i++) {
+        const char *p = head.slots[i].key;
+        if (!p || dx_strmap_get(&seen, p))
+            continue;
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(dx_session_workspace(s), p, &abs);
+        if (dx_workspace_manages(p) && !dx_path_exists(abs.data))
+            continue; /* a deleted entry */
+        out[*n].path = strdup(p);
+        out[*n].id = strdup(head.slots[i].value);
+        if (!out[(*n)++].path || !out[*n - 1].id)
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    dx_buf_release(&abs);
     if (!rc && *n > 1)
         qsort(out, *n, sizeof *out, cmp_file);
     if (rc) {
@@ -346,8 +364,10 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
             unlink(abs.data);
     }
     dx_strmap_release(&committed);
-    /* The committed files, back on disk. */
+    /* The committed entries, back on disk (files diaryx does not manage are left alone). */
     for (size_t i = 0; !rc && i < n; i++) {
+        if (!dx_workspace_manages(paths[i]))
+            continue;
         dx_buf_reset(&bytes);
         dx_buf_reset(&abs);
         dx_workspace_abspath(ws, paths[i], &abs);

@@ -30,6 +30,24 @@ bool dx_ws_skip_dir(const char *name)
     return false;
 }
 
+bool dx_workspace_manages(const char *rel)
+{
+    if (!dx_path_is_markdown(rel))
+        return false;
+    /* Every directory on the way must be one the workspace walk enters. */
+    char part[256];
+    for (const char *p = rel, *slash; (slash = strchr(p, '/')); p = slash + 1) {
+        size_t n = (size_t)(slash - p);
+        if (n >= sizeof part)
+            return false;
+        memcpy(part, p, n);
+        part[n] = 0;
+        if (dx_ws_skip_dir(part))
+            return false;
+    }
+    return rel[0] != '.' && !strstr(rel, "/.");
+}
+
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
