@@ -84,8 +84,12 @@ static int render_at(dx_session *s, const dx_workspace *ws, const char *id, int6
         rc = dx_store_load_upto(dx_session_store(s), "workspace", at, w, err);
     if (!rc)
         rc = dx_store_load_upto(dx_session_store(s), body, at, b, err);
-    if (!rc)
-        rc = dx_materialize_entry(w, id, b, dx_workspace_link_format(ws), &path, out, err);
+    if (!rc && (rc = dx_materialize_entry(w, id, b, dx_workspace_link_format(ws), &path, out,
+                                          err)) == DX_ENOTFOUND)
+        dx_error_set(err, rc,
+                     "the file did not exist yet at update %lld (see `diaryx crdt "
+                     "history FILE` for its updates)",
+                     (long long)at);
     dx_buf_release(&path);
     y_doc_free(w);
     y_doc_free(b);

@@ -183,6 +183,13 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     int rc = dx_fm_parse(bytes, len, path, &fm, err);
     if (rc)
         return rc;
+    /* The body is checked before anything is written: a failure must change nothing. */
+    size_t body_len;
+    const char *body_text = dx_fm_body(fm, &body_len);
+    if (!y_utf8_valid(body_text, body_len)) {
+        dx_fm_free(fm);
+        return dx_error_set(err, DX_EINVAL, "the body of '%s' is not valid UTF-8", path);
+    }
     bool existing = id[0] && dx_wsdoc_get(ws, id, &e, NULL) == 0;
     if (!existing) {
         dx_entry_release(&e);
@@ -275,11 +282,8 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     if ((rc = dx_wsdoc_put(ws, &e, err)))
         goto done;
     snprintf(id, DX_UUID_LEN + 1, "%s", e.id);
-    if (body) {
-        size_t bl;
-        const char *b = dx_fm_body(fm, &bl);
-        rc = dx_body_set(body, b, bl, err);
-    }
+    if (body)
+        rc = dx_body_set(body, body_text, body_len, err);
 done:
     json_decref(extra);
     dx_fm_free(fm);

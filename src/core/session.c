@@ -397,7 +397,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     rc = dx_ingest_entry_with(ws_fork ? ws_fork : s->wsslot.doc, id, path, dx_buf_cstr(bytes),
                               bytes->len, body_fork ? body_fork : body,
                               dx_workspace_link_format(s->ws), lookup, s, &e);
-    if (rc == DX_EPARSE) {
+    if (rc == DX_EPARSE || rc == DX_EINVAL) {
         dx_strlist_pushf(
             &s->warnings,
             "'%s' was changed outside diaryx but cannot be read (%s); it is left as it is", path,
@@ -436,7 +436,10 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
     for (size_t i = 0; !rc && i < n; i++) {
         dx_fm *fm = NULL;
         dx_error e = DX_ERROR_INIT;
-        if (dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0) {
+        /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
+         * entry. */
+        if (!y_utf8_valid(files[i].bytes, files[i].len) ||
+            dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0) {
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */

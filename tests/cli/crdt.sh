@@ -32,9 +32,13 @@ contains "history lists a frontmatter change" "$T/hist" "frontmatter"
 check "content append" "$DIARYX" content append notes/idea.md "third line"
 "$DIARYX" crdt history notes/idea.md --json >"$T/hist.json"
 contains "history lists a body change" "$T/hist.json" '"changed":"body"'
-first=$(grep -o '"id":[0-9]*' "$T/hist.json" | tail -1 | cut -d: -f2)
-"$DIARYX" crdt history notes/idea.md --at "$first" >"$T/at"
-lacks "the file before the append" "$T/at" "third line"
+append_id=$(grep -o '"id":[0-9]*' "$T/hist.json" | head -1 | cut -d: -f2)
+"$DIARYX" crdt history notes/idea.md --at $((append_id - 1)) >"$T/at" 2>"$T/.err" && pass ||
+    fail "history --at ($(cat "$T/.err"))"
+contains "the file just before the append" "$T/at" "second line"
+lacks "has no appended line" "$T/at" "third line"
+"$DIARYX" crdt history notes/idea.md --at "$append_id" >"$T/at2"
+contains "the file after it has it" "$T/at2" "third line"
 
 # Edited outside diaryx (an editor, sed): taken in before the next command.
 sed -i 's/second line/second line, edited in vim/' notes/idea.md
@@ -42,8 +46,8 @@ sed -i 's/second line/second line, edited in vim/' notes/idea.md
 contains "external edit reported" "$T/.err" "took in 1 file edited outside diaryx"
 "$DIARYX" crdt history notes/idea.md --json >"$T/hist2.json"
 newest=$(grep -o '"id":[0-9]*' "$T/hist2.json" | head -1 | cut -d: -f2)
-"$DIARYX" crdt history notes/idea.md --at "$newest" >"$T/at2"
-contains "the CRDT holds the external edit" "$T/at2" "edited in vim"
+"$DIARYX" crdt history notes/idea.md --at "$newest" >"$T/at3"
+contains "the CRDT holds the external edit" "$T/at3" "edited in vim"
 check "another CLI edit" "$DIARYX" content append notes/idea.md "fourth line"
 contains "external edit survives the next CLI edit" notes/idea.md "edited in vim"
 contains "and the CLI edit is there" notes/idea.md "fourth line"
@@ -56,6 +60,17 @@ contains "warned about the unreadable edit" "$T/.err" "notes/idea.md"
 contains "its bytes are kept" notes/idea.md "[oops"
 cp "$T/idea.good" notes/idea.md
 check "back to normal" "$DIARYX" workspace info
+
+# Bytes that are not UTF-8 never block the workspace: a new such file stays out of the CRDT,
+# an edit that makes a tracked file so is left on disk with a warning.
+printf -- '---\ntitle: Latin1\n---\ncaf\xe9\n' >latin1.md
+check "a non-UTF-8 file does not block commands" "$DIARYX" workspace info
+cp notes/idea.md "$T/idea.good2"
+printf -- '---\ntitle: Idea\n---\ncaf\xe9\n' >notes/idea.md
+"$DIARYX" workspace info >/dev/null 2>"$T/.err" && pass || fail "still usable"
+contains "warned about the non-UTF-8 edit" "$T/.err" "not valid UTF-8"
+cp "$T/idea.good2" notes/idea.md
+rm latin1.md
 
 # Removing and moving through the CLI removes and writes files from the CRDT.
 check "create" "$DIARYX" create notes/sub/gone.md --title Gone
