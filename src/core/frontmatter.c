@@ -553,7 +553,13 @@ static bool dx_yaml_needs_quotes_n(const char *s, size_t n, bool preserved)
         return true;
     if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
         return true;
-    if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]))
+    /* Indicators cannot start a plain scalar, except "-", "?" and ":" followed by a
+     * character that is not a space (as in -15 or -x). */
+    if (strchr(",[]{}#&*!|>'\"%@`", s[0]) ||
+        (strchr("-?:", s[0]) && (n == 1 || isspace((unsigned char)s[1]))))
+        return true;
+    /* A document marker at the start of a line ends the frontmatter. */
+    if (n >= 3 && (!strncmp(s, "---", 3) || !strncmp(s, "...", 3)))
         return true;
     if (strstr(s, ": ") || strstr(s, " #") || s[n - 1] == ':' || strchr(s, '\t'))
         return true;
@@ -1032,7 +1038,11 @@ int dx_fm_write(const dx_fm *fm, dx_buf *out, dx_error *err)
 {
     const char *nl = fm->crlf ? "\r\n" : "\n";
     int rc = 0;
-    if (fm->root->n == 0 && !fm->present)
+    /* Without keys the note is its body alone, unless that body starts like a frontmatter
+     * block: then an empty block keeps it from being read as one. */
+    bool body_looks_like_block = fm->body_len >= 4 && memcmp(fm->body, "---", 3) == 0 &&
+                                 eol_at(fm->body + 3, fm->body + fm->body_len);
+    if (fm->root->n == 0 && !fm->present && !body_looks_like_block)
         return dx_buf_append(out, fm->body, fm->body_len);
     dx_buf yaml = DX_BUF_INIT;
     if (fm->root->n && (rc = emit_yaml(fm->root, &yaml)) != 0) {

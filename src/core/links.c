@@ -39,9 +39,15 @@ static bool parse_markdown(const char *s, dx_link *out)
     const char *u = close + 2, *end;
     size_t ulen;
     const char *url;
+    bool escaped = false;
     if (*u == '<') {
-        end = strchr(u + 1, '>');
-        if (!end || end[1] != ')' || end[2] != 0)
+        /* <...>: ends at the first '>' not escaped by a backslash. */
+        for (end = u + 1; *end && *end != '>'; end++)
+            if (*end == '\\' && end[1]) {
+                end++;
+                escaped = true;
+            }
+        if (*end != '>' || end[1] != ')' || end[2] != 0)
             return false;
         url = u + 1;
         ulen = (size_t)(end - url);
@@ -65,6 +71,16 @@ static bool parse_markdown(const char *s, dx_link *out)
     }
     out->title = dupn(s + 1, (size_t)(close - s - 1));
     out->path = dupn(url, ulen);
+    if (escaped && out->path) {
+        /* Backslash escapes of ASCII punctuation stand for the character itself. */
+        char *w = out->path;
+        for (const char *r = out->path; *r; r++) {
+            if (*r == '\\' && r[1] && ispunct((unsigned char)r[1]))
+                r++;
+            *w++ = *r;
+        }
+        *w = 0;
+    }
     return true;
 }
 
@@ -182,8 +198,16 @@ int dx_link_write(const char *target, const char *from_file, const char *title, 
         rc |= dx_buf_putc(out, '[');
         for (const char *p = title; *p && !rc; p++)
             rc = *p == ']' || *p == '[' ? dx_buf_putc(out, ' ') : dx_buf_putc(out, *p);
-        bool angle = strpbrk(path.data, " \t()<>") != NULL;
-        rc |= dx_buf_printf(out, angle ? "](<%s>)" : "](%s)", path.data);
+        /* Paths with spaces, parentheses or angle brackets go between < and >, where the
+         * brackets and backslashes are escaped. */
+        if (strpbrk(path.data, " \t()<>\\")) {
+            rc |= dx_buf_puts(out, "](<");
+            for (const char *p = path.data; *p && !rc; p++)
+                rc = (strchr("<>\\", *p) ? dx_buf_putc(out, '\\') : 0) || dx_buf_putc(out, *p);
+            rc |= dx_buf_puts(out, ">)");
+        } else {
+            rc |= dx_buf_printf(out, "](%s)", path.data);
+        }
     } else {
         rc = dx_buf_puts(out, path.data);
     }

@@ -186,9 +186,9 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     /* The body is checked before anything is written: a failure must change nothing. */
     size_t body_len;
     const char *body_text = dx_fm_body(fm, &body_len);
-    if (!y_utf8_valid(body_text, body_len)) {
+    if (!y_utf8_valid(body_text, body_len) || memchr(body_text, 0, body_len)) {
         dx_fm_free(fm);
-        return dx_error_set(err, DX_EINVAL, "the body of '%s' is not valid UTF-8", path);
+        return dx_error_set(err, DX_EINVAL, "the body of '%s' is not UTF-8 text", path);
     }
     bool existing = id[0] && dx_wsdoc_get(ws, id, &e, NULL) == 0;
     if (!existing) {
@@ -202,7 +202,13 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     free(e.part_of);
     free(e.filename);
     free(e.extra_json);
-    const char *t = dx_fm_get(fm, "title"), *d = dx_fm_get(fm, "description");
+    /* title and description are strings in the schema; any other value (null, a list)
+     * stays verbatim in extra. */
+    bool raw_title = dx_fm_has(fm, "title") && dx_fm_kind_of(fm, "title") != DX_FM_SCALAR;
+    bool raw_description =
+        dx_fm_has(fm, "description") && dx_fm_kind_of(fm, "description") != DX_FM_SCALAR;
+    const char *t = raw_title ? NULL : dx_fm_get(fm, "title");
+    const char *d = raw_description ? NULL : dx_fm_get(fm, "description");
     e.title = t ? strdup(t) : NULL;
     e.description = d ? strdup(d) : NULL;
     e.part_of = NULL;
@@ -255,9 +261,10 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     /* The other keys, in file order, as one JSON object. */
     for (size_t i = 0; i < dx_fm_count(fm); i++) {
         const char *k = dx_fm_key(fm, i);
-        bool raw = (raw_part_of && !strcmp(k, "part_of")) ||
-                   (raw_contents && !strcmp(k, "contents")) ||
-                   (raw_attachments && !strcmp(k, "attachments"));
+        bool raw =
+            (raw_title && !strcmp(k, "title")) || (raw_description && !strcmp(k, "description")) ||
+            (raw_part_of && !strcmp(k, "part_of")) || (raw_contents && !strcmp(k, "contents")) ||
+            (raw_attachments && !strcmp(k, "attachments"));
         if (is_known(k) && !raw)
             continue;
         dx_buf_reset(&p);
@@ -266,7 +273,8 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
             dx_fm_get_json(fm, k, &p) == 0 ? json_loads(p.data, JSON_DECODE_ANY, &je) : NULL;
         if (!extra)
             extra = json_object();
-        if (!v || !extra || json_object_set_new(extra, k, v) != 0) {
+        /* The null key (an empty key) is written back as `null:`, which reads as "null". */
+        if (!v || !extra || json_object_set_new(extra, *k ? k : "null", v) != 0) {
             rc = dx_error_set(err, DX_ENOMEM, "cannot convert the property '%s' of '%s'", k, path);
             goto done;
         }

@@ -68,7 +68,7 @@ check "a non-UTF-8 file does not block commands" "$DIARYX" workspace info
 cp notes/idea.md "$T/idea.good2"
 printf -- '---\ntitle: Idea\n---\ncaf\xe9\n' >notes/idea.md
 "$DIARYX" workspace info >/dev/null 2>"$T/.err" && pass || fail "still usable"
-contains "warned about the non-UTF-8 edit" "$T/.err" "not valid UTF-8"
+contains "warned about the non-UTF-8 edit" "$T/.err" "is not UTF-8 text"
 cp "$T/idea.good2" notes/idea.md
 rm latin1.md
 
