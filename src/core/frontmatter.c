@@ -705,6 +705,9 @@ static node *json_to_node(json_t *j, int depth)
         return scalar_new(num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
     case JSON_REAL:
         snprintf(num, sizeof num, "%.17g", json_real_value(j));
+        /* A float stays a float when read back: 1.0 must not become the integer 1. */
+        if (!strpbrk(num, ".eEn"))
+            strncat(num, ".0", sizeof num - strlen(num) - 1);
         return scalar_new(num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
     case JSON_TRUE:
         return scalar_new("true", 4, YAML_PLAIN_SCALAR_STYLE);
@@ -830,9 +833,13 @@ static bool plain_ok(const char *s, size_t n, bool in_flow)
     if (n == 0 || memchr(s, '\n', n) || has_special_chars(s, n) ||
         dx_yaml_needs_quotes_n(s, n, true))
         return false;
+    /* In flow collections libyaml refuses a plain scalar starting with '?' and most ':'
+     * inside one: quote those. */
+    if (in_flow && s[0] == '?')
+        return false;
     if (in_flow)
         for (size_t i = 0; i < n; i++)
-            if (strchr(",[]{}", s[i]))
+            if (strchr(",[]{}:", s[i]))
                 return false;
     return true;
 }
