@@ -592,11 +592,17 @@ static int materialize(dx_session *s, dx_error *err)
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
     int rc = 0;
     if (s->full) {
-        rc = dx_wsdoc_ids(s->wsslot.doc, &ids, err);
-        for (size_t i = 0; !rc && i < s->recs.cap; i++)
-            if (s->recs.slots[i].key && ((dx_store_file *)s->recs.slots[i].value)->doc_id[0] &&
-                dx_strlist_find(&ids, ((dx_store_file *)s->recs.slots[i].value)->doc_id) < 0)
-                rc = dx_strlist_push(&ids, ((dx_store_file *)s->recs.slots[i].value)->doc_id);
+        /* Every entry, and every recorded file (its entry may be gone). */
+        dx_strlist all = DX_STRLIST_INIT;
+        rc = dx_wsdoc_ids(s->wsslot.doc, &all, err);
+        for (size_t i = 0; !rc && i < all.len; i++)
+            rc = dx_strmap_put(&set, all.items[i], (void *)1);
+        dx_strlist_release(&all);
+        for (size_t i = 0; !rc && i < s->recs.cap; i++) {
+            const dx_store_file *r = s->recs.slots[i].value;
+            if (s->recs.slots[i].key && r->doc_id[0])
+                rc = dx_strmap_put(&set, r->doc_id, (void *)1);
+        }
     } else {
         for (size_t i = 0; !rc && i < s->touched.cap; i++) {
             const char *id = s->touched.slots[i].key;
@@ -616,40 +622,41 @@ static int materialize(dx_session *s, dx_error *err)
             }
             dx_entry_release(&e);
         }
-        for (size_t i = 0; !rc && i < set.cap; i++)
-            if (set.slots[i].key)
-                rc = dx_strlist_push(&ids, set.slots[i].key);
     }
+    for (size_t i = 0; !rc && i < set.cap; i++)
+        if (set.slots[i].key)
+            rc = dx_strlist_push(&ids, set.slots[i].key);
     if (ids.len > 1)
         qsort(ids.items, ids.len, sizeof(char *), cmp_str);
-    /* Removals first, so a file that moves onto a freed path finds it free. */
-    for (size_t pass = 0; pass < 2 && !rc; pass++) {
-        for (size_t i = 0; !rc && i < ids.len; i++) {
-            const char *id = ids.items[i];
-            bool live = dx_wsdoc_is_live(s->wsslot.doc, id);
-            dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
-            dx_buf_reset(&path);
-            dx_buf_reset(&bytes);
-            if (live && (rc = dx_session_render(s, id, &path, &bytes, NULL)) != 0) {
-                if (rc == DX_ENOMEM) {
-                    dx_error_set(err, rc, "out of memory writing the files");
-                    break;
-                }
-                /* A damaged entry (a parent cycle, a body that does not decode) must not
-                 * stop the others; the commit's checks refuse to record the state. */
-                if (pass == 0)
-                    dx_strlist_pushf(&s->warnings,
-                                     "entry %s cannot be written: %s; its file is left as it is",
-                                     id, dx_strerror(rc));
-                rc = 0;
-                continue;
-            }
-            if (pass == 0) {
-                if (r && (!live || strcmp(r->path, path.data) != 0))
-                    rc = remove_recorded(s, r->path);
-            } else if (live) {
-                rc = write_entry(s, path.data, id, &bytes, err);
-            }
+    /* First the files that must go (deleted entries, old paths of moved ones), so a file
+     * that moves onto a freed path finds it free; then every live entry is written. */
+    for (size_t i = 0; !rc && i < ids.len; i++) {
+        dx_store_file *r = dx_strmap_get(&s->rec_ids, ids.items[i]);
+        if (!r)
+            continue;
+        dx_buf_reset(&path);
+        if (!dx_wsdoc_is_live(s->wsslot.doc, ids.items[i]) ||
+            (dx_wsdoc_path(s->wsslot.doc, ids.items[i], &path, NULL) == 0 &&
+             strcmp(r->path, path.data) != 0))
+            rc = remove_recorded(s, r->path);
+    }
+    for (size_t i = 0; !rc && i < ids.len; i++) {
+        const char *id = ids.items[i];
+        if (!dx_wsdoc_is_live(s->wsslot.doc, id))
+            continue;
+        dx_buf_reset(&path);
+        dx_buf_reset(&bytes);
+        dx_error e = DX_ERROR_INIT;
+        if ((rc = dx_session_render(s, id, &path, &bytes, &e)) == 0) {
+            rc = write_entry(s, path.data, id, &bytes, err);
+        } else if (rc != DX_ENOMEM) {
+            /* A damaged entry (a parent cycle, a body that does not decode) must not stop
+             * the others; the commit's checks refuse to record the state. */
+            dx_strlist_pushf(&s->warnings,
+                             "entry %s cannot be written (%s); its file is left "
+                             "as it is",
+                             id, e.msg);
+            rc = 0;
         }
     }
     if (rc == DX_ENOMEM)
@@ -797,7 +804,7 @@ static int sync_disk(dx_session *s, dx_error *err)
     dx_buf bytes = DX_BUF_INIT, abs = DX_BUF_INIT;
     newfile *nf = NULL;
     dx_buf *nfb = NULL;
-    size_t nn = 0;
+    size_t nn = 0, cap = 0;
     int rc = 0;
     if (dx_store_last_id(s->store, NULL) > s->mat_point)
         s->full = true; /* stored changes never written (a crash, a sync) */
@@ -873,16 +880,19 @@ static int sync_disk(dx_session *s, dx_error *err)
             dx_buf_release(&b);
             continue;
         }
-        newfile *p = realloc(nf, (nn + 1) * sizeof *p);
-        dx_buf *q = p ? realloc(nfb, (nn + 1) * sizeof *q) : NULL;
-        if (p)
-            nf = p;
-        if (!p || !q) {
-            dx_buf_release(&b);
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            break;
+        if (nn == cap) {
+            cap = cap ? cap * 2 : 64;
+            newfile *p = realloc(nf, cap * sizeof *p);
+            dx_buf *q = p ? realloc(nfb, cap * sizeof *q) : NULL;
+            if (p)
+                nf = p;
+            if (!p || !q) {
+                dx_buf_release(&b);
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+                break;
+            }
+            nfb = q;
         }
-        nfb = q;
         nfb[nn] = b;
         nf[nn].path = path;
         nn++;

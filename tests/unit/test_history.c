@@ -317,12 +317,16 @@ TEST(test_kill_during_commits_loses_nothing_acknowledged)
             child_loop(p[1]);
         }
         close(p[1]);
-        usleep(20000 + (useconds_t)(rand() % 150000));
+        /* Let the child acknowledge one edit first (a loaded machine can make it slow),
+         * then kill it at a random moment of what follows. */
+        int v;
+        if (read(p[0], &v, sizeof v) == sizeof v)
+            acked = v;
+        usleep((useconds_t)(rand() % 150000));
         kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);
         CHECK(WIFSIGNALED(st));
-        int v;
         while (read(p[0], &v, sizeof v) == sizeof v)
             acked = v;
         close(p[0]);
