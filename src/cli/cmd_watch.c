@@ -29,6 +29,12 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
+static void sleep_seconds(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
 static int daemonize(const char *root)
 {
     char log[4096 + 32], pid[4096 + 32]; /* root is at most 4095 bytes */
@@ -109,10 +115,18 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
     int64_t seen = -1;
     time_t last_change = time(NULL);
     bool dirty = true; /* unknown at start: a commit attempt finds out */
+    int failures = 0;  /* rounds in a row that could not open the workspace */
     while (!rc && !stopping) {
-        /* A fresh session each round: other diaryx processes may have written the store. */
-        if ((rc = cli_open(&at, &ws)))
-            break;
+        /* A fresh session each round: other diaryx processes may have written the store. A
+         * round that cannot open it (a busy store, a file being replaced) is retried; the
+         * watch gives up after a minute of failures. */
+        if (cli_open(&at, &ws)) {
+            if (once || ++failures * poll > 60)
+                return 1;
+            sleep_seconds(poll);
+            continue;
+        }
+        failures = 0;
         int64_t last = dx_store_last_id(dx_session_store(cli_session()), NULL);
         if (last != seen) {
             if (seen >= 0) {
@@ -137,8 +151,7 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
         rc = cli_finish(ws, rc);
         if (once)
             break;
-        struct timespec ts = {(time_t)poll, (long)((poll - (double)(time_t)poll) * 1e9)};
-        nanosleep(&ts, NULL);
+        sleep_seconds(poll);
     }
     return rc;
 }
