@@ -38,7 +38,8 @@ typedef struct dx_crdt_store dx_crdt_store;
 
 #define DX_STORE_SCHEMA_VERSION 2
 
-/* Open or create the database at path (its directory must exist). */
+/* Open or create the database at path (its directory must exist). DX_ECORRUPT when the
+ * file is not a SQLite database or is damaged. */
 int dx_store_open(const char *path, dx_crdt_store **out, dx_error *err);
 void dx_store_close(dx_crdt_store *s);
 

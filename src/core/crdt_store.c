@@ -196,7 +196,11 @@ int dx_store_open(const char *path, dx_crdt_store **out, dx_error *err)
         wal = !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     if (!wal) {
-        rc = dx_error_set(err, DX_EIO, "cannot use '%s': %s", path,
+        int code =
+            sqlite3_errcode(s->db) == SQLITE_NOTADB || sqlite3_errcode(s->db) == SQLITE_CORRUPT
+                ? DX_ECORRUPT
+                : DX_EIO;
+        rc = dx_error_set(err, code, "cannot use '%s': %s", path,
                           sqlite3_errmsg(s->db)[0] && strcmp(sqlite3_errmsg(s->db), "not an error")
                               ? sqlite3_errmsg(s->db)
                               : "the database could not switch to WAL mode");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diaryx/bodydoc.h"
@@ -1031,8 +1032,29 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         dx_buf_printf(&db, "%s/crdt.db", dir.data);
         rc = dx_mkdirs(dir.data, err);
     }
-    if (!rc)
-        rc = dx_store_open(db.data, &s->store, err);
+    if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
+        /* A store that is not a database any more: the files are the last materialized
+         * state, so a new store is imported from them; the damaged one is kept aside. */
+        dx_buf bak = DX_BUF_INIT;
+        dx_buf_printf(&bak, "%s.broken-%lld", db.data, (long long)time(NULL));
+        static const char *const journals[] = {"-wal", "-shm"};
+        for (size_t j = 0; j < 2; j++) {
+            dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT;
+            dx_buf_printf(&from, "%s%s", db.data, journals[j]);
+            dx_buf_printf(&to, "%s%s", bak.data, journals[j]);
+            rename(from.data, to.data); /* a journal of the damaged file must not follow */
+            dx_buf_release(&from);
+            dx_buf_release(&to);
+        }
+        if (rename(db.data, bak.data) == 0) {
+            dx_strlist_pushf(&s->warnings,
+                             "%s; it was moved to '%s' and the CRDT rebuilt from the files",
+                             err ? err->msg : "the CRDT store is damaged", bak.data);
+            dx_error_clear(err);
+            rc = dx_store_open(db.data, &s->store, err);
+        }
+        dx_buf_release(&bak);
+    }
     if (!rc && dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
         s->mat_point = strtoll(v.data, NULL, 10);
     if (!rc) {

@@ -101,6 +101,11 @@ check "crdt compact" "$DIARYX" crdt compact --keep 1
 check "validate after compaction" "$DIARYX" validate
 after=$(cat notes/notes.md notes/dropped.md README.md | sha256sum)
 same "files unchanged by compaction" "$after" "$before"
+head -c 4096 /dev/urandom >.diaryx/crdt.db
+"$DIARYX" workspace info >/dev/null 2>"$T/.err" && pass || fail "a damaged store does not block ($(cat "$T/.err"))"
+contains "the damaged store is named" "$T/.err" "crdt.db.broken-"
+ls .diaryx | grep -q '^crdt.db.broken-' && pass || fail "the damaged store is kept aside"
+same "files unchanged by the rebuild" "$(cat notes/notes.md notes/dropped.md README.md | sha256sum)" "$before"
 rm -rf .diaryx
 check "a lost store is rebuilt from the files" "$DIARYX" workspace info
 after=$(cat notes/notes.md notes/dropped.md README.md | sha256sum)
