@@ -44,6 +44,15 @@ int dx_git_blobs(dx_git *g, const char *rev, dx_strmap *out, dx_error *err)
     return rc;
 }
 
+int dx_git_blob_hex(const void *data, size_t len, char out[DX_GIT_OID_HEX])
+{
+    git_oid oid;
+    if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) != 0)
+        return DX_ENOMEM;
+    git_oid_tostr(out, DX_GIT_OID_HEX, &oid);
+    return 0;
+}
+
 void dx_git_blobs_release(dx_strmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,15 +71,6 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
     return 0;
 }
 
-static int hex_of(const dx_buf *bytes, char out[DX_GIT_OID_HEX])
-{
-    git_oid oid;
-    if (git_odb_hash(&oid, dx_buf_cstr(bytes), bytes->len, GIT_OBJECT_BLOB) != 0)
-        return DX_ENOMEM;
-    git_oid_tostr(out, DX_GIT_OID_HEX, &oid);
-    return 0;
-}
-
 /* Render entry id into out (its path and bytes), checking it on the way; a finding goes
  * to problems and leaves out empty. head: the last commit's blobs (or NULL). */
 static int render_checked(dx_session *s, const char *id, const dx_strmap *head, dx_strmap *seen,
@@ -108,7 +98,7 @@ static int render_checked(dx_session *s, const char *id, const dx_strmap *head, 
         const char *rec = dx_session_recorded(s, path.data);
         const char *committed = head ? dx_strmap_get(head, path.data) : NULL;
         if (rec && committed && !strcmp(rec, committed) &&
-            (hex_of(&bytes, now) || strcmp(now, committed) != 0))
+            (dx_git_blob_hex(bytes.data, bytes.len, now) || strcmp(now, committed) != 0))
             dx_strlist_pushf(
                 problems,
                 "%s: unchanged since the last commit, but the CRDT now renders other bytes",
@@ -356,11 +346,9 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
         dx_buf_reset(&abs);
         dx_buf_reset(&bytes);
         dx_workspace_abspath(ws, recs[i].path, &abs);
-        git_oid oid;
         char hex[DX_GIT_OID_HEX];
         if (dx_file_read(abs.data, &bytes, NULL) == 0 &&
-            git_odb_hash(&oid, bytes.data, bytes.len, GIT_OBJECT_BLOB) == 0 &&
-            !strcmp(git_oid_tostr(hex, sizeof hex, &oid), recs[i].hash))
+            dx_git_blob_hex(bytes.data, bytes.len, hex) == 0 && !strcmp(hex, recs[i].hash))
             unlink(abs.data);
     }
     dx_strmap_release(&committed);

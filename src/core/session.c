@@ -14,6 +14,7 @@
 #include "diaryx/bodydoc.h"
 #include "diaryx/fs.h"
 #include "diaryx/frontmatter.h"
+#include "diaryx/git.h"
 #include "diaryx/materialize.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
@@ -184,15 +185,6 @@ static int paths_build(dx_session *s, dx_error *err)
 
 /* ---- file records --------------------------------------------------------------------- */
 
-static int blob_id(const void *data, size_t len, char out[48])
-{
-    git_oid oid;
-    if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) != 0)
-        return DX_ENOMEM;
-    git_oid_tostr(out, 48, &oid);
-    return 0;
-}
-
 static int64_t mtime_ns(const struct stat *st)
 {
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -238,9 +230,21 @@ static int rec_set(dx_session *s, const char *path, const char *id, const char *
     snprintf(r->doc_id, sizeof r->doc_id, "%s", id);
     r->size = (int64_t)st.st_size;
     r->mtime_ns = mtime_ns(&st);
-    if (blob_id(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
+    if (dx_git_blob_hex(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     return dx_store_file_put(s->store, r, err);
+}
+
+static void records_clear(dx_session *s)
+{
+    for (size_t i = 0; i < s->recs.cap; i++)
+        if (s->recs.slots[i].key) {
+            dx_store_file *r = s->recs.slots[i].value;
+            free(r->path);
+            free(r);
+        }
+    dx_strmap_release(&s->recs);
+    dx_strmap_release(&s->rec_ids);
 }
 
 static int records_load(dx_session *s, dx_error *err)
@@ -508,7 +512,8 @@ static int remove_recorded(dx_session *s, const char *path_in)
     int rc = read_rel(s, path, &cur, NULL);
     if (rc == DX_ENOTFOUND) {
         rc = 0;
-    } else if (!rc && !blob_id(dx_buf_cstr(&cur), cur.len, hash) && !strcmp(hash, r->hash)) {
+    } else if (!rc && !dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) &&
+               !strcmp(hash, r->hash)) {
         dx_workspace_abspath(s->ws, path, &abs);
         if (unlink(abs.data) == 0) {
             s->stats->deleted++;
@@ -542,7 +547,8 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
             rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
         goto done;
     }
-    if (rc == 0 && (!r || blob_id(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
+    if (rc == 0 &&
+        (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
         dx_strlist_pushf(&s->warnings,
                          "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
         rc = 0;
@@ -743,14 +749,7 @@ static int catch_up(dx_session *s, dx_error *err)
     if (rc)
         return rc;
     s->seen_id = last;
-    for (size_t i = 0; i < s->recs.cap; i++)
-        if (s->recs.slots[i].key) {
-            dx_store_file *r = s->recs.slots[i].value;
-            free(r->path);
-            free(r);
-        }
-    dx_strmap_release(&s->recs);
-    dx_strmap_release(&s->rec_ids);
+    records_clear(s);
     dx_buf v = DX_BUF_INIT;
     if (dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
         s->mat_point = strtoll(v.data, NULL, 10);
@@ -848,7 +847,7 @@ static int sync_disk(dx_session *s, dx_error *err)
         dx_buf_reset(&bytes);
         if ((rc = dx_file_read(abs.data, &bytes, err)))
             break;
-        if (blob_id(dx_buf_cstr(&bytes), bytes.len, hash)) {
+        if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         } else if (!strcmp(hash, r->hash)) {
             r->mtime_ns = mtime_ns(&st); /* touched, not changed */
@@ -1094,15 +1093,7 @@ void dx_session_close(dx_session *s)
         }
     }
     dx_strmap_release(&s->bodies);
-    for (size_t i = 0; i < s->recs.cap; i++) {
-        dx_store_file *r = s->recs.slots[i].value;
-        if (s->recs.slots[i].key) {
-            free(r->path);
-            free(r);
-        }
-    }
-    dx_strmap_release(&s->recs);
-    dx_strmap_release(&s->rec_ids);
+    records_clear(s);
     dx_strmap_release(&s->touched);
     paths_clear(s);
     for (size_t i = 0; i < s->n_pend; i++) {
