@@ -93,6 +93,11 @@ static dx_session *session;
 static void print_warnings(void)
 {
     static size_t shown;
+    static const dx_session *of; /* a rebuild replaces the session and its list */
+    if (of != session) {
+        of = session;
+        shown = 0;
+    }
     const dx_strlist *w = session ? dx_session_warnings(session) : NULL;
     for (; w && shown < w->len; shown++)
         fprintf(stderr, "diaryx: warning: %s\n", w->items[shown]);
