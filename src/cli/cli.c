@@ -90,12 +90,15 @@ int cli_config(dx_config **cfg)
 /* The CRDT session of the open workspace: one per process. */
 static dx_session *session;
 
+/* How many of the session's warnings were printed, and of which session: a rebuild from
+ * git replaces the session, and `watch` opens a new one every round. */
+static size_t shown;
+static const dx_session *shown_of;
+
 static void print_warnings(void)
 {
-    static size_t shown;
-    static const dx_session *of; /* a rebuild replaces the session and its list */
-    if (of != session) {
-        of = session;
+    if (shown_of != session) {
+        shown_of = session;
         shown = 0;
     }
     const dx_strlist *w = session ? dx_session_warnings(session) : NULL;
@@ -234,6 +237,7 @@ int cli_finish(dx_workspace *ws, int rc)
         rc = cli_save(ws);
     dx_session_close(session);
     session = NULL;
+    shown_of = NULL; /* a next session may get the same address */
     dx_workspace_free(ws);
     return rc;
 }
