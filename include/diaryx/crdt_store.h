@@ -1,13 +1,16 @@
 /* crdt_store.h - the CRDT sync buffer in SQLite: `.diaryx/crdt.db` on a client,
  * `<workspace id>.db` on the server.
  *
- * Schema (version 1, PRAGMA user_version):
+ * Schema (PRAGMA user_version 3; the tables of later versions are marked):
  *   documents(name TEXT PRIMARY KEY, state BLOB, state_vector BLOB, updated_at INTEGER ms)
  *   updates(id INTEGER PRIMARY KEY AUTOINCREMENT, doc_name TEXT, data BLOB, origin TEXT,
  *           device TEXT, created_at INTEGER ms)       index (doc_name, id)
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *   files(path TEXT PRIMARY KEY, doc_id, size, mtime_ns, hash)   (version 2) the files as
  *           they were last materialized or ingested, to tell external edits from our own
+ *   dirty(seq INTEGER PRIMARY KEY AUTOINCREMENT, path UNIQUE)   (version 3) the paths whose
+ *           record was added, changed (doc, bytes) or removed since the last commit, kept by
+ *           triggers on `files`
  * A database in the reference implementation's schema (updates.timestamp, device_id,
  * device_name; no meta) is migrated in place on open.
  *
@@ -36,7 +39,7 @@
 
 typedef struct dx_crdt_store dx_crdt_store;
 
-#define DX_STORE_SCHEMA_VERSION 2
+#define DX_STORE_SCHEMA_VERSION 3
 
 /* Open or create the database at path (its directory must exist). DX_ECORRUPT when the
  * file is not a SQLite database or is damaged. */
@@ -144,6 +147,12 @@ void dx_store_files_free(dx_store_file *files, size_t n);
 /* Insert or replace the record of f->path; remove one. */
 int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err);
 int dx_store_file_remove(dx_crdt_store *s, const char *path, dx_error *err);
+
+/* The paths marked in `dirty` (oldest mark first), appended to paths; *upto gets the newest
+ * mark's seq (0 when none), for dx_store_dirty_clear. */
+int dx_store_dirty(dx_crdt_store *s, dx_strlist *paths, int64_t *upto, dx_error *err);
+/* Forget the marks up to seq upto (marks made since stay). */
+int dx_store_dirty_clear(dx_crdt_store *s, int64_t upto, dx_error *err);
 
 /* PRAGMA integrity_check: 0 when "ok", else DX_ECORRUPT with the first problem. */
 int dx_store_check(dx_crdt_store *s, dx_error *err);

@@ -1,10 +1,17 @@
 /* history.h - the workspace's version history: commits of the CRDT state into git, with
  * sanity checks, compaction of the CRDT after each commit, and self-healing from git.
  *
- * A commit materializes every live entry of the CRDT, checks the result, and records
+ * A commit materializes the live entries of the CRDT, checks the result, and records
  * exactly that file set in git (the workspace root is a normal repository; untracked
- * files of the user are never added; `git status` is clean afterwards). The checks
- * (ROADMAP.md, "Sanity checks"):
+ * files of the user are never added; `git status` is clean afterwards).
+ *
+ * What is rendered: normally only what changed since the last commit — the paths whose
+ * file record changed (the store's `dirty` marks) and the files of entries whose body
+ * document has newer updates — and git gets those changes on top of HEAD. Everything is
+ * rendered and checked instead (result.incremental false) for the first commit, when
+ * HEAD is not the commit diaryx made last (a commit by hand, a reset), when updates came
+ * from elsewhere since (sync), when the number of live entries differs from the number
+ * of entry files, and with opts.verify_all. The checks (ROADMAP.md, "Sanity checks"):
  *   1. every entry renders, and an entry whose body document has text renders a file with
  *      that body (no body is lost on the way to the file);
  *   2. the rendered file set matches the CRDT's file index: one valid, distinct path per
@@ -15,9 +22,9 @@
  * DX_EVALIDATE with the reasons. The third consecutive failure rebuilds the CRDT from the
  * last commit (git wins): the old database is kept beside it as
  * `.diaryx/crdt.db.broken-<unix time>`, the files are brought back to the commit, and a new
- * store is imported from them. A successful commit resets the count and compacts every
- * CRDT document to its newest keep_recent updates; nothing else ever compacts
- * automatically. */
+ * store is imported from them. A successful commit resets the count and compacts the
+ * CRDT documents (those updated since the last commit; every one after a full check) to their
+ * newest keep_recent updates; nothing else ever compacts automatically. */
 #ifndef DX_HISTORY_H
 #define DX_HISTORY_H
 
@@ -50,6 +57,8 @@ typedef struct dx_commit_result {
     dx_git_stats stats;
     size_t failures;     /* consecutive failed checks, this one included (0 after a commit) */
     bool rebuilt;        /* the CRDT was rebuilt from the last commit */
+    bool incremental;    /* only the changes since the last commit were rendered and checked */
+    size_t checked;      /* entries rendered and checked */
     dx_strlist problems; /* what the checks found */
 } dx_commit_result;
 
@@ -58,18 +67,13 @@ void dx_commit_result_release(dx_commit_result *r);
 /* Open (or create) the workspace's repository. */
 int dx_history_open(dx_session *s, dx_git **out, dx_error *err);
 
-/* The file set of the CRDT (every live entry), sorted by path, with the checks' findings
- * appended to problems. g (may be NULL) is the repository: its last commit is what check 3
- * compares with, and the files of that commit that diaryx does not manage (see
- * dx_workspace_manages), or that are on disk without being entries, are carried over as
- * they are (by blob id).
- * incremental: an entry unchanged since the last commit (its recorded file is the
- * committed blob and no update touched its body since) is not rendered: it comes with its
- * blob id and no bytes. Updates from elsewhere since the last commit (origin other than
- * "local") turn incremental off: every entry is then rendered and checked. Free with
- * dx_history_files_free. */
-int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **files, size_t *n,
-                     dx_strlist *problems, dx_error *err);
+/* The file set of the CRDT (every live entry rendered and checked), sorted by path, with
+ * the checks' findings appended to problems. g (may be NULL) is the repository: its last
+ * commit is what check 3 compares with, and the files of that commit that diaryx does not
+ * manage (see dx_workspace_manages), or that are on disk without being entries, are carried
+ * over as they are (by blob id). Free with dx_history_files_free. */
+int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
+                     dx_error *err);
 void dx_history_files_free(dx_git_file *files, size_t n);
 
 /* Commit the CRDT state (see the top of this file). *s may be replaced by a new session

@@ -87,6 +87,13 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err);
  * path is not an entry's recorded file. */
 const char *dx_session_recorded(dx_session *s, const char *path);
 
+/* The entry whose recorded file path is (borrowed), or NULL. */
+const char *dx_session_recorded_entry(dx_session *s, const char *path);
+/* How many entries have a recorded file (normally every live entry). */
+size_t dx_session_entry_files(const dx_session *s);
+/* How many live entries the session's path index holds (one per distinct derived path). */
+size_t dx_session_live_entries(const dx_session *s);
+
 /* The recorded file of entry id: its path and blob id (borrowed), or DX_ENOTFOUND. */
 int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash);
 

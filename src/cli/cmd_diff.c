@@ -69,7 +69,7 @@ int cmd_diff(cli_ctx *ctx, int argc, char **argv)
         dx_git_file *files = NULL;
         size_t n = 0;
         dx_strlist problems = DX_STRLIST_INIT; /* a diff shows the state, checked or not */
-        if (dx_history_files(cli_session(), g, false, &files, &n, &problems, &err) ||
+        if (dx_history_files(cli_session(), g, &files, &n, &problems, &err) ||
             dx_git_diff(g, revs[0], NULL, files, n, &patch, &err))
             rc = cli_fail(&err);
         dx_history_files_free(files, n);

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STMT_CACHE 16
+#include "diaryx/strmap.h"
+
+#define STMT_CACHE 32
 
 struct dx_crdt_store {
     sqlite3 *db;
@@ -165,8 +167,31 @@ static int migrate(dx_crdt_store *s, dx_error *err)
     if (!rc)
         rc = exec(s,
                   "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, "
-                  "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL);"
-                  "PRAGMA user_version = 2;",
+                  "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL);",
+                  err);
+    /* Version 3: the paths whose record changed since the last commit, kept by triggers so
+     * that no writer of `files` can forget them. A path marked again gets a new seq, so
+     * clearing up to a seq never drops a mark made after it was read (delete + insert: an
+     * OR REPLACE inside a trigger would take the outer statement's conflict policy). Every
+     * path recorded before this version is marked: the next commit checks them all. */
+    if (!rc)
+        rc = exec(s,
+                  "CREATE TABLE IF NOT EXISTS dirty(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                  "path TEXT NOT NULL UNIQUE);"
+                  "CREATE TRIGGER IF NOT EXISTS files_added AFTER INSERT ON files BEGIN "
+                  "DELETE FROM dirty WHERE path = new.path; "
+                  "INSERT INTO dirty(path) VALUES(new.path); END;"
+                  "CREATE TRIGGER IF NOT EXISTS files_changed AFTER UPDATE OF path, doc_id, hash "
+                  "ON files WHEN old.path IS NOT new.path OR old.doc_id IS NOT new.doc_id OR "
+                  "old.hash IS NOT new.hash BEGIN "
+                  "DELETE FROM dirty WHERE path IN (old.path, new.path); "
+                  "INSERT INTO dirty(path) VALUES(old.path); "
+                  "INSERT INTO dirty(path) SELECT new.path WHERE new.path IS NOT old.path; END;"
+                  "CREATE TRIGGER IF NOT EXISTS files_removed AFTER DELETE ON files BEGIN "
+                  "DELETE FROM dirty WHERE path = old.path; "
+                  "INSERT INTO dirty(path) VALUES(old.path); END;"
+                  "INSERT OR IGNORE INTO dirty(path) SELECT path FROM files;"
+                  "PRAGMA user_version = 3;",
                   err);
     return write_end(s, rc, err);
 }
@@ -441,14 +466,14 @@ static int query_names(dx_crdt_store *s, const char *sql, int64_t param, dx_strl
                        dx_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (prep(s, sql, &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot list documents");
     sqlite3_bind_int64(st, 1, param);
     int rc = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW)
         if (dx_strlist_push(out, (const char *)sqlite3_column_text(st, 0)))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    sqlite3_finalize(st);
+    unprep(s, st);
     return rc;
 }
 
@@ -460,21 +485,33 @@ int dx_store_docs_over(dx_crdt_store *s, size_t keep, dx_strlist *docs, dx_error
 
 int dx_store_changed_since(dx_crdt_store *s, int64_t after_id, dx_strlist *docs, dx_error *err)
 {
-    return query_names(s, "SELECT DISTINCT doc_name FROM updates WHERE id > ?", after_id, docs,
-                       err);
+    /* A range of ids, deduplicated here: with DISTINCT, SQLite scans the whole
+     * (doc_name, id) index instead. */
+    dx_strlist all = DX_STRLIST_INIT;
+    dx_strmap seen = DX_STRMAP_INIT;
+    int rc = query_names(s, "SELECT doc_name FROM updates WHERE id > ? ORDER BY id", after_id, &all,
+                         err);
+    for (size_t i = 0; !rc && i < all.len; i++) {
+        if (dx_strmap_get(&seen, all.items[i]))
+            continue;
+        if (dx_strmap_put(&seen, all.items[i], (void *)1) || dx_strlist_push(docs, all.items[i]))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    dx_strmap_release(&seen);
+    dx_strlist_release(&all);
+    return rc;
 }
 
 bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id)
 {
     sqlite3_stmt *st;
     bool found = true; /* when in doubt, say yes: the caller then checks everything */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT 1 FROM updates WHERE id > ? AND origin != 'local' LIMIT 1", -1,
-                           &st, NULL) == SQLITE_OK) {
+    if (prep(s, "SELECT 1 FROM updates WHERE id > ? AND origin != 'local' LIMIT 1", &st) ==
+        SQLITE_OK) {
         sqlite3_bind_int64(st, 1, after_id);
         found = sqlite3_step(st) == SQLITE_ROW;
+        unprep(s, st);
     }
-    sqlite3_finalize(st);
     return found;
 }
 
@@ -500,32 +537,30 @@ int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_e
     int rc = write_begin(s, err);
     if (rc)
         return rc;
-    /* The cutoff: the id of the oldest update that stays (0 when none stays). */
+    /* The newest update to fold: the one after the keep_recent newest. None: a document
+     * with no more than keep_recent updates is left as it is (no snapshot rewrite). */
     sqlite3_stmt *st;
-    int64_t cutoff = INT64_MAX;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id FROM updates WHERE doc_name = ? ORDER BY id DESC LIMIT 1 "
-                           "OFFSET ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+    int64_t upto = 0;
+    if (prep(s, "SELECT id FROM updates WHERE doc_name = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+             &st) != SQLITE_OK) {
         rc = sql_error(s, SQLITE_ERROR, err, "cannot compact");
         return write_end(s, rc, err);
     }
     sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, keep_recent ? (int64_t)keep_recent - 1 : 0);
+    sqlite3_bind_int64(st, 2, (int64_t)keep_recent);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
-        cutoff = keep_recent ? sqlite3_column_int64(st, 0) : INT64_MAX;
-    sqlite3_finalize(st);
+        upto = sqlite3_column_int64(st, 0);
+    unprep(s, st);
     if (src != SQLITE_ROW)
-        return write_end(s, 0, err); /* no more updates than keep_recent: nothing to fold */
-    /* Fold the snapshot and the updates below the cutoff into a new snapshot. */
+        return write_end(s, 0, err);
+    /* Fold the snapshot and the updates up to upto into a new snapshot. */
     y_doc *d = NULL;
     bool found;
     uint8_t *state = NULL, *sv = NULL;
     size_t state_len = 0, sv_len = 0;
     if (!(rc = fresh_doc(&d, err)))
-        rc = apply_stored(s, doc, cutoff == INT64_MAX ? INT64_MAX : cutoff - 1, d, &found, NULL,
-                          err);
+        rc = apply_stored(s, doc, upto, d, &found, NULL, err);
     if (!rc && (y_encode_state_as_update(d, NULL, 0, &state, &state_len) != Y_OK ||
                 y_encode_state_vector(d, &sv, &sv_len) != Y_OK))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -548,11 +583,11 @@ int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_e
             rc = sql_error(s, src, err, "cannot write a snapshot");
     }
     if (!rc) {
-        src = sqlite3_prepare_v2(s->db, "DELETE FROM updates WHERE doc_name = ? AND id < ?", -1,
+        src = sqlite3_prepare_v2(s->db, "DELETE FROM updates WHERE doc_name = ? AND id <= ?", -1,
                                  &st, NULL);
         if (src == SQLITE_OK) {
             sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, cutoff);
+            sqlite3_bind_int64(st, 2, upto);
             src = sqlite3_step(st);
             sqlite3_finalize(st);
         }
@@ -563,8 +598,7 @@ int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_e
     if (!rc) {
         char key[320], val[32];
         snprintf(key, sizeof key, "folded/%s", doc);
-        snprintf(val, sizeof val, "%lld",
-                 cutoff == INT64_MAX ? (long long)last_id(s, doc) : (long long)cutoff - 1);
+        snprintf(val, sizeof val, "%lld", (long long)upto);
         rc = run_doc_sql(s,
                          "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO "
                          "UPDATE SET value = excluded.value",
@@ -799,6 +833,42 @@ int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err)
     }
     if (src != SQLITE_DONE)
         rc = sql_error(s, src, err, "cannot record a file");
+    return write_end(s, rc, err);
+}
+
+int dx_store_dirty(dx_crdt_store *s, dx_strlist *paths, int64_t *upto, dx_error *err)
+{
+    sqlite3_stmt *st;
+    *upto = 0;
+    int src = prep(s, "SELECT seq, path FROM dirty ORDER BY seq", &st);
+    if (src != SQLITE_OK)
+        return sql_error(s, src, err, "cannot read the changed file records");
+    int rc = 0;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        *upto = sqlite3_column_int64(st, 0);
+        if (dx_strlist_push(paths, (const char *)sqlite3_column_text(st, 1)))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot read the changed file records");
+    unprep(s, st);
+    return rc;
+}
+
+int dx_store_dirty_clear(dx_crdt_store *s, int64_t upto, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    int src = prep(s, "DELETE FROM dirty WHERE seq <= ?", &st);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, upto);
+        src = sqlite3_step(st);
+        unprep(s, st);
+    }
+    if (src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot clear the changed file records");
     return write_end(s, rc, err);
 }
 

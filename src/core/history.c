@@ -71,14 +71,32 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
     return 0;
 }
 
+/* Where check 3 finds the committed bytes of a path: the last commit's blobs listed in a
+ * map (a full check), or looked up one path at a time (a commit of the changes only). */
+typedef struct committed_src {
+    const dx_strmap *head; /* path -> blob id, or NULL */
+    dx_git *g;             /* with head NULL: look paths up in commit `rev` */
+    const char *rev;
+} committed_src;
+
+static const char *committed_blob(const committed_src *c, const char *path,
+                                  char buf[DX_GIT_OID_HEX])
+{
+    if (c->head)
+        return dx_strmap_get(c->head, path);
+    if (c->g && c->rev && dx_git_blob_id(c->g, c->rev, path, buf, NULL) == 0)
+        return buf;
+    return NULL;
+}
+
 /* Render entry id into out (its path and bytes), checking it on the way; a finding goes
- * to problems and leaves out empty. head: the last commit's blobs (or NULL). */
-static int render_checked(dx_session *s, const char *id, const dx_strmap *head, dx_strmap *seen,
+ * to problems and leaves out empty. */
+static int render_checked(dx_session *s, const char *id, const committed_src *head, dx_strmap *seen,
                           dx_git_file *out, dx_strlist *problems, dx_error *err)
 {
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, norm = DX_BUF_INIT;
     dx_error e = DX_ERROR_INIT;
-    char now[DX_GIT_OID_HEX];
+    char now[DX_GIT_OID_HEX], buf[DX_GIT_OID_HEX];
     int rc = dx_session_render(s, id, &path, &bytes, &e);
     if (rc == DX_ENOMEM) {
         rc = dx_error_set(err, rc, "out of memory rendering the workspace");
@@ -96,7 +114,7 @@ static int render_checked(dx_session *s, const char *id, const dx_strmap *head, 
     } else if (!(rc = check_body(s, id, path.data, &bytes, problems, err))) {
         /* Check 3: a file last written as committed must still render as committed. */
         const char *rec = dx_session_recorded(s, path.data);
-        const char *committed = head ? dx_strmap_get(head, path.data) : NULL;
+        const char *committed = rec ? committed_blob(head, path.data, buf) : NULL;
         if (rec && committed && !strcmp(rec, committed) &&
             (dx_git_blob_hex(bytes.data, bytes.len, now) || strcmp(now, committed) != 0))
             dx_strlist_pushf(
@@ -119,11 +137,10 @@ static int render_checked(dx_session *s, const char *id, const dx_strmap *head, 
     return rc;
 }
 
-int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **files, size_t *n,
-                     dx_strlist *problems, dx_error *err)
+int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
+                     dx_error *err)
 {
     y_doc *ws = dx_session_wsdoc(s);
-    dx_crdt_store *st = dx_session_store(s);
     dx_strlist ids = DX_STRLIST_INIT;
     dx_strmap seen = DX_STRMAP_INIT, head = DX_STRMAP_INIT;
     size_t live = 0;
@@ -132,45 +149,17 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
     int rc = dx_wsdoc_ids(ws, &ids, err);
     if (!rc && g)
         rc = dx_git_blobs(g, NULL, &head, err);
-    /* Entries unchanged since the last commit need no rendering: their recorded file is the
-     * committed blob and no CRDT update touched them since. Changes from elsewhere (sync)
-     * are not tracked per entry, so they make every entry rendered and checked. */
-    dx_buf v = DX_BUF_INIT;
-    int64_t since =
-        dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
-    dx_buf_release(&v);
-    if (since < 0 || !head.len || dx_store_foreign_since(st, since))
-        incremental = false;
-    dx_strlist changed = DX_STRLIST_INIT;
-    dx_strmap changed_docs = DX_STRMAP_INIT;
-    if (!rc && incremental)
-        rc = dx_store_changed_since(st, since, &changed, err);
-    for (size_t i = 0; !rc && i < changed.len; i++)
-        if (dx_strmap_put(&changed_docs, changed.items[i], changed.items[i]))
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    committed_src src = {g ? &head : NULL, NULL, NULL};
     dx_git_file *out = rc ? NULL : calloc(ids.len + head.len + 1, sizeof *out);
     if (!rc && !out)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     for (size_t i = 0; !rc && i < ids.len; i++) {
-        const char *id = ids.items[i], *rpath, *rhash;
+        const char *id = ids.items[i];
         if (!dx_wsdoc_is_live(ws, id))
             continue;
         live++;
-        char body[64];
-        dx_session_body_name(id, body);
-        const char *committed = NULL;
-        if (incremental && dx_session_record(s, id, &rpath, &rhash) == 0 &&
-            (committed = dx_strmap_get(&head, rpath)) && !strcmp(committed, rhash) &&
-            !dx_strmap_get(&changed_docs, body) && !dx_strmap_get(&seen, rpath)) {
-            out[*n].path = strdup(rpath);
-            out[*n].id = strdup(rhash);
-            if (!out[*n].path || !out[*n].id || dx_strmap_put(&seen, rpath, (void *)id))
-                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            (*n)++;
-            continue;
-        }
         size_t before = *n;
-        rc = render_checked(s, id, g ? &head : NULL, &seen, &out[*n], problems, err);
+        rc = render_checked(s, id, &src, &seen, &out[*n], problems, err);
         if (!rc && out[before].path)
             (*n)++;
     }
@@ -204,10 +193,90 @@ int dx_history_files(dx_session *s, dx_git *g, bool incremental, dx_git_file **f
     }
     *files = out;
     dx_git_blobs_release(&head);
-    dx_strmap_release(&changed_docs);
-    dx_strlist_release(&changed);
     dx_strmap_release(&seen);
     dx_strlist_release(&ids);
+    return rc;
+}
+
+/* The changes since the last commit, when they can be told without looking at every entry
+ * (the normal case of a local workspace): the paths whose file record changed (the store's
+ * `dirty` marks, kept by triggers) and the files of entries whose body document has updates
+ * since. Each is rendered and checked; a path no live entry renders any more is deleted
+ * when diaryx manages it and it is gone from disk. *possible is false, and nothing is
+ * listed, when the last commit's bookkeeping does not hold: no commit point, HEAD is not
+ * the commit diaryx made last (someone committed by hand), updates came from elsewhere
+ * (sync does not mark records), an entry changed without a file record, or the count of
+ * live entries differs from the count of entry files. */
+static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t since,
+                       const dx_strlist *dirty, dx_git_file **files, size_t *n, dx_strlist *deletes,
+                       dx_strlist *docs, bool *possible, dx_strlist *problems, dx_error *err)
+{
+    y_doc *ws = dx_session_wsdoc(s);
+    dx_crdt_store *st = dx_session_store(s);
+    dx_strmap cand = DX_STRMAP_INIT, seen = DX_STRMAP_INIT;
+    *files = NULL;
+    *n = 0;
+    *possible = false;
+    if (dx_store_foreign_since(st, since) ||
+        dx_session_live_entries(s) != dx_session_entry_files(s))
+        return 0;
+    int rc = dx_store_changed_since(st, since, docs, err);
+    for (size_t i = 0; !rc && i < dirty->len; i++)
+        if (dx_strmap_put(&cand, dirty->items[i], (void *)1))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    bool ok = true;
+    for (size_t i = 0; !rc && ok && i < docs->len; i++) {
+        const char *rpath, *rhash, *d = docs->items[i];
+        if (strncmp(d, "body/", 5) != 0 || !dx_wsdoc_is_live(ws, d + 5))
+            continue;
+        if (dx_session_record(s, d + 5, &rpath, &rhash) != 0)
+            ok = false; /* a body without a file: look at everything */
+        else if (dx_strmap_put(&cand, rpath, (void *)1))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    dx_git_file *out = !rc && ok ? calloc(cand.len + 1, sizeof *out) : NULL;
+    if (!rc && ok && !out)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    committed_src src = {NULL, g, head_id};
+    /* Render the entries recorded at the candidate paths. */
+    for (size_t i = 0; !rc && out && i < cand.cap; i++) {
+        const char *p = cand.slots[i].key, *id;
+        if (!p || !(id = dx_session_recorded_entry(s, p)) || !dx_wsdoc_is_live(ws, id))
+            continue;
+        size_t before = *n;
+        if ((rc = render_checked(s, id, &src, &seen, &out[*n], problems, err)) || !out[before].path)
+            continue;
+        (*n)++;
+        /* Check 2 against the entries not rendered here: their recorded paths are taken. */
+        const char *other = dx_session_recorded_entry(s, out[before].path);
+        if (other && strcmp(other, id) != 0 && dx_wsdoc_is_live(ws, other) &&
+            !dx_strmap_get(&cand, out[before].path))
+            dx_strlist_pushf(problems, "entries %s and %s both render to '%s'", other, id,
+                             out[before].path);
+    }
+    /* A candidate path no entry renders to: deleted when diaryx manages it and it is gone
+     * (a markdown file diaryx could not read stays as committed). */
+    dx_buf abs = DX_BUF_INIT;
+    for (size_t i = 0; !rc && out && i < cand.cap; i++) {
+        const char *p = cand.slots[i].key;
+        if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
+            continue;
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(dx_session_workspace(s), p, &abs);
+        if (!dx_path_exists(abs.data) && dx_strlist_push(deletes, p))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    dx_buf_release(&abs);
+    if (rc || !out) {
+        dx_history_files_free(out, *n + 1);
+        out = NULL;
+        *n = 0;
+    } else {
+        *possible = true;
+    }
+    *files = out;
+    dx_strmap_release(&seen);
+    dx_strmap_release(&cand);
     return rc;
 }
 
@@ -262,6 +331,40 @@ int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx
     return rc;
 }
 
+/* Until the git layer commits changes itself: expand them into the whole file set. */
+static int commit_changes(dx_git *g, const dx_git_file *files, size_t n, const dx_strlist *deletes,
+                          const dx_git_commit_opts *go, char *id, dx_git_stats *stats,
+                          dx_error *err)
+{
+    dx_strmap head = DX_STRMAP_INIT, gone = DX_STRMAP_INIT, given = DX_STRMAP_INIT;
+    int rc = dx_git_blobs(g, NULL, &head, err);
+    for (size_t i = 0; !rc && i < deletes->len; i++)
+        if (dx_strmap_put(&gone, deletes->items[i], (void *)1))
+            rc = DX_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (dx_strmap_put(&given, files[i].path, (void *)1))
+            rc = DX_ENOMEM;
+    dx_git_file *all = rc ? NULL : calloc(head.len + n + 1, sizeof *all);
+    size_t m = 0;
+    if (!all && !rc)
+        rc = DX_ENOMEM;
+    for (size_t i = 0; !rc && i < head.cap; i++)
+        if (head.slots[i].key && !dx_strmap_get(&gone, head.slots[i].key) &&
+            !dx_strmap_get(&given, head.slots[i].key))
+            all[m++] = (dx_git_file){head.slots[i].key, NULL, 0, head.slots[i].value};
+    for (size_t i = 0; !rc && i < n; i++)
+        all[m++] = files[i];
+    if (!rc)
+        rc = dx_git_commit_files(g, all, m, go, id, stats, err);
+    else if (rc == DX_ENOMEM)
+        dx_error_set(err, rc, "out of memory");
+    free(all);
+    dx_git_blobs_release(&head);
+    dx_strmap_release(&gone);
+    dx_strmap_release(&given);
+    return rc;
+}
+
 static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
                          dx_commit_result *r, dx_error *err)
 {
@@ -272,49 +375,89 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     dx_crdt_store *st = dx_session_store(s);
     dx_git_file *files = NULL;
     size_t n = 0;
-    int rc = dx_history_files(s, g, !opts->verify_all, &files, &n, &r->problems, err);
+    dx_strlist dirty = DX_STRLIST_INIT, deletes = DX_STRLIST_INIT, docs = DX_STRLIST_INIT;
+    bool delta = false;
+    /* What this commit covers is read first: updates and marks made while it runs are
+     * left for the next one. */
+    int64_t point = dx_store_last_id(st, NULL), upto = 0;
+    char head[DX_GIT_OID_HEX] = "";
+    dx_buf v = DX_BUF_INIT;
+    int64_t since =
+        dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
+    dx_buf_reset(&v);
+    bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
+                        dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
+    dx_buf_release(&v);
+    int rc = dx_store_dirty(st, &dirty, &upto, err);
+    if (!rc && !opts->verify_all && since >= 0 && last_is_head)
+        rc = delta_files(s, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
+                         &r->problems, err);
+    if (!rc && !delta) {
+        dx_strlist_release(&docs);
+        rc = dx_history_files(s, g, &files, &n, &r->problems, err);
+    }
     if (rc)
-        return rc;
+        goto done;
+    r->incremental = delta;
+    for (size_t i = 0; i < n; i++)
+        r->checked += files[i].data != NULL; /* carried files come by id alone */
     if (r->problems.len && !opts->skip_validation) {
         /* Skip the commit, count it; the third failure in a row lets git win. */
-        char v[16];
+        char f[16];
         r->failures = (size_t)meta_int(st, META_FAILURES) + 1;
-        snprintf(v, sizeof v, "%zu", r->failures);
-        dx_history_files_free(files, n);
-        if ((rc = dx_store_meta_set(st, META_FAILURES, v, err)))
-            return rc;
+        snprintf(f, sizeof f, "%zu", r->failures);
+        if ((rc = dx_store_meta_set(st, META_FAILURES, f, err)))
+            goto done;
         if (r->failures >= DX_HISTORY_MAX_FAILURES) {
             if ((rc = dx_history_rebuild(sp, g, err)))
-                return rc;
+                goto done;
             r->rebuilt = true;
         }
-        return dx_error_set(err, DX_EVALIDATE,
-                            "the CRDT state failed %zu check%s (%s); nothing was committed%s",
-                            r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
-                            r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
+        rc = dx_error_set(err, DX_EVALIDATE,
+                          "the CRDT state failed %zu check%s (%s); nothing was committed%s",
+                          r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
+                          r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
+        goto done;
     }
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = dx_session_device(s);
-    rc = dx_git_commit_files(g, files, n, &go, r->id, &r->stats, err);
-    dx_history_files_free(files, n);
+    rc = delta ? commit_changes(g, files, n, &deletes, &go, r->id, &r->stats, err)
+               : dx_git_commit_files(g, files, n, &go, r->id, &r->stats, err);
     if (rc < 0)
-        return rc;
+        goto done;
     r->committed = rc != DX_GIT_NOCHANGE;
-    char point[32];
-    snprintf(point, sizeof point, "%lld", (long long)dx_store_last_id(st, NULL));
-    rc = dx_store_meta_set(st, META_FAILURES, NULL, err);
+    /* The bookkeeping in one transaction: the commit point, the marks it covered, and
+     * (only after a successful commit: git holds what the folded updates said) the
+     * compaction. After a commit of changes only the changed documents can have grown past
+     * keep. Should it fail, the next commit finds nothing new and does it again. */
+    char p[32];
+    snprintf(p, sizeof p, "%lld", (long long)point);
+    size_t keep = opts->keep_recent ? opts->keep_recent : DX_HISTORY_KEEP_RECENT;
+    rc = dx_store_begin(st, err);
     if (!rc)
-        rc = dx_store_meta_set(st, META_COMMIT_POINT, point, err);
-    if (!rc && r->committed) {
+        rc = dx_store_meta_set(st, META_FAILURES, NULL, err);
+    if (!rc)
+        rc = dx_store_meta_set(st, META_COMMIT_POINT, p, err);
+    if (!rc)
         rc = dx_store_meta_set(st, META_LAST_COMMIT, r->id, err);
-        /* Only after a successful commit: git holds what the folded updates said. */
-        if (!rc)
-            rc = compact_all(st, opts->keep_recent ? opts->keep_recent : DX_HISTORY_KEEP_RECENT,
-                             err);
-        if (!rc)
-            rc = dx_git_maybe_pack(g, 512, NULL, err);
-    }
+    if (!rc)
+        rc = dx_store_dirty_clear(st, upto, err);
+    for (size_t i = 0; !rc && r->committed && delta && i < docs.len; i++)
+        rc = dx_store_compact(st, docs.items[i], keep, err);
+    if (!rc && r->committed && !delta)
+        rc = compact_all(st, keep, err);
+    if (!rc)
+        rc = dx_store_commit(st, err);
+    else
+        dx_store_rollback(st);
+    if (!rc && r->committed)
+        rc = dx_git_maybe_pack(g, 512, NULL, err);
+done:
+    dx_history_files_free(files, n);
+    dx_strlist_release(&dirty);
+    dx_strlist_release(&deletes);
+    dx_strlist_release(&docs);
     return rc;
 }
 

@@ -1137,6 +1137,22 @@ const char *dx_session_recorded(dx_session *s, const char *path)
     return r && r->doc_id[0] ? r->hash : NULL;
 }
 
+const char *dx_session_recorded_entry(dx_session *s, const char *path)
+{
+    const dx_store_file *r = dx_strmap_get(&s->recs, path);
+    return r && r->doc_id[0] ? r->doc_id : NULL;
+}
+
+size_t dx_session_entry_files(const dx_session *s)
+{
+    return s->rec_ids.len;
+}
+
+size_t dx_session_live_entries(const dx_session *s)
+{
+    return s->paths.len;
+}
+
 int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash)
 {
     const dx_store_file *r = dx_strmap_get(&s->rec_ids, id);

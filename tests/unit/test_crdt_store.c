@@ -237,6 +237,93 @@ TEST(test_store_migrates_the_reference_schema)
     dx_store_close(s);
 }
 
+TEST(test_store_marks_changed_file_records_until_cleared)
+{
+    char path[128];
+    path_of(path, sizeof path, "dirty.db");
+    dx_crdt_store *s = NULL;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_open(path, &s, &err), 0);
+    dx_store_file f = {"a.md", "id-a", 10, 1, "aaaa"}, g = {"b.md", "id-b", 10, 1, "bbbb"};
+    CHECK_EQ_INT(dx_store_file_put(s, &f, &err), 0);
+    CHECK_EQ_INT(dx_store_file_put(s, &g, &err), 0);
+    dx_strlist paths = DX_STRLIST_INIT;
+    int64_t upto = 0;
+    CHECK_EQ_INT(dx_store_dirty(s, &paths, &upto, &err), 0);
+    CHECK_EQ_INT(paths.len, 2);
+    CHECK_EQ_INT(dx_store_dirty_clear(s, upto, &err), 0);
+    /* New stat data alone is no change; new bytes, a new entry or a removal is. */
+    f.mtime_ns = 2;
+    CHECK_EQ_INT(dx_store_file_put(s, &f, &err), 0);
+    dx_strlist_release(&paths);
+    CHECK_EQ_INT(dx_store_dirty(s, &paths, &upto, &err), 0);
+    CHECK_EQ_INT(paths.len, 0);
+    snprintf(f.hash, sizeof f.hash, "cccc");
+    CHECK_EQ_INT(dx_store_file_put(s, &f, &err), 0);
+    CHECK_EQ_INT(dx_store_file_remove(s, "b.md", &err), 0);
+    CHECK_EQ_INT(dx_store_dirty(s, &paths, &upto, &err), 0);
+    CHECK_EQ_INT(paths.len, 2);
+    if (paths.len == 2) {
+        CHECK_EQ_STR(paths.items[0], "a.md");
+        CHECK_EQ_STR(paths.items[1], "b.md");
+    }
+    /* A mark made after the list was read survives clearing up to it. */
+    snprintf(f.hash, sizeof f.hash, "dddd");
+    CHECK_EQ_INT(dx_store_file_put(s, &f, &err), 0);
+    CHECK_EQ_INT(dx_store_dirty_clear(s, upto, &err), 0);
+    dx_strlist_release(&paths);
+    CHECK_EQ_INT(dx_store_dirty(s, &paths, &upto, &err), 0);
+    CHECK_EQ_INT(paths.len, 1);
+    dx_strlist_release(&paths);
+    dx_store_close(s);
+    /* A store of schema 2 gets every recorded path marked: its next commit checks all. */
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db,
+                              "DROP TRIGGER files_added; DROP TRIGGER files_changed; DROP TRIGGER "
+                              "files_removed; DROP TABLE dirty; INSERT INTO files VALUES('c.md', "
+                              "'id-c', 1, 1, 'eeee'); PRAGMA user_version = 2;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_EQ_INT(dx_store_open(path, &s, &err), 0);
+    CHECK_EQ_INT(dx_store_dirty(s, &paths, &upto, &err), 0);
+    CHECK_EQ_INT(paths.len, 2); /* a.md and c.md */
+    dx_strlist_release(&paths);
+    dx_store_close(s);
+}
+
+TEST(test_store_compaction_leaves_a_short_history_alone)
+{
+    char path[128];
+    path_of(path, sizeof path, "short.db");
+    dx_crdt_store *s = NULL;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_open(path, &s, &err), 0);
+    y_doc *d = new_doc(7);
+    feeder f = {s, "body/x", 0};
+    y_doc_on_update(d, feed, &f);
+    for (int i = 0; i < 50; i++)
+        y_text_insert(y_doc_get_text(d, "body"), 0, "x", 1, NULL);
+    CHECK_EQ_INT(dx_store_compact(s, "body/x", 50, &err), 0);
+    dx_store_doc_info *docs = NULL;
+    size_t nd = 0;
+    CHECK_EQ_INT(dx_store_list(s, &docs, &nd, &err), 0);
+    CHECK_EQ_INT(nd, 1);
+    if (nd == 1) {
+        CHECK_EQ_INT(docs[0].updates, 50);
+        CHECK_EQ_INT(docs[0].snapshot_bytes, 0); /* nothing folded, no snapshot written */
+    }
+    dx_store_docs_free(docs, nd);
+    CHECK_EQ_INT(dx_store_compact(s, "body/x", 49, &err), 0);
+    CHECK_EQ_INT(dx_store_list(s, &docs, &nd, &err), 0);
+    if (nd == 1)
+        CHECK_EQ_INT(docs[0].updates, 49);
+    dx_store_docs_free(docs, nd);
+    y_doc_free(d);
+    dx_store_close(s);
+}
+
 TEST(test_store_two_writers_wait_for_each_other)
 {
     char path[128];
@@ -282,6 +369,8 @@ int main(void)
     RUN(test_store_compaction_keeps_state_and_recent_history);
     RUN(test_store_rename_delete_and_meta);
     RUN(test_store_migrates_the_reference_schema);
+    RUN(test_store_marks_changed_file_records_until_cleared);
+    RUN(test_store_compaction_leaves_a_short_history_alone);
     RUN(test_store_two_writers_wait_for_each_other);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -14,6 +14,7 @@
 #include "diaryx/bodydoc.h"
 #include "diaryx/fs.h"
 #include "diaryx/history.h"
+#include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
 
 static char dir[64];
@@ -269,6 +270,125 @@ TEST(test_compaction_only_after_a_commit_keeps_the_state)
     teardown();
 }
 
+/* HEAD's files (path -> blob id) against what a full rendering of the CRDT gives. */
+static void check_head_is_the_full_state(env *e)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_git_file *files = NULL;
+    size_t n = 0;
+    dx_strlist problems = DX_STRLIST_INIT;
+    dx_strmap head = DX_STRMAP_INIT;
+    CHECK_EQ_INT(dx_history_files(e->s, e->g, &files, &n, &problems, &err), 0);
+    CHECK_EQ_INT(problems.len, 0);
+    CHECK_EQ_INT(dx_git_blobs(e->g, NULL, &head, &err), 0);
+    CHECK_EQ_INT(head.len, n);
+    for (size_t i = 0; i < n; i++) {
+        char hex[DX_GIT_OID_HEX];
+        const char *want = files[i].id;
+        if (!want) {
+            dx_git_blob_hex(files[i].data, files[i].len, hex);
+            want = hex;
+        }
+        const char *got = dx_strmap_get(&head, files[i].path);
+        if (!got || strcmp(got, want))
+            TEST_FAILF("%s: HEAD has %s, the CRDT renders %s", files[i].path, got ? got : "nothing",
+                       want);
+    }
+    dx_git_blobs_release(&head);
+    dx_history_files_free(files, n);
+    dx_strlist_release(&problems);
+}
+
+TEST(test_a_commit_checks_only_the_changes_and_equals_a_full_one)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_error err = DX_ERROR_INIT;
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(!r.incremental); /* the first commit renders everything */
+    CHECK_EQ_INT(r.checked, 3);
+    dx_commit_result_release(&r);
+    put("notes.txt", "not an entry\n"); /* untracked: never committed */
+    /* Change a body, add an entry, move one, through the CRDT. */
+    edit_body_times(&e, 1);
+    CHECK_EQ_INT(dx_workspace_create(e.ws, "c.md", "C", false, &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(dx_workspace_move(e.ws, "b.md", "sub/b2.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed);
+    CHECK(r.incremental);
+    CHECK(r.checked >= 3 && r.checked < 8);
+    dx_commit_result_release(&r);
+    check_head_is_the_full_state(&e);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", dir), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "?? notes.txt\n");
+    CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", dir), 0);
+    CHECK_EQ_INT(sh(&out, "git -C %s show --no-renames --format= --name-status HEAD | sort", dir),
+                 0);
+    if (!strstr(out.data, "A\tc.md") || !strstr(out.data, "M\ta.md"))
+        TEST_FAILF("the commit's changes:\n%s", out.data);
+    CHECK(strstr(out.data, "D\tb.md") && strstr(out.data, "A\tsub/b2.md"));
+    /* Deleted entry, and an edit made outside diaryx (taken in by the next open). */
+    CHECK_EQ_INT(dx_workspace_delete(e.ws, "c.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    env_close(&e);
+    put("a.md", "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nedited in vim\n");
+    env_open(&e);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.incremental);
+    CHECK(r.checked >= 2 && r.checked < 5);
+    dx_commit_result_release(&r);
+    check_head_is_the_full_state(&e);
+    CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:a.md", dir), 0);
+    CHECK(strstr(out.data, "edited in vim") != NULL);
+    CHECK(sh(&out, "git -C %s cat-file -e HEAD:c.md 2>/dev/null", dir) != 0);
+    /* Nothing new: nothing to render, no commit. */
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(!r.committed && r.incremental);
+    CHECK_EQ_INT(r.checked, 0);
+    dx_commit_result_release(&r);
+    /* A commit made by hand: the next commit looks at everything again. */
+    CHECK_EQ_INT(sh(&out, "git -C %s commit -q --allow-empty -m by-hand", dir), 0);
+    edit_body_times(&e, 1);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed && !r.incremental);
+    dx_commit_result_release(&r);
+    /* Updates that came from elsewhere do too (sync marks no file records). */
+    char a[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(e.s, "a.md", a, &err), 0);
+    y_doc *w = NULL;
+    uint8_t *sv = NULL, *up = NULL;
+    size_t svl, upl;
+    CHECK_EQ_INT(y_doc_new(&w, NULL), Y_OK);
+    y_encode_state_as_update(dx_session_wsdoc(e.s), NULL, 0, &up, &upl);
+    CHECK_EQ_INT(y_apply_update(w, up, upl, NULL), Y_OK);
+    y_free(up);
+    y_encode_state_vector(w, &sv, &svl);
+    dx_wsdoc_set_field(w, a, "title", "A from the phone", &err);
+    y_encode_state_as_update(w, sv, svl, &up, &upl);
+    CHECK_EQ_INT(
+        dx_store_append(dx_session_store(e.s), "workspace", up, upl, "remote", "phone", NULL, &err),
+        0);
+    y_free(sv);
+    y_free(up);
+    y_doc_free(w);
+    env_close(&e);
+    env_open(&e); /* takes the remote change in and writes a.md */
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(!r.incremental);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(commit(&e, &r), 0); /* and then it is back to the changes only */
+    CHECK(r.incremental && !r.committed);
+    dx_commit_result_release(&r);
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
 /* The child edits and commits in a loop and reports every edit whose save returned. */
 static void child_loop(int fd)
 {
@@ -401,6 +521,7 @@ int main(void)
     RUN(test_failed_checks_skip_count_and_heal_on_the_third);
     RUN(test_skip_validation_commits_and_one_success_resets_the_count);
     RUN(test_compaction_only_after_a_commit_keeps_the_state);
+    RUN(test_a_commit_checks_only_the_changes_and_equals_a_full_one);
     RUN(test_loose_objects_stay_bounded_over_many_commits);
     RUN(test_kill_during_commits_loses_nothing_acknowledged);
     return TEST_REPORT();
