@@ -197,8 +197,9 @@ int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
         rc = cli_fail(&err);
     } else if (r.committed) {
         size_t changed = r.stats.added + r.stats.modified + r.stats.deleted + r.stats.renamed;
-        printf("Committed %.7s (%zu file%s changed, %zu in the commit)\n", r.id, changed,
-               changed == 1 ? "" : "s", r.stats.files);
+        printf("Committed %.7s (%zu file%s changed; %zu entr%s checked%s)\n", r.id, changed,
+               changed == 1 ? "" : "s", r.checked, r.checked == 1 ? "y" : "ies",
+               r.incremental ? ", the changes since the last commit" : "");
     } else if (!quiet_nochange) {
         printf("Nothing to commit: the workspace matches %.7s\n", r.id[0] ? r.id : "(none)");
     }

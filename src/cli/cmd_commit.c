@@ -4,14 +4,17 @@
 #include "cli.h"
 
 static const char USAGE[] =
-    "usage: diaryx commit [-m MESSAGE] [--skip-validation]\n\n"
+    "usage: diaryx commit [-m MESSAGE] [--skip-validation] [--check-all]\n\n"
     "Materialize the workspace's CRDT, check it, and record exactly its files as a git\n"
     "commit in the workspace's repository (untracked files are never added; `git status` is\n"
     "clean afterwards). Nothing is committed when nothing changed. After a commit the CRDT\n"
     "keeps only the newest 50 updates of each document; git holds the rest.\n\n"
     "  -m, --message MESSAGE   the summary line (default: what changed, e.g. 'Update 3\n"
     "                          entries'); the changed files and Device/Date trailers follow\n"
-    "  --skip-validation       commit even when the checks fail (they are still printed)\n\n"
+    "  --skip-validation       commit even when the checks fail (they are still printed)\n"
+    "  --check-all             render and check every entry, not only those changed since\n"
+    "                          the last commit (done anyway after a commit made by hand or\n"
+    "                          changes synced from elsewhere)\n\n"
     "When the checks fail the commit is skipped; after 3 failures in a row the CRDT is\n"
     "rebuilt from the last commit (git wins) and the old store kept as\n"
     ".diaryx/crdt.db.broken-<time>.\n";
@@ -19,9 +22,11 @@ static const char USAGE[] =
 int cmd_commit(cli_ctx *ctx, int argc, char **argv)
 {
     const char *message = NULL;
-    bool skip = false;
-    cli_opt opts[] = {
-        {"message", 'm', &message, NULL}, {"skip-validation", 0, NULL, &skip}, {NULL}};
+    bool skip = false, all = false;
+    cli_opt opts[] = {{"message", 'm', &message, NULL},
+                      {"skip-validation", 0, NULL, &skip},
+                      {"check-all", 0, NULL, &all},
+                      {NULL}};
     dx_strlist pos = DX_STRLIST_INIT;
     dx_workspace *ws = NULL;
     dx_git *g = NULL;
@@ -36,6 +41,7 @@ int cmd_commit(cli_ctx *ctx, int argc, char **argv)
         dx_commit_opts o = DX_COMMIT_OPTS_INIT;
         o.message = message;
         o.skip_validation = skip;
+        o.verify_all = all;
         rc = cli_commit(g, &o, false);
     }
     dx_git_free(g);

@@ -26,7 +26,8 @@ contains "diff shows the new file" "$T/diff" "+++ b/notes/idea.md"
 contains "diff shows the new line" "$T/diff" "+first thought"
 "$DIARYX" diff notes/idea.md >"$T/diff1"
 lacks "diff FILE shows only that file" "$T/diff1" "README.md"
-check "commit" "$DIARYX" commit
+"$DIARYX" commit >"$T/out" && pass || fail "commit"
+contains "only the changes were checked" "$T/out" "3 entries checked, the changes since the last commit"
 same "summary line" "$(git log -1 --format=%s)" "Update 3 entries"
 git log -1 --format=%B >"$T/msg"
 contains "changed files listed" "$T/msg" "A	notes/idea.md"
@@ -113,6 +114,13 @@ kill "$pid" 2>/dev/null && pass || fail "the daemon was running"
 for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "the daemon stops on SIGTERM" || pass
 gitok . "after the daemon"
+
+# --check-all renders every entry, even when only one changed.
+count=$(git ls-files '*.md' | wc -l)
+check "append again" "$DIARYX" content append notes/idea.md "third thought"
+"$DIARYX" commit --check-all >"$T/out" && pass || fail "commit --check-all"
+contains "--check-all checks every entry" "$T/out" "1 file changed; $count entries checked)"
+gitok . "after commit --check-all"
 
 check_rc "restore needs a revision" 2 "$DIARYX" restore
 check_rc "unknown revision" 1 "$DIARYX" restore nope
