@@ -76,6 +76,12 @@ int dx_wsdoc_ids(y_doc *doc, dx_strlist *ids, dx_error *err);
  * on a cycle or a chain through unknown ids, DX_ENOTFOUND for an unknown id. */
 int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err);
 
+/* Call fn(ud, id, path) for every live entry whose path can be derived (as
+ * dx_wsdoc_path derives it), in no particular order; the ancestors' paths are derived once
+ * for all entries. A nonzero return of fn stops the walk and is returned. */
+typedef int (*dx_wsdoc_path_fn)(void *ud, const char *id, const char *path);
+int dx_wsdoc_each_path(y_doc *doc, dx_wsdoc_path_fn fn, void *ud, dx_error *err);
+
 /* Whether entry id exists and is not deleted. */
 bool dx_wsdoc_is_live(y_doc *doc, const char *id);
 

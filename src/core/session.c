@@ -165,22 +165,20 @@ static int paths_put(dx_session *s, const char *path, const char *id)
     return 0;
 }
 
+/* Two entries on one path (a conflict the checks report): the greatest id keeps it, the
+ * same on every peer. */
+static int path_found(void *ud, const char *id, const char *path)
+{
+    dx_session *s = ud;
+    const char *had = dx_strmap_get(&s->paths, path);
+    return had && strcmp(had, id) > 0 ? 0 : paths_put(s, path, id);
+}
+
 static int paths_build(dx_session *s, dx_error *err)
 {
     paths_clear(s);
-    dx_strlist ids = DX_STRLIST_INIT;
-    dx_buf p = DX_BUF_INIT;
-    int rc = dx_wsdoc_ids(s->wsslot.doc, &ids, err);
-    for (size_t i = 0; !rc && i < ids.len; i++) {
-        dx_buf_reset(&p);
-        if (dx_wsdoc_is_live(s->wsslot.doc, ids.items[i]) &&
-            dx_wsdoc_path(s->wsslot.doc, ids.items[i], &p, NULL) == 0 &&
-            paths_put(s, p.data, ids.items[i]))
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    }
-    dx_strlist_release(&ids);
-    dx_buf_release(&p);
-    return rc;
+    int rc = dx_wsdoc_each_path(s->wsslot.doc, path_found, s, err);
+    return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory listing paths") : rc;
 }
 
 /* ---- file records --------------------------------------------------------------------- */

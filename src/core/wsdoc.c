@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diaryx/strmap.h"
+
 #define FILES_MAP "files"
 /* Parent chains longer than this are treated as corrupt (a cycle the id check missed). */
 #define MAX_DEPTH 4096
@@ -323,6 +325,75 @@ int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err)
             return dx_error_set(err, DX_ENOMEM, "out of memory");
     }
     return 0;
+}
+
+/* The path of id with its ancestors' paths memoized in memo (id -> malloc'd path; "" for
+ * an entry whose path cannot be derived, also put while its ancestors are looked at, so a
+ * cycle ends there). Same rules as dx_wsdoc_path. NULL when none; -1 in *oom on ENOMEM. */
+static const char *memo_path(y_type *files, const char *id, dx_strmap *memo, size_t depth, int *oom)
+{
+    const char *known = dx_strmap_get(memo, id);
+    if (known)
+        return *known ? known : NULL;
+    char *none = strdup("");
+    if (!none || dx_strmap_put(memo, id, none)) {
+        free(none);
+        *oom = -1;
+        return NULL;
+    }
+    y_type *m = entry_map(files, id);
+    const char *fn = m ? get_str(m, "filename") : NULL;
+    if (!filename_ok(fn) || depth >= MAX_DEPTH)
+        return NULL;
+    const char *parent = get_str(m, "part_of"), *pp = NULL;
+    if (parent && !(pp = memo_path(files, parent, memo, depth + 1, oom)))
+        return NULL;
+    const char *slash = pp ? strrchr(pp, '/') : NULL;
+    size_t dl = slash ? (size_t)(slash - pp) + 1 : 0, fl = strlen(fn);
+    char *path = malloc(dl + fl + 1);
+    if (!path) {
+        *oom = -1;
+        return NULL;
+    }
+    if (dl)
+        memcpy(path, pp, dl);
+    memcpy(path + dl, fn, fl + 1);
+    free(dx_strmap_remove(memo, id));
+    if (dx_strmap_put(memo, id, path)) {
+        free(path);
+        *oom = -1;
+        return NULL;
+    }
+    return path;
+}
+
+int dx_wsdoc_each_path(y_doc *doc, dx_wsdoc_path_fn fn, void *ud, dx_error *err)
+{
+    y_type *files = files_map(doc, err);
+    if (!files)
+        return DX_ECORRUPT;
+    dx_strmap memo = DX_STRMAP_INIT;
+    y_map_iter it;
+    const char *key;
+    y_value v, d;
+    int rc = 0, oom = 0;
+    y_map_iter_init(&it, files);
+    while (!rc && y_map_iter_next(&it, &key, &v)) {
+        if (!v.is_type || y_type_get_kind(v.type) != Y_MAP ||
+            (y_map_get(v.type, "deleted", &d) == Y_OK && !d.is_type && d.any->kind == Y_ANY_BOOL &&
+             d.any->u.b))
+            continue;
+        const char *path = memo_path(files, key, &memo, 0, &oom);
+        if (oom)
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory deriving paths");
+        else if (path)
+            rc = fn(ud, key, path);
+    }
+    for (size_t i = 0; i < memo.cap; i++)
+        if (memo.slots[i].key)
+            free(memo.slots[i].value);
+    dx_strmap_release(&memo);
+    return rc;
 }
 
 bool dx_wsdoc_is_live(y_doc *doc, const char *id)

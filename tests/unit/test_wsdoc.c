@@ -178,6 +178,62 @@ TEST(test_wsdoc_path_rejects_cycles_and_escapes)
     y_doc_free(d);
 }
 
+static int collect_path(void *ud, const char *id, const char *path)
+{
+    dx_strlist *l = ud;
+    char line[256];
+    snprintf(line, sizeof line, "%s %s", id, path);
+    return dx_strlist_push(l, line);
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The walk over every path gives what dx_wsdoc_path gives for each live entry, and skips
+ * what it refuses (a cycle, an escape, a missing parent, a child of any of those). */
+TEST(test_wsdoc_each_path_agrees_with_dx_wsdoc_path)
+{
+    y_doc *d = new_doc(5);
+    put_entry(d, ROOT, "README.md", NULL, true, "Root");
+    put_entry(d, NOTES, "notes/notes.md", ROOT, true, "Notes");
+    put_entry(d, IDEAS, "ideas.md", NOTES, false, "Ideas");
+    put_entry(d, YEAR, "daily/2024/2024_index.md", ROOT, true, "2024");
+    put_entry(d, MONTH, "01/2024_january.md", YEAR, true, "January 2024");
+    put_entry(d, "00000000-0000-4000-8000-0000000000c1", "c1.md",
+              "00000000-0000-4000-8000-0000000000c2", false, NULL);
+    put_entry(d, "00000000-0000-4000-8000-0000000000c2", "c2.md",
+              "00000000-0000-4000-8000-0000000000c1", false, NULL);
+    put_entry(d, "00000000-0000-4000-8000-0000000000c3", "c3.md",
+              "00000000-0000-4000-8000-0000000000c1", false, NULL);
+    put_entry(d, "00000000-0000-4000-8000-0000000000e1", "../escape.md", NULL, false, NULL);
+    put_entry(d, "00000000-0000-4000-8000-0000000000e2", "x.md",
+              "00000000-0000-4000-8000-00000000dead", false, NULL);
+    dx_error err = DX_ERROR_INIT;
+    /* A deleted parent still gives its children their directory; it is not listed. */
+    CHECK_EQ_INT(dx_wsdoc_set_deleted(d, YEAR, true, &err), 0);
+    dx_strlist got = DX_STRLIST_INIT, want = DX_STRLIST_INIT, ids = DX_STRLIST_INIT;
+    CHECK_EQ_INT(dx_wsdoc_each_path(d, collect_path, &got, &err), 0);
+    CHECK_EQ_INT(dx_wsdoc_ids(d, &ids, &err), 0);
+    dx_buf p = DX_BUF_INIT;
+    for (size_t i = 0; i < ids.len; i++)
+        if (dx_wsdoc_is_live(d, ids.items[i]) && dx_wsdoc_path(d, ids.items[i], &p, NULL) == 0)
+            collect_path(&want, ids.items[i], p.data);
+    qsort(got.items, got.len, sizeof *got.items, cmp_line);
+    CHECK_EQ_INT(got.len, 4);
+    CHECK_EQ_INT(got.len, want.len);
+    for (size_t i = 0; i < got.len && i < want.len; i++)
+        CHECK_EQ_STR(got.items[i], want.items[i]);
+    CHECK_EQ_INT(dx_wsdoc_path(d, MONTH, &p, &err), 0);
+    CHECK_EQ_STR(p.data, "daily/2024/01/2024_january.md");
+    dx_buf_release(&p);
+    dx_strlist_release(&got);
+    dx_strlist_release(&want);
+    dx_strlist_release(&ids);
+    y_doc_free(d);
+}
+
 TEST(test_wsdoc_contents_insert_remove)
 {
     y_doc *d = new_doc(5);
@@ -255,6 +311,7 @@ int main(void)
     RUN(test_wsdoc_unchanged_put_writes_nothing);
     RUN(test_wsdoc_path_follows_parent_directories);
     RUN(test_wsdoc_path_rejects_cycles_and_escapes);
+    RUN(test_wsdoc_each_path_agrees_with_dx_wsdoc_path);
     RUN(test_wsdoc_contents_insert_remove);
     RUN(test_wsdoc_concurrent_field_edits_merge);
     return TEST_REPORT();
