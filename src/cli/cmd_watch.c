@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,15 +113,37 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "diaryx: watching %s (commit after %llds without changes%s)\n", root,
                 interval, auto_commit ? "" : "; auto_commit is off");
     cli_ctx at = {root};
+    char db[4096 + 32];
+    snprintf(db, sizeof db, "%s/.diaryx/crdt.db", root);
     int64_t seen = -1;
     time_t last_change = time(NULL);
     bool dirty = true; /* unknown at start: a commit attempt finds out */
-    int failures = 0;  /* rounds in a row that could not open the workspace */
+    int failures = 0;  /* rounds in a row that could not open or read the workspace */
+    dx_git *g = NULL;
+    ws = NULL;
+    struct stat open_db = {0}, now_db;
     while (!rc && !stopping) {
-        /* A fresh session each round: other diaryx processes may have written the store. A
-         * round that cannot open it (a busy store, a file being replaced) is retried; the
+        /* One session for as long as it works: each round takes in what other diaryx
+         * processes stored and what was edited on disk. It is opened again when the store
+         * was replaced (a rebuild from git by another process) or a round failed; a round
+         * that cannot open it (a busy store, a file being replaced) is retried, and the
          * watch gives up after a minute of failures. */
-        if (cli_open(&at, &ws)) {
+        if (ws && (stat(db, &now_db) != 0 || now_db.st_ino != open_db.st_ino ||
+                   now_db.st_dev != open_db.st_dev)) {
+            cli_finish(ws, 0);
+            dx_git_free(g);
+            ws = NULL;
+            g = NULL;
+        }
+        int failed = ws ? cli_sync(ws) : cli_open(&at, &ws);
+        if (!failed && !g && (failed = cli_history(ws, &g)) == 0 && stat(db, &open_db) != 0)
+            memset(&open_db, 0, sizeof open_db);
+        if (failed) {
+            if (ws)
+                cli_finish(ws, 0);
+            dx_git_free(g);
+            ws = NULL;
+            g = NULL;
             if (once || ++failures * poll > 60)
                 return 1;
             sleep_seconds(poll);
@@ -136,22 +159,18 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
             seen = last;
         }
         if (auto_commit && dirty && time(NULL) - last_change >= interval) {
-            dx_git *g = NULL;
-            if (!(rc = cli_history(ws, &g))) {
-                rc = cli_commit(g, NULL, true);
-                dirty = rc != 0; /* failed checks: tried again after another quiet interval */
-                if (rc) {
-                    rc = 0; /* keep watching: the failure is counted and printed */
-                    last_change = time(NULL);
-                }
-                seen = dx_store_last_id(dx_session_store(cli_session()), NULL);
-            }
-            dx_git_free(g);
+            /* Failed checks are printed and counted; they are tried again after another
+             * quiet interval. */
+            dirty = cli_commit(g, NULL, true) != 0;
+            if (dirty)
+                last_change = time(NULL);
+            seen = dx_store_last_id(dx_session_store(cli_session()), NULL);
         }
-        rc = cli_finish(ws, rc);
         if (once)
             break;
         sleep_seconds(poll);
     }
+    rc = cli_finish(ws, rc);
+    dx_git_free(g);
     return rc;
 }

@@ -110,6 +110,15 @@ for _ in $(seq 1 100); do
 done
 git show HEAD:notes/later.md >"$T/show3" 2>&1
 contains "the daemon committed the new file" "$T/show3" "written while watched"
+# Another diaryx process stores an edit while the daemon keeps its session open.
+check "append while watched" "$DIARYX" content append notes/later.md "appended by another diaryx"
+for _ in $(seq 1 100); do
+    git show HEAD:notes/later.md 2>/dev/null | grep -q "appended by another" && break
+    sleep 0.1
+done
+git show HEAD:notes/later.md >"$T/show4" 2>&1
+contains "the daemon committed the other process's edit" "$T/show4" "appended by another diaryx"
+contains "the file holds both" "notes/later.md" "written while watched"
 kill "$pid" 2>/dev/null && pass || fail "the daemon was running"
 for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "the daemon stops on SIGTERM" || pass
