@@ -11,7 +11,9 @@
  * rendered and checked instead (result.incremental false) for the first commit, when
  * HEAD is not the commit diaryx made last (a commit by hand, a reset), when updates came
  * from elsewhere since (sync), when the number of live entries differs from the number
- * of entry files, and with opts.verify_all. The checks (ROADMAP.md, "Sanity checks"):
+ * of entry files, when materializing left a file behind the CRDT (meta
+ * DX_SESSION_META_CHECK_ALL: a damaged entry, a file in the way), and with
+ * opts.verify_all. The checks (ROADMAP.md, "Sanity checks"):
  *   1. every entry renders, and an entry whose body document has text renders a file with
  *      that body (no body is lost on the way to the file);
  *   2. the rendered file set matches the CRDT's file index: one valid, distinct path per

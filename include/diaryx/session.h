@@ -87,6 +87,10 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err);
  * path is not an entry's recorded file. */
 const char *dx_session_recorded(dx_session *s, const char *path);
 
+/* Meta key set when materializing left a file behind the CRDT (a damaged entry, a file in
+ * the way): the next commit renders and checks every entry, and a commit clears it. */
+#define DX_SESSION_META_CHECK_ALL "check_all"
+
 /* The entry whose recorded file path is (borrowed), or NULL. */
 const char *dx_session_recorded_entry(dx_session *s, const char *path);
 /* How many entries have a recorded file (normally every live entry). */

@@ -384,12 +384,13 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     dx_buf v = DX_BUF_INIT;
     int64_t since =
         dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
+    bool check_all = dx_store_meta_get(st, DX_SESSION_META_CHECK_ALL, &v, NULL) == 0;
     dx_buf_reset(&v);
     bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
                         dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
     dx_buf_release(&v);
     int rc = dx_store_dirty(st, &dirty, &upto, err);
-    if (!rc && !opts->verify_all && since >= 0 && last_is_head)
+    if (!rc && !opts->verify_all && !check_all && since >= 0 && last_is_head)
         rc = delta_files(s, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
                          &r->problems, err);
     if (!rc && !delta) {
@@ -443,6 +444,8 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
         rc = dx_store_meta_set(st, META_LAST_COMMIT, r->id, err);
     if (!rc)
         rc = dx_store_dirty_clear(st, upto, err);
+    if (!rc && !delta)
+        rc = dx_store_meta_set(st, DX_SESSION_META_CHECK_ALL, NULL, err);
     for (size_t i = 0; !rc && r->committed && delta && i < docs.len; i++)
         rc = dx_store_compact(st, docs.items[i], keep, err);
     if (!rc && r->committed && !delta)

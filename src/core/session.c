@@ -530,6 +530,13 @@ static int remove_recorded(dx_session *s, const char *path_in)
     return rc;
 }
 
+/* Files left as they are while the CRDT moved on: the next commit must check every entry
+ * (a commit of the changes alone would not look at them). */
+static void want_full_check(dx_session *s)
+{
+    dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, "1", NULL);
+}
+
 /* Write entry id's bytes at path, unless a file diaryx did not write is there. */
 static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
                        dx_error *err)
@@ -549,6 +556,7 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
         (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
         dx_strlist_pushf(&s->warnings,
                          "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+        want_full_check(s);
         rc = 0;
         goto done;
     }
@@ -661,6 +669,7 @@ static int materialize(dx_session *s, dx_error *err)
                              "entry %s cannot be written (%s); its file is left "
                              "as it is",
                              id, e.msg);
+            want_full_check(s);
             rc = 0;
         }
     }
@@ -710,6 +719,10 @@ static int flush(dx_session *s, dx_error *err)
                                  merged ? mlen : l[0], "local", s->device, NULL, err);
         if (!rc)
             s->stats->updates++;
+        /* A change of the file index no staged edit explains (a caller of the API editing
+         * the workspace document directly): nothing says which files it affects. */
+        if (!rc && !strcmp(order[i]->doc, WS_DOC) && !s->touched.len && !s->full)
+            want_full_check(s);
         y_free(merged);
     }
     for (size_t i = 0; i < s->n_pend; i++) {

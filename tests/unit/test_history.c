@@ -384,6 +384,16 @@ TEST(test_a_commit_checks_only_the_changes_and_equals_a_full_one)
     CHECK_EQ_INT(commit(&e, &r), 0); /* and then it is back to the changes only */
     CHECK(r.incremental && !r.committed);
     dx_commit_result_release(&r);
+    /* A local edit that leaves files behind the CRDT (here a parent cycle: neither file
+     * can be written) makes the next commit check everything, and fail. */
+    char b[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(e.s, "README.md", b, &err), 0);
+    CHECK_EQ_INT(dx_wsdoc_set_field(dx_session_wsdoc(e.s), b, "part_of", a, &err), 0);
+    CHECK_EQ_INT(dx_wsdoc_set_field(dx_session_wsdoc(e.s), a, "filename", "a2.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(commit(&e, &r), DX_EVALIDATE);
+    CHECK(!r.incremental);
+    dx_commit_result_release(&r);
     dx_buf_release(&out);
     env_close(&e);
     teardown();
