@@ -191,6 +191,14 @@ int dx_git_mempack_add_blob(dx_git_mempack *m, const git_oid *id, const void *da
     return 0;
 }
 
+int dx_git_mempack_add_copy(dx_git_mempack *m, const git_oid *id, git_object_t type,
+                            const void *data, size_t len, dx_error *err)
+{
+    if (mem_add((mem_backend *)m->backend, id, type, data, len, 1) < 0)
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    return 0;
+}
+
 static void be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);
@@ -361,7 +369,8 @@ static int close_temp(hashed_file *h)
     return r;
 }
 
-int dx_git_mempack_finish(dx_git *g, dx_git_mempack *m, size_t *out_objects, dx_error *err)
+int dx_git_mempack_finish(dx_git *g, dx_git_mempack *m, char *out_name, size_t *out_objects,
+                          dx_error *err)
 {
     mem_backend *mb = (mem_backend *)m->backend;
     char dir[4096], tpack[4200] = "", tidx[4200] = "", fpack[4200], fidx[4200], hex[41];
@@ -412,6 +421,8 @@ int dx_git_mempack_finish(dx_git *g, dx_git_mempack *m, size_t *out_objects, dx_
     }
     if (out_objects)
         *out_objects = mb->n;
+    if (out_name)
+        snprintf(out_name, 80, "pack-%s", hex);
 done:
     close_temp(&hp);
     close_temp(&hi);

@@ -1,0 +1,363 @@
+/* git_sync.c - make the index match a new commit: patch it in place when it is known to match
+ * the parent (the index memo), else through libgit2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "git_internal.h"
+
+#define MEMO_FILE "diaryx-index"
+#define MEMO_LEN  82 /* 40 hex (index checksum) + ' ' + 40 hex (tree) + '\n' */
+
+/* Whether the index holds exactly the files of l: stage 0, same paths, ids and modes. */
+static int index_matches(git_index *idx, const dx_git_tree_list *l)
+{
+    if (git_index_entrycount(idx) != l->n)
+        return 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const git_index_entry *e = git_index_get_byindex(idx, i);
+        if (!e || GIT_INDEX_ENTRY_STAGE(e) != 0 || e->mode != l->v[i].mode ||
+            !git_oid_equal(&e->id, &l->v[i].id) || strcmp(e->path, l->v[i].path) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The path a change puts into the index (NULL for a deletion). */
+static const char *added_path(const dx_git_change *c)
+{
+    return c->kind == 'R' ? c->to : c->kind == 'D' ? NULL : c->path;
+}
+
+/* Apply the changes of a commit to an index that matched its parent. Added and changed files
+ * get their stat data from the work tree file (st[k], taken by sync_worktree before it last
+ * saw the committed bytes there), so `git status` need not hash them again; this is what
+ * git_index_add_bypath would record, without reading and hashing each file once more.
+ * Returns 1 when a file's stat data is missing (the caller rebuilds the index instead). */
+static int apply_changes(git_index *idx, const dx_git_change *ch, const struct stat *st,
+                         const unsigned char *have_st, size_t nch)
+{
+    for (size_t k = 0; k < nch; k++) {
+        const char *add = added_path(&ch[k]);
+        if ((ch[k].kind == 'D' || ch[k].kind == 'R') &&
+            git_index_remove_bypath(idx, ch[k].path) < 0)
+            return -1;
+        if (!add)
+            continue;
+        if (!have_st[k])
+            return 1;
+        git_index_entry e;
+        memset(&e, 0, sizeof e);
+        e.ctime.seconds = (int32_t)st[k].st_ctim.tv_sec;
+        e.ctime.nanoseconds = (uint32_t)st[k].st_ctim.tv_nsec;
+        e.mtime.seconds = (int32_t)st[k].st_mtim.tv_sec;
+        e.mtime.nanoseconds = (uint32_t)st[k].st_mtim.tv_nsec;
+        e.dev = (uint32_t)st[k].st_dev;
+        e.ino = (uint32_t)st[k].st_ino;
+        e.mode = GIT_FILEMODE_BLOB;
+        e.uid = (uint32_t)st[k].st_uid;
+        e.gid = (uint32_t)st[k].st_gid;
+        e.file_size = (uint32_t)st[k].st_size;
+        e.id = ch[k].id;
+        e.path = add;
+        if (git_index_add(idx, &e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int unhex(const char *s, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
+        if (h < 0 || l < 0)
+            return -1;
+        out[i] = (unsigned char)(h << 4 | l);
+    }
+    return 0;
+}
+
+/* The memo of the last process (.git/diaryx-index), unless this one has its own. */
+static void memo_load(dx_git *g)
+{
+    char p[4096], b[MEMO_LEN + 1];
+    if (g->index_memo_valid)
+        return;
+    snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t r = read(fd, b, sizeof b);
+    close(fd);
+    if (r != MEMO_LEN || b[40] != ' ' || b[81] != '\n' || unhex(b, g->index_sum, 20) < 0 ||
+        unhex(b + 41, g->index_tree.id, 20) < 0)
+        return;
+    g->index_memo_valid = 1;
+}
+
+/* Remember that the index with checksum sum holds the files of tree. The file is rewritten in
+ * place (no new inode): a torn write leaves a memo of the wrong length, which is ignored. */
+static void memo_store(dx_git *g, const unsigned char sum[20], const git_oid *tree)
+{
+    char p[4096], b[MEMO_LEN + 1];
+    memcpy(g->index_sum, sum, 20);
+    g->index_tree = *tree;
+    g->index_memo_valid = 1;
+    for (int i = 0; i < 20; i++)
+        snprintf(b + 2 * i, 3, "%02x", sum[i]);
+    b[40] = ' ';
+    git_oid_tostr(b + 41, 41, tree);
+    b[81] = '\n';
+    snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return; /* the next process takes the libgit2 path once */
+    if (write(fd, b, MEMO_LEN) != MEMO_LEN) {
+        /* a short memo is ignored when read */
+    }
+    close(fd);
+}
+
+static void memo_forget(dx_git *g)
+{
+    char p[4096];
+    g->index_memo_valid = 0;
+    snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
+    unlink(p);
+}
+
+static int read_all(int fd, unsigned char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    size_t put = 0;
+    while (put < len) {
+        ssize_t r = write(fd, (const char *)buf + put, len - put);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        put += (size_t)r;
+    }
+    return 0;
+}
+
+static int cmp_edit(const void *a, const void *b)
+{
+    return strcmp(((const dx_git_index_edit *)a)->path, ((const dx_git_index_edit *)b)->path);
+}
+
+/* Whether the work tree file of an unchanged, racily clean entry e still has the entry's stat
+ * data but other bytes than its blob (git's "racy git": written in the same timestamp as the
+ * index). Looser than git's own stat comparison (seconds and size only), so that whatever git
+ * would call unchanged is looked at; costs a read and a hash of the few such files. */
+static int racy_changed(dx_git *g, const unsigned char *data, const dx_git_index_entry *e,
+                        EVP_MD_CTX *md)
+{
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%.*s", g->root, (int)e->path_len, e->path);
+    if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || (uint32_t)st.st_size != e->size ||
+        (uint32_t)st.st_mtim.tv_sec != e->mtime_sec)
+        return 0; /* git sees the difference itself */
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    unsigned char *buf = malloc(e->size ? e->size : 1);
+    int same = 0;
+    if (buf && read_all(fd, buf, e->size) == 0) {
+        char hdr[32];
+        int hl = snprintf(hdr, sizeof hdr, "blob %u", (unsigned)e->size) + 1;
+        unsigned char sum[20];
+        unsigned int dl = 0;
+        same = EVP_DigestInit_ex(md, EVP_sha1(), NULL) && EVP_DigestUpdate(md, hdr, (size_t)hl) &&
+               EVP_DigestUpdate(md, buf, e->size) && EVP_DigestFinal_ex(md, sum, &dl) && dl == 20 &&
+               memcmp(sum, data + e->off + 40, 20) == 0;
+    }
+    free(buf);
+    close(fd);
+    return !same;
+}
+
+/* The fast path: with index.lock held (git's protocol: O_EXCL create, write, rename over the
+ * index), read the index; when its trailing checksum is the memo's and the memo's tree is the
+ * parent's, write the parent's index with only the changed entries replaced. Returns 1 when
+ * it does not apply (the caller takes the libgit2 path), 0 when the index was written. */
+static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new_tree,
+                       const dx_git_change *ch, const struct stat *st, const unsigned char *have_st,
+                       size_t nch, dx_error *err)
+{
+    char ipath[4096], lpath[4200];
+    int rc = 1, lock = -1, fd = -1;
+    unsigned char *data = NULL, *smudge = NULL;
+    dx_git_index_view v = {0};
+    dx_git_index_edit *ed = NULL;
+    dx_buf out = DX_BUF_INIT;
+    EVP_MD_CTX *md = NULL;
+    struct stat ist;
+    size_t ne = 0;
+
+    memo_load(g);
+    if (!g->index_memo_valid || !parent_tree || !git_oid_equal(&g->index_tree, parent_tree))
+        return 1;
+    for (size_t k = 0; k < nch; k++)
+        if (added_path(&ch[k]) && (!st || !have_st[k]))
+            return 1;
+    snprintf(ipath, sizeof ipath, "%sindex", git_repository_path(g->repo));
+    snprintf(lpath, sizeof lpath, "%s.lock", ipath);
+    lock = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (lock < 0) {
+        if (errno == EEXIST)
+            return dx_error_set(err, DX_ECONFLICT,
+                                "cannot lock the index: '%s' exists (another git process is "
+                                "running, or one was killed: remove it)",
+                                lpath);
+        return dx_error_set(err, DX_EIO, "cannot lock the index '%s': %s", lpath, strerror(errno));
+    }
+    if ((fd = open(ipath, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &ist) < 0 || ist.st_size < 32 ||
+        (uint64_t)ist.st_size > ((uint64_t)1 << 31))
+        goto done;
+    size_t len = (size_t)ist.st_size;
+    if (!(data = malloc(len)) || read_all(fd, data, len) < 0 ||
+        memcmp(data + len - 20, g->index_sum, 20) != 0)
+        goto done;
+    if (dx_git_index_parse(data, len, &v, NULL) < 0)
+        goto done;
+    /* the edits, sorted by path */
+    ed = calloc(2 * nch + 1, sizeof *ed);
+    smudge = calloc(v.n ? v.n : 1, 1);
+    md = EVP_MD_CTX_new();
+    if (!ed || !smudge || !md) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory updating the index");
+        goto done;
+    }
+    for (size_t k = 0; k < nch; k++) {
+        const char *add = added_path(&ch[k]);
+        if (ch[k].kind == 'D' || ch[k].kind == 'R')
+            ed[ne++] = (dx_git_index_edit){.path = ch[k].path, .remove = 1};
+        if (!add)
+            continue;
+        dx_git_index_edit *e = &ed[ne++];
+        memset(e, 0, sizeof *e);
+        e->path = add;
+        e->ctime_sec = (uint32_t)st[k].st_ctim.tv_sec;
+        e->ctime_nsec = (uint32_t)st[k].st_ctim.tv_nsec;
+        e->mtime_sec = (uint32_t)st[k].st_mtim.tv_sec;
+        e->mtime_nsec = (uint32_t)st[k].st_mtim.tv_nsec;
+        e->dev = (uint32_t)st[k].st_dev;
+        e->ino = (uint32_t)st[k].st_ino;
+        e->mode = GIT_FILEMODE_BLOB;
+        e->uid = (uint32_t)st[k].st_uid;
+        e->gid = (uint32_t)st[k].st_gid;
+        e->size = (uint32_t)st[k].st_size;
+        memcpy(e->id, ch[k].id.id, 20);
+    }
+    qsort(ed, ne, sizeof *ed, cmp_edit);
+    /* racily clean entries (modified no earlier than the index itself, to the second) are
+     * checked as git does when it writes an index */
+    for (size_t i = 0; i < v.n; i++)
+        if (v.v[i].mtime_sec >= (uint32_t)ist.st_mtim.tv_sec && v.v[i].size != 0)
+            smudge[i] = (unsigned char)racy_changed(g, data, &v.v[i], md);
+    if ((rc = dx_git_index_patch(data, &v, ed, ne, smudge, &out, err)) < 0)
+        goto done;
+    if (write_all(lock, out.data, out.len) < 0 || close(lock) < 0) {
+        lock = -1;
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", lpath, strerror(errno));
+        goto done;
+    }
+    lock = -1;
+    if (rename(lpath, ipath) < 0) {
+        rc = dx_error_set(err, DX_EIO, "cannot replace the index '%s': %s", ipath, strerror(errno));
+        goto done;
+    }
+    lpath[0] = 0;
+    g->index_patches++;
+    memo_store(g, (const unsigned char *)out.data + out.len - 20, new_tree);
+    rc = 0;
+done:
+    if (lock >= 0)
+        close(lock);
+    if (lpath[0])
+        unlink(lpath);
+    if (fd >= 0)
+        close(fd);
+    free(data);
+    free(smudge);
+    free(ed);
+    dx_git_index_view_release(&v);
+    dx_buf_release(&out);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
+                      const dx_git_tree_list *parent, const dx_git_change *ch,
+                      const struct stat *st, const unsigned char *have_st, size_t nch,
+                      dx_error *err)
+{
+    git_index *idx = NULL;
+    dx_git_tree_list walked = {0};
+    int rc, gr, r = 1;
+    rc = patch_index(g, parent_tree ? git_tree_id(parent_tree) : NULL, git_tree_id(new_tree), ch,
+                     st, have_st, nch, err);
+    if (rc <= 0)
+        return rc;
+    rc = 0;
+    /* the libgit2 path: the memo, if any, is stale from here on */
+    memo_forget(g);
+    if ((gr = git_repository_index(&idx, g->repo)) < 0 || (gr = git_index_read(idx, 0)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot read the index");
+        goto done;
+    }
+    if (!parent && parent_tree && (nch == 0 || st)) {
+        if ((rc = dx_git_tree_files(parent_tree, &walked, err)) < 0)
+            goto done;
+        parent = &walked;
+    }
+    if (parent && (nch == 0 || st) && index_matches(idx, parent)) {
+        if (nch == 0) {
+            memo_store(g, git_index_checksum(idx)->id, git_tree_id(new_tree));
+            goto done;
+        }
+        if ((r = apply_changes(idx, ch, st, have_st, nch)) < 0) {
+            rc = dx_git_fail(err, r, "cannot update the index with %zu changes", nch);
+            goto done;
+        }
+    }
+    if (r && (gr = git_index_read_tree(idx, new_tree)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot make the index match the commit");
+        goto done;
+    }
+    if ((gr = git_index_write(idx)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot write the index");
+        goto done;
+    }
+    g->index_rewrites++;
+    memo_store(g, git_index_checksum(idx)->id, git_tree_id(new_tree));
+done:
+    dx_git_tree_list_release(&walked);
+    git_index_free(idx);
+    return rc;
+}
