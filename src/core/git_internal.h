@@ -53,6 +53,10 @@ struct dx_git {
     git_oid index_tree;
     int index_memo_valid;
     size_t index_patches, index_rewrites; /* how the index was written (tests, benchmarks) */
+    /* The bytes of the index this process last patched (its trailer is index_sum when
+     * index_memo_valid), so the next patch need not read 1 MB back; spare: the buffer of the
+     * one before, reused for the next output. */
+    dx_buf index_bytes, index_spare;
 };
 
 /* A change of a commit. */
@@ -81,6 +85,10 @@ int dx_git_mempack_add_blob(dx_git_mempack *m, const git_oid *id, const void *da
 /* Keep a copy of an object (any type). */
 int dx_git_mempack_add_copy(dx_git_mempack *m, const git_oid *id, git_object_t type,
                             const void *data, size_t len, dx_error *err);
+/* Keep a copy of a whole, undeltified pack entry (type+size header and zlib stream) of an
+ * existing pack, written to the new pack as it is; crc = its CRC32 (from the old .idx). */
+int dx_git_mempack_add_raw(dx_git_mempack *m, const git_oid *id, const void *entry, size_t len,
+                           uint32_t crc, dx_error *err);
 /* Write every object kept in memory as one pack (undeltified, with its .idx) into the
  * repository, the index last, and make the repository see it; out_name (may be NULL, else 80
  * bytes) receives its name ("pack-<hex>"), out_objects (may be NULL) the count. */

@@ -24,6 +24,8 @@ typedef struct mem_obj {
     const void *data;
     size_t len;
     void *owned; /* data copied from a write, else NULL (caller's bytes) */
+    int raw;     /* data is a whole pack entry (header + zlib stream) copied from a pack */
+    uint32_t crc;
 } mem_obj;
 
 typedef struct mem_backend {
@@ -92,6 +94,8 @@ static int mem_add(mem_backend *mb, const git_oid *id, git_object_t type, const 
     o->len = len;
     o->owned = NULL;
     o->data = data;
+    o->raw = 0;
+    o->crc = 0;
     if (copy) {
         if (!(o->owned = malloc(len ? len : 1)))
             return -1;
@@ -107,7 +111,7 @@ static int mem_read(void **out, size_t *len, git_object_t *type, git_odb_backend
                     const git_oid *id)
 {
     mem_obj *o = mem_find((mem_backend *)b, id);
-    if (!o)
+    if (!o || o->raw) /* a raw entry is still in its old pack */
         return GIT_ENOTFOUND;
     if (!(*out = git_odb_backend_data_alloc(b, o->len ? o->len : 1)))
         return -1;
@@ -120,7 +124,7 @@ static int mem_read(void **out, size_t *len, git_object_t *type, git_odb_backend
 static int mem_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
 {
     mem_obj *o = mem_find((mem_backend *)b, id);
-    if (!o)
+    if (!o || o->raw)
         return GIT_ENOTFOUND;
     *len = o->len;
     *type = o->type;
@@ -199,6 +203,20 @@ int dx_git_mempack_add_copy(dx_git_mempack *m, const git_oid *id, git_object_t t
     return 0;
 }
 
+int dx_git_mempack_add_raw(dx_git_mempack *m, const git_oid *id, const void *entry, size_t len,
+                           uint32_t crc, dx_error *err)
+{
+    mem_backend *mb = (mem_backend *)m->backend;
+    size_t before = mb->n;
+    if (mem_add(mb, id, GIT_OBJECT_INVALID, entry, len, 1) < 0)
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (mb->n > before) {
+        mb->v[before].raw = 1;
+        mb->v[before].crc = crc;
+    }
+    return 0;
+}
+
 static void be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);
@@ -263,6 +281,13 @@ static int write_pack_data(mem_backend *mb, hashed_file *h, pack_pos *pos, unsig
     for (size_t i = 0; i < mb->n && rc == 0 && !h->bad; i++) {
         const mem_obj *o = &mb->v[i];
         size_t len = o->len, hl = 0;
+        if (o->raw) {
+            pos[i].id = o->id;
+            pos[i].off = h->off;
+            pos[i].crc = o->crc;
+            hf_write(h, o->data, o->len);
+            continue;
+        }
         hdr[hl++] = (unsigned char)((len >= 16 ? 0x80 : 0) | ((unsigned)o->type << 4) | (len & 15));
         for (len >>= 4; len; len >>= 7)
             hdr[hl++] = (unsigned char)((len >= 128 ? 0x80 : 0) | (len & 127));

@@ -140,6 +140,8 @@ void dx_git_free(dx_git *g)
         return;
     git_repository_free(g->repo);
     dx_git_tree_list_release(&g->files);
+    dx_buf_release(&g->index_bytes);
+    dx_buf_release(&g->index_spare);
     free(g->root);
     free(g);
     git_libgit2_shutdown();

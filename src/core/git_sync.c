@@ -132,6 +132,7 @@ static void memo_forget(dx_git *g)
 {
     char p[4096];
     g->index_memo_valid = 0;
+    dx_buf_release(&g->index_bytes);
     snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
     unlink(p);
 }
@@ -240,10 +241,17 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
         (uint64_t)ist.st_size > ((uint64_t)1 << 31))
         goto done;
     size_t len = (size_t)ist.st_size;
-    if (!(data = malloc(len)) || read_all(fd, data, len) < 0 ||
-        memcmp(data + len - 20, g->index_sum, 20) != 0)
+    unsigned char trailer[20];
+    if (pread(fd, trailer, 20, (off_t)len - 20) != 20 || memcmp(trailer, g->index_sum, 20) != 0)
         goto done;
-    if (dx_git_index_parse(data, len, &v, NULL) < 0)
+    const unsigned char *bytes = (const unsigned char *)g->index_bytes.data;
+    if (g->index_bytes.len != len || memcmp(bytes + len - 20, trailer, 20) != 0) {
+        /* not the index this process wrote last: read it */
+        if (!(data = malloc(len)) || read_all(fd, data, len) < 0)
+            goto done;
+        bytes = data;
+    }
+    if (dx_git_index_parse(bytes, len, &v, NULL) < 0)
         goto done;
     /* the edits, sorted by path */
     ed = calloc(2 * nch + 1, sizeof *ed);
@@ -279,8 +287,10 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
      * checked as git does when it writes an index */
     for (size_t i = 0; i < v.n; i++)
         if (v.v[i].mtime_sec >= (uint32_t)ist.st_mtim.tv_sec && v.v[i].size != 0)
-            smudge[i] = (unsigned char)racy_changed(g, data, &v.v[i], md);
-    if ((rc = dx_git_index_patch(data, &v, ed, ne, smudge, &out, err)) < 0)
+            smudge[i] = (unsigned char)racy_changed(g, bytes, &v.v[i], md);
+    out = g->index_spare; /* its memory is reused */
+    memset(&g->index_spare, 0, sizeof g->index_spare);
+    if ((rc = dx_git_index_patch(bytes, &v, ed, ne, smudge, &out, err)) < 0)
         goto done;
     if (write_all(lock, out.data, out.len) < 0 || close(lock) < 0) {
         lock = -1;
@@ -295,6 +305,10 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     lpath[0] = 0;
     g->index_patches++;
     memo_store(g, (const unsigned char *)out.data + out.len - 20, new_tree);
+    /* keep what was written for the next patch; the old bytes' memory becomes the spare */
+    g->index_spare = g->index_bytes;
+    g->index_bytes = out;
+    memset(&out, 0, sizeof out);
     rc = 0;
 done:
     if (lock >= 0)

@@ -288,7 +288,7 @@ TEST(test_git_bare_repo_and_stale_parent)
     dx_buf_release(&out);
 }
 
-TEST(test_git_pack_keeps_loose_objects_bounded)
+TEST(test_git_pack_keeps_loose_objects_and_packs_bounded)
 {
     const char *root = new_dir("pack");
     dx_git *g = NULL;
@@ -326,6 +326,7 @@ TEST(test_git_pack_keeps_loose_objects_bounded)
     CHECK(strtol(out.data + 6, NULL, 10) <= 21);
     CHECK_EQ_INT(sh(&out, "ls %s/.git/objects/pack | grep -vc '\\.\\(pack\\|idx\\)$'", root), 1);
     CHECK_EQ_STR(out.data, "0\n"); /* nothing else left behind */
+    CHECK_EQ_INT(sh(&out, "git -C %s verify-pack %s/.git/objects/pack/*.idx", root, root), 0);
     CHECK_EQ_INT(sh(&out, "git -C %s rev-list --count HEAD", root), 0);
     CHECK_EQ_STR(out.data, "200\n");
     CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
@@ -541,7 +542,7 @@ int main(void)
     RUN(test_git_incremental_changes_and_message);
     RUN(test_git_log_read_resolve_diff);
     RUN(test_git_bare_repo_and_stale_parent);
-    RUN(test_git_pack_keeps_loose_objects_bounded);
+    RUN(test_git_pack_keeps_loose_objects_and_packs_bounded);
     RUN(test_git_blob_ids_with_and_without_data);
     RUN(test_git_index_follows_incremental_commits);
     RUN(test_git_first_commit_is_one_pack);
