@@ -128,14 +128,6 @@ static void memo_store(dx_git *g, const unsigned char sum[20], const git_oid *tr
     close(fd);
 }
 
-static void memo_forget(dx_git *g)
-{
-    char p[4096];
-    g->index_memo_valid = 0;
-    dx_buf_release(&g->index_bytes);
-    snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
-    unlink(p);
-}
 
 static int read_all(int fd, unsigned char *buf, size_t len)
 {
@@ -202,6 +194,27 @@ static int racy_changed(dx_git *g, const unsigned char *data, const dx_git_index
     return !same;
 }
 
+/* Whether the index file ends with the memo's checksum; *out_fd (may be NULL, else the open
+ * file for the caller to close) and *out_st get the file and its stat data. */
+static int index_is_memo(dx_git *g, const char *ipath, int *out_fd, struct stat *out_st)
+{
+    struct stat st;
+    unsigned char trailer[20];
+    int fd = open(ipath, O_RDONLY | O_CLOEXEC), hit = 0;
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= 32 &&
+        (uint64_t)st.st_size <= ((uint64_t)1 << 31) &&
+        pread(fd, trailer, 20, (off_t)st.st_size - 20) == 20 &&
+        memcmp(trailer, g->index_sum, 20) == 0)
+        hit = 1;
+    if (hit && out_fd) {
+        *out_fd = fd;
+        *out_st = st;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    return hit;
+}
+
 /* The fast path: with index.lock held (git's protocol: O_EXCL create, write, rename over the
  * index), read the index; when its trailing checksum is the memo's and the memo's tree is the
  * parent's, write the parent's index with only the changed entries replaced. Returns 1 when
@@ -228,6 +241,11 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
             return 1;
     snprintf(ipath, sizeof ipath, "%sindex", git_repository_path(g->repo));
     snprintf(lpath, sizeof lpath, "%s.lock", ipath);
+    /* a first look without the lock: a miss costs no lock file */
+    if (!index_is_memo(g, ipath, NULL, NULL))
+        return 1;
+    if (nch == 0)
+        return 0; /* it holds the parent's files already */
     lock = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (lock < 0) {
         if (errno == EEXIST)
@@ -237,15 +255,12 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
                                 lpath);
         return dx_error_set(err, DX_EIO, "cannot lock the index '%s': %s", lpath, strerror(errno));
     }
-    if ((fd = open(ipath, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &ist) < 0 || ist.st_size < 32 ||
-        (uint64_t)ist.st_size > ((uint64_t)1 << 31))
+    /* again under the lock: another writer may have replaced it meanwhile */
+    if (!index_is_memo(g, ipath, &fd, &ist))
         goto done;
     size_t len = (size_t)ist.st_size;
-    unsigned char trailer[20];
-    if (pread(fd, trailer, 20, (off_t)len - 20) != 20 || memcmp(trailer, g->index_sum, 20) != 0)
-        goto done;
     const unsigned char *bytes = (const unsigned char *)g->index_bytes.data;
-    if (g->index_bytes.len != len || memcmp(bytes + len - 20, trailer, 20) != 0) {
+    if (g->index_bytes.len != len || memcmp(bytes + len - 20, g->index_sum, 20) != 0) {
         /* not the index this process wrote last: read it */
         if (!(data = malloc(len)) || read_all(fd, data, len) < 0)
             goto done;
@@ -339,8 +354,9 @@ int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
     if (rc <= 0)
         return rc;
     rc = 0;
-    /* the libgit2 path: the memo, if any, is stale from here on */
-    memo_forget(g);
+    /* the libgit2 path. The memo need not be forgotten: what it says (this checksum, that
+     * tree) stays true; it just no longer names the index file. */
+    dx_buf_release(&g->index_bytes);
     if ((gr = git_repository_index(&idx, g->repo)) < 0 || (gr = git_index_read(idx, 0)) < 0) {
         rc = dx_git_fail(err, gr, "cannot read the index");
         goto done;

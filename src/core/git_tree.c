@@ -473,8 +473,8 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     const dx_git_file **sorted = NULL;
     const char **dels = NULL;
     git_oid *ids = NULL;
-    unsigned char *state = NULL; /* per sorted file: 0 unchanged, 'A' / 'M', +write flag below */
-    unsigned char *write = NULL;
+    unsigned char *state = NULL;    /* per sorted file: 0 unchanged, 'A' / 'M', +write flag below */
+    unsigned char *new_blob = NULL; /* per sorted file: its blob must be written */
     git_tree_update *ups = NULL;
     dx_git_change *ch = NULL;
     size_t nups = 0, nch = 0, nchanged = 0;
@@ -492,10 +492,10 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     dels = malloc((nd ? nd : 1) * sizeof *dels);
     ids = malloc((n ? n : 1) * sizeof *ids);
     state = calloc(n ? n : 1, 1);
-    write = calloc(n ? n : 1, 1);
+    new_blob = calloc(n ? n : 1, 1);
     ch = calloc(n + nd + 1, sizeof *ch);
     ups = malloc((n + nd + 1) * sizeof *ups);
-    if (!sorted || !dels || !ids || !state || !write || !ch || !ups || !md) {
+    if (!sorted || !dels || !ids || !state || !new_blob || !ch || !ups || !md) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory committing %zu changes", n + nd);
         goto done;
     }
@@ -559,7 +559,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
             rc = need;
             goto done;
         }
-        write[i] = (unsigned char)need;
+        new_blob[i] = (unsigned char)need;
     }
     /* the deletions of files the parent has */
     for (size_t j = 0; j < nd; j++) {
@@ -581,7 +581,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     }
     size_t nwrite = 0;
     for (size_t i = 0; i < n; i++)
-        nwrite += write[i];
+        nwrite += new_blob[i];
     if (pack && (DX_GIT_PACK_SMALL_COMMITS ? nchanged + nch > 0 || !base
                                            : nwrite >= DX_GIT_PACK_MIN_OBJECTS)) {
         if ((rc = dx_git_mempack_begin(g, pack, err)) < 0)
@@ -596,9 +596,9 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
         const dx_git_file *f = sorted[i];
         if (!state[i])
             continue;
-        if (write[i] && (rc = put_blob(wrepo, pack, f, &ids[i], err)) < 0)
+        if (new_blob[i] && (rc = put_blob(wrepo, pack, f, &ids[i], err)) < 0)
             goto done;
-        if (write[i] && stats)
+        if (new_blob[i] && stats)
             stats->blobs_written++;
         ups[nups++] = (git_tree_update){GIT_TREE_UPDATE_UPSERT, ids[i], GIT_FILEMODE_BLOB, f->path};
         /* a rename: a deleted path with the same blob id */
@@ -680,7 +680,7 @@ done:
     free(dels);
     free(ids);
     free(state);
-    free(write);
+    free(new_blob);
     free(ups);
     git_odb_free(odb);
     EVP_MD_CTX_free(md);
