@@ -473,7 +473,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     const dx_git_file **sorted = NULL;
     const char **dels = NULL;
     git_oid *ids = NULL;
-    unsigned char *state = NULL;    /* per sorted file: 0 unchanged, 'A' / 'M', +write flag below */
+    unsigned char *state = NULL;    /* per sorted file: 0 unchanged, else 'A' or 'M' */
     unsigned char *new_blob = NULL; /* per sorted file: its blob must be written */
     git_tree_update *ups = NULL;
     dx_git_change *ch = NULL;
