@@ -128,7 +128,6 @@ static void memo_store(dx_git *g, const unsigned char sum[20], const git_oid *tr
     close(fd);
 }
 
-
 static int read_all(int fd, unsigned char *buf, size_t len)
 {
     size_t got = 0;
