@@ -152,10 +152,93 @@ static void mem_free(git_odb_backend *b)
     free(mb);
 }
 
+/* The repository's packs, read-only, never rescanned. libgit2 rescans objects/pack (a readdir
+ * and a stat per pack) whenever an object is not found, and every new object it writes is
+ * first looked for: ~30 rescans for the ~30 new trees of a small commit. The packs that
+ * matter (those holding the parent's trees) exist when the commit starts. */
+typedef struct packs_view {
+    git_odb_backend parent;
+    git_odb_backend *inner; /* libgit2's pack backend */
+} packs_view;
+
+static git_odb_backend *inner_of(git_odb_backend *b)
+{
+    return ((packs_view *)b)->inner;
+}
+
+static int pv_read(void **out, size_t *len, git_object_t *type, git_odb_backend *b,
+                   const git_oid *id)
+{
+    return inner_of(b)->read(out, len, type, inner_of(b), id);
+}
+
+static int pv_read_prefix(git_oid *full, void **out, size_t *len, git_object_t *type,
+                          git_odb_backend *b, const git_oid *id, size_t n)
+{
+    return inner_of(b)->read_prefix(full, out, len, type, inner_of(b), id, n);
+}
+
+static int pv_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+    return inner_of(b)->read_header(len, type, inner_of(b), id);
+}
+
+static int pv_exists(git_odb_backend *b, const git_oid *id)
+{
+    return inner_of(b)->exists(inner_of(b), id);
+}
+
+static int pv_exists_prefix(git_oid *full, git_odb_backend *b, const git_oid *id, size_t n)
+{
+    return inner_of(b)->exists_prefix(full, inner_of(b), id, n);
+}
+
+static void pv_free(git_odb_backend *b)
+{
+    git_odb_backend *in = inner_of(b);
+    if (in)
+        in->free(in);
+    free(b);
+}
+
+/* Add the repository's loose objects and (a never-rescanned view of) its packs to odb. */
+static int add_repo_backends(git_odb *odb, const char *objects, dx_error *err)
+{
+    git_odb_backend *loose = NULL, *packs = NULL;
+    packs_view *pv = NULL;
+    int gr;
+    if ((gr = git_odb_backend_loose(&loose, objects, -1, 0, 0, 0)) < 0 ||
+        (gr = git_odb_add_backend(odb, loose, 1)) < 0) {
+        if (loose)
+            loose->free(loose);
+        return dx_git_fail(err, gr, "cannot open the loose objects of '%s'", objects);
+    }
+    if ((gr = git_odb_backend_pack(&packs, objects)) < 0)
+        return dx_git_fail(err, gr, "cannot open the packs of '%s'", objects);
+    if (!(pv = calloc(1, sizeof *pv))) {
+        packs->free(packs);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    git_odb_init_backend(&pv->parent, GIT_ODB_BACKEND_VERSION);
+    pv->inner = packs;
+    packs->odb = odb;
+    pv->parent.read = packs->read ? pv_read : NULL;
+    pv->parent.read_prefix = packs->read_prefix ? pv_read_prefix : NULL;
+    pv->parent.read_header = packs->read_header ? pv_read_header : NULL;
+    pv->parent.exists = packs->exists ? pv_exists : NULL;
+    pv->parent.exists_prefix = packs->exists_prefix ? pv_exists_prefix : NULL;
+    pv->parent.free = pv_free;
+    if ((gr = git_odb_add_backend(odb, &pv->parent, 2)) < 0) {
+        pv_free(&pv->parent);
+        return dx_git_fail(err, gr, "cannot open the packs of '%s'", objects);
+    }
+    return 0;
+}
+
 int dx_git_mempack_begin(dx_git *g, dx_git_mempack *m, dx_error *err)
 {
     char dir[4096];
-    int gr;
+    int gr, rc;
     memset(m, 0, sizeof *m);
     snprintf(dir, sizeof dir, "%sobjects", git_repository_path(g->repo));
     mem_backend *mb = calloc(1, sizeof *mb);
@@ -170,7 +253,7 @@ int dx_git_mempack_begin(dx_git *g, dx_git_mempack *m, dx_error *err)
     /* A separate odb over the same objects directory, with the memory in front for writes:
      * the repository's own odb keeps writing loose objects for everything else (libgit2 has
      * no way to take a backend out of an odb again). */
-    if ((gr = git_odb_open(&m->odb, dir)) < 0) {
+    if ((gr = git_odb_new(&m->odb)) < 0) {
         mem_free(&mb->parent);
         return dx_git_fail(err, gr, "cannot set up an in-memory object store");
     }
@@ -180,6 +263,10 @@ int dx_git_mempack_begin(dx_git *g, dx_git_mempack *m, dx_error *err)
         return dx_git_fail(err, gr, "cannot set up an in-memory object store");
     }
     m->backend = &mb->parent;
+    if ((rc = add_repo_backends(m->odb, dir, err)) < 0) {
+        dx_git_mempack_release(m);
+        return rc;
+    }
     if ((gr = git_repository_wrap_odb(&m->repo, m->odb)) < 0) {
         dx_git_mempack_release(m);
         return dx_git_fail(err, gr, "cannot set up an in-memory object store");
@@ -267,10 +354,18 @@ static int cmp_pos(const void *a, const void *b)
 static int write_pack_data(mem_backend *mb, hashed_file *h, pack_pos *pos, unsigned char sum[20])
 {
     unsigned char hdr[16];
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit(&z, Z_BEST_SPEED) != Z_OK)
+    /* Two streams: deflateReset clears the match hash table (64 KB at the default memLevel)
+     * before every object, which costs more than compressing a small tree or note; small
+     * objects get a stream with a 1 KB table. */
+    z_stream zbig, zsmall;
+    memset(&zbig, 0, sizeof zbig);
+    memset(&zsmall, 0, sizeof zsmall);
+    if (deflateInit(&zbig, Z_BEST_SPEED) != Z_OK)
         return -1;
+    if (deflateInit2(&zsmall, Z_BEST_SPEED, Z_DEFLATED, 15, 2, Z_DEFAULT_STRATEGY) != Z_OK) {
+        deflateEnd(&zbig);
+        return -1;
+    }
     int rc = 0;
     unsigned char *out = NULL;
     size_t outcap = 0;
@@ -291,7 +386,8 @@ static int write_pack_data(mem_backend *mb, hashed_file *h, pack_pos *pos, unsig
         hdr[hl++] = (unsigned char)((len >= 16 ? 0x80 : 0) | ((unsigned)o->type << 4) | (len & 15));
         for (len >>= 4; len; len >>= 7)
             hdr[hl++] = (unsigned char)((len >= 128 ? 0x80 : 0) | (len & 127));
-        size_t bound = deflateBound(&z, (uLong)o->len);
+        z_stream *z = o->len < 16384 ? &zsmall : &zbig;
+        size_t bound = deflateBound(z, (uLong)o->len);
         if (bound > outcap) {
             unsigned char *n = realloc(out, bound);
             if (!n) {
@@ -301,23 +397,24 @@ static int write_pack_data(mem_backend *mb, hashed_file *h, pack_pos *pos, unsig
             out = n;
             outcap = bound;
         }
-        deflateReset(&z);
-        z.next_in = (Bytef *)o->data;
-        z.avail_in = (uInt)o->len;
-        z.next_out = out;
-        z.avail_out = (uInt)outcap;
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        deflateReset(z);
+        z->next_in = (Bytef *)o->data;
+        z->avail_in = (uInt)o->len;
+        z->next_out = out;
+        z->avail_out = (uInt)outcap;
+        if (deflate(z, Z_FINISH) != Z_STREAM_END) {
             rc = -1;
             break;
         }
-        size_t zl = outcap - z.avail_out;
+        size_t zl = outcap - z->avail_out;
         pos[i].id = o->id;
         pos[i].off = h->off;
         pos[i].crc = (uint32_t)crc32(crc32(0, hdr, (uInt)hl), out, (uInt)zl);
         hf_write(h, hdr, hl);
         hf_write(h, out, zl);
     }
-    deflateEnd(&z);
+    deflateEnd(&zbig);
+    deflateEnd(&zsmall);
     free(out);
     if (rc == 0)
         rc = hf_finish(h, sum);
