@@ -150,7 +150,9 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
         }
         snprintf(path, sizeof path, "%s/%s", g->root, f->path);
         if (!same_file(path, data, len)) {
-            FILE *fp = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
+            FILE *fp = fopen(path, "wb"); /* the directories usually exist */
+            if (!fp && errno == ENOENT && mkparents(path) == 0)
+                fp = fopen(path, "wb");
             size_t w = fp ? fwrite(data, 1, len, fp) : 0;
             if (!fp || fclose(fp) != 0 || w != len)
                 rc = dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
