@@ -12,6 +12,8 @@
  *     zlib level 1, with its .idx: two files; stats.packed = 1) instead of one loose file each
  *     (~40 for a small commit); the pack is complete on disk before HEAD moves.
  *     dx_git_maybe_pack keeps the number of packs bounded.
+ * dx_git_commit_changes commits CHANGES instead (files added or replaced, paths deleted; every
+ * other file of the parent stays): its cost depends on the changes only, not on the workspace.
  * The commit's parent is HEAD as read at the start (or opts.expected_parent); HEAD moves with
  * compare-and-swap, so a commit whose parent is no longer the tip fails with DX_ECONFLICT.
  *
