@@ -42,10 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 want--;
     }
     dx_buf out = DX_BUF_INIT;
-    if (dx_git_index_patch(data, &v, ed, ne, NULL, &out, &err) != 0)
+    uint64_t digest[2], again[2];
+    dx_git_index_digest(data, &v, digest);
+    if (dx_git_index_patch(data, &v, ed, ne, NULL, digest, &out, &err) != 0)
         abort();
     if (dx_git_index_parse((const unsigned char *)out.data, out.len, &back, &err) != 0 ||
         back.n != want)
+        abort();
+    /* the digest updated entry by entry is the digest of the new index */
+    dx_git_index_digest((const unsigned char *)out.data, &back, again);
+    if (again[0] != digest[0] || again[1] != digest[1])
         abort();
     dx_git_index_view_release(&back);
     dx_git_index_view_release(&v);

@@ -36,17 +36,19 @@
  * dropped from the index, never from the work tree.
  *
  * How the index is updated: when this process or the last one wrote the index (its trailing
- * checksum is recorded with the tree it matches, in the dx_git and in .git/diaryx-index) and
- * that tree is the parent's, the index file is patched directly: the entries of unchanged
+ * checksum is recorded with the tree it matches and a digest of its file list, in the dx_git
+ * and in .git/diaryx-index) and that tree is the parent's, the index file is patched directly
+ * (an index git rewrote meanwhile, e.g. `git status` settling racily clean entries, is
+ * recognised by the digest of its paths, modes and blob ids): the entries of unchanged
  * files are copied as bytes, the changed ones replaced with stat data taken from the work tree
  * file after it was written, optional extensions (cache tree, ...) dropped, under git's
  * index.lock protocol (an existing .git/index.lock: DX_ECONFLICT). Racily clean entries (work
  * tree file modified in the same second as the old index) are checked as git does and get size
- * 0 when their bytes differ, so git looks at them again. Otherwise (a checksum that does not
- * match, e.g. after `git add` or `git status` refreshed the index; index version 4; a required
- * extension such as a split index) libgit2 reads the index, compares it with the parent's files
- * (a walk of the parent tree), applies the changes or reads the whole tree, and writes it; the
- * checksum it wrote is recorded for the next commit.
+ * 0 when their bytes differ, so git looks at them again. Otherwise (another file list, e.g.
+ * after `git add`; index version 4; a required extension such as a split index) libgit2 reads
+ * the index, compares it with the parent's files (a walk of the parent tree), applies the
+ * changes or reads the whole tree, and writes it; what it wrote is recorded for the next
+ * commit.
  *
  * Paths: '/'-separated, relative, no empty, "." or ".." component, no ".git" component,
  * no NUL. Revisions: anything git_revparse accepts ("HEAD", "HEAD~2", a short id, "main").

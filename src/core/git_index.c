@@ -145,6 +145,55 @@ done:
     return rc;
 }
 
+/* 64-bit FNV-1a with a final mix (murmur3's fmix64), two seeds: not cryptographic, only to
+ * tell two file lists apart by accident. */
+static uint64_t hash64(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+void dx_git_index_digest_entry(const char *path, size_t pl, uint32_t mode,
+                               const unsigned char id[20], int sign, uint64_t acc[2])
+{
+    static const uint64_t seed[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+    unsigned char m[4];
+    wr32(m, mode);
+    for (int l = 0; l < 2; l++) {
+        uint64_t h = hash64(seed[l], path, pl);
+        h = hash64(h, "", 1);
+        h = hash64(h, m, 4);
+        h = fmix64(hash64(h, id, 20));
+        acc[l] += sign < 0 ? (uint64_t)0 - h : h;
+    }
+}
+
+static void digest_at(const unsigned char *data, const dx_git_index_entry *e, int sign,
+                      uint64_t acc[2])
+{
+    dx_git_index_digest_entry(e->path, e->path_len, rd32(data + e->off + 24), data + e->off + 40,
+                              sign, acc);
+}
+
+void dx_git_index_digest(const unsigned char *data, const dx_git_index_view *v, uint64_t out[2])
+{
+    out[0] = out[1] = 0;
+    for (size_t i = 0; i < v->n; i++)
+        digest_at(data, &v->v[i], 1, out);
+}
+
 /* Position of the first entry whose path is >= path. */
 static size_t lower_bound(const dx_git_index_view *v, const char *path, size_t pl)
 {
@@ -196,7 +245,7 @@ static int put_entry(dx_buf *out, const dx_git_index_edit *e)
 
 int dx_git_index_patch(const unsigned char *data, const dx_git_index_view *v,
                        const dx_git_index_edit *edits, size_t ne, const unsigned char *smudge,
-                       dx_buf *out, dx_error *err)
+                       uint64_t digest[2], dx_buf *out, dx_error *err)
 {
     unsigned char hdr[HDR_LEN];
     size_t cur = 0, count = v->n;
@@ -218,11 +267,15 @@ int dx_git_index_patch(const unsigned char *data, const dx_git_index_view *v,
         if (pos < v->n && path_cmp(v->v[pos].path, v->v[pos].path_len, e->path, pl) == 0) {
             cur++; /* replaced or removed */
             count--;
+            if (digest)
+                digest_at(data, &v->v[pos], -1, digest);
         }
         if (e->remove)
             continue;
         if (put_entry(out, e) < 0)
             goto nomem;
+        if (digest)
+            dx_git_index_digest_entry(e->path, pl, e->mode, e->id, 1, digest);
         count++;
     }
     if (copy_run(out, data, v, cur, v->n, smudge) < 0)

@@ -48,9 +48,12 @@ struct dx_git {
     int files_valid;
     /* The index memo: the index file whose trailing checksum is index_sum holds exactly the
      * files of index_tree (written by us), so a commit on index_tree may patch it instead of
-     * having libgit2 rewrite it. Also kept in .git/diaryx-index for the next process. */
+     * having libgit2 rewrite it; so does an index with another checksum whose file list has the
+     * same digest. Also kept in .git/diaryx-index for the next process. */
     unsigned char index_sum[20];
     git_oid index_tree;
+    uint64_t index_digest[2]; /* dx_git_index_digest of that index: it still holds index_tree
+                                 when git rewrote it with other stat data (git status) */
     int index_memo_valid;
     size_t index_patches, index_rewrites; /* how the index was written (tests, benchmarks) */
     /* The bytes of the index this process last patched (its trailer is index_sum when
@@ -166,9 +169,16 @@ typedef struct dx_git_index_edit {
 /* The bytes of a new index into out: the entries of data (parsed as v) with edits (sorted by
  * path, unique) applied, entries flagged in smudge (per old entry; may be NULL) given size 0
  * (git then compares their content), the optional extensions dropped, the SHA-1 trailer
- * appended. */
+ * appended. digest (may be NULL): the old index's digest, turned into the new one's. */
 int dx_git_index_patch(const unsigned char *data, const dx_git_index_view *v,
                        const dx_git_index_edit *edits, size_t ne, const unsigned char *smudge,
-                       dx_buf *out, dx_error *err);
+                       uint64_t digest[2], dx_buf *out, dx_error *err);
+
+/* The digest of the file list an index holds: the sum of one 128-bit hash per entry of (path,
+ * mode, blob id), so that it changes with the files and not with stat data, flags, extensions
+ * or the version, and can be updated entry by entry. sign < 0 takes an entry out of acc. */
+void dx_git_index_digest_entry(const char *path, size_t pl, uint32_t mode,
+                               const unsigned char id[20], int sign, uint64_t acc[2]);
+void dx_git_index_digest(const unsigned char *data, const dx_git_index_view *v, uint64_t out[2]);
 
 #endif

@@ -12,7 +12,7 @@
 #include "git_internal.h"
 
 #define MEMO_FILE "diaryx-index"
-#define MEMO_LEN  82 /* 40 hex (index checksum) + ' ' + 40 hex (tree) + '\n' */
+#define MEMO_LEN  115 /* index checksum, tree (40 hex each), digest (32 hex), spaces, '\n' */
 
 /* Whether the index holds exactly the files of l: stage 0, same paths, ids and modes. */
 static int index_matches(git_index *idx, const dx_git_tree_list *l)
@@ -87,37 +87,52 @@ static int unhex(const char *s, unsigned char *out, size_t n)
     return 0;
 }
 
-/* The memo of the last process (.git/diaryx-index), unless this one has its own. */
+/* The memo of .git/diaryx-index (written by the last process that patched or wrote the index:
+ * maybe another one, e.g. a `diaryx commit` beside a watching daemon). Only a complete memo
+ * replaces the one in memory. */
 static void memo_load(dx_git *g)
 {
     char p[4096], b[MEMO_LEN + 1];
-    if (g->index_memo_valid)
-        return;
+    unsigned char sum[20], dg[16];
+    git_oid tree;
     snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
     ssize_t r = read(fd, b, sizeof b);
     close(fd);
-    if (r != MEMO_LEN || b[40] != ' ' || b[81] != '\n' || unhex(b, g->index_sum, 20) < 0 ||
-        unhex(b + 41, g->index_tree.id, 20) < 0)
+    if (r != MEMO_LEN || b[40] != ' ' || b[81] != ' ' || b[114] != '\n' || unhex(b, sum, 20) < 0 ||
+        unhex(b + 41, tree.id, 20) < 0 || unhex(b + 82, dg, 16) < 0)
         return;
+    memcpy(g->index_sum, sum, 20);
+    g->index_tree = tree;
+    for (int l = 0; l < 2; l++) {
+        g->index_digest[l] = 0;
+        for (int i = 0; i < 8; i++)
+            g->index_digest[l] = g->index_digest[l] << 8 | dg[8 * l + i];
+    }
     g->index_memo_valid = 1;
 }
 
-/* Remember that the index with checksum sum holds the files of tree. The file is rewritten in
- * place (no new inode): a torn write leaves a memo of the wrong length, which is ignored. */
-static void memo_store(dx_git *g, const unsigned char sum[20], const git_oid *tree)
+/* Remember that the index with checksum sum (and file list digest dg) holds the files of tree.
+ * The file is rewritten in place (no new inode): a torn write leaves a memo of the wrong
+ * length, which is ignored. */
+static void memo_store(dx_git *g, const unsigned char sum[20], const git_oid *tree,
+                       const uint64_t dg[2])
 {
     char p[4096], b[MEMO_LEN + 1];
     memcpy(g->index_sum, sum, 20);
     g->index_tree = *tree;
+    g->index_digest[0] = dg[0];
+    g->index_digest[1] = dg[1];
     g->index_memo_valid = 1;
     for (int i = 0; i < 20; i++)
         snprintf(b + 2 * i, 3, "%02x", sum[i]);
     b[40] = ' ';
     git_oid_tostr(b + 41, 41, tree);
-    b[81] = '\n';
+    b[81] = ' ';
+    snprintf(b + 82, 33, "%016llx%016llx", (unsigned long long)dg[0], (unsigned long long)dg[1]);
+    b[114] = '\n';
     snprintf(p, sizeof p, "%s" MEMO_FILE, git_repository_path(g->repo));
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
@@ -193,25 +208,19 @@ static int racy_changed(dx_git *g, const unsigned char *data, const dx_git_index
     return !same;
 }
 
-/* Whether the index file ends with the memo's checksum; *out_fd (may be NULL, else the open
- * file for the caller to close) and *out_st get the file and its stat data. */
-static int index_is_memo(dx_git *g, const char *ipath, int *out_fd, struct stat *out_st)
+/* Open the index: its file (for the caller to close), stat data and trailing checksum. */
+static int open_index(const char *ipath, int *out_fd, struct stat *out_st, unsigned char sum[20])
 {
-    struct stat st;
-    unsigned char trailer[20];
-    int fd = open(ipath, O_RDONLY | O_CLOEXEC), hit = 0;
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= 32 &&
-        (uint64_t)st.st_size <= ((uint64_t)1 << 31) &&
-        pread(fd, trailer, 20, (off_t)st.st_size - 20) == 20 &&
-        memcmp(trailer, g->index_sum, 20) == 0)
-        hit = 1;
-    if (hit && out_fd) {
+    int fd = open(ipath, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, out_st) == 0 && out_st->st_size >= 32 &&
+        (uint64_t)out_st->st_size <= ((uint64_t)1 << 31) &&
+        pread(fd, sum, 20, (off_t)out_st->st_size - 20) == 20) {
         *out_fd = fd;
-        *out_st = st;
-    } else if (fd >= 0) {
-        close(fd);
+        return 0;
     }
-    return hit;
+    if (fd >= 0)
+        close(fd);
+    return -1;
 }
 
 /* The fast path: with index.lock held (git's protocol: O_EXCL create, write, rename over the
@@ -232,18 +241,26 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     struct stat ist;
     size_t ne = 0;
 
-    memo_load(g);
-    if (!g->index_memo_valid || !parent_tree || !git_oid_equal(&g->index_tree, parent_tree))
+    if (!parent_tree)
         return 1;
     for (size_t k = 0; k < nch; k++)
         if (added_path(&ch[k]) && (!st || !have_st[k]))
             return 1;
     snprintf(ipath, sizeof ipath, "%sindex", git_repository_path(g->repo));
     snprintf(lpath, sizeof lpath, "%s.lock", ipath);
-    /* a first look without the lock: a miss costs no lock file */
-    if (!index_is_memo(g, ipath, NULL, NULL))
+    /* a first look without the lock (a miss costs no lock file): this process's memo, else the
+     * one on disk (another process may have committed since) */
+    unsigned char sum[20];
+    if (open_index(ipath, &fd, &ist, sum) < 0)
         return 1;
-    if (nch == 0)
+    close(fd);
+    fd = -1;
+    if (!g->index_memo_valid || !git_oid_equal(&g->index_tree, parent_tree) ||
+        memcmp(sum, g->index_sum, 20) != 0)
+        memo_load(g);
+    if (!g->index_memo_valid || !git_oid_equal(&g->index_tree, parent_tree))
+        return 1;
+    if (nch == 0 && memcmp(sum, g->index_sum, 20) == 0)
         return 0; /* it holds the parent's files already */
     lock = open(lpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (lock < 0) {
@@ -255,11 +272,12 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
         return dx_error_set(err, DX_EIO, "cannot lock the index '%s': %s", lpath, strerror(errno));
     }
     /* again under the lock: another writer may have replaced it meanwhile */
-    if (!index_is_memo(g, ipath, &fd, &ist))
+    if (open_index(ipath, &fd, &ist, sum) < 0)
         goto done;
+    int same = memcmp(sum, g->index_sum, 20) == 0;
     size_t len = (size_t)ist.st_size;
     const unsigned char *bytes = (const unsigned char *)g->index_bytes.data;
-    if (g->index_bytes.len != len || memcmp(bytes + len - 20, g->index_sum, 20) != 0) {
+    if (!same || g->index_bytes.len != len || memcmp(bytes + len - 20, sum, 20) != 0) {
         /* not the index this process wrote last: read it */
         if (!(data = malloc(len)) || read_all(fd, data, len) < 0)
             goto done;
@@ -267,6 +285,20 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     }
     if (dx_git_index_parse(bytes, len, &v, NULL) < 0)
         goto done;
+    /* Another checksum (git status rewrote the index to settle racily clean entries, git
+     * update-index --refresh, ...) may still hold the same files: the digest of its file list
+     * tells (a read and a hash of the ~1 MB instead of libgit2's read, walk and write). */
+    uint64_t dg[2] = {g->index_digest[0], g->index_digest[1]};
+    if (!same) {
+        dx_git_index_digest(bytes, &v, dg);
+        if (dg[0] != g->index_digest[0] || dg[1] != g->index_digest[1])
+            goto done;
+        if (nch == 0) {
+            memo_store(g, sum, parent_tree, dg);
+            rc = 0;
+            goto done;
+        }
+    }
     /* the edits, sorted by path */
     ed = calloc(2 * nch + 1, sizeof *ed);
     smudge = calloc(v.n ? v.n : 1, 1);
@@ -304,7 +336,7 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
             smudge[i] = (unsigned char)racy_changed(g, bytes, &v.v[i], md);
     out = g->index_spare; /* its memory is reused */
     memset(&g->index_spare, 0, sizeof g->index_spare);
-    if ((rc = dx_git_index_patch(bytes, &v, ed, ne, smudge, &out, err)) < 0)
+    if ((rc = dx_git_index_patch(bytes, &v, ed, ne, smudge, dg, &out, err)) < 0)
         goto done;
     if (write_all(lock, out.data, out.len) < 0 || close(lock) < 0) {
         lock = -1;
@@ -318,7 +350,7 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     }
     lpath[0] = 0;
     g->index_patches++;
-    memo_store(g, (const unsigned char *)out.data + out.len - 20, new_tree);
+    memo_store(g, (const unsigned char *)out.data + out.len - 20, new_tree, dg);
     /* keep what was written for the next patch; the old bytes' memory becomes the spare */
     g->index_spare = g->index_bytes;
     g->index_bytes = out;
@@ -338,6 +370,20 @@ done:
     dx_buf_release(&out);
     EVP_MD_CTX_free(md);
     return rc;
+}
+
+/* Record the memo of an index libgit2 read or wrote and that holds the files of tree. */
+static void remember(dx_git *g, git_index *idx, git_tree *tree)
+{
+    uint64_t dg[2] = {0, 0};
+    size_t n = git_index_entrycount(idx);
+    for (size_t i = 0; i < n; i++) {
+        const git_index_entry *e = git_index_get_byindex(idx, i);
+        if (!e || GIT_INDEX_ENTRY_STAGE(e) != 0)
+            return;
+        dx_git_index_digest_entry(e->path, strlen(e->path), e->mode, e->id.id, 1, dg);
+    }
+    memo_store(g, git_index_checksum(idx)->id, git_tree_id(tree), dg);
 }
 
 int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
@@ -367,7 +413,7 @@ int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
     }
     if (parent && (nch == 0 || st) && index_matches(idx, parent)) {
         if (nch == 0) {
-            memo_store(g, git_index_checksum(idx)->id, git_tree_id(new_tree));
+            remember(g, idx, new_tree);
             goto done;
         }
         if ((r = apply_changes(idx, ch, st, have_st, nch)) < 0) {
@@ -384,7 +430,7 @@ int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
         goto done;
     }
     g->index_rewrites++;
-    memo_store(g, git_index_checksum(idx)->id, git_tree_id(new_tree));
+    remember(g, idx, new_tree);
 done:
     dx_git_tree_list_release(&walked);
     git_index_free(idx);

@@ -263,9 +263,17 @@ TEST(test_git_delta_index_memo_hit_and_miss)
         patched = g->index_patches;
         check_git_agrees(root, NULL);
     }
-    /* `git status` refreshed the index above (a new checksum): one libgit2 write, then the
-     * memo holds again. Here: the user stages a file of their own (memo miss): the index is
-     * replaced by the commit's tree, the file stays in the work tree, untracked. */
+    /* git rewrites the index with the same files (another checksum: here version 3 instead of
+     * 2; `git status` does the same to settle racily clean entries): the digest of its file
+     * list still matches, the index is patched */
+    CHECK_EQ_INT(sh(&out, "git -C %s update-index --index-version 3", root), 0);
+    size_t before = g->index_patches;
+    dx_git_file chv3[] = {F("d1/n09.md", "after a rewrite by git\n")};
+    CHECK_EQ_INT(dx_git_commit_changes(g, chv3, 1, NULL, 0, NULL, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(g->index_patches, before + 1);
+    check_git_agrees(root, NULL);
+    /* The user stages a file of their own (another file list): the index is replaced by the
+     * commit's tree through libgit2, the file stays in the work tree, untracked. */
     CHECK_EQ_INT(sh(&out, "cd %s && echo mine > user.txt && git add user.txt", root), 0);
     size_t rewrites = g->index_rewrites;
     dx_git_file ch[] = {F("d1/n05.md", "changed by the user's neighbour\n")};
@@ -302,6 +310,36 @@ TEST(test_git_delta_index_memo_hit_and_miss)
     check_git_agrees(root, "?? user.txt\n");
     dx_git_free(g);
     dx_buf_release(&out);
+}
+
+/* Two handles on one repository (a watching daemon and a `diaryx commit` beside it): each
+ * picks up the other's memo from .git/diaryx-index and keeps patching. */
+TEST(test_git_delta_two_handles_share_the_memo)
+{
+    const char *root = new_dir("two");
+    dx_git *a = open_repo(root), *b = open_repo(root);
+    dx_error err = DX_ERROR_INIT;
+    if (!a || !b) {
+        dx_git_free(a);
+        dx_git_free(b);
+        return;
+    }
+    dx_git_file v1[] = {F("x.md", "x\n"), F("y/z.md", "z\n")};
+    CHECK_EQ_INT(dx_git_commit_changes(a, v1, 2, NULL, 0, NULL, NULL, NULL, &err), 0);
+    for (int round = 0; round < 4; round++) {
+        dx_git *g = round % 2 ? a : b;
+        char body[32];
+        snprintf(body, sizeof body, "round %d\n", round);
+        dx_git_file ch[] = {{round % 2 ? "x.md" : "y/z.md", body, strlen(body), NULL}};
+        size_t patched = g->index_patches;
+        CHECK_EQ_INT(dx_git_commit_changes(g, ch, 1, NULL, 0, NULL, NULL, NULL, &err), 0);
+        CHECK_EQ_INT(g->index_patches, patched + 1);
+    }
+    /* (git status is run only now: it may rewrite the index to settle racily clean entries,
+     * a new checksum that no memo names) */
+    check_git_agrees(root, NULL);
+    dx_git_free(a);
+    dx_git_free(b);
 }
 
 /* A file changed after the commit in the same second, with the same size and the same mtime as
@@ -425,8 +463,9 @@ TEST(test_git_index_parse_and_patch_roundtrip)
         sscanf(out.data + 2 * i, "%2x", &hi);
         ed[0].id[i] = ed[2].id[i] = (unsigned char)hi;
     }
-    CHECK_EQ_INT(
-        dx_git_index_patch((const unsigned char *)bytes.data, &v, ed, 3, NULL, &patched, &err), 0);
+    CHECK_EQ_INT(dx_git_index_patch((const unsigned char *)bytes.data, &v, ed, 3, NULL, NULL,
+                                    &patched, &err),
+                 0);
     char p[600];
     snprintf(p, sizeof p, "%s/.git/index", root);
     FILE *f = fopen(p, "wb");
@@ -443,7 +482,7 @@ TEST(test_git_index_parse_and_patch_roundtrip)
     CHECK_EQ_INT(dx_git_index_parse((const unsigned char *)patched.data, patched.len, &v, &err), 0);
     dx_git_index_edit rev[2] = {{.path = "z", .remove = 1}, {.path = "a", .remove = 1}};
     CHECK_EQ_INT(
-        dx_git_index_patch((const unsigned char *)patched.data, &v, rev, 2, NULL, &out, &err),
+        dx_git_index_patch((const unsigned char *)patched.data, &v, rev, 2, NULL, NULL, &out, &err),
         DX_EINVAL);
     dx_git_index_view_release(&v);
     for (size_t cut = 0; cut < patched.len; cut += 7)
@@ -466,6 +505,7 @@ int main(void)
     RUN(test_git_delta_refuses_bad_change_sets);
     RUN(test_git_delta_files_by_id_and_untracked_files);
     RUN(test_git_delta_index_memo_hit_and_miss);
+    RUN(test_git_delta_two_handles_share_the_memo);
     RUN(test_git_delta_racy_entry_is_smudged);
     RUN(test_git_delta_corrupt_and_v4_index);
     RUN(test_git_index_parse_and_patch_roundtrip);
