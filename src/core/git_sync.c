@@ -89,8 +89,8 @@ static int unhex(const char *s, unsigned char *out, size_t n)
 
 /* The memo of .git/diaryx-index (written by the last process that patched or wrote the index:
  * maybe another one, e.g. a `diaryx commit` beside a watching daemon). Only a complete memo
- * replaces the one in memory. */
-static void memo_load(dx_git *g)
+ * about want_tree replaces the one in memory. */
+static void memo_load(dx_git *g, const git_oid *want_tree)
 {
     char p[4096], b[MEMO_LEN + 1];
     unsigned char sum[20], dg[16];
@@ -102,7 +102,8 @@ static void memo_load(dx_git *g)
     ssize_t r = read(fd, b, sizeof b);
     close(fd);
     if (r != MEMO_LEN || b[40] != ' ' || b[81] != ' ' || b[114] != '\n' || unhex(b, sum, 20) < 0 ||
-        unhex(b + 41, tree.id, 20) < 0 || unhex(b + 82, dg, 16) < 0)
+        unhex(b + 41, tree.id, 20) < 0 || unhex(b + 82, dg, 16) < 0 ||
+        !git_oid_equal(&tree, want_tree))
         return;
     memcpy(g->index_sum, sum, 20);
     g->index_tree = tree;
@@ -223,10 +224,11 @@ static int open_index(const char *ipath, int *out_fd, struct stat *out_st, unsig
     return -1;
 }
 
-/* The fast path: with index.lock held (git's protocol: O_EXCL create, write, rename over the
- * index), read the index; when its trailing checksum is the memo's and the memo's tree is the
- * parent's, write the parent's index with only the changed entries replaced. Returns 1 when
- * it does not apply (the caller takes the libgit2 path), 0 when the index was written. */
+/* The fast path: when the memo's tree is the parent's and the index is the memo's (its trailing
+ * checksum, else the digest of its file list), write it again under index.lock (git's
+ * protocol: O_EXCL create, write, rename over the index) with only the changed entries
+ * replaced. Returns 1 when it does not apply (the caller takes the libgit2 path), 0 when the
+ * index was written (or already right). */
 static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new_tree,
                        const dx_git_change *ch, const struct stat *st, const unsigned char *have_st,
                        size_t nch, dx_error *err)
@@ -257,7 +259,7 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     fd = -1;
     if (!g->index_memo_valid || !git_oid_equal(&g->index_tree, parent_tree) ||
         memcmp(sum, g->index_sum, 20) != 0)
-        memo_load(g);
+        memo_load(g, parent_tree);
     if (!g->index_memo_valid || !git_oid_equal(&g->index_tree, parent_tree))
         return 1;
     if (nch == 0 && memcmp(sum, g->index_sum, 20) == 0)
