@@ -8,10 +8,12 @@
  *     blob id (dx_git_file.id) is not hashed at all, and may come without its bytes,
  *   - only changed blobs are written and only the trees on their paths are rewritten
  *     (git_tree_create_updated from the HEAD tree),
- *   - a commit writing at least 256 new blobs (the first commit of a workspace, an import)
- *     writes its new blobs and trees as ONE pack (undeltified, zlib level 1, with its .idx;
- *     stats.packed_first_commit = 1) instead of one loose file each; the pack is complete on
- *     disk before HEAD moves. Smaller commits write loose objects (see dx_git_maybe_pack).
+ *   - every commit writes its new blobs, trees and the commit object as ONE pack (undeltified,
+ *     zlib level 1, with its .idx: two files; stats.packed = 1) instead of one loose file each
+ *     (~40 for a small commit); the pack is complete on disk before HEAD moves.
+ *     dx_git_maybe_pack keeps the number of packs bounded.
+ * dx_git_commit_changes commits CHANGES instead (files added or replaced, paths deleted; every
+ * other file of the parent stays): its cost depends on the changes only, not on the workspace.
  * The commit's parent is HEAD as read at the start (or opts.expected_parent); HEAD moves with
  * compare-and-swap, so a commit whose parent is no longer the tip fails with DX_ECONFLICT.
  *
@@ -29,9 +31,24 @@
  * the commit added or changed are written into the working tree where they differ (a file given
  * by id only is written from its blob), and the files it deleted are removed, so `git status`
  * shows nothing to commit (files the commit did not change are not read back from disk;
- * untracked files stay untracked). When the index matched the parent commit, only the changed
- * entries are updated, from the work tree files so that their stat data is real (up to 256
- * changes); otherwise the index is rebuilt from the new tree.
+ * untracked files stay untracked). An index that does not hold exactly the parent's files
+ * (a file staged with `git add`, a conflict) is replaced by the new tree: staged work is
+ * dropped from the index, never from the work tree.
+ *
+ * How the index is updated: when this process or the last one wrote the index (its trailing
+ * checksum is recorded with the tree it matches and a digest of its file list, in the dx_git
+ * and in .git/diaryx-index) and that tree is the parent's, the index file is patched directly
+ * (an index git rewrote meanwhile, e.g. `git status` settling racily clean entries, is
+ * recognised by the digest of its paths, modes and blob ids): the entries of unchanged
+ * files are copied as bytes, the changed ones replaced with stat data taken from the work tree
+ * file after it was written, optional extensions (cache tree, ...) dropped, under git's
+ * index.lock protocol (an existing .git/index.lock: DX_ECONFLICT). Racily clean entries (work
+ * tree file modified in the same second as the old index) are checked as git does and get size
+ * 0 when their bytes differ, so git looks at them again. Otherwise (another file list, e.g.
+ * after `git add`; index version 4; a required extension such as a split index) libgit2 reads
+ * the index, compares it with the parent's files (a walk of the parent tree), applies the
+ * changes or reads the whole tree, and writes it; what it wrote is recorded for the next
+ * commit.
  *
  * Paths: '/'-separated, relative, no empty, "." or ".." component, no ".git" component,
  * no NUL. Revisions: anything git_revparse accepts ("HEAD", "HEAD~2", a short id, "main").
@@ -83,8 +100,8 @@ typedef struct dx_git_commit_opts {
 typedef struct dx_git_stats {
     size_t added, modified, deleted, renamed; /* a rename is not also counted as add+delete */
     size_t blobs_written;                     /* blobs that were not already in HEAD */
-    size_t files;                             /* files in the committed tree */
-    int packed_first_commit;                  /* 1 when the objects went into one pack */
+    size_t files;                             /* files in the committed tree; 0 = unknown */
+    int packed;                               /* 1 when the objects went into one pack */
 } dx_git_stats;
 
 /* Open the repository at root, or create it: bare = 0 -> root/.git with the work tree at root,
@@ -102,6 +119,27 @@ int dx_git_is_bare(const dx_git *g);
 int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
                         const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
                         dx_git_stats *stats, dx_error *err);
+
+/* Commit CHANGES on top of the parent (HEAD, or opts->expected_parent with the same
+ * compare-and-swap and DX_ECONFLICT as dx_git_commit_files; an unborn HEAD = the empty tree):
+ * the new tree is the parent's with files[0..n) added or replaced (the dx_git_file rules: id,
+ * data NULL, errors) and the paths deletes[0..nd) removed; every other file of the parent stays
+ * as it is. The cost is that of the changes: each path is looked up in the parent tree, which
+ * is never listed as a whole.
+ *   - A file whose blob equals the parent's is no change. A delete of a path the parent does not
+ *     have (or that is a directory there) is ignored and not counted.
+ *   - A path given twice, or both in files and deletes: DX_EPATH; so is a file whose path is a
+ *     directory in the parent, or runs through a file that stays ("a/b" while "a" is a file
+ *     not deleted).
+ *   - Nothing changed: DX_GIT_NOCHANGE (unless opts->allow_empty) and the index is brought
+ *     along as by dx_git_commit_files. The changes (A/M/D, R = a deleted and an added path of
+ *     this call with the same blob id), the message, the work tree and the index follow the
+ *     rules at the top of this file.
+ * stats: as for dx_git_commit_files, except stats.files = 0 (the size of the tree is not
+ * known without listing it). */
+int dx_git_commit_changes(dx_git *g, const dx_git_file *files, size_t n, const char *const *deletes,
+                          size_t nd, const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
+                          dx_git_stats *stats, dx_error *err);
 
 typedef struct dx_git_log_entry {
     char id[DX_GIT_OID_HEX];
@@ -145,14 +183,26 @@ int dx_git_diff(dx_git *g, const char *rev_a, const char *rev_b, const dx_git_fi
  * that went into it. out_packed (may be NULL) receives the number of objects packed. */
 int dx_git_pack(dx_git *g, size_t *out_packed, dx_error *err);
 
-/* Count the loose objects; pack them when there are more than threshold. */
+/* Housekeeping after a commit, cheap when there is nothing to do (well under 1 ms: one
+ * directory of loose objects and objects/pack are listed, no more):
+ *   - loose objects: their number is estimated as git gc --auto does (the objects in
+ *     objects/17 times 256); above threshold they are counted exactly, and packed
+ *     (dx_git_pack) when there are more than threshold;
+ *   - packs: when there are more than DX_GIT_MAX_SMALL_PACKS (20) small packs (fewer than
+ *     10,000 objects each), the smallest ones are rolled into one (git_packbuilder, with
+ *     deltas), geometrically (a pack stays when it holds at least twice the objects of all the
+ *     smaller ones together, so each object is rewritten O(log n) times), and their .pack/.idx
+ *     files are deleted. Big packs (a first commit's) stay as they are; packs with a .keep
+ *     file are never touched.
+ * out_packed (may be NULL) receives the number of objects written into a new pack. */
 int dx_git_maybe_pack(dx_git *g, size_t threshold, size_t *out_packed, dx_error *err);
 
 /* Remove the lock files a killed writer can leave behind (index.lock, HEAD.lock,
  * packed-refs.lock, refs/heads/<any>.lock; while one exists every commit fails with
- * DX_ECONFLICT) and its partial packs (objects/pack/tmp_dxpack_*, never used by anyone). Call it
- * only when the caller knows no other writer uses the repository (it holds the workspace lock),
- * e.g. at start-up. out_removed (may be NULL) gets the count. */
+ * DX_ECONFLICT) and its partial packs (objects/pack/tmp_dxpack_*, and a pack-*.pack whose .idx
+ * is gone: a pack roll-up killed half-way; never used by anyone). Call it only when the caller
+ * knows no other writer uses the repository (it holds the workspace lock), e.g. at start-up.
+ * out_removed (may be NULL) gets the count. */
 int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err);
 
 /* Number of loose objects in the repository. */

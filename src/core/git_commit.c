@@ -72,6 +72,18 @@ static int mkparents(char *path)
     return 0;
 }
 
+/* Remove the directories of a deleted file that are now empty, up to (not including) the work
+ * tree root (the first len bytes of path), as git does. */
+static void rmparents(char *path, size_t len)
+{
+    char *s;
+    while ((s = strrchr(path, '/')) && (size_t)(s - path) > len) {
+        *s = 0;
+        if (rmdir(path) < 0)
+            break;
+    }
+}
+
 static int same_file(const char *p, const void *data, size_t len)
 {
     FILE *f = fopen(p, "rb");
@@ -89,98 +101,15 @@ static int same_file(const char *p, const void *data, size_t len)
     return same && off == len;
 }
 
-/* Whether the index holds exactly the files of l: stage 0, same paths, ids and modes. */
-static int index_matches(git_index *idx, const dx_git_tree_list *l)
-{
-    if (git_index_entrycount(idx) != l->n)
-        return 0;
-    for (size_t i = 0; i < l->n; i++) {
-        const git_index_entry *e = git_index_get_byindex(idx, i);
-        if (!e || GIT_INDEX_ENTRY_STAGE(e) != 0 || e->mode != l->v[i].mode ||
-            !git_oid_equal(&e->id, &l->v[i].id) || strcmp(e->path, l->v[i].path) != 0)
-            return 0;
-    }
-    return 1;
-}
-
-/* Apply the changes of a commit to an index that matched its parent. Added and changed files
- * get their stat data from the work tree file (st[k], taken by sync_worktree before it last
- * saw the committed bytes there), so `git status` need not hash them again; this is what
- * git_index_add_bypath would record, without reading and hashing each file once more.
- * Returns 1 when a file's stat data is missing (the caller rebuilds the index instead). */
-static int apply_changes(git_index *idx, const dx_git_change *ch, const struct stat *st,
-                         const unsigned char *have_st, size_t nch)
-{
-    for (size_t k = 0; k < nch; k++) {
-        const char *add = ch[k].kind == 'R' ? ch[k].to : ch[k].kind == 'D' ? NULL : ch[k].path;
-        if ((ch[k].kind == 'D' || ch[k].kind == 'R') &&
-            git_index_remove_bypath(idx, ch[k].path) < 0)
-            return -1;
-        if (!add)
-            continue;
-        if (!have_st[k])
-            return 1;
-        git_index_entry e;
-        memset(&e, 0, sizeof e);
-        e.ctime.seconds = (int32_t)st[k].st_ctim.tv_sec;
-        e.ctime.nanoseconds = (uint32_t)st[k].st_ctim.tv_nsec;
-        e.mtime.seconds = (int32_t)st[k].st_mtim.tv_sec;
-        e.mtime.nanoseconds = (uint32_t)st[k].st_mtim.tv_nsec;
-        e.dev = (uint32_t)st[k].st_dev;
-        e.ino = (uint32_t)st[k].st_ino;
-        e.mode = GIT_FILEMODE_BLOB;
-        e.uid = (uint32_t)st[k].st_uid;
-        e.gid = (uint32_t)st[k].st_gid;
-        e.file_size = (uint32_t)st[k].st_size;
-        e.id = ch[k].id;
-        e.path = add;
-        if (git_index_add(idx, &e) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Make the index match tree, the tree of a commit whose parent had the files parent (NULL for
- * unknown) and whose changes are ch. An index that matched the parent gets only the changes
- * (a few entries, for large change sets the whole tree is cheaper); any other index is
- * replaced by the tree. Nothing is written when the index already matches. */
-static int sync_index(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
-                      const dx_git_change *ch, const struct stat *st, const unsigned char *have_st,
-                      size_t nch, dx_error *err)
-{
-    git_index *idx = NULL;
-    int rc = 0, gr, r = 1;
-    if ((gr = git_repository_index(&idx, g->repo)) < 0 || (gr = git_index_read(idx, 0)) < 0) {
-        rc = dx_git_fail(err, gr, "cannot read the index");
-        goto done;
-    }
-    if (parent && (nch == 0 || st) && index_matches(idx, parent)) {
-        if (nch == 0)
-            goto done;
-        if ((r = apply_changes(idx, ch, st, have_st, nch)) < 0) {
-            rc = dx_git_fail(err, r, "cannot update the index with %zu changes", nch);
-            goto done;
-        }
-    }
-    if (r && (gr = git_index_read_tree(idx, tree)) < 0) {
-        rc = dx_git_fail(err, gr, "cannot make the index match the commit");
-        goto done;
-    }
-    if ((gr = git_index_write(idx)) < 0)
-        rc = dx_git_fail(err, gr, "cannot write the index");
-done:
-    git_index_free(idx);
-    return rc;
-}
-
 /* Write the files this commit added or changed where the work tree differs (files the commit
  * did not change are left alone: reading 10k files would cost more than the commit); remove
  * files the commit deleted; make the index match the new tree. A file given without bytes
  * (only its blob id) is written from the blob. For a small change set the stat data of each
  * written file is taken and the bytes compared once more after it: a file changed meanwhile
  * then has newer stat data than the index and git looks at it again. */
-static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *parent,
-                         const dx_git_change *ch, size_t nch, dx_error *err)
+static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
+                         const dx_git_tree_list *parent, const dx_git_change *ch, size_t nch,
+                         dx_error *err)
 {
     char path[4096];
     int rc = 0;
@@ -194,6 +123,15 @@ static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *pare
             goto done;
         }
     }
+    /* deletions first: a deleted file may be where a new file's directory goes */
+    for (size_t k = 0; k < nch && rc == 0; k++)
+        if (ch[k].kind == 'D' || ch[k].kind == 'R') {
+            snprintf(path, sizeof path, "%s/%s", g->root, ch[k].path);
+            if (unlink(path) < 0 && errno != ENOENT)
+                rc = dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
+                                  ch[k].path, strerror(errno));
+            rmparents(path, strlen(g->root));
+        }
     for (size_t k = 0; k < nch && rc == 0; k++) {
         const dx_git_file *f = ch[k].file;
         if (!f)
@@ -212,7 +150,9 @@ static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *pare
         }
         snprintf(path, sizeof path, "%s/%s", g->root, f->path);
         if (!same_file(path, data, len)) {
-            FILE *fp = (mkparents(path) == 0) ? fopen(path, "wb") : NULL;
+            FILE *fp = fopen(path, "wb"); /* the directories usually exist */
+            if (!fp && errno == ENOENT && mkparents(path) == 0)
+                fp = fopen(path, "wb");
             size_t w = fp ? fwrite(data, 1, len, fp) : 0;
             if (!fp || fclose(fp) != 0 || w != len)
                 rc = dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
@@ -223,15 +163,8 @@ static int sync_worktree(dx_git *g, git_tree *tree, const dx_git_tree_list *pare
             have_st[k] = 1;
         git_blob_free(blob);
     }
-    for (size_t k = 0; k < nch && rc == 0; k++)
-        if (ch[k].kind == 'D' || ch[k].kind == 'R') {
-            snprintf(path, sizeof path, "%s/%s", g->root, ch[k].path);
-            if (unlink(path) < 0 && errno != ENOENT)
-                rc = dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
-                                  ch[k].path, strerror(errno));
-        }
     if (rc == 0)
-        rc = sync_index(g, tree, parent, ch, st, have_st, nch, err);
+        rc = dx_git_sync_index(g, tree, parent_tree, parent, ch, st, have_st, nch, err);
 done:
     free(st);
     free(have_st);
@@ -260,7 +193,7 @@ static int commit_packed(dx_git *g, dx_git_mempack *mp, const git_oid *tree_id, 
         rc = dx_git_fail(err, gr, "cannot write the commit");
         goto done;
     }
-    if ((rc = dx_git_mempack_finish(g, mp, NULL, err)) < 0)
+    if ((rc = dx_git_mempack_finish(g, mp, NULL, NULL, err)) < 0)
         goto done;
     if ((gr = git_reference_lookup(&head, g->repo, "HEAD")) < 0) {
         rc = dx_git_fail(err, gr, "cannot read HEAD");
@@ -290,37 +223,26 @@ done:
     return rc;
 }
 
-int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
-                        const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
-                        dx_git_stats *stats, dx_error *err)
+/* Everything after the tree: the no-change answer, the message, the commit and HEAD's
+ * compare-and-swap, the work tree and the index. parent_files (may be NULL) are the parent's
+ * files when the caller listed them. */
+static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_mempack *pack,
+                         const git_oid *tree_id, const dx_git_change *ch, size_t nch,
+                         const dx_git_tree_list *parent_files, const dx_git_commit_opts *opts,
+                         char out_id[DX_GIT_OID_HEX], dx_error *err)
 {
     int rc = 0, gr;
-    git_commit *parent = NULL;
-    git_tree *base = NULL, *tree = NULL;
+    git_tree *tree = NULL;
     git_signature *sig = NULL;
-    dx_git_change *ch = NULL;
-    size_t nch = 0;
     dx_buf msg = DX_BUF_INIT;
-    git_oid tree_id, commit_id;
-    dx_git_stats st = {0};
-    dx_git_tree_list parent_files = {0};
-    dx_git_mempack pack = {0};
-
-    if ((rc = dx_git_lookup_commit(g, opts ? opts->expected_parent : NULL, &parent, err)) < 0)
-        goto done;
-    if (parent && (gr = git_commit_tree(&base, parent)) < 0) {
-        rc = dx_git_fail(err, gr, "cannot read the tree of HEAD");
-        goto done;
-    }
-    if ((rc = dx_git_build_tree(g, base, files, n, &pack, &tree_id, &ch, &nch, &parent_files, &st,
-                                err)) < 0)
-        goto done;
+    git_oid commit_id;
     if (parent && nch == 0 && !(opts && opts->allow_empty)) {
         if (out_id)
             git_oid_tostr(out_id, DX_GIT_OID_HEX, git_commit_id(parent));
         /* A writer killed after moving HEAD but before writing the index leaves the index
          * behind HEAD: bring it along, so `git status` is clean here too. */
-        if (!g->bare && (rc = sync_index(g, base, &parent_files, NULL, NULL, NULL, 0, err)) < 0)
+        if (!g->bare &&
+            (rc = dx_git_sync_index(g, base, base, parent_files, NULL, NULL, NULL, 0, err)) < 0)
             goto done;
         rc = DX_GIT_NOCHANGE;
         goto done;
@@ -337,13 +259,13 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
         rc = dx_git_fail(err, gr, "invalid author");
         goto done;
     }
-    int packed = pack.repo != NULL; /* then the commit is made and HEAD moved */
-    if (pack.repo) {
-        if ((rc = commit_packed(g, &pack, &tree_id, parent, sig, msg.data, &commit_id, err)) < 0)
+    int packed = pack->repo != NULL; /* then the commit is made and HEAD moved */
+    if (packed) {
+        if ((rc = commit_packed(g, pack, tree_id, parent, sig, msg.data, &commit_id, err)) < 0)
             goto done;
-        dx_git_mempack_release(&pack);
+        dx_git_mempack_release(pack);
     }
-    if ((gr = git_tree_lookup(&tree, g->repo, &tree_id)) < 0) {
+    if ((gr = git_tree_lookup(&tree, g->repo, tree_id)) < 0) {
         rc = dx_git_fail(err, gr, "cannot read the new tree");
         goto done;
     }
@@ -363,17 +285,82 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && (rc = sync_worktree(g, tree, &parent_files, ch, nch, err)) < 0)
+    if (!g->bare && (rc = sync_worktree(g, tree, base, parent_files, ch, nch, err)) < 0)
         goto done;
+done:
+    dx_buf_release(&msg);
+    git_signature_free(sig);
+    git_tree_free(tree);
+    return rc;
+}
+
+int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
+                        const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
+                        dx_git_stats *stats, dx_error *err)
+{
+    int rc = 0, gr;
+    git_commit *parent = NULL;
+    git_tree *base = NULL;
+    dx_git_change *ch = NULL;
+    size_t nch = 0;
+    git_oid tree_id;
+    dx_git_stats st = {0};
+    dx_git_tree_list parent_files = {0};
+    dx_git_mempack pack = {0};
+
+    if ((rc = dx_git_lookup_commit(g, opts ? opts->expected_parent : NULL, &parent, err)) < 0)
+        goto done;
+    if (parent && (gr = git_commit_tree(&base, parent)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot read the tree of HEAD");
+        goto done;
+    }
+    if ((rc = dx_git_build_tree(g, base, files, n, &pack, &tree_id, &ch, &nch, &parent_files, &st,
+                                err)) < 0)
+        goto done;
+    rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, &parent_files, opts, out_id, err);
 done:
     if (stats)
         *stats = st;
     free_changes(ch, nch);
     dx_git_tree_list_release(&parent_files);
     dx_git_mempack_release(&pack);
-    dx_buf_release(&msg);
-    git_signature_free(sig);
-    git_tree_free(tree);
+    git_tree_free(base);
+    git_commit_free(parent);
+    return rc;
+}
+
+int dx_git_commit_changes(dx_git *g, const dx_git_file *files, size_t n, const char *const *deletes,
+                          size_t nd, const dx_git_commit_opts *opts, char out_id[DX_GIT_OID_HEX],
+                          dx_git_stats *stats, dx_error *err)
+{
+    int rc = 0, gr;
+    git_commit *parent = NULL;
+    git_tree *base = NULL;
+    dx_git_change *ch = NULL;
+    size_t nch = 0;
+    git_oid tree_id;
+    dx_git_stats st = {0};
+    dx_git_mempack pack = {0};
+
+    if ((n && !files) || (nd && !deletes)) {
+        rc = dx_error_set(err, DX_EINVAL, "no array given for %zu files and %zu deletions", n, nd);
+        goto done;
+    }
+    if ((rc = dx_git_lookup_commit(g, opts ? opts->expected_parent : NULL, &parent, err)) < 0)
+        goto done;
+    if (parent && (gr = git_commit_tree(&base, parent)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot read the tree of HEAD");
+        goto done;
+    }
+    if ((rc = dx_git_build_tree_delta(g, base, files, n, deletes, nd, &pack, &tree_id, &ch, &nch,
+                                      &st, err)) < 0)
+        goto done;
+    rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, NULL, opts, out_id, err);
+done:
+    if (stats)
+        *stats = st;
+    free_changes(ch, nch);
+    dx_git_mempack_release(&pack);
     git_tree_free(base);
     git_commit_free(parent);
     return rc;

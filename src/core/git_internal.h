@@ -3,6 +3,7 @@
 #define DX_GIT_INTERNAL_H
 
 #include <git2.h>
+#include <sys/stat.h>
 
 #include "diaryx/git.h"
 
@@ -45,6 +46,20 @@ struct dx_git {
     git_oid files_tree;
     dx_git_tree_list files;
     int files_valid;
+    /* The index memo: the index file whose trailing checksum is index_sum holds exactly the
+     * files of index_tree (written by us), so a commit on index_tree may patch it instead of
+     * having libgit2 rewrite it; so does an index with another checksum whose file list has the
+     * same digest. Also kept in .git/diaryx-index for the next process. */
+    unsigned char index_sum[20];
+    git_oid index_tree;
+    uint64_t index_digest[2]; /* dx_git_index_digest of that index: it still holds index_tree
+                                 when git rewrote it with other stat data (git status) */
+    int index_memo_valid;
+    size_t index_patches, index_rewrites; /* how the index was written (tests, benchmarks) */
+    /* The bytes of the index this process last patched (its trailer is index_sum when
+     * index_memo_valid), so the next patch need not read 1 MB back; spare: the buffer of the
+     * one before, reused for the next output. */
+    dx_buf index_bytes, index_spare;
 };
 
 /* A change of a commit. */
@@ -70,14 +85,27 @@ int dx_git_mempack_begin(dx_git *g, dx_git_mempack *m, dx_error *err);
 /* Keep a blob whose id the caller computed; data is NOT copied and must outlive m. */
 int dx_git_mempack_add_blob(dx_git_mempack *m, const git_oid *id, const void *data, size_t len,
                             dx_error *err);
+/* Keep a copy of an object (any type). */
+int dx_git_mempack_add_copy(dx_git_mempack *m, const git_oid *id, git_object_t type,
+                            const void *data, size_t len, dx_error *err);
+/* Keep a copy of a whole, undeltified pack entry (type+size header and zlib stream) of an
+ * existing pack, written to the new pack as it is; crc = its CRC32 (from the old .idx). */
+int dx_git_mempack_add_raw(dx_git_mempack *m, const git_oid *id, const void *entry, size_t len,
+                           uint32_t crc, dx_error *err);
 /* Write every object kept in memory as one pack (undeltified, with its .idx) into the
- * repository, the index last, and make the repository see it; out_objects (may be NULL)
- * receives the count. */
-int dx_git_mempack_finish(dx_git *g, dx_git_mempack *m, size_t *out_objects, dx_error *err);
+ * repository, the index last, and make the repository see it; out_name (may be NULL, else 80
+ * bytes) receives its name ("pack-<hex>"), out_objects (may be NULL) the count. */
+int dx_git_mempack_finish(dx_git *g, dx_git_mempack *m, char *out_name, size_t *out_objects,
+                          dx_error *err);
 void dx_git_mempack_release(dx_git_mempack *m);
 
 /* Writing at least this many new objects in one commit puts them into one pack. */
 #define DX_GIT_PACK_MIN_OBJECTS 256
+/* 1: every commit that writes anything writes it as one pack (measured faster than ~40 loose
+ * files on ext4: see bench/RESULTS.md); dx_git_maybe_pack keeps the number of packs bounded. */
+#ifndef DX_GIT_PACK_SMALL_COMMITS
+#define DX_GIT_PACK_SMALL_COMMITS 1
+#endif
 
 /* Tree of the file set built on base (NULL = empty tree): writes changed blobs and trees.
  * When pack is not NULL and at least DX_GIT_PACK_MIN_OBJECTS new blobs are needed, they and
@@ -89,5 +117,68 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
                       dx_git_mempack *pack, git_oid *out_tree, dx_git_change **changes,
                       size_t *nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,
                       dx_error *err);
+
+/* Make the index match new_tree after a commit on parent_tree (NULL: unborn) with the changes
+ * ch (stat data st[k] where have_st[k]); parent (may be NULL) the files of parent_tree when
+ * the caller has them. See git.h for the rules (git_sync.c). */
+int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
+                      const dx_git_tree_list *parent, const dx_git_change *ch,
+                      const struct stat *st, const unsigned char *have_st, size_t nch,
+                      dx_error *err);
+
+/* The files (blobs) of tree, sorted by path (a walk of the whole tree). */
+int dx_git_tree_files(git_tree *tree, dx_git_tree_list *out, dx_error *err);
+
+/* Tree of the parent (base, NULL = empty) with files added or replaced and deletes removed
+ * (see dx_git_commit_changes); O(changes). pack, out_tree, changes as dx_git_build_tree. */
+int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
+                            const char *const *deletes, size_t nd, dx_git_mempack *pack,
+                            git_oid *out_tree, dx_git_change **changes, size_t *nchanges,
+                            dx_git_stats *stats, dx_error *err);
+
+/* ---- git_index.c: the index file as bytes (versions 2 and 3), no I/O ---- */
+typedef struct dx_git_index_entry {
+    size_t off, len;  /* the entry's bytes in the file */
+    const char *path; /* inside the file's bytes */
+    size_t path_len;
+    uint32_t mtime_sec, mtime_nsec, size;
+} dx_git_index_entry;
+
+typedef struct dx_git_index_view {
+    uint32_t version;
+    dx_git_index_entry *v;
+    size_t n;
+    size_t entries_end; /* where the extensions start */
+} dx_git_index_view;
+
+/* Parse an index (its checksum is not verified). DX_EUNSUPPORTED: a sound index this code
+ * does not patch (version 4 or other, a required extension, a merge conflict); DX_EPARSE:
+ * malformed (truncated, paths out of order, ...); DX_ENOMEM. */
+int dx_git_index_parse(const unsigned char *data, size_t len, dx_git_index_view *out,
+                       dx_error *err);
+void dx_git_index_view_release(dx_git_index_view *v);
+
+/* An entry to put into the index (remove = 0) or take out of it (remove = 1). */
+typedef struct dx_git_index_edit {
+    const char *path;
+    int remove;
+    uint32_t ctime_sec, ctime_nsec, mtime_sec, mtime_nsec, dev, ino, mode, uid, gid, size;
+    unsigned char id[20];
+} dx_git_index_edit;
+
+/* The bytes of a new index into out: the entries of data (parsed as v) with edits (sorted by
+ * path, unique) applied, entries flagged in smudge (per old entry; may be NULL) given size 0
+ * (git then compares their content), the optional extensions dropped, the SHA-1 trailer
+ * appended. digest (may be NULL): the old index's digest, turned into the new one's. */
+int dx_git_index_patch(const unsigned char *data, const dx_git_index_view *v,
+                       const dx_git_index_edit *edits, size_t ne, const unsigned char *smudge,
+                       uint64_t digest[2], dx_buf *out, dx_error *err);
+
+/* The digest of the file list an index holds: the sum of one 128-bit hash per entry of (path,
+ * mode, blob id), so that it changes with the files and not with stat data, flags, extensions
+ * or the version, and can be updated entry by entry. sign < 0 takes an entry out of acc. */
+void dx_git_index_digest_entry(const char *path, size_t pl, uint32_t mode,
+                               const unsigned char id[20], int sign, uint64_t acc[2]);
+void dx_git_index_digest(const unsigned char *data, const dx_git_index_view *v, uint64_t out[2]);
 
 #endif

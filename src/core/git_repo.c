@@ -140,6 +140,8 @@ void dx_git_free(dx_git *g)
         return;
     git_repository_free(g->repo);
     dx_git_tree_list_release(&g->files);
+    dx_buf_release(&g->index_bytes);
+    dx_buf_release(&g->index_spare);
     free(g->root);
     free(g);
     git_libgit2_shutdown();
@@ -215,9 +217,20 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
     if (d) {
         struct dirent *de;
         while (rc == 0 && (de = readdir(d))) {
+            size_t l = strlen(de->d_name);
             if (strncmp(de->d_name, "tmp_dxpack_", 11) == 0) {
                 snprintf(p, sizeof p, "%sobjects/pack/%s", gitdir, de->d_name);
                 rc = unlink_lock(p, &count, err);
+            } else if (l > 10 && strncmp(de->d_name, "pack-", 5) == 0 &&
+                       strcmp(de->d_name + l - 5, ".pack") == 0) {
+                /* a pack without its index: a roll-up was killed between deleting an old
+                 * pack's .idx and its .pack (or an install between its two renames) */
+                struct stat st;
+                snprintf(p, sizeof p, "%sobjects/pack/%.*s.idx", gitdir, (int)(l - 5), de->d_name);
+                if (stat(p, &st) < 0 && errno == ENOENT) {
+                    snprintf(p, sizeof p, "%sobjects/pack/%s", gitdir, de->d_name);
+                    rc = unlink_lock(p, &count, err);
+                }
             }
         }
         closedir(d);

@@ -83,6 +83,19 @@ static int cmp_head(const void *a, const void *b)
     return strcmp(((const dx_git_tree_file *)a)->path, ((const dx_git_tree_file *)b)->path);
 }
 
+int dx_git_tree_files(git_tree *tree, dx_git_tree_list *out, dx_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int gr = git_tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, out);
+    if (gr < 0) {
+        dx_git_tree_list_release(out);
+        return dx_git_fail(err, gr, "cannot list the files of the base tree");
+    }
+    list_fix_paths(out);
+    qsort(out->v, out->n, sizeof *out->v, cmp_head);
+    return 0;
+}
+
 static int cmp_file(const void *a, const void *b)
 {
     return strcmp((*(const dx_git_file *const *)a)->path, (*(const dx_git_file *const *)b)->path);
@@ -117,6 +130,49 @@ static int blob_exists(git_odb *odb, const git_oid *id, int must)
 {
     return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) ||
            (must && git_odb_exists(odb, id));
+}
+
+/* Whether the blob of f (id) must be written: 0 = it is in the repository, 1 = write it.
+ * A blob given by id without bytes must exist (DX_ENOTFOUND); a blob given by id and bytes
+ * that must be written is checked against its bytes (DX_EINVAL). */
+static int blob_needed(EVP_MD_CTX *md, git_odb *odb, const dx_git_file *f, const git_oid *id,
+                       dx_error *err)
+{
+    if (blob_exists(odb, id, !f->data))
+        return 0;
+    if (!f->data && f->id) {
+        char hex[DX_GIT_OID_HEX];
+        git_oid_tostr(hex, sizeof hex, id);
+        return dx_error_set(err, DX_ENOTFOUND,
+                            "blob %s given for '%s' without its bytes is not in the repository",
+                            hex, f->path);
+    }
+    git_oid hashed;
+    int rc;
+    if (f->id &&
+        (rc = file_id(md, &(dx_git_file){f->path, f->data, f->len, NULL}, &hashed, err)) < 0)
+        return rc;
+    if (f->id && !git_oid_equal(&hashed, id))
+        return dx_error_set(err, DX_EINVAL,
+                            "blob id '%s' given for '%s' is not the id of its bytes", f->id,
+                            f->path);
+    return 1;
+}
+
+/* Write the blob of f (id known) into memory (pack active) or as a loose object. */
+static int put_blob(git_repository *repo, dx_git_mempack *pack, const dx_git_file *f,
+                    const git_oid *id, dx_error *err)
+{
+    const void *bytes = f->data ? f->data : ""; /* data NULL here: an empty file */
+    if (pack && pack->repo)
+        return dx_git_mempack_add_blob(pack, id, bytes, f->len, err);
+    git_oid wid;
+    int gr = git_blob_create_from_buffer(&wid, repo, bytes, f->len);
+    if (gr < 0)
+        return dx_git_fail(err, gr, "cannot write the blob of '%s'", f->path);
+    if (!git_oid_equal(&wid, id)) /* OpenSSL and libgit2 disagree: never */
+        return dx_error_set(err, DX_EIO, "the blob of '%s' was written under another id", f->path);
+    return 0;
 }
 
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
@@ -172,13 +228,8 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         head = g->files; /* the last tree built: no walk */
         memset(&g->files, 0, sizeof g->files);
         g->files_valid = 0;
-    } else if (base) {
-        if ((gr = git_tree_walk(base, GIT_TREEWALK_PRE, walk_cb, &head)) < 0) {
-            rc = dx_git_fail(err, gr, "cannot list the files of the base tree");
-            goto done;
-        }
-        list_fix_paths(&head);
-        qsort(head.v, head.n, sizeof *head.v, cmp_head);
+    } else if (base && (rc = dx_git_tree_files(base, &head, err)) < 0) {
+        goto done;
     }
     if ((gr = git_repository_odb(&odb, g->repo)) < 0) {
         rc = dx_git_fail(err, gr, "cannot open the object database");
@@ -202,30 +253,18 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         }
         state[i] = 1;
         nchanged++;
-        if (blob_exists(odb, &ids[i], !f->data))
+        int need = blob_needed(md, odb, f, &ids[i], err);
+        if (need < 0) {
+            rc = need;
+            goto done;
+        }
+        if (!need)
             continue;
-        if (!f->data && f->id) {
-            char hex[DX_GIT_OID_HEX];
-            git_oid_tostr(hex, sizeof hex, &ids[i]);
-            rc = dx_error_set(err, DX_ENOTFOUND,
-                              "blob %s given for '%s' without its bytes is not in the repository",
-                              hex, f->path);
-            goto done;
-        }
-        git_oid hashed;
-        if (f->id &&
-            (rc = file_id(md, &(dx_git_file){f->path, f->data, f->len, NULL}, &hashed, err)) < 0)
-            goto done;
-        if (f->id && !git_oid_equal(&hashed, &ids[i])) {
-            rc = dx_error_set(err, DX_EINVAL,
-                              "blob id '%s' given for '%s' is not the id of its bytes", f->id,
-                              f->path);
-            goto done;
-        }
         state[i] = 2;
         nwrite++;
     }
-    if (pack && nwrite >= DX_GIT_PACK_MIN_OBJECTS) {
+    if (pack && (nwrite >= DX_GIT_PACK_MIN_OBJECTS ||
+                 (DX_GIT_PACK_SMALL_COMMITS && nchanged + (head.n - nused) > 0))) {
         if ((rc = dx_git_mempack_begin(g, pack, err)) < 0)
             goto done;
         wrepo = pack->repo;
@@ -239,24 +278,10 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     }
     for (size_t i = 0; i < n; i++) {
         const dx_git_file *f = sorted[i];
-        const void *bytes = f->data ? f->data : ""; /* data NULL here: an empty file */
         if (!state[i])
             continue;
-        if (state[i] == 2 && wrepo != g->repo) {
-            if ((rc = dx_git_mempack_add_blob(pack, &ids[i], bytes, f->len, err)) < 0)
-                goto done;
-        } else if (state[i] == 2) {
-            git_oid wid;
-            if ((gr = git_blob_create_from_buffer(&wid, wrepo, bytes, f->len)) < 0) {
-                rc = dx_git_fail(err, gr, "cannot write the blob of '%s'", f->path);
-                goto done;
-            }
-            if (!git_oid_equal(&wid, &ids[i])) { /* OpenSSL and libgit2 disagree: never */
-                rc = dx_error_set(err, DX_EIO, "the blob of '%s' was written under another id",
-                                  f->path);
-                goto done;
-            }
-        }
+        if (state[i] == 2 && (rc = put_blob(wrepo, pack, f, &ids[i], err)) < 0)
+            goto done;
         if (state[i] == 2 && stats)
             stats->blobs_written++;
         ups[nups].action = GIT_TREE_UPDATE_UPSERT;
@@ -316,7 +341,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         goto done;
     }
     if (stats && wrepo != g->repo)
-        stats->packed_first_commit = 1;
+        stats->packed = 1;
     if (stats) {
         stats->files = n;
         for (size_t k = 0; k < nch; k++) {
@@ -374,6 +399,288 @@ done:
     free(sorted);
     free(ids);
     free(state);
+    free(ups);
+    git_odb_free(odb);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int has_file(const dx_git_file *const *sorted, size_t n, const char *path)
+{
+    const dx_git_file key = {path, NULL, 0, NULL}, *kp = &key;
+    return bsearch(&kp, sorted, n, sizeof *sorted, cmp_file) != NULL;
+}
+
+static int has_str(const char *const *sorted, size_t n, const char *path)
+{
+    return bsearch(&path, sorted, n, sizeof *sorted, cmp_str) != NULL;
+}
+
+/* The entry at path in base (NULL when absent); DX_E* on a read failure. */
+static int entry_at(git_tree *base, const char *path, git_tree_entry **out, dx_error *err)
+{
+    *out = NULL;
+    if (!base)
+        return 0;
+    int gr = git_tree_entry_bypath(out, base, path);
+    if (gr == GIT_ENOTFOUND) {
+        git_error_clear();
+        return 0;
+    }
+    return gr < 0 ? dx_git_fail(err, gr, "cannot look up '%s' in the parent tree", path) : 0;
+}
+
+/* An added path must not run through a file: no directory of it may be a file of the parent
+ * that stays, or another added path. Returns 1 when one is a file of the parent that this
+ * commit deletes (the trees are then written in two steps). */
+static int check_dirs(git_tree *base, const char *path, const dx_git_file *const *sorted, size_t n,
+                      const char *const *dels, size_t nd, dx_error *err)
+{
+    char dir[4096];
+    size_t len = strlen(path);
+    if (len >= sizeof dir)
+        return dx_error_set(err, DX_EPATH, "path '%.200s...' is too long", path);
+    memcpy(dir, path, len + 1);
+    int replaces = 0;
+    for (char *s = strchr(dir, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        git_tree_entry *e = NULL;
+        int rc = has_file(sorted, n, dir) ? 1 : entry_at(base, dir, &e, err);
+        if (rc < 0)
+            return rc;
+        int was_file = e && git_tree_entry_type(e) != GIT_OBJECT_TREE;
+        int file = rc == 1 || (was_file && !has_str(dels, nd, dir));
+        replaces |= was_file;
+        git_tree_entry_free(e);
+        if (file)
+            return dx_error_set(err, DX_EPATH, "'%s' cannot be added: '%s' is a file", path, dir);
+        *s = '/';
+    }
+    return replaces;
+}
+
+int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
+                            const char *const *deletes, size_t nd, dx_git_mempack *pack,
+                            git_oid *out_tree, dx_git_change **out_changes, size_t *out_nchanges,
+                            dx_git_stats *stats, dx_error *err)
+{
+    int rc = 0, gr;
+    const dx_git_file **sorted = NULL;
+    const char **dels = NULL;
+    git_oid *ids = NULL;
+    unsigned char *state = NULL;    /* per sorted file: 0 unchanged, else 'A' or 'M' */
+    unsigned char *new_blob = NULL; /* per sorted file: its blob must be written */
+    git_tree_update *ups = NULL;
+    dx_git_change *ch = NULL;
+    size_t nups = 0, nch = 0, nchanged = 0;
+    int two_steps = 0; /* a deleted file becomes a directory: removals first (libgit2 refuses
+                          both in one update) */
+    git_tree *empty = NULL, *removed = NULL;
+    git_treebuilder *tb = NULL;
+    git_odb *odb = NULL;
+    git_repository *wrepo = g->repo;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+    *out_changes = NULL;
+    *out_nchanges = 0;
+    sorted = malloc((n ? n : 1) * sizeof *sorted);
+    dels = malloc((nd ? nd : 1) * sizeof *dels);
+    ids = malloc((n ? n : 1) * sizeof *ids);
+    state = calloc(n ? n : 1, 1);
+    new_blob = calloc(n ? n : 1, 1);
+    ch = calloc(n + nd + 1, sizeof *ch);
+    ups = malloc((n + nd + 1) * sizeof *ups);
+    if (!sorted || !dels || !ids || !state || !new_blob || !ch || !ups || !md) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory committing %zu changes", n + nd);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = dx_git_check_path(files[i].path, err)) < 0)
+            goto done;
+        sorted[i] = &files[i];
+    }
+    for (size_t i = 0; i < nd; i++) {
+        if ((rc = dx_git_check_path(deletes[i], err)) < 0)
+            goto done;
+        dels[i] = deletes[i];
+    }
+    qsort(sorted, n, sizeof *sorted, cmp_file);
+    qsort(dels, nd, sizeof *dels, cmp_str);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(sorted[i - 1]->path, sorted[i]->path) == 0) {
+            rc = dx_error_set(err, DX_EPATH, "path '%s' is given twice", sorted[i]->path);
+            goto done;
+        }
+    for (size_t i = 1; i < nd; i++)
+        if (strcmp(dels[i - 1], dels[i]) == 0) {
+            rc = dx_error_set(err, DX_EPATH, "path '%s' is deleted twice", dels[i]);
+            goto done;
+        }
+    for (size_t i = 0, j = 0; i < n && j < nd;) {
+        int c = strcmp(sorted[i]->path, dels[j]);
+        if (c == 0) {
+            rc = dx_error_set(err, DX_EPATH, "path '%s' is both changed and deleted", dels[j]);
+            goto done;
+        }
+        c < 0 ? i++ : j++;
+    }
+    if ((gr = git_repository_odb(&odb, g->repo)) < 0) {
+        rc = dx_git_fail(err, gr, "cannot open the object database");
+        goto done;
+    }
+    /* which files change, and which blobs are new: one lookup in the parent tree each */
+    for (size_t i = 0; i < n; i++) {
+        const dx_git_file *f = sorted[i];
+        git_tree_entry *e = NULL;
+        if ((rc = file_id(md, f, &ids[i], err)) < 0 || (rc = entry_at(base, f->path, &e, err)) < 0)
+            goto done;
+        git_object_t t = e ? git_tree_entry_type(e) : GIT_OBJECT_INVALID;
+        int same = e && t == GIT_OBJECT_BLOB && git_oid_equal(git_tree_entry_id(e), &ids[i]);
+        git_tree_entry_free(e);
+        if (t == GIT_OBJECT_TREE) {
+            rc = dx_error_set(err, DX_EPATH, "'%s' is a directory in the parent commit", f->path);
+            goto done;
+        }
+        if (same)
+            continue;
+        if (!e && (rc = check_dirs(base, f->path, sorted, n, dels, nd, err)) < 0)
+            goto done;
+        two_steps |= rc;
+        rc = 0;
+        state[i] = e ? 'M' : 'A';
+        nchanged++;
+        int need = blob_needed(md, odb, f, &ids[i], err);
+        if (need < 0) {
+            rc = need;
+            goto done;
+        }
+        new_blob[i] = (unsigned char)need;
+    }
+    /* the deletions of files the parent has */
+    for (size_t j = 0; j < nd; j++) {
+        git_tree_entry *e = NULL;
+        if ((rc = entry_at(base, dels[j], &e, err)) < 0)
+            goto done;
+        if (e && git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+            ch[nch].kind = 'D';
+            ch[nch].id = *git_tree_entry_id(e);
+            ch[nch].path = strdup(dels[j]);
+            git_tree_entry_free(e);
+            if (!ch[nch++].path) {
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+                goto done;
+            }
+            continue;
+        }
+        git_tree_entry_free(e);
+    }
+    size_t nwrite = 0;
+    for (size_t i = 0; i < n; i++)
+        nwrite += new_blob[i];
+    if (pack && (DX_GIT_PACK_SMALL_COMMITS ? nchanged + nch > 0 || !base
+                                           : nwrite >= DX_GIT_PACK_MIN_OBJECTS)) {
+        if ((rc = dx_git_mempack_begin(g, pack, err)) < 0)
+            goto done;
+        wrepo = pack->repo;
+    }
+    size_t ndel = nch;
+    for (size_t k = 0; k < ndel; k++)
+        ups[nups++] =
+            (git_tree_update){GIT_TREE_UPDATE_REMOVE, {{0}}, GIT_FILEMODE_BLOB, ch[k].path};
+    for (size_t i = 0; i < n; i++) {
+        const dx_git_file *f = sorted[i];
+        if (!state[i])
+            continue;
+        if (new_blob[i] && (rc = put_blob(wrepo, pack, f, &ids[i], err)) < 0)
+            goto done;
+        if (new_blob[i] && stats)
+            stats->blobs_written++;
+        ups[nups++] = (git_tree_update){GIT_TREE_UPDATE_UPSERT, ids[i], GIT_FILEMODE_BLOB, f->path};
+        /* a rename: a deleted path with the same blob id */
+        dx_git_change *r = NULL;
+        for (size_t k = 0; k < ndel && !r && state[i] == 'A'; k++)
+            if (ch[k].kind == 'D' && git_oid_equal(&ch[k].id, &ids[i]))
+                r = &ch[k];
+        if (r) {
+            r->kind = 'R';
+            r->file = f;
+            if (!(r->to = strdup(f->path))) {
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+                goto done;
+            }
+            continue;
+        }
+        ch[nch].kind = (char)state[i];
+        ch[nch].id = ids[i];
+        ch[nch].file = f;
+        if (!(ch[nch].path = strdup(f->path))) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
+        nch++;
+    }
+    if (!base) {
+        if ((gr = git_treebuilder_new(&tb, wrepo, NULL)) < 0 ||
+            (gr = git_treebuilder_write(out_tree, tb)) < 0 ||
+            (gr = git_tree_lookup(&empty, wrepo, out_tree)) < 0) {
+            rc = dx_git_fail(err, gr, "cannot write the empty tree");
+            goto done;
+        }
+        base = empty;
+    }
+    if (two_steps) {
+        if ((gr = git_tree_create_updated(out_tree, wrepo, base, ndel, ups)) < 0 ||
+            (gr = git_tree_lookup(&removed, wrepo, out_tree)) < 0) {
+            rc = dx_git_fail(err, gr, "cannot write the trees of %zu deleted paths", ndel);
+            goto done;
+        }
+        base = removed;
+    }
+    if (nups == 0)
+        *out_tree = *git_tree_id(base);
+    else if ((gr = git_tree_create_updated(out_tree, wrepo, base, nups - (two_steps ? ndel : 0),
+                                           ups + (two_steps ? ndel : 0))) < 0) {
+        rc = dx_git_fail(err, gr, "cannot write the trees of %zu changed paths", nups);
+        goto done;
+    }
+    if (stats) {
+        stats->packed = wrepo != g->repo;
+        for (size_t k = 0; k < nch; k++) {
+            if (ch[k].kind == 'A')
+                stats->added++;
+            else if (ch[k].kind == 'M')
+                stats->modified++;
+            else if (ch[k].kind == 'D')
+                stats->deleted++;
+            else
+                stats->renamed++;
+        }
+    }
+    qsort(ch, nch, sizeof *ch, cmp_change);
+    *out_changes = ch;
+    *out_nchanges = nch;
+    ch = NULL;
+done:
+    if (ch) {
+        for (size_t k = 0; k < nch; k++) {
+            free((char *)ch[k].path);
+            free((char *)ch[k].to);
+        }
+        free(ch);
+    }
+    git_tree_free(empty);
+    git_tree_free(removed);
+    git_treebuilder_free(tb);
+    free(sorted);
+    free(dels);
+    free(ids);
+    free(state);
+    free(new_blob);
     free(ups);
     git_odb_free(odb);
     EVP_MD_CTX_free(md);

@@ -288,7 +288,7 @@ TEST(test_git_bare_repo_and_stale_parent)
     dx_buf_release(&out);
 }
 
-TEST(test_git_pack_keeps_loose_objects_bounded)
+TEST(test_git_pack_keeps_loose_objects_and_packs_bounded)
 {
     const char *root = new_dir("pack");
     dx_git *g = NULL;
@@ -298,20 +298,58 @@ TEST(test_git_pack_keeps_loose_objects_bounded)
     if (!g)
         return;
     char body[64];
-    size_t max_loose = 0, n;
+    size_t max_loose = 0, n, max_packs = 0, rolls = 0;
     for (int i = 0; i < 200; i++) {
         snprintf(body, sizeof body, "entry %d\n", i);
         dx_git_file v[] = {F("index.md", "# index\n"), {"days/today.md", body, strlen(body)}};
         CHECK_EQ_INT(dx_git_commit_files(g, v, 2, NULL, NULL, NULL, &err), 0);
-        CHECK_EQ_INT(dx_git_maybe_pack(g, 50, NULL, &err), 0);
+        size_t rolled = 0;
+        CHECK_EQ_INT(dx_git_maybe_pack(g, 50, &rolled, &err), 0);
+        rolls += rolled > 0;
         CHECK_EQ_INT(dx_git_count_loose(g, &n, &err), 0);
         if (n > max_loose)
             max_loose = n;
+        CHECK_EQ_INT(sh(&out, "ls %s/.git/objects/pack | grep -c '\\.idx$'", root), 0);
+        size_t packs = (size_t)strtol(out.data, NULL, 10);
+        if (packs > max_packs)
+            max_packs = packs;
+        if (i % 50 == 49) /* every object of the rolled packs is still there */
+            CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
     }
     CHECK(max_loose <= 54); /* 50 + one commit's 4 objects */
+    CHECK(max_packs <= 21);
+    CHECK(rolls >= 5);
     CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep '^count:'", root), 0);
     long count = strtol(out.data + 6, NULL, 10);
     CHECK(count <= 54);
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep '^packs:'", root), 0);
+    CHECK(strtol(out.data + 6, NULL, 10) <= 21);
+    CHECK_EQ_INT(sh(&out, "ls %s/.git/objects/pack | grep -vc '\\.\\(pack\\|idx\\)$'", root), 1);
+    CHECK_EQ_STR(out.data, "0\n"); /* nothing else left behind */
+    CHECK_EQ_INT(sh(&out, "git -C %s verify-pack %s/.git/objects/pack/*.idx", root, root), 0);
+    /* loose objects (written by other tools): their number is estimated from objects/17, and
+     * more than the threshold are packed */
+    CHECK_EQ_INT(sh(&out,
+                    "cd %s && mkdir -p loose && i=0; while [ $i -lt 3000 ]; do "
+                    "echo \"loose $i\" > loose/$i; i=$((i+1)); done && "
+                    "ls loose/* | git hash-object -w --stdin-paths | wc -l && rm -r loose",
+                    root),
+                 0);
+    CHECK_EQ_STR(out.data, "3000\n");
+    size_t packed_loose = 0;
+    CHECK_EQ_INT(dx_git_maybe_pack(g, 512, &packed_loose, &err), 0);
+    CHECK(packed_loose >= 3000);
+    CHECK_EQ_INT(dx_git_count_loose(g, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    /* a roll-up killed between an old pack's .idx and its .pack leaves the .pack alone */
+    CHECK_EQ_INT(sh(&out, "cd %s/.git/objects/pack && echo x > pack-%s.pack", root,
+                    "0123456789abcdef0123456789abcdef01234567"),
+                 0);
+    size_t removed = 0;
+    CHECK_EQ_INT(dx_git_remove_stale_locks(g, &removed, &err), 0);
+    CHECK_EQ_INT(removed, 1);
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep '^garbage:'", root), 0);
+    CHECK_EQ_STR(out.data, "garbage: 0\n");
     CHECK_EQ_INT(sh(&out, "git -C %s rev-list --count HEAD", root), 0);
     CHECK_EQ_STR(out.data, "200\n");
     CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
@@ -358,7 +396,7 @@ TEST(test_git_blob_ids_with_and_without_data)
     CHECK_EQ_INT(st.renamed, 1);
     CHECK_EQ_INT(st.added + st.deleted, 0);
     CHECK_EQ_INT(st.blobs_written, 1);
-    CHECK_EQ_INT(st.packed_first_commit, 0);
+    CHECK_EQ_INT(st.packed, 1); /* a small commit is one pack too */
     CHECK_EQ_INT(sh(&out, "git -C %s log -1 --format=%%B", root), 0);
     CHECK(strstr(out.data, "M\ta.md\nR\td/old.md -> x/new.md\n") != NULL);
     CHECK_EQ_INT(sh(&out, "cat %s/x/new.md && test ! -e %s/d/old.md", root, root), 0);
@@ -472,7 +510,7 @@ TEST(test_git_first_commit_is_one_pack)
     dx_git_stats st;
     char id[DX_GIT_OID_HEX];
     CHECK_EQ_INT(dx_git_commit_files(g, v, N, NULL, id, &st, &err), 0);
-    CHECK_EQ_INT(st.packed_first_commit, 1);
+    CHECK_EQ_INT(st.packed, 1);
     CHECK_EQ_INT(st.blobs_written, N);
     CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v", root), 0);
     CHECK(strstr(out.data, "count: 0\n") != NULL);
@@ -487,7 +525,7 @@ TEST(test_git_first_commit_is_one_pack)
     CHECK_EQ_STR(dx_buf_cstr(&out), "");
     CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:y2/m0/e007.md", root), 0);
     CHECK_EQ_STR(out.data, bodies[7]);
-    /* a small commit on top stays loose; by ids for the unchanged files */
+    /* a small commit on top is one small pack; by ids for the unchanged files */
     static char ids[N][DX_GIT_OID_HEX];
     for (int i = 0; i < N; i++) {
         CHECK_EQ_INT(dx_git_blob_id(g, NULL, names[i], ids[i], &err), 0);
@@ -495,20 +533,20 @@ TEST(test_git_first_commit_is_one_pack)
     }
     v[3] = (dx_git_file){names[3], "changed\n", 8, NULL};
     CHECK_EQ_INT(dx_git_commit_files(g, v, N, NULL, NULL, &st, &err), 0);
-    CHECK_EQ_INT(st.packed_first_commit, 0);
+    CHECK_EQ_INT(st.packed, 1);
     CHECK_EQ_INT(st.modified, 1);
-    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep '^count:'", root), 0);
-    CHECK_EQ_STR(out.data, "count: 5\n"); /* blob, 3 trees, commit */
+    CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep -E '^(count|packs):'", root), 0);
+    CHECK_EQ_STR(out.data, "count: 0\npacks: 2\n"); /* blob, 3 trees, commit: 2 files */
     /* a second large change set (an import) on top is packed too, without the old objects */
     for (int i = 0; i < N; i++) {
         snprintf(bodies[i], sizeof bodies[i], "rewritten %d\n", i);
         v[i] = (dx_git_file){names[i], bodies[i], strlen(bodies[i]), NULL};
     }
     CHECK_EQ_INT(dx_git_commit_files(g, v, N, NULL, NULL, &st, &err), 0);
-    CHECK_EQ_INT(st.packed_first_commit, 1);
+    CHECK_EQ_INT(st.packed, 1);
     CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v", root), 0);
-    CHECK(strstr(out.data, "count: 5\n") != NULL);
-    CHECK(strstr(out.data, "packs: 2\n") != NULL);
+    CHECK(strstr(out.data, "count: 0\n") != NULL);
+    CHECK(strstr(out.data, "packs: 3\n") != NULL);
     CHECK_EQ_INT(sh(&out, "git -C %s fsck --strict 2>&1", root), 0);
     CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", root), 0);
     CHECK_EQ_STR(dx_buf_cstr(&out), "");
@@ -527,7 +565,7 @@ int main(void)
     RUN(test_git_incremental_changes_and_message);
     RUN(test_git_log_read_resolve_diff);
     RUN(test_git_bare_repo_and_stale_parent);
-    RUN(test_git_pack_keeps_loose_objects_bounded);
+    RUN(test_git_pack_keeps_loose_objects_and_packs_bounded);
     RUN(test_git_blob_ids_with_and_without_data);
     RUN(test_git_index_follows_incremental_commits);
     RUN(test_git_first_commit_is_one_pack);
