@@ -331,40 +331,6 @@ int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx
     return rc;
 }
 
-/* Until the git layer commits changes itself: expand them into the whole file set. */
-static int commit_changes(dx_git *g, const dx_git_file *files, size_t n, const dx_strlist *deletes,
-                          const dx_git_commit_opts *go, char *id, dx_git_stats *stats,
-                          dx_error *err)
-{
-    dx_strmap head = DX_STRMAP_INIT, gone = DX_STRMAP_INIT, given = DX_STRMAP_INIT;
-    int rc = dx_git_blobs(g, NULL, &head, err);
-    for (size_t i = 0; !rc && i < deletes->len; i++)
-        if (dx_strmap_put(&gone, deletes->items[i], (void *)1))
-            rc = DX_ENOMEM;
-    for (size_t i = 0; !rc && i < n; i++)
-        if (dx_strmap_put(&given, files[i].path, (void *)1))
-            rc = DX_ENOMEM;
-    dx_git_file *all = rc ? NULL : calloc(head.len + n + 1, sizeof *all);
-    size_t m = 0;
-    if (!all && !rc)
-        rc = DX_ENOMEM;
-    for (size_t i = 0; !rc && i < head.cap; i++)
-        if (head.slots[i].key && !dx_strmap_get(&gone, head.slots[i].key) &&
-            !dx_strmap_get(&given, head.slots[i].key))
-            all[m++] = (dx_git_file){head.slots[i].key, NULL, 0, head.slots[i].value};
-    for (size_t i = 0; !rc && i < n; i++)
-        all[m++] = files[i];
-    if (!rc)
-        rc = dx_git_commit_files(g, all, m, go, id, stats, err);
-    else if (rc == DX_ENOMEM)
-        dx_error_set(err, rc, "out of memory");
-    free(all);
-    dx_git_blobs_release(&head);
-    dx_strmap_release(&gone);
-    dx_strmap_release(&given);
-    return rc;
-}
-
 static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
                          dx_commit_result *r, dx_error *err)
 {
@@ -423,7 +389,8 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = dx_session_device(s);
-    rc = delta ? commit_changes(g, files, n, &deletes, &go, r->id, &r->stats, err)
+    rc = delta ? dx_git_commit_changes(g, files, n, (const char *const *)deletes.items, deletes.len,
+                                       &go, r->id, &r->stats, err)
                : dx_git_commit_files(g, files, n, &go, r->id, &r->stats, err);
     if (rc < 0)
         goto done;
