@@ -82,6 +82,10 @@ int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err);
 typedef int (*dx_wsdoc_path_fn)(void *ud, const char *id, const char *path);
 int dx_wsdoc_each_path(y_doc *doc, dx_wsdoc_path_fn fn, void *ud, dx_error *err);
 
+/* The title of entry id, borrowed from the doc (valid until it changes), or NULL when the
+ * entry or its title is absent. Reads that one field only. */
+const char *dx_wsdoc_title(y_doc *doc, const char *id);
+
 /* Whether entry id exists and is not deleted. */
 bool dx_wsdoc_is_live(y_doc *doc, const char *id);
 

@@ -27,14 +27,10 @@ static bool is_known(const char *key)
 static int link_to_entry(y_doc *ws, const char *from_path, const char *target_id,
                          dx_link_format fmt, dx_buf *out, dx_error *err)
 {
-    dx_entry t = DX_ENTRY_INIT;
     dx_buf tp = DX_BUF_INIT;
-    int rc = dx_wsdoc_get(ws, target_id, &t, err);
+    int rc = dx_wsdoc_path(ws, target_id, &tp, err);
     if (!rc)
-        rc = dx_wsdoc_path(ws, target_id, &tp, err);
-    if (!rc)
-        rc = dx_link_write(tp.data, from_path, t.title, fmt, out);
-    dx_entry_release(&t);
+        rc = dx_link_write(tp.data, from_path, dx_wsdoc_title(ws, target_id), fmt, out);
     dx_buf_release(&tp);
     return rc;
 }

@@ -396,6 +396,13 @@ int dx_wsdoc_each_path(y_doc *doc, dx_wsdoc_path_fn fn, void *ud, dx_error *err)
     return rc;
 }
 
+const char *dx_wsdoc_title(y_doc *doc, const char *id)
+{
+    y_type *files = y_doc_get_map(doc, FILES_MAP);
+    y_type *m = files ? entry_map(files, id) : NULL;
+    return m ? get_str(m, "title") : NULL;
+}
+
 bool dx_wsdoc_is_live(y_doc *doc, const char *id)
 {
     y_type *files = y_doc_get_map(doc, FILES_MAP);

@@ -259,6 +259,12 @@ bool y_utf8_valid(const char *str, size_t n)
 {
     const uint8_t *s = (const uint8_t *)str, *end = s + n;
     while (s < end) {
+        /* Text is mostly ASCII: eight bytes at a time while none has its high bit set. */
+        uint64_t w;
+        while ((size_t)(end - s) >= 8 && (memcpy(&w, s, 8), !(w & 0x8080808080808080ULL)))
+            s += 8;
+        if (s == end)
+            break;
         uint8_t c = *s;
         if (c < 0x80) {
             s++;
@@ -296,9 +302,15 @@ bool y_utf8_valid(const char *str, size_t n)
 size_t y_utf16_len(const char *str, size_t n)
 {
     const uint8_t *s = (const uint8_t *)str;
-    size_t units = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
+    size_t units = 0, i = 0;
+    while (i < n) {
+        uint64_t w;
+        if (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ULL))) {
+            units += 8; /* eight ASCII bytes: eight UTF-16 units */
+            i += 8;
+            continue;
+        }
+        uint8_t c = s[i++];
         if ((c & 0xc0) != 0x80)
             units += c >= 0xf0 ? 2 : 1;
     }

@@ -332,6 +332,34 @@ TEST(test_out_of_order_updates_and_pending_deletes)
     y_doc_free(third);
 }
 
+/* The ASCII fast paths (eight bytes at a time) agree with a byte-by-byte reading at every
+ * alignment, and a bad byte anywhere is found. */
+TEST(test_utf8_validation_and_utf16_length_at_every_offset)
+{
+    const char *pieces[] = {"a", "é", "€", "😀", "abcdefgh", "xyz"};
+    char buf[256];
+    for (int start = 0; start < 9; start++) {
+        size_t n = 0, units = 0;
+        for (int i = 0; i < start; i++)
+            buf[n++] = 'q', units++;
+        for (int k = 0; k < 24; k++) {
+            const char *p = pieces[(k * 7 + start) % 6];
+            memcpy(buf + n, p, strlen(p));
+            n += strlen(p);
+            units += !strcmp(p, "😀") ? 2 : !strcmp(p, "abcdefgh") ? 8 : !strcmp(p, "xyz") ? 3 : 1;
+        }
+        CHECK(y_utf8_valid(buf, n));
+        CHECK_EQ_INT(y_utf16_len(buf, n), units);
+        for (size_t bad = 0; bad < n; bad += 5) {
+            char save = buf[bad];
+            buf[bad] = (char)0xff;
+            CHECK(!y_utf8_valid(buf, n));
+            buf[bad] = save;
+        }
+        CHECK(!y_utf8_valid(buf, n - 1) || (unsigned char)buf[n - 1] < 0x80);
+    }
+}
+
 TEST(test_unicode_offsets_are_utf16)
 {
     y_doc *d = doc_with(3);
@@ -631,6 +659,7 @@ int main(void)
     RUN(test_local_insert_origins_around_tombstones);
     RUN(test_concurrent_edits_converge);
     RUN(test_out_of_order_updates_and_pending_deletes);
+    RUN(test_utf8_validation_and_utf16_length_at_every_offset);
     RUN(test_unicode_offsets_are_utf16);
     RUN(test_malformed_updates_are_rejected_and_change_nothing);
     RUN(test_nested_types_and_json);
