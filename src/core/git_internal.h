@@ -39,6 +39,8 @@ void dx_git_tree_list_release(dx_git_tree_list *l);
 
 struct dx_git {
     git_repository *repo;
+    git_commit *last_commit; /* the commit last looked up by its full id (last_commit_hex) */
+    char last_commit_hex[DX_GIT_OID_HEX];
     char *root; /* work tree (normal) or the repository itself (bare) */
     int bare;
     /* The files of the tree last built (files_tree), so that the next commit on it needs no
