@@ -229,6 +229,8 @@ int cli_sync(dx_workspace *ws)
     return rc;
 }
 
+bool cli_exiting = true;
+
 int cli_finish(dx_workspace *ws, int rc)
 {
     size_t staged = 0;
@@ -236,7 +238,10 @@ int cli_finish(dx_workspace *ws, int rc)
         dx_workspace_staged(ws, &staged);
     if (!rc && staged)
         rc = cli_save(ws);
-    dx_session_close(session);
+    if (cli_exiting)
+        dx_session_close_at_exit(session);
+    else
+        dx_session_close(session);
     session = NULL;
     shown_of = NULL; /* a next session may get the same address */
     dx_workspace_free(ws);

@@ -58,6 +58,10 @@ int cli_open_readonly(const cli_ctx *ctx, dx_workspace **ws);
 int cli_save(dx_workspace *ws);
 /* Take in what an external program (the editor) changed. */
 int cli_sync(dx_workspace *ws);
+/* Whether cli_finish ends the process's last session (the default: the session's memory is
+ * then left to the operating system; see dx_session_close_at_exit). A command that opens
+ * sessions in a loop (watch) sets it to false. */
+extern bool cli_exiting;
 /* End a command: save what is staged when rc is 0, close the session, free ws; returns
  * the command's exit code. Accepts ws NULL. */
 int cli_finish(dx_workspace *ws, int rc);

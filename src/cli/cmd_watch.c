@@ -112,6 +112,7 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
     if (!once)
         fprintf(stderr, "diaryx: watching %s (commit after %llds without changes%s)\n", root,
                 interval, auto_commit ? "" : "; auto_commit is off");
+    cli_exiting = false; /* sessions are opened and closed in a loop here */
     cli_ctx at = {root};
     char db[4096 + 32];
     snprintf(db, sizeof db, "%s/.diaryx/crdt.db", root);

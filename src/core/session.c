@@ -1090,6 +1090,20 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     return 0;
 }
 
+void dx_session_close_at_exit(dx_session *s)
+{
+#ifdef DX_FREE_AT_EXIT
+    dx_session_close(s);
+#else
+    if (!s)
+        return;
+    dx_workspace_staged_clear(s->ws);
+    dx_workspace_set_staging(s->ws, false);
+    dx_store_close(s->store); /* rolls back an unfinished round */
+    git_libgit2_shutdown();
+#endif
+}
+
 void dx_session_close(dx_session *s)
 {
     if (!s)
