@@ -130,6 +130,8 @@ int dx_store_delete(dx_crdt_store *s, const char *doc, dx_error *err);
  * get: DX_ENOTFOUND when absent; set with value NULL deletes. */
 int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *err);
 int dx_store_meta_set(dx_crdt_store *s, const char *key, const char *value, dx_error *err);
+/* Delete key only while it still holds value (a value set meanwhile stays). */
+int dx_store_meta_clear_if(dx_crdt_store *s, const char *key, const char *value, dx_error *err);
 
 /* The record of one materialized file: its bytes' git blob id (hex) and the size and
  * modification time it had on disk when diaryx last wrote or read it. */

@@ -102,6 +102,8 @@ const char *dx_session_recorded_entry(dx_session *s, const char *path);
 size_t dx_session_entry_files(const dx_session *s);
 /* How many live entries the session's path index holds (one per distinct derived path). */
 size_t dx_session_live_entries(const dx_session *s);
+/* The id of the newest stored update the session's documents include. */
+int64_t dx_session_applied(const dx_session *s);
 
 /* The recorded file of entry id: its path and blob id (borrowed), or DX_ENOTFOUND. */
 int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash);

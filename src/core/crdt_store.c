@@ -753,6 +753,14 @@ int dx_store_meta_set(dx_crdt_store *s, const char *key, const char *value, dx_e
     return write_end(s, rc, err);
 }
 
+int dx_store_meta_clear_if(dx_crdt_store *s, const char *key, const char *value, dx_error *err)
+{
+    int rc = write_begin(s, err);
+    if (!rc)
+        rc = run_doc_sql(s, "DELETE FROM meta WHERE key = ?1 AND value = ?2", key, value, err);
+    return write_end(s, rc, err);
+}
+
 int dx_store_check(dx_crdt_store *s, dx_error *err)
 {
     sqlite3_stmt *st;

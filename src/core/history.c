@@ -343,62 +343,88 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     size_t n = 0;
     dx_strlist dirty = DX_STRLIST_INIT, deletes = DX_STRLIST_INIT, docs = DX_STRLIST_INIT;
     bool delta = false;
-    /* What this commit covers is read first: updates and marks made while it runs are
-     * left for the next one. */
-    int64_t point = dx_store_last_id(st, NULL), upto = 0;
     char head[DX_GIT_OID_HEX] = "";
-    dx_buf v = DX_BUF_INIT;
+    dx_buf v = DX_BUF_INIT, check_all = DX_BUF_INIT;
+    int64_t upto = 0;
+    /* The marks first, then the session brought up to date with the store (what other
+     * processes stored, what was edited on disk): every mark read belongs to a change this
+     * commit sees. Marks made after they were read stay for the next commit, and so do
+     * updates the session had not applied (the commit point is the session's). */
+    int rc = dx_store_dirty(st, &dirty, &upto, err);
+    bool want_all = dx_store_meta_get(st, DX_SESSION_META_CHECK_ALL, &check_all, NULL) == 0;
+    if (!rc)
+        rc = dx_session_sync(s, NULL, err);
+    if (rc)
+        goto done;
+    int64_t point = dx_session_applied(s);
     int64_t since =
         dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
-    bool check_all = dx_store_meta_get(st, DX_SESSION_META_CHECK_ALL, &v, NULL) == 0;
     dx_buf_reset(&v);
     bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
                         dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
-    dx_buf_release(&v);
-    int rc = dx_store_dirty(st, &dirty, &upto, err);
-    if (!rc && !opts->verify_all && !check_all && since >= 0 && last_is_head)
+    if (!opts->verify_all && !want_all && since >= 0 && last_is_head)
         rc = delta_files(s, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
                          &r->problems, err);
-    if (!rc && !delta) {
-        dx_strlist_release(&docs);
-        rc = dx_history_files(s, g, &files, &n, &r->problems, err);
-    }
-    if (rc)
-        goto done;
-    r->incremental = delta;
-    for (size_t i = 0; i < n; i++)
-        r->checked += files[i].data != NULL; /* carried files come by id alone */
-    if (r->problems.len && !opts->skip_validation) {
-        /* Skip the commit, count it; the third failure in a row lets git win. */
-        char f[16];
-        r->failures = (size_t)meta_int(st, META_FAILURES) + 1;
-        snprintf(f, sizeof f, "%zu", r->failures);
-        if ((rc = dx_store_meta_set(st, META_FAILURES, f, err)))
-            goto done;
-        if (r->failures >= DX_HISTORY_MAX_FAILURES) {
-            if ((rc = dx_history_rebuild(sp, g, err)))
-                goto done;
-            r->rebuilt = true;
-        }
-        rc = dx_error_set(err, DX_EVALIDATE,
-                          "the CRDT state failed %zu check%s (%s); nothing was committed%s",
-                          r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
-                          r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
-        goto done;
-    }
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = dx_session_device(s);
-    rc = delta ? dx_git_commit_changes(g, files, n, (const char *const *)deletes.items, deletes.len,
-                                       &go, r->id, &r->stats, err)
-               : dx_git_commit_files(g, files, n, &go, r->id, &r->stats, err);
+    for (int attempt = 0; !rc; attempt++) {
+        if (!delta) {
+            dx_strlist_release(&docs);
+            rc = dx_history_files(s, g, &files, &n, &r->problems, err);
+        }
+        if (rc)
+            goto done;
+        r->incremental = delta;
+        r->checked = 0;
+        for (size_t i = 0; i < n; i++)
+            r->checked += files[i].data != NULL; /* carried files come by id alone */
+        if (r->problems.len && !opts->skip_validation) {
+            /* Skip the commit, count it; the third failure in a row lets git win. */
+            char f[16];
+            r->failures = (size_t)meta_int(st, META_FAILURES) + 1;
+            snprintf(f, sizeof f, "%zu", r->failures);
+            if ((rc = dx_store_meta_set(st, META_FAILURES, f, err)))
+                goto done;
+            if (r->failures >= DX_HISTORY_MAX_FAILURES) {
+                if ((rc = dx_history_rebuild(sp, g, err)))
+                    goto done;
+                r->rebuilt = true;
+            }
+            rc =
+                dx_error_set(err, DX_EVALIDATE,
+                             "the CRDT state failed %zu check%s (%s); nothing was committed%s",
+                             r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
+                             r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
+            goto done;
+        }
+        /* The changes were computed against head: they go on head or nowhere. */
+        go.expected_parent = delta ? head : NULL;
+        rc = delta ? dx_git_commit_changes(g, files, n, (const char *const *)deletes.items,
+                                           deletes.len, &go, r->id, &r->stats, err)
+                   : dx_git_commit_files(g, files, n, &go, r->id, &r->stats, err);
+        /* HEAD moved meanwhile, or the changes cannot be applied to it (a file where the
+         * parent has a directory): once more with every entry. */
+        if (!delta || attempt > 0 || (rc != DX_ECONFLICT && rc != DX_EPATH))
+            break;
+        dx_error_clear(err);
+        dx_history_files_free(files, n);
+        files = NULL;
+        n = 0;
+        dx_strlist_release(&deletes);
+        dx_strlist_release(&r->problems);
+        delta = false;
+        rc = 0;
+    }
     if (rc < 0)
         goto done;
     r->committed = rc != DX_GIT_NOCHANGE;
     /* The bookkeeping in one transaction: the commit point, the marks it covered, and
      * (only after a successful commit: git holds what the folded updates said) the
      * compaction. After a commit of changes only the changed documents can have grown past
-     * keep. Should it fail, the next commit finds nothing new and does it again. */
+     * keep. Entries a commit with --skip-validation left out must be looked at again: the
+     * next commit checks everything. Should it fail, the next commit finds nothing new and
+     * does it again. */
     char p[32];
     snprintf(p, sizeof p, "%lld", (long long)point);
     size_t keep = opts->keep_recent ? opts->keep_recent : DX_HISTORY_KEEP_RECENT;
@@ -411,8 +437,10 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
         rc = dx_store_meta_set(st, META_LAST_COMMIT, r->id, err);
     if (!rc)
         rc = dx_store_dirty_clear(st, upto, err);
-    if (!rc && !delta)
-        rc = dx_store_meta_set(st, DX_SESSION_META_CHECK_ALL, NULL, err);
+    if (!rc && r->problems.len)
+        rc = dx_store_meta_set(st, DX_SESSION_META_CHECK_ALL, "skipped checks", err);
+    else if (!rc && !delta && want_all) /* unless set again meanwhile */
+        rc = dx_store_meta_clear_if(st, DX_SESSION_META_CHECK_ALL, check_all.data, err);
     for (size_t i = 0; !rc && r->committed && delta && i < docs.len; i++)
         rc = dx_store_compact(st, docs.items[i], keep, err);
     if (!rc && r->committed && !delta)
@@ -424,6 +452,8 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     if (!rc && r->committed)
         rc = dx_git_maybe_pack(g, 512, NULL, err);
 done:
+    dx_buf_release(&v);
+    dx_buf_release(&check_all);
     dx_history_files_free(files, n);
     dx_strlist_release(&dirty);
     dx_strlist_release(&deletes);

@@ -534,7 +534,12 @@ static int remove_recorded(dx_session *s, const char *path_in)
  * (a commit of the changes alone would not look at them). */
 static void want_full_check(dx_session *s)
 {
-    dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, "1", NULL);
+    /* A new value each time: a commit clears only the value it read. */
+    struct timespec ts;
+    char v[64];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(v, sizeof v, "%lld.%09ld-%d", (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
+    dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, v, NULL);
 }
 
 /* Write entry id's bytes at path, unless a file diaryx did not write is there. */
@@ -1176,6 +1181,11 @@ size_t dx_session_entry_files(const dx_session *s)
 size_t dx_session_live_entries(const dx_session *s)
 {
     return s->paths.len;
+}
+
+int64_t dx_session_applied(const dx_session *s)
+{
+    return s->seen_id;
 }
 
 int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash)

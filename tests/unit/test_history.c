@@ -399,6 +399,37 @@ TEST(test_a_commit_checks_only_the_changes_and_equals_a_full_one)
     teardown();
 }
 
+/* Another process's saved changes reach the next commit of a session opened before them
+ * (the commit brings the session up to date first), and nothing is left behind. */
+TEST(test_a_commit_includes_what_another_session_saved)
+{
+    setup();
+    env a, b;
+    env_open(&a);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&a, &r), 0);
+    dx_commit_result_release(&r);
+    env_open(&b);
+    dx_error err = DX_ERROR_INIT;
+    edit_body_times(&b, 1);
+    CHECK_EQ_INT(dx_workspace_move(b.ws, "b.md", "sub/b2.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(b.s, NULL, &err), 0);
+    env_close(&b);
+    CHECK_EQ_INT(commit(&a, &r), 0);
+    CHECK(r.committed);
+    dx_commit_result_release(&r);
+    check_head_is_the_full_state(&a);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", dir), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:a.md", dir), 0);
+    CHECK(strstr(out.data, "alpha 0") != NULL);
+    CHECK_EQ_INT(sh(&out, "git -C %s cat-file -e HEAD:sub/b2.md", dir), 0);
+    dx_buf_release(&out);
+    env_close(&a);
+    teardown();
+}
+
 /* The child edits and commits in a loop and reports every edit whose save returned. */
 static void child_loop(int fd)
 {
@@ -532,6 +563,7 @@ int main(void)
     RUN(test_skip_validation_commits_and_one_success_resets_the_count);
     RUN(test_compaction_only_after_a_commit_keeps_the_state);
     RUN(test_a_commit_checks_only_the_changes_and_equals_a_full_one);
+    RUN(test_a_commit_includes_what_another_session_saved);
     RUN(test_loose_objects_stay_bounded_over_many_commits);
     RUN(test_kill_during_commits_loses_nothing_acknowledged);
     return TEST_REPORT();
