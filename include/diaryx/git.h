@@ -200,9 +200,11 @@ int dx_git_maybe_pack(dx_git *g, size_t threshold, size_t *out_packed, dx_error 
 /* Remove the lock files a killed writer can leave behind (index.lock, HEAD.lock,
  * packed-refs.lock, refs/heads/<any>.lock; while one exists every commit fails with
  * DX_ECONFLICT) and its partial packs (objects/pack/tmp_dxpack_*, and a pack-*.pack whose .idx
- * is gone: a pack roll-up killed half-way; never used by anyone). Call it only when the caller
- * knows no other writer uses the repository (it holds the workspace lock), e.g. at start-up.
- * out_removed (may be NULL) gets the count. */
+ * is gone and that is older than an hour: a pack roll-up killed half-way; a newer one may be
+ * a pack git is installing, .pack before .idx). A lock file is removed whatever its age: a git
+ * command of the user holding it at that moment then fails (it loses nothing). Call it only when
+ * the caller knows no other writer uses the repository (it holds the workspace lock), e.g. at
+ * start-up. out_removed (may be NULL) gets the count. */
 int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err);
 
 /* Number of loose objects in the repository. */

@@ -110,11 +110,11 @@ void dx_git_mempack_release(dx_git_mempack *m);
 #endif
 
 /* Tree of the file set built on base (NULL = empty tree): writes changed blobs and trees.
- * When pack is not NULL and at least DX_GIT_PACK_MIN_OBJECTS new blobs are needed, they and
- * the new trees go into memory instead (dx_git_mempack_begin on pack; pack->repo != NULL
- * tells): the caller must dx_git_mempack_finish (before anything names them) and
- * release it, also on failure. Fills the change list and out_base (the files of base, sorted
- * by path) when not NULL. */
+ * When pack is not NULL and the commit writes anything (with DX_GIT_PACK_SMALL_COMMITS 0:
+ * at least DX_GIT_PACK_MIN_OBJECTS new blobs), the new blobs and trees go into memory instead
+ * (dx_git_mempack_begin on pack; pack->repo != NULL tells): the caller must dx_git_mempack_finish
+ * (before anything names them) and release it, also on failure. Fills the change list and out_base
+ * (the files of base, sorted by path) when not NULL. */
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
                       dx_git_mempack *pack, git_oid *out_tree, dx_git_change **changes,
                       size_t *nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,

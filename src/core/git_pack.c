@@ -11,6 +11,31 @@
 
 #include "git_internal.h"
 
+#include <fcntl.h>
+
+/* Make pack `name` (pack-<hex>) of objects/pack durable, with the directory entries that
+ * name it, before the objects it replaces are deleted: after a power loss the deletions must
+ * not survive a pack that did not. */
+static int sync_pack(const char *dir, const char *name, dx_error *err)
+{
+    static const char *const ext[] = {".pack", ".idx", ""};
+    char p[4096];
+    for (int e = 0; e < 3; e++) {
+        if (e < 2)
+            snprintf(p, sizeof p, "%s/%s%s", dir, name, ext[e]);
+        else
+            snprintf(p, sizeof p, "%s", dir);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        int ok = fd >= 0 && fsync(fd) == 0;
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        if (!ok)
+            return dx_error_set(err, DX_EIO, "cannot make '%s' durable: %s", p, strerror(saved));
+    }
+    return 0;
+}
+
 typedef struct loose_list {
     git_oid *v;
     size_t n, cap;
@@ -91,12 +116,16 @@ int dx_git_pack(dx_git *g, size_t *out_packed, dx_error *err)
             rc = dx_git_fail(err, gr, "cannot add a loose object to the pack");
             goto done;
         }
-    /* the pack and its index are complete (fsync'd by libgit2 when configured) before any
-     * loose object goes */
+    /* the pack and its index are complete and durable before any loose object goes */
     if ((gr = git_packbuilder_write(pb, NULL, 0, NULL, NULL)) < 0) {
         rc = dx_git_fail(err, gr, "cannot write the pack of %zu objects", l.n);
         goto done;
     }
+    char packdir[4096], name[80];
+    snprintf(packdir, sizeof packdir, "%sobjects/pack", git_repository_path(g->repo));
+    snprintf(name, sizeof name, "pack-%s", git_packbuilder_name(pb));
+    if ((rc = sync_pack(packdir, name, err)) < 0)
+        goto done;
     if ((gr = git_repository_odb(&odb, g->repo)) < 0 || (gr = git_odb_refresh(odb)) < 0) {
         rc = dx_git_fail(err, gr, "cannot reload the packs");
         goto done;
@@ -312,10 +341,11 @@ static int roll_packs(dx_git *g, const char *dir, const pack_info *p, size_t n, 
             goto done;
         total += cnt;
     }
-    if ((rc = dx_git_mempack_finish(g, &mp, made, NULL, err)) < 0)
+    if ((rc = dx_git_mempack_finish(g, &mp, made, NULL, err)) < 0 ||
+        (rc = sync_pack(dir, made, err)) < 0)
         goto done;
-    /* the new pack is complete; the old ones go, each index before its pack so that no
-     * reader sees an index without its pack */
+    /* the new pack is complete and durable; the old ones go, each index before its pack so
+     * that no reader sees an index without its pack */
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (strcmp(p[i].name, made) == 0)
             continue;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "git_internal.h"
@@ -241,8 +242,11 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
                 struct stat st;
                 snprintf(p, sizeof p, "%sobjects/pack/%.*s.idx", gitdir, (int)(l - 5), de->d_name);
                 if (stat(p, &st) < 0 && errno == ENOENT) {
+                    /* git installs a pack's .pack before its .idx too: only an orphan older
+                     * than an hour is ours to remove, never one being installed */
                     snprintf(p, sizeof p, "%sobjects/pack/%s", gitdir, de->d_name);
-                    rc = unlink_lock(p, &count, err);
+                    if (stat(p, &st) == 0 && time(NULL) - st.st_mtime > 3600)
+                        rc = unlink_lock(p, &count, err);
                 }
             }
         }
