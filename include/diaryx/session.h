@@ -59,6 +59,9 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err);
 
 /* Synchronize again (after an external program, e.g. an editor, changed files). */
 int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err);
+/* Only the first half of a sync: take in (and write out) what other diaryx processes stored
+ * since this session last looked; the disk is not scanned. Cheap when nothing is new. */
+int dx_session_catch_up(dx_session *s, dx_session_stats *stats, dx_error *err);
 
 /* Close: staged changes not saved are dropped. Accepts NULL. */
 void dx_session_close(dx_session *s);

@@ -936,6 +936,14 @@ static int sync_disk(dx_session *s, dx_error *err)
     return rc;
 }
 
+int dx_session_catch_up(dx_session *s, dx_session_stats *stats, dx_error *err)
+{
+    int rc = round_begin(s, stats, err);
+    if (!rc && s->full)
+        rc = paths_build(s, err);
+    return round_end(s, rc, err);
+}
+
 int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     int rc = round_begin(s, stats, err);
