@@ -1,5 +1,6 @@
 /* git_pack.c - pack loose objects into one pack and remove them (like git prune-packed). */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,12 +400,19 @@ static int maybe_roll_packs(dx_git *g, size_t *out_objects, dx_error *err)
     closedir(d);
     if (rc < 0 || n <= DX_GIT_MAX_SMALL_PACKS)
         goto done;
-    /* only now look inside: the small packs without a .keep */
+    /* only now look inside: the small packs git has no other file for (a .keep, or the
+     * .bitmap, .mtimes, .promisor of a pack git made: rolling those up would leave them
+     * behind or drop what they say) */
     size_t ns = 0;
+    static const char *const companions[] = {".keep", ".bitmap", ".mtimes", ".promisor"};
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s.keep", dir, v[i].name);
-        if (stat(path, &st) == 0)
+        bool other = false;
+        for (size_t c = 0; c < sizeof companions / sizeof *companions && !other; c++) {
+            snprintf(path, sizeof path, "%s/%s%s", dir, v[i].name, companions[c]);
+            other = stat(path, &st) == 0;
+        }
+        if (other)
             continue;
         snprintf(path, sizeof path, "%s/%s.idx", dir, v[i].name);
         long cnt = idx_objects(path);
