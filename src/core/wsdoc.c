@@ -327,17 +327,18 @@ int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err)
     return 0;
 }
 
-/* The path of id with its ancestors' paths memoized in memo (id -> malloc'd path; "" for
- * an entry whose path cannot be derived, also put while its ancestors are looked at, so a
- * cycle ends there). Same rules as dx_wsdoc_path. NULL when none; -1 in *oom on ENOMEM. */
+/* The memo value of an entry whose path cannot be derived (also put while its ancestors
+ * are looked at, so that a cycle ends there). */
+static char no_path[] = "";
+
+/* The path of id with its ancestors' paths memoized in memo (id -> malloc'd path, or
+ * no_path). Same rules as dx_wsdoc_path. NULL when none; -1 in *oom on ENOMEM. */
 static const char *memo_path(y_type *files, const char *id, dx_strmap *memo, size_t depth, int *oom)
 {
     const char *known = dx_strmap_get(memo, id);
     if (known)
-        return *known ? known : NULL;
-    char *none = strdup("");
-    if (!none || dx_strmap_put(memo, id, none)) {
-        free(none);
+        return known != no_path ? known : NULL;
+    if (dx_strmap_put(memo, id, no_path)) {
         *oom = -1;
         return NULL;
     }
@@ -358,12 +359,7 @@ static const char *memo_path(y_type *files, const char *id, dx_strmap *memo, siz
     if (dl)
         memcpy(path, pp, dl);
     memcpy(path + dl, fn, fl + 1);
-    free(dx_strmap_remove(memo, id));
-    if (dx_strmap_put(memo, id, path)) {
-        free(path);
-        *oom = -1;
-        return NULL;
-    }
+    dx_strmap_put(memo, id, path); /* the key is there: only its value changes */
     return path;
 }
 
@@ -390,7 +386,7 @@ int dx_wsdoc_each_path(y_doc *doc, dx_wsdoc_path_fn fn, void *ud, dx_error *err)
             rc = fn(ud, key, path);
     }
     for (size_t i = 0; i < memo.cap; i++)
-        if (memo.slots[i].key)
+        if (memo.slots[i].key && memo.slots[i].value != no_path)
             free(memo.slots[i].value);
     dx_strmap_release(&memo);
     return rc;
