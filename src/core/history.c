@@ -348,8 +348,8 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     int64_t upto = 0;
     /* The marks first, then the session brought up to date with the store (what other
      * processes stored; the disk is the caller's to sync): every mark read belongs to a
-     * change this commit sees. Marks made after they were read stay for the next commit, and so do
-     * updates the session had not applied (the commit point is the session's). */
+     * change this commit sees. Marks made after they were read stay for the next commit,
+     * and so do updates the session had not applied (the commit point is the session's). */
     int rc = dx_store_dirty(st, &dirty, &upto, err);
     bool want_all = dx_store_meta_get(st, DX_SESSION_META_CHECK_ALL, &check_all, NULL) == 0;
     if (!rc)
