@@ -12,15 +12,6 @@
 /* Up to this many changes are applied to the index one by one; more replace it by the tree. */
 #define DX_GIT_INDEX_INCREMENTAL_MAX 256
 
-static void free_changes(dx_git_change *ch, size_t n)
-{
-    for (size_t k = 0; ch && k < n; k++) {
-        free((char *)ch[k].path);
-        free((char *)ch[k].to);
-    }
-    free(ch);
-}
-
 static int build_message(dx_buf *m, const dx_git_commit_opts *o, int first, const dx_git_change *ch,
                          size_t n, time_t now)
 {
@@ -321,7 +312,7 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
 done:
     if (stats)
         *stats = st;
-    free_changes(ch, nch);
+    dx_git_changes_free(ch, nch);
     dx_git_tree_list_release(&parent_files);
     dx_git_mempack_release(&pack);
     git_tree_free(base);
@@ -359,7 +350,7 @@ int dx_git_commit_changes(dx_git *g, const dx_git_file *files, size_t n, const c
 done:
     if (stats)
         *stats = st;
-    free_changes(ch, nch);
+    dx_git_changes_free(ch, nch);
     dx_git_mempack_release(&pack);
     git_tree_free(base);
     git_commit_free(parent);

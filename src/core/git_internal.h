@@ -74,6 +74,9 @@ typedef struct dx_git_change {
                                 may be NULL (then the blob id is in the repository) */
 } dx_git_change;
 
+/* Free n changes (their paths) and the array; accepts NULL. */
+void dx_git_changes_free(dx_git_change *ch, size_t n);
+
 /* A view of the repository whose new objects stay in memory (an odb backend in front of the
  * repository's own ones) until dx_git_mempack_finish writes them all as one pack
  * (git_mempack.c). */

@@ -175,6 +175,41 @@ static int put_blob(git_repository *repo, dx_git_mempack *pack, const dx_git_fil
     return 0;
 }
 
+void dx_git_changes_free(dx_git_change *ch, size_t n)
+{
+    for (size_t k = 0; ch && k < n; k++) {
+        free((char *)ch[k].path);
+        free((char *)ch[k].to);
+    }
+    free(ch);
+}
+
+/* The kinds of the changes, added to stats. */
+static void count_changes(dx_git_stats *stats, const dx_git_change *ch, size_t nch)
+{
+    for (size_t k = 0; k < nch; k++) {
+        if (ch[k].kind == 'A')
+            stats->added++;
+        else if (ch[k].kind == 'M')
+            stats->modified++;
+        else if (ch[k].kind == 'D')
+            stats->deleted++;
+        else
+            stats->renamed++;
+    }
+}
+
+/* The empty tree, written through repo (the base of a first commit); free *tb and *empty. */
+static int empty_tree(git_repository *repo, git_treebuilder **tb, git_tree **empty, git_oid *id,
+                      dx_error *err)
+{
+    int gr;
+    if ((gr = git_treebuilder_new(tb, repo, NULL)) < 0 ||
+        (gr = git_treebuilder_write(id, *tb)) < 0 || (gr = git_tree_lookup(empty, repo, id)) < 0)
+        return dx_git_fail(err, gr, "cannot write the empty tree");
+    return 0;
+}
+
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
                       dx_git_mempack *pack, git_oid *out_tree, dx_git_change **out_changes,
                       size_t *out_nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,
@@ -328,12 +363,8 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         }
     }
     if (!base) {
-        if ((gr = git_treebuilder_new(&tb, wrepo, NULL)) < 0 ||
-            (gr = git_treebuilder_write(out_tree, tb)) < 0 ||
-            (gr = git_tree_lookup(&empty, wrepo, out_tree)) < 0) {
-            rc = dx_git_fail(err, gr, "cannot write the empty tree");
+        if ((rc = empty_tree(wrepo, &tb, &empty, out_tree, err)) < 0)
             goto done;
-        }
         base = empty;
     }
     if ((gr = git_tree_create_updated(out_tree, wrepo, base, nups, ups)) < 0) {
@@ -344,16 +375,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         stats->packed = 1;
     if (stats) {
         stats->files = n;
-        for (size_t k = 0; k < nch; k++) {
-            if (ch[k].kind == 'A')
-                stats->added++;
-            else if (ch[k].kind == 'M')
-                stats->modified++;
-            else if (ch[k].kind == 'D')
-                stats->deleted++;
-            else
-                stats->renamed++;
-        }
+        count_changes(stats, ch, nch);
     }
     qsort(ch, nch, sizeof *ch, cmp_change);
     if (out_changes) {
@@ -384,13 +406,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         memset(&head, 0, sizeof head);
     }
 done:
-    if (ch) {
-        for (size_t k = 0; k < nch; k++) {
-            free((char *)ch[k].path);
-            free((char *)ch[k].to);
-        }
-        free(ch);
-    }
+    dx_git_changes_free(ch, nch);
     git_tree_free(empty);
     git_treebuilder_free(tb);
     dx_git_tree_list_release(&head);
@@ -625,12 +641,8 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
         nch++;
     }
     if (!base) {
-        if ((gr = git_treebuilder_new(&tb, wrepo, NULL)) < 0 ||
-            (gr = git_treebuilder_write(out_tree, tb)) < 0 ||
-            (gr = git_tree_lookup(&empty, wrepo, out_tree)) < 0) {
-            rc = dx_git_fail(err, gr, "cannot write the empty tree");
+        if ((rc = empty_tree(wrepo, &tb, &empty, out_tree, err)) < 0)
             goto done;
-        }
         base = empty;
     }
     if (two_steps) {
@@ -650,29 +662,14 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     }
     if (stats) {
         stats->packed = wrepo != g->repo;
-        for (size_t k = 0; k < nch; k++) {
-            if (ch[k].kind == 'A')
-                stats->added++;
-            else if (ch[k].kind == 'M')
-                stats->modified++;
-            else if (ch[k].kind == 'D')
-                stats->deleted++;
-            else
-                stats->renamed++;
-        }
+        count_changes(stats, ch, nch);
     }
     qsort(ch, nch, sizeof *ch, cmp_change);
     *out_changes = ch;
     *out_nchanges = nch;
     ch = NULL;
 done:
-    if (ch) {
-        for (size_t k = 0; k < nch; k++) {
-            free((char *)ch[k].path);
-            free((char *)ch[k].to);
-        }
-        free(ch);
-    }
+    dx_git_changes_free(ch, nch);
     git_tree_free(empty);
     git_tree_free(removed);
     git_treebuilder_free(tb);
