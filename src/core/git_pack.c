@@ -1,7 +1,8 @@
 /* git_pack.c - pack loose objects into one pack and remove them (like git prune-packed). */
 #include <dirent.h>
-#include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,8 @@
 
 #include <zlib.h>
 
+#include "diaryx/fs.h"
 #include "git_internal.h"
-
-#include <fcntl.h>
 
 /* Make pack `name` (pack-<hex>) of objects/pack durable, with the directory entries that
  * name it, before the objects it replaces are deleted: after a power loss the deletions must
@@ -172,27 +172,30 @@ static uint32_t rd32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The whole file at path (malloc'd), or NULL. */
+static unsigned char *read_whole(const char *path, size_t *out_len)
+{
+    dx_buf b = DX_BUF_INIT;
+    if (dx_file_read(path, &b, NULL) != 0) {
+        dx_buf_release(&b);
+        return NULL;
+    }
+    return (unsigned char *)dx_buf_detach(&b, out_len);
+}
+
 /* The contents of an .idx file (version 2) and its object count; NULL when it is not one. */
 static unsigned char *read_idx(const char *path, size_t *out_len, uint32_t *out_n)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char *b = NULL;
-    long len = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 8 + 1024 + 40 &&
-        fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)len)) &&
-        fread(b, 1, (size_t)len, f) == (size_t)len) {
+    size_t len = 0;
+    unsigned char *b = read_whole(path, &len);
+    if (b && len >= 8 + 1024 + 40 && memcmp(b, "\377tOc", 4) == 0 && rd32(b + 4) == 2) {
         uint32_t n = rd32(b + 8 + 255 * 4);
-        if (memcmp(b, "\377tOc", 4) == 0 && rd32(b + 4) == 2 &&
-            (uint64_t)n * 28 + 8 + 1024 + 40 <= (uint64_t)len) {
-            if (f)
-                fclose(f);
-            *out_len = (size_t)len;
+        if ((uint64_t)n * 28 + 8 + 1024 + 40 <= (uint64_t)len) {
+            *out_len = len;
             *out_n = n;
             return b;
         }
     }
-    if (f)
-        fclose(f);
     free(b);
     return NULL;
 }
@@ -219,23 +222,6 @@ static int cmp_raw(const void *a, const void *b)
 {
     uint64_t x = ((const raw_entry *)a)->off, y = ((const raw_entry *)b)->off;
     return x < y ? -1 : x > y;
-}
-
-static unsigned char *read_whole(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b = NULL;
-    long len = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (b = malloc(len ? (size_t)len : 1)) && fread(b, 1, (size_t)len, f) == (size_t)len) {
-        fclose(f);
-        *out_len = (size_t)len;
-        return b;
-    }
-    if (f)
-        fclose(f);
-    free(b);
-    return NULL;
 }
 
 /* Copy the entries of an undeltified pack (the ones commits write) into mp as they are: no
