@@ -1103,17 +1103,23 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     return 0;
 }
 
+/* What closing does besides freeing memory: staging ends, the store is closed (rolling back
+ * an unfinished round), libgit2's use count drops. */
+static void session_end(dx_session *s)
+{
+    dx_workspace_staged_clear(s->ws);
+    dx_workspace_set_staging(s->ws, false);
+    dx_store_close(s->store);
+    git_libgit2_shutdown();
+}
+
 void dx_session_close_at_exit(dx_session *s)
 {
 #ifdef DX_FREE_AT_EXIT
     dx_session_close(s);
 #else
-    if (!s)
-        return;
-    dx_workspace_staged_clear(s->ws);
-    dx_workspace_set_staging(s->ws, false);
-    dx_store_close(s->store); /* rolls back an unfinished round */
-    git_libgit2_shutdown();
+    if (s)
+        session_end(s);
 #endif
 }
 
@@ -1121,8 +1127,7 @@ void dx_session_close(dx_session *s)
 {
     if (!s)
         return;
-    dx_workspace_staged_clear(s->ws);
-    dx_workspace_set_staging(s->ws, false);
+    session_end(s);
     for (size_t i = 0; i < s->bodies.cap; i++) {
         doc_slot *slot = s->bodies.slots[i].value;
         if (s->bodies.slots[i].key) {
@@ -1140,11 +1145,9 @@ void dx_session_close(dx_session *s)
     }
     free(s->pend);
     y_doc_free(s->wsslot.doc);
-    dx_store_close(s->store); /* rolls back an unfinished round */
     dx_strlist_release(&s->warnings);
     free(s->device);
     free(s);
-    git_libgit2_shutdown();
 }
 
 const dx_strlist *dx_session_warnings(const dx_session *s)
