@@ -145,6 +145,24 @@ static dx_session *open_ws(const char *root, dx_workspace **ws, dx_session_stats
     return s;
 }
 
+/* The year whose months round r edits: one the generator filled (1,200 entries a year). */
+static int round_year(int r, int n)
+{
+    return 2000 + r % (n >= 2400 ? n / 1200 : 1);
+}
+
+/* One commit through dx_history_commit, timed (seconds); a failure ends the benchmark. */
+static double timed_commit(dx_session **s, dx_git *g, dx_commit_result *cr)
+{
+    dx_error err = DX_ERROR_INIT;
+    double t0 = now();
+    if (dx_history_commit(s, g, NULL, cr, &err)) {
+        fprintf(stderr, "commit: %s\n", err.msg);
+        exit(1);
+    }
+    return now() - t0;
+}
+
 int main(int argc, char **argv)
 {
     const char *base = argc > 1 ? argv[1] : "/tmp";
@@ -203,14 +221,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "git: %s\n", err.msg);
         return 1;
     }
-    t0 = now();
-    if (dx_history_commit(&s, g, NULL, &cr, &err)) {
-        fprintf(stderr, "commit: %s\n", err.msg);
-        return 1;
-    }
+    double first = timed_commit(&s, g, &cr);
     printf("first commit (render, check, commit %zu files, compact): %8.1f ms  (target <= 1 "
            "s)\n",
-           cr.stats.files, (now() - t0) * 1e3);
+           cr.stats.files, first * 1e3);
     dx_commit_result_release(&cr);
     /* Rounds of 10 changed files each (DX_BENCH_ROUNDS, default 5): every round edits
      * other files, saves them, and times the commit alone. */
@@ -226,7 +240,7 @@ int main(int argc, char **argv)
         struct timespec gap = {gap_ms / 1000, (gap_ms % 1000) * 1000000L};
         nanosleep(&gap, NULL);
         for (int k = 0; k < 10; k++) {
-            snprintf(rel, sizeof rel, "%04d/%02d/note-%03d.md", 2001 + r % 7, k + 1,
+            snprintf(rel, sizeof rel, "%04d/%02d/note-%03d.md", round_year(r, n), k + 1,
                      (k * 7 + r) % 50);
             if (append_line(ws, rel, "A change to commit.\n", &err)) {
                 fprintf(stderr, "edit %s: %s\n", rel, err.msg);
@@ -237,12 +251,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "save: %s\n", err.msg);
             return 1;
         }
-        t0 = now();
-        if (dx_history_commit(&s, g, NULL, &cr, &err)) {
-            fprintf(stderr, "commit: %s\n", err.msg);
-            return 1;
-        }
-        double t = now() - t0;
+        double t = timed_commit(&s, g, &cr);
         if (r < 5)
             printf("commit after changing 10 files: %8.1f ms  (%zu modified; target <= 10 ms)\n",
                    t * 1e3, cr.stats.modified);
@@ -304,8 +313,8 @@ int main(int argc, char **argv)
         double best_cli = 1e9, sum_cli = 0;
         for (int r = 0; r < 5; r++) {
             for (int k = 0; k < 10; k++) {
-                snprintf(cmd, sizeof cmd, "%s/%04d/%02d/note-%03d.md", root,
-                         2000 + r % (n >= 2400 ? n / 1200 : 1), k + 1, 60 + k + tool * 10);
+                snprintf(cmd, sizeof cmd, "%s/%04d/%02d/note-%03d.md", root, round_year(r, n),
+                         k + 1, 60 + k + tool * 10);
                 FILE *f = fopen(cmd, "a");
                 if (f) {
                     fputs("Edited in an editor.\n", f);
