@@ -214,7 +214,114 @@ static int unlink_lock(const char *p, size_t *count, dx_error *err)
     return dx_error_set(err, DX_EIO, "cannot remove stale lock '%s': %s", p, strerror(errno));
 }
 
-int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
+/* A process that may still finish with the lock file `real` (its resolved path): one that has
+ * it open (/proc/<pid>/fd), or a git process working inside the repository (`root`: its
+ * current directory is there), since git closes some lock files before renaming them (the
+ * index during `git commit` while the editor is open, refs during a transaction). Returns the
+ * pid and its name, 0 when there is none, -1 when this cannot be told (no /proc). Processes
+ * this user may not inspect are passed over: they cannot write into this user's repository. */
+static pid_t lock_holder(const char *real, const char *root, char name[64])
+{
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return -1;
+    char p[4200], link[4096];
+    size_t rl = strlen(root);
+    pid_t found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(proc))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        name[0] = 0;
+        snprintf(p, sizeof p, "/proc/%ld/comm", pid);
+        FILE *f = fopen(p, "r");
+        if (f) {
+            if (!fgets(name, 64, f))
+                name[0] = 0;
+            name[strcspn(name, "\n")] = 0;
+            fclose(f);
+        }
+        snprintf(p, sizeof p, "/proc/%ld/cwd", pid);
+        ssize_t n;
+        if (!strncmp(name, "git", 3) && (n = readlink(p, link, sizeof link - 1)) > 0) {
+            link[n] = 0;
+            if (!strncmp(link, root, rl) && (link[rl] == 0 || link[rl] == '/')) {
+                found = (pid_t)pid;
+                break;
+            }
+        }
+        snprintf(p, sizeof p, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(p);
+        struct dirent *fe;
+        while (fds && !found && (fe = readdir(fds))) {
+            if (fe->d_name[0] == '.')
+                continue;
+            snprintf(p, sizeof p, "/proc/%ld/fd/%s", pid, fe->d_name);
+            if ((n = readlink(p, link, sizeof link - 1)) > 0) {
+                link[n] = 0;
+                if (!strcmp(link, real))
+                    found = (pid_t)pid;
+            }
+        }
+        if (fds)
+            closedir(fds);
+    }
+    closedir(proc);
+    return found;
+}
+
+/* Remove git's lock file p only when it is provably stale: a file (not a directory squatting
+ * the path) that no process holds (see lock_holder) and that is older than min_age seconds or
+ * was made since killed_since (the start of a diaryx writer that was killed). Otherwise
+ * DX_ECONFLICT, with a message that names the file and says what to do. */
+static int unlink_git_lock(const char *p, const char *root, int min_age, int64_t killed_since,
+                           size_t *count, dx_error *err)
+{
+    struct stat st;
+    if (lstat(p, &st) != 0)
+        return errno == ENOENT
+                   ? 0
+                   : dx_error_set(err, DX_EIO, "cannot look at the git lock file '%s': %s", p,
+                                  strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return dx_error_set(err, DX_ECONFLICT,
+                            "'%s' is a directory where git keeps a lock file, so git cannot lock "
+                            "it; remove that directory and try again",
+                            p);
+    long age = (long)(time(NULL) - st.st_mtime);
+    if (age < min_age && !(killed_since > 0 && (int64_t)st.st_mtime >= killed_since))
+        return dx_error_set(err, DX_ECONFLICT,
+                            "the git lock file '%s' is only %ld s old: a git command may be "
+                            "working in this repository; try again when it has finished (diaryx "
+                            "removes the file itself once it is %d s old and no process holds it)",
+                            p, age < 0 ? 0 : age, min_age);
+    char real[4096], name[64] = "", rroot[4096];
+    if (!realpath(p, real))
+        return errno == ENOENT
+                   ? 0
+                   : dx_error_set(err, DX_EIO, "cannot resolve the git lock file '%s': %s", p,
+                                  strerror(errno));
+    if (!realpath(root, rroot))
+        snprintf(rroot, sizeof rroot, "%s", root);
+    pid_t holder = lock_holder(real, rroot, name);
+    if (holder > 0)
+        return dx_error_set(err, DX_ECONFLICT,
+                            "the git lock file '%s' is in use by process %ld (%s): wait until it "
+                            "has finished, then try again",
+                            p, (long)holder, name[0] ? name : "unknown");
+    if (holder < 0)
+        return dx_error_set(err, DX_ECONFLICT,
+                            "the git lock file '%s' exists and this system cannot tell whether a "
+                            "process still holds it: if no git command is running in '%s', "
+                            "remove the file and try again",
+                            p, root);
+    return unlink_lock(p, count, err);
+}
+
+int dx_git_remove_stale_locks(dx_git *g, int min_age, int64_t killed_since, size_t *out_removed,
+                              dx_error *err)
 {
     const char *gitdir = git_repository_path(g->repo); /* ends with '/' */
     static const char *const fixed[] = {"index.lock", "HEAD.lock", "packed-refs.lock"};
@@ -223,7 +330,7 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
     int rc = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && rc == 0; i++) {
         snprintf(p, sizeof p, "%s%s", gitdir, fixed[i]);
-        rc = unlink_lock(p, &count, err);
+        rc = unlink_git_lock(p, g->root, min_age, killed_since, &count, err);
     }
     /* a pack being written (git_mempack.c) is a temporary file until it is complete */
     snprintf(p, sizeof p, "%sobjects/pack", gitdir);
@@ -260,7 +367,7 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
             size_t l = strlen(de->d_name);
             if (l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0) {
                 snprintf(p, sizeof p, "%srefs/heads/%s", gitdir, de->d_name);
-                rc = unlink_lock(p, &count, err);
+                rc = unlink_git_lock(p, g->root, min_age, killed_since, &count, err);
             }
         }
         closedir(d);

@@ -299,8 +299,11 @@ static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
 }
 
 /* Commits of one workspace run one at a time: an exclusive lock on .diaryx/commit.lock,
- * which the kernel releases when the holder dies. Holding it, any git lock file is a
- * leftover of a killed commit and can go. */
+ * which the kernel releases when the holder dies. While a commit runs the file holds
+ * "writing <unix time>"; finding that text when taking the lock means the last commit was
+ * killed, and the git lock files made since that time that no process holds are its
+ * leftovers. Any other git lock file may be a git command's of the user: it goes only when
+ * it is provably stale (see dx_git_remove_stale_locks). */
 static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
 {
     dx_buf p = DX_BUF_INIT;
@@ -310,8 +313,19 @@ static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
     if (*fd < 0 || flock(*fd, LOCK_EX) != 0)
         rc = dx_error_set(err, DX_EIO, "cannot lock '%s': %s", p.data, strerror(errno));
     dx_buf_release(&p);
+    char mark[64] = "";
+    long long killed = 0;
+    ssize_t got = rc ? -1 : pread(*fd, mark, sizeof mark - 1, 0);
+    if (got > 0) {
+        mark[got] = 0;
+        if (sscanf(mark, "writing %lld", &killed) != 1)
+            killed = 0;
+    }
     if (!rc)
-        rc = dx_git_remove_stale_locks(g, NULL, err);
+        rc = dx_git_remove_stale_locks(g, DX_GIT_STALE_LOCK_AGE, (int64_t)killed, NULL, err);
+    int n = snprintf(mark, sizeof mark, "writing %lld\n", (long long)time(NULL));
+    if (!rc && (ftruncate(*fd, 0) != 0 || pwrite(*fd, mark, (size_t)n, 0) != n))
+        rc = dx_error_set(err, DX_EIO, "cannot write '.diaryx/commit.lock': %s", strerror(errno));
     return rc;
 }
 
@@ -324,8 +338,10 @@ int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx
     memset(r, 0, sizeof *r);
     int fd = -1;
     int rc = commit_lock(*sp, g, &fd, err);
-    if (!rc)
+    if (!rc) {
         rc = commit_locked(sp, g, opts, r, err);
+        (void)!ftruncate(fd, 0); /* finished: the next commit finds no killed writer */
+    }
     if (fd >= 0)
         close(fd);
     return rc;
