@@ -14,6 +14,7 @@
 #include "diaryx/bodydoc.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/fs.h"
+#include "diaryx/idmap.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
@@ -407,11 +408,13 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
                     goto done;
                 r->rebuilt = true;
             }
-            rc =
-                dx_error_set(err, DX_EVALIDATE,
-                             "the CRDT state failed %zu check%s (%s); nothing was committed%s",
-                             r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
-                             r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
+            rc = dx_error_set(
+                err, DX_EVALIDATE,
+                "the CRDT state failed %zu check%s (%s); nothing was committed%s", r->problems.len,
+                r->problems.len == 1 ? "" : "s", r->problems.items[0],
+                r->rebuilt ? "; the CRDT was rebuilt from the last commit and the files "
+                             "on disk (uncommitted edits are kept)"
+                           : "");
             goto done;
         }
         /* The changes were computed against head: they go on head or nowhere. */
@@ -467,6 +470,17 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
         dx_store_rollback(st);
     if (!rc && r->committed)
         rc = dx_git_maybe_pack(g, 512, NULL, err);
+    /* The ids of the committed entries, for a store built again from the files. The commit
+     * stands if they cannot be written: a warning. */
+    dx_error ie = DX_ERROR_INIT;
+    dx_buf_reset(&v);
+    dx_workspace_abspath(dx_session_workspace(s), DX_IDMAP_FILE, &v);
+    if (!rc && (r->committed || !dx_path_exists(v.data)) && dx_session_save_ids(s, &ie) &&
+        !r->stats.warning[0])
+        snprintf(
+            r->stats.warning, sizeof r->stats.warning,
+            "the entry ids were not saved (%s); a rebuild of the CRDT may give entries new ids",
+            ie.msg);
 done:
     dx_buf_release(&v);
     dx_buf_release(&check_all);
@@ -474,6 +488,47 @@ done:
     dx_strlist_release(&dirty);
     dx_strlist_release(&deletes);
     dx_strlist_release(&docs);
+    return rc;
+}
+
+/* The files of HEAD back on disk where they are missing, unless their entry (by the id the
+ * last commit recorded) now has a file at another path (a move not committed yet). A file
+ * on disk is never replaced: what is there is uncommitted work and goes into the new CRDT. */
+static int restore_missing(dx_session *s, dx_git *g, char **paths, size_t n, const dx_strmap *ids,
+                           const dx_store_file *recs, size_t nrecs, dx_error *err)
+{
+    dx_workspace *ws = dx_session_workspace(s);
+    dx_strmap at = DX_STRMAP_INIT; /* id -> recorded path */
+    dx_buf abs = DX_BUF_INIT, bytes = DX_BUF_INIT, other = DX_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < nrecs; i++)
+        if (recs[i].doc_id[0] && dx_strmap_put(&at, recs[i].doc_id, (void *)recs[i].path))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!dx_workspace_manages(paths[i]))
+            continue;
+        dx_buf_reset(&bytes);
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(ws, paths[i], &abs);
+        if (dx_path_exists(abs.data))
+            continue;
+        const char *id = dx_strmap_get(ids, paths[i]);
+        const char *now = id ? dx_strmap_get(&at, id) : NULL;
+        dx_buf_reset(&other);
+        if (now && strcmp(now, paths[i]) && !dx_workspace_abspath(ws, now, &other) &&
+            dx_path_exists(other.data))
+            continue;
+        dx_buf dir = DX_BUF_INIT;
+        dx_path_dirname(abs.data, &dir);
+        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)) &&
+            !(rc = dx_mkdirs(dir.data, err)))
+            rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&bytes), bytes.len, 0644, err);
+        dx_buf_release(&dir);
+    }
+    dx_strmap_release(&at);
+    dx_buf_release(&abs);
+    dx_buf_release(&bytes);
+    dx_buf_release(&other);
     return rc;
 }
 
@@ -485,46 +540,25 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     size_t n = 0;
     dx_store_file *recs = NULL;
     size_t nrecs = 0;
-    dx_buf abs = DX_BUF_INIT, bytes = DX_BUF_INIT, db = DX_BUF_INIT, bak = DX_BUF_INIT;
+    dx_strmap ids = DX_STRMAP_INIT; /* path -> id */
+    dx_buf db = DX_BUF_INIT, bak = DX_BUF_INIT;
     char *device = strdup(dx_session_device(s));
     int rc = device ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
     if (!rc)
         rc = dx_git_list_files(g, NULL, &paths, &n, err);
     if (!rc)
         rc = dx_store_files(dx_session_store(s), &recs, &nrecs, err);
-    if (rc)
-        goto done;
-    /* Files diaryx wrote that the commit does not have go (when still as written). */
-    dx_strmap committed = DX_STRMAP_INIT;
-    for (size_t j = 0; !rc && j < n; j++)
-        if (dx_strmap_put(&committed, paths[j], paths[j]))
+    if (!rc)
+        rc = dx_idmap_read(dx_workspace_root(ws), &ids, err); /* as of the last commit */
+    if (!rc)
+        rc = restore_missing(s, g, paths, n, &ids, recs, nrecs, err);
+    /* Every entry keeps its id: the old store's file records say which entry each file on
+     * disk is; the table of the last commit covers the files brought back. */
+    for (size_t i = 0; !rc && i < nrecs; i++)
+        if (recs[i].doc_id[0] && dx_idmap_put(&ids, recs[i].path, recs[i].doc_id))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < nrecs; i++) {
-        if (dx_strmap_get(&committed, recs[i].path) || !recs[i].doc_id[0])
-            continue;
-        dx_buf_reset(&abs);
-        dx_buf_reset(&bytes);
-        dx_workspace_abspath(ws, recs[i].path, &abs);
-        char hex[DX_GIT_OID_HEX];
-        if (dx_file_read(abs.data, &bytes, NULL) == 0 &&
-            dx_git_blob_hex(bytes.data, bytes.len, hex) == 0 && !strcmp(hex, recs[i].hash))
-            unlink(abs.data);
-    }
-    dx_strmap_release(&committed);
-    /* The committed entries, back on disk (files diaryx does not manage are left alone). */
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!dx_workspace_manages(paths[i]))
-            continue;
-        dx_buf_reset(&bytes);
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(ws, paths[i], &abs);
-        dx_buf dir = DX_BUF_INIT;
-        dx_path_dirname(abs.data, &dir);
-        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)) &&
-            !(rc = dx_mkdirs(dir.data, err)))
-            rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&bytes), bytes.len, 0644, err);
-        dx_buf_release(&dir);
-    }
+    if (!rc)
+        rc = dx_idmap_write(dx_workspace_root(ws), &ids, err);
     if (rc)
         goto done;
     /* The old store is kept for investigation; a new one is imported from the files. */
@@ -540,8 +574,7 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
 done:
     dx_git_paths_free(paths);
     dx_store_files_free(recs, nrecs);
-    dx_buf_release(&abs);
-    dx_buf_release(&bytes);
+    dx_idmap_release(&ids);
     dx_buf_release(&db);
     dx_buf_release(&bak);
     free(device);

@@ -53,4 +53,19 @@ rmdir .git/index.lock
 check "commit once the directory is gone" "$DIARYX" commit
 same "git agrees" "$(git status --porcelain)" ""
 
+
+# A store that is no database any more: the CRDT is imported from the files again, every
+# entry with the id it had (the body documents keep their names) and the uncommitted append
+# on disk kept.
+docs() { "$DIARYX" crdt info --json | grep -o '"body/[^"]*"' | sort; }
+before=$(docs)
+check "append" "$DIARYX" content append a.md "uncommitted fifth"
+head -c 4096 /dev/urandom >.diaryx/crdt.db
+check "a damaged store is imported again" "$DIARYX" workspace info
+same "every entry keeps its id" "$(docs)" "$before"
+contains "the uncommitted append is kept" a.md "uncommitted fifth"
+check "commit after the import" "$DIARYX" commit
+git show HEAD:a.md >"$T/a.committed"
+contains "the append is committed" "$T/a.committed" "uncommitted fifth"
+
 finish
