@@ -68,4 +68,60 @@ check "commit after the import" "$DIARYX" commit
 git show HEAD:a.md >"$T/a.committed"
 contains "the append is committed" "$T/a.committed" "uncommitted fifth"
 
+# Revisions that name nothing: the message names the user's input and what to name instead,
+# not a config file ($HOME/.gitconfig) or "parent 0".
+n=$(git rev-list --count HEAD)
+for rev in '@{-1}' 'HEAD~99' 'nonsense'; do
+    check_rc "restore $rev fails" 1 "$DIARYX" restore "$rev" a.md
+    contains "restore names '$rev'" "$T/.err" "there is no revision '$rev'"
+    contains "restore says what to name" "$T/.err" "HEAD~N with N from 1 to $((n - 1))"
+    lacks "no libgit2 wording for $rev" "$T/.err" ".gitconfig"
+    lacks "no 'parent 0' for $rev" "$T/.err" "parent 0"
+    check_rc "diff $rev fails" 1 "$DIARYX" diff "$rev"
+    contains "diff names '$rev'" "$T/.err" "there is no revision '$rev'"
+done
+check_rc "a tree is no commit" 1 "$DIARYX" restore 'HEAD^{tree}' a.md
+contains "a tree is named as such" "$T/.err" "names a tree, not a commit"
+check_rc "a file the revision lacks" 1 "$DIARYX" restore HEAD~1 nowhere.md
+contains "the missing file and revision are named" "$T/.err" "cannot restore nowhere.md to 'HEAD~1'"
+contains "what to look at" "$T/.err" "diaryx log nowhere.md"
+
+# A commit (not made by diaryx) whose tree leaves the workspace or enters .git: the restore is
+# refused before anything changes, naming the path; it no longer says "Restored".
+export GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x
+blob=$(printf -- '---\ntitle: Evil\n---\nevil\n' | git hash-object -w --stdin)
+sub=$(printf '100644 blob %s\tevil.md\n' "$blob" | git mktree)
+for bad in .. .git; do
+    tree=$( (git ls-tree HEAD; printf '040000 tree %s\t%s\n' "$sub" "$bad") | git mktree)
+    evil=$(git commit-tree -p HEAD -m evil "$tree")
+    before=$(cat a.md)
+    check_rc "restore of a commit holding $bad/ fails" 1 "$DIARYX" restore "$evil"
+    contains "the path is named" "$T/.err" "holds '$bad/evil.md'"
+    lacks "no success claimed" "$T/.out" "Restored"
+    same "nothing restored" "$(cat a.md)" "$before"
+done
+[ -e ../evil.md ] && fail "nothing written outside the workspace" || pass
+[ -e .git/evil.md ] && fail "nothing written into .git" || pass
+
+# A damaged object: every history command says the repository is damaged and what to do
+# (not zlib's "incorrect header check" or "failed to inflate" alone). Loose objects, since
+# libgit2 1.5 leaks memory on a damaged pack.
+mkdir "$T/packs"
+mv .git/objects/pack/pack-* "$T/packs/"
+for p in "$T"/packs/*.pack; do git unpack-objects -q <"$p"; done
+obj=$(git rev-parse HEAD~1)
+chmod u+w ".git/objects/${obj:0:2}/${obj:2}"
+printf 'garbage' >".git/objects/${obj:0:2}/${obj:2}"
+for cmd in "log" "log a.md" "diff HEAD~1" "restore HEAD~1 a.md"; do
+    # shellcheck disable=SC2086
+    check_rc "$cmd on a damaged repository fails" 1 "$DIARYX" $cmd
+    contains "$cmd says the repository is damaged" "$T/.err" "the git repository is damaged"
+    contains "$cmd says what to do" "$T/.err" "git fsck"
+done
+# What the message suggests works: a new history from the files.
+mv .git "$T/damaged.git"
+check "a new history after moving the damaged one out" "$DIARYX" commit
+contains "the files are in it" <(git show HEAD:a.md) "uncommitted fifth"
+same "git agrees" "$(git status --porcelain)" ""
+
 finish
