@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,37 @@ static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
     return rc;
 }
 
+/* Bring `.diaryx/ids` (idmap.h) up to the commit r: after a commit of the changes (delta)
+ * only the paths whose file record changed (the dirty marks it read) can have another entry,
+ * so their lines are appended; after a full commit, or when the file is missing or has grown
+ * to about twice its size, it is written whole. Nothing committed: nothing changed since the
+ * last time, unless the file is missing. */
+static int save_ids(dx_session *s, const dx_commit_result *r, bool delta, const dx_strlist *dirty,
+                    dx_error *err)
+{
+    dx_buf p = DX_BUF_INIT;
+    dx_workspace *ws = dx_session_workspace(s);
+    dx_workspace_abspath(ws, DX_IDMAP_FILE, &p);
+    struct stat st;
+    bool missing = stat(p.data, &st) != 0;
+    dx_buf_release(&p);
+    if (!r->committed && !missing)
+        return 0;
+    if (missing || !delta || (size_t)st.st_size > 128 * (dx_session_live_entries(s) + 64))
+        return dx_session_save_ids(s, err);
+    char(*ids)[DX_UUID_LEN + 1] = calloc(dirty->len + 1, sizeof *ids);
+    const char **idp = calloc(dirty->len + 1, sizeof *idp);
+    int rc = ids && idp ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < dirty->len; i++)
+        idp[i] = dx_session_find(s, dirty->items[i], ids[i], NULL) == 0 ? ids[i] : NULL;
+    if (!rc)
+        rc = dx_idmap_append(dx_workspace_root(ws), (const char *const *)dirty->items, idp,
+                             dirty->len, err);
+    free(ids);
+    free(idp);
+    return rc;
+}
+
 static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
                          dx_commit_result *r, dx_error *err);
 
@@ -473,10 +505,7 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     /* The ids of the committed entries, for a store built again from the files. The commit
      * stands if they cannot be written: a warning. */
     dx_error ie = DX_ERROR_INIT;
-    dx_buf_reset(&v);
-    dx_workspace_abspath(dx_session_workspace(s), DX_IDMAP_FILE, &v);
-    if (!rc && (r->committed || !dx_path_exists(v.data)) && dx_session_save_ids(s, &ie) &&
-        !r->stats.warning[0])
+    if (!rc && save_ids(s, r, delta, &dirty, &ie) && !r->stats.warning[0])
         snprintf(
             r->stats.warning, sizeof r->stats.warning,
             "the entry ids were not saved (%s); a rebuild of the CRDT may give entries new ids",

@@ -689,29 +689,43 @@ TEST(test_a_rebuild_restores_missing_files_but_not_moved_ones)
 }
 
 /* A store that is no database any more: the files are imported with the ids of the last
- * commit (.diaryx/ids), and an uncommitted edit on disk is kept. */
+ * commit (.diaryx/ids: written whole by the first commit, appended to by a commit of the
+ * changes that moved and added entries), and an uncommitted edit on disk is kept. */
 TEST(test_an_unreadable_store_is_imported_with_the_committed_ids)
 {
-    static const char *const paths[] = {"README.md", "a.md", "b.md"};
-    char before[3][DX_UUID_LEN + 1], after[3][DX_UUID_LEN + 1];
+    static const char *const paths[] = {"README.md", "a.md", "b2.md", "c.md"};
+    char before[4][DX_UUID_LEN + 1], after[4][DX_UUID_LEN + 1];
     setup();
     env e;
     env_open(&e);
     dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
     CHECK_EQ_INT(commit(&e, &r), 0);
     dx_commit_result_release(&r);
-    ids_of(&e, paths, 3, before);
-    env_close(&e);
-    put("b.md", "---\ntitle: B\npart_of: \"[Home](/README.md)\"\n---\nbeta, edited\n");
     dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "wc -l < %s/.diaryx/ids", dir), 0);
+    CHECK_EQ_STR(out.data, "3\n");
+    CHECK_EQ_INT(dx_workspace_move(e.ws, "b.md", "b2.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    env_close(&e);
+    put("c.md", "---\ntitle: C\n---\ngamma\n");
+    env_open(&e);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed && r.incremental);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "wc -l < %s/.diaryx/ids", dir), 0);
+    CHECK(atoi(dx_buf_cstr(&out)) > 4); /* appended: the old b.md line is still there */
+    ids_of(&e, paths, 4, before);
+    env_close(&e);
+    put("a.md", "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha, edited\n");
     CHECK_EQ_INT(sh(&out, "head -c 4096 /dev/urandom > %s/.diaryx/crdt.db", dir), 0);
     env_open(&e);
     CHECK(dx_session_warnings(e.s)->len > 0);
-    ids_of(&e, paths, 3, after);
-    for (size_t i = 0; i < 3; i++)
+    ids_of(&e, paths, 4, after);
+    for (size_t i = 0; i < 4; i++)
         if (strcmp(before[i], after[i]))
             TEST_FAILF("%s had id %s, now %s", paths[i], before[i], after[i]);
-    body_holds(&e, "b.md", "beta, edited");
+    body_holds(&e, "a.md", "alpha, edited");
     dx_buf_release(&out);
     env_close(&e);
     teardown();
