@@ -59,6 +59,8 @@ typedef struct dx_commit_opts {
 typedef struct dx_commit_result {
     char id[DX_GIT_OID_HEX]; /* the new commit, or HEAD when nothing changed */
     bool committed;          /* false: nothing changed, or the checks failed */
+    /* stats.warning: the commit stands, but what follows it failed (the work tree, the
+     * index, the entry ids table) */
     dx_git_stats stats;
     size_t failures;     /* consecutive failed checks, this one included (0 after a commit) */
     bool rebuilt;        /* the CRDT was rebuilt from the last commit */
