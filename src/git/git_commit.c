@@ -315,8 +315,8 @@ static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_m
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && sync_worktree(g, tree, base, parent_files, ch, nch,
-                                  opts && opts->keep_worktree, &later) < 0)
+    if (!g->bare && sync_worktree(g, tree, base, parent_files, ch, nch, opts && opts->keep_worktree,
+                                  &later) < 0)
         after_commit(st, &later);
 done:
     dx_buf_release(&msg);
