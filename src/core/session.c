@@ -441,8 +441,18 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
         dx_error e = DX_ERROR_INIT;
         /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
          * entry. */
+        bool unclosed = false;
         if (!y_utf8_valid(files[i].bytes, files[i].len) ||
-            dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0) {
+            dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0 ||
+            (unclosed = dx_fm_unclosed(fm))) {
+            dx_fm_free(fm);
+            /* Importing it would prepend an empty frontmatter block to what is meant as
+             * one: leave it as it is and say so. */
+            if (unclosed)
+                dx_strlist_pushf(&s->warnings,
+                                 "'%s' starts with '---' but its frontmatter is never closed; it "
+                                 "is left as it is (add the closing '---' line)",
+                                 files[i].path);
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */

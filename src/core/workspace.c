@@ -353,6 +353,13 @@ int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_e
 
 int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
 {
+    /* A note read with an unclosed frontmatter block holds it as body text: writing it
+     * back would bury the keys the user meant in the body for good. */
+    if (dx_fm_unclosed(fm))
+        return dx_error_set(err, DX_EPARSE,
+                            "'%s' starts with '---' but its frontmatter is never closed; add "
+                            "the closing '---' line before editing it",
+                            rel);
     dx_buf text = DX_BUF_INIT;
     int rc = dx_fm_write(fm, &text, err);
     if (!rc)
