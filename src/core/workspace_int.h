@@ -14,6 +14,8 @@ struct dx_workspace {
     size_t n_staged, cap_staged;
     dx_strmap staged_at; /* path -> index into staged, plus one (a large move or fix stages
                             thousands of files; each read looks its path up here) */
+    dx_workspace_source_fn source; /* staging: what a read of an unstaged file returns */
+    void *source_ud;
 };
 
 /* File access through the staging area: a staged file wins over the disk, a staged removal
