@@ -493,8 +493,18 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
         dx_error e = DX_ERROR_INIT;
         /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
          * entry. */
+        bool unclosed = false;
         if (!y_utf8_valid(files[i].bytes, files[i].len) ||
-            dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0) {
+            dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0 ||
+            (unclosed = dx_fm_unclosed(fm))) {
+            dx_fm_free(fm);
+            /* Importing it would prepend an empty frontmatter block to what is meant as
+             * one: leave it as it is and say so. */
+            if (unclosed)
+                dx_strlist_pushf(&s->warnings,
+                                 "'%s' starts with '---' but its frontmatter is never closed; it "
+                                 "is left as it is (add the closing '---' line)",
+                                 files[i].path);
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */
@@ -594,9 +604,67 @@ static void want_full_check(dx_session *s)
     dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, v, NULL);
 }
 
-/* Write entry id's bytes at path, unless a file diaryx did not write is there. */
+/* The files a round writes: put in place together, with one flush to disk, then recorded
+ * (a round that moves an index with 20,000 children writes 20,000 files). */
+typedef struct writes {
+    dx_file_batch batch;
+    struct queued {
+        char *path, *bytes;
+        size_t len;
+        char id[DX_UUID_LEN + 1];
+    } * q;
+    size_t n, cap;
+} writes;
+
+static int writes_queue(writes *w, const char *path, const char *id, const dx_buf *bytes)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct queued *q = realloc(w->q, cap * sizeof *q);
+        if (!q)
+            return DX_ENOMEM;
+        w->q = q;
+        w->cap = cap;
+    }
+    struct queued *e = &w->q[w->n];
+    e->path = strdup(path);
+    e->bytes = malloc(bytes->len ? bytes->len : 1);
+    if (!e->path || !e->bytes) {
+        free(e->path);
+        free(e->bytes);
+        return DX_ENOMEM;
+    }
+    memcpy(e->bytes, dx_buf_cstr(bytes), bytes->len);
+    e->len = bytes->len;
+    snprintf(e->id, sizeof e->id, "%s", id);
+    w->n++;
+    return 0;
+}
+
+/* Put the queued files in place and record them. */
+static int writes_finish(dx_session *s, writes *w, dx_error *err)
+{
+    int rc = dx_file_batch_commit(&w->batch, err);
+    for (size_t i = 0; !rc && i < w->n; i++)
+        if (!(rc = rec_set(s, w->q[i].path, w->q[i].id, w->q[i].bytes, w->q[i].len, err)))
+            s->stats->written++;
+    return rc;
+}
+
+static void writes_release(writes *w)
+{
+    dx_file_batch_release(&w->batch);
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->q[i].path);
+        free(w->q[i].bytes);
+    }
+    free(w->q);
+}
+
+/* Write entry id's bytes at path (queued in w), unless a file diaryx did not write is
+ * there. */
 static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
-                       dx_error *err)
+                       writes *w, dx_error *err)
 {
     dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT, dir = DX_BUF_INIT;
     dx_store_file *r = dx_strmap_get(&s->recs, path);
@@ -620,9 +688,10 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
     dx_workspace_abspath(s->ws, path, &abs);
     dx_path_dirname(abs.data, &dir);
     if (!(rc = dx_mkdirs(dir.data, err)) &&
-        !(rc = dx_file_write_atomic(abs.data, dx_buf_cstr(bytes), bytes->len, 0644, err)) &&
-        !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
-        s->stats->written++;
+        !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len, 0644,
+                                   err)) &&
+        writes_queue(w, path, id, bytes))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
 done:
     dx_buf_release(&cur);
     dx_buf_release(&abs);
@@ -660,6 +729,7 @@ static int materialize(dx_session *s, dx_error *err)
     dx_strmap set = DX_STRMAP_INIT;
     dx_strlist ids = DX_STRLIST_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
+    writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0};
     int rc = 0;
     if (s->full) {
         /* Every entry, and every recorded file (its entry may be gone). */
@@ -718,7 +788,7 @@ static int materialize(dx_session *s, dx_error *err)
         dx_buf_reset(&bytes);
         dx_error e = DX_ERROR_INIT;
         if ((rc = dx_session_render(s, id, &path, &bytes, &e)) == 0) {
-            rc = write_entry(s, path.data, id, &bytes, err);
+            rc = write_entry(s, path.data, id, &bytes, &w, err);
         } else if (rc != DX_ENOMEM) {
             /* A damaged entry (a parent cycle, a body that does not decode) must not stop
              * the others; the commit's checks refuse to record the state. */
@@ -730,8 +800,11 @@ static int materialize(dx_session *s, dx_error *err)
             rc = 0;
         }
     }
+    if (!rc)
+        rc = writes_finish(s, &w, err);
     if (rc == DX_ENOMEM)
         dx_error_set(err, rc, "out of memory writing the files");
+    writes_release(&w);
     dx_strmap_release(&set);
     dx_strlist_release(&ids);
     dx_buf_release(&path);
