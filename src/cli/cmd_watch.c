@@ -79,8 +79,10 @@ static int daemonize(const char *root, const char *pid)
     setsid();
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int null = open("/dev/null", O_RDONLY);
-    if (fd < 0 || null < 0)
+    if (fd < 0 || null < 0) {
+        remove_pid_file(pid);
         return 1;
+    }
     dup2(null, STDIN_FILENO);
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
