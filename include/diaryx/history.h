@@ -23,8 +23,9 @@
  * A failed check skips the commit, counts the failure (meta `commit_failures`) and returns
  * DX_EVALIDATE with the reasons. The third consecutive failure rebuilds the CRDT from the
  * last commit and the files on disk: the old database is kept beside it as
- * `.diaryx/crdt.db.broken-<unix time>`, the committed files missing on disk are brought back
- * (not one whose entry now has a file elsewhere: a move), every file on disk is kept as it is
+ * `.diaryx/crdt.db.broken-<unix time>` (the newest DX_HISTORY_KEEP_BROKEN such backups are
+ * kept, older ones removed), the committed files missing on disk are brought back (not one
+ * whose entry now has a file elsewhere: a move), every file on disk is kept as it is
  * (uncommitted work), and a new store is imported from the files, each entry with the id it
  * had (the old store's file records, else the table of the last commit, `.diaryx/ids`: see
  * idmap.h). A successful commit writes that table, resets the count and compacts the
@@ -42,7 +43,8 @@
 #include "diaryx/strlist.h"
 
 #define DX_HISTORY_MAX_FAILURES 3
-#define DX_HISTORY_KEEP_RECENT  50
+#define DX_HISTORY_KEEP_RECENT  50 /* the default of config [git] keep_updates */
+#define DX_HISTORY_KEEP_BROKEN  3  /* .diaryx/crdt.db.broken-* backups kept */
 
 typedef struct dx_commit_opts {
     const char *message;  /* replaces the generated summary line; NULL = generated */
