@@ -12,6 +12,8 @@
  *   audience     Y.Array of strings (absent when the file has no `audience` key)
  *   extra        string  the other frontmatter keys as one JSON object, in file order
  *                        (absent when none)
+ *   line_ending  string  "crlf" for a file written with CRLF line ends (absent: LF; the
+ *                        body document always holds LF)
  *   deleted      bool    soft-delete tombstone
  *   modified_at  number  Unix milliseconds of the last change
  * Every write changes only the fields whose value differs, and arrays are edited with a
@@ -47,6 +49,7 @@ typedef struct dx_entry {
     bool has_audience; /* `audience` present (possibly empty) */
     dx_strlist audience;
     char *extra_json; /* JSON object text, or NULL */
+    bool crlf;        /* line_ending "crlf" */
     bool deleted;
     int64_t modified_at;
 } dx_entry;

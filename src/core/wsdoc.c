@@ -189,6 +189,8 @@ int dx_wsdoc_put(y_doc *doc, dx_entry *e, dx_error *err)
     if (rc == Y_OK)
         rc = set_str(m, "extra", e->extra_json);
     if (rc == Y_OK)
+        rc = set_str(m, "line_ending", e->crlf ? "crlf" : NULL);
+    if (rc == Y_OK)
         rc = set_bool(m, "deleted", e->deleted);
     if (rc == Y_OK)
         rc = set_number(m, "modified_at", (double)e->modified_at);
@@ -215,6 +217,8 @@ int dx_wsdoc_get(y_doc *doc, const char *id, dx_entry *out, dx_error *err)
     out->description = dup_or_null(get_str(m, "description"));
     out->part_of = dup_or_null(get_str(m, "part_of"));
     out->extra_json = dup_or_null(get_str(m, "extra"));
+    const char *le = get_str(m, "line_ending");
+    out->crlf = le && !strcmp(le, "crlf");
     int rc = 0;
     y_type *arr;
     if ((arr = get_array(m, "contents"))) {

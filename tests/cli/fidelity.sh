@@ -70,4 +70,52 @@ contains "nested index under its parent directory's index" deep/er/er.md \
 check_rc "valid after create DIR/" 0 "$DIARYX" validate
 contains "no warnings after create DIR/" "$T/.out" "0 errors, 0 warnings"
 
+# ---- frontmatter values the schema cannot hold are kept as written ---------------------
+cat >odd.md <<'EOF'
+---
+title: 12
+part_of: "[ws](/README.md)"
+contents: {a: b}
+audience: public
+attachments: []
+x: !custom foo
+y: !!binary aGVsbG8=
+z: !t [a, !u b]
+date: 2024-01-15
+rating: 1.50
+flag: yes
+empty:
+---
+body
+EOF
+# Rendered from the CRDT: the known keys first (part_of before the kept title), the rest as written.
+awk 'NR == 2 { title = $0; next } NR == 3 { print; print title; next } 1' odd.md >"$T/odd.expected"
+check "an odd file is taken in" "$DIARYX" workspace add README.md odd.md
+same "every value is kept as written" "$(cat odd.md)" "$(cat "$T/odd.expected")"
+check "property get reads a kept tag" "$DIARYX" property get odd.md x
+check "a property edit elsewhere in the file" "$DIARYX" property set odd.md mood '"ok"'
+same "the kept values survive the edit" "$(grep -v '^mood:' odd.md)" "$(cat "$T/odd.expected")"
+check "commit (renders and checks every entry)" "$DIARYX" commit -m odd --check-all
+same "the committed file is the same" "$(git show HEAD:odd.md | grep -v '^mood:')" \
+    "$(cat "$T/odd.expected")"
+printf -- '---\n!t key: v\n---\n' >tagged-key.md
+check_rc "a tagged key is refused, not dropped" 1 "$DIARYX" property get tagged-key.md key
+contains "the refusal says why" "$T/.err" "'key' has a tag"
+same "the file is left alone" "$(cat tagged-key.md)" "$(printf -- '---\n!t key: v\n---')"
+rm tagged-key.md
+
+# ---- a CRLF file stays CRLF ------------------------------------------------------------
+printf -- '---\r\ntitle: Crlf\r\npart_of: "[ws](/README.md)"\r\n---\r\nline one\r\nline two\r\n' \
+    >crlf.md
+check "a CRLF file is linked" "$DIARYX" workspace add README.md crlf.md
+check "append to a CRLF file" "$DIARYX" content append crlf.md "appended"
+check "set a property of a CRLF file" "$DIARYX" property set crlf.md tags "[a, b]"
+check "prepend to a CRLF file" "$DIARYX" content prepend crlf.md "first"
+same "every line ends in CRLF" "$(grep -c -v $'\r$' crlf.md)" "0"
+same "the CRLF file has every line" "$(tr -d '\r' <crlf.md)" \
+    "$(printf -- '---\ntitle: Crlf\npart_of: "[ws](/README.md)"\ntags: [a, b]\n---\nfirst\nline one\nline two\nappended')"
+same "the body reads with LF" "$("$DIARYX" content get crlf.md | grep -c $'\r')" "0"
+check "commit a CRLF file" "$DIARYX" commit -m crlf --check-all
+same "the committed CRLF file" "$(git show HEAD:crlf.md | grep -c -v $'\r$')" "0"
+
 finish
