@@ -237,6 +237,12 @@ int dx_workspace_remove_file(dx_workspace *ws, const char *rel, dx_error *err)
     return dx_ws_remove(ws, rel, err);
 }
 
+void dx_workspace_set_source(dx_workspace *ws, dx_workspace_source_fn fn, void *ud)
+{
+    ws->source = fn;
+    ws->source_ud = ud;
+}
+
 const dx_staged *dx_workspace_staged(const dx_workspace *ws, size_t *n)
 {
     *n = ws->n_staged;
@@ -261,6 +267,11 @@ int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_er
     if (f)
         return dx_buf_append(out, f->bytes, f->len) ? dx_error_set(err, DX_ENOMEM, "out of memory")
                                                     : 0;
+    if (ws->staging && ws->source) {
+        int src = ws->source(ws->source_ud, rel, out, err);
+        if (src != DX_ENOTFOUND)
+            return src;
+    }
     dx_buf abs = DX_BUF_INIT;
     int rc = dx_workspace_abspath(ws, rel, &abs);
     if (!rc && (rc = dx_file_read(abs.data, out, err)) == DX_ENOTFOUND)

@@ -100,7 +100,7 @@ static int same_file(const char *p, const void *data, size_t len)
  * then has newer stat data than the index and git looks at it again. */
 static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
                          const dx_git_tree_list *parent, const dx_git_change *ch, size_t nch,
-                         dx_error *err)
+                         int keep_files, dx_error *err)
 {
     char path[4096];
     int rc = 0;
@@ -115,7 +115,7 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
         }
     }
     /* deletions first: a deleted file may be where a new file's directory goes */
-    for (size_t k = 0; k < nch && rc == 0; k++)
+    for (size_t k = 0; k < nch && rc == 0 && !keep_files; k++)
         if (ch[k].kind == 'D' || ch[k].kind == 'R') {
             snprintf(path, sizeof path, "%s/%s", g->root, ch[k].path);
             if (unlink(path) < 0 && errno != ENOENT)
@@ -140,7 +140,7 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
             len = (size_t)git_blob_rawsize(blob);
         }
         snprintf(path, sizeof path, "%s/%s", g->root, f->path);
-        if (!same_file(path, data, len)) {
+        if (!keep_files && !same_file(path, data, len)) {
             FILE *fp = fopen(path, "wb"); /* the directories usually exist */
             if (!fp && errno == ENOENT && mkparents(path) == 0)
                 fp = fopen(path, "wb");
@@ -276,7 +276,8 @@ static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_m
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && (rc = sync_worktree(g, tree, base, parent_files, ch, nch, err)) < 0)
+    if (!g->bare && (rc = sync_worktree(g, tree, base, parent_files, ch, nch,
+                                        opts && opts->keep_worktree, err)) < 0)
         goto done;
 done:
     dx_buf_release(&msg);
