@@ -145,8 +145,9 @@ int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child,
 
 /* Move or rename from -> to. to names a directory when it ends in '/', is empty or is an
  * existing directory: the file goes into it under its own name (a missing directory is
- * created with its index), and a folder's index (the index of its own directory) takes its
- * whole folder along (`mv notes/notes.md archive/` -> archive/notes/...). Every `part_of`,
+ * created with its index), and a folder's index (the index of its own directory) takes the
+ * notes of its folder along (`mv notes/notes.md archive/` -> archive/notes/...; other files
+ * stay where they are). Every `part_of`,
  * `contents` and `attachments` link to a moved file is rewritten, its own relative links
  * are re-expressed from the new place, and when its directory changes it is moved from the
  * old parent's contents to the new directory's index (a folder index: to the index of the

@@ -1019,7 +1019,7 @@ int dx_workspace_move_target(const dx_workspace *ws, const char *from, const cha
 static int move_file(dx_workspace *ws, const char *from, const char *to, dx_error *err)
 {
     dx_buf tmp = DX_BUF_INIT, old_dir = DX_BUF_INIT, new_dir = DX_BUF_INIT,
-           new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT;
+           new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT, raw = DX_BUF_INIT;
     dx_strlist files = DX_STRLIST_INIT;
     dx_fm *fm = NULL;
     int rc = 0;
@@ -1033,7 +1033,9 @@ static int move_file(dx_workspace *ws, const char *from, const char *to, dx_erro
     }
     dx_path_dirname(from, &old_dir);
     dx_path_dirname(to, &new_dir);
-    if ((rc = dx_workspace_read(ws, from, &fm, err)))
+    /* Only a note has links of its own; any other file (an attachment) moves as bytes. */
+    bool note = dx_path_is_markdown(from);
+    if ((rc = note ? dx_workspace_read(ws, from, &fm, err) : dx_ws_read_bytes(ws, from, &raw, err)))
         goto done;
     /* The index of the old directory, which the file leaves when its directory changes;
      * a folder index leaves the index of the directory above. */
@@ -1049,9 +1051,12 @@ static int move_file(dx_workspace *ws, const char *from, const char *to, dx_erro
      *    old one (a crash in between leaves two copies, never none). */
     bool ch = false;
     const char *keys[] = {"part_of", "contents", "attachments"};
-    for (size_t k = 0; k < 3 && !rc; k++)
+    for (size_t k = 0; k < 3 && !rc && note; k++)
         rc = relink_list(ws, fm, keys[k], from, to, from, to, &ch);
-    if (rc || (rc = dx_workspace_write(ws, to, fm, err)))
+    if (!rc)
+        rc = note ? dx_workspace_write(ws, to, fm, err)
+                  : dx_ws_write_bytes(ws, to, dx_buf_cstr(&raw), raw.len, err);
+    if (rc)
         goto done;
     if ((rc = dx_ws_remove(ws, from, err)))
         goto done;
@@ -1099,6 +1104,7 @@ static int move_file(dx_workspace *ws, const char *from, const char *to, dx_erro
 done:
     dx_fm_free(fm);
     dx_strlist_release(&files);
+    dx_buf_release(&raw);
     dx_buf_release(&tmp);
     dx_buf_release(&old_dir);
     dx_buf_release(&new_dir);
@@ -1115,13 +1121,13 @@ static size_t path_depth(const char *p)
     return d;
 }
 
-/* Move the folder old_dir to new_dir, every file in it: the folder indexes first (the
- * shallowest first), so that each file finds its index at the new place. */
+/* Move the folder old_dir to new_dir, every note in it: the folder indexes first (the
+ * shallowest first), so that each note finds its index at the new place. */
 static int move_folder(dx_workspace *ws, const char *old_dir, const char *new_dir, dx_error *err)
 {
     dx_strlist all = DX_STRLIST_INIT, order = DX_STRLIST_INIT;
     dx_buf dest = DX_BUF_INIT;
-    int rc = dx_workspace_list_files(ws, false, &all, err);
+    int rc = dx_workspace_list_files(ws, true, &all, err);
     size_t max_depth = 0;
     for (size_t i = 0; i < all.len; i++)
         if (path_under(all.items[i], old_dir) && path_depth(all.items[i]) > max_depth)
@@ -1131,8 +1137,11 @@ static int move_folder(dx_workspace *ws, const char *old_dir, const char *new_di
             if (path_under(all.items[i], old_dir) && path_depth(all.items[i]) == depth &&
                 is_folder_index(ws, all.items[i]))
                 rc = dx_strlist_push(&order, all.items[i]);
+    /* Only the notes: other files (attachments) are not entries of the CRDT, so a session
+     * could not move them; they stay where they are, and so do the links to them. */
     for (size_t i = 0; !rc && i < all.len; i++)
-        if (path_under(all.items[i], old_dir) && dx_strlist_find(&order, all.items[i]) < 0)
+        if (path_under(all.items[i], old_dir) && dx_path_is_markdown(all.items[i]) &&
+            dx_strlist_find(&order, all.items[i]) < 0)
             rc = dx_strlist_push(&order, all.items[i]);
     if (rc)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");

@@ -17,6 +17,10 @@ lacks "the root no longer lists b" README.md "(/b.md)"
 
 "$DIARYX" create journal/j1.md >/dev/null
 "$DIARYX" create journal/sub/s1.md >/dev/null
+# An attachment in the folder, bytes with CR LF and lone LF.
+printf '\x89PNG\r\n\x1a\n\0bin\nary\r\n' >"$T/pic.png"
+cp "$T/pic.png" journal/sub/pic.png
+"$DIARYX" property set journal/sub/s1.md attachments '["[Pic](/journal/sub/pic.png)"]' >/dev/null
 check_rc "a folder index moved into a new directory takes its folder" 0 \
     "$DIARYX" workspace mv journal/journal.md newdir2/
 contains "the message names the new place" "$T/.out" "newdir2/journal/journal.md"
@@ -24,6 +28,10 @@ for f in newdir2/newdir2.md newdir2/journal/journal.md newdir2/journal/j1.md \
     newdir2/journal/sub/sub.md newdir2/journal/sub/s1.md; do
     [ -f "$f" ] && pass || fail "$f exists after the folder move"
 done
+# Attachments are no entries: they stay (untouched), and so do the links to them.
+cmp -s "$T/pic.png" journal/sub/pic.png && pass || fail "the attachment stayed byte for byte"
+contains "the attachment link still points at it" newdir2/journal/sub/s1.md \
+    "(/journal/sub/pic.png)"
 [ ! -e journal.md ] && [ ! -e newdir2.md ] && [ ! -e journal/journal.md ] && pass ||
     fail "no index left behind or created beside the root"
 contains "the new directory's index lists the folder" newdir2/newdir2.md \
