@@ -829,11 +829,12 @@ static int catch_up(dx_session *s, dx_error *err)
     return rc;
 }
 
+/* The entries marked changed (`touched`) stay marked until a round has written them: edits
+ * made through dx_session_docs between rounds mark theirs before the save's round begins. */
 static void round_reset(dx_session *s, dx_session_stats *stats)
 {
     s->stats = stats ? stats : &s->scratch;
     memset(s->stats, 0, sizeof *s->stats);
-    dx_strmap_release(&s->touched);
     s->full = false;
 }
 
@@ -869,6 +870,7 @@ static int round_end(dx_session *s, int rc, dx_error *err)
         snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
         rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
     }
+    dx_strmap_release(&s->touched);
     if (!rc)
         return dx_store_commit(s->store, err);
     /* Nothing of the round is stored; the documents in memory are ahead of the store, so
@@ -1099,6 +1101,31 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         dx_workspace_staged_clear(s->ws);
     free(nf);
     return rc;
+}
+
+/* ---- edits through the documents -------------------------------------------------------- */
+
+static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    return dx_session_body(ud, id, out, err);
+}
+
+static int docs_changed(void *ud, const char *id)
+{
+    return touch(ud, id);
+}
+
+void dx_session_docs(dx_session *s, dx_docs *out)
+{
+    out->workspace = dx_session_wsdoc(s);
+    out->body = docs_body;
+    out->changed = docs_changed;
+    out->ud = s;
+}
+
+bool dx_session_unsaved(const dx_session *s)
+{
+    return s->n_pend > 0 || s->touched.len > 0;
 }
 
 /* ---- open/close ----------------------------------------------------------------------- */
