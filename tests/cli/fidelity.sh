@@ -119,9 +119,12 @@ check "a CRLF file is linked" "$DIARYX" workspace add README.md crlf.md
 check "append to a CRLF file" "$DIARYX" content append crlf.md "appended"
 check "set a property of a CRLF file" "$DIARYX" property set crlf.md tags "[a, b]"
 check "prepend to a CRLF file" "$DIARYX" content prepend crlf.md "first"
+printf 'from\r\nwindows\r\n' >"$T/win.txt"
+check "append CRLF text to a CRLF file" "$DIARYX" content append crlf.md --file "$T/win.txt"
+same "no line ends in CR CR LF" "$(grep -c $'\r\r' crlf.md)" "0"
 same "every line ends in CRLF" "$(grep -c -v $'\r$' crlf.md)" "0"
 same "the CRLF file has every line" "$(tr -d '\r' <crlf.md)" \
-    "$(printf -- '---\ntitle: Crlf\npart_of: "[ws](/README.md)"\ntags: [a, b]\n---\nfirst\nline one\nline two\nappended')"
+    "$(printf -- '---\ntitle: Crlf\npart_of: "[ws](/README.md)"\ntags: [a, b]\n---\nfirst\nline one\nline two\nappended\nfrom\nwindows')"
 same "the body reads with LF" "$("$DIARYX" content get crlf.md | grep -c $'\r')" "0"
 check "commit a CRLF file" "$DIARYX" commit -m crlf --check-all
 same "the committed CRLF file" "$(git show HEAD:crlf.md | grep -c -v $'\r$')" "0"
