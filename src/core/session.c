@@ -1120,11 +1120,11 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     }
     dx_buf dir = DX_BUF_INIT, db = DX_BUF_INIT, v = DX_BUF_INIT;
     int rc = (s->device = strdup(device)) ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc) {
-        dx_workspace_abspath(ws, ".diaryx", &dir);
-        dx_buf_printf(&db, "%s/crdt.db", dir.data);
+    if (!rc &&
+        (dx_workspace_abspath(ws, ".diaryx", &dir) || dx_buf_printf(&db, "%s/crdt.db", dir.data)))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
         rc = dx_mkdirs(dir.data, err);
-    }
     if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
         /* A store that is not a database any more: the files are the last materialized
          * state, so a new store is imported from them; the damaged one is kept aside. */
@@ -1148,8 +1148,17 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         }
         dx_buf_release(&bak);
     }
-    if (!rc && dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
-        s->mat_point = strtoll(v.data, NULL, 10);
+    if (!rc) {
+        /* Absent in a new store; unreadable is an error (0 would make every file look
+         * written before every update). */
+        int mrc = dx_store_meta_get(s->store, META_MATERIALIZED, &v, err);
+        if (mrc == 0)
+            s->mat_point = strtoll(v.data, NULL, 10);
+        else if (mrc != DX_ENOTFOUND)
+            rc = mrc;
+        else
+            dx_error_clear(err);
+    }
     if (!rc) {
         /* Read before loading: an update stored in between is applied twice, harmlessly. */
         s->seen_id = dx_store_last_id(s->store, NULL);
