@@ -777,6 +777,8 @@ int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *
              : src == SQLITE_DONE ? dx_error_set(err, DX_ENOTFOUND,
                                                  "no '%s' in the meta table of '%s'", key, s->path)
                                   : sql_error(s, src, err, "cannot read meta");
+    if (rc == DX_ENOMEM && src == SQLITE_ROW)
+        dx_error_set(err, rc, "cannot read '%s' from '%s': out of memory", key, s->path);
     unprep(s, st);
     return rc;
 }
