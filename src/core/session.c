@@ -501,12 +501,22 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
         int prc = 0;
         /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
          * entry. */
+        bool unclosed = false;
         if (!y_utf8_valid(files[i].bytes, files[i].len) ||
-            (prc = dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e)) != 0) {
+            (prc = dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e)) != 0 ||
+            (unclosed = dx_fm_unclosed(fm))) {
+            dx_fm_free(fm);
             if (prc && prc != DX_EPARSE) { /* out of memory says nothing about the file */
                 rc = dx_error_set(err, prc, "%s", e.msg);
                 break;
             }
+            /* Importing it would prepend an empty frontmatter block to what is meant as
+             * one: leave it as it is and say so. */
+            if (unclosed)
+                dx_strlist_pushf(&s->warnings,
+                                 "'%s' starts with '---' but its frontmatter is never closed; it "
+                                 "is left as it is (add the closing '---' line)",
+                                 files[i].path);
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */
@@ -610,9 +620,67 @@ static void want_full_check(dx_session *s)
     dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, v, NULL);
 }
 
-/* Write entry id's bytes at path, unless a file diaryx did not write is there. */
+/* The files a round writes: put in place together, with one flush to disk, then recorded
+ * (a round that moves an index with 20,000 children writes 20,000 files). */
+typedef struct writes {
+    dx_file_batch batch;
+    struct queued {
+        char *path, *bytes;
+        size_t len;
+        char id[DX_UUID_LEN + 1];
+    } * q;
+    size_t n, cap;
+} writes;
+
+static int writes_queue(writes *w, const char *path, const char *id, const dx_buf *bytes)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct queued *q = realloc(w->q, cap * sizeof *q);
+        if (!q)
+            return DX_ENOMEM;
+        w->q = q;
+        w->cap = cap;
+    }
+    struct queued *e = &w->q[w->n];
+    e->path = strdup(path);
+    e->bytes = malloc(bytes->len ? bytes->len : 1);
+    if (!e->path || !e->bytes) {
+        free(e->path);
+        free(e->bytes);
+        return DX_ENOMEM;
+    }
+    memcpy(e->bytes, dx_buf_cstr(bytes), bytes->len);
+    e->len = bytes->len;
+    snprintf(e->id, sizeof e->id, "%s", id);
+    w->n++;
+    return 0;
+}
+
+/* Put the queued files in place and record them. */
+static int writes_finish(dx_session *s, writes *w, dx_error *err)
+{
+    int rc = dx_file_batch_commit(&w->batch, err);
+    for (size_t i = 0; !rc && i < w->n; i++)
+        if (!(rc = rec_set(s, w->q[i].path, w->q[i].id, w->q[i].bytes, w->q[i].len, err)))
+            s->stats->written++;
+    return rc;
+}
+
+static void writes_release(writes *w)
+{
+    dx_file_batch_release(&w->batch);
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->q[i].path);
+        free(w->q[i].bytes);
+    }
+    free(w->q);
+}
+
+/* Write entry id's bytes at path (queued in w), unless a file diaryx did not write is
+ * there. */
 static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
-                       dx_error *err)
+                       writes *w, dx_error *err)
 {
     dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT, dir = DX_BUF_INIT;
     dx_store_file *r = dx_strmap_get(&s->recs, path);
@@ -638,9 +706,10 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
         goto done;
     }
     if (!(rc = dx_mkdirs(dir.data, err)) &&
-        !(rc = dx_file_write_atomic(abs.data, dx_buf_cstr(bytes), bytes->len, 0644, err)) &&
-        !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
-        s->stats->written++;
+        !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len, 0644,
+                                   err)) &&
+        writes_queue(w, path, id, bytes))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
 done:
     dx_buf_release(&cur);
     dx_buf_release(&abs);
@@ -678,6 +747,7 @@ static int materialize(dx_session *s, dx_error *err)
     dx_strmap set = DX_STRMAP_INIT;
     dx_strlist ids = DX_STRLIST_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
+    writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0};
     int rc = 0;
     if (s->full) {
         /* Every entry, and every recorded file (its entry may be gone). */
@@ -737,7 +807,7 @@ static int materialize(dx_session *s, dx_error *err)
         dx_buf_reset(&bytes);
         dx_error e = DX_ERROR_INIT;
         if ((rc = dx_session_render(s, id, &path, &bytes, &e)) == 0) {
-            rc = write_entry(s, path.data, id, &bytes, err);
+            rc = write_entry(s, path.data, id, &bytes, &w, err);
         } else if (rc != DX_ENOMEM) {
             /* A damaged entry (a parent cycle, a body that does not decode) must not stop
              * the others; the commit's checks refuse to record the state. */
@@ -749,8 +819,11 @@ static int materialize(dx_session *s, dx_error *err)
             rc = 0;
         }
     }
+    if (!rc)
+        rc = writes_finish(s, &w, err);
     if (rc == DX_ENOMEM)
         dx_error_set(err, rc, "out of memory writing the files");
+    writes_release(&w);
     dx_strmap_release(&set);
     dx_strlist_release(&ids);
     dx_buf_release(&path);
@@ -849,11 +922,12 @@ static int catch_up(dx_session *s, dx_error *err)
     return rc;
 }
 
+/* The entries marked changed (`touched`) stay marked until a round has written them: edits
+ * made through dx_session_docs between rounds mark theirs before the save's round begins. */
 static void round_reset(dx_session *s, dx_session_stats *stats)
 {
     s->stats = stats ? stats : &s->scratch;
     memset(s->stats, 0, sizeof *s->stats);
-    dx_strmap_release(&s->touched);
     s->full = false;
 }
 
@@ -904,6 +978,7 @@ static int round_end(dx_session *s, int rc, dx_error *err)
         snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
         rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
     }
+    dx_strmap_release(&s->touched);
     if (!rc)
         return dx_store_commit(s->store, err);
     /* The documents in memory are ahead of the store or of the files, so the caller must
@@ -1144,6 +1219,31 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         dx_workspace_staged_clear(s->ws);
     free(nf);
     return rc;
+}
+
+/* ---- edits through the documents -------------------------------------------------------- */
+
+static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    return dx_session_body(ud, id, out, err);
+}
+
+static int docs_changed(void *ud, const char *id)
+{
+    return touch(ud, id);
+}
+
+void dx_session_docs(dx_session *s, dx_docs *out)
+{
+    out->workspace = dx_session_wsdoc(s);
+    out->body = docs_body;
+    out->changed = docs_changed;
+    out->ud = s;
+}
+
+bool dx_session_unsaved(const dx_session *s)
+{
+    return s->n_pend > 0 || s->touched.len > 0;
 }
 
 /* ---- open/close ----------------------------------------------------------------------- */
