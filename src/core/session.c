@@ -1230,7 +1230,7 @@ static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
 
 static int docs_changed(void *ud, const char *id)
 {
-    return touch(ud, id);
+    return touch(ud, id, NULL); /* the caller reports DX_ENOMEM */
 }
 
 void dx_session_docs(dx_session *s, dx_docs *out)
