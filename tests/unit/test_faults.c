@@ -59,11 +59,11 @@ static long trace_at;  /* DX_FAULTS_TRACE */
 
 void *__real_realloc(void *p, size_t n);
 
-/* The call site: the four frames above the wrapper (dx_buf_grow alone says little). */
+/* The call site: the three frames above the wrapper (dx_buf_grow alone says little). */
 static void record_site(fault *f, long n)
 {
-    void *bt[7];
-    int k = backtrace(bt, 7);
+    void *bt[6];
+    int k = backtrace(bt, 6);
     uint64_t h = 1469598103934665603u;
     for (int i = 3; i < k; i++)
         h = (h ^ (uint64_t)(uintptr_t)bt[i]) * 1099511628211u;
@@ -1305,7 +1305,7 @@ static void sweep(const scenario *sc, fault *f, bool persist)
         TEST_FAILF("%s: %s", label, err.msg);
     sc->verify(rc, label);
     /* Which calls to fail: every one with DX_FAULTS_ALL; otherwise the first call from each
-     * call site (a distinct stack of four frames), so that every site fails once, and every
+     * call site (a distinct stack of three frames), so that every site fails once, and every
      * stride-th call besides (DX_FAULTS_EXTRA of them, 10 by default). */
     bool all = getenv("DX_FAULTS_ALL") && atoi(getenv("DX_FAULTS_ALL"));
     long extra = getenv("DX_FAULTS_EXTRA") ? atol(getenv("DX_FAULTS_EXTRA")) : 10;
