@@ -2,6 +2,7 @@
  * commit, and rebuilding the CRDT from git when the checks keep failing. */
 #include "diaryx/history.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -142,13 +143,15 @@ static int render_checked(dx_session *s, const char *id, const committed_src *he
 int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
                      dx_error *err)
 {
-    y_doc *ws = dx_session_wsdoc(s);
     dx_strlist ids = DX_STRLIST_INIT;
     dx_strmap seen = DX_STRMAP_INIT, head = DX_STRMAP_INIT;
     size_t live = 0;
     *files = NULL;
     *n = 0;
-    int rc = dx_wsdoc_ids(ws, &ids, err);
+    int rc = dx_session_load(s, err);
+    y_doc *ws = dx_session_wsdoc(s);
+    if (!rc)
+        rc = dx_wsdoc_ids(ws, &ids, err);
     if (!rc && g)
         rc = dx_git_blobs(g, NULL, &head, err);
     committed_src src = {g ? &head : NULL, NULL, NULL};
@@ -216,16 +219,19 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
                        const dx_strlist *dirty, dx_git_file **files, size_t *n, dx_strlist *deletes,
                        dx_strlist *docs, bool *possible, dx_strlist *problems, dx_error *err)
 {
+    int rc = dx_session_load(s, err);
     y_doc *ws = dx_session_wsdoc(s);
     dx_crdt_store *st = dx_session_store(s);
     dx_strmap cand = DX_STRMAP_INIT, seen = DX_STRMAP_INIT;
     *files = NULL;
     *n = 0;
     *possible = false;
+    if (rc)
+        return rc;
     if (dx_store_foreign_since(st, since) ||
         dx_session_live_entries(s) != dx_session_entry_files(s))
         return 0;
-    int rc = dx_store_changed_since(st, since, docs, err);
+    rc = dx_store_changed_since(st, since, docs, err);
     for (size_t i = 0; !rc && i < dirty->len; i++)
         if (dx_strmap_put(&cand, dirty->items[i], (void *)1))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -471,6 +477,56 @@ done:
     return rc;
 }
 
+typedef struct backup {
+    long long time;
+    char *name;
+} backup;
+
+static int cmp_backup_newest_first(const void *a, const void *b)
+{
+    const backup *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? 1 : -1;
+    return -strcmp(x->name, y->name);
+}
+
+/* Remove all but the newest `keep` crdt.db.broken-<time>[-N] files of the directory dir:
+ * each rebuild keeps one, and a store that keeps failing would fill the disk. */
+static void prune_backups(const char *dir, size_t keep)
+{
+    static const char prefix[] = "crdt.db.broken-";
+    DIR *d = opendir(dir);
+    backup *b = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) != 0)
+            continue;
+        if (n == cap) {
+            backup *nb = realloc(b, (cap = cap ? cap * 2 : 8) * sizeof *b);
+            if (!nb)
+                break;
+            b = nb;
+        }
+        b[n].name = strdup(e->d_name);
+        if (!b[n].name)
+            break;
+        b[n++].time = strtoll(e->d_name + sizeof prefix - 1, NULL, 10);
+    }
+    if (d)
+        closedir(d);
+    qsort(b, n, sizeof *b, cmp_backup_newest_first);
+    dx_buf path = DX_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        dx_buf_reset(&path);
+        if (i >= keep && dx_buf_printf(&path, "%s/%s", dir, b[i].name) == 0)
+            unlink(path.data);
+        free(b[i].name);
+    }
+    dx_buf_release(&path);
+    free(b);
+}
+
 int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
 {
     dx_session *s = *sp;
@@ -524,15 +580,24 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     /* The old store is kept for investigation; a new one is imported from the files. */
     dx_session_close(s);
     *sp = NULL;
+    long long now = (long long)time(NULL);
     if (dx_workspace_abspath(ws, ".diaryx/crdt.db", &db) ||
-        dx_buf_printf(&bak, "%s.broken-%lld", db.data, (long long)time(NULL))) {
+        dx_buf_printf(&bak, "%s.broken-%lld", db.data, now)) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         goto done;
+    }
+    /* A second rebuild within the same second gets its own name. */
+    for (int i = 2; dx_path_exists(bak.data); i++) {
+        dx_buf_reset(&bak);
+        dx_buf_printf(&bak, "%s.broken-%lld-%d", db.data, now, i);
     }
     if (rename(db.data, bak.data) != 0) {
         rc = dx_error_set(err, DX_EIO, "cannot move '%s' aside: %s", db.data, strerror(errno));
         goto done;
     }
+    dx_buf_reset(&db);
+    dx_workspace_abspath(ws, ".diaryx", &db);
+    prune_backups(db.data, DX_HISTORY_KEEP_BROKEN);
     rc = dx_session_open(ws, device, sp, NULL, err);
 done:
     dx_git_paths_free(paths);

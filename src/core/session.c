@@ -3,7 +3,7 @@
 #include "diaryx/session.h"
 
 #include <errno.h>
-#include <git2.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,21 +96,26 @@ static int new_doc(y_doc **d, dx_error *err)
     return y_doc_new(d, &o) == Y_OK ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
 }
 
-/* Load document name into slot and watch its changes. upto: the newest update to apply
- * (INT64_MAX: all). */
-static int slot_load(dx_session *s, doc_slot *slot, const char *name, int64_t upto, dx_error *err)
+/* Load document name into slot and watch its changes. As of the update the other documents
+ * in memory include (seen_id): a command's edit is a change against the state it saw; what
+ * others stored since comes with the next catch-up. Updates of the last few moments are
+ * never compacted away (compaction keeps the newest), so that state is normally there; when
+ * it is not, the command must start again rather than edit a state it did not see. */
+static int slot_load(dx_session *s, doc_slot *slot, const char *name, dx_error *err)
 {
     slot->s = s;
     snprintf(slot->name, sizeof slot->name, "%s", name);
     int rc = new_doc(&slot->doc, err);
-    if (!rc && upto != INT64_MAX)
-        rc = dx_store_load_upto(s->store, name, upto, slot->doc, err);
-    else if (!rc && (rc = dx_store_load(s->store, name, slot->doc, err)) == DX_ENOTFOUND) {
-        dx_error_clear(err);
-        rc = 0;
-    }
+    if (!rc &&
+        (rc = dx_store_load_upto(s->store, name, s->seen_id, slot->doc, err)) == DX_ENOTFOUND)
+        rc = dx_error_set(err, DX_EBUSY,
+                          "'%s' changed too much while this command ran (another process "
+                          "committed and compacted it); run the command again",
+                          name);
     if (!rc && y_doc_on_update(slot->doc, on_update, slot) < 0)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
+        s->stats->loaded++;
     return rc;
 }
 
@@ -129,17 +134,7 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
             free(slot);
             return dx_error_set(err, DX_ENOMEM, "out of memory");
         }
-        /* As of the update the other documents in memory include: a command's edit is a
-         * change against the state it saw; what others stored since comes with the next
-         * catch-up. Updates of the last few moments are never compacted away (compaction
-         * keeps the newest), so that state is normally there; when it is not, the command
-         * must start again rather than edit a state it did not see. */
-        int rc = slot_load(s, slot, name, s->seen_id, err);
-        if (rc == DX_ENOTFOUND)
-            rc = dx_error_set(err, DX_EBUSY,
-                              "'%s' changed too much while this command ran (another process "
-                              "committed and compacted it); run the command again",
-                              name);
+        int rc = slot_load(s, slot, name, err);
         if (rc) {
             /* Half loaded, or not watched for changes: the next call must not take it for
              * the stored document (an edit made on it would be neither right nor stored). */
@@ -198,6 +193,33 @@ static int paths_build(dx_session *s, dx_error *err)
     paths_clear(s);
     int rc = dx_wsdoc_each_path(s->wsslot.doc, path_found, s, err);
     return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory listing paths") : rc;
+}
+
+/* The workspace document and the path index are loaded when first needed: a command on a
+ * workspace whose files match their records and whose store has not moved (the common case
+ * of a read command) never decodes the 10k-entry document. Loaded late, it is still the
+ * state the command saw: slot_load stops at seen_id, which only a round moves on (after
+ * catch_up applied what others stored to the documents loaded then, and reloaded the
+ * records); inside a round that is everything stored. */
+static int docs_load(dx_session *s, dx_error *err)
+{
+    if (s->wsslot.doc)
+        return 0;
+    int rc = slot_load(s, &s->wsslot, WS_DOC, err);
+    if (!rc)
+        rc = paths_build(s, err);
+    if (rc) {
+        y_doc_free(s->wsslot.doc);
+        s->wsslot.doc = NULL;
+        paths_clear(s);
+    }
+    return rc;
+}
+
+/* After a round found that the store moved on: the path index from the documents. */
+static int paths_rebuild(dx_session *s, dx_error *err)
+{
+    return s->wsslot.doc ? paths_build(s, err) : docs_load(s, err);
 }
 
 /* ---- file records --------------------------------------------------------------------- */
@@ -306,7 +328,9 @@ static int read_rel(dx_session *s, const char *path, dx_buf *out, dx_error *err)
 int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
 {
     y_doc *body;
-    int rc = dx_session_body(s, id, &body, err);
+    int rc = docs_load(s, err);
+    if (!rc)
+        rc = dx_session_body(s, id, &body, err);
     if (!rc)
         rc = dx_materialize_entry(s->wsslot.doc, id, body, dx_workspace_link_format(s->ws), path,
                                   bytes, err);
@@ -321,13 +345,10 @@ int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes
  * from this session's documents: the command's edit must be a change of the state it saw,
  * or taking it in would undo the other process's edit. Bytes no diaryx process recorded (an
  * editor's, possibly unreadable) are read as they are, as before sessions merged. Other
- * files: the disk. */
+ * files: the disk. The documents are loaded only for a file another process rewrote. */
 static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
 {
     dx_session *s = ud;
-    const char *id = dx_strmap_get(&s->paths, rel);
-    if (!id)
-        return DX_ENOTFOUND;
     const dx_store_file *r = dx_strmap_get(&s->recs, rel);
     dx_buf abs = DX_BUF_INIT;
     struct stat st;
@@ -343,6 +364,11 @@ static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
     if (dx_store_file_get(s->store, rel, &now, NULL) != 0 || (int64_t)st.st_size != now.size ||
         mtime_ns(&st) != now.mtime_ns || (r && !strcmp(now.hash, r->hash)))
         return 0; /* not another diaryx process's */
+    if ((rc = docs_load(s, err)))
+        return rc;
+    const char *id = dx_strmap_get(&s->paths, rel);
+    if (!id)
+        return 0; /* not an entry: its bytes as they are */
     dx_buf_truncate(out, at);
     char keep[DX_UUID_LEN + 1];
     snprintf(keep, sizeof keep, "%s", id);
@@ -433,7 +459,9 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     char id[DX_UUID_LEN + 1];
     snprintf(id, sizeof id, "%s", id_in);
     dx_buf p = DX_BUF_INIT, cur = DX_BUF_INIT;
-    int rc = 0;
+    int rc = docs_load(s, err);
+    if (rc)
+        goto done;
     /* Already what the CRDT says (a write whose record was not kept): just record it. */
     if (dx_wsdoc_is_live(s->wsslot.doc, id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
@@ -494,7 +522,7 @@ typedef struct newfile {
  * links between the new files resolve whatever their order. */
 static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recorded, dx_error *err)
 {
-    int rc = 0;
+    int rc = docs_load(s, err);
     for (size_t i = 0; !rc && i < n; i++) {
         dx_fm *fm = NULL;
         dx_error e = DX_ERROR_INIT;
@@ -748,8 +776,9 @@ static int materialize(dx_session *s, dx_error *err)
     dx_strlist ids = DX_STRLIST_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
     writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0};
-    int rc = 0;
-    if (s->full) {
+    int rc = s->full || s->touched.len ? docs_load(s, err) : 0;
+    if (rc) {
+    } else if (s->full) {
         /* Every entry, and every recorded file (its entry may be gone). */
         dx_strlist all = DX_STRLIST_INIT;
         rc = dx_wsdoc_ids(s->wsslot.doc, &all, err);
@@ -891,8 +920,8 @@ static int apply_stored_update(void *user, const char *doc, const uint8_t *data,
     doc_slot *slot = !strcmp(doc, WS_DOC)        ? &s->wsslot
                      : !strncmp(doc, "body/", 5) ? dx_strmap_get(&s->bodies, doc + 5)
                                                  : NULL;
-    /* Bodies not loaded yet will be loaded whole when needed. */
-    int yrc = slot ? y_apply_update(slot->doc, data, len, "store") : Y_OK;
+    /* Documents not loaded yet will be loaded whole when needed. */
+    int yrc = slot && slot->doc ? y_apply_update(slot->doc, data, len, "store") : Y_OK;
     return yrc == Y_OK ? 0 : yrc == Y_ENOMEM ? DX_ENOMEM : DX_ECORRUPT;
 }
 
@@ -917,7 +946,7 @@ static int catch_up(dx_session *s, dx_error *err)
     dx_buf_release(&v);
     if (s->mat_point < last)
         s->full = true; /* that process did not get to write its files */
-    if (!(rc = records_load(s, err)))
+    if (!(rc = records_load(s, err)) && s->wsslot.doc)
         rc = paths_build(s, err);
     return rc;
 }
@@ -955,7 +984,7 @@ static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
  * deletes its entry, nothing else of the edit). Writing the files in the transaction of
  * the updates did that: SQLite rolls a transaction back by itself when a statement fails
  * for lack of memory or disk. */
-static int round_end(dx_session *s, int rc, dx_error *err)
+static int round_finish(dx_session *s, int rc, dx_error *err)
 {
     if (!rc)
         rc = flush(s, err);
@@ -987,8 +1016,50 @@ static int round_end(dx_session *s, int rc, dx_error *err)
     return rc;
 }
 
+static int round_end(dx_session *s, int rc, dx_error *err)
+{
+    rc = round_finish(s, rc, err);
+    s->stats = &s->scratch; /* the caller's stats may not outlive the call */
+    return rc;
+}
+
+/* stat of workspace files in path order, relative to an open descriptor of their
+ * directory: the kernel walks one component per file instead of the whole path. */
+typedef struct dir_at {
+    dx_buf dir; /* workspace-relative directory fd is open on */
+    int fd;     /* -1: none */
+} dir_at;
+
+static int stat_at(dx_session *s, dir_at *d, const char *path, struct stat *st)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    if (d->fd < 0 || d->dir.len != dl || memcmp(dx_buf_cstr(&d->dir), path, dl) != 0) {
+        dx_buf abs = DX_BUF_INIT;
+        if (d->fd >= 0)
+            close(d->fd);
+        dx_buf_reset(&d->dir);
+        dx_buf_append(&d->dir, path, dl);
+        dx_workspace_abspath(s->ws, dx_buf_cstr(&d->dir), &abs);
+        d->fd = open(abs.data ? abs.data : "", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dx_buf_release(&abs);
+        if (d->fd < 0)
+            dx_buf_reset(&d->dir);
+    }
+    if (d->fd < 0) {
+        /* The directory is gone (or unreadable): so is the file, as stat would say. */
+        dx_buf abs = DX_BUF_INIT;
+        dx_workspace_abspath(s->ws, path, &abs);
+        int rc = stat(abs.data ? abs.data : "", st);
+        dx_buf_release(&abs);
+        return rc;
+    }
+    return fstatat(d->fd, slash ? slash + 1 : path, st, 0);
+}
+
 static int sync_disk(dx_session *s, dx_error *err)
 {
+    dir_at at = {DX_BUF_INIT, -1};
     dx_strlist recorded = DX_STRLIST_INIT, ondisk = DX_STRLIST_INIT;
     dx_buf bytes = DX_BUF_INIT, abs = DX_BUF_INIT;
     newfile *nf = NULL;
@@ -1005,21 +1076,18 @@ static int sync_disk(dx_session *s, dx_error *err)
         const char *path = recorded.items[i];
         dx_store_file *r = dx_strmap_get(&s->recs, path);
         struct stat st;
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(s->ws, path, &abs)) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            break;
-        }
         if (!r->doc_id[0]) {
             /* A file that could not be read before: try again once it changed. */
             struct stat now;
-            if (stat(abs.data, &now) != 0 || (int64_t)now.st_size != r->size ||
+            if (stat_at(s, &at, path, &now) != 0 || (int64_t)now.st_size != r->size ||
                 mtime_ns(&now) != r->mtime_ns)
                 rec_drop(s, path);
             continue;
         }
-        if (stat(abs.data, &st) != 0) {
+        if (stat_at(s, &at, path, &st) != 0) {
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
+            if ((rc = docs_load(s, err)))
+                break;
             const char *at = dx_strmap_get(&s->paths, path);
             if (at && !strcmp(at, r->doc_id)) {
                 dx_entry e = DX_ENTRY_INIT;
@@ -1037,6 +1105,8 @@ static int sync_disk(dx_session *s, dx_error *err)
             continue;
         char hash[48];
         dx_buf_reset(&bytes);
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(s->ws, path, &abs);
         if ((rc = dx_file_read(abs.data, &bytes, err)))
             break;
         if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
@@ -1069,6 +1139,10 @@ static int sync_disk(dx_session *s, dx_error *err)
             dx_error_clear(err);
             rc = 0;
             continue;
+        }
+        if ((rc = docs_load(s, err))) {
+            dx_buf_release(&b);
+            break;
         }
         const char *known = dx_strmap_get(&s->paths, path);
         if (known) {
@@ -1116,6 +1190,9 @@ static int sync_disk(dx_session *s, dx_error *err)
     dx_strlist_release(&ondisk);
     dx_buf_release(&bytes);
     dx_buf_release(&abs);
+    if (at.fd >= 0)
+        close(at.fd);
+    dx_buf_release(&at.dir);
     return rc;
 }
 
@@ -1123,7 +1200,7 @@ int dx_session_catch_up(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     int rc = round_begin(s, stats, err);
     if (!rc && s->full)
-        rc = paths_build(s, err);
+        rc = paths_rebuild(s, err);
     return round_end(s, rc, err);
 }
 
@@ -1133,7 +1210,7 @@ int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
     if (!rc)
         rc = sync_disk(s, err);
     if (!rc && s->full)
-        rc = paths_build(s, err);
+        rc = paths_rebuild(s, err);
     return round_end(s, rc, err);
 }
 
@@ -1149,6 +1226,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
      * and caught up: what another process stored meanwhile merges with these edits as CRDT
      * updates do. Caught up first, the staged bytes would undo the other process's changes. */
     round_reset(s, stats);
+    if (!rc)
+        rc = docs_load(s, err); /* as of seen_id, the state the staged files were made from */
     bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1255,7 +1334,6 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     dx_session *s = calloc(1, sizeof *s);
     if (!s)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
-    git_libgit2_init();
     s->ws = ws;
     s->stats = &s->scratch;
     char host[256] = "unknown";
@@ -1304,15 +1382,12 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         else
             dx_error_clear(err);
     }
-    if (!rc) {
-        /* Read before loading: an update stored in between is applied twice, harmlessly. */
+    /* Read before the records and the documents (see docs_load): an update stored in
+     * between is applied twice, harmlessly. */
+    if (!rc)
         s->seen_id = dx_store_last_id(s->store, NULL);
-        rc = slot_load(s, &s->wsslot, WS_DOC, INT64_MAX, err);
-    }
     if (!rc)
         rc = records_load(s, err);
-    if (!rc)
-        rc = paths_build(s, err);
     if (!rc)
         rc = dx_session_sync(s, stats, err);
     dx_buf_release(&dir);
@@ -1336,7 +1411,6 @@ static void session_end(dx_session *s)
     dx_workspace_set_staging(s->ws, false);
     dx_workspace_set_source(s->ws, NULL, NULL);
     dx_store_close(s->store);
-    git_libgit2_shutdown();
 }
 
 void dx_session_close_at_exit(dx_session *s)
@@ -1386,13 +1460,21 @@ dx_crdt_store *dx_session_store(dx_session *s)
     return s->store;
 }
 
+int dx_session_load(dx_session *s, dx_error *err)
+{
+    return docs_load(s, err);
+}
+
 y_doc *dx_session_wsdoc(dx_session *s)
 {
-    return s->wsslot.doc;
+    return docs_load(s, NULL) == 0 ? s->wsslot.doc : NULL;
 }
 
 int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err)
 {
+    int rc = docs_load(s, err);
+    if (rc)
+        return rc;
     return lookup(s, path, out) == 0
                ? 0
                : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
