@@ -1049,8 +1049,9 @@ static int stat_at(dx_session *s, dir_at *d, const char *path, struct stat *st)
     if (d->fd < 0) {
         /* The directory is gone (or unreadable): so is the file, as stat would say. */
         dx_buf abs = DX_BUF_INIT;
-        dx_workspace_abspath(s->ws, path, &abs);
-        int rc = stat(abs.data ? abs.data : "", st);
+        int rc = dx_workspace_abspath(s->ws, path, &abs) ? -1 : stat(abs.data, st);
+        if (!abs.data)
+            errno = ENOMEM; /* not ENOENT: the file must not be taken for deleted */
         dx_buf_release(&abs);
         return rc;
     }
@@ -1084,7 +1085,13 @@ static int sync_disk(dx_session *s, dx_error *err)
                 rec_drop(s, path);
             continue;
         }
-        if (stat_at(s, &at, path, &st) != 0) {
+        int gone = stat_at(s, &at, path, &st);
+        if (gone && errno != ENOENT && errno != ENOTDIR) { /* not known to be deleted */
+            rc = dx_error_set(err, errno == ENOMEM ? DX_ENOMEM : DX_EIO, "cannot stat '%s': %s",
+                              path, strerror(errno));
+            break;
+        }
+        if (gone) {
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
             if ((rc = docs_load(s, err)))
                 break;
@@ -1106,7 +1113,10 @@ static int sync_disk(dx_session *s, dx_error *err)
         char hash[48];
         dx_buf_reset(&bytes);
         dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, path, &abs);
+        if (dx_workspace_abspath(s->ws, path, &abs)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
         if ((rc = dx_file_read(abs.data, &bytes, err)))
             break;
         if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
