@@ -314,6 +314,15 @@ done:
     return rc;
 }
 
+int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *err)
+{
+    int rc = cli_entry(ws, arg, false, rel, err);
+    size_t n = strlen(arg);
+    if (!rc && n && arg[n - 1] == '/' && rel->len)
+        rc = dx_buf_putc(rel, '/');
+    return rc;
+}
+
 int cli_edit(const char *abs_path)
 {
     dx_config *cfg = NULL;
