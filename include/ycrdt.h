@@ -197,6 +197,9 @@ uint64_t y_doc_client_id(const y_doc *doc);
 y_type *y_doc_get_text(y_doc *doc, const char *name);
 y_type *y_doc_get_map(y_doc *doc, const char *name);
 y_type *y_doc_get_array(y_doc *doc, const char *name);
+/* Whether the doc has a root of that name (of any kind): after a get returned NULL, true
+ * means another kind, false means out of memory. */
+bool y_doc_has_root(const y_doc *doc, const char *name);
 /* The kind of a type, and whether it still exists (a nested type whose item was deleted
  * is dead: every change to it fails with Y_EINVAL). */
 y_type_kind y_type_get_kind(const y_type *type);

@@ -58,8 +58,11 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
 
 /* Take the workspace's staged changes into the CRDT, store the updates (origin "local"),
  * write the affected files from the CRDT and clear the staging area. stats may be NULL.
- * Each round (save, sync) is one SQLite transaction; when one fails nothing of it is
- * stored and the session must be closed. */
+ * Each round (save, sync) stores its updates in one SQLite transaction, then writes the
+ * files (and their records) in a second one; when a round fails the session must be
+ * closed. A failure before the updates are stored stores nothing; a failure while writing
+ * the files keeps the stored updates, and the next open writes the files, so no half of
+ * an edit is ever left on disk without the rest in the CRDT. */
 int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err);
 
 /* Synchronize again (after an external program, e.g. an editor, changed files). */

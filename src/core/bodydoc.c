@@ -194,11 +194,19 @@ static int replace_region(y_type *text, size_t pos, const char *old, size_t olen
     return rc;
 }
 
+/* Why y_doc_get_text returned NULL: a root of another kind, or out of memory. */
+static int no_text(const y_doc *doc, dx_error *err)
+{
+    if (!y_doc_has_root(doc, DX_BODY_TEXT))
+        return dx_error_set(err, DX_ENOMEM, "body document: out of memory");
+    return dx_error_set(err, DX_ECORRUPT, "body document: '%s' is not a text", DX_BODY_TEXT);
+}
+
 int dx_body_get(y_doc *doc, dx_buf *out, dx_error *err)
 {
     y_type *text = y_doc_get_text(doc, DX_BODY_TEXT);
     if (!text)
-        return dx_error_set(err, DX_ECORRUPT, "body document: '%s' is not a text", DX_BODY_TEXT);
+        return no_text(doc, err);
     char *s = NULL;
     size_t n = 0;
     int rc = y_text_string(text, &s, &n);
@@ -216,7 +224,7 @@ int dx_body_set(y_doc *doc, const char *nw, size_t nlen, dx_error *err)
         return dx_error_set(err, DX_EINVAL, "the new body is not valid UTF-8");
     y_type *text = y_doc_get_text(doc, DX_BODY_TEXT);
     if (!text)
-        return dx_error_set(err, DX_ECORRUPT, "body document: '%s' is not a text", DX_BODY_TEXT);
+        return no_text(doc, err);
     char *old = NULL;
     size_t olen = 0;
     line *a = NULL, *b = NULL;

@@ -72,6 +72,13 @@ static int sql_error(dx_crdt_store *s, int rc, dx_error *err, const char *what)
     return dx_error_set(err, code, "%s in '%s': %s", what, s->path, sqlite3_errmsg(s->db));
 }
 
+/* Stored bytes that do not decode are damaged, but running out of memory while decoding
+ * them says nothing about the bytes. */
+static int decode_code(int yrc)
+{
+    return yrc == Y_ENOMEM ? DX_ENOMEM : DX_ECORRUPT;
+}
+
 static int exec(dx_crdt_store *s, const char *sql, dx_error *err)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -285,7 +292,7 @@ int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, si
 {
     int yrc = y_update_validate(update, len);
     if (yrc)
-        return dx_error_set(err, DX_ECORRUPT, "update for '%s' does not decode: %s", doc,
+        return dx_error_set(err, decode_code(yrc), "update for '%s' does not decode: %s", doc,
                             y_strerror(yrc));
     int rc = write_begin(s, err);
     if (rc)
@@ -333,8 +340,11 @@ static int apply_stored(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc
         int yrc = y_apply_update(d, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
                                  NULL);
         if (yrc)
-            rc = dx_error_set(err, DX_ECORRUPT, "the snapshot of '%s' in '%s' does not decode: %s",
-                              doc, s->path, y_strerror(yrc));
+            rc = dx_error_set(err, decode_code(yrc),
+                              "the snapshot of '%s' in '%s' does not decode: %s", doc, s->path,
+                              y_strerror(yrc));
+    } else if (src != SQLITE_DONE) {
+        rc = sql_error(s, src, err, "cannot read a snapshot");
     }
     unprep(s, st);
     if (rc)
@@ -352,9 +362,14 @@ static int apply_stored(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc
         int yrc = y_apply_update(d, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
                                  NULL);
         if (yrc)
-            rc = dx_error_set(err, DX_ECORRUPT, "update %lld of '%s' in '%s' does not decode: %s",
-                              (long long)uid, doc, s->path, y_strerror(yrc));
+            rc = dx_error_set(err, decode_code(yrc),
+                              "update %lld of '%s' in '%s' does not decode: %s", (long long)uid,
+                              doc, s->path, y_strerror(yrc));
     }
+    /* A step that fails (out of memory, I/O) must not pass for the end of the updates: a
+     * compaction would fold what was read so far and delete the rest. */
+    if (!rc && src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot read updates");
     unprep(s, st);
     return rc;
 }
@@ -468,13 +483,16 @@ int dx_store_updates_after(dx_crdt_store *s, int64_t after_id, dx_store_update_f
                            &st, NULL) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read updates");
     sqlite3_bind_int64(st, 1, after_id);
-    int rc = 0;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+    int rc = 0, src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
         rc = fn(user, (const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 1),
                 (size_t)sqlite3_column_bytes(st, 1));
+    if (!rc && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot read updates");
+    else if (rc)
+        rc = dx_error_set(err, rc, "cannot take in the updates after %lld", (long long)after_id);
     sqlite3_finalize(st);
-    return rc ? dx_error_set(err, rc, "cannot take in the updates after %lld", (long long)after_id)
-              : 0;
+    return rc;
 }
 
 /* The first column of every row of sql (one integer parameter), appended to out. */
@@ -485,10 +503,12 @@ static int query_names(dx_crdt_store *s, const char *sql, int64_t param, dx_strl
     if (prep(s, sql, &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot list documents");
     sqlite3_bind_int64(st, 1, param);
-    int rc = 0;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+    int rc = 0, src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
         if (dx_strlist_push(out, (const char *)sqlite3_column_text(st, 0)))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot list documents");
     unprep(s, st);
     return rc;
 }
@@ -525,7 +545,7 @@ bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id)
     if (prep(s, "SELECT 1 FROM updates WHERE id > ? AND origin != 'local' LIMIT 1", &st) ==
         SQLITE_OK) {
         sqlite3_bind_int64(st, 1, after_id);
-        found = sqlite3_step(st) == SQLITE_ROW;
+        found = sqlite3_step(st) != SQLITE_DONE;
         unprep(s, st);
     }
     return found;
@@ -640,8 +660,8 @@ int dx_store_list(dx_crdt_store *s, dx_store_doc_info **out, size_t *n, dx_error
             -1, &st, NULL) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot list documents");
     size_t cap = 0;
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0, src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             dx_store_doc_info *p = realloc(*out, cap * sizeof *p);
@@ -652,13 +672,23 @@ int dx_store_list(dx_crdt_store *s, dx_store_doc_info **out, size_t *n, dx_error
             *out = p;
         }
         dx_store_doc_info *d = &(*out)[*n];
-        d->name = strdup((const char *)sqlite3_column_text(st, 0));
+        if (!(d->name = strdup((const char *)sqlite3_column_text(st, 0)))) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
         d->snapshot_bytes = (size_t)sqlite3_column_int64(st, 1);
         d->updates = (size_t)sqlite3_column_int64(st, 2);
         d->update_bytes = (size_t)sqlite3_column_int64(st, 3);
         (*n)++;
     }
+    if (!rc && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot list documents");
     sqlite3_finalize(st);
+    if (rc) { /* nothing half-listed reaches the caller */
+        dx_store_docs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -687,7 +717,8 @@ int dx_store_history(dx_crdt_store *s, const char *doc, size_t limit, dx_store_u
         sqlite3_finalize(st);
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0, src = SQLITE_DONE;
+    while (!rc && *n < limit && (src = sqlite3_step(st)) == SQLITE_ROW) {
         dx_store_update_info *h = &(*out)[(*n)++];
         h->id = sqlite3_column_int64(st, 0);
         h->created_at = sqlite3_column_int64(st, 1);
@@ -696,9 +727,18 @@ int dx_store_history(dx_crdt_store *s, const char *doc, size_t limit, dx_store_u
                         ? NULL
                         : strdup((const char *)sqlite3_column_text(st, 3));
         h->bytes = (size_t)sqlite3_column_int64(st, 4);
+        if (!h->origin || (!h->device && sqlite3_column_type(st, 3) != SQLITE_NULL))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
+    if (!rc && src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot read the history");
     sqlite3_finalize(st);
-    return 0;
+    if (rc) {
+        dx_store_history_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 void dx_store_history_free(dx_store_update_info *h, size_t n)
@@ -748,10 +788,13 @@ int dx_store_meta_get(dx_crdt_store *s, const char *key, dx_buf *out, dx_error *
     if (prep(s, "SELECT value FROM meta WHERE key = ?", &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read meta");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc =
-        sqlite3_step(st) == SQLITE_ROW
-            ? dx_buf_puts(out, (const char *)sqlite3_column_text(st, 0))
-            : dx_error_set(err, DX_ENOTFOUND, "no '%s' in the meta table of '%s'", key, s->path);
+    int src = sqlite3_step(st);
+    int rc = src == SQLITE_ROW    ? dx_buf_puts(out, (const char *)sqlite3_column_text(st, 0))
+             : src == SQLITE_DONE ? dx_error_set(err, DX_ENOTFOUND,
+                                                 "no '%s' in the meta table of '%s'", key, s->path)
+                                  : sql_error(s, src, err, "cannot read meta");
+    if (rc == DX_ENOMEM && src == SQLITE_ROW)
+        dx_error_set(err, rc, "cannot read '%s' from '%s': out of memory", key, s->path);
     unprep(s, st);
     return rc;
 }
@@ -813,8 +856,8 @@ int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *e
                            &st, NULL) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read the file records");
     size_t cap = 0;
-    int rc = 0;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0, src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             dx_store_file *p = realloc(*out, cap * sizeof *p);
@@ -836,7 +879,15 @@ int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *e
         column_copy(st, 4, f->hash, sizeof f->hash);
         (*n)++;
     }
+    /* A failed step is not the end of the records: a missing record reads as a new file. */
+    if (!rc && src != SQLITE_DONE)
+        rc = sql_error(s, src, err, "cannot read the file records");
     sqlite3_finalize(st);
+    if (rc) {
+        dx_store_files_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -846,15 +897,17 @@ int dx_store_file_get(dx_crdt_store *s, const char *path, dx_store_file *out, dx
     if (prep(s, "SELECT doc_id, size, mtime_ns, hash FROM files WHERE path = ?", &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read the file records");
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    int rc = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0, src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
         snprintf(out->doc_id, sizeof out->doc_id, "%s", (const char *)sqlite3_column_text(st, 0));
         out->size = sqlite3_column_int64(st, 1);
         out->mtime_ns = sqlite3_column_int64(st, 2);
         snprintf(out->hash, sizeof out->hash, "%s", (const char *)sqlite3_column_text(st, 3));
-    } else {
+    } else if (src == SQLITE_DONE) {
         rc = dx_error_set(err, DX_ENOTFOUND, "no record of '%s'", path);
+    } else {
+        rc = sql_error(s, src, err, "cannot read the file records");
     }
     unprep(s, st);
     return rc;

@@ -118,15 +118,17 @@ static int render_checked(dx_session *s, const char *id, const committed_src *he
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, norm = DX_BUF_INIT;
     dx_error e = DX_ERROR_INIT;
     char now[DX_GIT_OID_HEX], buf[DX_GIT_OID_HEX];
-    int rc = dx_session_render(s, id, &path, &bytes, &e);
+    int rc = dx_session_render(s, id, &path, &bytes, &e), nrc = 0;
+    /* Out of memory is no finding of the checks (three findings rebuild the CRDT). */
+    if (!rc && (nrc = dx_path_normalize(path.data, &norm, NULL)) == DX_ENOMEM)
+        rc = nrc;
     if (rc == DX_ENOMEM) {
         rc = dx_error_set(err, rc, "out of memory rendering the workspace");
     } else if (rc) {
         /* Check 1: every entry renders. */
         dx_strlist_pushf(problems, "entry %s cannot be rendered: %s", id, e.msg);
         rc = 0;
-    } else if (dx_path_normalize(path.data, &norm, NULL) != 0 || strcmp(norm.data, path.data) ||
-               !dx_path_is_markdown(path.data)) {
+    } else if (nrc != 0 || strcmp(norm.data, path.data) || !dx_path_is_markdown(path.data)) {
         /* Check 2: one valid, distinct path per live entry. */
         dx_strlist_pushf(problems, "entry %s has an invalid path '%s'", id, path.data);
     } else if (dx_strmap_get(seen, path.data)) {
@@ -198,7 +200,10 @@ int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, d
         if (!p || dx_strmap_get(&seen, p))
             continue;
         dx_buf_reset(&abs);
-        dx_workspace_abspath(dx_session_workspace(s), p, &abs);
+        if (dx_workspace_abspath(dx_session_workspace(s), p, &abs)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
         if (dx_workspace_manages(p) && !dx_path_exists(abs.data))
             continue; /* a deleted entry */
         out[*n].path = strdup(p);
@@ -288,8 +293,8 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
         if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
             continue;
         dx_buf_reset(&abs);
-        dx_workspace_abspath(dx_session_workspace(s), p, &abs);
-        if (!dx_path_exists(abs.data) && dx_strlist_push(deletes, p))
+        if (dx_workspace_abspath(dx_session_workspace(s), p, &abs) ||
+            (!dx_path_exists(abs.data) && dx_strlist_push(deletes, p)))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
     dx_buf_release(&abs);
@@ -333,7 +338,9 @@ static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
 static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
 {
     dx_buf p = DX_BUF_INIT;
-    dx_workspace_abspath(dx_session_workspace(s), ".diaryx/commit.lock", &p);
+    *fd = -1;
+    if (dx_workspace_abspath(dx_session_workspace(s), ".diaryx/commit.lock", &p))
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
     *fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     int rc = 0;
     if (*fd < 0 || flock(*fd, LOCK_EX) != 0)
@@ -671,10 +678,13 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     /* The old store is kept for investigation; a new one is imported from the files. */
     dx_session_close(s);
     *sp = NULL;
-    dx_workspace_abspath(ws, ".diaryx/crdt.db", &db);
-    /* A second rebuild within the same second gets its own name. */
     long long now = (long long)time(NULL);
-    dx_buf_printf(&bak, "%s.broken-%lld", db.data, now);
+    if (dx_workspace_abspath(ws, ".diaryx/crdt.db", &db) ||
+        dx_buf_printf(&bak, "%s.broken-%lld", db.data, now)) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* A second rebuild within the same second gets its own name. */
     for (int i = 2; dx_path_exists(bak.data); i++) {
         dx_buf_reset(&bak);
         dx_buf_printf(&bak, "%s.broken-%lld-%d", db.data, now, i);

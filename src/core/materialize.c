@@ -80,22 +80,32 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
     dx_fm_set_crlf(fm, e.crlf);
     if (e.title)
         rc |= dx_fm_set(fm, "title", e.title);
+    int lrc; /* rc gathers the failures of the setters: a link error must not reset it */
     if (e.part_of) {
-        if ((rc = link_to_entry(ws, path->data, e.part_of, fmt, &link, err)))
+        if ((lrc = link_to_entry(ws, path->data, e.part_of, fmt, &link, err))) {
+            rc = lrc;
             goto done;
+        }
         rc |= dx_fm_set(fm, "part_of", link.data);
     }
     if (e.is_index) {
         for (size_t i = 0; i < e.contents.len; i++) {
             dx_entry c = DX_ENTRY_INIT;
             /* Children that are gone or deleted are left out of the file. */
-            bool live = dx_wsdoc_get(ws, e.contents.items[i], &c, NULL) == 0 && !c.deleted;
+            int grc = dx_wsdoc_get(ws, e.contents.items[i], &c, NULL);
+            bool live = grc == 0 && !c.deleted;
             dx_entry_release(&c);
+            if (grc && grc != DX_ENOTFOUND) { /* not a child that is gone: out of memory */
+                rc = dx_error_set(err, grc, "cannot render entry %s: %s", id, dx_strerror(grc));
+                goto done;
+            }
             if (!live)
                 continue;
             dx_buf_reset(&link);
-            if ((rc = link_to_entry(ws, path->data, e.contents.items[i], fmt, &link, err)))
+            if ((lrc = link_to_entry(ws, path->data, e.contents.items[i], fmt, &link, err))) {
+                rc = lrc;
                 goto done;
+            }
             rc |= dx_strlist_push(&list, link.data);
         }
         rc |= dx_fm_set_list(fm, "contents", &list);

@@ -137,8 +137,14 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
             return dx_error_set(err, DX_ENOMEM, "out of memory");
         }
         int rc = slot_load(s, slot, name, err);
-        if (rc)
+        if (rc) {
+            /* Half loaded, or not watched for changes: the next call must not take it for
+             * the stored document (an edit made on it would be neither right nor stored). */
+            dx_strmap_remove(&s->bodies, id);
+            y_doc_free(slot->doc);
+            free(slot);
             return rc;
+        }
     }
     *out = slot->doc;
     return 0;
@@ -243,8 +249,8 @@ static int rec_set(dx_session *s, const char *path, const char *id, const char *
 {
     dx_buf abs = DX_BUF_INIT;
     struct stat st;
-    dx_workspace_abspath(s->ws, path, &abs);
-    int rc = stat(abs.data, &st) == 0
+    int rc = dx_workspace_abspath(s->ws, path, &abs) ? dx_error_set(err, DX_ENOMEM, "out of memory")
+             : stat(abs.data, &st) == 0
                  ? 0
                  : dx_error_set(err, DX_EIO, "cannot stat '%s': %s", path, strerror(errno));
     dx_buf_release(&abs);
@@ -306,16 +312,17 @@ static int records_load(dx_session *s, dx_error *err)
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static int touch(dx_session *s, const char *id)
+static int touch(dx_session *s, const char *id, dx_error *err)
 {
-    return dx_strmap_put(&s->touched, id, (void *)1) ? DX_ENOMEM : 0;
+    return dx_strmap_put(&s->touched, id, (void *)1) ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                                                     : 0;
 }
 
 static int read_rel(dx_session *s, const char *path, dx_buf *out, dx_error *err)
 {
     dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(s->ws, path, &abs);
-    int rc = dx_file_read(abs.data, out, err);
+    int rc = dx_workspace_abspath(s->ws, path, &abs) ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                                                     : dx_file_read(abs.data, out, err);
     dx_buf_release(&abs);
     return rc;
 }
@@ -490,7 +497,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
         rc = 0;
     } else if (!rc) {
         if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
-            !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id)) &&
+            !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id, err)) &&
             !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
             s->stats->ingested++;
     } else {
@@ -521,13 +528,18 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
     for (size_t i = 0; !rc && i < n; i++) {
         dx_fm *fm = NULL;
         dx_error e = DX_ERROR_INIT;
+        int prc = 0;
         /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
          * entry. */
         bool unclosed = false;
         if (!y_utf8_valid(files[i].bytes, files[i].len) ||
-            dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e) != 0 ||
+            (prc = dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e)) != 0 ||
             (unclosed = dx_fm_unclosed(fm))) {
             dx_fm_free(fm);
+            if (prc && prc != DX_EPARSE) { /* out of memory says nothing about the file */
+                rc = dx_error_set(err, prc, "%s", e.msg);
+                break;
+            }
             /* Importing it would prepend an empty frontmatter block to what is meant as
              * one: leave it as it is and say so. */
             if (unclosed)
@@ -570,7 +582,7 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
             !(rc = dx_ingest_entry_with(s->wsslot.doc, files[i].id, files[i].path, files[i].bytes,
                                         files[i].len, body, dx_workspace_link_format(s->ws), lookup,
                                         s, err)) &&
-            !(rc = touch(s, files[i].id)))
+            !(rc = touch(s, files[i].id, err)))
             s->stats->imported++;
     }
     return rc;
@@ -584,8 +596,7 @@ static void remove_empty_dirs(dx_session *s, const char *path)
     dx_path_dirname(path, &dir);
     while (dir.len) {
         dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, dir.data, &abs);
-        if (rmdir(abs.data) != 0)
+        if (dx_workspace_abspath(s->ws, dir.data, &abs) || rmdir(abs.data) != 0)
             break;
         const char *slash = strrchr(dir.data, '/');
         dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
@@ -608,20 +619,25 @@ static int remove_recorded(dx_session *s, const char *path_in)
     int rc = read_rel(s, path, &cur, NULL);
     if (rc == DX_ENOTFOUND) {
         rc = 0;
-    } else if (!rc && !dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) &&
-               !strcmp(hash, r->hash)) {
-        dx_workspace_abspath(s->ws, path, &abs);
-        if (unlink(abs.data) == 0) {
+    } else if (rc) {
+        /* Unreadable now (memory, I/O) is no sign of an edit: the round fails instead of
+         * keeping the file, which the next command would take in as a new entry. */
+    } else if (!dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) && !strcmp(hash, r->hash)) {
+        if (dx_workspace_abspath(s->ws, path, &abs))
+            rc = DX_ENOMEM;
+        else if (unlink(abs.data) == 0) {
             s->stats->deleted++;
             remove_empty_dirs(s, path);
-        }
+        } else if (errno != ENOENT)
+            rc = DX_EIO;
     } else {
         dx_strlist_pushf(&s->warnings,
                          "'%s' was changed outside diaryx; it is kept, and taken in as a new entry",
                          path);
         rc = 0;
     }
-    rec_drop(s, path);
+    if (!rc)
+        rec_drop(s, path);
     dx_buf_release(&cur);
     dx_buf_release(&abs);
     free(path);
@@ -721,8 +737,10 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
         rc = 0;
         goto done;
     }
-    dx_workspace_abspath(s->ws, path, &abs);
-    dx_path_dirname(abs.data, &dir);
+    if (dx_workspace_abspath(s->ws, path, &abs) || dx_path_dirname(abs.data, &dir)) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        goto done;
+    }
     if (!(rc = dx_mkdirs(dir.data, err)) &&
         !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len, 0644,
                                    err)) &&
@@ -812,10 +830,11 @@ static int materialize(dx_session *s, dx_error *err)
         if (!r)
             continue;
         dx_buf_reset(&path);
-        if (!dx_wsdoc_is_live(s->wsslot.doc, ids.items[i]) ||
-            (dx_wsdoc_path(s->wsslot.doc, ids.items[i], &path, NULL) == 0 &&
-             strcmp(r->path, path.data) != 0))
-            rc = remove_recorded(s, r->path);
+        if ((!dx_wsdoc_is_live(s->wsslot.doc, ids.items[i]) ||
+             (dx_wsdoc_path(s->wsslot.doc, ids.items[i], &path, NULL) == 0 &&
+              strcmp(r->path, path.data) != 0)) &&
+            (rc = remove_recorded(s, r->path)))
+            dx_error_set(err, rc, "cannot remove the old file '%s': %s", r->path, dx_strerror(rc));
     }
     for (size_t i = 0; !rc && i < ids.len; i++) {
         const char *id = ids.items[i];
@@ -910,8 +929,8 @@ static int apply_stored_update(void *user, const char *doc, const uint8_t *data,
                      : !strncmp(doc, "body/", 5) ? dx_strmap_get(&s->bodies, doc + 5)
                                                  : NULL;
     /* Documents not loaded yet will be loaded whole when needed. */
-    return slot && slot->doc && y_apply_update(slot->doc, data, len, "store") != Y_OK ? DX_ECORRUPT
-                                                                                      : 0;
+    int yrc = slot && slot->doc ? y_apply_update(slot->doc, data, len, "store") : Y_OK;
+    return yrc == Y_OK ? 0 : yrc == Y_ENOMEM ? DX_ENOMEM : DX_ECORRUPT;
 }
 
 /* Another diaryx process (a second command, `watch`) may have stored updates since this
@@ -964,13 +983,28 @@ static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
     return round_lock(s, err);
 }
 
-/* Store the updates, write the files, remember how far the files reflect the CRDT, and
- * commit the transaction. On failure everything of the round is rolled back in the store
- * (files already written are recognized as ours, or ingested, next time). */
+/* Store the updates, then write the files and remember how far they reflect the CRDT.
+ * The updates are committed before any file is touched, and the files are written in a
+ * second transaction (the write lock taken again, and what others stored in between taken
+ * in): a failure (or a crash) while writing leaves stored updates that the next open
+ * writes out (materialized_through stays behind), never files that hold part of an edit
+ * the store does not have, which the next command would take in half (a removed file
+ * deletes its entry, nothing else of the edit). Writing the files in the transaction of
+ * the updates did that: SQLite rolls a transaction back by itself when a statement fails
+ * for lack of memory or disk. */
 static int round_finish(dx_session *s, int rc, dx_error *err)
 {
     if (!rc)
         rc = flush(s, err);
+    if (!rc) {
+        int64_t ours = dx_store_last_id(s->store, NULL); /* under the lock: our last update */
+        if (!(rc = dx_store_commit(s->store, err))) {
+            s->seen_id = ours;
+            rc = round_lock(s, err);
+            if (rc) /* stored; the files are written by the next open */
+                return rc;
+        }
+    }
     if (!rc)
         rc = materialize(s, err);
     if (!rc)
@@ -984,8 +1018,8 @@ static int round_finish(dx_session *s, int rc, dx_error *err)
     dx_strmap_release(&s->touched);
     if (!rc)
         return dx_store_commit(s->store, err);
-    /* Nothing of the round is stored; the documents in memory are ahead of the store, so
-     * the caller must close the session. */
+    /* The documents in memory are ahead of the store or of the files, so the caller must
+     * close the session. */
     dx_store_rollback(s->store);
     return rc;
 }
@@ -1023,8 +1057,9 @@ static int stat_at(dx_session *s, dir_at *d, const char *path, struct stat *st)
     if (d->fd < 0) {
         /* The directory is gone (or unreadable): so is the file, as stat would say. */
         dx_buf abs = DX_BUF_INIT;
-        dx_workspace_abspath(s->ws, path, &abs);
-        int rc = stat(abs.data ? abs.data : "", st);
+        int rc = dx_workspace_abspath(s->ws, path, &abs) ? -1 : stat(abs.data, st);
+        if (!abs.data)
+            errno = ENOMEM; /* not ENOENT: the file must not be taken for deleted */
         dx_buf_release(&abs);
         return rc;
     }
@@ -1043,8 +1078,8 @@ static int sync_disk(dx_session *s, dx_error *err)
     if (dx_store_last_id(s->store, NULL) > s->mat_point)
         s->full = true; /* stored changes never written (a crash, a sync) */
     for (size_t i = 0; !rc && i < s->recs.cap; i++)
-        if (s->recs.slots[i].key)
-            rc = dx_strlist_push(&recorded, s->recs.slots[i].key);
+        if (s->recs.slots[i].key && dx_strlist_push(&recorded, s->recs.slots[i].key))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     dx_strlist_sort(&recorded);
     for (size_t i = 0; !rc && i < recorded.len; i++) {
         const char *path = recorded.items[i];
@@ -1058,7 +1093,13 @@ static int sync_disk(dx_session *s, dx_error *err)
                 rec_drop(s, path);
             continue;
         }
-        if (stat_at(s, &at, path, &st) != 0) {
+        int gone = stat_at(s, &at, path, &st);
+        if (gone && errno != ENOENT && errno != ENOTDIR) { /* not known to be deleted */
+            rc = dx_error_set(err, errno == ENOMEM ? DX_ENOMEM : DX_EIO, "cannot stat '%s': %s",
+                              path, strerror(errno));
+            break;
+        }
+        if (gone) {
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
             if ((rc = docs_load(s, err)))
                 break;
@@ -1066,7 +1107,7 @@ static int sync_disk(dx_session *s, dx_error *err)
             if (at && !strcmp(at, r->doc_id)) {
                 dx_entry e = DX_ENTRY_INIT;
                 if (dx_wsdoc_get(s->wsslot.doc, r->doc_id, &e, NULL) == 0 && e.part_of)
-                    rc = touch(s, e.part_of);
+                    rc = touch(s, e.part_of, err);
                 dx_entry_release(&e);
                 if (!rc && !(rc = dx_wsdoc_set_deleted(s->wsslot.doc, r->doc_id, true, err)))
                     s->stats->removed++;
@@ -1080,7 +1121,10 @@ static int sync_disk(dx_session *s, dx_error *err)
         char hash[48];
         dx_buf_reset(&bytes);
         dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, path, &abs);
+        if (dx_workspace_abspath(s->ws, path, &abs)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
         if ((rc = dx_file_read(abs.data, &bytes, err)))
             break;
         if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
@@ -1102,9 +1146,16 @@ static int sync_disk(dx_session *s, dx_error *err)
             continue;
         dx_buf b = DX_BUF_INIT;
         dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, path, &abs);
-        if (dx_file_read(abs.data, &b, NULL) != 0) {
+        if (dx_workspace_abspath(s->ws, path, &abs)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
+        if ((rc = dx_file_read(abs.data, &b, err)) != 0) {
             dx_buf_release(&b);
+            if (rc != DX_ENOTFOUND) /* gone since the listing: nothing to take in */
+                break;
+            dx_error_clear(err);
+            rc = 0;
             continue;
         }
         if ((rc = docs_load(s, err))) {
@@ -1237,7 +1288,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         if (rc)
             rc = dx_error_set(err, rc, "%s", e.msg);
         else
-            rc = touch(s, id);
+            rc = touch(s, id, err);
     }
     /* 3. Removed files (not moved elsewhere) delete their entry. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1252,7 +1303,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         char keep[DX_UUID_LEN + 1];
         snprintf(keep, sizeof keep, "%s", id);
         if (!(rc = dx_wsdoc_set_deleted(s->wsslot.doc, keep, true, err)))
-            rc = touch(s, keep);
+            rc = touch(s, keep, err);
         free(dx_strmap_remove(&s->paths, st[i].path));
     }
     if (!rc)
@@ -1276,7 +1327,7 @@ static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
 
 static int docs_changed(void *ud, const char *id)
 {
-    return touch(ud, id);
+    return touch(ud, id, NULL); /* the caller reports DX_ENOMEM */
 }
 
 void dx_session_docs(dx_session *s, dx_docs *out)
@@ -1310,11 +1361,11 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     }
     dx_buf dir = DX_BUF_INIT, db = DX_BUF_INIT, v = DX_BUF_INIT;
     int rc = (s->device = strdup(device)) ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc) {
-        dx_workspace_abspath(ws, ".diaryx", &dir);
-        dx_buf_printf(&db, "%s/crdt.db", dir.data);
+    if (!rc &&
+        (dx_workspace_abspath(ws, ".diaryx", &dir) || dx_buf_printf(&db, "%s/crdt.db", dir.data)))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
         rc = dx_mkdirs(dir.data, err);
-    }
     if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
         /* A store that is not a database any more: the files are the last materialized
          * state, so a new store is imported from them; the damaged one is kept aside. */
@@ -1338,8 +1389,17 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         }
         dx_buf_release(&bak);
     }
-    if (!rc && dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
-        s->mat_point = strtoll(v.data, NULL, 10);
+    if (!rc) {
+        /* Absent in a new store; unreadable is an error (0 would make every file look
+         * written before every update). */
+        int mrc = dx_store_meta_get(s->store, META_MATERIALIZED, &v, err);
+        if (mrc == 0)
+            s->mat_point = strtoll(v.data, NULL, 10);
+        else if (mrc != DX_ENOTFOUND)
+            rc = mrc;
+        else
+            dx_error_clear(err);
+    }
     /* Read before the records and the documents (see docs_load): an update stored in
      * between is applied twice, harmlessly. */
     if (!rc)

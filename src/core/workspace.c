@@ -871,7 +871,10 @@ static bool stale_temp(const char *name)
 static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out)
 {
     dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel_dir, &abs);
+    if (dx_workspace_abspath(ws, rel_dir, &abs)) {
+        dx_buf_release(&abs);
+        return DX_ENOMEM;
+    }
     DIR *d = opendir(abs.data);
     dx_buf_release(&abs);
     if (!d)
@@ -897,9 +900,12 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
          * unknown. */
         bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG;
         struct stat st;
+        if ((rc = dx_buf_error(&rel))) { /* a NULL path would list nothing or crash */
+            dx_buf_release(&rel);
+            break;
+        }
         if (e->d_type == DT_UNKNOWN) {
-            dx_workspace_abspath(ws, rel.data, &full);
-            if (lstat(full.data, &st) == 0) {
+            if (!dx_workspace_abspath(ws, rel.data, &full) && lstat(full.data, &st) == 0) {
                 dir = S_ISDIR(st.st_mode);
                 reg = S_ISREG(st.st_mode);
             }

@@ -38,10 +38,18 @@ static int ycode(int rc)
     return rc == Y_ENOMEM ? DX_ENOMEM : DX_EINVAL;
 }
 
+/* Why files_map returned NULL: a root of another kind, or no memory to create it. */
+static int files_code(const y_doc *doc)
+{
+    return y_doc_has_root(doc, FILES_MAP) ? DX_ECORRUPT : DX_ENOMEM;
+}
+
 static y_type *files_map(y_doc *doc, dx_error *err)
 {
     y_type *files = y_doc_get_map(doc, FILES_MAP);
-    if (!files)
+    if (!files && files_code(doc) == DX_ENOMEM)
+        dx_error_set(err, DX_ENOMEM, "workspace document: out of memory");
+    else if (!files)
         dx_error_set(err, DX_ECORRUPT, "workspace document: root '%s' is not a map", FILES_MAP);
     return files;
 }
@@ -380,7 +388,7 @@ int dx_wsdoc_put(y_doc *doc, dx_entry *e, dx_error *err)
 {
     y_type *files = files_map(doc, err);
     if (!files)
-        return DX_ECORRUPT;
+        return files_code(doc);
     if (!e->id[0] && dx_uuid_v4(e->id) != 0)
         return dx_error_set(err, DX_EIO, "cannot create a document id: no random source");
     int rc = y_doc_begin(doc, NULL);
@@ -424,16 +432,24 @@ int dx_wsdoc_get(y_doc *doc, const char *id, dx_entry *out, dx_error *err)
     dx_entry_release(out);
     y_type *files = files_map(doc, err);
     if (!files)
-        return DX_ECORRUPT;
+        return files_code(doc);
     y_type *m = entry_map(files, id);
     if (!m)
         return dx_error_set(err, DX_ENOTFOUND, "no entry with id '%s' in the workspace", id);
     snprintf(out->id, sizeof out->id, "%s", id);
-    out->filename = dup_or_null(get_str(m, "filename"));
-    out->title = dup_or_null(get_str(m, "title"));
-    out->description = dup_or_null(get_str(m, "description"));
-    out->part_of = dup_or_null(get_str(m, "part_of"));
-    int rc = get_extra(m, &out->extra_json) == Y_OK ? 0 : -1;
+    const char *filename = get_str(m, "filename"), *title = get_str(m, "title");
+    const char *description = get_str(m, "description"), *part_of = get_str(m, "part_of");
+    out->filename = dup_or_null(filename);
+    out->title = dup_or_null(title);
+    out->description = dup_or_null(description);
+    out->part_of = dup_or_null(part_of);
+    /* A copy that failed must not read as a field that is absent (a file without its title
+     * would be written). */
+    int rc = (filename && !out->filename) || (title && !out->title) ||
+                     (description && !out->description) || (part_of && !out->part_of)
+                 ? -1
+                 : 0;
+    rc |= get_extra(m, &out->extra_json) == Y_OK ? 0 : -1;
     const char *le = get_str(m, "line_ending");
     out->crlf = le && !strcmp(le, "crlf");
     y_type *arr;
@@ -468,7 +484,7 @@ int dx_wsdoc_ids(y_doc *doc, dx_strlist *ids, dx_error *err)
 {
     y_type *files = files_map(doc, err);
     if (!files)
-        return DX_ECORRUPT;
+        return files_code(doc);
     y_map_iter it;
     const char *key;
     y_value v;
@@ -509,7 +525,7 @@ int dx_wsdoc_path(y_doc *doc, const char *id, dx_buf *out, dx_error *err)
 {
     y_type *files = files_map(doc, err);
     if (!files)
-        return DX_ECORRUPT;
+        return files_code(doc);
     /* Collect the chain child -> root, then build the path root -> child. */
     const char *chain[MAX_DEPTH];
     size_t depth = 0;
@@ -587,7 +603,7 @@ int dx_wsdoc_each_path(y_doc *doc, dx_wsdoc_path_fn fn, void *ud, dx_error *err)
 {
     y_type *files = files_map(doc, err);
     if (!files)
-        return DX_ECORRUPT;
+        return files_code(doc);
     dx_strmap memo = DX_STRMAP_INIT;
     y_map_iter it;
     const char *key;
@@ -657,7 +673,7 @@ static int with_entry(y_doc *doc, const char *id, y_type **m, dx_error *err)
 {
     y_type *files = files_map(doc, err);
     if (!files)
-        return DX_ECORRUPT;
+        return files_code(doc);
     if (!(*m = entry_map(files, id)))
         return dx_error_set(err, DX_ENOTFOUND, "no entry with id '%s' in the workspace", id);
     return 0;

@@ -220,13 +220,15 @@ done:
 static int try_index_lock(dx_git *g, dx_error *err)
 {
     char p[4096];
+    struct stat st;
     snprintf(p, sizeof p, "%sindex.lock", git_repository_path(g->repo));
-    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-        close(fd);
-        unlink(p);
+    /* Looked at, not created: a probe file that could not be removed again would itself
+     * block every later commit. access() also reports a read-only file system and an
+     * immutable directory. */
+    if (lstat(p, &st) == 0)
+        errno = EEXIST;
+    else if (errno == ENOENT && access(git_repository_path(g->repo), W_OK) == 0)
         return 0;
-    }
     if (errno == EEXIST)
         return dx_error_set(err, DX_ECONFLICT,
                             "cannot lock the index: '%s' exists (a git command may be working in "

@@ -872,20 +872,21 @@ static bool take_changed_types(y_txn *t)
 }
 
 /* Emit the v1 update of the transaction: new structs from the before-state, then the
- * transaction's delete set. */
-static void emit_update(y_doc *doc)
+ * transaction's delete set. Y_ENOMEM when it could not be encoded: the observers (which
+ * store the updates) never saw a change the doc holds, so the caller must know. */
+static int emit_update(y_doc *doc)
 {
     y_txn *t = &doc->txn;
     y_enc e = Y_ENC_INIT;
-    if (y_encode_update_from(doc, t->before, t->nbefore, &e) != Y_OK) {
-        y_enc_release(&e);
-        return;
-    }
-    y_ds_encode(&e, &t->ds);
-    if (!e.oom)
-        for (size_t i = 0; i < doc->nobs; i++)
-            doc->obs[i].fn(doc->obs[i].user, e.data, e.len, t->origin);
+    int rc = y_encode_update_from(doc, t->before, t->nbefore, &e);
+    if (rc == Y_OK)
+        y_ds_encode(&e, &t->ds);
+    if (rc == Y_OK && e.oom)
+        rc = Y_ENOMEM;
+    for (size_t i = 0; rc == Y_OK && i < doc->nobs; i++)
+        doc->obs[i].fn(doc->obs[i].user, e.data, e.len, t->origin);
     y_enc_release(&e);
+    return rc;
 }
 
 int y_txn_end(y_doc *doc)
@@ -967,8 +968,11 @@ int y_txn_end(y_doc *doc)
     for (size_t c = 0; c < doc->nclients && !advanced; c++)
         advanced =
             before_state(t, doc->clients[c].client) != y_store_state(doc, doc->clients[c].client);
-    if (doc->nobs && (advanced || t->ds.len))
-        emit_update(doc);
+    if (doc->nobs && (advanced || t->ds.len)) {
+        int erc = emit_update(doc);
+        if (!rc)
+            rc = erc;
+    }
     y_ds_release(&t->ds);
     free(t->before);
     t->before = NULL;

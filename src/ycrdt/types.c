@@ -163,6 +163,14 @@ static y_type *get_root(y_doc *doc, const char *name, y_type_kind kind)
     return t->kind == kind ? t : NULL;
 }
 
+bool y_doc_has_root(const y_doc *doc, const char *name)
+{
+    for (size_t i = 0; i < doc->nroots; i++)
+        if (!strcmp(doc->roots[i]->name, name))
+            return true;
+    return false;
+}
+
 y_type *y_doc_get_text(y_doc *doc, const char *name)
 {
     return get_root(doc, name, Y_TEXT);

@@ -777,8 +777,10 @@ static int integrate_structs(y_doc *doc, y_item **items, size_t n, y_item ***res
     int rc = Y_OK;
     /* Group by client, keeping each client's structs in their order (clock order). */
     size_t *order = malloc((n ? n : 1) * sizeof *order);
-    if (!order)
-        return Y_ENOMEM;
+    if (!order) {
+        rc = Y_ENOMEM;
+        goto done; /* which frees the items, as every other failure does */
+    }
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     for (size_t i = 1; i < n; i++) { /* a stable insertion sort: inputs come grouped */
