@@ -2,8 +2,10 @@
 #ifndef DX_FS_H
 #define DX_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
@@ -22,5 +24,56 @@ int dx_mkdirs(const char *path, dx_error *err);
 bool dx_path_exists(const char *path);
 bool dx_is_dir(const char *path);
 bool dx_is_file(const char *path);
+
+/* ---- confined access: a file below a root directory, never through a symbolic link ----
+ *
+ * Every file diaryx reads, stats, lists, writes or removes inside a workspace goes through
+ * these functions. root is an absolute directory the caller trusts (the workspace root;
+ * links in root itself are followed). rel is relative to root, `/`-separated, and may not
+ * hold `.`, `..` or empty components (as dx_path_normalize makes it; "" is root itself).
+ * Every component of rel is opened with openat(O_NOFOLLOW) relative to the one before, so
+ * neither a symbolic link anywhere on the way nor a directory renamed during the walk can
+ * lead outside root. A link is refused with DX_EPATH and a message that names rel and says
+ * what to do; a missing component is DX_ENOTFOUND; other failures DX_EIO. diaryx never
+ * follows links, not even ones that point inside the workspace (docs/file-format.md). */
+
+/* Append the file rel to out. st, when not NULL, receives fstat of the file taken after the
+ * read; the read is repeated (a few times) while the file changes under it, so st always
+ * describes the bytes returned. */
+int dx_fs_read_in(const char *root, const char *rel, dx_buf *out, struct stat *st, dx_error *err);
+
+/* lstat of rel without following any link. DX_EPATH when rel or a directory on its way is
+ * a symbolic link. */
+int dx_fs_stat_in(const char *root, const char *rel, struct stat *st, dx_error *err);
+
+/* What the file at rel must be for a write to replace it (the check is made just before the
+ * rename, on the file that is replaced). */
+typedef struct dx_fs_expect {
+    bool absent;       /* no file may be there (the write never replaces one) */
+    const char *bytes; /* else, when not NULL: the file must hold exactly these bytes */
+    size_t len;
+    /* Out: bytes another program wrote into the replaced file after the last check (the
+     * window between the check and rename(2)): the whole replaced file, appended to late
+     * when it is not NULL; *late_write is set. The caller must keep them (see session.c). */
+    dx_buf *late;
+    bool late_write;
+} dx_fs_expect;
+
+/* Write data to rel atomically (temporary file in the same directory, fsync, rename),
+ * creating missing directories (mode 0755) without following links. With expect, the file
+ * in the way is checked first: DX_ECONFLICT (nothing written) when it is not what expect
+ * says. st, when not NULL, receives fstat of the new file. mode as dx_file_write_atomic. */
+int dx_fs_write_in(const char *root, const char *rel, const void *data, size_t len, int mode,
+                   dx_fs_expect *expect, struct stat *st, dx_error *err);
+
+/* Remove the file rel; DX_ENOTFOUND when it is not there. */
+int dx_fs_unlink_in(const char *root, const char *rel, dx_error *err);
+/* Remove the directory rel when it is empty (else DX_ECONFLICT, quietly: err untouched). */
+int dx_fs_rmdir_in(const char *root, const char *rel, dx_error *err);
+/* mkdir -p of rel below root (mode 0755), refusing links on the way. */
+int dx_fs_mkdirs_in(const char *root, const char *rel, dx_error *err);
+/* Open directory rel for readdir (closedir to close); NULL with errno set when it cannot be
+ * opened or is a link (ELOOP/ENOTDIR). */
+DIR *dx_fs_opendir_in(const char *root, const char *rel);
 
 #endif
