@@ -52,6 +52,7 @@ typedef struct dx_fs_expect {
     bool absent;       /* no file may be there (the write never replaces one) */
     const char *bytes; /* else, when not NULL: the file must hold exactly these bytes */
     size_t len;
+    bool no_fsync; /* the bytes are durable elsewhere (a git blob): skip the fsync */
     /* Out: bytes another program wrote into the replaced file after the last check (the
      * window between the check and rename(2)): the whole replaced file, appended to late
      * when it is not NULL; *late_write is set. The caller must keep them (see session.c). */
@@ -66,8 +67,10 @@ typedef struct dx_fs_expect {
 int dx_fs_write_in(const char *root, const char *rel, const void *data, size_t len, int mode,
                    dx_fs_expect *expect, struct stat *st, dx_error *err);
 
-/* Remove the file rel; DX_ENOTFOUND when it is not there. */
-int dx_fs_unlink_in(const char *root, const char *rel, dx_error *err);
+/* Remove the file rel; DX_ENOTFOUND when it is not there. With expect (bytes), only when it
+ * holds those bytes (else DX_ECONFLICT); bytes written into it after the check are returned
+ * as for dx_fs_write_in. */
+int dx_fs_unlink_in(const char *root, const char *rel, dx_fs_expect *expect, dx_error *err);
 /* Remove the directory rel when it is empty (else DX_ECONFLICT, quietly: err untouched). */
 int dx_fs_rmdir_in(const char *root, const char *rel, dx_error *err);
 /* mkdir -p of rel below root (mode 0755), refusing links on the way. */

@@ -26,6 +26,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     if (!rc)
         rc = cli_open(ctx, &ws);
     if (!rc && (cli_entry(ws, pos.items[0], false, &rel, &err) ||
+                cli_check_new_entry(&rel, pos.items[0], &err) ||
                 dx_workspace_create(ws, rel.data, title, index, &err)))
         rc = cli_fail(&err);
     if (!rc)

@@ -169,10 +169,7 @@ static const char *const MONTHS[] = {"January",   "February", "March",    "April
 static int ensure_note(dx_workspace *ws, const char *rel, const char *title, const char *date,
                        bool index, const char *parent, bool *created, dx_error *err)
 {
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    bool exists = dx_path_exists(abs.data);
-    dx_buf_release(&abs);
+    bool exists = dx_ws_exists(ws, rel);
     int rc = 0;
     if (created)
         *created = !exists;
@@ -214,7 +211,18 @@ int dx_workspace_daily(dx_workspace *ws, const char *date, const char *daily_fol
         return dx_error_set(err, DX_EINVAL, "'%s' is not a valid date", date);
     dx_buf base = DX_BUF_INIT, idx = DX_BUF_INIT, year = DX_BUF_INIT, month = DX_BUF_INIT,
            entry = DX_BUF_INIT, t = DX_BUF_INIT;
-    int rc = dx_path_normalize(daily_folder ? daily_folder : "", &base, err);
+    const char *folder = daily_folder ? daily_folder : "";
+    int rc = 0;
+    dx_error e = DX_ERROR_INIT;
+    /* An absolute folder would silently become a path inside the workspace. */
+    if (folder[0] == '/')
+        rc = dx_error_set(err, DX_EPATH,
+                          "daily_entry_folder '%s' is an absolute path; set it to a folder "
+                          "relative to the workspace root (e.g. \"daily\")",
+                          folder);
+    else if (dx_path_normalize(folder, &base, &e) ||
+             dx_workspace_check_dir(dx_buf_cstr(&base), folder, &e))
+        rc = dx_error_set(err, e.code, "daily_entry_folder: %s", e.msg);
     if (rc)
         goto done;
     const char *b = dx_buf_cstr(&base);

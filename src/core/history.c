@@ -42,6 +42,13 @@ void dx_history_files_free(dx_git_file *files, size_t n)
     free(files);
 }
 
+/* Whether something is at workspace path p (a link counts: it is not a deleted file). */
+static bool on_disk(dx_session *s, const char *p)
+{
+    struct stat st;
+    return dx_fs_stat_in(dx_workspace_root(dx_session_workspace(s)), p, &st, NULL) != DX_ENOTFOUND;
+}
+
 static int cmp_file(const void *a, const void *b)
 {
     return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
@@ -169,21 +176,17 @@ int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, d
     /* What else the last commit holds stays as it is: files diaryx does not manage
      * (attachments, code: the repository may be the user's), and markdown files that are no
      * entry but still on disk (unreadable ones the CRDT could not take in). */
-    dx_buf abs = DX_BUF_INIT;
     for (size_t i = 0; !rc && i < head.cap; i++) {
         const char *p = head.slots[i].key;
         if (!p || dx_strmap_get(&seen, p))
             continue;
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(dx_session_workspace(s), p, &abs);
-        if (dx_workspace_manages(p) && !dx_path_exists(abs.data))
+        if (dx_workspace_manages(p) && !on_disk(s, p))
             continue; /* a deleted entry */
         out[*n].path = strdup(p);
         out[*n].id = strdup(head.slots[i].value);
         if (!out[(*n)++].path || !out[*n - 1].id)
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_buf_release(&abs);
     if (!rc && *n > 1)
         qsort(out, *n, sizeof *out, cmp_file);
     if (rc) {
@@ -256,17 +259,13 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
     }
     /* A candidate path no entry renders to: deleted when diaryx manages it and it is gone
      * (a markdown file diaryx could not read stays as committed). */
-    dx_buf abs = DX_BUF_INIT;
     for (size_t i = 0; !rc && out && i < cand.cap; i++) {
         const char *p = cand.slots[i].key;
         if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
             continue;
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(dx_session_workspace(s), p, &abs);
-        if (!dx_path_exists(abs.data) && dx_strlist_push(deletes, p))
+        if (!on_disk(s, p) && dx_strlist_push(deletes, p))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_buf_release(&abs);
     if (rc || !out) {
         dx_history_files_free(out, *n + 1);
         out = NULL;
@@ -469,7 +468,7 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     size_t n = 0;
     dx_store_file *recs = NULL;
     size_t nrecs = 0;
-    dx_buf abs = DX_BUF_INIT, bytes = DX_BUF_INIT, db = DX_BUF_INIT, bak = DX_BUF_INIT;
+    dx_buf bytes = DX_BUF_INIT, db = DX_BUF_INIT, bak = DX_BUF_INIT;
     char *device = strdup(dx_session_device(s));
     int rc = device ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
     if (!rc)
@@ -486,13 +485,15 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     for (size_t i = 0; !rc && i < nrecs; i++) {
         if (dx_strmap_get(&committed, recs[i].path) || !recs[i].doc_id[0])
             continue;
-        dx_buf_reset(&abs);
         dx_buf_reset(&bytes);
-        dx_workspace_abspath(ws, recs[i].path, &abs);
         char hex[DX_GIT_OID_HEX];
-        if (dx_file_read(abs.data, &bytes, NULL) == 0 &&
-            dx_git_blob_hex(bytes.data, bytes.len, hex) == 0 && !strcmp(hex, recs[i].hash))
-            unlink(abs.data);
+        dx_fs_expect expect = {.bytes = NULL};
+        if (dx_fs_read_in(dx_workspace_root(ws), recs[i].path, &bytes, NULL, NULL) == 0 &&
+            dx_git_blob_hex(bytes.data, bytes.len, hex) == 0 && !strcmp(hex, recs[i].hash)) {
+            expect.bytes = dx_buf_cstr(&bytes);
+            expect.len = bytes.len;
+            dx_fs_unlink_in(dx_workspace_root(ws), recs[i].path, &expect, NULL);
+        }
     }
     dx_strmap_release(&committed);
     /* The committed entries, back on disk (files diaryx does not manage are left alone). */
@@ -500,14 +501,9 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
         if (!dx_workspace_manages(paths[i]))
             continue;
         dx_buf_reset(&bytes);
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(ws, paths[i], &abs);
-        dx_buf dir = DX_BUF_INIT;
-        dx_path_dirname(abs.data, &dir);
-        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)) &&
-            !(rc = dx_mkdirs(dir.data, err)))
-            rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&bytes), bytes.len, 0644, err);
-        dx_buf_release(&dir);
+        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)))
+            rc = dx_fs_write_in(dx_workspace_root(ws), paths[i], dx_buf_cstr(&bytes), bytes.len,
+                                0644, NULL, NULL, err);
     }
     if (rc)
         goto done;
@@ -524,7 +520,6 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
 done:
     dx_git_paths_free(paths);
     dx_store_files_free(recs, nrecs);
-    dx_buf_release(&abs);
     dx_buf_release(&bytes);
     dx_buf_release(&db);
     dx_buf_release(&bak);

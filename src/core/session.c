@@ -13,6 +13,7 @@
 
 #include "diaryx/bodydoc.h"
 #include "diaryx/fs.h"
+#include "diaryx/ignore.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/git.h"
 #include "diaryx/materialize.h"
@@ -200,19 +201,22 @@ static void rec_drop(dx_session *s, const char *path)
     free(r);
 }
 
-/* Record that path (on disk now, holding bytes) is entry id's file as diaryx knows it. */
-static int rec_set(dx_session *s, const char *path, const char *id, const char *bytes, size_t len,
-                   dx_error *err)
+/* The mtime to record for a file: 0 (hash it again on the next scan) when it is so recent
+ * that another write within the same file-system timestamp tick would leave size and mtime
+ * as they are (git's "racily clean" case). */
+static int64_t recorded_mtime(const struct stat *st)
 {
-    dx_buf abs = DX_BUF_INIT;
-    struct stat st;
-    dx_workspace_abspath(s->ws, path, &abs);
-    int rc = stat(abs.data, &st) == 0
-                 ? 0
-                 : dx_error_set(err, DX_EIO, "cannot stat '%s': %s", path, strerror(errno));
-    dx_buf_release(&abs);
-    if (rc)
-        return rc;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    return mtime_ns(st) > now_ns - 50000000 ? 0 : mtime_ns(st);
+}
+
+/* Record that path (on disk, holding bytes; st its stat taken with those bytes) is entry
+ * id's file as diaryx knows it. */
+static int rec_set(dx_session *s, const char *path, const char *id, const char *bytes, size_t len,
+                   const struct stat *st, dx_error *err)
+{
     dx_store_file *r = dx_strmap_get(&s->recs, path);
     if (!r) {
         if (!(r = calloc(1, sizeof *r)) || !(r->path = strdup(path)) ||
@@ -226,8 +230,8 @@ static int rec_set(dx_session *s, const char *path, const char *id, const char *
         dx_strmap_remove(&s->rec_ids, r->doc_id);
     }
     snprintf(r->doc_id, sizeof r->doc_id, "%s", id);
-    r->size = (int64_t)st.st_size;
-    r->mtime_ns = mtime_ns(&st);
+    r->size = (int64_t)st->st_size;
+    r->mtime_ns = recorded_mtime(st);
     if (dx_git_blob_hex(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     return dx_store_file_put(s->store, r, err);
@@ -274,13 +278,10 @@ static int touch(dx_session *s, const char *id)
     return dx_strmap_put(&s->touched, id, (void *)1) ? DX_ENOMEM : 0;
 }
 
-static int read_rel(dx_session *s, const char *path, dx_buf *out, dx_error *err)
+/* Every file access below goes through dx_fs_*_in: no symbolic link is followed. */
+static int read_rel(dx_session *s, const char *path, dx_buf *out, struct stat *st, dx_error *err)
 {
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(s->ws, path, &abs);
-    int rc = dx_file_read(abs.data, out, err);
-    dx_buf_release(&abs);
-    return rc;
+    return dx_fs_read_in(dx_workspace_root(s->ws), path, out, st, err);
 }
 
 int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
@@ -369,7 +370,7 @@ static int apply_captured(y_doc *into, capture *c, dx_error *err)
  * merged, so a concurrent remote change survives. A file that cannot be taken in is left
  * alone with a warning. */
 static int ingest_changed(dx_session *s, const char *id_in, const char *path, const dx_buf *bytes,
-                          dx_error *err)
+                          const struct stat *st, dx_error *err)
 {
     char id[DX_UUID_LEN + 1];
     snprintf(id, sizeof id, "%s", id_in);
@@ -379,7 +380,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     if (dx_wsdoc_is_live(s->wsslot.doc, id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
         !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
-        rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
+        rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, st, err);
         goto done;
     }
     char body_name[64];
@@ -409,7 +410,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     } else if (!rc) {
         if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
             !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id)) &&
-            !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
+            !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, st, err)))
             s->stats->ingested++;
     } else {
         rc = dx_error_set(err, rc, "%s", e.msg);
@@ -428,6 +429,7 @@ typedef struct newfile {
     const char *path;
     const char *bytes;
     size_t len;
+    struct stat st; /* on disk: the stat read with the bytes */
     char id[DX_UUID_LEN + 1];
 } newfile;
 
@@ -436,9 +438,29 @@ typedef struct newfile {
 static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recorded, dx_error *err)
 {
     int rc = 0;
+    dx_ignore *ig = NULL;
+    /* A command does not make an ignored file an entry (the scan never offers one). */
+    if (!disk_recorded)
+        rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err);
+    for (size_t i = 0; !rc && ig && i < n; i++)
+        if (dx_path_is_markdown(files[i].path) && dx_ignore_path(ig, files[i].path))
+            rc = dx_error_set(err, DX_EPATH,
+                              "'%s' is ignored by git (.gitignore or .git/info/exclude), and "
+                              "diaryx takes in no ignored file; remove the rule or choose "
+                              "another path",
+                              files[i].path);
+    dx_ignore_free(ig);
     for (size_t i = 0; !rc && i < n; i++) {
         dx_fm *fm = NULL;
         dx_error e = DX_ERROR_INIT;
+        /* The one rule for entry paths: nothing is taken in inside .git, .diaryx or another
+         * hidden or build directory (a file a command would create there is refused). */
+        if (dx_workspace_check_path(files[i].path, NULL, &e) != 0) {
+            if (!disk_recorded && dx_path_is_markdown(files[i].path))
+                rc = dx_error_set(err, e.code, "%s", e.msg);
+            files[i].path = NULL;
+            continue;
+        }
         /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
          * entry. */
         if (!y_utf8_valid(files[i].bytes, files[i].len) ||
@@ -446,7 +468,8 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */
-            rc = disk_recorded ? rec_set(s, files[i].path, "", files[i].bytes, files[i].len, err)
+            rc = disk_recorded ? rec_set(s, files[i].path, "", files[i].bytes, files[i].len,
+                                         &files[i].st, err)
                                : 0;
             files[i].path = NULL;
             continue;
@@ -482,38 +505,44 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
 
 static void remove_empty_dirs(dx_session *s, const char *path)
 {
-    dx_buf dir = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf dir = DX_BUF_INIT;
     dx_path_dirname(path, &dir);
     while (dir.len) {
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, dir.data, &abs);
-        if (rmdir(abs.data) != 0)
+        if (dx_fs_rmdir_in(dx_workspace_root(s->ws), dir.data, NULL) != 0)
             break;
         const char *slash = strrchr(dir.data, '/');
         dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
     }
     dx_buf_release(&dir);
-    dx_buf_release(&abs);
 }
+
+static void keep_late(dx_session *s, const char *path, const dx_buf *late, bool restored);
 
 /* Remove a file diaryx wrote, unless it was changed on disk since. */
 static int remove_recorded(dx_session *s, const char *path_in)
 {
     char *path = strdup(path_in);
     dx_store_file *r = dx_strmap_get(&s->recs, path_in);
-    dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf cur = DX_BUF_INIT, late = DX_BUF_INIT;
     char hash[48];
     if (!path || !r) {
         free(path);
         return path ? 0 : DX_ENOMEM;
     }
-    int rc = read_rel(s, path, &cur, NULL);
+    int rc = read_rel(s, path, &cur, NULL, NULL);
+    dx_fs_expect expect = {.bytes = dx_buf_cstr(&cur), .len = cur.len, .late = &late};
     if (rc == DX_ENOTFOUND) {
         rc = 0;
     } else if (!rc && !dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) &&
-               !strcmp(hash, r->hash)) {
-        dx_workspace_abspath(s->ws, path, &abs);
-        if (unlink(abs.data) == 0) {
+               !strcmp(hash, r->hash) &&
+               dx_fs_unlink_in(dx_workspace_root(s->ws), path, &expect, NULL) == 0) {
+        if (expect.late_write) {
+            /* Written by another program while it was removed: put its bytes back. */
+            dx_fs_expect absent = {.absent = true};
+            keep_late(s, path, &late,
+                      dx_fs_write_in(dx_workspace_root(s->ws), path, late.data, late.len, 0644,
+                                     &absent, NULL, NULL) == 0);
+        } else {
             s->stats->deleted++;
             remove_empty_dirs(s, path);
         }
@@ -525,7 +554,7 @@ static int remove_recorded(dx_session *s, const char *path_in)
     }
     rec_drop(s, path);
     dx_buf_release(&cur);
-    dx_buf_release(&abs);
+    dx_buf_release(&late);
     free(path);
     return rc;
 }
@@ -542,39 +571,107 @@ static void want_full_check(dx_session *s)
     dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, v, NULL);
 }
 
-/* Write entry id's bytes at path, unless a file diaryx did not write is there. */
+/* Bytes another program wrote into a file in the instant diaryx replaced or removed it
+ * (dx_fs_expect.late): put back at path when that was possible (restored), else kept as a
+ * conflict copy next to it. Either way the next scan takes them in as an edit or a new
+ * entry, and the user is told. */
+static void keep_late(dx_session *s, const char *path, const dx_buf *late, bool restored)
+{
+    dx_buf copy = DX_BUF_INIT, stem = DX_BUF_INIT, dir = DX_BUF_INIT;
+    dx_fs_expect absent = {.absent = true};
+    want_full_check(s);
+    if (restored) {
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was written by another program while diaryx removed it; it is "
+                         "kept as that program left it",
+                         path);
+        return;
+    }
+    dx_path_dirname(path, &dir);
+    dx_path_stem(path, &stem);
+    dx_buf_printf(&copy, "%s%s%s.conflict-%lld-%d.md", dir.data ? dir.data : "", dir.len ? "/" : "",
+                  stem.data ? stem.data : "", (long long)time(NULL), (int)getpid());
+    if (dx_fs_write_in(dx_workspace_root(s->ws), copy.data, dx_buf_cstr(late), late->len, 0644,
+                       &absent, NULL, NULL) == 0)
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was written by another program while diaryx replaced it; what "
+                         "it wrote is kept in '%s' (merge it by hand and delete the copy)",
+                         path, copy.data);
+    else
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was written by another program while diaryx replaced it, and "
+                         "the copy '%s' could not be made: %zu bytes of that write are lost",
+                         path, copy.data, late->len);
+    dx_buf_release(&copy);
+    dx_buf_release(&stem);
+    dx_buf_release(&dir);
+}
+
+/* Write entry id's bytes at path, unless a file diaryx did not write is there. The check
+ * is made again on the file being replaced just before the rename (dx_fs_write_in), so a
+ * write by another program in between is never replaced. */
 static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
                        dx_error *err)
 {
-    dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT, dir = DX_BUF_INIT;
+    dx_buf cur = DX_BUF_INIT, late = DX_BUF_INIT;
     dx_store_file *r = dx_strmap_get(&s->recs, path);
     char hash[48];
-    int rc = read_rel(s, path, &cur, NULL);
-    if (rc == 0 && cur.len == bytes->len &&
-        !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
-        rc = 0;
-        if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
-            rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
-        goto done;
-    }
-    if (rc == 0 &&
-        (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_workspace_check_path(path, NULL, &e);
+    if (rc) {
+        /* An entry whose path no entry may have (made before the rule, or synced): it is
+         * never written into .git or .diaryx. */
         dx_strlist_pushf(&s->warnings,
-                         "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+                         "%s; entry %s is not written (give it another path with `diaryx "
+                         "workspace mv`, or delete it)",
+                         e.msg, id);
         want_full_check(s);
         rc = 0;
         goto done;
     }
-    dx_workspace_abspath(s->ws, path, &abs);
-    dx_path_dirname(abs.data, &dir);
-    if (!(rc = dx_mkdirs(dir.data, err)) &&
-        !(rc = dx_file_write_atomic(abs.data, dx_buf_cstr(bytes), bytes->len, 0644, err)) &&
-        !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
-        s->stats->written++;
+    rc = read_rel(s, path, &cur, &st, &e);
+    if (rc == 0 && cur.len == bytes->len &&
+        !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
+        rc = 0;
+        if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
+            rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err);
+        goto done;
+    }
+    if (rc == DX_EPATH) {
+        /* A symbolic link (or a directory on the way that is one) is never written through. */
+        dx_strlist_pushf(&s->warnings, "%s; the entry is not written", e.msg);
+        want_full_check(s);
+        rc = 0;
+        goto done;
+    }
+    if (rc == 0 &&
+        (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash)))
+        rc = DX_ECONFLICT;
+    if (rc == 0 || rc == DX_ENOTFOUND) {
+        dx_fs_expect expect = {.absent = rc == DX_ENOTFOUND,
+                               .bytes = rc ? NULL : dx_buf_cstr(&cur),
+                               .len = cur.len,
+                               .late = &late};
+        dx_error_clear(&e);
+        rc = dx_fs_write_in(dx_workspace_root(s->ws), path, dx_buf_cstr(bytes), bytes->len, 0644,
+                            &expect, &st, &e);
+        if (rc == 0 && expect.late_write)
+            keep_late(s, path, &late, false);
+        if (rc == 0 && !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err)))
+            s->stats->written++;
+    }
+    if (rc == DX_ECONFLICT || rc == DX_EPATH) {
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+        want_full_check(s);
+        rc = 0;
+    } else if (rc) {
+        rc = dx_error_set(err, rc, "%s", e.msg);
+    }
 done:
     dx_buf_release(&cur);
-    dx_buf_release(&abs);
-    dx_buf_release(&dir);
+    dx_buf_release(&late);
     return rc;
 }
 
@@ -832,17 +929,21 @@ static int sync_disk(dx_session *s, dx_error *err)
         const char *path = recorded.items[i];
         dx_store_file *r = dx_strmap_get(&s->recs, path);
         struct stat st;
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, path, &abs);
+        dx_error e = DX_ERROR_INIT;
+        int src = dx_fs_stat_in(dx_workspace_root(s->ws), path, &st, &e);
         if (!r->doc_id[0]) {
             /* A file that could not be read before: try again once it changed. */
-            struct stat now;
-            if (stat(abs.data, &now) != 0 || (int64_t)now.st_size != r->size ||
-                mtime_ns(&now) != r->mtime_ns)
+            if (src != 0 || (int64_t)st.st_size != r->size || mtime_ns(&st) != r->mtime_ns)
                 rec_drop(s, path);
             continue;
         }
-        if (stat(abs.data, &st) != 0) {
+        if (src == DX_EPATH) {
+            /* A symbolic link now stands where the file was: never read through it; the
+             * entry stays as it is and validate reports the link. */
+            dx_strlist_pushf(&s->warnings, "%s; the entry keeps its last content", e.msg);
+            continue;
+        }
+        if (src != 0) {
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
             const char *at = dx_strmap_get(&s->paths, path);
             if (at && !strcmp(at, r->doc_id)) {
@@ -861,29 +962,37 @@ static int sync_disk(dx_session *s, dx_error *err)
             continue;
         char hash[48];
         dx_buf_reset(&bytes);
-        if ((rc = dx_file_read(abs.data, &bytes, err)))
+        if ((rc = read_rel(s, path, &bytes, &st, err)))
             break;
         if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         } else if (!strcmp(hash, r->hash)) {
-            r->mtime_ns = mtime_ns(&st); /* touched, not changed */
+            r->mtime_ns = recorded_mtime(&st); /* touched, not changed */
             r->size = (int64_t)st.st_size;
             rc = dx_store_file_put(s->store, r, err);
         } else {
-            rc = ingest_changed(s, r->doc_id, path, &bytes, err);
+            rc = ingest_changed(s, r->doc_id, path, &bytes, &st, err);
         }
     }
     /* Markdown files diaryx has no record of. */
     if (!rc)
         rc = dx_workspace_list_files(s->ws, true, &ondisk, err);
+    dx_ignore *ig = NULL;
     for (size_t i = 0; !rc && i < ondisk.len; i++) {
         const char *path = ondisk.items[i];
         if (dx_strmap_get(&s->recs, path))
             continue;
+        /* Not taken in when git ignores it (unless it is an entry already: git, too, keeps
+         * tracking what it tracks). The rules are read only when a new file shows up. */
+        if (!dx_strmap_get(&s->paths, path) &&
+            (ig || !(rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err))) &&
+            dx_ignore_path(ig, path))
+            continue;
+        if (rc)
+            break;
         dx_buf b = DX_BUF_INIT;
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(s->ws, path, &abs);
-        if (dx_file_read(abs.data, &b, NULL) != 0) {
+        struct stat st;
+        if (read_rel(s, path, &b, &st, NULL) != 0) {
             dx_buf_release(&b);
             continue;
         }
@@ -892,7 +1001,7 @@ static int sync_disk(dx_session *s, dx_error *err)
             /* An entry whose file was never recorded (e.g. a store from elsewhere). */
             char id[DX_UUID_LEN + 1];
             snprintf(id, sizeof id, "%s", known);
-            rc = ingest_changed(s, id, path, &b, err);
+            rc = ingest_changed(s, id, path, &b, &st, err);
             dx_buf_release(&b);
             continue;
         }
@@ -911,8 +1020,10 @@ static int sync_disk(dx_session *s, dx_error *err)
         }
         nfb[nn] = b;
         nf[nn].path = path;
+        nf[nn].st = st;
         nn++;
     }
+    dx_ignore_free(ig);
     for (size_t i = 0; i < nn; i++) {
         nf[i].bytes = dx_buf_cstr(&nfb[i]);
         nf[i].len = nfb[i].len;
@@ -924,7 +1035,7 @@ static int sync_disk(dx_session *s, dx_error *err)
      * allowed. */
     for (size_t i = 0; !rc && i < nn; i++)
         if (nf[i].path)
-            rc = rec_set(s, nf[i].path, nf[i].id, nf[i].bytes, nf[i].len, err);
+            rc = rec_set(s, nf[i].path, nf[i].id, nf[i].bytes, nf[i].len, &nf[i].st, err);
     for (size_t i = 0; i < nn; i++)
         dx_buf_release(&nfb[i]);
     free(nf);

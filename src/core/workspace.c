@@ -30,22 +30,64 @@ bool dx_ws_skip_dir(const char *name)
     return false;
 }
 
-bool dx_workspace_manages(const char *rel)
+int dx_workspace_check_dir(const char *rel, const char *shown, dx_error *err)
 {
-    if (!dx_path_is_markdown(rel))
-        return false;
+    if (!shown)
+        shown = rel;
     /* Every directory on the way must be one the workspace walk enters. */
     char part[256];
-    for (const char *p = rel, *slash; (slash = strchr(p, '/')); p = slash + 1) {
-        size_t n = (size_t)(slash - p);
+    for (const char *p = rel; *p;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
         if (n >= sizeof part)
-            return false;
+            return dx_error_set(err, DX_EPATH, "'%s' has a component longer than 255 bytes", shown);
         memcpy(part, p, n);
         part[n] = 0;
+        if (part[0] == '.')
+            /* .git and .diaryx in any letter case (git refuses .GIT on case-insensitive
+             * file systems), and every other hidden directory the walk never enters. */
+            return dx_error_set(err, DX_EPATH,
+                                "'%s' is inside the hidden directory '%s', where diaryx keeps no "
+                                "entries (.git and .diaryx belong to git and diaryx); choose a "
+                                "path outside hidden directories",
+                                shown, part);
         if (dx_ws_skip_dir(part))
-            return false;
+            return dx_error_set(err, DX_EPATH,
+                                "'%s' is inside '%s', a directory diaryx never scans for entries "
+                                "(build output and dependencies); choose another directory",
+                                shown, part);
+        if (!slash)
+            break;
+        p = slash + 1;
     }
-    return rel[0] != '.' && !strstr(rel, "/.");
+    return 0;
+}
+
+int dx_workspace_check_path(const char *rel, const char *shown, dx_error *err)
+{
+    if (!shown)
+        shown = rel;
+    dx_buf dir = DX_BUF_INIT;
+    int rc = dx_path_dirname(rel, &dir) ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
+    if (!rc && (rc = dx_workspace_check_dir(dx_buf_cstr(&dir), shown, err)) == 0) {
+        const char *base = dx_path_basename(rel);
+        if (base[0] == '.')
+            rc = dx_error_set(err, DX_EPATH,
+                              "'%s' is a hidden file, which diaryx never takes as an entry; "
+                              "choose a name that does not start with '.'",
+                              shown);
+        else if (!dx_path_is_markdown(rel))
+            rc =
+                dx_error_set(err, DX_EPATH,
+                             "'%s' is not a markdown file; entries are files ending in .md", shown);
+    }
+    dx_buf_release(&dir);
+    return rc;
+}
+
+bool dx_workspace_manages(const char *rel)
+{
+    return dx_workspace_check_path(rel, NULL, NULL) == 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -53,14 +95,15 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether abs_path is a root index: a parseable note with `contents` and no `part_of`. */
-static bool is_root_index(const char *abs_path)
+/* Whether file name in directory dir is a root index: a parseable note (a regular file,
+ * not a link) with `contents` and no `part_of`. */
+static bool is_root_index(const char *dir, const char *name)
 {
     dx_buf text = DX_BUF_INIT;
     dx_fm *fm = NULL;
     bool yes = false;
-    if (dx_file_read(abs_path, &text, NULL) == 0 &&
-        dx_fm_parse(dx_buf_cstr(&text), text.len, abs_path, &fm, NULL) == 0)
+    if (dx_fs_read_in(dir, name, &text, NULL, NULL) == 0 &&
+        dx_fm_parse(dx_buf_cstr(&text), text.len, name, &fm, NULL) == 0)
         yes = dx_fm_has(fm, "contents") && !dx_fm_has(fm, "part_of");
     dx_fm_free(fm);
     dx_buf_release(&text);
@@ -71,12 +114,9 @@ static bool is_root_index(const char *abs_path)
 static int find_root_in(const char *dir, dx_buf *name)
 {
     static const char *const first[] = {"README.md", "index.md"};
-    char path[PATH_MAX];
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, first[i]);
-        if (dx_is_file(path) && is_root_index(path))
+    for (size_t i = 0; i < 2; i++)
+        if (is_root_index(dir, first[i]))
             return dx_buf_puts(name, first[i]) ? DX_ENOMEM : 0;
-    }
     DIR *d = opendir(dir);
     if (!d)
         return DX_ENOTFOUND;
@@ -89,11 +129,9 @@ static int find_root_in(const char *dir, dx_buf *name)
     if (names.len > 1)
         qsort(names.items, names.len, sizeof(char *), cmp_names);
     int rc = DX_ENOTFOUND;
-    for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names.items[i]);
-        if (dx_is_file(path) && is_root_index(path))
+    for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++)
+        if (is_root_index(dir, names.items[i]))
             rc = dx_buf_puts(name, names.items[i]) ? DX_ENOMEM : 0;
-    }
     dx_strlist_release(&names);
     return rc;
 }
@@ -261,11 +299,9 @@ int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_er
     if (f)
         return dx_buf_append(out, f->bytes, f->len) ? dx_error_set(err, DX_ENOMEM, "out of memory")
                                                     : 0;
-    dx_buf abs = DX_BUF_INIT;
-    int rc = dx_workspace_abspath(ws, rel, &abs);
-    if (!rc && (rc = dx_file_read(abs.data, out, err)) == DX_ENOTFOUND)
+    int rc = dx_fs_read_in(ws->root, rel, out, NULL, err);
+    if (rc == DX_ENOTFOUND)
         dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
-    dx_buf_release(&abs);
     return rc;
 }
 
@@ -287,18 +323,7 @@ int dx_ws_write_bytes(dx_workspace *ws, const char *rel, const char *data, size_
         f->removed = false;
         return 0;
     }
-    dx_buf abs = DX_BUF_INIT, dir = DX_BUF_INIT;
-    int rc = dx_workspace_abspath(ws, rel, &abs);
-    if (!rc) {
-        dx_path_dirname(abs.data, &dir);
-        if (dir.len)
-            rc = dx_mkdirs(dir.data, err);
-    }
-    if (!rc)
-        rc = dx_file_write_atomic(abs.data, data, len, 0644, err);
-    dx_buf_release(&abs);
-    dx_buf_release(&dir);
-    return rc;
+    return dx_fs_write_in(ws->root, rel, data, len, 0644, NULL, NULL, err);
 }
 
 int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err)
@@ -313,13 +338,7 @@ int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err)
         f->removed = true;
         return 0;
     }
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    int rc = unlink(abs.data) == 0
-                 ? 0
-                 : dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel, strerror(errno));
-    dx_buf_release(&abs);
-    return rc;
+    return dx_fs_unlink_in(ws->root, rel, NULL, err);
 }
 
 bool dx_ws_exists(const dx_workspace *ws, const char *rel)
@@ -327,11 +346,24 @@ bool dx_ws_exists(const dx_workspace *ws, const char *rel)
     const dx_staged *f = staged_find(ws, rel);
     if (f)
         return !f->removed;
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    bool yes = dx_path_exists(dx_buf_cstr(&abs));
-    dx_buf_release(&abs);
-    return yes;
+    struct stat st;
+    /* A link counts: something is in the way (and the write would refuse it). */
+    return dx_fs_stat_in(ws->root, rel, &st, NULL) != DX_ENOTFOUND;
+}
+
+/* 0 when nothing is at rel (staged or on disk); DX_EEXIST, or DX_EPATH naming the symbolic
+ * link in the way. */
+static int free_path(const dx_workspace *ws, const char *rel, dx_error *err)
+{
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    const dx_staged *f = staged_find(ws, rel);
+    int rc = f ? (f->removed ? DX_ENOTFOUND : 0) : dx_fs_stat_in(ws->root, rel, &st, &e);
+    if (rc == DX_ENOTFOUND)
+        return 0;
+    if (rc == DX_EPATH)
+        return dx_error_set(err, rc, "%s", e.msg);
+    return dx_error_set(err, DX_EEXIST, "'%s' already exists", rel);
 }
 
 /* ---- entries --------------------------------------------------------------------------- */
@@ -614,7 +646,9 @@ int dx_workspace_attach(dx_workspace *ws, const char *parent, const char *child,
 {
     dx_fm *pf = NULL, *cf = NULL;
     dx_buf link = DX_BUF_INIT;
-    int rc = dx_workspace_read(ws, parent, &pf, err);
+    int rc = dx_workspace_check_path(child, NULL, err);
+    if (!rc)
+        rc = dx_workspace_read(ws, parent, &pf, err);
     if (!rc)
         rc = dx_workspace_read(ws, child, &cf, err);
     if (rc)
@@ -705,9 +739,7 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
         }
     }
     /* Any other index in the directory, by name. */
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, dir, &abs);
-    DIR *d = opendir(abs.data);
+    DIR *d = dx_fs_opendir_in(ws->root, dir);
     dx_strlist names = DX_STRLIST_INIT;
     struct dirent *e;
     while (d && (e = readdir(d)))
@@ -715,7 +747,6 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
             dx_strlist_push(&names, e->d_name);
     if (d)
         closedir(d);
-    dx_buf_release(&abs);
     /* Staged files of the directory count; staged removals do not. */
     size_t dl = strlen(dir);
     for (size_t i = 0; i < ws->n_staged; i++) {
@@ -773,10 +804,8 @@ int dx_workspace_create(dx_workspace *ws, const char *rel_in, const char *title,
     }
     if (!dx_path_is_markdown(rel.data))
         dx_buf_puts(&rel, ".md");
-    if (dx_ws_exists(ws, rel.data)) {
-        rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", rel.data);
+    if ((rc = dx_workspace_check_path(rel.data, NULL, err)) || (rc = free_path(ws, rel.data, err)))
         goto done;
-    }
     if (!title || !*title) {
         dx_title_from_path(rel.data, &t);
         title = t.data;
@@ -830,12 +859,12 @@ static bool stale_temp(const char *name)
     return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out)
+/* The files below rel_dir (markdown only with md_only) into out; symbolic links (never
+ * followed) into links when it is not NULL. */
+static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out,
+                      dx_strlist *links)
 {
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel_dir, &abs);
-    DIR *d = opendir(abs.data);
-    dx_buf_release(&abs);
+    DIR *d = dx_fs_opendir_in(ws->root, rel_dir);
     if (!d)
         return 0;
     struct dirent *e;
@@ -844,31 +873,31 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
         if (e->d_name[0] == '.') {
             if (e->d_type != DT_DIR && stale_temp(e->d_name)) {
                 dx_buf t = DX_BUF_INIT;
-                dx_buf_printf(&t, "%s/%s%s%s", ws->root, rel_dir, rel_dir[0] ? "/" : "", e->d_name);
-                unlink(t.data);
+                dx_buf_printf(&t, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
+                dx_fs_unlink_in(ws->root, t.data, NULL, NULL);
                 dx_buf_release(&t);
             }
             continue;
         }
-        dx_buf rel = DX_BUF_INIT, full = DX_BUF_INIT;
+        dx_buf rel = DX_BUF_INIT;
         dx_buf_printf(&rel, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
         /* The entry type from readdir spares a stat per file; some file systems leave it
          * unknown. */
-        bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG;
+        bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG, lnk = e->d_type == DT_LNK;
         struct stat st;
         if (e->d_type == DT_UNKNOWN) {
-            dx_workspace_abspath(ws, rel.data, &full);
-            if (lstat(full.data, &st) == 0) {
-                dir = S_ISDIR(st.st_mode);
-                reg = S_ISREG(st.st_mode);
-            }
+            int r = dx_fs_stat_in(ws->root, rel.data, &st, NULL);
+            dir = r == 0 && S_ISDIR(st.st_mode);
+            reg = r == 0 && S_ISREG(st.st_mode);
+            lnk = r == DX_EPATH;
         }
-        if (dir && !dx_ws_skip_dir(e->d_name))
-            rc = list_files(ws, rel.data, md_only, out);
+        if (lnk && links)
+            rc = dx_strlist_push(links, rel.data);
+        else if (dir && !dx_ws_skip_dir(e->d_name))
+            rc = list_files(ws, rel.data, md_only, out, links);
         else if (reg && (!md_only || dx_path_is_markdown(e->d_name)))
             rc = dx_strlist_push(out, rel.data);
         dx_buf_release(&rel);
-        dx_buf_release(&full);
     }
     closedir(d);
     return rc;
@@ -877,7 +906,7 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
 int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
                             dx_error *err)
 {
-    int rc = list_files(ws, "", markdown_only, out);
+    int rc = list_files(ws, "", markdown_only, out, NULL);
     for (size_t i = 0; !rc && i < ws->n_staged; i++) {
         const dx_staged *f = &ws->staged[i];
         long at = dx_strlist_find(out, f->path);
@@ -886,6 +915,15 @@ int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strli
         else if (!f->removed && at < 0 && (!markdown_only || dx_path_is_markdown(f->path)))
             rc = dx_strlist_push(out, f->path);
     }
+    dx_strlist_sort(out);
+    return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
+}
+
+int dx_workspace_list_links(const dx_workspace *ws, dx_strlist *out, dx_error *err)
+{
+    dx_strlist files = DX_STRLIST_INIT;
+    int rc = list_files(ws, "", true, &files, out);
+    dx_strlist_release(&files);
     dx_strlist_sort(out);
     return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
 }
@@ -932,8 +970,8 @@ static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const
 
 int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, dx_error *err)
 {
-    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, tmp = DX_BUF_INIT, old_dir = DX_BUF_INIT,
-           new_dir = DX_BUF_INIT, new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT;
+    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, old_dir = DX_BUF_INIT, new_dir = DX_BUF_INIT,
+           new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT;
     dx_strlist files = DX_STRLIST_INIT;
     dx_fm *fm = NULL;
     int rc;
@@ -943,8 +981,9 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
         rc = dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", from.data);
         goto done;
     }
-    dx_workspace_abspath(ws, to.data, &tmp);
-    if (!to.len || dx_is_dir(tmp.data)) {
+    struct stat to_st;
+    if (!to.len ||
+        (dx_fs_stat_in(ws->root, to.data, &to_st, NULL) == 0 && S_ISDIR(to_st.st_mode))) {
         dx_buf_printf(&to, "%s%s", to.len ? "/" : "", dx_path_basename(from.data));
     } else if (!dx_path_is_markdown(to.data) && dx_path_is_markdown(from.data)) {
         dx_buf_puts(&to, ".md");
@@ -953,10 +992,10 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
         rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from.data);
         goto done;
     }
-    if (dx_ws_exists(ws, to.data)) {
-        rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", to.data);
+    if (dx_path_is_markdown(from.data) && (rc = dx_workspace_check_path(to.data, NULL, err)))
         goto done;
-    }
+    if ((rc = free_path(ws, to.data, err)))
+        goto done;
     dx_path_dirname(from.data, &old_dir);
     dx_path_dirname(to.data, &new_dir);
     if ((rc = dx_workspace_read(ws, from.data, &fm, err)))
@@ -1015,7 +1054,6 @@ done:
     dx_strlist_release(&files);
     dx_buf_release(&from);
     dx_buf_release(&to);
-    dx_buf_release(&tmp);
     dx_buf_release(&old_dir);
     dx_buf_release(&new_dir);
     dx_buf_release(&new_parent);
@@ -1086,13 +1124,15 @@ int dx_workspace_init(const char *abs_dir, const char *title, const char *descri
     dx_buf_printf(&body, "\n# %s\n", t);
     dx_fm_set_body(fm, body.data, body.len);
     dx_buf_printf(&path, "%s/README.md", abs_dir);
-    if (dx_path_exists(path.data))
+    struct stat st;
+    dx_fs_expect absent = {.absent = true};
+    if (dx_fs_stat_in(abs_dir, "README.md", &st, NULL) != DX_ENOTFOUND)
         rc = dx_error_set(err, DX_EEXIST,
                           "'%s' exists but is not a root index (it needs `contents` and no "
-                          "`part_of`)",
+                          "`part_of`, and may not be a symbolic link)",
                           path.data);
     else if (!(rc = dx_fm_write(fm, &text, err)))
-        rc = dx_file_write_atomic(path.data, text.data, text.len, 0644, err);
+        rc = dx_fs_write_in(abs_dir, "README.md", text.data, text.len, 0644, &absent, NULL, err);
     if (!rc)
         *created = true;
     dx_fm_free(fm);

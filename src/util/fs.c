@@ -177,8 +177,7 @@ static int walk_to_parent(const char *root, const char *rel, bool create, int *d
     char name[256];
     *dirfd = -1;
     if (!rel_is_normal(rel))
-        return dx_error_set(err, DX_EPATH, "'%s' is not a normalised workspace-relative path",
-                            rel);
+        return dx_error_set(err, DX_EPATH, "'%s' is not a normalised workspace-relative path", rel);
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return dx_error_set(err, errno == ENOENT ? DX_ENOTFOUND : DX_EIO,
@@ -315,6 +314,43 @@ int dx_fs_stat_in(const char *root, const char *rel, struct stat *st, dx_error *
     return rc;
 }
 
+/* Open the file in the way and check it holds expect's bytes; *checked is its stat. */
+static int check_expected(int dirfd, const char *leaf, const char *rel, const dx_fs_expect *expect,
+                          int *fd, struct stat *checked, dx_error *err)
+{
+    dx_buf cur = DX_BUF_INIT;
+    int rc = open_leaf(dirfd, rel, leaf, fd, err);
+    if (rc == DX_ENOTFOUND)
+        return dx_error_set(err, DX_ECONFLICT, "'%s' was removed by another program meanwhile",
+                            rel);
+    if (rc)
+        return rc;
+    if (!(rc = read_fd(*fd, rel, &cur, checked, err)) &&
+        (cur.len != expect->len || memcmp(dx_buf_cstr(&cur), expect->bytes, cur.len) != 0 ||
+         checked->st_mtim.tv_sec == 0))
+        rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile", rel);
+    dx_buf_release(&cur);
+    if (rc) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
+/* After the rename or unlink: whether the file replaced (open as fd, last seen as seen) was
+ * written since; its bytes then go to expect->late. */
+static void catch_late_write(int fd, const char *rel, const struct stat *seen, dx_fs_expect *expect)
+{
+    struct stat after;
+    if (fstat(fd, &after) == 0 &&
+        (after.st_size != seen->st_size || after.st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != seen->st_mtim.tv_nsec)) {
+        expect->late_write = true;
+        if (expect->late)
+            read_fd(fd, rel, expect->late, NULL, NULL);
+    }
+}
+
 /* The check of expect on the file in the way (dirfd/leaf), made with the new file complete
  * in tmp; then the rename. Returns DX_ECONFLICT when the file is not what expect says. */
 static int replace_checked(int dirfd, const char *tmp, const char *leaf, const char *rel,
@@ -346,21 +382,9 @@ static int replace_checked(int dirfd, const char *tmp, const char *leaf, const c
     /* Keep the replaced file open: what is written into it after the last check (by a
      * program that opened it before the rename) is still readable through fd after it. */
     int fd, rc;
-    dx_buf cur = DX_BUF_INIT;
-    struct stat checked, now, after;
-    if ((rc = open_leaf(dirfd, rel, leaf, &fd, err)) != 0) {
-        if (rc == DX_ENOTFOUND)
-            rc = dx_error_set(err, DX_ECONFLICT, "'%s' was removed by another program meanwhile",
-                              rel);
+    struct stat checked, now;
+    if ((rc = check_expected(dirfd, leaf, rel, expect, &fd, &checked, err)))
         return rc;
-    }
-    if ((rc = read_fd(fd, rel, &cur, &checked, err)))
-        goto done;
-    if (cur.len != expect->len || memcmp(dx_buf_cstr(&cur), expect->bytes, cur.len) != 0 ||
-        checked.st_mtim.tv_sec == 0) {
-        rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile", rel);
-        goto done;
-    }
     /* The last look before the rename: only this window is left (see docs/architecture.md). */
     if (fstat(fd, &now) != 0 || !same_stat(&now, &checked)) {
         rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile", rel);
@@ -370,16 +394,9 @@ static int replace_checked(int dirfd, const char *tmp, const char *leaf, const c
         rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
         goto done;
     }
-    if (fstat(fd, &after) == 0 && (after.st_size != now.st_size ||
-                                   after.st_mtim.tv_sec != now.st_mtim.tv_sec ||
-                                   after.st_mtim.tv_nsec != now.st_mtim.tv_nsec)) {
-        expect->late_write = true;
-        if (expect->late)
-            read_fd(fd, rel, expect->late, NULL, NULL);
-    }
+    catch_late_write(fd, rel, &now, expect);
 done:
     close(fd);
-    dx_buf_release(&cur);
     return rc;
 }
 
@@ -405,7 +422,8 @@ int dx_fs_write_in(const char *root, const char *rel, const void *data, size_t l
         goto done;
     }
     made = true;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0 || (st && fstat(fd, st) != 0)) {
+    if (write_all(fd, data, len) != 0 || (!(expect && expect->no_fsync) && fsync(fd) != 0) ||
+        (st && fstat(fd, st) != 0)) {
         rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
         goto done;
     }
@@ -426,16 +444,37 @@ done:
     return rc;
 }
 
-int dx_fs_unlink_in(const char *root, const char *rel, dx_error *err)
+int dx_fs_unlink_in(const char *root, const char *rel, dx_fs_expect *expect, dx_error *err)
 {
-    int dirfd;
+    int dirfd, fd = -1;
     const char *leaf;
+    struct stat checked, now = {0};
     int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
     if (rc)
         return rc;
-    if (!leaf[0] || unlinkat(dirfd, leaf, 0) != 0)
+    if (!leaf[0]) {
+        rc = dx_error_set(err, DX_EPATH, "cannot delete the workspace root");
+        goto done;
+    }
+    if (expect && expect->bytes) {
+        if ((rc = check_expected(dirfd, leaf, rel, expect, &fd, &checked, err)))
+            goto done;
+        if (fstat(fd, &now) != 0 || !same_stat(&now, &checked)) {
+            rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile",
+                              rel);
+            goto done;
+        }
+    }
+    if (unlinkat(dirfd, leaf, 0) != 0) {
         rc = dx_error_set(err, errno == ENOENT ? DX_ENOTFOUND : DX_EIO, "cannot delete '%s': %s",
-                          rel, leaf[0] ? strerror(errno) : "it is the workspace root");
+                          rel, strerror(errno));
+        goto done;
+    }
+    if (fd >= 0)
+        catch_late_write(fd, rel, &now, expect);
+done:
+    if (fd >= 0)
+        close(fd);
     close(dirfd);
     return rc;
 }

@@ -76,7 +76,7 @@ TEST(test_fs_write_refuses_a_link_and_a_linked_directory)
     CHECK_EQ_INT(dx_fs_write_in(root, "dir/new.md", "X", 1, 0644, NULL, NULL, NULL), DX_EPATH);
     CHECK_EQ_INT(dx_fs_read_in(root, "dir/victim.md", &b, NULL, NULL), DX_EPATH);
     CHECK_EQ_INT(dx_fs_mkdirs_in(root, "dir/sub", NULL), DX_EPATH);
-    CHECK_EQ_INT(dx_fs_unlink_in(root, "dir/victim.md", NULL), DX_EPATH);
+    CHECK_EQ_INT(dx_fs_unlink_in(root, "dir/victim.md", NULL, NULL), DX_EPATH);
     CHECK(dx_fs_opendir_in(root, "dir") == NULL);
     slurp("outside/victim.md", &b);
     CHECK_EQ_STR(dx_buf_cstr(&b), "SECRET\n");
@@ -124,8 +124,8 @@ TEST(test_fs_write_creates_directories_and_lists)
         closedir(d);
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(dx_fs_rmdir_in(root, "a/b", NULL), DX_ECONFLICT); /* not empty */
-    CHECK_EQ_INT(dx_fs_unlink_in(root, "a/b/c.md", NULL), 0);
-    CHECK_EQ_INT(dx_fs_unlink_in(root, "a/b/c.md", NULL), DX_ENOTFOUND);
+    CHECK_EQ_INT(dx_fs_unlink_in(root, "a/b/c.md", NULL, NULL), 0);
+    CHECK_EQ_INT(dx_fs_unlink_in(root, "a/b/c.md", NULL, NULL), DX_ENOTFOUND);
     CHECK_EQ_INT(dx_fs_rmdir_in(root, "a/b", NULL), 0);
     CHECK_EQ_INT(dx_fs_stat_in(root, "a/b", &st, NULL), DX_ENOTFOUND);
     CHECK_EQ_INT(dx_fs_mkdirs_in(root, "x/y", NULL), 0);
@@ -148,8 +148,7 @@ TEST(test_fs_write_with_expectation_never_replaces_other_bytes)
     /* Another program appended since: nothing is written, its bytes stay. */
     put("ws/a.md", "new\nappended\n");
     dx_fs_expect stale = {.bytes = "new\n", .len = 4};
-    CHECK_EQ_INT(dx_fs_write_in(root, "a.md", "mine\n", 5, 0644, &stale, NULL, &err),
-                 DX_ECONFLICT);
+    CHECK_EQ_INT(dx_fs_write_in(root, "a.md", "mine\n", 5, 0644, &stale, NULL, &err), DX_ECONFLICT);
     CHECK(strstr(err.msg, "'a.md' was changed by another program") != NULL);
     slurp("ws/a.md", &b);
     CHECK_EQ_STR(dx_buf_cstr(&b), "new\nappended\n");
