@@ -98,23 +98,15 @@ static int export_node(exporter *x, const char *rel, const dx_strlist *inherited
     if (rc >= 0 && x->included)
         rc = dx_strlist_push(x->included, rel);
     if (rc >= 0 && !x->o->dry_run) {
-        dx_buf out = DX_BUF_INIT, dir = DX_BUF_INIT, text = DX_BUF_INIT, src = DX_BUF_INIT;
-        dx_buf_printf(&out, "%s/%s", x->dest, rel);
-        dx_path_dirname(out.data, &dir);
-        if ((rc = dx_mkdirs(dir.data, x->err)) == 0) {
-            if (readable) {
-                rc = dx_fm_write(fm, &text, x->err);
-            } else {
-                dx_workspace_abspath(x->ws, rel, &src);
-                rc = dx_file_read(src.data, &text, x->err);
-            }
-        }
+        dx_buf text = DX_BUF_INIT;
+        /* Both sides confined: no link in the workspace is read through, none in the
+         * destination written through. */
+        rc =
+            readable ? dx_fm_write(fm, &text, x->err) : dx_ws_read_bytes(x->ws, rel, &text, x->err);
         if (rc == 0)
-            rc = dx_file_write_atomic(out.data, dx_buf_cstr(&text), text.len, 0644, x->err);
-        dx_buf_release(&out);
-        dx_buf_release(&dir);
+            rc = dx_fs_write_in(x->dest, rel, dx_buf_cstr(&text), text.len, 0644, NULL, NULL,
+                                x->err);
         dx_buf_release(&text);
-        dx_buf_release(&src);
     }
     dx_strlist_release(&kids);
     dx_strlist_release(&raw);
@@ -155,7 +147,9 @@ int dx_workspace_export(const dx_workspace *ws, const char *abs_dest, const dx_e
         return dx_error_set(err, DX_EINVAL, "cannot export into the workspace itself ('%s')",
                             abs_dest);
     exporter x = {ws, abs_dest, opts, included, excluded, DX_STRLIST_INIT, err};
-    int rc = export_node(&x, ws->root_file, NULL, false);
+    int rc = opts->dry_run ? 0 : dx_mkdirs(abs_dest, err);
+    if (rc == 0)
+        rc = export_node(&x, ws->root_file, NULL, false);
     dx_strlist_release(&x.seen);
     return rc < 0 ? rc : 0;
 }

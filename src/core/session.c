@@ -46,6 +46,7 @@ struct dx_session {
     dx_strmap recs;    /* path -> dx_store_file* (owned) */
     dx_strmap rec_ids; /* entry id -> dx_store_file* (borrowed from recs) */
     dx_strmap touched; /* ids to re-render in this round */
+    dx_strmap taken;   /* ids whose file this round ingested (the file's base is now) */
     pending *pend;
     size_t n_pend, cap_pend;
     int oom;          /* an update could not be kept: the round fails */
@@ -410,6 +411,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     } else if (!rc) {
         if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
             !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id)) &&
+            !(rc = dx_strmap_put(&s->taken, id, (void *)1) ? DX_ENOMEM : 0) &&
             !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, st, err)))
             s->stats->ingested++;
     } else {
@@ -608,13 +610,16 @@ static void keep_late(dx_session *s, const char *path, const dx_buf *late, bool 
 }
 
 /* Write entry id's bytes at path, unless a file diaryx did not write is there. The check
- * is made again on the file being replaced just before the rename (dx_fs_write_in), so a
- * write by another program in between is never replaced. */
-static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
+ * is made again on the file being replaced just before the rename (dx_fs_write_in). When
+ * the entry's own file changed on disk since diaryx wrote it (another program wrote it
+ * after this command's scan), the change is taken in first - merged with this command's
+ * edit on the state the file came from - and the merge is written: neither the other
+ * program's bytes nor the command's edit is lost. */
+static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes_in,
                        dx_error *err)
 {
-    dx_buf cur = DX_BUF_INIT, late = DX_BUF_INIT;
-    dx_store_file *r = dx_strmap_get(&s->recs, path);
+    dx_buf cur = DX_BUF_INIT, late = DX_BUF_INIT, merged = DX_BUF_INIT, mpath = DX_BUF_INIT;
+    const dx_buf *bytes = bytes_in;
     char hash[48];
     struct stat st;
     dx_error e = DX_ERROR_INIT;
@@ -630,48 +635,78 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
         rc = 0;
         goto done;
     }
-    rc = read_rel(s, path, &cur, &st, &e);
-    if (rc == 0 && cur.len == bytes->len &&
-        !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
-        rc = 0;
-        if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
-            rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err);
-        goto done;
-    }
-    if (rc == DX_EPATH) {
-        /* A symbolic link (or a directory on the way that is one) is never written through. */
-        dx_strlist_pushf(&s->warnings, "%s; the entry is not written", e.msg);
-        want_full_check(s);
-        rc = 0;
-        goto done;
-    }
-    if (rc == 0 &&
-        (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash)))
-        rc = DX_ECONFLICT;
-    if (rc == 0 || rc == DX_ENOTFOUND) {
-        dx_fs_expect expect = {.absent = rc == DX_ENOTFOUND,
-                               .bytes = rc ? NULL : dx_buf_cstr(&cur),
-                               .len = cur.len,
-                               .late = &late};
+    for (int attempt = 0;; attempt++) {
+        dx_store_file *r = dx_strmap_get(&s->recs, path);
+        dx_buf_reset(&cur);
         dx_error_clear(&e);
-        rc = dx_fs_write_in(dx_workspace_root(s->ws), path, dx_buf_cstr(bytes), bytes->len, 0644,
-                            &expect, &st, &e);
-        if (rc == 0 && expect.late_write)
-            keep_late(s, path, &late, false);
-        if (rc == 0 && !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err)))
-            s->stats->written++;
+        rc = read_rel(s, path, &cur, &st, &e);
+        if (rc == 0 && cur.len == bytes->len &&
+            !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
+            if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
+                rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err);
+            goto done;
+        }
+        if (rc == DX_EPATH) {
+            /* A symbolic link (or a directory on the way that is one) is never written
+             * through. */
+            dx_strlist_pushf(&s->warnings, "%s; the entry is not written", e.msg);
+            want_full_check(s);
+            rc = 0;
+            goto done;
+        }
+        if (rc == 0 && (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) ||
+                        strcmp(hash, r->hash) != 0)) {
+            rc = DX_ECONFLICT;
+            /* Only when the file's base is the state the files were last written from
+             * (mat_point): not after an ingest in this round. */
+            if (r && !strcmp(r->doc_id, id) && attempt < 3 && !dx_strmap_get(&s->taken, id)) {
+                /* This entry's file, changed since diaryx wrote it: take it in, render
+                 * the merge, and try again. */
+                if ((rc = ingest_changed(s, id, path, &cur, &st, err)))
+                    goto done;
+                r = dx_strmap_get(&s->recs, path);
+                dx_buf_reset(&mpath);
+                dx_buf_reset(&merged);
+                if (r && !dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) &&
+                    !strcmp(hash, r->hash) &&
+                    dx_session_render(s, id, &mpath, &merged, NULL) == 0 &&
+                    !strcmp(mpath.data, path)) {
+                    bytes = &merged;
+                    continue;
+                }
+                rc = DX_ECONFLICT; /* not taken in (unreadable): left alone */
+            }
+        }
+        if (rc == 0 || rc == DX_ENOTFOUND) {
+            dx_fs_expect expect = {.absent = rc == DX_ENOTFOUND,
+                                   .bytes = rc ? NULL : dx_buf_cstr(&cur),
+                                   .len = cur.len,
+                                   .late = &late};
+            dx_error_clear(&e);
+            rc = dx_fs_write_in(dx_workspace_root(s->ws), path, dx_buf_cstr(bytes), bytes->len,
+                                0644, &expect, &st, &e);
+            if (rc == DX_ECONFLICT && attempt < 3)
+                continue; /* written meanwhile: look again */
+            if (rc == 0 && expect.late_write)
+                keep_late(s, path, &late, false);
+            if (rc == 0 && !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err)))
+                s->stats->written++;
+        }
+        break;
     }
     if (rc == DX_ECONFLICT || rc == DX_EPATH) {
         dx_strlist_pushf(&s->warnings,
                          "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
         want_full_check(s);
         rc = 0;
-    } else if (rc) {
+    } else if (rc && e.msg[0]) {
         rc = dx_error_set(err, rc, "%s", e.msg);
     }
 done:
     dx_buf_release(&cur);
     dx_buf_release(&late);
+    dx_buf_release(&merged);
+    dx_buf_release(&mpath);
     return rc;
 }
 
@@ -879,6 +914,7 @@ static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
     s->stats = stats ? stats : &s->scratch;
     memset(s->stats, 0, sizeof *s->stats);
     dx_strmap_release(&s->touched);
+    dx_strmap_release(&s->taken);
     s->full = false;
     int rc = dx_store_begin(s->store, err);
     if (!rc && (rc = catch_up(s, err)))
@@ -914,7 +950,7 @@ static int round_end(dx_session *s, int rc, dx_error *err)
 static int sync_disk(dx_session *s, dx_error *err)
 {
     dx_strlist recorded = DX_STRLIST_INIT, ondisk = DX_STRLIST_INIT;
-    dx_buf bytes = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf bytes = DX_BUF_INIT;
     newfile *nf = NULL;
     dx_buf *nfb = NULL;
     size_t nn = 0, cap = 0;
@@ -1043,7 +1079,6 @@ static int sync_disk(dx_session *s, dx_error *err)
     dx_strlist_release(&recorded);
     dx_strlist_release(&ondisk);
     dx_buf_release(&bytes);
-    dx_buf_release(&abs);
     return rc;
 }
 
@@ -1113,8 +1148,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
                                   dx_workspace_link_format(s->ws), lookup, s, &e);
         if (rc)
             rc = dx_error_set(err, rc, "%s", e.msg);
-        else
-            rc = touch(s, id);
+        else if (!(rc = touch(s, id)) && dx_strmap_put(&s->taken, id, (void *)1))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory"); /* read from disk: base unknown */
     }
     /* 3. Removed files (not moved elsewhere) delete their entry. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1164,7 +1199,7 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     if (!rc) {
         dx_workspace_abspath(ws, ".diaryx", &dir);
         dx_buf_printf(&db, "%s/crdt.db", dir.data);
-        rc = dx_mkdirs(dir.data, err);
+        rc = dx_fs_mkdirs_in(dx_workspace_root(ws), ".diaryx", err); /* not through a link */
     }
     if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
         /* A store that is not a database any more: the files are the last materialized
@@ -1249,6 +1284,7 @@ void dx_session_close(dx_session *s)
     dx_strmap_release(&s->bodies);
     records_clear(s);
     dx_strmap_release(&s->touched);
+    dx_strmap_release(&s->taken);
     paths_clear(s);
     for (size_t i = 0; i < s->n_pend; i++) {
         free(s->pend[i].doc);

@@ -85,4 +85,71 @@ contains "mv ../x.md: named as typed" "$T/.err" "'../x.md' leaves the workspace"
 check_rc "content get ../x.md fails" 1 "$DIARYX" content get ../x.md
 contains "content get ../x.md: named as typed" "$T/.err" "'../x.md'"
 lacks "content get: not the joined path" "$T/.err" "'/../x.md'"
+
+# ---- 2. bytes another program writes during diaryx's writes are never lost ----
+# An editor appends numbered lines every 10 ms while diaryx takes in, writes and commits
+# the same file; afterwards every line is on disk and, after a final commit, in git.
+cd "$T" && "$DIARYX" init ws2 >/dev/null && cd ws2
+"$DIARYX" create log.md >/dev/null
+"$DIARYX" commit -m "before the writer" >/dev/null
+(
+    i=0
+    while [ ! -e "$T/stop" ]; do
+        i=$((i + 1))
+        echo "line $i" >>log.md
+        echo "$i" >"$T/written"
+        sleep 0.01
+    done
+) &
+writer=$!
+for round in 1 2 3 4 5 6 7 8; do
+    "$DIARYX" watch --once --interval 0 >/dev/null 2>&1
+    "$DIARYX" property set log.md round "$round" >/dev/null 2>&1
+    "$DIARYX" content append README.md "round $round" >/dev/null 2>&1
+done
+touch "$T/stop"
+wait $writer
+"$DIARYX" commit -m "after the writer" >/dev/null 2>&1
+check "a final commit" "$DIARYX" commit -m "settled"
+git show HEAD:log.md >"$T/log.head"
+cat log.md conflict-*.md 2>/dev/null >"$T/log.disk"
+n=$(cat "$T/written")
+missing_disk=0
+missing_git=0
+for i in $(seq 1 "$n"); do
+    grep -qx "line $i" "$T/log.disk" || missing_disk=$((missing_disk + 1))
+    [ "$(grep -cx "line $i" "$T/log.head")" -eq 1 ] || missing_git=$((missing_git + 1))
+done
+[ "$n" -gt 50 ] && pass || fail "the writer wrote only $n lines"
+same "every appended line is on disk ($n lines)" "$missing_disk" 0
+same "every appended line is in git exactly once ($n lines)" "$missing_git" 0
+
+# ---- 5. files git ignores are not taken in and not committed ----
+cd "$T" && "$DIARYX" init ws5 >/dev/null && cd ws5
+printf 'secret.md\ndrafts/\n' >.gitignore
+mkdir -p drafts/deep
+printf -- '---\ntitle: Secret\n---\nsecret text\n' >secret.md
+printf -- '---\ntitle: Draft\n---\ndraft text\n' >drafts/d.md
+printf -- '---\ntitle: Deep\n---\ndeep text\n' >drafts/deep/e.md
+printf -- '---\ntitle: Public\n---\npublic text\n' >public.md
+printf -- '---\ntitle: Local\n---\nlocal text\n' >local.md
+echo 'local.md' >>.git/info/exclude
+check "commit with ignored files present" "$DIARYX" commit -m ignored
+git ls-tree -r --name-only HEAD >"$T/tree"
+contains "a file not ignored is committed" "$T/tree" "public.md"
+lacks "secret.md (.gitignore) is not committed" "$T/tree" "secret.md"
+lacks "drafts/ (.gitignore) is not committed" "$T/tree" "drafts/"
+lacks "local.md (.git/info/exclude) is not committed" "$T/tree" "local.md"
+lacks "no ignored bytes in the CRDT" .diaryx/crdt.db "secret text"
+lacks "no ignored draft in the CRDT" .diaryx/crdt.db "deep text"
+check_rc "create at an ignored path is refused" 1 "$DIARYX" create drafts/new.md
+contains "the refusal says why and what to do" "$T/.err" "is ignored by git (.gitignore or .git/info/exclude)"
+check_rc "create of an ignored file is refused" 1 "$DIARYX" create secret.md --title x
+[ -z "$(git log --all -p | grep -F -e 'secret text' -e 'draft text' -e 'local text')" ] && pass || fail "no ignored bytes anywhere in git"
+# An entry whose path becomes ignored stays tracked (as in git).
+echo 'public.md' >>.gitignore
+"$DIARYX" content append public.md "more" >/dev/null
+check "commit after ignoring a tracked entry" "$DIARYX" commit -m "still tracked"
+git ls-tree -r --name-only HEAD >"$T/tree"
+contains "a tracked entry stays in the history" "$T/tree" "public.md"
 finish
