@@ -9,6 +9,7 @@
 #ifndef DX_BODYDOC_H
 #define DX_BODYDOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "diaryx/buf.h"
@@ -23,5 +24,10 @@ int dx_body_get(y_doc *doc, dx_buf *out, dx_error *err);
 /* Make the body equal to text (UTF-8, len bytes) with minimal edits in one transaction.
  * Nothing is written when the text is unchanged. Invalid UTF-8 -> DX_EINVAL. */
 int dx_body_set(y_doc *doc, const char *text, size_t len, dx_error *err);
+
+/* Insert text (UTF-8, len bytes) at the start (at_end false) or the end of the body, as one
+ * insert: a concurrent edit anywhere else, or another insert at the same end, merges with it.
+ * Invalid UTF-8 -> DX_EINVAL. */
+int dx_body_insert(y_doc *doc, bool at_end, const char *text, size_t len, dx_error *err);
 
 #endif

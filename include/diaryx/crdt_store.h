@@ -146,6 +146,8 @@ typedef struct dx_store_file {
 /* Every record, sorted by path. Free with dx_store_files_free. */
 int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *err);
 void dx_store_files_free(dx_store_file *files, size_t n);
+/* The record of path as the store holds it now (out->path is left NULL); DX_ENOTFOUND. */
+int dx_store_file_get(dx_crdt_store *s, const char *path, dx_store_file *out, dx_error *err);
 /* Insert or replace the record of f->path; remove one. */
 int dx_store_file_put(dx_crdt_store *s, const dx_store_file *f, dx_error *err);
 int dx_store_file_remove(dx_crdt_store *s, const char *path, dx_error *err);

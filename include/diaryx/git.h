@@ -95,6 +95,10 @@ typedef struct dx_git_commit_opts {
     int allow_empty;             /* commit even when nothing changed */
     const char *expected_parent; /* hex id the caller based its work on; NULL = HEAD now.
                                     If HEAD has moved past it: DX_ECONFLICT. */
+    int keep_worktree;           /* the caller owns the work tree (it wrote the files): only
+                                    the index follows the commit, no file is written or
+                                    removed; a file that differs from the commit (a newer
+                                    edit) stays as it is and git shows it modified */
 } dx_git_commit_opts;
 
 typedef struct dx_git_stats {

@@ -27,6 +27,7 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/crdt_store.h"
+#include "diaryx/edit.h"
 #include "diaryx/error.h"
 #include "diaryx/strlist.h"
 #include "diaryx/uuid.h"
@@ -70,6 +71,13 @@ void dx_session_close(dx_session *s);
  * 10k-entry workspace costs ~20 ms). Builds with DX_FREE_AT_EXIT (sanitizer and fuzz
  * builds) free everything, so leak checks still see it all. */
 void dx_session_close_at_exit(dx_session *s);
+
+/* The session's documents for the editing API (edit.h): edits made through them are
+ * changes of the state the session holds, stored by the next dx_session_save (which also
+ * writes the entries' files), like staged edits. */
+void dx_session_docs(dx_session *s, dx_docs *out);
+/* Whether edits made through the documents wait for dx_session_save. */
+bool dx_session_unsaved(const dx_session *s);
 
 /* Warnings gathered so far (files left alone and why), borrowed. */
 const dx_strlist *dx_session_warnings(const dx_session *s);

@@ -69,6 +69,13 @@ typedef struct dx_staged {
 } dx_staged;
 
 void dx_workspace_set_staging(dx_workspace *ws, bool on);
+/* In staging mode, where a file with nothing staged is read from: fn appends its bytes to
+ * out and returns 0, or returns DX_ENOTFOUND to have it read from disk. A session installs
+ * one so that a command edits the state the session holds, not bytes another process wrote
+ * to disk since (its edit is then a change against that state, and merges with theirs).
+ * fn NULL reads the disk. */
+typedef int (*dx_workspace_source_fn)(void *ud, const char *rel, dx_buf *out, dx_error *err);
+void dx_workspace_set_source(dx_workspace *ws, dx_workspace_source_fn fn, void *ud);
 /* Write or remove one file as it is (bytes, not a parsed note), through the staging area
  * when it is on: restoring a file from history uses these. */
 int dx_workspace_put_file(dx_workspace *ws, const char *rel, const char *bytes, size_t len,

@@ -10,8 +10,11 @@
  *   contents     Y.Array of child doc ids, in display order (absent for leaves)
  *   attachments  Y.Array of strings (absent when none)
  *   audience     Y.Array of strings (absent when the file has no `audience` key)
- *   extra        string  the other frontmatter keys as one JSON object, in file order
- *                        (absent when none)
+ *   extra/<key>  string  one per other frontmatter key: JSON text `[order, value]`; the
+ *                        keys are listed by (order, key). Each key is its own field, so
+ *                        concurrent changes of different keys merge. (Older stores: one
+ *                        field `extra`, a JSON object string, read while no `extra/` field
+ *                        exists and removed at the entry's next write of its extra keys.)
  *   deleted      bool    soft-delete tombstone
  *   modified_at  number  Unix milliseconds of the last change
  * Every write changes only the fields whose value differs, and arrays are edited with a
@@ -93,7 +96,7 @@ bool dx_wsdoc_is_live(y_doc *doc, const char *id);
 int dx_wsdoc_find_path(y_doc *doc, const char *path, char out[DX_UUID_LEN + 1], dx_error *err);
 
 /* Set one string field (value NULL deletes it). field is one of filename, title,
- * description, part_of, extra. */
+ * description, part_of, extra (a JSON object text, written as the extra/<key> fields). */
 int dx_wsdoc_set_field(y_doc *doc, const char *id, const char *field, const char *value,
                        dx_error *err);
 

@@ -236,7 +236,7 @@ int cli_finish(dx_workspace *ws, int rc)
     size_t staged = 0;
     if (ws)
         dx_workspace_staged(ws, &staged);
-    if (!rc && staged)
+    if (!rc && (staged || (session && dx_session_unsaved(session))))
         rc = cli_save(ws);
     if (cli_exiting)
         dx_session_close_at_exit(session);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "diaryx/edit.h"
 #include "diaryx/fs.h"
 
 static const char USAGE[] =
@@ -32,7 +33,7 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
     dx_strlist pos = DX_STRLIST_INIT;
     dx_workspace *ws = NULL;
     dx_fm *fm = NULL;
-    dx_buf rel = DX_BUF_INIT, text = DX_BUF_INIT, body = DX_BUF_INIT;
+    dx_buf rel = DX_BUF_INIT, text = DX_BUF_INIT;
     dx_error err = DX_ERROR_INIT;
     int rc = cli_parse(USAGE, opts, argc, argv, &pos);
     const char *sub = pos.len ? pos.items[0] : "";
@@ -66,31 +67,31 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
         fwrite(cur, 1, blen, stdout);
         goto done;
     }
-    if (!strcmp(sub, "set")) {
-        dx_buf_append(&body, text.data ? text.data : "", text.len);
-    } else if (!strcmp(sub, "append")) {
-        dx_buf_append(&body, cur, blen);
-        if (blen && cur[blen - 1] != '\n')
-            dx_buf_putc(&body, '\n');
-        dx_buf_append(&body, dx_buf_cstr(&text), text.len);
-        /* Text is added as whole lines: the file keeps ending with a newline. */
-        if (text.len && text.data[text.len - 1] != '\n')
-            dx_buf_putc(&body, '\n');
-    } else if (!strcmp(sub, "prepend")) {
-        dx_buf_append(&body, dx_buf_cstr(&text), text.len);
-        if (blen && text.len && text.data[text.len - 1] != '\n')
-            dx_buf_putc(&body, '\n');
-        dx_buf_append(&body, cur, blen);
-    }
-    if (dx_fm_set_body(fm, dx_buf_cstr(&body), body.len) ||
-        dx_workspace_write(ws, rel.data, fm, &err))
+    /* The file was read above only to refuse one that does not parse; the edit itself is a
+     * CRDT operation on the entry's body (an append merges with a concurrent one). */
+    char id[DX_UUID_LEN + 1];
+    dx_docs docs;
+    dx_session *s = cli_session();
+    if ((rc = dx_session_find(s, rel.data, id, &err) ? 1 : 0))
+        goto fail;
+    dx_session_docs(s, &docs);
+    const char *t = dx_buf_cstr(&text);
+    if (!strcmp(sub, "set"))
+        rc = dx_edit_body_set(&docs, id, t, text.len, &err);
+    else if (!strcmp(sub, "clear"))
+        rc = dx_edit_body_set(&docs, id, "", 0, &err);
+    else if (!strcmp(sub, "append"))
+        rc = dx_edit_body_append(&docs, id, t, text.len, &err);
+    else
+        rc = dx_edit_body_prepend(&docs, id, t, text.len, &err);
+fail:
+    if (rc)
         rc = cli_fail(&err);
 done:
     dx_fm_free(fm);
     rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
     dx_buf_release(&text);
-    dx_buf_release(&body);
     dx_strlist_release(&pos);
     return rc;
 }

@@ -297,3 +297,18 @@ done:
     free(ops);
     return rc;
 }
+
+int dx_body_insert(y_doc *doc, bool at_end, const char *text, size_t len, dx_error *err)
+{
+    if (!y_utf8_valid(text, len))
+        return dx_error_set(err, DX_EINVAL, "the text to insert is not valid UTF-8");
+    y_type *t = y_doc_get_text(doc, DX_BODY_TEXT);
+    if (!t)
+        return dx_error_set(err, DX_ECORRUPT, "body document: '%s' is not a text", DX_BODY_TEXT);
+    if (!len)
+        return 0;
+    int rc = y_text_insert(t, at_end ? y_text_length(t) : 0, text, len, NULL);
+    return rc == Y_OK
+               ? 0
+               : dx_error_set(err, DX_ENOMEM, "cannot insert into the body: %s", y_strerror(rc));
+}

@@ -812,6 +812,26 @@ int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *e
     return rc;
 }
 
+int dx_store_file_get(dx_crdt_store *s, const char *path, dx_store_file *out, dx_error *err)
+{
+    sqlite3_stmt *st;
+    if (prep(s, "SELECT doc_id, size, mtime_ns, hash FROM files WHERE path = ?", &st) != SQLITE_OK)
+        return sql_error(s, SQLITE_ERROR, err, "cannot read the file records");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->doc_id, sizeof out->doc_id, "%s", (const char *)sqlite3_column_text(st, 0));
+        out->size = sqlite3_column_int64(st, 1);
+        out->mtime_ns = sqlite3_column_int64(st, 2);
+        snprintf(out->hash, sizeof out->hash, "%s", (const char *)sqlite3_column_text(st, 3));
+    } else {
+        rc = dx_error_set(err, DX_ENOTFOUND, "no record of '%s'", path);
+    }
+    unprep(s, st);
+    return rc;
+}
+
 void dx_store_files_free(dx_store_file *files, size_t n)
 {
     for (size_t i = 0; files && i < n; i++)

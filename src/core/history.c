@@ -367,6 +367,9 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = dx_session_device(s);
+    /* The session wrote the files; should another process have written newer ones since,
+     * rewriting them with this commit's bytes would undo its edits. */
+    go.keep_worktree = 1;
     for (int attempt = 0; !rc; attempt++) {
         if (!delta) {
             dx_strlist_release(&docs);

@@ -184,30 +184,36 @@ int dx_link_write(const char *target, const char *from_file, const char *title, 
     } else if (fmt == DX_LINK_PLAIN_CANONICAL) {
         rc = dx_buf_puts(&path, target);
     } else {
-        rc = dx_path_dirname(from_file, &dir);
-        rc |= dx_path_relative(dx_buf_cstr(&dir), target, &path);
+        if (!(rc = dx_path_dirname(from_file, &dir)))
+            rc = dx_path_relative(dx_buf_cstr(&dir), target, &path);
     }
     if (rc)
         goto done;
     if (fmt == DX_LINK_MARKDOWN_ROOT || fmt == DX_LINK_MARKDOWN_RELATIVE) {
         if (!title || !*title) {
-            rc = dx_title_from_path(target, &t);
+            if ((rc = dx_title_from_path(target, &t)))
+                goto done;
             title = dx_buf_cstr(&t);
         }
-        /* The link text must not close the brackets early. */
-        rc |= dx_buf_putc(out, '[');
-        for (const char *p = title; *p && !rc; p++)
-            rc = *p == ']' || *p == '[' ? dx_buf_putc(out, ' ') : dx_buf_putc(out, *p);
+        /* Appended unchecked: out keeps its first error, returned below. The link text must
+         * not close the brackets early. */
+        dx_buf_putc(out, '[');
+        for (const char *p = title; *p; p++)
+            dx_buf_putc(out, *p == ']' || *p == '[' ? ' ' : *p);
         /* Paths with spaces, parentheses or angle brackets go between < and >, where the
          * brackets and backslashes are escaped. */
         if (strpbrk(path.data, " \t()<>\\")) {
-            rc |= dx_buf_puts(out, "](<");
-            for (const char *p = path.data; *p && !rc; p++)
-                rc = (strchr("<>\\", *p) ? dx_buf_putc(out, '\\') : 0) || dx_buf_putc(out, *p);
-            rc |= dx_buf_puts(out, ">)");
+            dx_buf_puts(out, "](<");
+            for (const char *p = path.data; *p; p++) {
+                if (strchr("<>\\", *p))
+                    dx_buf_putc(out, '\\');
+                dx_buf_putc(out, *p);
+            }
+            dx_buf_puts(out, ">)");
         } else {
-            rc |= dx_buf_printf(out, "](%s)", path.data);
+            dx_buf_printf(out, "](%s)", path.data);
         }
+        rc = dx_buf_error(out);
     } else {
         rc = dx_buf_puts(out, path.data);
     }

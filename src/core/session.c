@@ -98,13 +98,16 @@ static int new_doc(y_doc **d, dx_error *err)
     return y_doc_new(d, &o) == Y_OK ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
 }
 
-/* Load document name into slot and watch its changes. */
-static int slot_load(dx_session *s, doc_slot *slot, const char *name, dx_error *err)
+/* Load document name into slot and watch its changes. upto: the newest update to apply
+ * (INT64_MAX: all). */
+static int slot_load(dx_session *s, doc_slot *slot, const char *name, int64_t upto, dx_error *err)
 {
     slot->s = s;
     snprintf(slot->name, sizeof slot->name, "%s", name);
     int rc = new_doc(&slot->doc, err);
-    if (!rc && (rc = dx_store_load(s->store, name, slot->doc, err)) == DX_ENOTFOUND) {
+    if (!rc && upto != INT64_MAX)
+        rc = dx_store_load_upto(s->store, name, upto, slot->doc, err);
+    else if (!rc && (rc = dx_store_load(s->store, name, slot->doc, err)) == DX_ENOTFOUND) {
         dx_error_clear(err);
         rc = 0;
     }
@@ -128,7 +131,17 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
             free(slot);
             return dx_error_set(err, DX_ENOMEM, "out of memory");
         }
-        int rc = slot_load(s, slot, name, err);
+        /* As of the update the other documents in memory include: a command's edit is a
+         * change against the state it saw; what others stored since comes with the next
+         * catch-up. Updates of the last few moments are never compacted away (compaction
+         * keeps the newest), so that state is normally there; when it is not, the command
+         * must start again rather than edit a state it did not see. */
+        int rc = slot_load(s, slot, name, s->seen_id, err);
+        if (rc == DX_ENOTFOUND)
+            rc = dx_error_set(err, DX_EBUSY,
+                              "'%s' changed too much while this command ran (another process "
+                              "committed and compacted it); run the command again",
+                              name);
         if (rc)
             return rc;
     }
@@ -202,17 +215,6 @@ static void rec_drop(dx_session *s, const char *path)
     free(r);
 }
 
-/* The mtime to record for a file: 0 (hash it again on the next scan) when it is so recent
- * that another write within the same file-system timestamp tick would leave size and mtime
- * as they are (git's "racily clean" case). */
-static int64_t recorded_mtime(const struct stat *st)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-    return mtime_ns(st) > now_ns - 50000000 ? 0 : mtime_ns(st);
-}
-
 /* Record that path (on disk, holding bytes; st its stat taken with those bytes) is entry
  * id's file as diaryx knows it. */
 static int rec_set(dx_session *s, const char *path, const char *id, const char *bytes, size_t len,
@@ -232,7 +234,7 @@ static int rec_set(dx_session *s, const char *path, const char *id, const char *
     }
     snprintf(r->doc_id, sizeof r->doc_id, "%s", id);
     r->size = (int64_t)st->st_size;
-    r->mtime_ns = recorded_mtime(st);
+    r->mtime_ns = mtime_ns(st);
     if (dx_git_blob_hex(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     return dx_store_file_put(s->store, r, err);
@@ -292,6 +294,42 @@ int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes
     if (!rc)
         rc = dx_materialize_entry(s->wsslot.doc, id, body, dx_workspace_link_format(s->ws), path,
                                   bytes, err);
+    return rc;
+}
+
+/* What a command in staging mode reads for a file (dx_workspace_set_source): an entry's file
+ * as the session's documents have it. The disk holds exactly that while the file is what
+ * this session last recorded (same size and time, looked at after reading, so a write that
+ * races the read is seen). When it is instead what another diaryx process recorded since
+ * (the store's record now), that process wrote a newer state, and the entry is rendered
+ * from this session's documents: the command's edit must be a change of the state it saw,
+ * or taking it in would undo the other process's edit. Bytes no diaryx process recorded (an
+ * editor's, possibly unreadable) are read as they are, as before sessions merged. Other
+ * files: the disk. */
+static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
+{
+    dx_session *s = ud;
+    const char *id = dx_strmap_get(&s->paths, rel);
+    if (!id)
+        return DX_ENOTFOUND;
+    const dx_store_file *r = dx_strmap_get(&s->recs, rel);
+    struct stat st;
+    size_t at = out->len;
+    /* Confined, and st is the fstat the bytes were read with (a racing write is seen). */
+    int rc = read_rel(s, rel, out, &st, err);
+    bool seen = !rc && (int64_t)(out->len - at) == st.st_size && st.st_mtim.tv_sec != 0;
+    if (rc || !seen || (r && (int64_t)st.st_size == r->size && mtime_ns(&st) == r->mtime_ns))
+        return rc; /* unreadable (the error says why), or this session's bytes */
+    dx_store_file now;
+    if (dx_store_file_get(s->store, rel, &now, NULL) != 0 || (int64_t)st.st_size != now.size ||
+        mtime_ns(&st) != now.mtime_ns || (r && !strcmp(now.hash, r->hash)))
+        return 0; /* not another diaryx process's */
+    dx_buf_truncate(out, at);
+    char keep[DX_UUID_LEN + 1];
+    snprintf(keep, sizeof keep, "%s", id);
+    dx_buf path = DX_BUF_INIT;
+    rc = dx_session_render(s, keep, &path, out, err);
+    dx_buf_release(&path);
     return rc;
 }
 
@@ -909,17 +947,28 @@ static int catch_up(dx_session *s, dx_error *err)
     return rc;
 }
 
-static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
+/* The entries marked changed (`touched`) stay marked until a round has written them: edits
+ * made through dx_session_docs between rounds mark theirs before the save's round begins. */
+static void round_reset(dx_session *s, dx_session_stats *stats)
 {
     s->stats = stats ? stats : &s->scratch;
     memset(s->stats, 0, sizeof *s->stats);
-    dx_strmap_release(&s->touched);
-    dx_strmap_release(&s->taken);
     s->full = false;
+}
+
+/* Take the store's write lock and what others stored meanwhile. */
+static int round_lock(dx_session *s, dx_error *err)
+{
     int rc = dx_store_begin(s->store, err);
     if (!rc && (rc = catch_up(s, err)))
         dx_store_rollback(s->store);
     return rc;
+}
+
+static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
+{
+    round_reset(s, stats);
+    return round_lock(s, err);
 }
 
 /* Store the updates, write the files, remember how far the files reflect the CRDT, and
@@ -939,6 +988,8 @@ static int round_end(dx_session *s, int rc, dx_error *err)
         snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
         rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
     }
+    dx_strmap_release(&s->touched);
+    dx_strmap_release(&s->taken);
     if (!rc)
         return dx_store_commit(s->store, err);
     /* Nothing of the round is stored; the documents in memory are ahead of the store, so
@@ -1003,7 +1054,7 @@ static int sync_disk(dx_session *s, dx_error *err)
         if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         } else if (!strcmp(hash, r->hash)) {
-            r->mtime_ns = recorded_mtime(&st); /* touched, not changed */
+            r->mtime_ns = mtime_ns(&st); /* touched, not changed */
             r->size = (int64_t)st.st_size;
             rc = dx_store_file_put(s->store, r, err);
         } else {
@@ -1105,8 +1156,13 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
     size_t n;
     const dx_staged *st = dx_workspace_staged(s->ws, &n);
     newfile *nf = calloc(n ? n : 1, sizeof *nf);
-    int rc = nf ? round_begin(s, stats, err) : dx_error_set(err, DX_ENOMEM, "out of memory");
+    int rc = nf ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
     size_t nn = 0;
+    /* The staged files were made from the state this session holds (dx_workspace_set_source),
+     * so they are taken in as edits of that state first, and only then is the store locked
+     * and caught up: what another process stored meanwhile merges with these edits as CRDT
+     * updates do. Caught up first, the staged bytes would undo the other process's changes. */
+    round_reset(s, stats);
     bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1167,6 +1223,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
             rc = touch(s, keep);
         free(dx_strmap_remove(&s->paths, st[i].path));
     }
+    if (!rc)
+        rc = round_lock(s, err);
     /* Paths below a moved index changed with it. */
     if (!rc && moved_any)
         rc = paths_build(s, err);
@@ -1175,6 +1233,31 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         dx_workspace_staged_clear(s->ws);
     free(nf);
     return rc;
+}
+
+/* ---- edits through the documents -------------------------------------------------------- */
+
+static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    return dx_session_body(ud, id, out, err);
+}
+
+static int docs_changed(void *ud, const char *id)
+{
+    return touch(ud, id);
+}
+
+void dx_session_docs(dx_session *s, dx_docs *out)
+{
+    out->workspace = dx_session_wsdoc(s);
+    out->body = docs_body;
+    out->changed = docs_changed;
+    out->ud = s;
+}
+
+bool dx_session_unsaved(const dx_session *s)
+{
+    return s->n_pend > 0 || s->touched.len > 0;
 }
 
 /* ---- open/close ----------------------------------------------------------------------- */
@@ -1229,7 +1312,7 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     if (!rc) {
         /* Read before loading: an update stored in between is applied twice, harmlessly. */
         s->seen_id = dx_store_last_id(s->store, NULL);
-        rc = slot_load(s, &s->wsslot, WS_DOC, err);
+        rc = slot_load(s, &s->wsslot, WS_DOC, INT64_MAX, err);
     }
     if (!rc)
         rc = records_load(s, err);
@@ -1245,6 +1328,7 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         return rc;
     }
     dx_workspace_set_staging(ws, true);
+    dx_workspace_set_source(ws, read_source, s);
     *out = s;
     return 0;
 }
@@ -1255,6 +1339,7 @@ static void session_end(dx_session *s)
 {
     dx_workspace_staged_clear(s->ws);
     dx_workspace_set_staging(s->ws, false);
+    dx_workspace_set_source(s->ws, NULL, NULL);
     dx_store_close(s->store);
     git_libgit2_shutdown();
 }

@@ -275,6 +275,12 @@ int dx_workspace_remove_file(dx_workspace *ws, const char *rel, dx_error *err)
     return dx_ws_remove(ws, rel, err);
 }
 
+void dx_workspace_set_source(dx_workspace *ws, dx_workspace_source_fn fn, void *ud)
+{
+    ws->source = fn;
+    ws->source_ud = ud;
+}
+
 const dx_staged *dx_workspace_staged(const dx_workspace *ws, size_t *n)
 {
     *n = ws->n_staged;
@@ -299,6 +305,11 @@ int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_er
     if (f)
         return dx_buf_append(out, f->bytes, f->len) ? dx_error_set(err, DX_ENOMEM, "out of memory")
                                                     : 0;
+    if (ws->staging && ws->source) {
+        int src = ws->source(ws->source_ud, rel, out, err);
+        if (src != DX_ENOTFOUND)
+            return src;
+    }
     int rc = dx_fs_read_in(ws->root, rel, out, NULL, err);
     if (rc == DX_ENOTFOUND)
         dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);

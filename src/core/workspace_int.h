@@ -11,6 +11,8 @@ struct dx_workspace {
     bool staging;      /* file changes go to `staged` instead of the disk */
     dx_staged *staged; /* in order of first change */
     size_t n_staged, cap_staged;
+    dx_workspace_source_fn source; /* staging: what a read of an unstaged file returns */
+    void *source_ud;
 };
 
 /* File access through the staging area: a staged file wins over the disk, a staged removal

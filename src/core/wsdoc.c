@@ -1,6 +1,8 @@
 /* wsdoc.c - the workspace document schema over ycrdt: entries, fields, paths, contents. */
 #include "diaryx/wsdoc.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,221 @@ static int set_number(y_type *m, const char *key, double value)
     return y_map_set(m, key, &a);
 }
 
+/* ---- extra: the other frontmatter keys ------------------------------------------------
+ * Each key is a field of the entry's map of its own, `extra/<key>` -> JSON text
+ * `[order, value]`, listed by ascending order, equal orders by key (two peers appending a key
+ * at once), so every peer renders the same file. Concurrent changes of different keys merge;
+ * of one key, the last writer wins. (Not a nested map: two peers creating the nested map at
+ * once would each make their own, and one would lose all its keys.) Stores written before
+ * this kept `extra` as one JSON object string: it is read while no `extra/` field exists and
+ * removed when the entry's extra keys are next written. */
+
+#define EXTRA_PREFIX     "extra/"
+#define EXTRA_PREFIX_LEN 6
+
+typedef struct extra_item {
+    const char *key; /* borrowed from the doc: the field name after the prefix */
+    double order;
+    char *value; /* compact JSON text */
+} extra_item;
+
+static void extra_items_free(extra_item *it, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(it[i].value);
+    free(it);
+}
+
+static int cmp_extra(const void *a, const void *b)
+{
+    const extra_item *x = a, *y = b;
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* One stored `[order, value]` text: its order, and its value as compact JSON (malloc'd). */
+static int extra_decode(const char *text, double *order, char **value)
+{
+    json_error_t je;
+    json_t *a = json_loads(text, JSON_DECODE_ANY, &je);
+    int rc = Y_EINVAL;
+    if (a && json_is_array(a) && json_array_size(a) == 2 && json_is_number(json_array_get(a, 0))) {
+        *order = json_number_value(json_array_get(a, 0));
+        *value = json_dumps(json_array_get(a, 1), JSON_COMPACT | JSON_ENCODE_ANY);
+        rc = *value ? Y_OK : Y_ENOMEM;
+    }
+    json_decref(a);
+    return rc;
+}
+
+/* The extra fields of entry map m in their order (a peer's malformed value is skipped). */
+static int extra_read(y_type *m, extra_item **out, size_t *n)
+{
+    size_t cap = 8;
+    extra_item *it = malloc(cap * sizeof *it);
+    *n = 0;
+    if (!it)
+        return Y_ENOMEM;
+    y_map_iter iter;
+    const char *key;
+    y_value v;
+    y_map_iter_init(&iter, m);
+    while (y_map_iter_next(&iter, &key, &v)) {
+        if (strncmp(key, EXTRA_PREFIX, EXTRA_PREFIX_LEN) || v.is_type ||
+            v.any->kind != Y_ANY_STRING)
+            continue;
+        if (*n == cap) {
+            extra_item *p = realloc(it, (cap *= 2) * sizeof *p);
+            if (!p) {
+                extra_items_free(it, *n);
+                return Y_ENOMEM;
+            }
+            it = p;
+        }
+        int rc = extra_decode(v.any->u.str.ptr, &it[*n].order, &it[*n].value);
+        if (rc == Y_ENOMEM) {
+            extra_items_free(it, *n);
+            return rc;
+        }
+        if (rc == Y_OK)
+            it[(*n)++].key = key + EXTRA_PREFIX_LEN;
+    }
+    qsort(it, *n, sizeof *it, cmp_extra);
+    *out = it;
+    return Y_OK;
+}
+
+/* The extra keys of entry map m as one JSON object text in order (malloc'd into *out, NULL
+ * when none), from either form. */
+static int get_extra(y_type *m, char **out)
+{
+    extra_item *it;
+    size_t n;
+    *out = NULL;
+    int rc = extra_read(m, &it, &n);
+    if (rc != Y_OK)
+        return rc;
+    if (!n) {
+        free(it);
+        const char *legacy = get_str(m, "extra");
+        return !legacy || (*out = strdup(legacy)) ? Y_OK : Y_ENOMEM;
+    }
+    dx_buf b = DX_BUF_INIT;
+    rc = dx_buf_putc(&b, '{') ? Y_ENOMEM : Y_OK;
+    for (size_t i = 0; rc == Y_OK && i < n; i++) {
+        json_t *k = json_string(it[i].key);
+        char *ks = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+        if (!ks || dx_buf_printf(&b, "%s%s:%s", i ? "," : "", ks, it[i].value))
+            rc = Y_ENOMEM;
+        free(ks);
+        json_decref(k);
+    }
+    if (rc == Y_OK && dx_buf_putc(&b, '}'))
+        rc = Y_ENOMEM;
+    extra_items_free(it, n);
+    if (rc != Y_OK) {
+        dx_buf_release(&b);
+        return rc;
+    }
+    *out = dx_buf_detach(&b, NULL);
+    return Y_OK;
+}
+
+/* Write field extra/<key> = [order, value] unless it holds that already (value NULL: delete). */
+static int extra_set_one(y_type *m, const char *key, double order, const char *value)
+{
+    dx_buf field = DX_BUF_INIT, b = DX_BUF_INIT;
+    int rc = dx_buf_printf(&field, EXTRA_PREFIX "%s", key) ? Y_ENOMEM : Y_OK;
+    /* %.17g keeps every order exact; orders are small integers unless keys were inserted. */
+    if (rc == Y_OK && value && dx_buf_printf(&b, "[%.17g,%s]", order, value))
+        rc = Y_ENOMEM;
+    if (rc == Y_OK)
+        rc = set_str(m, field.data, value ? b.data : NULL);
+    dx_buf_release(&field);
+    dx_buf_release(&b);
+    return rc;
+}
+
+/* Make the extra fields of entry map m hold the keys of the JSON object text json (NULL:
+ * none), in its order, changing only the keys whose value or place differs. */
+static int set_extra(y_type *m, const char *json)
+{
+    json_t *want = json ? json_loads(json, 0, NULL) : json_object();
+    if (!want || !json_is_object(want)) {
+        json_decref(want);
+        return json ? Y_EINVAL : Y_ENOMEM;
+    }
+    extra_item *cur = NULL;
+    size_t ncur = 0, nwant = json_object_size(want);
+    int rc = extra_read(m, &cur, &ncur);
+    /* The stored order of each wanted key (NAN when new), and whether the kept keys are
+     * still in the wanted order: then they keep their orders and new keys go between. */
+    double *ord = rc == Y_OK ? malloc((nwant ? nwant : 1) * sizeof *ord) : NULL;
+    const char **keys = ord ? malloc((nwant ? nwant : 1) * sizeof *keys) : NULL;
+    if (rc == Y_OK && !keys)
+        rc = Y_ENOMEM;
+    bool in_order = true;
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    const extra_item *last = NULL;
+    json_object_foreach(want, key, val)
+    {
+        if (rc != Y_OK)
+            break;
+        keys[i] = key;
+        ord[i] = NAN;
+        for (size_t j = 0; j < ncur; j++) {
+            if (strcmp(cur[j].key, key))
+                continue;
+            ord[i] = cur[j].order;
+            if (last && cmp_extra(last, &cur[j]) >= 0)
+                in_order = false;
+            last = &cur[j];
+            break;
+        }
+        i++;
+    }
+    /* New keys between kept neighbours get evenly spaced orders; when a gap is too small
+     * to split (or the kept keys were reordered) every key is numbered afresh. */
+    for (size_t a = 0; rc == Y_OK && in_order && a < nwant; a++) {
+        if (!isnan(ord[a]))
+            continue;
+        size_t b = a;
+        while (b < nwant && isnan(ord[b]))
+            b++;
+        double lo = a ? ord[a - 1] : (b < nwant ? ord[b] - (double)(b - a + 1) : 0);
+        double hi = b < nwant ? ord[b] : lo + (double)(b - a + 1);
+        for (size_t k = a; k < b; k++) {
+            ord[k] = lo + (hi - lo) * (double)(k - a + 1) / (double)(b - a + 1);
+            if (!(ord[k] > (k > a ? ord[k - 1] : lo)) || !(ord[k] < hi))
+                in_order = false;
+        }
+        a = b;
+    }
+    for (size_t k = 0; rc == Y_OK && !in_order && k < nwant; k++)
+        ord[k] = (double)(k + 1);
+    /* The keys no longer wanted go (and the one-string form of older stores), then the
+     * changed ones are written. */
+    for (size_t j = 0; rc == Y_OK && j < ncur; j++)
+        if (!json_object_get(want, cur[j].key))
+            rc = extra_set_one(m, cur[j].key, 0, NULL);
+    if (rc == Y_OK)
+        rc = set_str(m, "extra", NULL);
+    for (size_t k = 0; rc == Y_OK && k < nwant; k++) {
+        char *vs = json_dumps(json_object_get(want, keys[k]), JSON_COMPACT | JSON_ENCODE_ANY);
+        rc = vs ? extra_set_one(m, keys[k], ord[k], vs) : Y_ENOMEM;
+        free(vs);
+    }
+    if (cur)
+        extra_items_free(cur, ncur);
+    free(ord);
+    free(keys);
+    json_decref(want);
+    return rc;
+}
+
 int dx_wsdoc_put(y_doc *doc, dx_entry *e, dx_error *err)
 {
     y_type *files = files_map(doc, err);
@@ -187,7 +404,7 @@ int dx_wsdoc_put(y_doc *doc, dx_entry *e, dx_error *err)
     if (rc == Y_OK)
         rc = set_array(m, "audience", e->has_audience ? &e->audience : NULL);
     if (rc == Y_OK)
-        rc = set_str(m, "extra", e->extra_json);
+        rc = set_extra(m, e->extra_json);
     if (rc == Y_OK)
         rc = set_bool(m, "deleted", e->deleted);
     if (rc == Y_OK)
@@ -214,8 +431,7 @@ int dx_wsdoc_get(y_doc *doc, const char *id, dx_entry *out, dx_error *err)
     out->title = dup_or_null(get_str(m, "title"));
     out->description = dup_or_null(get_str(m, "description"));
     out->part_of = dup_or_null(get_str(m, "part_of"));
-    out->extra_json = dup_or_null(get_str(m, "extra"));
-    int rc = 0;
+    int rc = get_extra(m, &out->extra_json) == Y_OK ? 0 : -1;
     y_type *arr;
     if ((arr = get_array(m, "contents"))) {
         out->is_index = true;
@@ -455,7 +671,13 @@ int dx_wsdoc_set_field(y_doc *doc, const char *id, const char *field, const char
     int rc = with_entry(doc, id, &m, err);
     if (rc)
         return rc;
-    if ((rc = set_str(m, field, value)) != Y_OK)
+    if ((rc = y_doc_begin(doc, NULL)) != Y_OK)
+        return dx_error_set(err, ycode(rc), "cannot start a transaction: %s", y_strerror(rc));
+    rc = strcmp(field, "extra") ? set_str(m, field, value) : set_extra(m, value);
+    int crc = y_doc_commit(doc);
+    if (rc == Y_OK)
+        rc = crc;
+    if (rc != Y_OK)
         return dx_error_set(err, ycode(rc), "cannot set %s of entry %s: %s", field, id,
                             y_strerror(rc));
     return 0;

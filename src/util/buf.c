@@ -8,13 +8,23 @@
 
 #include "diaryx/error.h"
 
+/* Keep the first failure (see buf.h). */
+static int fail(dx_buf *b, int code)
+{
+    if (!b->err)
+        b->err = code;
+    return b->err;
+}
+
 int dx_buf_grow(dx_buf *b, size_t extra)
 {
+    if (b->err)
+        return b->err;
     if (extra > SIZE_MAX - b->len - 1)
-        return DX_ENOMEM;
+        return fail(b, DX_ENOMEM);
     size_t need = b->len + extra + 1;
     if (b->limit && b->len + extra > b->limit)
-        return DX_ELIMIT;
+        return fail(b, DX_ELIMIT);
     if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
@@ -22,7 +32,7 @@ int dx_buf_grow(dx_buf *b, size_t extra)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     char *p = realloc(b->data, cap);
     if (!p)
-        return DX_ENOMEM;
+        return fail(b, DX_ENOMEM);
     if (!b->data)
         p[0] = 0;
     b->data = p;
@@ -56,10 +66,10 @@ int dx_buf_vprintf(dx_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = b->err ? 0 : vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return DX_EINVAL;
+        return fail(b, DX_EINVAL);
     int rc = dx_buf_grow(b, (size_t)n);
     if (rc)
         return rc;
@@ -75,6 +85,11 @@ int dx_buf_printf(dx_buf *b, const char *fmt, ...)
     int rc = dx_buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+int dx_buf_error(const dx_buf *b)
+{
+    return b->err;
 }
 
 const char *dx_buf_cstr(const dx_buf *b)
@@ -93,13 +108,17 @@ void dx_buf_truncate(dx_buf *b, size_t len)
 void dx_buf_reset(dx_buf *b)
 {
     dx_buf_truncate(b, 0);
+    b->err = 0;
 }
 
 void dx_buf_release(dx_buf *b)
 {
+    if (!b)
+        return;
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->err = 0;
 }
 
 char *dx_buf_detach(dx_buf *b, size_t *len)
@@ -111,6 +130,7 @@ char *dx_buf_detach(dx_buf *b, size_t *len)
         *len = p ? b->len : 0;
     b->data = NULL;
     b->len = b->cap = 0;
+    b->err = 0;
     return p;
 }
 

@@ -425,7 +425,8 @@ int dx_toml_parse(const char *text, size_t len, const char *name, dx_toml *out, 
     dx_strlist tables = DX_STRLIST_INIT;
     dx_buf table = DX_BUF_INIT, key = DX_BUF_INIT;
     dx_toml_release(out);
-    dx_buf_puts(&table, "");
+    if (dx_buf_puts(&table, "")) /* the top-level table: "" */
+        ps.rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     /* tomllib (our reference reader) refuses a byte-order mark; say what to do about it. */
     if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
         fail(&ps, ps.p, "the file starts with a byte-order mark; save it as UTF-8 without BOM");
@@ -571,75 +572,81 @@ int dx_toml_remove(dx_toml *t, const char *table, const char *key)
     return 0;
 }
 
-static int write_string(dx_buf *out, const char *s)
+/* The writers append unchecked: dx_buf keeps its first error, dx_toml_write reports it. */
+static void write_string(dx_buf *out, const char *s)
 {
-    int rc = dx_buf_putc(out, '"');
-    for (; *s && !rc; s++) {
+    dx_buf_putc(out, '"');
+    for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
-            rc = dx_buf_printf(out, "\\%c", c);
+            dx_buf_printf(out, "\\%c", c);
         else if (c == '\n')
-            rc = dx_buf_puts(out, "\\n");
+            dx_buf_puts(out, "\\n");
         else if (c == '\t')
-            rc = dx_buf_puts(out, "\\t");
+            dx_buf_puts(out, "\\t");
         else if (c == '\r')
-            rc = dx_buf_puts(out, "\\r");
+            dx_buf_puts(out, "\\r");
         else if (c < 0x20 || c == 0x7f)
-            rc = dx_buf_printf(out, "\\u%04X", c);
+            dx_buf_printf(out, "\\u%04X", c);
         else
-            rc = dx_buf_putc(out, (char)c);
+            dx_buf_putc(out, (char)c);
     }
-    return rc | dx_buf_putc(out, '"');
+    dx_buf_putc(out, '"');
 }
 
-static int write_key(dx_buf *out, const char *k)
+static void write_key(dx_buf *out, const char *k)
 {
     bool bare = *k != 0;
     for (const char *p = k; *p; p++)
         bare &= is_bare(*p);
-    return bare ? dx_buf_puts(out, k) : write_string(out, k);
+    if (bare)
+        dx_buf_puts(out, k);
+    else
+        write_string(out, k);
 }
 
-static int write_value(dx_buf *out, const dx_toml_entry *e)
+static void write_value(dx_buf *out, const dx_toml_entry *e)
 {
-    int rc = write_key(out, e->key) | dx_buf_puts(out, " = ");
+    write_key(out, e->key);
+    dx_buf_puts(out, " = ");
     switch (e->value.type) {
     case DX_TOML_STRING:
-        rc |= write_string(out, e->value.str);
+        write_string(out, e->value.str);
         break;
     case DX_TOML_INT:
-        rc |= dx_buf_printf(out, "%lld", (long long)e->value.i);
+        dx_buf_printf(out, "%lld", (long long)e->value.i);
         break;
     case DX_TOML_BOOL:
-        rc |= dx_buf_puts(out, e->value.b ? "true" : "false");
+        dx_buf_puts(out, e->value.b ? "true" : "false");
         break;
     case DX_TOML_ARRAY:
-        rc |= dx_buf_putc(out, '[');
+        dx_buf_putc(out, '[');
         for (size_t j = 0; j < e->value.arr.len; j++) {
             if (j)
-                rc |= dx_buf_puts(out, ", ");
-            rc |= write_string(out, e->value.arr.items[j]);
+                dx_buf_puts(out, ", ");
+            write_string(out, e->value.arr.items[j]);
         }
-        rc |= dx_buf_putc(out, ']');
+        dx_buf_putc(out, ']');
         break;
     }
-    return rc | dx_buf_putc(out, '\n');
+    dx_buf_putc(out, '\n');
 }
 
 int dx_toml_write(const dx_toml *t, dx_buf *out)
 {
-    int rc = 0;
     for (size_t i = 0; i < t->len; i++)
         if (t->entries[i].table[0] == 0)
-            rc |= write_value(out, &t->entries[i]);
+            write_value(out, &t->entries[i]);
     for (size_t k = 0; k < t->tables.len; k++) {
         const char *name = t->tables.items[k];
         if (out->len)
-            rc |= dx_buf_putc(out, '\n');
-        rc |= dx_buf_putc(out, '[') | write_key(out, name) | dx_buf_puts(out, "]\n");
+            dx_buf_putc(out, '\n');
+        dx_buf_putc(out, '[');
+        write_key(out, name);
+        dx_buf_puts(out, "]\n");
         for (size_t i = 0; i < t->len; i++)
             if (!strcmp(t->entries[i].table, name))
-                rc |= write_value(out, &t->entries[i]);
+                write_value(out, &t->entries[i]);
     }
-    return rc ? DX_ENOMEM : 0;
+    return dx_buf_error(out);
 }

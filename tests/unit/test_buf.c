@@ -37,6 +37,28 @@ TEST(test_buf_limit_refuses_and_keeps_contents)
     dx_buf_release(&b);
 }
 
+/* The first failure sticks: later appends change nothing and report it, its code is kept
+ * (a limit is not turned into out-of-memory), and a reset starts over. */
+TEST(test_buf_first_error_is_sticky)
+{
+    dx_buf b = DX_BUF_INIT;
+    dx_buf_set_limit(&b, 8);
+    CHECK_EQ_INT(dx_buf_puts(&b, "abcdef"), 0);
+    CHECK_EQ_INT(dx_buf_error(&b), 0);
+    CHECK_EQ_INT(dx_buf_puts(&b, "ghijk"), DX_ELIMIT);
+    CHECK_EQ_INT(dx_buf_putc(&b, 'g'), DX_ELIMIT); /* would fit, but the string is broken */
+    CHECK_EQ_INT(dx_buf_printf(&b, "%d", 1), DX_ELIMIT);
+    CHECK_EQ_INT(dx_buf_append(&b, "", 0), DX_ELIMIT);
+    CHECK_EQ_STR(dx_buf_cstr(&b), "abcdef");
+    CHECK_EQ_INT(dx_buf_error(&b), DX_ELIMIT);
+    dx_buf_reset(&b);
+    CHECK_EQ_INT(dx_buf_error(&b), 0);
+    CHECK_EQ_INT(dx_buf_puts(&b, "ok"), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&b), "ok");
+    dx_buf_release(&b);
+    dx_buf_release(NULL);
+}
+
 TEST(test_buf_detach_hands_over_memory)
 {
     dx_buf b = DX_BUF_INIT;
@@ -92,6 +114,7 @@ int main(void)
 {
     RUN(test_buf_appends_and_stays_nul_terminated);
     RUN(test_buf_limit_refuses_and_keeps_contents);
+    RUN(test_buf_first_error_is_sticky);
     RUN(test_buf_detach_hands_over_memory);
     RUN(test_error_set_and_prefix);
     RUN(test_fs_atomic_write_and_read);

@@ -18,8 +18,9 @@ static char root_[300];
 enum { BULK = 300 }; /* enough new blobs for a commit to go into one pack */
 
 /* The child: commit forever (bounded), packing now and then; every fourth commit writes
- * BULK new files (one pack), and the next one deletes them again. */
-static void child_loop(int round)
+ * BULK new files (one pack), and the next one deletes them again. Each commit done is
+ * reported on fd `done`. */
+static void child_loop(int round, int done)
 {
     dx_git *g = NULL;
     if (dx_git_open_or_init(root_, 0, &g, NULL) < 0)
@@ -37,6 +38,8 @@ static void child_loop(int round)
             bulk[BULK] = (dx_git_file){"fixed.md", "fixed\n", 6, NULL};
             if (dx_git_commit_files(g, bulk, BULK + 1, NULL, NULL, NULL, NULL) < 0)
                 _exit(5);
+            if (write(done, &i, sizeof i) != sizeof i)
+                _exit(6);
             continue;
         }
         snprintf(body, sizeof body, "round %d commit %d\n", round, i);
@@ -49,6 +52,8 @@ static void child_loop(int round)
             _exit(3);
         if (dx_git_maybe_pack(g, 40, NULL, NULL) < 0)
             _exit(4);
+        if (write(done, &i, sizeof i) != sizeof i)
+            _exit(6);
     }
     _exit(0);
 }
@@ -64,14 +69,25 @@ TEST(test_git_survives_sigkill_during_commits)
     CHECK_EQ_INT(dx_git_open_or_init(root_, 0, &g0, &err), 0);
     dx_git_free(g0);
     for (int round = 0; round < 10; round++) {
+        int p[2];
+        CHECK_EQ_INT(pipe(p), 0);
         pid_t pid = fork();
-        if (pid == 0)
-            child_loop(round);
+        if (pid == 0) {
+            close(p[0]);
+            child_loop(round, p[1]);
+        }
         CHECK(pid > 0);
-        usleep((useconds_t)(100000 + rand() % 500000));
+        close(p[1]);
+        /* Three commits first, however slow the machine is, then a kill at a random moment
+         * (the next commit, a bulk one and packing are then all on the way). */
+        int done;
+        for (int k = 0; k < 3 && read(p[0], &done, sizeof done) == sizeof done; k++)
+            ;
+        usleep((useconds_t)(rand() % 500000));
         kill(pid, SIGKILL);
         int st = 0;
         waitpid(pid, &st, 0);
+        close(p[0]);
         /* the child must have been killed, not have failed on its own */
         CHECK(WIFSIGNALED(st));
         if (!WIFSIGNALED(st))

@@ -478,10 +478,11 @@ TEST(test_kill_during_commits_loses_nothing_acknowledged)
             child_loop(p[1]);
         }
         close(p[1]);
-        /* Let the child acknowledge one edit first (a loaded machine can make it slow),
-         * then kill it at a random moment of what follows. */
+        /* Let the child acknowledge two edits first (a loaded machine can make it slow:
+         * progress is waited for, not assumed after some time), then kill it at a random
+         * moment of what follows. */
         int v;
-        if (read(p[0], &v, sizeof v) == sizeof v)
+        for (int k = 0; k < 2 && read(p[0], &v, sizeof v) == sizeof v; k++)
             acked = v;
         usleep((useconds_t)(rand() % 150000));
         kill(pid, SIGKILL);

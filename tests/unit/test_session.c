@@ -268,6 +268,71 @@ TEST(test_two_sessions_see_each_others_edits)
     teardown();
 }
 
+/* Commands run in parallel, each with a session opened before the others saved (issue 11):
+ * a command edits the state its session holds, even when another process has already
+ * written newer files to disk, and its edits merge with the other's instead of undoing
+ * them: the body, custom properties and the contents of the index all keep both sides. */
+static void edit_day(dx_workspace *ws, const char *line, const char *with, const char *key,
+                     const char *value)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_fm *fm = NULL;
+    CHECK_EQ_INT(dx_workspace_read(ws, "day.md", &fm, &err), 0);
+    size_t bl;
+    const char *body = dx_fm_body(fm, &bl);
+    /* Nothing of the other session's edit is visible: it came after this session looked. */
+    CHECK(body && !strstr(body, "(a)") && !strstr(body, "(b)"));
+    CHECK(!dx_fm_get(fm, "mood") && !dx_fm_get(fm, "weather"));
+    dx_buf nb = DX_BUF_INIT;
+    const char *at = strstr(body, line);
+    CHECK(at != NULL);
+    dx_buf_append(&nb, body, (size_t)(at - body) + strlen(line));
+    dx_buf_puts(&nb, with);
+    dx_buf_puts(&nb, at + strlen(line));
+    dx_fm_set_body(fm, nb.data, nb.len);
+    CHECK_EQ_INT(dx_fm_set(fm, key, value), 0);
+    CHECK_EQ_INT(dx_workspace_write(ws, "day.md", fm, &err), 0);
+    dx_fm_free(fm);
+    dx_buf_release(&nb);
+}
+
+TEST(test_parallel_sessions_merge_instead_of_undoing_each_other)
+{
+    setup();
+    dx_workspace *wa, *wb;
+    dx_session *a = open_session(&wa, NULL), *b = open_session(&wb, NULL);
+    dx_error err = DX_ERROR_INIT;
+    /* b edits, creates an entry and saves: the files on disk are now b's. */
+    edit_day(wb, "line three", " (b)", "mood", "good");
+    CHECK_EQ_INT(dx_workspace_create(wb, "bee.md", "Bee", false, &err), 0);
+    CHECK_EQ_INT(dx_session_save(b, NULL, &err), 0);
+    /* a, opened before b saved, does the same from what it saw, without syncing first. */
+    edit_day(wa, "line one", " (a)", "weather", "rain");
+    CHECK_EQ_INT(dx_workspace_create(wa, "ant.md", "Ant", false, &err), 0);
+    if (dx_session_save(a, NULL, &err) != 0)
+        TEST_FAILF("save: %s", err.msg);
+    char *day = get("day.md"), *home = get("README.md");
+    CHECK(day && strstr(day, "line one (a)\nline two\nline three (b)\n"));
+    if (!day || !strstr(day, "mood: good\n") || !strstr(day, "weather: rain\n"))
+        TEST_FAILF("day.md: %s", day ? day : "(none)");
+    CHECK(home && strstr(home, "(/ant.md)") && strstr(home, "(/bee.md)") &&
+          strstr(home, "(/day.md)"));
+    free(day);
+    free(home);
+    dx_session_close(a);
+    dx_session_close(b);
+    dx_workspace_free(wa);
+    dx_workspace_free(wb);
+    /* A fresh session agrees with the files. */
+    dx_workspace *wc;
+    dx_session_stats st;
+    dx_session *c = open_session(&wc, &st);
+    CHECK_EQ_INT(st.ingested + st.written + st.imported + st.removed, 0);
+    dx_session_close(c);
+    dx_workspace_free(wc);
+    teardown();
+}
+
 int main(void)
 {
     RUN(test_import_records_files_and_second_open_changes_nothing);
@@ -276,5 +341,6 @@ int main(void)
     RUN(test_staged_edits_are_stored_then_written);
     RUN(test_stored_but_unwritten_changes_are_written_on_open);
     RUN(test_two_sessions_see_each_others_edits);
+    RUN(test_parallel_sessions_merge_instead_of_undoing_each_other);
     return TEST_REPORT();
 }

@@ -260,6 +260,19 @@ TEST(test_wsdoc_contents_insert_remove)
 
 /* Two replicas start from the same state and edit different fields of one entry and
  * different ends of one contents list; after exchanging updates both hold every edit. */
+/* Exchange full states both ways. */
+static void sync_both(y_doc *a, y_doc *b)
+{
+    uint8_t *ua = NULL, *ub = NULL;
+    size_t na = 0, nb = 0;
+    CHECK_EQ_INT(y_encode_state_as_update(a, NULL, 0, &ua, &na), Y_OK);
+    CHECK_EQ_INT(y_encode_state_as_update(b, NULL, 0, &ub, &nb), Y_OK);
+    CHECK_EQ_INT(y_apply_update(a, ub, nb, NULL), Y_OK);
+    CHECK_EQ_INT(y_apply_update(b, ua, na, NULL), Y_OK);
+    y_free(ua);
+    y_free(ub);
+}
+
 TEST(test_wsdoc_concurrent_field_edits_merge)
 {
     y_doc *a = new_doc(10), *b = new_doc(11);
@@ -276,15 +289,7 @@ TEST(test_wsdoc_concurrent_field_edits_merge)
     CHECK_EQ_INT(dx_wsdoc_contents_insert(a, ROOT, 0, IDEAS, &err), 0);
     CHECK_EQ_INT(dx_wsdoc_set_field(b, ROOT, "description", "Description from B", &err), 0);
     CHECK_EQ_INT(dx_wsdoc_contents_insert(b, ROOT, 99, YEAR, &err), 0);
-
-    uint8_t *ua = NULL, *ub = NULL;
-    size_t na = 0, nb = 0;
-    CHECK_EQ_INT(y_encode_state_as_update(a, NULL, 0, &ua, &na), Y_OK);
-    CHECK_EQ_INT(y_encode_state_as_update(b, NULL, 0, &ub, &nb), Y_OK);
-    CHECK_EQ_INT(y_apply_update(a, ub, nb, NULL), Y_OK);
-    CHECK_EQ_INT(y_apply_update(b, ua, na, NULL), Y_OK);
-    y_free(ua);
-    y_free(ub);
+    sync_both(a, b);
 
     y_doc *docs[2] = {a, b};
     for (int i = 0; i < 2; i++) {
@@ -304,6 +309,88 @@ TEST(test_wsdoc_concurrent_field_edits_merge)
     y_doc_free(b);
 }
 
+static void check_extra(y_doc *d, const char *want)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_entry e = DX_ENTRY_INIT;
+    CHECK_EQ_INT(dx_wsdoc_get(d, ROOT, &e, &err), 0);
+    CHECK_EQ_STR(e.extra_json ? e.extra_json : "(none)", want);
+    dx_entry_release(&e);
+}
+
+/* Custom frontmatter keys set at once on two peers all survive, in one order on both; the
+ * same key set on both is one value on both; the file order of the keys is kept. */
+TEST(test_wsdoc_concurrent_extra_keys_merge)
+{
+    y_doc *a = new_doc(10), *b = new_doc(11);
+    put_entry(a, ROOT, "README.md", NULL, true, "Root");
+    dx_error err = DX_ERROR_INIT;
+    sync_both(a, b);
+    /* Neither peer had extra keys: each adds its own (no field of either is lost). */
+    CHECK_EQ_INT(dx_wsdoc_set_field(a, ROOT, "extra", "{\"mood\":\"good\",\"n\":1}", &err), 0);
+    CHECK_EQ_INT(dx_wsdoc_set_field(b, ROOT, "extra", "{\"weather\":\"rain\"}", &err), 0);
+    sync_both(a, b);
+    /* Equal orders (both appended at the end) are listed by key. */
+    check_extra(a, "{\"mood\":\"good\",\"weather\":\"rain\",\"n\":1}");
+    check_extra(b, "{\"mood\":\"good\",\"weather\":\"rain\",\"n\":1}");
+    /* One peer changes a key and adds one, the other removes a key: all three happen. */
+    CHECK_EQ_INT(dx_wsdoc_set_field(a, ROOT, "extra",
+                                    "{\"mood\":\"great\",\"weather\":\"rain\",\"n\":1,"
+                                    "\"tags\":[\"x\"]}",
+                                    &err),
+                 0);
+    CHECK_EQ_INT(
+        dx_wsdoc_set_field(b, ROOT, "extra", "{\"mood\":\"good\",\"weather\":\"rain\"}", &err), 0);
+    sync_both(a, b);
+    check_extra(a, "{\"mood\":\"great\",\"weather\":\"rain\",\"tags\":[\"x\"]}");
+    check_extra(b, "{\"mood\":\"great\",\"weather\":\"rain\",\"tags\":[\"x\"]}");
+    /* A key inserted between two others takes an order between theirs. */
+    const char *mid = "{\"mood\":\"great\",\"weather\":\"rain\",\"z\":0,\"tags\":[\"x\"]}";
+    CHECK_EQ_INT(dx_wsdoc_set_field(b, ROOT, "extra", mid, &err), 0);
+    check_extra(b, mid);
+    /* Reordering the keys renumbers them (rewriting every key, so a key another peer
+     * removed meanwhile comes back); an unchanged put writes nothing. */
+    const char *re = "{\"weather\":\"rain\",\"mood\":\"great\",\"tags\":[\"x\"]}";
+    CHECK_EQ_INT(dx_wsdoc_set_field(a, ROOT, "extra", re, &err), 0);
+    check_extra(a, re);
+    uint8_t *before = NULL, *after = NULL;
+    size_t nbefore = 0, nafter = 0;
+    CHECK_EQ_INT(y_encode_state_as_update(a, NULL, 0, &before, &nbefore), Y_OK);
+    CHECK_EQ_INT(dx_wsdoc_set_field(a, ROOT, "extra", re, &err), 0);
+    CHECK_EQ_INT(y_encode_state_as_update(a, NULL, 0, &after, &nafter), Y_OK);
+    CHECK(nbefore == nafter && !memcmp(before, after, nbefore));
+    y_free(before);
+    y_free(after);
+    /* Removing them all leaves no extra. */
+    CHECK_EQ_INT(dx_wsdoc_set_field(a, ROOT, "extra", NULL, &err), 0);
+    check_extra(a, "(none)");
+    /* Not a JSON object: refused, nothing changed. */
+    CHECK(dx_wsdoc_set_field(b, ROOT, "extra", "[1]", &err) != 0);
+    check_extra(b, mid);
+    y_doc_free(a);
+    y_doc_free(b);
+}
+
+/* A store written before extra keys were fields of their own holds one JSON string `extra`:
+ * it reads as it is and becomes fields at the next write. */
+TEST(test_wsdoc_reads_and_replaces_the_one_string_extra)
+{
+    y_doc *a = new_doc(10);
+    put_entry(a, ROOT, "README.md", NULL, true, "Root");
+    y_type *files = y_doc_get_map(a, "files");
+    y_value v;
+    CHECK_EQ_INT(y_map_get(files, ROOT, &v), Y_OK);
+    y_any legacy = y_any_string("{\"b\":2,\"a\":1}", 13);
+    CHECK_EQ_INT(y_map_set(v.type, "extra", &legacy), Y_OK);
+    check_extra(a, "{\"b\":2,\"a\":1}");
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_wsdoc_set_field(a, ROOT, "extra", "{\"b\":2,\"a\":1,\"c\":3}", &err), 0);
+    check_extra(a, "{\"b\":2,\"a\":1,\"c\":3}");
+    y_value gone;
+    CHECK(y_map_get(v.type, "extra", &gone) != Y_OK);
+    y_doc_free(a);
+}
+
 int main(void)
 {
     RUN(test_uuid_v4_is_random_and_valid);
@@ -314,5 +401,7 @@ int main(void)
     RUN(test_wsdoc_each_path_agrees_with_dx_wsdoc_path);
     RUN(test_wsdoc_contents_insert_remove);
     RUN(test_wsdoc_concurrent_field_edits_merge);
+    RUN(test_wsdoc_concurrent_extra_keys_merge);
+    RUN(test_wsdoc_reads_and_replaces_the_one_string_extra);
     return TEST_REPORT();
 }

@@ -108,7 +108,7 @@ static bool replaceable(dx_git *g, git_tree *parent_tree, const char *path, cons
  * then has newer stat data than the index and git looks at it again. */
 static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
                          const dx_git_tree_list *parent, const dx_git_change *ch, size_t nch,
-                         dx_error *err)
+                         int keep_files, dx_error *err)
 {
     int rc = 0;
     dx_buf cur = DX_BUF_INIT;
@@ -125,7 +125,7 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
         }
     }
     /* deletions first: a deleted file may be where a new file's directory goes */
-    for (size_t k = 0; k < nch && rc == 0; k++)
+    for (size_t k = 0; k < nch && rc == 0 && !keep_files; k++)
         if (ch[k].kind == 'D' || ch[k].kind == 'R') {
             if (holds_blob(g->root, ch[k].path, &ch[k].id, &cur, &have, &same) == 0 &&
                 (same || replaceable(g, parent_tree, ch[k].path, &have))) {
@@ -162,8 +162,8 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
             len = (size_t)git_blob_rawsize(blob);
         }
         int hr = holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same);
-        if (hr == DX_ENOTFOUND ||
-            (hr == 0 && !same && replaceable(g, parent_tree, f->path, &have))) {
+        if (!keep_files && (hr == DX_ENOTFOUND ||
+                            (hr == 0 && !same && replaceable(g, parent_tree, f->path, &have)))) {
             dx_fs_expect expect = {.absent = hr == DX_ENOTFOUND,
                                    .bytes = hr ? NULL : dx_buf_cstr(&cur),
                                    .len = cur.len,
@@ -304,7 +304,8 @@ static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_m
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && (rc = sync_worktree(g, tree, base, parent_files, ch, nch, err)) < 0)
+    if (!g->bare && (rc = sync_worktree(g, tree, base, parent_files, ch, nch,
+                                        opts && opts->keep_worktree, err)) < 0)
         goto done;
 done:
     dx_buf_release(&msg);
