@@ -1,8 +1,8 @@
 /* bench_ycrdt.c - ycrdt on the B4 trace (automerge-paper: 259,778 single edits): replay one
  * transaction per edit, state size, loading the state into a fresh doc, applying every
  * per-edit update to a fresh doc, memory. Prints figures; bench/RESULTS.md keeps them.
- * Usage: bench_ycrdt [TRACE.json.gz] (default: ../shared/data/automerge-paper.json.gz
- * beside the source tree). */
+ * Usage: bench_ycrdt [TRACE.json.gz] (default: tests/data/automerge-paper.json.gz in the
+ * source tree, $DX_SOURCE_DIR or the current directory). */
 #include <jansson.h>
 #include <malloc.h>
 #include <openssl/evp.h>
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         snprintf(path, sizeof path, "%s", argv[1]);
     else
-        snprintf(path, sizeof path, "%s/../shared/data/automerge-paper.json.gz",
+        snprintf(path, sizeof path, "%s/tests/data/automerge-paper.json.gz",
                  getenv("DX_SOURCE_DIR") ? getenv("DX_SOURCE_DIR") : ".");
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "gzip -dc '%s'", path);

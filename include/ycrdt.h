@@ -151,7 +151,9 @@ static inline y_any y_any_string(const char *s, size_t len)
 int y_any_copy(y_any *dst, const y_any *src);
 /* Free everything a library-allocated y_any owns (not the y_any itself). */
 void y_any_release(y_any *a);
-/* Structural equality (numbers compare as doubles; NaN equals NaN). */
+/* Structural equality (numbers compare as doubles, so -0 equals 0 as with JS ===; NaN
+ * equals NaN). A -0 keeps its sign through decoding, copying and encoding (yjs writes it
+ * as the varInt -0, byte 0x40), and prints as 0 in JSON, as JSON.stringify does. */
 bool y_any_equal(const y_any *a, const y_any *b);
 /* Append the JSON text of a value as JS JSON.stringify would write it; undefined inside an
  * object is skipped, inside an array written as null; binary as yjs's toJSON gives it

@@ -13,7 +13,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const require = createRequire(path.join(here, '../../tests/interop/package.json'))
 const Y = require('yjs')
 
-const trace = process.argv[2] || path.join(here, '../../../shared/data/automerge-paper.json.gz')
+const trace = process.argv[2] || path.join(here, '../../tests/data/automerge-paper.json.gz')
 const runs = Number(process.argv[3] || 3)
 const { txns, endContent } = JSON.parse(gunzipSync(readFileSync(trace)).toString())
 

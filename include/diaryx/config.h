@@ -5,7 +5,11 @@
  *   default_workspace (read alias: base_dir), daily_entry_folder, editor, default_template,
  *   daily_template, link_format, sync_server_url, sync_session_token, sync_email,
  *   sync_workspace_id, git.auto_commit (bool, true), git.auto_commit_interval_minutes
- *   (integer >= 1, 30).
+ *   (integer 1..DX_CONFIG_MAX_INTERVAL_MINUTES, 30), git.keep_updates (integer
+ *   1..DX_CONFIG_MAX_KEEP_UPDATES, 50: the updates per document the compaction after a
+ *   commit keeps).
+ * Integer settings outside their range are refused by dx_config_load and dx_config_set
+ * with a message naming the key, the value and the range.
  * Unknown keys are kept and written back untouched, so a newer version's settings survive
  * an older diaryx. Saving is atomic (temporary file + rename). */
 #ifndef DX_CONFIG_H
@@ -18,6 +22,9 @@
 #include "diaryx/error.h"
 
 typedef struct dx_config dx_config;
+
+#define DX_CONFIG_MAX_INTERVAL_MINUTES 525600 /* one year */
+#define DX_CONFIG_MAX_KEEP_UPDATES     1000000
 
 /* The default path of config.toml, appended to out. DX_ENOTFOUND without HOME/XDG. */
 int dx_config_default_path(dx_buf *out, dx_error *err);
@@ -35,6 +42,7 @@ const char *dx_config_path(const dx_config *cfg);
 const char *dx_config_string(const dx_config *cfg, const char *name);
 bool dx_config_git_auto_commit(const dx_config *cfg);
 int64_t dx_config_git_interval_minutes(const dx_config *cfg);
+int64_t dx_config_git_keep_updates(const dx_config *cfg);
 
 /* Read any key ("editor", "git.auto_commit", or an unknown "table.key") as text into out.
  * DX_ENOTFOUND when unset and without a default. */

@@ -78,6 +78,11 @@ int dx_store_load_upto(dx_crdt_store *s, const char *doc, int64_t max_id, y_doc 
  * reused, so this also counts updates since removed by compaction); 0 when none. */
 int64_t dx_store_last_id(dx_crdt_store *s, const char *doc);
 
+/* When the store last changed (Unix ms): the created_at of its newest update; for a
+ * document whose updates were all folded into its snapshot, the snapshot's updated_at.
+ * 0 for an empty store. `watch` counts its quiet interval from here. */
+int64_t dx_store_last_change_ms(dx_crdt_store *s);
+
 /* Call fn for every update newer than after_id, in id order; a nonzero return stops the
  * walk and is returned as the error code. */
 typedef int (*dx_store_update_fn)(void *user, const char *doc, const uint8_t *data, size_t len);

@@ -9,6 +9,7 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
+#include "diaryx/strmap.h"
 
 /* Append the whole file at path to out. DX_ENOTFOUND when it does not exist, DX_EIO else. */
 int dx_file_read(const char *path, dx_buf *out, dx_error *err);
@@ -78,5 +79,42 @@ int dx_fs_mkdirs_in(const char *root, const char *rel, dx_error *err);
 /* Open directory rel for readdir (closedir to close); NULL with errno set when it cannot be
  * opened or is a link (ELOOP/ENOTDIR). */
 DIR *dx_fs_opendir_in(const char *root, const char *rel);
+
+/* Atomic writes of many files with one flush to disk: each file is written to a temporary
+ * file beside it, then dx_file_batch_commit makes them all durable at once (one syncfs
+ * instead of an fsync per file, which costs a disk flush each: ~10 ms on a virtual disk,
+ * 200 s for 20,000 files) and renames each into place. The guarantee is
+ * dx_file_write_atomic's: a reader sees the old bytes or the new ones, never a mix. */
+typedef struct dx_file_batch {
+    char **tmp, **path; /* owned; tmp[i] is "" once renamed or lost */
+    dx_fs_expect *exp;  /* per file: checked just before its rename (bytes owned) */
+    size_t n, cap;
+    dx_strmap at; /* path -> index + 1 */
+} dx_file_batch;
+
+#define DX_FILE_BATCH_INIT                                                                         \
+    {                                                                                              \
+        NULL, NULL, NULL, 0, 0, DX_STRMAP_INIT                                                     \
+    }
+
+/* Write data to a temporary file beside path (mode as for dx_file_write_atomic). The file
+ * appears at path at the commit. Writing one path twice keeps the second bytes. The caller
+ * makes the directory with dx_fs_mkdirs_in (no link on the way); the temporary file is
+ * never opened through a link. expect (NULL: none) is checked on the file in the way just
+ * before the rename, as dx_fs_write_in does; st (NULL: not wanted) receives the new file's
+ * stat. */
+int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, size_t len, int mode,
+                        const dx_fs_expect *expect, struct stat *st, dx_error *err);
+/* What became of file i (in the order first written): rc 0 (in place; late, when not NULL,
+ * holds what another program wrote into the replaced file meanwhile, see dx_fs_expect),
+ * DX_ECONFLICT or DX_EPATH (the file in the way was not what expect said, or a link: left
+ * alone). */
+typedef void (*dx_file_batch_done)(void *ud, size_t i, int rc, const dx_buf *late);
+/* Flush the temporary files to disk and rename each into place, in the order written,
+ * calling done (may be NULL) for each. On failure the files not renamed yet keep their old
+ * bytes (their temporary files are removed). The batch is empty afterwards either way. */
+int dx_file_batch_commit(dx_file_batch *b, dx_file_batch_done done, void *ud, dx_error *err);
+/* Drop the batch: temporary files not committed are removed. NULL is fine. */
+void dx_file_batch_release(dx_file_batch *b);
 
 #endif

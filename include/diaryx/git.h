@@ -183,6 +183,19 @@ int dx_git_resolve(dx_git *g, const char *rev, char out_id[DX_GIT_OID_HEX], dx_e
 int dx_git_diff(dx_git *g, const char *rev_a, const char *rev_b, const dx_git_file *files, size_t n,
                 dx_buf *out, dx_error *err);
 
+/* One changed file of a diff. */
+typedef struct dx_git_diff_entry {
+    char *path;  /* its path (the old one for a deletion; renames are not detected) */
+    char status; /* 'A' added, 'D' deleted, 'M' modified, 'T' type changed */
+    char *patch; /* its part of the unified diff (as dx_git_diff writes it) */
+} dx_git_diff_entry;
+
+/* The same diff as dx_git_diff, one entry per changed file in git's path order. *out is
+ * NULL when nothing changed; free with dx_git_diff_entries_free (accepts NULL). */
+int dx_git_diff_entries(dx_git *g, const char *rev_a, const char *rev_b, const dx_git_file *files,
+                        size_t n, dx_git_diff_entry **out, size_t *nout, dx_error *err);
+void dx_git_diff_entries_free(dx_git_diff_entry *e, size_t n);
+
 /* Pack every loose object into one new pack (git_packbuilder) and delete the loose objects
  * that went into it. out_packed (may be NULL) receives the number of objects packed. */
 int dx_git_pack(dx_git *g, size_t *out_packed, dx_error *err);

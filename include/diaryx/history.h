@@ -23,8 +23,9 @@
  * A failed check skips the commit, counts the failure (meta `commit_failures`) and returns
  * DX_EVALIDATE with the reasons. The third consecutive failure rebuilds the CRDT from the
  * last commit (git wins): the old database is kept beside it as
- * `.diaryx/crdt.db.broken-<unix time>`, the files are brought back to the commit, and a new
- * store is imported from them. A successful commit resets the count and compacts the
+ * `.diaryx/crdt.db.broken-<unix time>` (the newest DX_HISTORY_KEEP_BROKEN such backups are
+ * kept, older ones removed), the files are brought back to the commit, and a new store is
+ * imported from them. A successful commit resets the count and compacts the
  * CRDT documents (those updated since the last commit; every one after a full check) to their
  * newest keep_recent updates; nothing else ever compacts automatically. */
 #ifndef DX_HISTORY_H
@@ -39,7 +40,8 @@
 #include "diaryx/strlist.h"
 
 #define DX_HISTORY_MAX_FAILURES 3
-#define DX_HISTORY_KEEP_RECENT  50
+#define DX_HISTORY_KEEP_RECENT  50 /* the default of config [git] keep_updates */
+#define DX_HISTORY_KEEP_BROKEN  3  /* .diaryx/crdt.db.broken-* backups kept */
 
 typedef struct dx_commit_opts {
     const char *message;  /* replaces the generated summary line; NULL = generated */

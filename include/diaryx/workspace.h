@@ -43,7 +43,8 @@ int dx_workspace_abspath(const dx_workspace *ws, const char *rel, dx_buf *out);
 
 /* Read and parse an entry. DX_ENOTFOUND names the file; DX_EPARSE comes from the YAML. */
 int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err);
-/* Write an entry atomically, creating directories. */
+/* Write an entry atomically, creating directories. DX_EPARSE for a note that was read
+ * with an unclosed frontmatter block (its keys would become body text). */
 int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err);
 
 /* Resolve a link found in file from_rel with the workspace link format. */
@@ -177,7 +178,10 @@ void dx_report_release(dx_report *r);
  * (hidden directories and .git, node_modules, target, build, dist are skipped). */
 int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err);
 /* Apply the fix of every issue that has one; fixed and failed are filled with what
- * happened (messages). */
+ * happened (messages). Each file is read and written once, whatever the number of its
+ * issues. An issue counts as fixed only when its fix changed a file, so fixing a second
+ * time fixes nothing. Issues without a fix (InvalidFrontmatter, UnclosedFrontmatter,
+ * InvalidContentsRef, MultipleIndexes) are in neither list. 0, or DX_ENOMEM. */
 int dx_workspace_fix(dx_workspace *ws, const dx_report *r, dx_strlist *fixed, dx_strlist *failed,
                      dx_error *err);
 int dx_report_json(const dx_report *r, dx_buf *out);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "diaryx/fs.h"
+#include "diaryx/number.h"
 #include "diaryx/paths.h"
 
 int cli_parse(const char *usage, const cli_opt *opts, int argc, char **argv, dx_strlist *pos)
@@ -60,6 +62,21 @@ int cli_parse(const char *usage, const cli_opt *opts, int argc, char **argv, dx_
         }
     }
     return 0;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *text, int64_t min, int64_t max,
+            int64_t *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    return dx_number_parse_int(opt, text, min, max, out, &err) ? cli_usage(cmd, "%s", err.msg) : 0;
+}
+
+int cli_double(const char *cmd, const char *opt, const char *text, double min, double max,
+               double *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    return dx_number_parse_double(opt, text, min, max, out, &err) ? cli_usage(cmd, "%s", err.msg)
+                                                                  : 0;
 }
 
 int cli_fail(const dx_error *err)
@@ -190,7 +207,17 @@ int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
 {
     dx_error err = DX_ERROR_INIT;
     dx_commit_result r;
-    int rc = dx_history_commit(&session, g, opts, &r, &err);
+    dx_commit_opts o = DX_COMMIT_OPTS_INIT;
+    if (opts)
+        o = *opts;
+    if (!o.keep_recent) {
+        dx_config *cfg = NULL;
+        if (dx_config_load(NULL, &cfg, &err))
+            return cli_fail(&err);
+        o.keep_recent = (size_t)dx_config_git_keep_updates(cfg);
+        dx_config_free(cfg);
+    }
+    int rc = dx_history_commit(&session, g, &o, &r, &err);
     for (size_t i = 0; i < r.problems.len; i++)
         fprintf(stderr, "diaryx: check failed: %s\n", r.problems.items[i]);
     if (rc) {
@@ -331,6 +358,22 @@ int cli_edit(const char *abs_path)
     free(cmd);
     dx_config_free(cfg);
     return rc;
+}
+
+int cli_print_json(void *json, const char *what)
+{
+    char *s = json ? json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(json);
+    if (!s) {
+        fprintf(stderr,
+                "diaryx: %s has no JSON form: it holds text that is not valid UTF-8 (see it "
+                "without --json)\n",
+                what);
+        return 1;
+    }
+    puts(s);
+    free(s);
+    return 0;
 }
 
 void cli_print(const dx_buf *b)

@@ -41,6 +41,14 @@ typedef struct cli_opt {
  * prints an error and returns 2. */
 int cli_parse(const char *usage, const cli_opt *opts, int argc, char **argv, dx_strlist *pos);
 
+/* A numeric option's value: the whole text, within [min, max]. 0 with *out set, or the
+ * usage error printed (naming the option, the value and the range) and 2. */
+#define CLI_MAX_COUNT 1000000000 /* the largest -n N a command takes */
+int cli_int(const char *cmd, const char *opt, const char *text, int64_t min, int64_t max,
+            int64_t *out);
+int cli_double(const char *cmd, const char *opt, const char *text, double min, double max,
+               double *out);
+
 /* Print "diaryx: MESSAGE" to stderr and return 1. */
 int cli_fail(const dx_error *err);
 /* Print "diaryx CMD: MESSAGE" + "see `diaryx CMD --help`" to stderr and return 2. */
@@ -71,7 +79,8 @@ const dx_session_stats *cli_opened_stats(void);
 dx_session *cli_session(void);
 /* Open the workspace's git repository (created when missing). 0, or 1 printed. */
 int cli_history(dx_workspace *ws, dx_git **g);
-/* Commit the CRDT state and print the outcome (check failures on stderr). */
+/* Commit the CRDT state and print the outcome (check failures on stderr). opts may be NULL;
+ * a keep_recent of 0 means config [git] keep_updates. */
 int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange);
 int cli_config(dx_config **cfg);
 
@@ -85,6 +94,11 @@ int cli_check_new_entry(dx_buf *rel, const char *arg, dx_error *err);
 
 /* Run the editor (config `editor`, $EDITOR, $VISUAL, then vi) on an absolute path. */
 int cli_edit(const char *abs_path);
+
+/* Print a JSON value (a json_t *, NULL when building it failed) on one line (compact),
+ * and free it. NULL, or text json cannot hold, prints "WHAT has no JSON form: ..." and
+ * returns 1 (json_pack refuses strings that are not valid UTF-8). */
+int cli_print_json(void *json, const char *what);
 
 /* Print a buffer followed by a newline unless it already ends with one. */
 void cli_print(const dx_buf *b);

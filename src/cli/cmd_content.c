@@ -1,4 +1,5 @@
 /* cmd_content.c - `diaryx content get|set|append|prepend|clear FILE`. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +9,8 @@
 
 static const char USAGE[] =
     "usage: diaryx content SUBCOMMAND FILE [TEXT] [--file PATH | --stdin]\n\n"
-    "  get FILE                print the body (everything after the frontmatter)\n"
+    "  get FILE [--json]       print the body (everything after the frontmatter); --json:\n"
+    "                          {\"path\": FILE, \"body\": TEXT}\n"
     "  set FILE TEXT           replace the body\n"
     "  append FILE TEXT        add text at the end as lines (newlines added where needed)\n"
     "  prepend FILE TEXT       add text at the start\n"
@@ -28,8 +30,11 @@ static int read_stdin(dx_buf *out)
 int cmd_content(cli_ctx *ctx, int argc, char **argv)
 {
     const char *from_file = NULL;
-    bool from_stdin = false;
-    cli_opt opts[] = {{"file", 'f', &from_file, NULL}, {"stdin", 0, NULL, &from_stdin}, {NULL}};
+    bool from_stdin = false, json = false;
+    cli_opt opts[] = {{"file", 'f', &from_file, NULL},
+                      {"stdin", 0, NULL, &from_stdin},
+                      {"json", 0, NULL, &json},
+                      {NULL}};
     dx_strlist pos = DX_STRLIST_INIT;
     dx_workspace *ws = NULL;
     dx_fm *fm = NULL;
@@ -46,6 +51,8 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage("content", "'%s' takes FILE%s", sub, want == 3 ? " and TEXT" : "");
     if (!rc && from_file && from_stdin)
         rc = cli_usage("content", "--file and --stdin exclude each other");
+    if (!rc && json && strcmp(sub, "get"))
+        rc = cli_usage("content", "'%s' has no --json output (only 'get' has)", sub);
     if (!rc)
         rc = cli_open(ctx, &ws);
     if (!rc && (cli_entry(ws, pos.items[1], true, &rel, &err) ||
@@ -63,6 +70,11 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
         goto done;
     size_t blen;
     const char *cur = dx_fm_body(fm, &blen);
+    if (!strcmp(sub, "get") && json) {
+        rc = cli_print_json(
+            json_pack("{s:s, s:s%}", "path", rel.data, "body", cur ? cur : "", blen), "the body");
+        goto done;
+    }
     if (!strcmp(sub, "get")) {
         fwrite(cur, 1, blen, stdout);
         goto done;

@@ -1,4 +1,5 @@
 /* cmd_crdt.c - `diaryx crdt info|history|compact`: look into the workspace's CRDT store. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,10 @@ static const char USAGE[] =
     "  info [--json]                  documents with their snapshot size and update count\n"
     "  history FILE [-n N] [--json]   the newest N (default 20) updates that changed FILE:\n"
     "                                 its body or its frontmatter, with time, origin, device\n"
-    "  history FILE --at ID           FILE as it was after update ID\n"
-    "  compact [--keep N]             fold all but the newest N (default 50) updates of every\n"
-    "                                 document into its snapshot\n";
+    "  history FILE --at ID [--json]  FILE as it was after update ID (--json: {\"path\",\n"
+    "                                 \"update\", \"content\"})\n"
+    "  compact [--keep N]             fold all but the newest N updates of every document\n"
+    "                                 into its snapshot (default: [git] keep_updates, 50)\n";
 
 static void print_time(int64_t ms, char out[32])
 {
@@ -154,28 +156,31 @@ static int history(dx_session *s, const dx_workspace *ws, const char *rel, size_
         qsort(all, n, sizeof *all, cmp_change);
         if (n > limit)
             n = limit;
-        if (json)
-            printf("[");
-        else
+        /* Origin and device are text from other machines: JSON through jansson, escaped. */
+        json_t *arr = json ? json_array() : NULL;
+        if (!json)
             printf("%-8s %-19s  %-12s %-7s %-16s %s\n", "UPDATE", "TIME", "CHANGED", "ORIGIN",
                    "DEVICE", "BYTES");
         for (size_t i = 0; i < n; i++) {
             char t[32];
             print_time(all[i].u.created_at, t);
             if (json)
-                printf("%s{\"id\":%lld,\"time_ms\":%lld,\"changed\":\"%s\",\"origin\":\"%s\","
-                       "\"device\":%s%s%s,\"bytes\":%zu}",
-                       i ? "," : "", (long long)all[i].u.id, (long long)all[i].u.created_at,
-                       all[i].doc, all[i].u.origin, all[i].u.device ? "\"" : "",
-                       all[i].u.device ? all[i].u.device : "null", all[i].u.device ? "\"" : "",
-                       all[i].u.bytes);
+                json_array_append_new(
+                    arr, json_pack("{s:I, s:I, s:s, s:s, s:s?, s:I}", "id", (json_int_t)all[i].u.id,
+                                   "time_ms", (json_int_t)all[i].u.created_at, "changed",
+                                   all[i].doc, "origin", all[i].u.origin, "device", all[i].u.device,
+                                   "bytes", (json_int_t)all[i].u.bytes));
             else
                 printf("%-8lld %-19s  %-12s %-7s %-16s %zu\n", (long long)all[i].u.id, t,
                        all[i].doc, all[i].u.origin, all[i].u.device ? all[i].u.device : "-",
                        all[i].u.bytes);
         }
+        if (json && json_array_size(arr) != n) {
+            json_decref(arr);
+            arr = NULL;
+        }
         if (json)
-            printf("]\n");
+            rc = cli_print_json(arr, "the history");
         else if (!n)
             printf("(no updates kept for %s: older ones are folded into the snapshot)\n", rel);
     }
@@ -223,23 +228,31 @@ int cmd_crdt(cli_ctx *ctx, int argc, char **argv)
     dx_workspace *ws = NULL;
     int rc = cli_parse(USAGE, opts, argc, argv, &pos);
     const char *sub = pos.len ? pos.items[0] : "";
-    char *end = NULL;
-    long long num = 0;
+    int64_t n = 20, at = 0, keep = 0;
     if (!rc && strcmp(sub, "info") && strcmp(sub, "history") && strcmp(sub, "compact"))
         rc = pos.len ? cli_usage("crdt", "unknown subcommand '%s'", sub)
                      : cli_usage("crdt", "missing SUBCOMMAND");
     if (!rc && pos.len != (strcmp(sub, "history") ? 1u : 2u))
         rc = cli_usage("crdt",
                        strcmp(sub, "history") ? "'%s' takes no arguments" : "'%s' takes FILE", sub);
-    const char *numeric = n_opt ? n_opt : at_opt ? at_opt : keep_opt;
-    if (!rc && numeric && ((num = strtoll(numeric, &end, 10)) < 0 || *end || end == numeric))
-        rc = cli_usage("crdt", "'%s' is not a number", numeric);
+    if (!rc && n_opt)
+        rc = cli_int("crdt", "-n", n_opt, 1, CLI_MAX_COUNT, &n);
+    if (!rc && at_opt)
+        rc = cli_int("crdt", "--at", at_opt, 1, INT64_MAX, &at);
+    if (!rc && keep_opt)
+        rc = cli_int("crdt", "--keep", keep_opt, 0, DX_CONFIG_MAX_KEEP_UPDATES, &keep);
+    if (!rc && json && !strcmp(sub, "compact"))
+        rc = cli_usage("crdt", "'compact' has no --json output");
+    dx_config *cfg = NULL;
+    if (!rc && !strcmp(sub, "compact") && !keep_opt && (rc = cli_config(&cfg)) == 0)
+        keep = dx_config_git_keep_updates(cfg);
+    dx_config_free(cfg);
     if (!rc)
         rc = cli_open(ctx, &ws);
     if (!rc && !strcmp(sub, "info")) {
         rc = info(cli_session(), ws, json);
     } else if (!rc && !strcmp(sub, "compact")) {
-        rc = compact(cli_session(), keep_opt ? (size_t)num : 50);
+        rc = compact(cli_session(), (size_t)keep);
     } else if (!rc) {
         dx_buf rel = DX_BUF_INIT, text = DX_BUF_INIT;
         dx_error err = DX_ERROR_INIT;
@@ -247,10 +260,14 @@ int cmd_crdt(cli_ctx *ctx, int argc, char **argv)
         if (cli_entry(ws, pos.items[1], false, &rel, &err))
             rc = cli_fail(&err);
         else if (!at_opt)
-            rc = history(cli_session(), ws, rel.data, n_opt ? (size_t)num : 20, json);
+            rc = history(cli_session(), ws, rel.data, (size_t)n, json);
         else if (dx_session_find(cli_session(), rel.data, id, &err) ||
-                 render_at(cli_session(), ws, id, num, &text, &err))
+                 render_at(cli_session(), ws, id, at, &text, &err))
             rc = cli_fail(&err);
+        else if (json)
+            rc = cli_print_json(json_pack("{s:s, s:I, s:s%}", "path", rel.data, "update",
+                                          (json_int_t)at, "content", dx_buf_cstr(&text), text.len),
+                                "the file");
         else
             fwrite(dx_buf_cstr(&text), 1, text.len, stdout);
         dx_buf_release(&rel);

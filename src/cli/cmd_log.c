@@ -63,13 +63,12 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv)
     dx_git *g = NULL;
     dx_buf rel = DX_BUF_INIT;
     dx_error err = DX_ERROR_INIT;
-    char *end = NULL;
-    long long n = 0;
+    int64_t n = 0;
     int rc = cli_parse(USAGE, opts, argc, argv, &pos);
     if (!rc && pos.len > 1)
         rc = cli_usage("log", "too many arguments");
-    if (!rc && n_opt && ((n = strtoll(n_opt, &end, 10)) <= 0 || *end))
-        rc = cli_usage("log", "-n needs a positive number, not '%s'", n_opt);
+    if (!rc && n_opt)
+        rc = cli_int("log", "-n", n_opt, 1, CLI_MAX_COUNT, &n);
     if (!rc)
         rc = cli_open_readonly(ctx, &ws);
     if (!rc && pos.len && cli_entry(ws, pos.items[0], false, &rel, &err))

@@ -120,6 +120,8 @@ int cmd_property(cli_ctx *ctx, int argc, char **argv)
             s = &SUBS[i];
     if (!rc && !s)
         rc = cli_usage("property", "unknown subcommand '%s'", pos.items[0]);
+    if (!rc && json && s->writes)
+        rc = cli_usage("property", "'%s' has no --json output (only get and list have)", s->name);
     if (!rc && pos.len != s->nargs + 2)
         rc = cli_usage("property", "'%s' takes FILE and %zu more argument%s", s->name, s->nargs,
                        s->nargs == 1 ? "" : "s");

@@ -8,7 +8,8 @@ static const char USAGE[] =
     "Check every entry reachable from the root index (broken part_of / contents /\n"
     "attachments links, links leaving the workspace, unreadable frontmatter, cycles, missing\n"
     "part_of, non-portable paths) and every file on disk that is not linked (orphans).\n"
-    "--fix repairs what has a fix and validates again. Exit status 1 while errors remain.\n";
+    "--fix repairs what has a fix, keeps the repairs, lists what it fixed and what it could\n"
+    "not, and validates again. Exit status 1 while errors remain.\n";
 
 int cmd_validate(cli_ctx *ctx, int argc, char **argv)
 {
@@ -27,13 +28,18 @@ int cmd_validate(cli_ctx *ctx, int argc, char **argv)
     if (!rc && dx_workspace_validate(ws, &r, &err))
         rc = cli_fail(&err);
     if (!rc && fix) {
-        dx_workspace_fix(ws, &r, &fixed, &failed, &err);
-        for (size_t i = 0; i < fixed.len; i++)
+        if (dx_workspace_fix(ws, &r, &fixed, &failed, &err))
+            rc = cli_fail(&err);
+        /* The fixes are stored before validating again: errors that remain must not take
+         * back what was repaired (the command's exit status only says they remain). */
+        if (!rc && fixed.len)
+            rc = cli_save(ws);
+        for (size_t i = 0; !rc && i < fixed.len; i++)
             fprintf(json ? stderr : stdout, "✓ Fixed: %s\n", fixed.items[i]);
-        for (size_t i = 0; i < failed.len; i++)
+        for (size_t i = 0; !rc && i < failed.len; i++)
             fprintf(stderr, "✗ Not fixed: %s\n", failed.items[i]);
         dx_report_release(&r);
-        if (dx_workspace_validate(ws, &r, &err))
+        if (!rc && dx_workspace_validate(ws, &r, &err))
             rc = cli_fail(&err);
     }
     if (!rc) {
@@ -47,8 +53,10 @@ int cmd_validate(cli_ctx *ctx, int argc, char **argv)
             for (size_t i = 0; i < r.len; i++)
                 printf("%s %s: %s\n", r.items[i].error ? "error" : "warning", r.items[i].kind,
                        r.items[i].message);
+            if (fix)
+                printf("%zu fixed, %zu not fixed; ", fixed.len, failed.len);
             printf("%zu files checked: %zu errors, %zu warnings%s\n", r.files_checked, errors,
-                   r.len - errors, fix ? " after fixing" : "");
+                   r.len - errors, fix ? " remain" : "");
         }
         rc = errors ? 1 : 0;
     }

@@ -1,4 +1,5 @@
 /* cmd_workspace.c - `diaryx workspace info|path|add|rm|mv|create|delete`. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,8 @@ static const char USAGE[] =
     "usage: diaryx workspace SUBCOMMAND [ARGS]\n\n"
     "  info [PATH] [--depth N] [--json]   print the tree from the root (or PATH); depth 0 =\n"
     "                                     unlimited (default 3)\n"
-    "  path                               print the workspace root directory\n"
+    "  path [--json]                      print the workspace root directory (--json:\n"
+    "                                     {\"root\": DIR})\n"
     "  add PARENT CHILD                   link CHILD into PARENT's contents, set its part_of\n"
     "  rm PARENT CHILD                    unlink CHILD from PARENT (the file stays)\n"
     "  mv SRC DEST                        move or rename; every link to SRC is rewritten\n"
@@ -40,16 +42,18 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
     const char *sub = pos.len ? pos.items[0] : NULL;
     if (!rc && !sub)
         rc = cli_usage("workspace", "missing SUBCOMMAND");
+    if (!rc && json && strcmp(sub, "info") && strcmp(sub, "path"))
+        rc = cli_usage("workspace", "'%s' has no --json output (only 'info' and 'path' have)", sub);
     if (rc)
         goto done;
     if (!strcmp(sub, "info")) {
-        char *end = NULL;
-        long depth = depth_s ? strtol(depth_s, &end, 10) : 3;
-        if ((depth_s && (*end || depth < 0)) || pos.len > 2) {
-            rc = cli_usage("workspace", pos.len > 2 ? "'info' takes at most one PATH"
-                                                    : "--depth needs a number >= 0");
+        int64_t depth = 3;
+        if (pos.len > 2) {
+            rc = cli_usage("workspace", "'info' takes at most one PATH");
             goto done;
         }
+        if (depth_s && (rc = cli_int("workspace", "--depth", depth_s, 0, 10000, &depth)))
+            goto done;
         if ((rc = cli_open(ctx, &ws)))
             goto done;
         if (pos.len == 2 && cli_entry(ws, pos.items[1], true, &a, &err)) {
@@ -67,7 +71,12 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
     } else if (!strcmp(sub, "path")) {
         if ((rc = need(&pos, 0, sub, "no arguments")) || (rc = cli_open(ctx, &ws)))
             goto done;
-        printf("%s\n", dx_workspace_root(ws));
+        if (json) {
+            rc = cli_print_json(json_pack("{s:s}", "root", dx_workspace_root(ws)),
+                                "the workspace path");
+        } else {
+            printf("%s\n", dx_workspace_root(ws));
+        }
     } else if (!strcmp(sub, "add") || !strcmp(sub, "rm") || !strcmp(sub, "mv")) {
         bool mv = !strcmp(sub, "mv");
         if ((rc = need(&pos, 2, sub, mv ? "SRC and DEST" : "PARENT and CHILD")) ||

@@ -7,6 +7,7 @@
 
 #include "diaryx/fs.h"
 #include "diaryx/links.h"
+#include "diaryx/number.h"
 #include "diaryx/paths.h"
 #include "diaryx/toml.h"
 
@@ -17,7 +18,8 @@ typedef struct known_key {
     const char *table; /* "" or "git" */
     const char *key;
     key_type type;
-    const char *def; /* default as text, or NULL */
+    const char *def;  /* default as text, or NULL */
+    int64_t min, max; /* K_INT: the allowed range */
 } known_key;
 
 static const known_key KEYS[] = {
@@ -33,7 +35,9 @@ static const known_key KEYS[] = {
     {"sync_email", "", "sync_email", K_STRING, NULL},
     {"sync_workspace_id", "", "sync_workspace_id", K_STRING, NULL},
     {"git.auto_commit", "git", "auto_commit", K_BOOL, "true"},
-    {"git.auto_commit_interval_minutes", "git", "auto_commit_interval_minutes", K_INT, "30"},
+    {"git.auto_commit_interval_minutes", "git", "auto_commit_interval_minutes", K_INT, "30", 1,
+     DX_CONFIG_MAX_INTERVAL_MINUTES},
+    {"git.keep_updates", "git", "keep_updates", K_INT, "50", 1, DX_CONFIG_MAX_KEEP_UPDATES},
 };
 #define NKEYS (sizeof KEYS / sizeof *KEYS)
 
@@ -73,7 +77,7 @@ static bool type_ok(const known_key *k, const dx_toml_value *v)
     case K_BOOL:
         return v->type == DX_TOML_BOOL;
     case K_INT:
-        return v->type == DX_TOML_INT && v->i >= 1;
+        return v->type == DX_TOML_INT; /* the range is checked by the caller */
     case K_LINK_FORMAT: {
         dx_link_format f;
         return v->type == DX_TOML_STRING && dx_link_format_parse(v->str, &f) == 0;
@@ -118,14 +122,18 @@ int dx_config_load(const char *path, dx_config **out, dx_error *err)
     }
     for (size_t i = 0; i < NKEYS; i++) {
         const dx_toml_value *v = dx_toml_get(&cfg->toml, KEYS[i].table, KEYS[i].key);
+        if (v && KEYS[i].type == K_INT && v->type == DX_TOML_INT &&
+            (rc = dx_number_check_int(KEYS[i].name, v->i, KEYS[i].min, KEYS[i].max, err))) {
+            dx_error_prefix(err, "invalid setting in '%s'", cfg->path);
+            goto fail;
+        }
         if (v && !type_ok(&KEYS[i], v)) {
-            rc = dx_error_set(err, DX_EINVAL, "invalid value for '%s' in '%s': expected %s%s",
+            rc = dx_error_set(err, DX_EINVAL, "invalid value for '%s' in '%s': expected %s",
                               KEYS[i].name, cfg->path,
                               KEYS[i].type == K_LINK_FORMAT
                                   ? "one of markdown_root, markdown_relative, plain_relative, "
                                     "plain_canonical"
-                                  : type_name(KEYS[i].type),
-                              KEYS[i].type == K_INT ? " of at least 1" : "");
+                                  : type_name(KEYS[i].type));
             goto fail;
         }
     }
@@ -170,10 +178,23 @@ bool dx_config_git_auto_commit(const dx_config *cfg)
     return v ? v->b : true;
 }
 
+/* A K_INT setting: its value (checked against its range by dx_config_load and
+ * dx_config_set), else its default. */
+static int64_t int_setting(const dx_config *cfg, const char *name)
+{
+    const known_key *k = lookup(name);
+    const dx_toml_value *v = dx_toml_get(&cfg->toml, k->table, k->key);
+    return v && v->type == DX_TOML_INT ? v->i : strtoll(k->def, NULL, 10);
+}
+
 int64_t dx_config_git_interval_minutes(const dx_config *cfg)
 {
-    const dx_toml_value *v = dx_toml_get(&cfg->toml, "git", "auto_commit_interval_minutes");
-    return v ? v->i : 30;
+    return int_setting(cfg, "git.auto_commit_interval_minutes");
+}
+
+int64_t dx_config_git_keep_updates(const dx_config *cfg)
+{
+    return int_setting(cfg, "git.keep_updates");
 }
 
 /* Split "table.key" (unknown keys); "key" is a root key. */
@@ -248,12 +269,9 @@ int dx_config_set(dx_config *cfg, const char *name, const char *value, dx_error 
                                 value);
         return dx_toml_set_bool(&cfg->toml, k->table, k->key, value[0] == 't');
     case K_INT: {
-        char *end;
-        long long n = strtoll(value, &end, 10);
-        if (!*value || *end || n < 1)
-            return dx_error_set(err, DX_EINVAL, "'%s' must be an integer of at least 1, not '%s'",
-                                name, value);
-        return dx_toml_set_int(&cfg->toml, k->table, k->key, n);
+        int64_t n;
+        int rc = dx_number_parse_int(name, value, k->min, k->max, &n, err);
+        return rc ? rc : dx_toml_set_int(&cfg->toml, k->table, k->key, n);
     }
     case K_LINK_FORMAT: {
         dx_link_format f;

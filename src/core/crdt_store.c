@@ -444,6 +444,22 @@ int64_t dx_store_last_id(dx_crdt_store *s, const char *doc)
     return last_id(s, doc);
 }
 
+int64_t dx_store_last_change_ms(dx_crdt_store *s)
+{
+    /* A document whose updates were all folded keeps the time of its snapshot. */
+    static const char sql[] = "SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM updates "
+                              "UNION ALL SELECT MAX(updated_at) FROM documents WHERE name NOT IN "
+                              "(SELECT doc_name FROM updates))";
+    sqlite3_stmt *st;
+    int64_t t = 0;
+    if (prep(s, sql, &st) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            t = sqlite3_column_int64(st, 0);
+        unprep(s, st);
+    }
+    return t;
+}
+
 int dx_store_updates_after(dx_crdt_store *s, int64_t after_id, dx_store_update_fn fn, void *user,
                            dx_error *err)
 {

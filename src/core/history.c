@@ -2,6 +2,7 @@
  * commit, and rebuilding the CRDT from git when the checks keep failing. */
 #include "diaryx/history.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -463,6 +464,56 @@ done:
     return rc;
 }
 
+typedef struct backup {
+    long long time;
+    char *name;
+} backup;
+
+static int cmp_backup_newest_first(const void *a, const void *b)
+{
+    const backup *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? 1 : -1;
+    return -strcmp(x->name, y->name);
+}
+
+/* Remove all but the newest `keep` crdt.db.broken-<time>[-N] files of the directory dir:
+ * each rebuild keeps one, and a store that keeps failing would fill the disk. */
+static void prune_backups(const char *dir, size_t keep)
+{
+    static const char prefix[] = "crdt.db.broken-";
+    DIR *d = opendir(dir);
+    backup *b = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) != 0)
+            continue;
+        if (n == cap) {
+            backup *nb = realloc(b, (cap = cap ? cap * 2 : 8) * sizeof *b);
+            if (!nb)
+                break;
+            b = nb;
+        }
+        b[n].name = strdup(e->d_name);
+        if (!b[n].name)
+            break;
+        b[n++].time = strtoll(e->d_name + sizeof prefix - 1, NULL, 10);
+    }
+    if (d)
+        closedir(d);
+    qsort(b, n, sizeof *b, cmp_backup_newest_first);
+    dx_buf path = DX_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        dx_buf_reset(&path);
+        if (i >= keep && dx_buf_printf(&path, "%s/%s", dir, b[i].name) == 0)
+            unlink(path.data);
+        free(b[i].name);
+    }
+    dx_buf_release(&path);
+    free(b);
+}
+
 int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
 {
     dx_session *s = *sp;
@@ -514,11 +565,20 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     dx_session_close(s);
     *sp = NULL;
     dx_workspace_abspath(ws, ".diaryx/crdt.db", &db);
-    dx_buf_printf(&bak, "%s.broken-%lld", db.data, (long long)time(NULL));
+    /* A second rebuild within the same second gets its own name. */
+    long long now = (long long)time(NULL);
+    dx_buf_printf(&bak, "%s.broken-%lld", db.data, now);
+    for (int i = 2; dx_path_exists(bak.data); i++) {
+        dx_buf_reset(&bak);
+        dx_buf_printf(&bak, "%s.broken-%lld-%d", db.data, now, i);
+    }
     if (rename(db.data, bak.data) != 0) {
         rc = dx_error_set(err, DX_EIO, "cannot move '%s' aside: %s", db.data, strerror(errno));
         goto done;
     }
+    dx_buf_reset(&db);
+    dx_workspace_abspath(ws, ".diaryx", &db);
+    prune_backups(db.data, DX_HISTORY_KEEP_BROKEN);
     rc = dx_session_open(ws, device, sp, NULL, err);
 done:
     dx_git_paths_free(paths);

@@ -179,6 +179,15 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     int rc = dx_fm_parse(bytes, len, path, &fm, err);
     if (rc)
         return rc;
+    /* Taking the whole text as the body would write it back under an empty frontmatter
+     * block: the keys the user meant would become body text for good. */
+    if (dx_fm_unclosed(fm)) {
+        dx_fm_free(fm);
+        return dx_error_set(err, DX_EPARSE,
+                            "'%s' starts with '---' but its frontmatter is never closed; add "
+                            "the closing '---' line",
+                            path);
+    }
     /* The body is checked before anything is written: a failure must change nothing. */
     size_t body_len;
     const char *body_text = dx_fm_body(fm, &body_len);

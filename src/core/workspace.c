@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,10 +232,8 @@ int dx_workspace_abspath(const dx_workspace *ws, const char *rel, dx_buf *out)
 
 static dx_staged *staged_find(const dx_workspace *ws, const char *rel)
 {
-    for (size_t i = 0; i < ws->n_staged; i++)
-        if (!strcmp(ws->staged[i].path, rel))
-            return &ws->staged[i];
-    return NULL;
+    size_t at = (size_t)(uintptr_t)dx_strmap_get(&ws->staged_at, rel);
+    return at ? &ws->staged[at - 1] : NULL;
 }
 
 /* The staged record of rel, created (empty) when missing. */
@@ -255,6 +254,10 @@ static dx_staged *staged_get(dx_workspace *ws, const char *rel)
     memset(f, 0, sizeof *f);
     if (!(f->path = strdup(rel)))
         return NULL;
+    if (dx_strmap_put(&ws->staged_at, rel, (void *)(uintptr_t)(ws->n_staged + 1))) {
+        free(f->path);
+        return NULL;
+    }
     ws->n_staged++;
     return f;
 }
@@ -295,6 +298,7 @@ void dx_workspace_staged_clear(dx_workspace *ws)
         free(ws->staged[i].moved_from);
     }
     ws->n_staged = 0;
+    dx_strmap_release(&ws->staged_at);
 }
 
 int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_error *err)
@@ -392,6 +396,13 @@ int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_e
 
 int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
 {
+    /* A note read with an unclosed frontmatter block holds it as body text: writing it
+     * back would bury the keys the user meant in the body for good. */
+    if (dx_fm_unclosed(fm))
+        return dx_error_set(err, DX_EPARSE,
+                            "'%s' starts with '---' but its frontmatter is never closed; add "
+                            "the closing '---' line before editing it",
+                            rel);
     dx_buf text = DX_BUF_INIT;
     int rc = dx_fm_write(fm, &text, err);
     if (!rc)
@@ -917,14 +928,31 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
 int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
                             dx_error *err)
 {
+    size_t first = out->len;
     int rc = list_files(ws, "", markdown_only, out, NULL);
-    for (size_t i = 0; !rc && i < ws->n_staged; i++) {
-        const dx_staged *f = &ws->staged[i];
-        long at = dx_strlist_find(out, f->path);
-        if (f->removed && at >= 0)
-            dx_strlist_remove(out, (size_t)at);
-        else if (!f->removed && at < 0 && (!markdown_only || dx_path_is_markdown(f->path)))
-            rc = dx_strlist_push(out, f->path);
+    if (!rc && ws->n_staged) {
+        /* The staging area changes the listing: disk files it removes go, files it adds
+         * come (looked up in the staging index, so a large staging area costs no more than
+         * a small one per file). */
+        size_t kept = first;
+        for (size_t i = first; i < out->len; i++) {
+            const dx_staged *f = staged_find(ws, out->items[i]);
+            if (f && f->removed)
+                free(out->items[i]);
+            else
+                out->items[kept++] = out->items[i];
+        }
+        out->len = kept;
+        dx_strmap listed = DX_STRMAP_INIT;
+        for (size_t i = first; !rc && i < out->len; i++)
+            rc = dx_strmap_put(&listed, out->items[i], (void *)1);
+        for (size_t i = 0; !rc && i < ws->n_staged; i++) {
+            const dx_staged *f = &ws->staged[i];
+            if (!f->removed && !dx_strmap_get(&listed, f->path) &&
+                (!markdown_only || dx_path_is_markdown(f->path)))
+                rc = dx_strlist_push(out, f->path);
+        }
+        dx_strmap_release(&listed);
     }
     dx_strlist_sort(out);
     return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;

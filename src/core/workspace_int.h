@@ -2,6 +2,7 @@
 #ifndef DX_WORKSPACE_INT_H
 #define DX_WORKSPACE_INT_H
 
+#include "diaryx/strmap.h"
 #include "diaryx/workspace.h"
 
 struct dx_workspace {
@@ -11,6 +12,8 @@ struct dx_workspace {
     bool staging;      /* file changes go to `staged` instead of the disk */
     dx_staged *staged; /* in order of first change */
     size_t n_staged, cap_staged;
+    dx_strmap staged_at; /* path -> index into staged, plus one (a large move or fix stages
+                            thousands of files; each read looks its path up here) */
     dx_workspace_source_fn source; /* staging: what a read of an unstaged file returns */
     void *source_ud;
 };

@@ -99,6 +99,10 @@ int dx_git_open_or_init(const char *root, int bare, dx_git **out, dx_error *err)
     if (!root || !*root)
         return dx_error_set(err, DX_EINVAL, "no repository path given");
     git_libgit2_init();
+    /* libgit2 caches no tree above 4 KB, so every path looked up in a directory of 20,000
+     * files inflated and parsed its ~1 MB tree again (a commit of 20,000 changed paths
+     * read 20 GB). Trees up to 64 MB are kept, within the cache's total limit. */
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)64 << 20);
     int rc = 0;
     dx_git *g = calloc(1, sizeof *g);
     if (!g || !(g->root = strdup(root))) {

@@ -1,6 +1,6 @@
-/* fs.c - whole-file reads, atomic writes (temp + fsync + rename), mkdir -p, and confined
- * access below a root that never follows a symbolic link. */
-#define _GNU_SOURCE /* renameat2(RENAME_NOREPLACE) */
+/* fs.c - whole-file reads, atomic writes (temp + fsync + rename), batches of them, mkdir -p,
+ * and confined access below a root that never follows a symbolic link. */
+#define _GNU_SOURCE /* syncfs, renameat2(RENAME_NOREPLACE) */
 #include "diaryx/fs.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -532,4 +533,175 @@ DIR *dx_fs_opendir_in(const char *root, const char *rel)
     if (fd >= 0 && !d)
         close(fd);
     return d;
+}
+
+/* ---- batches ------------------------------------------------------------------------ */
+
+int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, size_t len, int mode,
+                        const dx_fs_expect *expect, struct stat *st, dx_error *err)
+{
+    size_t plen = strlen(path), at = (size_t)(uintptr_t)dx_strmap_get(&b->at, path);
+    at = at ? at - 1 : b->n;
+    if (at == b->n && (dx_strmap_put(&b->at, path, (void *)(uintptr_t)(b->n + 1)) != 0))
+        return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
+    if (at == b->n && b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        char **t = realloc(b->tmp, cap * sizeof *t),
+             **p = t ? realloc(b->path, cap * sizeof *p) : NULL;
+        dx_fs_expect *x = p ? realloc(b->exp, cap * sizeof *x) : NULL;
+        if (t)
+            b->tmp = t;
+        if (p)
+            b->path = p;
+        if (!t || !p || !x)
+            return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
+        b->exp = x;
+        b->cap = cap;
+    }
+    char *tmp = at < b->n ? b->tmp[at] : malloc(plen + 32);
+    char *copy = at < b->n ? b->path[at] : strdup(path);
+    if (!tmp || !copy) {
+        free(tmp);
+        free(copy);
+        return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
+    }
+    /* The name dx_file_write_atomic uses, which the workspace walk recognizes as a leftover
+     * when its process is gone. */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    snprintf(tmp, plen + 32, "%.*s.%s.tmp%ld", (int)dirlen, path, path + dirlen, (long)getpid());
+    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 || write_all(fd, data, len) != 0 || (st && fstat(fd, st) != 0)) {
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    if (fd >= 0 && close(fd) != 0 && !rc) {
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    if (rc && at < b->n) {
+        b->tmp[at][0] = 0; /* the earlier bytes of this path went with the temporary file */
+    } else if (rc) {
+        dx_strmap_remove(&b->at, path);
+        free(tmp);
+        free(copy);
+    } else if (at == b->n) {
+        b->tmp[b->n] = tmp;
+        b->path[b->n] = copy;
+        memset(&b->exp[b->n++], 0, sizeof *b->exp);
+    }
+    if (!rc) {
+        dx_fs_expect *x = &b->exp[at];
+        free((char *)x->bytes);
+        memset(x, 0, sizeof *x);
+        if (expect) {
+            x->absent = expect->absent;
+            x->len = expect->len;
+            if (expect->bytes && !(x->bytes = malloc(expect->len ? expect->len : 1)))
+                return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
+            if (expect->bytes)
+                memcpy((char *)x->bytes, expect->bytes, expect->len);
+        }
+    }
+    return rc;
+}
+
+/* Make the temporary files durable: one flush of the file system when there are several. */
+static int batch_flush(const dx_file_batch *b)
+{
+    size_t first = 0;
+    while (first < b->n && !b->tmp[first][0])
+        first++;
+    if (b->n - first > 2) {
+        /* syncfs flushes the file system of the file it is given: the batch is of one
+         * workspace. */
+        int fd = open(b->tmp[first], O_RDONLY | O_CLOEXEC);
+        int rc = fd < 0 ? -1 : syncfs(fd);
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0)
+            return 0;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (!b->tmp[i][0])
+            continue;
+        int fd = open(b->tmp[i], O_RDONLY | O_CLOEXEC);
+        int rc = fd < 0 ? -1 : fsync(fd);
+        if (fd >= 0)
+            close(fd);
+        if (rc != 0)
+            return (int)i + 1;
+    }
+    return 0;
+}
+
+/* Rename file i of the batch into place after checking its expectation on the file in the
+ * way (replace_checked, in the file's directory). */
+static int batch_replace(dx_file_batch *b, size_t i, dx_buf *late, dx_error *err)
+{
+    dx_fs_expect *x = &b->exp[i];
+    if (!x->absent && !x->bytes)
+        return rename(b->tmp[i], b->path[i]) == 0
+                   ? 0
+                   : dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i],
+                                  strerror(errno));
+    const char *slash = strrchr(b->path[i], '/');
+    dx_buf dir = DX_BUF_INIT;
+    if (dx_buf_append(&dir, b->path[i], slash ? (size_t)(slash - b->path[i]) : 1))
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    int dirfd = open(slash ? dir.data : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    dx_buf_release(&dir);
+    if (dirfd < 0)
+        return dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i], strerror(errno));
+    const char *tslash = strrchr(b->tmp[i], '/');
+    x->late = late;
+    x->late_write = false;
+    rc = replace_checked(dirfd, tslash ? tslash + 1 : b->tmp[i], slash ? slash + 1 : b->path[i],
+                         b->path[i], x, err);
+    close(dirfd);
+    return rc;
+}
+
+int dx_file_batch_commit(dx_file_batch *b, dx_file_batch_done done, void *ud, dx_error *err)
+{
+    int rc = 0, bad = b->n ? batch_flush(b) : 0;
+    dx_buf late = DX_BUF_INIT;
+    if (bad)
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[bad - 1], strerror(errno));
+    for (size_t i = 0; !rc && i < b->n; i++) {
+        if (!b->tmp[i][0])
+            continue; /* its write failed (and was reported) */
+        dx_buf_reset(&late);
+        dx_error e = DX_ERROR_INIT;
+        int r = batch_replace(b, i, &late, &e);
+        if (r == 0)
+            b->tmp[i][0] = 0; /* renamed: nothing to remove */
+        if (r == 0 || r == DX_ECONFLICT || r == DX_EPATH) {
+            if (done)
+                done(ud, i, r, b->exp[i].late_write ? &late : NULL);
+        } else {
+            rc = dx_error_set(err, r, "%s", e.msg);
+        }
+    }
+    dx_buf_release(&late);
+    dx_file_batch_release(b);
+    return rc;
+}
+
+void dx_file_batch_release(dx_file_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->tmp[i][0])
+            unlink(b->tmp[i]);
+        free(b->tmp[i]);
+        free(b->path[i]);
+        free((char *)b->exp[i].bytes);
+    }
+    free(b->tmp);
+    free(b->path);
+    free(b->exp);
+    dx_strmap_release(&b->at);
+    memset(b, 0, sizeof *b);
 }

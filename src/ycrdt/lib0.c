@@ -516,10 +516,15 @@ static int any_decode(y_dec *d, y_any *out, int depth)
     case 126:
         out->kind = Y_ANY_NULL;
         break;
-    case 125:
+    case 125: {
+        /* yjs writes a JS -0 as the varInt -0 (0x40); it must come back as -0 so that the
+         * value is written again with the same byte (merge, diff, state updates). */
+        bool negative_zero;
+        int64_t v = y_dec_varint(d, &negative_zero);
         out->kind = Y_ANY_NUMBER;
-        out->u.num = (double)y_dec_varint(d, NULL);
+        out->u.num = negative_zero ? -0.0 : (double)v;
         break;
+    }
     case 124:
         out->kind = Y_ANY_NUMBER;
         out->u.num = (double)y_dec_f32(d);

@@ -98,7 +98,9 @@ contains "its part_of written" notes/dropped.md 'part_of: "[Notes](/notes/notes.
 before=$(cat notes/notes.md notes/dropped.md README.md | sha256sum)
 check "crdt compact" "$DIARYX" crdt compact --keep 1
 "$DIARYX" crdt info --json >"$T/info2.json"
-check "validate after compaction" "$DIARYX" validate
+check_rc "validate after compaction: only the unreadable file fails" 1 "$DIARYX" validate
+contains "the unreadable file is the error" "$T/.out" "error InvalidFrontmatter: cannot parse frontmatter of 'bad.md'"
+contains "nothing else fails" "$T/.out" ": 1 errors,"
 after=$(cat notes/notes.md notes/dropped.md README.md | sha256sum)
 same "files unchanged by compaction" "$after" "$before"
 head -c 4096 /dev/urandom >.diaryx/crdt.db

@@ -61,6 +61,10 @@ function prng (seed) {
 }
 
 const hex = u => Buffer.from(u).toString('hex')
+// JSON of a value as the log carries it: like JSON.stringify, but -0 stays "-0" (which
+// JSON.stringify writes as "0") so the replay stores the same number.
+const NEG0 = 'neg-zero-3f9c'
+const js = v => JSON.stringify(v, (k, x) => Object.is(x, -0) ? NEG0 : x).replaceAll(`"${NEG0}"`, '-0')
 const WORDS = ['a', 'hello', ' ', 'é', '🎉', 'x y', '\n', 'ünï', '𝄞', 'long word here', '"q"']
 const CLIENT_SETS = [[1, 2], [1, 2, 3], [7, 4294967295], [2, 1000000007, 3], [300, 5]]
 
@@ -105,13 +109,16 @@ function session (seed) {
   }
   const EMBEDS = [{ image: 'x.png' }, { formula: 'e=mc^2', 2: [1, null] }, [1, 'two'], true, 42, 0.5]
   const value = () => {
-    switch (int(7)) {
+    switch (int(9)) {
       case 0: return int(1000)
       case 1: return rnd() * 100 - 50
       case 2: return pick(WORDS)
       case 3: return rnd() < 0.5
       case 4: return null
       case 5: return { k: int(10), s: pick(WORDS), n: [1, 'two', null] }
+      // -0 (as JSON.parse('-0') gives it): yjs writes it as the varInt -0, byte 0x40.
+      case 6: return -0
+      case 7: return { z: -0, n: [-0, 0, 2] }
       default: return [int(5), pick(WORDS)]
     }
   }
@@ -163,7 +170,7 @@ function session (seed) {
     } else if (r < 0.62) {
       const key = pick(['k1', 'k2', 'k3', 'title'])
       const v = value()
-      lines.push(`ms ${i} ${key} ${JSON.stringify(v)}`)
+      lines.push(`ms ${i} ${key} ${js(v)}`)
       m.set(key, v)
     } else if (r < 0.66) {
       const key = pick(['k1', 'k2', 'k3', 'title'])
@@ -176,7 +183,7 @@ function session (seed) {
       if (cur instanceof Y.Map && rnd() < 0.7) {
         const sub = pick(['title', 'part_of', 'x'])
         const v = value()
-        lines.push(`ns ${i} ${key} ${sub} ${JSON.stringify(v)}`)
+        lines.push(`ns ${i} ${key} ${sub} ${js(v)}`)
         cur.set(sub, v)
       } else if (cur instanceof Y.Array && rnd() < 0.7) {
         const vals = [pick(WORDS), int(9)]
@@ -192,7 +199,7 @@ function session (seed) {
     } else if (r < 0.8) {
       const pos = int(a.length + 1)
       const vals = Array.from({ length: 1 + int(3) }, value)
-      lines.push(`ai ${i} ${pos} ${JSON.stringify(vals)}`)
+      lines.push(`ai ${i} ${pos} ${js(vals)}`)
       a.insert(pos, vals)
     } else if (r < 0.85 && a.length > 0) {
       const pos = int(a.length)
@@ -255,4 +262,36 @@ function session (seed) {
   writeFileSync(path.join(out, `session-${seed}.txt`), lines.join('\n') + '\n')
 }
 
+// -0 as a float64 and as a float32 on the wire (yjs writes neither, another encoder may):
+// yjs reads both as -0 and writes them again as the varInt -0 when it re-encodes the
+// struct (state update, merge, diff). The update is made by yjs with 1.1 (float64) and
+// 1.5 (float32) map values, whose bytes are then replaced by those of -0.
+function negativeZeroOnTheWire () {
+  const lines = []
+  const a = new Y.Doc(); a.clientID = 1
+  const b = new Y.Doc(); b.clientID = 2
+  b.getText('t'); b.getMap('m'); b.getArray('a')
+  lines.push('doc 0 1', 'doc 1 2')
+  let u = null
+  a.on('update', x => { u = x })
+  a.transact(() => { a.getMap('m').set('f64', 1.1); a.getMap('m').set('f32', 1.5); a.getArray('a').push([-0, 2.5]) })
+  const h = hex(u)
+  const f64 = '7b' + Buffer.from(new Float64Array([1.1]).buffer).reverse().toString('hex')
+  const f32 = '7c' + Buffer.from(new Float32Array([1.5]).buffer).reverse().toString('hex')
+  if (!h.includes(f64) || !h.includes(f32)) throw new Error('float bytes not found in ' + h)
+  const w = Buffer.from(h.replace(f64, '7b8000000000000000').replace(f32, '7c80000000'), 'hex')
+  lines.push(`apply 1 ${hex(w)}`)
+  Y.applyUpdate(b, w, 'remote')
+  lines.push('cleanup 1 -')
+  const c = new Y.Doc(); c.clientID = 3
+  c.getMap('m').set('x', -0)
+  const u2 = Y.encodeStateAsUpdate(c)
+  lines.push(`merge 0 ${hex(Y.mergeUpdates([w, u2]))} ${hex(w)} ${hex(u2)}`)
+  lines.push(`diffu 0 ${hex(w)} 00 ${hex(Y.diffUpdate(w, new Uint8Array([0])))}`)
+  lines.push(`state 1 ${hex(Y.encodeStateAsUpdate(b))}`)
+  lines.push(`json 1 ${JSON.stringify({ t: b.getText('t').toString(), m: b.getMap('m').toJSON(), a: b.getArray('a').toJSON() })}`)
+  writeFileSync(path.join(out, 'session-negative-zero.txt'), lines.join('\n') + '\n')
+}
+
 for (let s = first; s < first + seeds; s++) session(s)
+negativeZeroOnTheWire()

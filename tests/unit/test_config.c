@@ -93,6 +93,68 @@ TEST(test_config_bad_files_are_clear_errors)
     CHECK(cfg == NULL);
 }
 
+/* Every integer setting is range-checked, in the file and by `config set`: the message names
+ * the key, the value and the range (an interval of 2^63-1 minutes overflowed the watch). */
+TEST(test_config_integer_settings_are_range_checked)
+{
+    static const struct {
+        const char *key, *table_key;
+        long long max;
+    } keys[] = {{"git.auto_commit_interval_minutes", "auto_commit_interval_minutes",
+                 DX_CONFIG_MAX_INTERVAL_MINUTES},
+                {"git.keep_updates", "keep_updates", DX_CONFIG_MAX_KEEP_UPDATES}};
+    static const char *bad_text[] = {"0",
+                                     "-5",
+                                     "9223372036854775807",
+                                     "9223372036854775808",
+                                     "nan",
+                                     "inf",
+                                     "12abc",
+                                     " 12",
+                                     "",
+                                     "1e3",
+                                     "0x10",
+                                     "1.5"};
+    dx_config *cfg = NULL;
+    dx_error err = DX_ERROR_INIT;
+    char text[256], want[200];
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        snprintf(want, sizeof want, "from 1 to %lld", keys[k].max);
+        write_file("diaryx/config.toml", "");
+        CHECK_EQ_INT(dx_config_load(NULL, &cfg, &err), 0);
+        for (size_t i = 0; i < sizeof bad_text / sizeof *bad_text; i++) {
+            CHECK_EQ_INT(dx_config_set(cfg, keys[k].key, bad_text[i], &err), DX_EINVAL);
+            CHECK(strstr(err.msg, keys[k].key) && strstr(err.msg, want));
+            snprintf(text, sizeof text, "'%s'", bad_text[i]);
+            CHECK(strstr(err.msg, text) != NULL);
+        }
+        snprintf(text, sizeof text, "%lld", keys[k].max);
+        CHECK_EQ_INT(dx_config_set(cfg, keys[k].key, text, &err), 0);
+        dx_config_free(cfg);
+        /* In the file: out of range is refused on load, naming the file. */
+        static const char *bad_file[] = {"0", "-1", "9223372036854775807"};
+        for (size_t i = 0; i < sizeof bad_file / sizeof *bad_file; i++) {
+            snprintf(text, sizeof text, "[git]\n%s = %s\n", keys[k].table_key, bad_file[i]);
+            write_file("diaryx/config.toml", text);
+            cfg = NULL;
+            CHECK_EQ_INT(dx_config_load(NULL, &cfg, &err), DX_EINVAL);
+            CHECK(cfg == NULL);
+            snprintf(text, sizeof text, "'%s'", bad_file[i]);
+            CHECK(strstr(err.msg, keys[k].key) && strstr(err.msg, want) && strstr(err.msg, text) &&
+                  strstr(err.msg, "config.toml"));
+        }
+    }
+    write_file("diaryx/config.toml", "[git]\nkeep_updates = 7\n");
+    CHECK_EQ_INT(dx_config_load(NULL, &cfg, &err), 0);
+    CHECK_EQ_INT(dx_config_git_keep_updates(cfg), 7);
+    CHECK_EQ_INT(dx_config_git_interval_minutes(cfg), 30);
+    dx_config_free(cfg);
+    write_file("diaryx/config.toml", "");
+    CHECK_EQ_INT(dx_config_load(NULL, &cfg, &err), 0);
+    CHECK_EQ_INT(dx_config_git_keep_updates(cfg), 50);
+    dx_config_free(cfg);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/dx-config-XXXXXX");
@@ -102,6 +164,7 @@ int main(void)
     RUN(test_config_defaults_without_a_file);
     RUN(test_config_set_save_reload_keeps_unknown_keys);
     RUN(test_config_bad_files_are_clear_errors);
+    RUN(test_config_integer_settings_are_range_checked);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

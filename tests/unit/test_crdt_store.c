@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diaryx/crdt_store.h"
@@ -360,6 +361,41 @@ TEST(test_store_two_writers_wait_for_each_other)
     dx_store_close(b);
 }
 
+/* The time of the last change is the newest update's created_at (what `watch` counts its
+ * quiet interval from), and survives a compaction that folds every update. */
+TEST(test_store_last_change_is_the_newest_update)
+{
+    char path[128];
+    path_of(path, sizeof path, "last.db");
+    dx_crdt_store *s = NULL;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_open(path, &s, &err), 0);
+    CHECK(dx_store_last_change_ms(s) == 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    y_doc *d = new_doc(7);
+    feeder f = {s, "body/x", 0};
+    y_doc_on_update(d, feed, &f);
+    y_text_insert(y_doc_get_text(d, "body"), 0, "x", 1, NULL);
+    int64_t t1 = dx_store_last_change_ms(s);
+    CHECK(t1 >= before && t1 < before + 60000);
+    /* An older update time is what counts, not the time of the question. */
+    char *sqlerr = NULL;
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE updates SET created_at = 1000", NULL, NULL, &sqlerr),
+                 SQLITE_OK);
+    sqlite3_free(sqlerr);
+    sqlite3_close(db);
+    CHECK(dx_store_last_change_ms(s) == 1000);
+    CHECK_EQ_INT(dx_store_compact(s, "body/x", 0, &err), 0);
+    int64_t t2 = dx_store_last_change_ms(s);
+    CHECK(t2 >= before); /* the snapshot's time once no update is left */
+    y_doc_free(d);
+    dx_store_close(s);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/dx-store-XXXXXX");
@@ -372,6 +408,7 @@ int main(void)
     RUN(test_store_marks_changed_file_records_until_cleared);
     RUN(test_store_compaction_leaves_a_short_history_alone);
     RUN(test_store_two_writers_wait_for_each_other);
+    RUN(test_store_last_change_is_the_newest_update);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

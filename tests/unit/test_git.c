@@ -244,6 +244,23 @@ TEST(test_git_log_read_resolve_diff)
     CHECK(strstr(b.data, "a/a.md") == NULL);
     CHECK_EQ_INT(sh(&out, "git -C %s rev-list --count HEAD", root), 0);
     CHECK_EQ_STR(out.data, "3\n"); /* diff made no commit */
+    /* The same diff file by file (diff --json): the patches make up the whole text. */
+    dx_git_diff_entry *de = NULL;
+    size_t nde = 0;
+    CHECK_EQ_INT(dx_git_diff_entries(g, NULL, NULL, w, 2, &de, &nde, &err), 0);
+    CHECK_EQ_INT(nde, 2);
+    if (nde == 2) {
+        CHECK_EQ_STR(de[0].path, "b.md");
+        CHECK_EQ_INT(de[0].status, 'D');
+        CHECK_EQ_STR(de[1].path, "c.md");
+        CHECK_EQ_INT(de[1].status, 'A');
+        dx_buf_reset(&out);
+        dx_buf_printf(&out, "%s%s", de[0].patch, de[1].patch);
+        CHECK_EQ_STR(out.data, b.data);
+    }
+    dx_git_diff_entries_free(de, nde);
+    CHECK_EQ_INT(dx_git_diff_entries(g, "HEAD", "HEAD", NULL, 0, &de, &nde, &err), 0);
+    CHECK(de == NULL && nde == 0);
     dx_git_free(g);
     dx_buf_release(&out);
     dx_buf_release(&b);

@@ -557,10 +557,53 @@ TEST(test_loose_objects_stay_bounded_over_many_commits)
     teardown();
 }
 
+/* Each rebuild keeps the old store as crdt.db.broken-<time>; only the newest
+ * DX_HISTORY_KEEP_BROKEN stay (they accumulated forever), and two rebuilds within one
+ * second keep two files. */
+TEST(test_rebuild_keeps_only_the_newest_backups)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    put(".diaryx/crdt.db.broken-100", "old");
+    put(".diaryx/crdt.db.broken-200", "old");
+    put(".diaryx/crdt.db.broken-300", "old");
+    put(".diaryx/crdt.db.broken-400", "old");
+    dx_error err = DX_ERROR_INIT;
+    for (int i = 0; i < 2; i++)
+        if (dx_history_rebuild(&e.s, e.g, &err) != 0)
+            TEST_FAILF("rebuild: %s", err.msg);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "ls %s/.diaryx | grep 'crdt.db.broken-' | sort", dir), 0);
+    CHECK_EQ_INT(DX_HISTORY_KEEP_BROKEN, 3);
+    dx_strlist names = DX_STRLIST_INIT;
+    for (char *line = strtok(out.data, "\n"); line; line = strtok(NULL, "\n"))
+        dx_strlist_push(&names, line);
+    CHECK_EQ_INT(names.len, 3);
+    size_t fake = 0;
+    for (size_t i = 0; i < names.len; i++) {
+        CHECK(strcmp(names.items[i], "crdt.db.broken-100") &&
+              strcmp(names.items[i], "crdt.db.broken-200") &&
+              strcmp(names.items[i], "crdt.db.broken-300"));
+        fake += !strcmp(names.items[i], "crdt.db.broken-400");
+    }
+    CHECK_EQ_INT(fake, 1); /* the two rebuilds' own backups are the other two */
+    dx_strlist_release(&names);
+    dx_buf_release(&out);
+    char id[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(e.s, "a.md", id, &err), 0);
+    env_close(&e);
+    teardown();
+}
+
 int main(void)
 {
     RUN(test_commit_is_clean_and_read_by_git);
     RUN(test_failed_checks_skip_count_and_heal_on_the_third);
+    RUN(test_rebuild_keeps_only_the_newest_backups);
     RUN(test_skip_validation_commits_and_one_success_resets_the_count);
     RUN(test_compaction_only_after_a_commit_keeps_the_state);
     RUN(test_a_commit_checks_only_the_changes_and_equals_a_full_one);

@@ -119,7 +119,9 @@ TEST(test_validate_reports_each_kind)
     CHECK(has_issue(&r, "CircularReference", "README.md"));
     CHECK(has_issue(&r, "NonPortablePath", "b.md"));
     CHECK(has_issue(&r, "InvalidContentsRef", "README.md"));
-    CHECK(has_issue(&r, "OrphanFile", "bad.md"));
+    /* Unlinked and unreadable: an error, and no orphan (linking it would fail). */
+    CHECK(has_issue(&r, "InvalidFrontmatter", "bad.md"));
+    CHECK(!has_issue(&r, "OrphanFile", "bad.md"));
     CHECK(!has_issue(&r, "OrphanFile", ".hidden/skip.md"));
 
     CHECK_EQ_INT(r.files_checked, 3); /* README, a, b (b reached twice, checked once) */
@@ -135,8 +137,9 @@ TEST(test_validate_reports_each_kind)
     CHECK(!has_issue(&r, "MissingPartOf", "a.md"));
     CHECK(!has_issue(&r, "CircularReference", "README.md"));
     CHECK(!has_issue(&r, "NonPortablePath", "b.md"));
-    /* The unreadable file cannot be linked (its frontmatter does not parse). */
-    CHECK(failed.len >= 1);
+    /* The unreadable file has no fix, so no fix was tried and failed. */
+    CHECK(has_issue(&r, "InvalidFrontmatter", "bad.md"));
+    CHECK_EQ_INT(failed.len, 0);
     dx_strlist_release(&fixed);
     dx_strlist_release(&failed);
     dx_report_release(&r);

@@ -2,6 +2,8 @@
  * convergence of concurrent edits, out-of-order delivery and malformed input. */
 #include "test.h"
 
+#include <math.h>
+
 #include "lib0.h"
 #include "ycrdt.h"
 
@@ -651,6 +653,64 @@ TEST(test_json_numbers_print_as_javascript_does)
     }
 }
 
+/* yjs writes a JS -0 as the varInt -0 (0x7d 0x40), and writes -0 received as a float64 or
+ * float32 the same way when it re-encodes a struct. The bytes below are yjs 13.6.33's
+ * (tests/interop/gen.mjs, negativeZeroOnTheWire): map values f64 and f32 holding -0 as
+ * float64 (7b 80 00..) and float32 (7c 80 00 00 00), and an array [-0, 2.5]. */
+TEST(test_negative_zero_keeps_its_sign_like_yjs)
+{
+    static const char wire[] = "010301002801016d03663634017b80000000000000002801016d0366333201"
+                               "7c8000000008010161027d407c4020000000";
+    static const char yjs_state[] = "010301002801016d03663634017d402801016d03663332017d40080101"
+                                    "61027d407c4020000000";
+    static const char other[] = "010103002801016d0178017d4000"; /* client 3 sets x = -0 */
+    static const char yjs_merged[] = "020103002801016d0178017d400301002801016d03663634017d4028"
+                                     "01016d03663332017d4008010161027d407c4020000000";
+    uint8_t w[128], o[64], want[128];
+    size_t nw = unhex(wire, w), no = unhex(other, o);
+    /* Decoding and copying an Any keep the sign. */
+    y_dec d;
+    y_any a, c;
+    const uint8_t neg0[] = {125, 0x40};
+    y_dec_init(&d, neg0, sizeof neg0);
+    CHECK_EQ_INT(y_any_decode(&d, &a), Y_OK);
+    CHECK(a.kind == Y_ANY_NUMBER && a.u.num == 0 && signbit(a.u.num));
+    CHECK_EQ_INT(y_any_copy(&c, &a), Y_OK);
+    CHECK(c.kind == Y_ANY_NUMBER && signbit(c.u.num));
+    char *j = NULL;
+    CHECK_EQ_INT(y_any_to_json(&c, &j, NULL), Y_OK);
+    CHECK_EQ_STR(j, "0"); /* JSON.stringify(-0) */
+    y_free(j);
+    y_any_release(&a);
+    y_any_release(&c);
+    /* A doc that applied the update encodes its state as yjs does. */
+    y_doc_options opt = Y_DOC_OPTIONS_INIT;
+    opt.client_id = 2;
+    opt.has_client_id = true;
+    y_doc *doc = NULL;
+    CHECK_EQ_INT(y_doc_new(&doc, &opt), Y_OK);
+    CHECK_EQ_INT(y_apply_update(doc, w, nw, NULL), Y_OK);
+    uint8_t *u = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(y_encode_state_as_update(doc, NULL, 0, &u, &n), Y_OK);
+    size_t nwant = unhex(yjs_state, want);
+    CHECK(n == nwant && memcmp(u, want, n) == 0);
+    y_free(u);
+    y_doc_free(doc);
+    /* Doc-free merge and diff re-encode the structs: the same bytes as yjs. */
+    const uint8_t *ups[2] = {w, o};
+    size_t lens[2] = {nw, no};
+    CHECK_EQ_INT(y_merge_updates(ups, lens, 2, &u, &n), Y_OK);
+    nwant = unhex(yjs_merged, want);
+    CHECK(n == nwant && memcmp(u, want, n) == 0);
+    y_free(u);
+    const uint8_t empty_sv[] = {0};
+    CHECK_EQ_INT(y_diff_update(w, nw, empty_sv, 1, &u, &n), Y_OK);
+    nwant = unhex(yjs_state, want);
+    CHECK(n == nwant && memcmp(u, want, n) == 0);
+    y_free(u);
+}
+
 int main(void)
 {
     RUN(test_lib0_bytes_match_lib0);
@@ -669,5 +729,6 @@ int main(void)
     RUN(test_text_embeds_and_delete_keep_formatting);
     RUN(test_remote_delete_runs_the_formatting_cleanup);
     RUN(test_json_numbers_print_as_javascript_does);
+    RUN(test_negative_zero_keeps_its_sign_like_yjs);
     return TEST_REPORT();
 }

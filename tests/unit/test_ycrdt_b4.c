@@ -1,5 +1,6 @@
-/* test_ycrdt_b4.c - the B4 trace (259,778 edits of a LaTeX paper, one transaction each,
- * client 12345) must give exactly the state update yjs 13.6.33 gives. The expected
+/* test_ycrdt_b4.c - the B4 trace (tests/data/automerge-paper.json.gz: 259,778 edits of a
+ * LaTeX paper, one transaction each, client 12345) must give exactly the state update yjs
+ * 13.6.33 gives. The expected
  * SHA-256 was produced with `node bench/node/b4.mjs` (the real yjs, same client id). */
 #include "test.h"
 
@@ -15,16 +16,15 @@ TEST(test_b4_trace_gives_yjs_bytes)
 {
     const char *src = getenv("DX_SOURCE_DIR");
     char cmd[4200];
-    snprintf(cmd, sizeof cmd, "gzip -dc '%s/../shared/data/automerge-paper.json.gz'",
-             src ? src : ".");
+    snprintf(cmd, sizeof cmd, "gzip -dc '%s/tests/data/automerge-paper.json.gz'", src ? src : ".");
     FILE *f = popen(cmd, "r");
     json_error_t je;
     json_t *root = f ? json_loadf(f, 0, &je) : NULL;
     if (f)
         pclose(f);
     if (!root) {
-        TEST_FAILF("cannot read the B4 trace (../shared/data/automerge-paper.json.gz beside the "
-                   "source tree)");
+        TEST_FAILF("cannot read the B4 trace tests/data/automerge-paper.json.gz (set "
+                   "DX_SOURCE_DIR to the source tree)");
         return;
     }
     json_t *txns = json_object_get(root, "txns");
