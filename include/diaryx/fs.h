@@ -76,6 +76,9 @@ int dx_fs_unlink_in(const char *root, const char *rel, dx_fs_expect *expect, dx_
 int dx_fs_rmdir_in(const char *root, const char *rel, dx_error *err);
 /* mkdir -p of rel below root (mode 0755), refusing links on the way. */
 int dx_fs_mkdirs_in(const char *root, const char *rel, dx_error *err);
+/* Open directory rel (O_RDONLY | O_DIRECTORY) for *at() calls: the descriptor (>= 0, the
+ * caller closes it) or a negative DX_E* code (DX_EPATH for a link on the way). */
+int dx_fs_open_dir_in(const char *root, const char *rel, dx_error *err);
 /* Open directory rel for readdir (closedir to close); NULL with errno set when it cannot be
  * opened or is a link (ELOOP/ENOTDIR). */
 DIR *dx_fs_opendir_in(const char *root, const char *rel);

@@ -232,8 +232,8 @@ int dx_git_count_loose(dx_git *g, size_t *out_n, dx_error *err);
 int dx_git_blobs(dx_git *g, const char *rev, dx_strmap *out, dx_error *err);
 void dx_git_blobs_release(dx_strmap *m);
 
-/* The git blob id (40 hex digits) of bytes, as `git hash-object` gives it. libgit2 must be
- * initialised (an open dx_git or session). 0 or DX_ENOMEM. */
+/* The git blob id (40 hex digits) of bytes, as `git hash-object` gives it. Needs no
+ * libgit2 initialisation. 0, or DX_ENOMEM when OpenSSL cannot hash. */
 int dx_git_blob_hex(const void *data, size_t len, char out[DX_GIT_OID_HEX]);
 
 #endif

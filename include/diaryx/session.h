@@ -44,11 +44,15 @@ typedef struct dx_session_stats {
     size_t written;  /* files written from the CRDT */
     size_t deleted;  /* files removed because their entry was deleted or moved */
     size_t updates;  /* CRDT updates stored */
+    size_t loaded;   /* documents loaded from the store (see dx_session_open) */
 } dx_session_stats;
 
 /* Open the CRDT of ws (created at <root>/.diaryx/crdt.db when missing) and synchronize
  * as described above. device names this machine in the stored updates (NULL: the host
- * name). stats (may be NULL) receives what the synchronization did. */
+ * name). stats (may be NULL) receives what the synchronization did. The workspace
+ * document and the path index are loaded only when needed: when the disk or the store
+ * changed, or on the first call that uses them (dx_session_wsdoc, dx_session_find,
+ * dx_session_render, a save); a read command on an unchanged workspace never loads them. */
 int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_session_stats *stats,
                     dx_error *err);
 
@@ -74,7 +78,8 @@ void dx_session_close_at_exit(dx_session *s);
 
 /* The session's documents for the editing API (edit.h): edits made through them are
  * changes of the state the session holds, stored by the next dx_session_save (which also
- * writes the entries' files), like staged edits. */
+ * writes the entries' files), like staged edits. The workspace document is loaded if it
+ * was not (out->workspace is NULL when that fails; dx_session_load says why). */
 void dx_session_docs(dx_session *s, dx_docs *out);
 /* Whether edits made through the documents wait for dx_session_save. */
 bool dx_session_unsaved(const dx_session *s);
@@ -82,9 +87,14 @@ bool dx_session_unsaved(const dx_session *s);
 /* Warnings gathered so far (files left alone and why), borrowed. */
 const dx_strlist *dx_session_warnings(const dx_session *s);
 
-/* The store and the workspace document, borrowed from the session. */
+/* The store and the workspace document, borrowed from the session. The document is loaded
+ * on the first call if it was not yet; NULL if that fails (out of memory, a damaged
+ * store). */
 dx_crdt_store *dx_session_store(dx_session *s);
 y_doc *dx_session_wsdoc(dx_session *s);
+/* Load the workspace document and the path index now if they are not yet (0, DX_ENOMEM,
+ * or the store's error). */
+int dx_session_load(dx_session *s, dx_error *err);
 
 /* The entry id of a workspace-relative path (0), or DX_ENOTFOUND. */
 int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err);
@@ -111,7 +121,8 @@ const char *dx_session_recorded(dx_session *s, const char *path);
 const char *dx_session_recorded_entry(dx_session *s, const char *path);
 /* How many entries have a recorded file (normally every live entry). */
 size_t dx_session_entry_files(const dx_session *s);
-/* How many live entries the session's path index holds (one per distinct derived path). */
+/* How many live entries the session's path index holds (one per distinct derived path);
+ * 0 while the workspace document is not loaded (call dx_session_wsdoc first). */
 size_t dx_session_live_entries(const dx_session *s);
 /* The id of the newest stored update the session's documents include. */
 int64_t dx_session_applied(const dx_session *s);

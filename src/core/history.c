@@ -148,13 +148,15 @@ static int render_checked(dx_session *s, const char *id, const committed_src *he
 int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
                      dx_error *err)
 {
-    y_doc *ws = dx_session_wsdoc(s);
     dx_strlist ids = DX_STRLIST_INIT;
     dx_strmap seen = DX_STRMAP_INIT, head = DX_STRMAP_INIT;
     size_t live = 0;
     *files = NULL;
     *n = 0;
-    int rc = dx_wsdoc_ids(ws, &ids, err);
+    int rc = dx_session_load(s, err);
+    y_doc *ws = dx_session_wsdoc(s);
+    if (!rc)
+        rc = dx_wsdoc_ids(ws, &ids, err);
     if (!rc && g)
         rc = dx_git_blobs(g, NULL, &head, err);
     committed_src src = {g ? &head : NULL, NULL, NULL};
@@ -215,16 +217,19 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
                        const dx_strlist *dirty, dx_git_file **files, size_t *n, dx_strlist *deletes,
                        dx_strlist *docs, bool *possible, dx_strlist *problems, dx_error *err)
 {
+    int rc = dx_session_load(s, err);
     y_doc *ws = dx_session_wsdoc(s);
     dx_crdt_store *st = dx_session_store(s);
     dx_strmap cand = DX_STRMAP_INIT, seen = DX_STRMAP_INIT;
     *files = NULL;
     *n = 0;
     *possible = false;
+    if (rc)
+        return rc;
     if (dx_store_foreign_since(st, since) ||
         dx_session_live_entries(s) != dx_session_entry_files(s))
         return 0;
-    int rc = dx_store_changed_since(st, since, docs, err);
+    rc = dx_store_changed_since(st, since, docs, err);
     for (size_t i = 0; !rc && i < dirty->len; i++)
         if (dx_strmap_put(&cand, dirty->items[i], (void *)1))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");

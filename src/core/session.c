@@ -3,7 +3,7 @@
 #include "diaryx/session.h"
 
 #include <errno.h>
-#include <git2.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,21 +98,26 @@ static int new_doc(y_doc **d, dx_error *err)
     return y_doc_new(d, &o) == Y_OK ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
 }
 
-/* Load document name into slot and watch its changes. upto: the newest update to apply
- * (INT64_MAX: all). */
-static int slot_load(dx_session *s, doc_slot *slot, const char *name, int64_t upto, dx_error *err)
+/* Load document name into slot and watch its changes. As of the update the other documents
+ * in memory include (seen_id): a command's edit is a change against the state it saw; what
+ * others stored since comes with the next catch-up. Updates of the last few moments are
+ * never compacted away (compaction keeps the newest), so that state is normally there; when
+ * it is not, the command must start again rather than edit a state it did not see. */
+static int slot_load(dx_session *s, doc_slot *slot, const char *name, dx_error *err)
 {
     slot->s = s;
     snprintf(slot->name, sizeof slot->name, "%s", name);
     int rc = new_doc(&slot->doc, err);
-    if (!rc && upto != INT64_MAX)
-        rc = dx_store_load_upto(s->store, name, upto, slot->doc, err);
-    else if (!rc && (rc = dx_store_load(s->store, name, slot->doc, err)) == DX_ENOTFOUND) {
-        dx_error_clear(err);
-        rc = 0;
-    }
+    if (!rc &&
+        (rc = dx_store_load_upto(s->store, name, s->seen_id, slot->doc, err)) == DX_ENOTFOUND)
+        rc = dx_error_set(err, DX_EBUSY,
+                          "'%s' changed too much while this command ran (another process "
+                          "committed and compacted it); run the command again",
+                          name);
     if (!rc && y_doc_on_update(slot->doc, on_update, slot) < 0)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
+        s->stats->loaded++;
     return rc;
 }
 
@@ -131,17 +136,7 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
             free(slot);
             return dx_error_set(err, DX_ENOMEM, "out of memory");
         }
-        /* As of the update the other documents in memory include: a command's edit is a
-         * change against the state it saw; what others stored since comes with the next
-         * catch-up. Updates of the last few moments are never compacted away (compaction
-         * keeps the newest), so that state is normally there; when it is not, the command
-         * must start again rather than edit a state it did not see. */
-        int rc = slot_load(s, slot, name, s->seen_id, err);
-        if (rc == DX_ENOTFOUND)
-            rc = dx_error_set(err, DX_EBUSY,
-                              "'%s' changed too much while this command ran (another process "
-                              "committed and compacted it); run the command again",
-                              name);
+        int rc = slot_load(s, slot, name, err);
         if (rc)
             return rc;
     }
@@ -194,6 +189,33 @@ static int paths_build(dx_session *s, dx_error *err)
     paths_clear(s);
     int rc = dx_wsdoc_each_path(s->wsslot.doc, path_found, s, err);
     return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory listing paths") : rc;
+}
+
+/* The workspace document and the path index are loaded when first needed: a command on a
+ * workspace whose files match their records and whose store has not moved (the common case
+ * of a read command) never decodes the 10k-entry document. Loaded late, it is still the
+ * state the command saw: slot_load stops at seen_id, which only a round moves on (after
+ * catch_up applied what others stored to the documents loaded then, and reloaded the
+ * records); inside a round that is everything stored. */
+static int docs_load(dx_session *s, dx_error *err)
+{
+    if (s->wsslot.doc)
+        return 0;
+    int rc = slot_load(s, &s->wsslot, WS_DOC, err);
+    if (!rc)
+        rc = paths_build(s, err);
+    if (rc) {
+        y_doc_free(s->wsslot.doc);
+        s->wsslot.doc = NULL;
+        paths_clear(s);
+    }
+    return rc;
+}
+
+/* After a round found that the store moved on: the path index from the documents. */
+static int paths_rebuild(dx_session *s, dx_error *err)
+{
+    return s->wsslot.doc ? paths_build(s, err) : docs_load(s, err);
 }
 
 /* ---- file records --------------------------------------------------------------------- */
@@ -290,7 +312,9 @@ static int read_rel(dx_session *s, const char *path, dx_buf *out, struct stat *s
 int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
 {
     y_doc *body;
-    int rc = dx_session_body(s, id, &body, err);
+    int rc = docs_load(s, err);
+    if (!rc)
+        rc = dx_session_body(s, id, &body, err);
     if (!rc)
         rc = dx_materialize_entry(s->wsslot.doc, id, body, dx_workspace_link_format(s->ws), path,
                                   bytes, err);
@@ -305,13 +329,10 @@ int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes
  * from this session's documents: the command's edit must be a change of the state it saw,
  * or taking it in would undo the other process's edit. Bytes no diaryx process recorded (an
  * editor's, possibly unreadable) are read as they are, as before sessions merged. Other
- * files: the disk. */
+ * files: the disk. The documents are loaded only for a file another process rewrote. */
 static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
 {
     dx_session *s = ud;
-    const char *id = dx_strmap_get(&s->paths, rel);
-    if (!id)
-        return DX_ENOTFOUND;
     const dx_store_file *r = dx_strmap_get(&s->recs, rel);
     struct stat st;
     size_t at = out->len;
@@ -324,6 +345,11 @@ static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
     if (dx_store_file_get(s->store, rel, &now, NULL) != 0 || (int64_t)st.st_size != now.size ||
         mtime_ns(&st) != now.mtime_ns || (r && !strcmp(now.hash, r->hash)))
         return 0; /* not another diaryx process's */
+    if ((rc = docs_load(s, err)))
+        return rc;
+    const char *id = dx_strmap_get(&s->paths, rel);
+    if (!id)
+        return 0; /* not an entry: its bytes as they are */
     dx_buf_truncate(out, at);
     char keep[DX_UUID_LEN + 1];
     snprintf(keep, sizeof keep, "%s", id);
@@ -414,7 +440,9 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     char id[DX_UUID_LEN + 1];
     snprintf(id, sizeof id, "%s", id_in);
     dx_buf p = DX_BUF_INIT, cur = DX_BUF_INIT;
-    int rc = 0;
+    int rc = docs_load(s, err);
+    if (rc)
+        goto done;
     /* Already what the CRDT says (a write whose record was not kept): just record it. */
     if (dx_wsdoc_is_live(s->wsslot.doc, id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
@@ -477,10 +505,10 @@ typedef struct newfile {
  * links between the new files resolve whatever their order. */
 static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recorded, dx_error *err)
 {
-    int rc = 0;
+    int rc = docs_load(s, err);
     dx_ignore *ig = NULL;
     /* A command does not make an ignored file an entry (the scan never offers one). */
-    if (!disk_recorded)
+    if (!rc && !disk_recorded)
         rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err);
     for (size_t i = 0; !rc && ig && i < n; i++)
         if (dx_path_is_markdown(files[i].path) && dx_ignore_path(ig, files[i].path))
@@ -880,8 +908,9 @@ static int materialize(dx_session *s, dx_error *err)
     dx_strlist ids = DX_STRLIST_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
     writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0};
-    int rc = 0;
-    if (s->full) {
+    int rc = s->full || s->touched.len ? docs_load(s, err) : 0;
+    if (rc) {
+    } else if (s->full) {
         /* Every entry, and every recorded file (its entry may be gone). */
         dx_strlist all = DX_STRLIST_INIT;
         rc = dx_wsdoc_ids(s->wsslot.doc, &all, err);
@@ -1022,8 +1051,9 @@ static int apply_stored_update(void *user, const char *doc, const uint8_t *data,
     doc_slot *slot = !strcmp(doc, WS_DOC)        ? &s->wsslot
                      : !strncmp(doc, "body/", 5) ? dx_strmap_get(&s->bodies, doc + 5)
                                                  : NULL;
-    /* Bodies not loaded yet will be loaded whole when needed. */
-    return slot && y_apply_update(slot->doc, data, len, "store") != Y_OK ? DX_ECORRUPT : 0;
+    /* Documents not loaded yet will be loaded whole when needed. */
+    return slot && slot->doc && y_apply_update(slot->doc, data, len, "store") != Y_OK ? DX_ECORRUPT
+                                                                                      : 0;
 }
 
 /* Another diaryx process (a second command, `watch`) may have stored updates since this
@@ -1047,7 +1077,7 @@ static int catch_up(dx_session *s, dx_error *err)
     dx_buf_release(&v);
     if (s->mat_point < last)
         s->full = true; /* that process did not get to write its files */
-    if (!(rc = records_load(s, err)))
+    if (!(rc = records_load(s, err)) && s->wsslot.doc)
         rc = paths_build(s, err);
     return rc;
 }
@@ -1079,7 +1109,7 @@ static int round_begin(dx_session *s, dx_session_stats *stats, dx_error *err)
 /* Store the updates, write the files, remember how far the files reflect the CRDT, and
  * commit the transaction. On failure everything of the round is rolled back in the store
  * (files already written are recognized as ours, or ingested, next time). */
-static int round_end(dx_session *s, int rc, dx_error *err)
+static int round_finish(dx_session *s, int rc, dx_error *err)
 {
     if (!rc)
         rc = flush(s, err);
@@ -1103,8 +1133,53 @@ static int round_end(dx_session *s, int rc, dx_error *err)
     return rc;
 }
 
+static int round_end(dx_session *s, int rc, dx_error *err)
+{
+    rc = round_finish(s, rc, err);
+    s->stats = &s->scratch; /* the caller's stats may not outlive the call */
+    return rc;
+}
+
+/* stat of workspace files in path order, relative to an open descriptor of their
+ * directory: the kernel walks one component per file instead of the whole path. The
+ * directory is opened without following a link (dx_fs_open_dir_in), the file is not
+ * followed either: 0, DX_ENOTFOUND (gone), or DX_EPATH (a link, named in e). */
+typedef struct dir_at {
+    dx_buf dir; /* workspace-relative directory fd is open on */
+    int fd;     /* -1: none */
+} dir_at;
+
+static int stat_at(dx_session *s, dir_at *d, const char *path, struct stat *st, dx_error *e)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    if (d->fd < 0 || d->dir.len != dl || memcmp(dx_buf_cstr(&d->dir), path, dl) != 0) {
+        if (d->fd >= 0)
+            close(d->fd);
+        dx_buf_reset(&d->dir);
+        dx_buf_append(&d->dir, path, dl);
+        d->fd = dx_fs_open_dir_in(dx_workspace_root(s->ws), dx_buf_cstr(&d->dir), e);
+        if (d->fd < 0) {
+            int rc = d->fd;
+            d->fd = -1;
+            dx_buf_reset(&d->dir);
+            /* The directory is gone (or unreadable): so is the file; or a link. */
+            return rc == DX_EPATH ? rc : DX_ENOTFOUND;
+        }
+    }
+    if (fstatat(d->fd, slash ? slash + 1 : path, st, AT_SYMLINK_NOFOLLOW) != 0)
+        return DX_ENOTFOUND;
+    if (S_ISLNK(st->st_mode))
+        return dx_error_set(e, DX_EPATH,
+                            "'%s' is a symbolic link and diaryx never follows links; replace it "
+                            "with what it points to, or remove it",
+                            path);
+    return 0;
+}
+
 static int sync_disk(dx_session *s, dx_error *err)
 {
+    dir_at at = {DX_BUF_INIT, -1};
     dx_strlist recorded = DX_STRLIST_INIT, ondisk = DX_STRLIST_INIT;
     dx_buf bytes = DX_BUF_INIT;
     newfile *nf = NULL;
@@ -1122,7 +1197,7 @@ static int sync_disk(dx_session *s, dx_error *err)
         dx_store_file *r = dx_strmap_get(&s->recs, path);
         struct stat st;
         dx_error e = DX_ERROR_INIT;
-        int src = dx_fs_stat_in(dx_workspace_root(s->ws), path, &st, &e);
+        int src = stat_at(s, &at, path, &st, &e);
         if (!r->doc_id[0]) {
             /* A file that could not be read before: try again once it changed. */
             if (src != 0 || (int64_t)st.st_size != r->size || mtime_ns(&st) != r->mtime_ns)
@@ -1137,6 +1212,8 @@ static int sync_disk(dx_session *s, dx_error *err)
         }
         if (src != 0) {
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
+            if ((rc = docs_load(s, err)))
+                break;
             const char *at = dx_strmap_get(&s->paths, path);
             if (at && !strcmp(at, r->doc_id)) {
                 dx_entry e = DX_ENTRY_INIT;
@@ -1188,6 +1265,10 @@ static int sync_disk(dx_session *s, dx_error *err)
             dx_buf_release(&b);
             continue;
         }
+        if ((rc = docs_load(s, err))) {
+            dx_buf_release(&b);
+            break;
+        }
         const char *known = dx_strmap_get(&s->paths, path);
         if (known) {
             /* An entry whose file was never recorded (e.g. a store from elsewhere). */
@@ -1235,6 +1316,9 @@ static int sync_disk(dx_session *s, dx_error *err)
     dx_strlist_release(&recorded);
     dx_strlist_release(&ondisk);
     dx_buf_release(&bytes);
+    if (at.fd >= 0)
+        close(at.fd);
+    dx_buf_release(&at.dir);
     return rc;
 }
 
@@ -1242,7 +1326,7 @@ int dx_session_catch_up(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     int rc = round_begin(s, stats, err);
     if (!rc && s->full)
-        rc = paths_build(s, err);
+        rc = paths_rebuild(s, err);
     return round_end(s, rc, err);
 }
 
@@ -1252,7 +1336,7 @@ int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
     if (!rc)
         rc = sync_disk(s, err);
     if (!rc && s->full)
-        rc = paths_build(s, err);
+        rc = paths_rebuild(s, err);
     return round_end(s, rc, err);
 }
 
@@ -1268,6 +1352,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
      * and caught up: what another process stored meanwhile merges with these edits as CRDT
      * updates do. Caught up first, the staged bytes would undo the other process's changes. */
     round_reset(s, stats);
+    if (!rc)
+        rc = docs_load(s, err); /* as of seen_id, the state the staged files were made from */
     bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1374,7 +1460,6 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     dx_session *s = calloc(1, sizeof *s);
     if (!s)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
-    git_libgit2_init();
     s->ws = ws;
     s->stats = &s->scratch;
     char host[256] = "unknown";
@@ -1414,15 +1499,12 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     }
     if (!rc && dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
         s->mat_point = strtoll(v.data, NULL, 10);
-    if (!rc) {
-        /* Read before loading: an update stored in between is applied twice, harmlessly. */
+    /* Read before the records and the documents (see docs_load): an update stored in
+     * between is applied twice, harmlessly. */
+    if (!rc)
         s->seen_id = dx_store_last_id(s->store, NULL);
-        rc = slot_load(s, &s->wsslot, WS_DOC, INT64_MAX, err);
-    }
     if (!rc)
         rc = records_load(s, err);
-    if (!rc)
-        rc = paths_build(s, err);
     if (!rc)
         rc = dx_session_sync(s, stats, err);
     dx_buf_release(&dir);
@@ -1446,7 +1528,6 @@ static void session_end(dx_session *s)
     dx_workspace_set_staging(s->ws, false);
     dx_workspace_set_source(s->ws, NULL, NULL);
     dx_store_close(s->store);
-    git_libgit2_shutdown();
 }
 
 void dx_session_close_at_exit(dx_session *s)
@@ -1497,13 +1578,21 @@ dx_crdt_store *dx_session_store(dx_session *s)
     return s->store;
 }
 
+int dx_session_load(dx_session *s, dx_error *err)
+{
+    return docs_load(s, err);
+}
+
 y_doc *dx_session_wsdoc(dx_session *s)
 {
-    return s->wsslot.doc;
+    return docs_load(s, NULL) == 0 ? s->wsslot.doc : NULL;
 }
 
 int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err)
 {
+    int rc = docs_load(s, err);
+    if (rc)
+        return rc;
     return lookup(s, path, out) == 0
                ? 0
                : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);

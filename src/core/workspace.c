@@ -225,7 +225,11 @@ int dx_workspace_relpath(const dx_workspace *ws, const char *user_path, dx_buf *
 
 int dx_workspace_abspath(const dx_workspace *ws, const char *rel, dx_buf *out)
 {
-    return rel[0] ? dx_buf_printf(out, "%s/%s", ws->root, rel) : dx_buf_puts(out, ws->root);
+    /* Not printf: a command computes this for every recorded file. */
+    int rc = dx_buf_puts(out, ws->root);
+    if (!rc && rel[0] && !(rc = dx_buf_putc(out, '/')))
+        rc = dx_buf_puts(out, rel);
+    return rc;
 }
 
 /* ---- staging ------------------------------------------------------------------------- */
@@ -902,7 +906,10 @@ static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only,
             continue;
         }
         dx_buf rel = DX_BUF_INIT;
-        dx_buf_printf(&rel, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
+        dx_buf_puts(&rel, rel_dir);
+        if (rel_dir[0])
+            dx_buf_putc(&rel, '/');
+        dx_buf_puts(&rel, e->d_name);
         /* The entry type from readdir spares a stat per file; some file systems leave it
          * unknown. */
         bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG, lnk = e->d_type == DT_LNK;

@@ -517,6 +517,22 @@ done:
     return rc;
 }
 
+int dx_fs_open_dir_in(const char *root, const char *rel, dx_error *err)
+{
+    int dirfd, fd;
+    const char *leaf;
+    int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
+    if (rc)
+        return rc;
+    if (!leaf[0])
+        return dirfd;
+    fd = openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        fd = walk_fail(rel, leaf + strlen(leaf), dirfd, leaf, err);
+    close(dirfd);
+    return fd;
+}
+
 DIR *dx_fs_opendir_in(const char *root, const char *rel)
 {
     int dirfd, fd;

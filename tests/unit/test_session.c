@@ -1,6 +1,7 @@
 /* test_session.c - a workspace backed by its CRDT store: import, external edits merged with
  * concurrent remote changes, staged edits written from the CRDT, crash between storing and
- * writing. Real files in a temporary directory, a real SQLite store. */
+ * writing, the workspace document loaded only when needed. Real files in a temporary directory, a
+ * real SQLite store. */
 #include "test.h"
 
 #include <stdlib.h>
@@ -268,6 +269,179 @@ TEST(test_two_sessions_see_each_others_edits)
     teardown();
 }
 
+/* ---- the workspace document is loaded only when needed ---- */
+
+static void close_session(dx_session *s, dx_workspace *ws)
+{
+    dx_session_close(s);
+    dx_workspace_free(ws);
+}
+
+/* The body of the entry at path, as the CRDT holds it. */
+static char *crdt_body(dx_session *s, const char *path)
+{
+    char id[DX_UUID_LEN + 1];
+    y_doc *d = NULL;
+    dx_buf text = DX_BUF_INIT;
+    dx_error err = DX_ERROR_INIT;
+    if (dx_session_find(s, path, id, &err) != 0 || dx_session_body(s, id, &d, &err) != 0 ||
+        dx_body_get(d, &text, &err) != 0) {
+        dx_buf_release(&text);
+        return NULL;
+    }
+    return dx_buf_detach(&text, NULL);
+}
+
+TEST(test_unchanged_workspace_opens_without_the_workspace_document)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session_stats st;
+    dx_session *s = open_session(&ws, &st);
+    CHECK(st.loaded >= 1); /* the import needs it */
+    close_session(s, ws);
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.loaded, 0);
+    CHECK_EQ_INT(st.imported + st.ingested + st.removed + st.written + st.updates, 0);
+    CHECK_EQ_INT(dx_session_live_entries(s), 0); /* nothing built yet */
+    /* The first use loads it, with the path index. */
+    char id[DX_UUID_LEN + 1];
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_session_find(s, "day.md", id, &err), 0);
+    CHECK_EQ_INT(dx_session_live_entries(s), 2);
+    CHECK(dx_session_wsdoc(s) != NULL);
+    CHECK(dx_wsdoc_is_live(dx_session_wsdoc(s), id));
+    close_session(s, ws);
+    teardown();
+}
+
+TEST(test_external_edit_deletion_and_new_file_load_it_and_are_taken_in)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session_stats st;
+    dx_session *s = open_session(&ws, &st);
+    close_session(s, ws);
+    /* Edited in an editor. */
+    put("day.md", "---\ntitle: Day\npart_of: \"[Home](/README.md)\"\n---\nline one (vim)\n");
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.ingested, 1);
+    CHECK(st.loaded >= 1);
+    char *body = crdt_body(s, "day.md");
+    CHECK(body && !strcmp(body, "line one (vim)\n"));
+    free(body);
+    close_session(s, ws);
+    /* A new file. */
+    put("new.md", "---\ntitle: New\n---\nfresh\n");
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.imported, 1);
+    CHECK(st.loaded >= 1);
+    body = crdt_body(s, "new.md");
+    CHECK(body && !strcmp(body, "fresh\n"));
+    free(body);
+    close_session(s, ws);
+    /* A deleted file. */
+    char p[256];
+    snprintf(p, sizeof p, "%s/new.md", dir);
+    CHECK_EQ_INT(unlink(p), 0);
+    s = open_session(&ws, &st);
+    CHECK_EQ_INT(st.removed, 1);
+    char id[DX_UUID_LEN + 1];
+    CHECK(dx_session_find(s, "new.md", id, NULL) == DX_ENOTFOUND);
+    close_session(s, ws);
+    teardown();
+}
+
+/* Session b opens without the document; session a (another process) then stores a new
+ * entry and an edit. b's later use of the document, and its own save, build on both. */
+TEST(test_document_loaded_late_includes_what_others_stored_meanwhile)
+{
+    setup();
+    dx_workspace *wa, *wb;
+    dx_session_stats st;
+    dx_session *a = open_session(&wa, &st);
+    close_session(a, wa);
+    dx_session *b = open_session(&wb, &st);
+    CHECK_EQ_INT(st.loaded, 0);
+    a = open_session(&wa, &st);
+    dx_error err = DX_ERROR_INIT;
+    put("other.md", "---\ntitle: Other\n---\nfrom a\n");
+    CHECK_EQ_INT(dx_session_sync(a, &st, &err), 0);
+    CHECK_EQ_INT(st.imported, 1);
+    dx_fm *fm = NULL;
+    CHECK_EQ_INT(dx_workspace_read(wa, "day.md", &fm, &err), 0);
+    const char *a1 = "line one\nline two (a)\n";
+    dx_fm_set_body(fm, a1, strlen(a1));
+    CHECK_EQ_INT(dx_workspace_write(wa, "day.md", fm, &err), 0);
+    dx_fm_free(fm);
+    CHECK_EQ_INT(dx_session_save(a, NULL, &err), 0);
+    /* b: a command's first step, then its own edit of day.md on top of a's. */
+    CHECK_EQ_INT(dx_session_sync(b, &st, &err), 0);
+    CHECK_EQ_INT(st.imported + st.ingested, 0); /* a's files are a's, recorded by a */
+    char id[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(b, "other.md", id, &err), 0);
+    fm = NULL;
+    CHECK_EQ_INT(dx_workspace_read(wb, "day.md", &fm, &err), 0);
+    const char *b1 = "line one\nline two (a)\nline three (b)\n";
+    dx_fm_set_body(fm, b1, strlen(b1));
+    CHECK_EQ_INT(dx_workspace_write(wb, "day.md", fm, &err), 0);
+    dx_fm_free(fm);
+    CHECK_EQ_INT(dx_session_save(b, NULL, &err), 0);
+    close_session(a, wa);
+    close_session(b, wb);
+    /* A fresh session agrees with the files and holds each edit once. */
+    dx_workspace *wc;
+    dx_session *c = open_session(&wc, &st);
+    CHECK_EQ_INT(st.ingested + st.written + st.imported, 0);
+    char *body = crdt_body(c, "day.md");
+    CHECK(body && !strcmp(body, b1));
+    free(body);
+    body = crdt_body(c, "other.md");
+    CHECK(body && !strcmp(body, "from a\n"));
+    free(body);
+    close_session(c, wc);
+    teardown();
+}
+
+/* Updates stored but never written (a crash between storing and writing): the unchanged
+ * disk does not let the open skip them. */
+TEST(test_stored_but_unwritten_update_loads_it_and_writes_the_file)
+{
+    setup();
+    dx_workspace *ws;
+    dx_session_stats st;
+    dx_session *s = open_session(&ws, &st);
+    char id[DX_UUID_LEN + 1];
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_session_find(s, "day.md", id, &err), 0);
+    y_doc *w = NULL;
+    y_doc_new(&w, NULL);
+    CHECK_EQ_INT(dx_store_load(dx_session_store(s), "workspace", w, &err), 0);
+    uint8_t *sv = NULL, *up = NULL;
+    size_t svl, upl;
+    y_encode_state_vector(w, &sv, &svl);
+    CHECK_EQ_INT(dx_wsdoc_set_field(w, id, "title", "Renamed", &err), 0);
+    y_encode_state_as_update(w, sv, svl, &up, &upl);
+    CHECK_EQ_INT(
+        dx_store_append(dx_session_store(s), "workspace", up, upl, "remote", "phone", NULL, &err),
+        0);
+    y_free(sv);
+    y_free(up);
+    y_doc_free(w);
+    close_session(s, ws);
+    s = open_session(&ws, &st);
+    CHECK(st.loaded >= 1);
+    CHECK(st.written >= 1);
+    dx_buf day = DX_BUF_INIT;
+    char p[256];
+    snprintf(p, sizeof p, "%s/day.md", dir);
+    CHECK_EQ_INT(dx_file_read(p, &day, &err), 0);
+    CHECK(day.data && strstr(day.data, "title: Renamed") != NULL);
+    dx_buf_release(&day);
+    close_session(s, ws);
+    teardown();
+}
+
 /* Commands run in parallel, each with a session opened before the others saved (issue 11):
  * a command edits the state its session holds, even when another process has already
  * written newer files to disk, and its edits merge with the other's instead of undoing
@@ -342,5 +516,9 @@ int main(void)
     RUN(test_stored_but_unwritten_changes_are_written_on_open);
     RUN(test_two_sessions_see_each_others_edits);
     RUN(test_parallel_sessions_merge_instead_of_undoing_each_other);
+    RUN(test_unchanged_workspace_opens_without_the_workspace_document);
+    RUN(test_external_edit_deletion_and_new_file_load_it_and_are_taken_in);
+    RUN(test_document_loaded_late_includes_what_others_stored_meanwhile);
+    RUN(test_stored_but_unwritten_update_loads_it_and_writes_the_file);
     return TEST_REPORT();
 }
