@@ -1,5 +1,5 @@
 /* fuzz_frontmatter.c - split, parse, edit and write arbitrary notes; a note that parses
- * must write back, and what was written must parse to the same keys and body. */
+ * must write back, and what was written must parse to the same keys, values and body. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +33,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* everything we write must parse again */
     if (dx_fm_count(back) != dx_fm_count(fm))
         abort();
-    for (size_t i = 0; i < dx_fm_count(fm); i++)
+    dx_buf v1 = DX_BUF_INIT, v2 = DX_BUF_INIT;
+    for (size_t i = 0; i < dx_fm_count(fm); i++) {
         if (strcmp(dx_fm_key(fm, i), dx_fm_key(back, i)) != 0 &&
             !(is_null_key(dx_fm_key(fm, i)) && is_null_key(dx_fm_key(back, i))))
             abort();
+        /* Every value reads back the same (tags included), in the same form. */
+        dx_buf_reset(&v1);
+        dx_buf_reset(&v2);
+        dx_fm_get_yaml(fm, dx_fm_key(fm, i), &v1);
+        dx_fm_get_yaml(back, dx_fm_key(back, i), &v2);
+        if (v1.len != v2.len || memcmp(dx_buf_cstr(&v1), dx_buf_cstr(&v2), v1.len) != 0)
+            abort();
+    }
+    dx_buf_release(&v1);
+    dx_buf_release(&v2);
     size_t a, b;
     const char *ba = dx_fm_body(fm, &a), *bb = dx_fm_body(back, &b);
     if (a != b || memcmp(ba, bb, a) != 0)

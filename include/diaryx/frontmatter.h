@@ -10,9 +10,12 @@
  *
  * A parsed note (dx_fm) owns an ordered list of top-level keys. Each value keeps the style
  * it was written in (plain, quoted, literal, flow or block list), so writing back a note
- * changes only what was edited. Values written through this API are quoted when YAML would
- * read them as another type (`yes`, `null`, `''`, `1.0`, dates, ...). Comments are not kept
- * (libyaml does not report them).
+ * changes only what was edited. Explicit tags (`!custom x`, `!!binary ...`) are kept and
+ * written back (in `!name`, `!!name` or `!<...>` form; a tagged collection in flow style);
+ * anchors and aliases are expanded (the values are kept, the anchor names are not).
+ * Values written through this API are quoted when YAML would read them as another type
+ * (`yes`, `null`, `''`, `1.0`, dates, ...). Comments are not kept (libyaml does not report
+ * them).
  *
  * Parsing is a pure function over bytes; no I/O happens here. */
 #ifndef DX_FRONTMATTER_H
@@ -42,7 +45,8 @@ void dx_fm_split_text(const char *text, size_t len, dx_fm_split *out);
 /* Parse a whole note. name is used in error messages (a path, or "<stdin>"). Malformed
  * YAML -> DX_EPARSE "cannot parse frontmatter of 'NAME' (line L, column C): PROBLEM" with
  * lines counted in the whole file (1-based). A top level that is not a mapping, duplicate
- * keys, and alias bombs are errors too. *out is owned by the caller (dx_fm_free). */
+ * keys, a tag on a key or on the mapping, and alias bombs are errors too. *out is owned by
+ * the caller (dx_fm_free). */
 int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_error *err);
 
 /* A new empty note (no frontmatter, empty body). */
@@ -52,6 +56,13 @@ void dx_fm_free(dx_fm *fm);
 /* Whether the parsed file had a frontmatter block / an unclosed one. */
 bool dx_fm_present(const dx_fm *fm);
 bool dx_fm_unclosed(const dx_fm *fm);
+
+/* A note's line ending is the one of its first line: with CRLF, dx_fm_parse hands out the
+ * body with LF line ends (every CRLF becomes LF) and dx_fm_write writes every LF of the
+ * frontmatter and the body as CRLF, so a CRLF note stays CRLF throughout (also the lines an
+ * edit adds). dx_fm_set_crlf chooses the ending of a note built with dx_fm_new (LF). */
+bool dx_fm_crlf(const dx_fm *fm);
+void dx_fm_set_crlf(dx_fm *fm, bool crlf);
 
 typedef enum dx_fm_kind {
     DX_FM_ABSENT,
@@ -76,7 +87,18 @@ int dx_fm_get_list(const dx_fm *fm, const char *key, dx_strlist *out);
 /* The value as JSON text (scalars typed as YAML 1.2 core schema would read them, plain
  * only; quoted scalars are strings). Appended to out. DX_ENOTFOUND when absent. */
 int dx_fm_get_json(const dx_fm *fm, const char *key, dx_buf *out);
-/* The value as YAML text in its own style, without the final newline. DX_ENOTFOUND. */
+/* The value as JSON when JSON holds it exactly: dx_fm_set_json of that JSON gives back
+ * the same value - no tags anywhere, no plain scalar that JSON would write differently
+ * (`1.50`, `0x1F`, `yes`, `2024-01-15`, an empty null), no non-string or duplicate map
+ * keys. DX_EUNSUPPORTED when it does not, DX_ENOTFOUND when absent. */
+int dx_fm_get_json_exact(const dx_fm *fm, const char *key, dx_buf *out);
+/* Whether the value is a string by every YAML reading: untagged, and quoted, a block
+ * scalar, or plain text that is no null, bool, number or date (`12`, `yes`, `~` are not). */
+bool dx_fm_is_string(const dx_fm *fm, const char *key);
+/* Whether the value is a list (possibly empty) of such strings. */
+bool dx_fm_is_string_list(const dx_fm *fm, const char *key);
+/* The value as YAML text in its own style (tags kept; anchors expanded), without the final
+ * newline. DX_ENOTFOUND. */
 int dx_fm_get_yaml(const dx_fm *fm, const char *key, dx_buf *out);
 
 /* Set key to a string (keeps the key's position; appended when new). */
@@ -99,7 +121,7 @@ int dx_fm_move(dx_fm *fm, const char *key, size_t index);
 const char *dx_fm_body(const dx_fm *fm, size_t *len);
 int dx_fm_set_body(dx_fm *fm, const char *body, size_t len);
 
-/* Write the whole note: `---` + YAML + `---` + body (line ends as in the parsed file).
+/* Write the whole note: `---` + YAML + `---` + body (line ends as dx_fm_crlf says).
  * A note without keys that had no frontmatter is written as its body only. */
 int dx_fm_write(const dx_fm *fm, dx_buf *out, dx_error *err);
 

@@ -2,7 +2,8 @@
  * the workspace document and its body document (materialize), and turn a file's bytes into
  * minimal edits of both (ingest).
  *
- * Rendering is deterministic: the same CRDT state gives the same bytes on every peer.
+ * Rendering is deterministic: the same CRDT state gives the same bytes on every peer, and
+ * a fixed point: ingesting the rendered bytes changes nothing.
  * Frontmatter keys come in a fixed order - title, part_of, contents, audience, description,
  * attachments - then the other keys (`extra`) in their stored order; part_of, contents and
  * attachments are written as links in the workspace link format, titled with the target's
@@ -29,11 +30,15 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
 /* Ingest the bytes of the file at path (workspace-relative) into entry id, creating the
  * entry when id is empty (the new id is written back). Frontmatter fields go into the
  * entry's map (only changed fields are written), the body into body's Y.Text as a minimal
- * diff. part_of and contents links are stored as entry ids; a key whose links the schema
- * cannot hold that way (a link to a file that is not an entry, a part_of whose file is not
- * inside its parent's directory, an attachment outside the workspace) is kept verbatim in
- * `extra`, so the file loses nothing and validation still reports it. DX_EPARSE for
- * malformed frontmatter; nothing is changed when an error is returned. */
+ * diff (with LF line ends; a CRLF file sets the entry's `line_ending`). part_of and
+ * contents links are stored as entry ids; a known key the schema cannot hold that way (a
+ * link to a file that is not an entry, a part_of whose file is not inside its parent's
+ * directory, an attachment outside the workspace, a value of another YAML kind than the
+ * schema's: `title: 12`, `contents: {a: b}`, `audience: public`, a tagged value) is kept
+ * verbatim in `extra`, so the file loses nothing and validation still reports it. Values
+ * in `extra` are JSON when JSON holds them exactly, else {"$yaml": "<YAML text>"}
+ * (docs/architecture.md). DX_EPARSE for malformed frontmatter; nothing is changed when an
+ * error is returned. */
 int dx_ingest_entry(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, const char *bytes,
                     size_t len, y_doc *body, dx_link_format fmt, dx_error *err);
 

@@ -131,7 +131,9 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
 
 /* Create entry rel (".md" added when missing) with title (default from the file name):
  * frontmatter `title` and `part_of`, a `# Title` heading, linked into the contents of its
- * directory's index (created when missing). index: give it `contents: []`. DX_EEXIST. */
+ * directory's index (created when missing). index: give it `contents: []`. rel "DIR/"
+ * (ending in '/') names a directory: its index DIR/<name>.md is created (an index, linked
+ * into the index of the directory above). DX_EEXIST, also for a directory with an index. */
 int dx_workspace_create(dx_workspace *ws, const char *rel, const char *title, bool index,
                         dx_error *err);
 
@@ -142,11 +144,21 @@ int dx_workspace_attach(dx_workspace *ws, const char *parent, const char *child,
 /* Unlink: remove child from parent's contents and child's part_of (when it is parent). */
 int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child, dx_error *err);
 
-/* Move or rename from -> to (to may be an existing directory). Every `part_of`,
- * `contents` and `attachments` link to the file is rewritten, its own relative links are
- * re-expressed from the new place, and when its directory changes it is moved from the
- * old parent's contents to the new directory's index. DX_EEXIST when to exists. */
+/* Move or rename from -> to. to names a directory when it ends in '/', is empty or is an
+ * existing directory: the file goes into it under its own name (a missing directory is
+ * created with its index), and a folder's index (the index of its own directory) takes the
+ * notes of its folder along (`mv notes/notes.md archive/` -> archive/notes/...; other files
+ * stay where they are). Every `part_of`,
+ * `contents` and `attachments` link to a moved file is rewritten, its own relative links
+ * are re-expressed from the new place, and when its directory changes it is moved from the
+ * old parent's contents to the new directory's index (a folder index: to the index of the
+ * directory above). DX_EEXIST when the target exists; DX_EINVAL for the root index, a
+ * folder moved into itself, and an index whose entries would be left outside its
+ * directory. */
 int dx_workspace_move(dx_workspace *ws, const char *from, const char *to, dx_error *err);
+/* The path of from after dx_workspace_move(ws, from, to), appended to out. */
+int dx_workspace_move_target(const dx_workspace *ws, const char *from, const char *to, dx_buf *out,
+                             dx_error *err);
 
 /* Delete an entry: refused (DX_ECONFLICT) for an index with children; unlinked from its
  * parent first. */

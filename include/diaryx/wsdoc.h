@@ -15,6 +15,8 @@
  *                        concurrent changes of different keys merge. (Older stores: one
  *                        field `extra`, a JSON object string, read while no `extra/` field
  *                        exists and removed at the entry's next write of its extra keys.)
+ *   line_ending  string  "crlf" for a file written with CRLF line ends (absent: LF; the
+ *                        body document always holds LF)
  *   deleted      bool    soft-delete tombstone
  *   modified_at  number  Unix milliseconds of the last change
  * Every write changes only the fields whose value differs, and arrays are edited with a
@@ -50,6 +52,7 @@ typedef struct dx_entry {
     bool has_audience; /* `audience` present (possibly empty) */
     dx_strlist audience;
     char *extra_json; /* JSON object text, or NULL */
+    bool crlf;        /* line_ending "crlf" */
     bool deleted;
     int64_t modified_at;
 } dx_entry;

@@ -318,11 +318,32 @@ done:
     return rc;
 }
 
-int cli_check_new_entry(dx_buf *rel, const char *arg, dx_error *err)
+int cli_check_new_entry(const dx_buf *rel, const char *arg, dx_error *err)
 {
-    if (!dx_path_is_markdown(dx_buf_cstr(rel)) && dx_buf_puts(rel, ".md"))
-        return dx_error_set(err, DX_ENOMEM, "out of memory");
-    return dx_workspace_check_path(rel->data, arg, err);
+    /* A directory to make (a trailing '/'), or a note (".md" added as create does). */
+    dx_buf p = DX_BUF_INIT;
+    const char *r = dx_buf_cstr(rel);
+    size_t n = strlen(r);
+    bool dir = n && r[n - 1] == '/';
+    int rc = dx_buf_append(&p, r, dir ? n - 1 : n);
+    if (!rc && !dir && !dx_path_is_markdown(p.data))
+        rc = dx_buf_puts(&p, ".md");
+    if (rc)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    else
+        rc = dir ? dx_workspace_check_dir(p.data, arg, err)
+                 : dx_workspace_check_path(p.data, arg, err);
+    dx_buf_release(&p);
+    return rc;
+}
+
+int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *err)
+{
+    int rc = cli_entry(ws, arg, false, rel, err);
+    size_t n = strlen(arg);
+    if (!rc && n && arg[n - 1] == '/' && rel->len)
+        rc = dx_buf_putc(rel, '/');
+    return rc;
 }
 
 int cli_edit(const char *abs_path)

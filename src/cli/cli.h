@@ -87,10 +87,13 @@ int cli_config(dx_config **cfg);
 /* A path argument as a workspace-relative path: relative to the current directory when it
  * is inside the workspace, else relative to the workspace root. must_exist checks it. */
 int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *rel, dx_error *err);
+/* cli_entry for a path that need not exist and may name a directory: a trailing '/' is
+ * kept ("notes/" means the directory notes). */
+int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *err);
 
-/* Refuse a path no entry may have (dx_workspace_check_path), naming arg as the user typed
- * it; rel is the path from cli_entry (".md" is added when missing, as create does). */
-int cli_check_new_entry(dx_buf *rel, const char *arg, dx_error *err);
+/* Refuse a path no entry may have (dx_workspace_check_path, or check_dir for a rel ending
+ * in '/'), naming arg as the user typed it; rel is the path from cli_target. */
+int cli_check_new_entry(const dx_buf *rel, const char *arg, dx_error *err);
 
 /* Run the editor (config `editor`, $EDITOR, $VISUAL, then vi) on an absolute path. */
 int cli_edit(const char *abs_path);

@@ -68,6 +68,15 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
     }
     if (rc)
         goto done;
+    /* A CRLF note's body document holds LF (the file's lines are written with CRLF): text
+     * given with CRLF is taken in with LF, so that no line comes out as CR CR LF. */
+    if (takes_text && dx_fm_crlf(fm)) {
+        size_t n = 0;
+        for (size_t i = 0; i < text.len; i++)
+            if (!(text.data[i] == '\r' && i + 1 < text.len && text.data[i + 1] == '\n'))
+                text.data[n++] = text.data[i];
+        dx_buf_truncate(&text, n);
+    }
     size_t blen;
     const char *cur = dx_fm_body(fm, &blen);
     if (!strcmp(sub, "get") && json) {

@@ -14,7 +14,9 @@ static const char USAGE[] =
     "                                     {\"root\": DIR})\n"
     "  add PARENT CHILD                   link CHILD into PARENT's contents, set its part_of\n"
     "  rm PARENT CHILD                    unlink CHILD from PARENT (the file stays)\n"
-    "  mv SRC DEST                        move or rename; every link to SRC is rewritten\n"
+    "  mv SRC DEST                        move or rename; every link to SRC is rewritten;\n"
+    "                                     DEST/ is a directory (created with its index), and\n"
+    "                                     a folder's index moved into one takes its folder\n"
     "  create PARENT TITLE [--index]      new entry named after TITLE beside PARENT's index\n"
     "  delete PATH                        unlink and delete an entry (not an index with\n"
     "                                     children)\n";
@@ -83,13 +85,17 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
             (rc = cli_open(ctx, &ws)))
             goto done;
         if (cli_entry(ws, pos.items[1], true, &a, &err) ||
-            cli_entry(ws, pos.items[2], !mv, &b, &err)) {
+            (mv ? cli_target(ws, pos.items[2], &b, &err)
+                : cli_entry(ws, pos.items[2], true, &b, &err))) {
             rc = cli_fail(&err);
             goto done;
         }
+        /* The message names where the file lands (inside a directory DEST/). */
+        dx_buf_reset(&out);
         int r = !strcmp(sub, "add")  ? dx_workspace_attach(ws, a.data, b.data, false, &err)
                 : !strcmp(sub, "rm") ? dx_workspace_detach(ws, a.data, b.data, &err)
-                                     : dx_workspace_move(ws, a.data, b.data, &err);
+                                     : dx_workspace_move_target(ws, a.data, b.data, &out, &err) ||
+                                           dx_workspace_move(ws, a.data, b.data, &err);
         if (r) {
             rc = cli_fail(&err);
             goto done;
@@ -99,7 +105,7 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
         else if (!strcmp(sub, "rm"))
             printf("Removed '%s' from the contents of '%s'\n", b.data, a.data);
         else
-            printf("Moved '%s' to '%s'\n", a.data, b.data);
+            printf("Moved '%s' to '%s'\n", a.data, out.data);
     } else if (!strcmp(sub, "create")) {
         if ((rc = need(&pos, 2, sub, "PARENT and TITLE")) || (rc = cli_open(ctx, &ws)))
             goto done;

@@ -28,6 +28,7 @@ struct node {
     node **keys;  /* N_MAP: scalar key nodes */
     node **items; /* N_SEQ items, N_MAP values */
     size_t n;
+    char *tag; /* an explicit tag as the parser resolved it (`!x`, `tag:yaml.org,2002:str`) */
 };
 
 struct dx_fm {
@@ -51,6 +52,7 @@ static void node_free(node *n)
     free(n->keys);
     free(n->items);
     free(n->text);
+    free(n->tag);
     free(n);
 }
 
@@ -151,67 +153,182 @@ void dx_fm_split_text(const char *text, size_t len, dx_fm_split *out)
 
 /* ---- parsing -------------------------------------------------------------------------- */
 
-typedef struct conv {
-    yaml_document_t *doc;
-    size_t budget;
-} conv;
+/* The composer over libyaml's events (rather than yaml_parser_load, whose documents lose
+ * the difference between an explicit tag and the default one): anchors are expanded into
+ * copies, counted against the node budget. */
+typedef struct anchor {
+    char *name;
+    node *n;
+} anchor;
 
-static int convert(conv *c, yaml_node_t *yn, int depth, node **out)
+typedef struct loader {
+    yaml_parser_t parser;
+    size_t budget;
+    anchor *anchors;
+    size_t n_anchors;
+    yaml_mark_t mark; /* where an error other than the parser's was found */
+    const char *problem;
+} loader;
+
+/* A deep copy of src at depth, for an alias; DX_ELIMIT past the depth or node budget. */
+static int node_copy(loader *l, const node *src, int depth, node **out)
 {
     *out = NULL;
-    if (!yn || depth > MAX_DEPTH || c->budget == 0)
+    if (depth > MAX_DEPTH || l->budget == 0)
         return DX_ELIMIT;
-    c->budget--;
-    switch (yn->type) {
-    case YAML_SCALAR_NODE:
-        *out = scalar_new((const char *)yn->data.scalar.value, yn->data.scalar.length,
-                          yn->data.scalar.style);
-        return *out ? 0 : DX_ENOMEM;
-    case YAML_SEQUENCE_NODE: {
-        node *n = node_new(N_SEQ, yn->data.sequence.style);
-        if (!n)
-            return DX_ENOMEM;
-        for (yaml_node_item_t *it = yn->data.sequence.items.start; it < yn->data.sequence.items.top;
-             it++) {
-            node *child;
-            int rc = convert(c, yaml_document_get_node(c->doc, *it), depth + 1, &child);
-            if (!rc && (rc = node_add(n, NULL, child)) != 0)
-                node_free(child);
-            if (rc) {
-                node_free(n);
-                return rc;
-            }
-        }
-        *out = n;
-        return 0;
+    l->budget--;
+    node *n = src->type == N_SCALAR ? scalar_new(src->text, src->len, src->style)
+                                    : node_new(src->type, src->style);
+    if (!n || (src->tag && !(n->tag = strdup(src->tag)))) {
+        node_free(n);
+        return DX_ENOMEM;
     }
-    case YAML_MAPPING_NODE: {
-        node *n = node_new(N_MAP, yn->data.mapping.style);
-        if (!n)
-            return DX_ENOMEM;
-        for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; p < yn->data.mapping.pairs.top;
-             p++) {
+    int rc = 0;
+    for (size_t i = 0; i < src->n && !rc; i++) {
+        node *k = NULL, *v = NULL;
+        if (src->keys)
+            rc = node_copy(l, src->keys[i], depth + 1, &k);
+        if (!rc)
+            rc = node_copy(l, src->items[i], depth + 1, &v);
+        if (!rc)
+            rc = node_add(n, k, v);
+        if (rc) {
+            node_free(k);
+            node_free(v);
+        }
+    }
+    if (rc)
+        node_free(n);
+    else
+        *out = n;
+    return rc;
+}
+
+/* Remember the node under its anchor (a later anchor of the same name wins). */
+static int add_anchor(loader *l, const yaml_char_t *name, node *n)
+{
+    if (!name)
+        return 0;
+    anchor *a = realloc(l->anchors, (l->n_anchors + 1) * sizeof *a);
+    if (!a)
+        return DX_ENOMEM;
+    l->anchors = a;
+    if (!(a[l->n_anchors].name = strdup((const char *)name)))
+        return DX_ENOMEM;
+    a[l->n_anchors++].n = n;
+    return 0;
+}
+
+static int next_event(loader *l, yaml_event_t *ev)
+{
+    return yaml_parser_parse(&l->parser, ev) ? 0 : DX_EPARSE;
+}
+
+/* The node that starts with ev (consumed, and deleted here), with its children. */
+static int load_node(loader *l, yaml_event_t *ev, int depth, node **out)
+{
+    node *n = NULL;
+    const yaml_char_t *tag = NULL, *anchor_name = NULL;
+    int rc = 0;
+    *out = NULL;
+    if (depth > MAX_DEPTH || l->budget == 0) {
+        yaml_event_delete(ev);
+        return DX_ELIMIT;
+    }
+    l->budget--;
+    switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+        for (size_t i = l->n_anchors; i-- > 0 && !n;)
+            if (!strcmp(l->anchors[i].name, (const char *)ev->data.alias.anchor)) {
+                rc = node_copy(l, l->anchors[i].n, depth, &n);
+                break;
+            }
+        if (!n && !rc) {
+            l->mark = ev->start_mark;
+            l->problem = "found an alias to an undefined anchor (or to a node containing it)";
+            rc = DX_EPARSE;
+        }
+        break;
+    case YAML_SCALAR_EVENT:
+        n = scalar_new((const char *)ev->data.scalar.value, ev->data.scalar.length,
+                       ev->data.scalar.style);
+        tag = ev->data.scalar.tag;
+        anchor_name = ev->data.scalar.anchor;
+        rc = n ? 0 : DX_ENOMEM;
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+        bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+        n = node_new(seq ? N_SEQ : N_MAP,
+                     seq ? (int)ev->data.sequence_start.style : (int)ev->data.mapping_start.style);
+        tag = seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag;
+        anchor_name = seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
+        rc = n ? 0 : DX_ENOMEM;
+        yaml_event_type_t end = seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT;
+        while (!rc) {
+            yaml_event_t child_ev;
             node *k = NULL, *v = NULL;
-            int rc = convert(c, yaml_document_get_node(c->doc, p->key), depth + 1, &k);
+            if ((rc = next_event(l, &child_ev)))
+                break;
+            if (child_ev.type == end) {
+                yaml_event_delete(&child_ev);
+                break;
+            }
+            yaml_mark_t key_mark = child_ev.start_mark;
+            rc = load_node(l, &child_ev, depth + 1, seq ? &v : &k);
             /* Keys must be strings short enough to be written as implicit keys (YAML
              * limits those to 1024 characters); collections as keys have no use here. */
-            if (!rc && (k->type != N_SCALAR || k->len > 1000))
+            if (!rc && !seq && (k->type != N_SCALAR || k->len > 1000)) {
+                l->mark = key_mark;
                 rc = DX_EINVAL;
-            if (!rc)
-                rc = convert(c, yaml_document_get_node(c->doc, p->value), depth + 1, &v);
+            }
+            if (!rc && !seq && !(rc = next_event(l, &child_ev)))
+                rc = load_node(l, &child_ev, depth + 1, &v);
             if (!rc && (rc = node_add(n, k, v)) == 0)
                 continue;
             node_free(k);
             node_free(v);
-            node_free(n);
-            return rc;
         }
-        *out = n;
-        return 0;
+        break;
     }
     default:
-        return DX_EPARSE;
+        l->mark = ev->start_mark;
+        l->problem = "unexpected YAML event";
+        rc = DX_EPARSE;
     }
+    if (!rc && tag && !(n->tag = strdup((const char *)tag)))
+        rc = DX_ENOMEM;
+    if (!rc)
+        rc = add_anchor(l, anchor_name, n);
+    yaml_event_delete(ev);
+    if (rc) {
+        node_free(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+/* The document's root node (NULL for an empty stream). */
+static int load_document(loader *l, node **out)
+{
+    yaml_event_t ev;
+    int rc = next_event(l, &ev); /* STREAM-START */
+    if (rc)
+        return rc;
+    yaml_event_delete(&ev);
+    if ((rc = next_event(l, &ev)))
+        return rc;
+    bool doc = ev.type == YAML_DOCUMENT_START_EVENT;
+    yaml_event_delete(&ev);
+    if (!doc)
+        return 0; /* STREAM-END: no document */
+    if ((rc = next_event(l, &ev)) || (rc = load_node(l, &ev, 0, out)))
+        return rc;
+    /* Only the first document counts (as with yaml_parser_load); its end must parse. */
+    if ((rc = next_event(l, &ev)) == 0)
+        yaml_event_delete(&ev);
+    return rc;
 }
 
 /* Parse YAML text into one node (NULL for an empty document). line_offset is added to
@@ -219,45 +336,46 @@ static int convert(conv *c, yaml_node_t *yn, int depth, node **out)
 static int parse_yaml(const char *yaml, size_t len, const char *what, size_t line_offset,
                       node **out, dx_error *err)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc;
+    loader l = {.budget = MAX_NODES};
     *out = NULL;
-    if (!yaml_parser_initialize(&parser))
+    if (!yaml_parser_initialize(&l.parser))
         return dx_error_set(err, DX_ENOMEM, "out of memory parsing %s", what);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-    int rc = 0;
-    if (!yaml_parser_load(&parser, &doc)) {
-        const char *problem = parser.problem ? parser.problem : "invalid YAML";
-        if (parser.context)
+    yaml_parser_set_input_string(&l.parser, (const unsigned char *)yaml, len);
+    int rc = load_document(&l, out);
+    if (rc == DX_EPARSE && l.parser.error != YAML_NO_ERROR) {
+        const char *problem = l.parser.problem ? l.parser.problem : "invalid YAML";
+        if (l.parser.context)
             rc = dx_error_set(err, DX_EPARSE, "cannot parse %s (line %zu, column %zu): %s (%s)",
-                              what, parser.problem_mark.line + 1 + line_offset,
-                              parser.problem_mark.column + 1, problem, parser.context);
+                              what, l.parser.problem_mark.line + 1 + line_offset,
+                              l.parser.problem_mark.column + 1, problem, l.parser.context);
         else
             rc = dx_error_set(err, DX_EPARSE, "cannot parse %s (line %zu, column %zu): %s", what,
-                              parser.problem_mark.line + 1 + line_offset,
-                              parser.problem_mark.column + 1, problem);
-        yaml_parser_delete(&parser);
-        return rc;
+                              l.parser.problem_mark.line + 1 + line_offset,
+                              l.parser.problem_mark.column + 1, problem);
+    } else if (rc == DX_EPARSE) {
+        rc = dx_error_set(err, DX_EPARSE, "cannot parse %s (line %zu, column %zu): %s", what,
+                          l.mark.line + 1 + line_offset, l.mark.column + 1, l.problem);
+    } else if (rc == DX_ELIMIT) {
+        rc = dx_error_set(err, DX_EPARSE,
+                          "cannot parse %s: nested or aliased too deeply (more than %d "
+                          "levels or %d values)",
+                          what, MAX_DEPTH, MAX_NODES);
+    } else if (rc == DX_EINVAL) {
+        rc = dx_error_set(err, DX_EPARSE,
+                          "cannot parse %s (line %zu, column %zu): mapping keys must be strings "
+                          "of at most 1000 characters",
+                          what, l.mark.line + 1 + line_offset, l.mark.column + 1);
+    } else if (rc) {
+        dx_error_set(err, rc, "cannot parse %s: %s", what, dx_strerror(rc));
     }
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root) {
-        conv c = {&doc, MAX_NODES};
-        rc = convert(&c, root, 0, out);
-        if (rc == DX_ELIMIT)
-            rc = dx_error_set(err, DX_EPARSE,
-                              "cannot parse %s: nested or aliased too deeply (more than %d "
-                              "levels or %d values)",
-                              what, MAX_DEPTH, MAX_NODES);
-        else if (rc == DX_EINVAL)
-            rc = dx_error_set(err, DX_EPARSE,
-                              "cannot parse %s: mapping keys must be strings of at most 1000 "
-                              "characters",
-                              what);
-        else if (rc)
-            dx_error_set(err, rc, "cannot parse %s: %s", what, dx_strerror(rc));
+    if (rc) {
+        node_free(*out);
+        *out = NULL;
     }
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
+    for (size_t i = 0; i < l.n_anchors; i++)
+        free(l.anchors[i].name);
+    free(l.anchors);
+    yaml_parser_delete(&l.parser);
     return rc;
 }
 
@@ -290,6 +408,25 @@ void dx_fm_free(dx_fm *fm)
     free(fm);
 }
 
+/* Set the body, with CRLF line ends turned into LF when crlf (dx_fm_write turns them back). */
+static int set_body_eol(dx_fm *fm, const char *body, size_t len, bool crlf)
+{
+    if (!crlf)
+        return dx_fm_set_body(fm, body, len);
+    char *b = malloc(len + 1);
+    if (!b)
+        return DX_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!(body[i] == '\r' && i + 1 < len && body[i + 1] == '\n'))
+            b[n++] = body[i];
+    b[n] = 0;
+    free(fm->body);
+    fm->body = b;
+    fm->body_len = n;
+    return 0;
+}
+
 int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_error *err)
 {
     dx_fm_split sp;
@@ -301,7 +438,9 @@ int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_
     dx_fm_split_text(text, len, &sp);
     fm->present = sp.has_frontmatter;
     fm->unclosed = sp.unclosed;
-    fm->crlf = sp.crlf;
+    /* A note's line ending is the one its first line ends with. */
+    const char *nl = len ? memchr(text, '\n', len) : NULL;
+    fm->crlf = nl && nl > text && nl[-1] == '\r';
     int rc = 0;
     if (sp.has_frontmatter) {
         char what[DX_ERROR_MSG_MAX / 2];
@@ -319,8 +458,24 @@ int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_
                               name);
             goto fail;
         }
+        /* Keys are plain names here (a note's properties): a tag on one, or on the whole
+         * mapping, would be lost, so such a note is refused rather than changed. */
+        if (root && root->tag) {
+            rc = dx_error_set(err, DX_EPARSE,
+                              "cannot parse frontmatter of '%s': the frontmatter mapping has a "
+                              "tag (%s); remove it",
+                              name, root->tag);
+            goto fail;
+        }
         if (root) {
             for (size_t i = 0; i < root->n; i++) {
+                if (root->keys[i]->tag) {
+                    rc = dx_error_set(err, DX_EPARSE,
+                                      "cannot parse frontmatter of '%s': the key '%s' has a tag "
+                                      "(%s); keys must be plain names",
+                                      name, root->keys[i]->text, root->keys[i]->tag);
+                    goto fail;
+                }
                 if (root->keys[i]->type != N_SCALAR) {
                     rc = dx_error_set(err, DX_EPARSE,
                                       "cannot parse frontmatter of '%s': key %zu is not a "
@@ -347,7 +502,7 @@ int dx_fm_parse(const char *text, size_t len, const char *name, dx_fm **out, dx_
         }
     }
     size_t bs = sp.has_frontmatter ? sp.body_start : 0;
-    if ((rc = dx_fm_set_body(fm, text + bs, len - bs)) != 0) {
+    if ((rc = set_body_eol(fm, text + bs, len - bs, fm->crlf)) != 0) {
         dx_error_set(err, rc, "out of memory parsing '%s'", name);
         goto fail;
     }
@@ -367,6 +522,16 @@ bool dx_fm_present(const dx_fm *fm)
 bool dx_fm_unclosed(const dx_fm *fm)
 {
     return fm->unclosed;
+}
+
+bool dx_fm_crlf(const dx_fm *fm)
+{
+    return fm->crlf;
+}
+
+void dx_fm_set_crlf(dx_fm *fm, bool crlf)
+{
+    fm->crlf = crlf;
 }
 
 size_t dx_fm_count(const dx_fm *fm)
@@ -430,6 +595,52 @@ int dx_fm_get_list(const dx_fm *fm, const char *key, dx_strlist *out)
 }
 
 static bool dx_yaml_needs_quotes_n(const char *s, size_t n, bool preserved);
+static bool looks_typed(const char *s, size_t n);
+static node *json_to_node(json_t *j, int depth);
+static int emit_yaml(const node *root, dx_buf *out);
+
+/* A string by every reading: no tag, and quoted or a plain scalar that looks like no
+ * other type. */
+static bool scalar_is_string(const node *n)
+{
+    return n->type == N_SCALAR && !n->tag &&
+           (n->style != YAML_PLAIN_SCALAR_STYLE || !looks_typed(n->text, n->len));
+}
+
+bool dx_fm_is_string(const dx_fm *fm, const char *key)
+{
+    const node *n = get_node(fm, key);
+    return n && scalar_is_string(n);
+}
+
+bool dx_fm_is_string_list(const dx_fm *fm, const char *key)
+{
+    const node *n = get_node(fm, key);
+    if (!n || n->type != N_SEQ || n->tag)
+        return false;
+    for (size_t i = 0; i < n->n; i++)
+        if (!scalar_is_string(n->items[i]))
+            return false;
+    return true;
+}
+
+/* Whether b, the node JSON gives back for a, is a: no tags, the same kinds, sizes, keys
+ * and items; equal strings (in any style); other scalars written with the same text. */
+static bool same_value(const node *a, const node *b)
+{
+    if (a->tag || b->tag || a->type != b->type || a->n != b->n)
+        return false;
+    if (a->type == N_SCALAR) {
+        bool as = scalar_is_string(a);
+        return a->len == b->len && memcmp(a->text, b->text, a->len) == 0 &&
+               as == scalar_is_string(b) && (as || b->style == YAML_PLAIN_SCALAR_STYLE);
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if ((a->type == N_MAP && !same_value(a->keys[i], b->keys[i])) ||
+            !same_value(a->items[i], b->items[i]))
+            return false;
+    return true;
+}
 
 /* ---- typing of plain scalars (YAML 1.2 core schema) ----------------------------------- */
 
@@ -521,6 +732,36 @@ static json_t *node_to_json(const node *n)
     return NULL;
 }
 
+int dx_fm_get_json_exact(const dx_fm *fm, const char *key, dx_buf *out)
+{
+    const node *n = get_node(fm, key);
+    if (!n)
+        return DX_ENOTFOUND;
+    /* Judge the value as it will be written (an empty null inside a flow list is written
+     * `null`, say), so that the rendered file is judged the same way on the next ingest. */
+    dx_buf yaml = DX_BUF_INIT;
+    node *norm = NULL, *back = NULL;
+    json_t *j = NULL;
+    char *s = NULL;
+    int rc = emit_yaml(n, &yaml);
+    if (!rc && parse_yaml(yaml.data, yaml.len, "a written value", 0, &norm, NULL) != 0)
+        rc = DX_EUNSUPPORTED;
+    if (!rc && !norm && !(norm = scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE)))
+        rc = DX_ENOMEM;
+    if (!rc && (!(j = node_to_json(norm)) || !(back = json_to_node(j, 0))))
+        rc = DX_ENOMEM;
+    if (!rc && !same_value(norm, back))
+        rc = DX_EUNSUPPORTED;
+    if (!rc)
+        rc = (s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY)) ? dx_buf_puts(out, s) : DX_ENOMEM;
+    dx_buf_release(&yaml);
+    node_free(norm);
+    node_free(back);
+    json_decref(j);
+    free(s);
+    return rc;
+}
+
 int dx_fm_get_json(const dx_fm *fm, const char *key, dx_buf *out)
 {
     const node *n = get_node(fm, key);
@@ -566,8 +807,15 @@ static bool dx_yaml_needs_quotes_n(const char *s, size_t n, bool preserved)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20)
             return true;
-    if (preserved)
-        return false;
+    return !preserved && looks_typed(s, n);
+}
+
+/* Whether a plain scalar with this text is read as something other than a string by
+ * YAML 1.1 or 1.2 readers: empty (null), keywords, numbers, dates. */
+static bool looks_typed(const char *s, size_t n)
+{
+    if (n == 0)
+        return true;
     static const char *const words[] = {"true", "false", "null", "yes",  "no",    "on",    "off",
                                         "y",    "n",     "~",    ".inf", "-.inf", "+.inf", ".nan"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
@@ -950,11 +1198,47 @@ static int emit_scalar(dx_buf *out, const node *n, bool in_flow, int indent)
     return emit_double(out, n->text, n->len);
 }
 
+/* A tag in a form that reads back as the same tag without %TAG directives: `!` (the
+ * non-specific tag), `!!name` for the YAML types, `!name` for local tags, else verbatim
+ * `!<...>` with every byte that is not a letter, digit or one of -_.~/:;=+$@&? escaped. */
+static int emit_tag(dx_buf *out, const char *tag)
+{
+    static const char core[] = "tag:yaml.org,2002:";
+    const char *name = NULL;
+    if (!strcmp(tag, "!"))
+        return dx_buf_putc(out, '!');
+    if (!strncmp(tag, core, sizeof core - 1))
+        name = tag + sizeof core - 1;
+    else if (tag[0] == '!')
+        name = tag + 1;
+    bool short_ok = name && *name;
+    for (const char *p = name; short_ok && *p; p++)
+        short_ok = isalnum((unsigned char)*p) || strchr("-_./", *p);
+    if (short_ok)
+        return dx_buf_printf(out, "%s%s", name == tag + 1 ? "!" : "!!", name);
+    int rc = dx_buf_puts(out, "!<");
+    for (const unsigned char *p = (const unsigned char *)tag; *p && !rc; p++)
+        rc = isalnum(*p) || strchr("-_.~/:;=+$@&?", *p) ? dx_buf_putc(out, (char)*p)
+                                                        : dx_buf_printf(out, "%%%02X", *p);
+    return rc | dx_buf_putc(out, '>');
+}
+
+static bool is_empty_null(const node *n)
+{
+    return n->type == N_SCALAR && is_null_scalar(n) && n->len == 0;
+}
+
 static int emit_flow(dx_buf *out, const node *n)
 {
     int rc = 0;
+    if (n->tag) {
+        rc = emit_tag(out, n->tag) | dx_buf_putc(out, ' ');
+        /* An empty scalar with a tag: `!t ""` says what `!t` alone would in a flow. */
+        if (is_empty_null(n))
+            return rc | dx_buf_puts(out, "\"\"");
+    }
     if (n->type == N_SCALAR)
-        return emit_scalar(out, n, true, 0);
+        return rc | emit_scalar(out, n, true, 0);
     rc |= dx_buf_putc(out, n->type == N_SEQ ? '[' : '{');
     for (size_t i = 0; i < n->n && !rc; i++) {
         if (i)
@@ -968,9 +1252,10 @@ static int emit_flow(dx_buf *out, const node *n)
     return rc | dx_buf_putc(out, n->type == N_SEQ ? ']' : '}');
 }
 
+/* Tagged collections are written in flow style, where the tag sits before the value. */
 static bool is_block(const node *n)
 {
-    return n->type != N_SCALAR && n->n > 0 &&
+    return n->type != N_SCALAR && !n->tag && n->n > 0 &&
            (n->style == YAML_BLOCK_SEQUENCE_STYLE || n->style == YAML_BLOCK_MAPPING_STYLE ||
             n->style == YAML_ANY_SEQUENCE_STYLE);
 }
@@ -981,11 +1266,17 @@ static int emit_block(dx_buf *out, const node *n, int indent);
 static int emit_value(dx_buf *out, const node *v, int indent, bool after_dash)
 {
     if (!is_block(v)) {
-        if (v->type == N_SCALAR && is_null_scalar(v) && v->len == 0)
-            return 0;
-        int rc = after_dash ? 0 : dx_buf_putc(out, ' ');
-        return rc |
-               (v->type == N_SCALAR ? emit_scalar(out, v, false, indent + 2) : emit_flow(out, v));
+        int rc = 0;
+        if (v->type != N_SCALAR) /* a flow collection, its tag first */
+            return (after_dash ? 0 : dx_buf_putc(out, ' ')) | emit_flow(out, v);
+        if (v->tag) {
+            rc = (after_dash ? 0 : dx_buf_putc(out, ' ')) | emit_tag(out, v->tag);
+            after_dash = false;
+        }
+        if (is_empty_null(v))
+            return rc;
+        rc |= after_dash ? 0 : dx_buf_putc(out, ' ');
+        return rc | emit_scalar(out, v, false, indent + 2);
     }
     if (after_dash) {
         /* `- a: 1` / `- - x`: the first line continues after the dash. */
@@ -1006,8 +1297,7 @@ static int emit_block(dx_buf *out, const node *n, int indent)
             rc |= dx_buf_putc(out, '\n') | emit_indent(out, indent);
         if (n->type == N_SEQ) {
             rc |= dx_buf_puts(out, "- ");
-            if (!is_block(n->items[i]) && n->items[i]->type == N_SCALAR &&
-                is_null_scalar(n->items[i]) && n->items[i]->len == 0)
+            if (is_empty_null(n->items[i]) && !n->items[i]->tag)
                 dx_buf_truncate(out, out->len - 1); /* `-` alone for an empty item */
             rc |= emit_value(out, n->items[i], indent, true);
         } else {
@@ -1041,6 +1331,22 @@ int dx_fm_get_yaml(const dx_fm *fm, const char *key, dx_buf *out)
     return rc;
 }
 
+/* Append text with its LF line ends written as CRLF when crlf. */
+static int append_eol(dx_buf *out, const char *text, size_t len, bool crlf)
+{
+    int rc = 0;
+    while (len && !rc) {
+        const char *nl = crlf ? memchr(text, '\n', len) : NULL;
+        size_t n = nl ? (size_t)(nl - text) : len;
+        rc = dx_buf_append(out, text, n);
+        if (nl && !rc)
+            rc = dx_buf_append(out, "\r\n", 2), n++;
+        text += n;
+        len -= n;
+    }
+    return rc;
+}
+
 int dx_fm_write(const dx_fm *fm, dx_buf *out, dx_error *err)
 {
     const char *nl = fm->crlf ? "\r\n" : "\n";
@@ -1049,21 +1355,24 @@ int dx_fm_write(const dx_fm *fm, dx_buf *out, dx_error *err)
      * block: then an empty block keeps it from being read as one. */
     bool body_looks_like_block = fm->body_len >= 4 && memcmp(fm->body, "---", 3) == 0 &&
                                  eol_at(fm->body + 3, fm->body + fm->body_len);
-    if (fm->root->n == 0 && !fm->present && !body_looks_like_block)
-        return dx_buf_append(out, fm->body, fm->body_len);
+    /* So does a body whose first line would give the note another line ending (an LF note
+     * whose body starts with a CRLF line, a CRLF note without a line break). */
+    const char *first_nl = fm->body_len ? memchr(fm->body, '\n', fm->body_len) : NULL;
+    bool other_ending =
+        fm->crlf ? !first_nl : first_nl && first_nl > fm->body && first_nl[-1] == '\r';
+    if (fm->root->n == 0 && !fm->present && !body_looks_like_block && !other_ending)
+        return append_eol(out, fm->body, fm->body_len, fm->crlf)
+                   ? dx_error_set(err, DX_ENOMEM, "out of memory writing a note")
+                   : 0;
     dx_buf yaml = DX_BUF_INIT;
     if (fm->root->n && (rc = emit_yaml(fm->root, &yaml)) != 0) {
         dx_buf_release(&yaml);
         return dx_error_set(err, rc, "cannot write frontmatter: %s", dx_strerror(rc));
     }
     rc |= dx_buf_printf(out, "---%s", nl);
-    for (size_t i = 0; i < yaml.len; i++) {
-        if (yaml.data[i] == '\n' && fm->crlf)
-            rc |= dx_buf_putc(out, '\r');
-        rc |= dx_buf_putc(out, yaml.data[i]);
-    }
+    rc |= append_eol(out, yaml.data, yaml.len, fm->crlf);
     rc |= dx_buf_printf(out, "---%s", nl);
-    rc |= dx_buf_append(out, fm->body, fm->body_len);
+    rc |= append_eol(out, fm->body, fm->body_len, fm->crlf);
     dx_buf_release(&yaml);
     return rc ? dx_error_set(err, DX_ENOMEM, "out of memory writing a note") : 0;
 }

@@ -55,6 +55,26 @@ static int cmp_file(const void *a, const void *b)
     return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
 }
 
+/* Whether bytes end with the body text, or, in a CRLF file (its first line ends in CRLF),
+ * with the text's LF line ends written as CRLF (the body document holds LF). */
+static bool holds_body(const dx_buf *bytes, const dx_buf *text)
+{
+    const char *b = dx_buf_cstr(bytes), *nl = memchr(b, '\n', bytes->len);
+    size_t i = bytes->len, j = text->len;
+    if (i >= j && memcmp(b + i - j, text->data, j) == 0)
+        return true;
+    if (!nl || nl == b || nl[-1] != '\r')
+        return false;
+    while (j > 0) {
+        char c = text->data[--j];
+        size_t w = c == '\n' ? 2 : 1;
+        if (i < w || b[i - 1] != c || (w == 2 && b[i - 2] != '\r'))
+            return false;
+        i -= w;
+    }
+    return true;
+}
+
 /* Check 1: the body of the rendered file is the body document's text. */
 static int check_body(dx_session *s, const char *id, const char *path, const dx_buf *bytes,
                       dx_strlist *problems, dx_error *err)
@@ -70,9 +90,7 @@ static int check_body(dx_session *s, const char *id, const char *path, const dx_
         return 0;
     }
     /* A rendered file is its frontmatter followed by the body: the body must end it. */
-    if (dx_body_get(d, &text, NULL) == 0 && text.len &&
-        (bytes->len < text.len ||
-         memcmp(dx_buf_cstr(bytes) + bytes->len - text.len, text.data, text.len) != 0))
+    if (dx_body_get(d, &text, NULL) == 0 && text.len && !holds_body(bytes, &text))
         dx_strlist_pushf(problems, "%s: the file does not hold its body (%zu bytes in the CRDT)",
                          path, text.len);
     dx_buf_release(&text);

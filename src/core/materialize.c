@@ -23,6 +23,34 @@ static bool is_known(const char *key)
     return false;
 }
 
+/* `extra` holds a value that JSON cannot hold exactly (a tag, `1.50`, `yes`, `2024-01-15`,
+ * an empty null, non-string keys) as {"$yaml": "<the value as YAML text>"}; a value that
+ * is such an object itself is held that way too, so the form is never ambiguous. */
+#define VERBATIM_KEY "$yaml"
+
+static const char *verbatim_yaml(json_t *v)
+{
+    json_t *y =
+        json_is_object(v) && json_object_size(v) == 1 ? json_object_get(v, VERBATIM_KEY) : NULL;
+    return json_is_string(y) ? json_string_value(y) : NULL;
+}
+
+/* The value of key as it goes into `extra` (NULL when out of memory). */
+static json_t *extra_value(const dx_fm *fm, const char *key, dx_buf *tmp)
+{
+    json_error_t je;
+    json_t *v = NULL;
+    dx_buf_reset(tmp);
+    int rc = dx_fm_get_json_exact(fm, key, tmp);
+    if (rc == 0 && (v = json_loads(tmp->data, JSON_DECODE_ANY, &je)) && !verbatim_yaml(v))
+        return v;
+    json_decref(v);
+    dx_buf_reset(tmp);
+    if ((rc == 0 || rc == DX_EUNSUPPORTED) && dx_fm_get_yaml(fm, key, tmp) == 0)
+        return json_pack("{s:s}", VERBATIM_KEY, dx_buf_cstr(tmp));
+    return NULL;
+}
+
 /* A link from the file at from_path to entry target_id, titled with its title. */
 static int link_to_entry(y_doc *ws, const char *from_path, const char *target_id,
                          dx_link_format fmt, dx_buf *out, dx_error *err)
@@ -49,6 +77,7 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
         dx_error_set(err, rc, "out of memory");
     if (rc)
         goto done;
+    dx_fm_set_crlf(fm, e.crlf);
     if (e.title)
         rc |= dx_fm_set(fm, "title", e.title);
     if (e.part_of) {
@@ -98,6 +127,16 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
         }
         json_object_foreach(o, k, v)
         {
+            const char *yaml = verbatim_yaml(v);
+            if (yaml) {
+                if (dx_fm_set_yaml(fm, k, yaml, err) != 0) {
+                    rc = dx_error_set(err, DX_ECORRUPT,
+                                      "entry %s: the kept value of '%s' is not YAML", id, k);
+                    json_decref(o);
+                    goto done;
+                }
+                continue;
+            }
             /* A known list kept verbatim is written as diaryx writes that list. */
             if (is_known(k) && json_is_array(v)) {
                 size_t i;
@@ -169,7 +208,7 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     const ingest_ctx x = {ws, fmt, lookup, user};
     /* Known keys the schema cannot hold (a link to no entry, a parent elsewhere) go to
      * `extra` verbatim, so the file keeps them. */
-    bool raw_part_of = false, raw_contents = false, raw_attachments = false;
+    bool raw_part_of = false, raw_contents = false, raw_attachments = false, raw_audience = false;
     dx_fm *fm = NULL;
     dx_entry e = DX_ENTRY_INIT;
     dx_buf pp = DX_BUF_INIT, dir = DX_BUF_INIT, p = DX_BUF_INIT;
@@ -207,11 +246,11 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     free(e.part_of);
     free(e.filename);
     free(e.extra_json);
-    /* title and description are strings in the schema; any other value (null, a list)
-     * stays verbatim in extra. */
-    bool raw_title = dx_fm_has(fm, "title") && dx_fm_kind_of(fm, "title") != DX_FM_SCALAR;
-    bool raw_description =
-        dx_fm_has(fm, "description") && dx_fm_kind_of(fm, "description") != DX_FM_SCALAR;
+    /* The schema holds title, description and part_of as strings, contents, audience and
+     * attachments as lists of strings: any other value (a number, null, a map, a tagged
+     * value, a single string where a list belongs) stays verbatim in extra. */
+    bool raw_title = dx_fm_has(fm, "title") && !dx_fm_is_string(fm, "title");
+    bool raw_description = dx_fm_has(fm, "description") && !dx_fm_is_string(fm, "description");
     const char *t = raw_title ? NULL : dx_fm_get(fm, "title");
     const char *d = raw_description ? NULL : dx_fm_get(fm, "description");
     e.title = t ? strdup(t) : NULL;
@@ -219,7 +258,9 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     e.part_of = NULL;
     e.filename = NULL;
     e.extra_json = NULL;
-    const char *po = dx_fm_get(fm, "part_of");
+    /* The body document holds LF; the entry remembers how the file ends its lines. */
+    e.crlf = dx_fm_crlf(fm);
+    const char *po = dx_fm_is_string(fm, "part_of") ? dx_fm_get(fm, "part_of") : NULL;
     size_t dl = 0;
     /* The file must sit in its parent's directory or below: its path is derived from the
      * parent's. */
@@ -233,7 +274,9 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     e.filename = strdup(path + (e.part_of && dl ? dl + 1 : 0));
     dx_strlist_release(&e.contents);
     e.is_index = dx_fm_has(fm, "contents");
-    dx_fm_get_list(fm, "contents", &links);
+    raw_contents = e.is_index && !dx_fm_is_string_list(fm, "contents");
+    if (!raw_contents)
+        dx_fm_get_list(fm, "contents", &links);
     for (size_t i = 0; !rc && !raw_contents && i < links.len; i++) {
         if (link_target_id(&x, path, links.items[i], tid) != 0)
             raw_contents = true;
@@ -246,10 +289,16 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
         dx_strlist_release(&e.contents);
     }
     dx_strlist_release(&e.audience);
-    e.has_audience = dx_fm_has(fm, "audience");
-    dx_fm_get_list(fm, "audience", &e.audience);
+    raw_audience = dx_fm_has(fm, "audience") && !dx_fm_is_string_list(fm, "audience");
+    e.has_audience = dx_fm_has(fm, "audience") && !raw_audience;
+    if (e.has_audience)
+        dx_fm_get_list(fm, "audience", &e.audience);
     dx_strlist_release(&e.attachments);
-    dx_fm_get_list(fm, "attachments", &links);
+    /* The schema has no empty attachment list (absent means none). */
+    raw_attachments = dx_fm_has(fm, "attachments") && !dx_fm_is_string_list(fm, "attachments");
+    if (!raw_attachments)
+        dx_fm_get_list(fm, "attachments", &links);
+    raw_attachments |= dx_fm_has(fm, "attachments") && !links.len;
     for (size_t i = 0; !rc && !raw_attachments && i < links.len; i++) {
         dx_buf_reset(&p);
         if (dx_link_resolve(links.items[i], path, fmt, &p, NULL) != 0)
@@ -269,13 +318,11 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
         bool raw =
             (raw_title && !strcmp(k, "title")) || (raw_description && !strcmp(k, "description")) ||
             (raw_part_of && !strcmp(k, "part_of")) || (raw_contents && !strcmp(k, "contents")) ||
-            (raw_attachments && !strcmp(k, "attachments"));
+            (raw_attachments && !strcmp(k, "attachments")) ||
+            (raw_audience && !strcmp(k, "audience"));
         if (is_known(k) && !raw)
             continue;
-        dx_buf_reset(&p);
-        json_error_t je;
-        json_t *v =
-            dx_fm_get_json(fm, k, &p) == 0 ? json_loads(p.data, JSON_DECODE_ANY, &je) : NULL;
+        json_t *v = extra_value(fm, k, &p);
         if (!extra)
             extra = json_object();
         /* The null key (an empty key) is written back as `null:`, which reads as "null". */

@@ -828,6 +828,18 @@ int dx_workspace_create(dx_workspace *ws, const char *rel_in, const char *title,
         rc = dx_error_set(err, DX_EINVAL, "'%s' is not a file name", rel_in);
         goto done;
     }
+    /* "DIR/" names a directory: its index DIR/<name>.md is created. */
+    if (rel_in[strlen(rel_in) - 1] == '/') {
+        if (dx_workspace_dir_index(ws, rel.data, false, &parent, NULL) == 0) {
+            rc = dx_error_set(err, DX_EEXIST, "'%s/' already has an index, '%s'", rel.data,
+                              parent.data);
+            goto done;
+        }
+        dx_buf_puts(&t, dx_path_basename(rel.data));
+        dx_buf_printf(&rel, "/%s", t.data);
+        dx_buf_reset(&t);
+        index = true;
+    }
     if (!dx_path_is_markdown(rel.data))
         dx_buf_puts(&rel, ".md");
     if ((rc = dx_workspace_check_path(rel.data, NULL, err)) || (rc = free_path(ws, rel.data, err)))
@@ -1014,55 +1026,115 @@ static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const
     return rc;
 }
 
-int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, dx_error *err)
+/* Whether path is dir or below it ("" is the root directory, above everything). */
+static bool path_under(const char *path, const char *dir)
 {
-    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, old_dir = DX_BUF_INIT, new_dir = DX_BUF_INIT,
-           new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT;
+    size_t n = strlen(dir);
+    return !n || (strncmp(path, dir, n) == 0 && path[n] == '/');
+}
+
+/* Whether rel is the index of its own directory (never for the root directory). */
+static bool is_folder_index(const dx_workspace *ws, const char *rel)
+{
+    dx_buf dir = DX_BUF_INIT, idx = DX_BUF_INIT;
+    dx_path_dirname(rel, &dir);
+    bool yes = dir.len && dx_workspace_dir_index(ws, dir.data, false, &idx, NULL) == 0 &&
+               !strcmp(idx.data, rel);
+    dx_buf_release(&dir);
+    dx_buf_release(&idx);
+    return yes;
+}
+
+/* Where a move of from (normalized) to to_in lands, into to. to_in names a directory when
+ * it is empty, ends in '/' or is an existing directory: the file goes into it under its
+ * own name, and a folder index takes its folder along (folder gets the new folder's
+ * path; it stays empty otherwise). A markdown file's new name gets ".md" when it has none. */
+static int move_target(const dx_workspace *ws, const char *from, const char *to_in, dx_buf *to,
+                       dx_buf *folder, dx_error *err)
+{
+    size_t n = strlen(to_in);
+    dx_buf old_dir = DX_BUF_INIT;
+    int rc = dx_path_normalize(to_in, to, err);
+    if (rc)
+        return rc;
+    struct stat st;
+    bool into_dir = !to->len || to_in[n - 1] == '/' ||
+                    (dx_fs_stat_in(ws->root, to->data, &st, NULL) == 0 && S_ISDIR(st.st_mode));
+    if (!into_dir) {
+        if (!dx_path_is_markdown(to->data) && dx_path_is_markdown(from))
+            rc = dx_buf_puts(to, ".md");
+    } else if (is_folder_index(ws, from)) {
+        dx_path_dirname(from, &old_dir);
+        rc = dx_buf_printf(folder, "%s%s%s", to->data, to->len ? "/" : "",
+                           dx_path_basename(old_dir.data));
+        dx_buf_reset(to);
+        rc |= dx_buf_printf(to, "%s/%s", folder->data, dx_path_basename(from));
+    } else {
+        rc = dx_buf_printf(to, "%s%s", to->len ? "/" : "", dx_path_basename(from));
+    }
+    dx_buf_release(&old_dir);
+    return rc ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
+}
+
+int dx_workspace_move_target(const dx_workspace *ws, const char *from, const char *to, dx_buf *out,
+                             dx_error *err)
+{
+    dx_buf f = DX_BUF_INIT, folder = DX_BUF_INIT;
+    int rc = dx_path_normalize(from, &f, err);
+    if (!rc)
+        rc = move_target(ws, f.data, to, out, &folder, err);
+    dx_buf_release(&f);
+    dx_buf_release(&folder);
+    return rc;
+}
+
+/* Move one file from -> to (both normalized, to final). */
+static int move_file(dx_workspace *ws, const char *from, const char *to, dx_error *err)
+{
+    dx_buf tmp = DX_BUF_INIT, old_dir = DX_BUF_INIT, new_dir = DX_BUF_INIT,
+           new_parent = DX_BUF_INIT, old_parent = DX_BUF_INIT, raw = DX_BUF_INIT;
     dx_strlist files = DX_STRLIST_INIT;
     dx_fm *fm = NULL;
-    int rc;
-    if ((rc = dx_path_normalize(from_in, &from, err)) || (rc = dx_path_normalize(to_in, &to, err)))
-        goto done;
-    if (!dx_ws_exists(ws, from.data)) {
-        rc = dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", from.data);
+    int rc = 0;
+    if (!strcmp(from, ws->root_file)) {
+        rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from);
         goto done;
     }
-    struct stat to_st;
-    if (!to.len ||
-        (dx_fs_stat_in(ws->root, to.data, &to_st, NULL) == 0 && S_ISDIR(to_st.st_mode))) {
-        dx_buf_printf(&to, "%s%s", to.len ? "/" : "", dx_path_basename(from.data));
-    } else if (!dx_path_is_markdown(to.data) && dx_path_is_markdown(from.data)) {
-        dx_buf_puts(&to, ".md");
-    }
-    if (!strcmp(from.data, ws->root_file)) {
-        rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from.data);
+    if ((dx_path_is_markdown(from) && (rc = dx_workspace_check_path(to, NULL, err))) ||
+        (rc = free_path(ws, to, err)))
         goto done;
-    }
-    if (dx_path_is_markdown(from.data) && (rc = dx_workspace_check_path(to.data, NULL, err)))
+    dx_path_dirname(from, &old_dir);
+    dx_path_dirname(to, &new_dir);
+    /* Only a note has links of its own; any other file (an attachment) moves as bytes. */
+    bool note = dx_path_is_markdown(from);
+    if ((rc = note ? dx_workspace_read(ws, from, &fm, err) : dx_ws_read_bytes(ws, from, &raw, err)))
         goto done;
-    if ((rc = free_path(ws, to.data, err)))
-        goto done;
-    dx_path_dirname(from.data, &old_dir);
-    dx_path_dirname(to.data, &new_dir);
-    if ((rc = dx_workspace_read(ws, from.data, &fm, err)))
-        goto done;
-    /* The index of the old directory, which the file leaves when its directory changes. */
-    if (dx_workspace_dir_index(ws, dx_buf_cstr(&old_dir), false, &old_parent, NULL) != 0 ||
-        !strcmp(old_parent.data, from.data))
+    /* The index of the old directory, which the file leaves when its directory changes;
+     * a folder index leaves the index of the directory above. */
+    if (dx_workspace_dir_index(ws, dx_buf_cstr(&old_dir), false, &old_parent, NULL) != 0)
         dx_buf_reset(&old_parent);
+    if (old_parent.len && !strcmp(old_parent.data, from)) {
+        dx_buf_reset(&old_parent);
+        dx_path_dirname(old_dir.data, &tmp);
+        if (dx_workspace_dir_index(ws, dx_buf_cstr(&tmp), false, &old_parent, NULL) != 0)
+            dx_buf_reset(&old_parent);
+    }
     /* 1. Write the file at its new place with its own links re-expressed, then remove the
      *    old one (a crash in between leaves two copies, never none). */
     bool ch = false;
     const char *keys[] = {"part_of", "contents", "attachments"};
-    for (size_t k = 0; k < 3 && !rc; k++)
-        rc = relink_list(ws, fm, keys[k], from.data, to.data, from.data, to.data, &ch);
-    if (rc || (rc = dx_workspace_write(ws, to.data, fm, err)))
+    for (size_t k = 0; k < 3 && !rc && note; k++)
+        rc = relink_list(ws, fm, keys[k], from, to, from, to, &ch);
+    if (!rc)
+        rc = note ? dx_workspace_write(ws, to, fm, err)
+                  : dx_ws_write_bytes(ws, to, dx_buf_cstr(&raw), raw.len, err);
+    if (rc)
         goto done;
-    if ((rc = dx_ws_remove(ws, from.data, err)))
+    if ((rc = dx_ws_remove(ws, from, err)))
         goto done;
     if (ws->staging) {
-        dx_staged *moved = staged_find(ws, to.data);
-        if (moved && !(moved->moved_from = strdup(from.data))) {
+        dx_staged *moved = staged_find(ws, to);
+        if (moved && !(moved->moved_from = strdup(from))) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
             goto done;
         }
@@ -1071,39 +1143,166 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
     if ((rc = dx_workspace_list_files(ws, true, &files, err)))
         goto done;
     for (size_t i = 0; i < files.len && !rc; i++) {
-        if (!strcmp(files.items[i], to.data))
+        if (!strcmp(files.items[i], to))
             continue;
         dx_fm *o = NULL;
         if (dx_workspace_read(ws, files.items[i], &o, NULL) != 0)
             continue; /* unreadable files are reported by validate, not rewritten */
         bool changed = false;
         for (size_t k = 0; k < 3 && !rc; k++)
-            rc = relink_list(ws, o, keys[k], files.items[i], files.items[i], from.data, to.data,
-                             &changed);
+            rc = relink_list(ws, o, keys[k], files.items[i], files.items[i], from, to, &changed);
         if (!rc && changed)
             rc = dx_workspace_write(ws, files.items[i], o, err);
         dx_fm_free(o);
     }
-    /* 3. A new directory means a new parent: the index of that directory. */
+    /* 3. A new directory means a new parent: the index of that directory, or, for the
+     *    file that is that directory's index, the index of the directory above. */
     if (!rc && strcmp(dx_buf_cstr(&old_dir), dx_buf_cstr(&new_dir)) != 0 &&
-        dx_path_is_markdown(to.data)) {
+        dx_path_is_markdown(to)) {
         rc = dx_workspace_dir_index(ws, dx_buf_cstr(&new_dir), true, &new_parent, err);
-        if (!rc && strcmp(new_parent.data, to.data) != 0) {
+        if (!rc && !strcmp(new_parent.data, to)) {
+            dx_buf_reset(&new_parent);
+            dx_buf_reset(&tmp);
+            dx_path_dirname(new_dir.data, &tmp);
+            rc = dx_workspace_dir_index(ws, dx_buf_cstr(&tmp), true, &new_parent, err);
+        }
+        if (!rc && strcmp(new_parent.data, dx_buf_cstr(&old_parent)) != 0) {
             if (old_parent.len && dx_ws_exists(ws, old_parent.data))
-                rc = dx_workspace_detach(ws, old_parent.data, to.data, err);
+                rc = dx_workspace_detach(ws, old_parent.data, to, err);
             if (!rc)
-                rc = dx_workspace_attach(ws, new_parent.data, to.data, false, err);
+                rc = dx_workspace_attach(ws, new_parent.data, to, false, err);
         }
     }
 done:
     dx_fm_free(fm);
     dx_strlist_release(&files);
-    dx_buf_release(&from);
-    dx_buf_release(&to);
+    dx_buf_release(&raw);
+    dx_buf_release(&tmp);
     dx_buf_release(&old_dir);
     dx_buf_release(&new_dir);
     dx_buf_release(&new_parent);
     dx_buf_release(&old_parent);
+    return rc;
+}
+
+static size_t path_depth(const char *p)
+{
+    size_t d = 0;
+    for (; *p; p++)
+        d += *p == '/';
+    return d;
+}
+
+/* Move the folder old_dir to new_dir, every note in it: the folder indexes first (the
+ * shallowest first), so that each note finds its index at the new place. */
+static int move_folder(dx_workspace *ws, const char *old_dir, const char *new_dir, dx_error *err)
+{
+    dx_strlist all = DX_STRLIST_INIT, order = DX_STRLIST_INIT;
+    dx_buf dest = DX_BUF_INIT;
+    int rc = dx_workspace_list_files(ws, true, &all, err);
+    size_t max_depth = 0;
+    for (size_t i = 0; i < all.len; i++)
+        if (path_under(all.items[i], old_dir) && path_depth(all.items[i]) > max_depth)
+            max_depth = path_depth(all.items[i]);
+    for (size_t depth = path_depth(old_dir) + 1; !rc && depth <= max_depth; depth++)
+        for (size_t i = 0; !rc && i < all.len; i++)
+            if (path_under(all.items[i], old_dir) && path_depth(all.items[i]) == depth &&
+                is_folder_index(ws, all.items[i]))
+                rc = dx_strlist_push(&order, all.items[i]);
+    /* Only the notes: other files (attachments) are not entries of the CRDT, so a session
+     * could not move them; they stay where they are, and so do the links to them. */
+    for (size_t i = 0; !rc && i < all.len; i++)
+        if (path_under(all.items[i], old_dir) && dx_path_is_markdown(all.items[i]) &&
+            dx_strlist_find(&order, all.items[i]) < 0)
+            rc = dx_strlist_push(&order, all.items[i]);
+    if (rc)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < order.len; i++) {
+        dx_buf_reset(&dest);
+        dx_buf_printf(&dest, "%s%s", new_dir, order.items[i] + strlen(old_dir));
+        rc = move_file(ws, order.items[i], dest.data, err);
+    }
+    dx_strlist_release(&all);
+    dx_strlist_release(&order);
+    dx_buf_release(&dest);
+    return rc;
+}
+
+/* An index must keep its entries in its directory or below (their paths are derived from
+ * its own): refuse a move that would leave one of them behind. */
+static int check_entries_follow(dx_workspace *ws, const char *from, const char *to,
+                                const char *old_folder, const char *new_folder, dx_error *err)
+{
+    dx_fm *fm = NULL;
+    dx_strlist kids = DX_STRLIST_INIT;
+    dx_buf old_dir = DX_BUF_INIT, new_dir = DX_BUF_INIT;
+    int rc = dx_workspace_read(ws, from, &fm, err);
+    if (!rc)
+        rc = dx_ws_resolved_list(ws, from, fm, "contents", &kids, NULL);
+    dx_path_dirname(from, &old_dir);
+    dx_path_dirname(to, &new_dir);
+    for (size_t i = 0; !rc && i < kids.len; i++) {
+        const char *k = kids.items[i];
+        bool follows = *old_folder && path_under(k, old_folder);
+        if (!dx_ws_exists(ws, k) || !path_under(k, dx_buf_cstr(&old_dir)) || follows ||
+            path_under(k, dx_buf_cstr(&new_dir)))
+            continue;
+        rc = dx_error_set(err, DX_EINVAL,
+                          "cannot move '%s' to '%s': its entry '%s' would be outside its "
+                          "directory; move the entries first%s",
+                          from, to, k,
+                          *new_folder ? ""
+                                      : ", or move a folder's index into a directory (DEST/) to "
+                                        "move the whole folder");
+    }
+    dx_fm_free(fm);
+    dx_strlist_release(&kids);
+    dx_buf_release(&old_dir);
+    dx_buf_release(&new_dir);
+    return rc;
+}
+
+int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, dx_error *err)
+{
+    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, old_folder = DX_BUF_INIT, new_folder = DX_BUF_INIT,
+           abs = DX_BUF_INIT;
+    int rc;
+    if ((rc = dx_path_normalize(from_in, &from, err)))
+        goto done;
+    if (!dx_ws_exists(ws, from.data)) {
+        rc = dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", from.data);
+        goto done;
+    }
+    if ((rc = move_target(ws, from.data, to_in, &to, &new_folder, err)))
+        goto done;
+    if (!strcmp(from.data, ws->root_file)) {
+        rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from.data);
+        goto done;
+    }
+    if (new_folder.len) {
+        dx_path_dirname(from.data, &old_folder);
+        dx_workspace_abspath(ws, new_folder.data, &abs);
+        if (path_under(new_folder.data, old_folder.data)) {
+            rc = dx_error_set(err, DX_EINVAL, "cannot move the folder '%s' into itself ('%s')",
+                              old_folder.data, new_folder.data);
+            goto done;
+        }
+        if (dx_path_exists(abs.data) || dx_ws_exists(ws, to.data)) {
+            rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", new_folder.data);
+            goto done;
+        }
+    }
+    if ((rc = check_entries_follow(ws, from.data, to.data, dx_buf_cstr(&old_folder),
+                                   dx_buf_cstr(&new_folder), err)))
+        goto done;
+    rc = new_folder.len ? move_folder(ws, old_folder.data, new_folder.data, err)
+                        : move_file(ws, from.data, to.data, err);
+done:
+    dx_buf_release(&from);
+    dx_buf_release(&to);
+    dx_buf_release(&old_folder);
+    dx_buf_release(&new_folder);
+    dx_buf_release(&abs);
     return rc;
 }
 

@@ -406,6 +406,8 @@ int dx_wsdoc_put(y_doc *doc, dx_entry *e, dx_error *err)
     if (rc == Y_OK)
         rc = set_extra(m, e->extra_json);
     if (rc == Y_OK)
+        rc = set_str(m, "line_ending", e->crlf ? "crlf" : NULL);
+    if (rc == Y_OK)
         rc = set_bool(m, "deleted", e->deleted);
     if (rc == Y_OK)
         rc = set_number(m, "modified_at", (double)e->modified_at);
@@ -432,6 +434,8 @@ int dx_wsdoc_get(y_doc *doc, const char *id, dx_entry *out, dx_error *err)
     out->description = dup_or_null(get_str(m, "description"));
     out->part_of = dup_or_null(get_str(m, "part_of"));
     int rc = get_extra(m, &out->extra_json) == Y_OK ? 0 : -1;
+    const char *le = get_str(m, "line_ending");
+    out->crlf = le && !strcmp(le, "crlf");
     y_type *arr;
     if ((arr = get_array(m, "contents"))) {
         out->is_index = true;
