@@ -27,6 +27,11 @@
  *   "Device: NAME" (opts.device, else "unknown") and "Date: YYYY-MM-DDTHH:MM:SSZ" (UTC).
  * Author and committer: opts.author_name/email, else "Diaryx <noreply@diaryx.app>".
  *
+ * In a normal (non-bare) repository the index lock (.git/index.lock) is tried before HEAD moves:
+ * when it cannot be made (it exists, a directory is in its place, .git is not writable) nothing
+ * is committed (DX_ECONFLICT or DX_EIO, naming the file). Once HEAD has moved the commit
+ * stands: a failure to write the work tree or the index afterwards is no error but
+ * stats.warning (the index is repaired by the next commit).
  * In a normal (non-bare) repository, after a commit the index is made to match HEAD, the files
  * the commit added or changed are written into the working tree where they differ (a file given
  * by id only is written from its blob), and the files it deleted are removed, so `git status`
@@ -106,6 +111,9 @@ typedef struct dx_git_stats {
     size_t blobs_written;                     /* blobs that were not already in HEAD */
     size_t files;                             /* files in the committed tree; 0 = unknown */
     int packed;                               /* 1 when the objects went into one pack */
+    /* Set when the commit was made (HEAD moved) but the work tree or the index could not be
+     * brought along: what failed. The commit stands; the next commit repairs the index. */
+    char warning[DX_ERROR_MSG_MAX + 128];
 } dx_git_stats;
 
 /* Open the repository at root, or create it: bare = 0 -> root/.git with the work tree at root,
@@ -218,11 +226,20 @@ int dx_git_maybe_pack(dx_git *g, size_t threshold, size_t *out_packed, dx_error 
  * packed-refs.lock, refs/heads/<any>.lock; while one exists every commit fails with
  * DX_ECONFLICT) and its partial packs (objects/pack/tmp_dxpack_*, and a pack-*.pack whose .idx
  * is gone and that is older than an hour: a pack roll-up killed half-way; a newer one may be
- * a pack git is installing, .pack before .idx). A lock file is removed whatever its age: a git
- * command of the user holding it at that moment then fails (it loses nothing). Call it only when
- * the caller knows no other writer uses the repository (it holds the workspace lock), e.g. at
- * start-up. out_removed (may be NULL) gets the count. */
-int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err);
+ * a pack git is installing, .pack before .idx). A git lock file is removed only when it is
+ * provably stale: a regular file that no process has open, while no git process works inside
+ * the repository (git closes some lock files before renaming them; Linux /proc), and that is
+ * at least min_age seconds old (DX_GIT_STALE_LOCK_AGE; 0 when the caller knows the writer is
+ * dead) or was last written at or after killed_since (unix time at which a diaryx writer that
+ * was killed had started; 0 = none).
+ * Otherwise nothing more is removed and the result is DX_ECONFLICT, with a message naming the
+ * lock file, the process holding it if known, and what to do; also for a directory in a lock
+ * file's place and where /proc cannot be read. Call it only when the caller knows no other
+ * diaryx writer uses the repository (it holds the workspace lock). out_removed (may be NULL)
+ * gets the count. */
+#define DX_GIT_STALE_LOCK_AGE 60
+int dx_git_remove_stale_locks(dx_git *g, int min_age, int64_t killed_since, size_t *out_removed,
+                              dx_error *err);
 
 /* Number of loose objects in the repository. */
 int dx_git_count_loose(dx_git *g, size_t *out_n, dx_error *err);

@@ -22,10 +22,13 @@
  *      (what diaryx last wrote) are the committed ones must still render to those bytes.
  * A failed check skips the commit, counts the failure (meta `commit_failures`) and returns
  * DX_EVALIDATE with the reasons. The third consecutive failure rebuilds the CRDT from the
- * last commit (git wins): the old database is kept beside it as
+ * last commit and the files on disk: the old database is kept beside it as
  * `.diaryx/crdt.db.broken-<unix time>` (the newest DX_HISTORY_KEEP_BROKEN such backups are
- * kept, older ones removed), the files are brought back to the commit, and a new store is
- * imported from them. A successful commit resets the count and compacts the
+ * kept, older ones removed), the committed files missing on disk are brought back (not one
+ * whose entry now has a file elsewhere: a move), every file on disk is kept as it is
+ * (uncommitted work), and a new store is imported from the files, each entry with the id it
+ * had (the old store's file records, else the table of the last commit, `.diaryx/ids`: see
+ * idmap.h). A successful commit writes that table, resets the count and compacts the
  * CRDT documents (those updated since the last commit; every one after a full check) to their
  * newest keep_recent updates; nothing else ever compacts automatically. */
 #ifndef DX_HISTORY_H
@@ -58,6 +61,8 @@ typedef struct dx_commit_opts {
 typedef struct dx_commit_result {
     char id[DX_GIT_OID_HEX]; /* the new commit, or HEAD when nothing changed */
     bool committed;          /* false: nothing changed, or the checks failed */
+    /* stats.warning: the commit stands, but what follows it failed (the work tree, the
+     * index, the entry ids table) */
     dx_git_stats stats;
     size_t failures;     /* consecutive failed checks, this one included (0 after a commit) */
     bool rebuilt;        /* the CRDT was rebuilt from the last commit */
@@ -85,7 +90,8 @@ void dx_history_files_free(dx_git_file *files, size_t n);
 int dx_history_commit(dx_session **s, dx_git *g, const dx_commit_opts *opts,
                       dx_commit_result *result, dx_error *err);
 
-/* Rebuild the CRDT from the commit HEAD names (git wins; see the top of this file). */
+/* Rebuild the CRDT from the commit HEAD names and the files on disk (see the top of this
+ * file). *s is replaced by a session on the new store. */
 int dx_history_rebuild(dx_session **s, dx_git *g, dx_error *err);
 
 #endif

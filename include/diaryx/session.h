@@ -130,6 +130,11 @@ int64_t dx_session_applied(const dx_session *s);
 /* The recorded file of entry id: its path and blob id (borrowed), or DX_ENOTFOUND. */
 int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash);
 
+/* Write the id of every live entry's path to `.diaryx/ids` (idmap.h): the ids a store built
+ * again from the files gives back. A session opened on a new store (no file record) imports
+ * the files with the ids listed there. */
+int dx_session_save_ids(dx_session *s, dx_error *err);
+
 dx_workspace *dx_session_workspace(dx_session *s);
 const char *dx_session_device(const dx_session *s);
 

@@ -230,6 +230,8 @@ int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
     } else if (!quiet_nochange) {
         printf("Nothing to commit: the workspace matches %.7s\n", r.id[0] ? r.id : "(none)");
     }
+    if (!rc && r.stats.warning[0])
+        fprintf(stderr, "diaryx: warning: %s\n", r.stats.warning);
     dx_commit_result_release(&r);
     print_warnings();
     return rc;

@@ -16,8 +16,9 @@ static const char USAGE[] =
     "                          the last commit (done anyway after a commit made by hand or\n"
     "                          changes synced from elsewhere)\n\n"
     "When the checks fail the commit is skipped; after 3 failures in a row the CRDT is\n"
-    "rebuilt from the last commit (git wins) and the old store kept as\n"
-    ".diaryx/crdt.db.broken-<time>.\n";
+    "rebuilt from the last commit and the files on disk (committed files that are missing\n"
+    "come back, uncommitted edits on disk are kept, every entry keeps its id) and the old\n"
+    "store kept as .diaryx/crdt.db.broken-<time>.\n";
 
 int cmd_commit(cli_ctx *ctx, int argc, char **argv)
 {

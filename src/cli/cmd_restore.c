@@ -73,9 +73,14 @@ int cmd_restore(cli_ctx *ctx, int argc, char **argv)
         rc = cli_history(ws, &g);
     if (!rc && dx_git_resolve(g, pos.items[0], id, &err))
         rc = cli_fail(&err);
+    /* The revision is read by its id (HEAD cannot move between two files); the messages name
+     * it as the user did. */
     if (!rc &&
-        (pos.len == 2 ? restore_file(ws, g, id, rel.data, &err) : restore_all(ws, g, id, &err)))
+        (pos.len == 2 ? restore_file(ws, g, id, rel.data, &err) : restore_all(ws, g, id, &err))) {
+        dx_error_prefix(&err, "cannot restore %s to '%s' (%.7s)",
+                        pos.len == 2 ? rel.data : "the workspace", pos.items[0], id);
         rc = cli_fail(&err);
+    }
     if (!rc)
         rc = cli_save(ws);
     if (!rc) {

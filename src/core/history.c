@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "diaryx/bodydoc.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/fs.h"
+#include "diaryx/idmap.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
@@ -322,8 +324,11 @@ static int compact_all(dx_crdt_store *st, size_t keep, dx_error *err)
 }
 
 /* Commits of one workspace run one at a time: an exclusive lock on .diaryx/commit.lock,
- * which the kernel releases when the holder dies. Holding it, any git lock file is a
- * leftover of a killed commit and can go. */
+ * which the kernel releases when the holder dies. While a commit runs the file holds
+ * "writing <unix time>"; finding that text when taking the lock means the last commit was
+ * killed, and the git lock files made since that time that no process holds are its
+ * leftovers. Any other git lock file may be a git command's of the user: it goes only when
+ * it is provably stale (see dx_git_remove_stale_locks). */
 static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
 {
     dx_buf p = DX_BUF_INIT;
@@ -333,8 +338,51 @@ static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
     if (*fd < 0 || flock(*fd, LOCK_EX) != 0)
         rc = dx_error_set(err, DX_EIO, "cannot lock '%s': %s", p.data, strerror(errno));
     dx_buf_release(&p);
+    char mark[64] = "";
+    long long killed = 0;
+    ssize_t got = rc ? -1 : pread(*fd, mark, sizeof mark - 1, 0);
+    if (got > 0) {
+        mark[got] = 0;
+        if (sscanf(mark, "writing %lld", &killed) != 1)
+            killed = 0;
+    }
     if (!rc)
-        rc = dx_git_remove_stale_locks(g, NULL, err);
+        rc = dx_git_remove_stale_locks(g, DX_GIT_STALE_LOCK_AGE, (int64_t)killed, NULL, err);
+    int n = snprintf(mark, sizeof mark, "writing %lld\n", (long long)time(NULL));
+    if (!rc && (ftruncate(*fd, 0) != 0 || pwrite(*fd, mark, (size_t)n, 0) != n))
+        rc = dx_error_set(err, DX_EIO, "cannot write '.diaryx/commit.lock': %s", strerror(errno));
+    return rc;
+}
+
+/* Bring `.diaryx/ids` (idmap.h) up to the commit r: after a commit of the changes (delta)
+ * only the paths whose file record changed (the dirty marks it read) can have another entry,
+ * so their lines are appended; after a full commit, or when the file is missing or has grown
+ * to about twice its size, it is written whole. Nothing committed: nothing changed since the
+ * last time, unless the file is missing. */
+static int save_ids(dx_session *s, const dx_commit_result *r, bool delta, const dx_strlist *dirty,
+                    dx_error *err)
+{
+    dx_buf p = DX_BUF_INIT;
+    dx_workspace *ws = dx_session_workspace(s);
+    dx_workspace_abspath(ws, DX_IDMAP_FILE, &p);
+    struct stat st;
+    bool missing = stat(p.data, &st) != 0;
+    dx_buf_release(&p);
+    if (!r->committed && !missing)
+        return 0;
+    (void)dx_session_wsdoc(s); /* loaded by the commit already: the count of live entries */
+    if (missing || !delta || (size_t)st.st_size > 128 * (dx_session_live_entries(s) + 64))
+        return dx_session_save_ids(s, err);
+    char(*ids)[DX_UUID_LEN + 1] = calloc(dirty->len + 1, sizeof *ids);
+    const char **idp = calloc(dirty->len + 1, sizeof *idp);
+    int rc = ids && idp ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < dirty->len; i++)
+        idp[i] = dx_session_find(s, dirty->items[i], ids[i], NULL) == 0 ? ids[i] : NULL;
+    if (!rc)
+        rc = dx_idmap_append(dx_workspace_root(ws), (const char *const *)dirty->items, idp,
+                             dirty->len, err);
+    free(ids);
+    free(idp);
     return rc;
 }
 
@@ -347,8 +395,10 @@ int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx
     memset(r, 0, sizeof *r);
     int fd = -1;
     int rc = commit_lock(*sp, g, &fd, err);
-    if (!rc)
+    if (!rc) {
         rc = commit_locked(sp, g, opts, r, err);
+        (void)!ftruncate(fd, 0); /* finished: the next commit finds no killed writer */
+    }
     if (fd >= 0)
         close(fd);
     return rc;
@@ -417,11 +467,13 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
                     goto done;
                 r->rebuilt = true;
             }
-            rc =
-                dx_error_set(err, DX_EVALIDATE,
-                             "the CRDT state failed %zu check%s (%s); nothing was committed%s",
-                             r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
-                             r->rebuilt ? "; the CRDT was rebuilt from the last commit" : "");
+            rc = dx_error_set(
+                err, DX_EVALIDATE,
+                "the CRDT state failed %zu check%s (%s); nothing was committed%s", r->problems.len,
+                r->problems.len == 1 ? "" : "s", r->problems.items[0],
+                r->rebuilt ? "; the CRDT was rebuilt from the last commit and the files "
+                             "on disk (uncommitted edits are kept)"
+                           : "");
             goto done;
         }
         /* The changes were computed against head: they go on head or nowhere. */
@@ -477,6 +529,14 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
         dx_store_rollback(st);
     if (!rc && r->committed)
         rc = dx_git_maybe_pack(g, 512, NULL, err);
+    /* The ids of the committed entries, for a store built again from the files. The commit
+     * stands if they cannot be written: a warning. */
+    dx_error ie = DX_ERROR_INIT;
+    if (!rc && save_ids(s, r, delta, &dirty, &ie) && !r->stats.warning[0])
+        snprintf(
+            r->stats.warning, sizeof r->stats.warning,
+            "the entry ids were not saved (%s); a rebuild of the CRDT may give entries new ids",
+            ie.msg);
 done:
     dx_buf_release(&v);
     dx_buf_release(&check_all);
@@ -484,6 +544,47 @@ done:
     dx_strlist_release(&dirty);
     dx_strlist_release(&deletes);
     dx_strlist_release(&docs);
+    return rc;
+}
+
+/* The files of HEAD back on disk where they are missing, unless their entry (by the id the
+ * last commit recorded) now has a file at another path (a move not committed yet). A file
+ * on disk is never replaced: what is there is uncommitted work and goes into the new CRDT. */
+static int restore_missing(dx_session *s, dx_git *g, char **paths, size_t n, const dx_strmap *ids,
+                           const dx_store_file *recs, size_t nrecs, dx_error *err)
+{
+    dx_workspace *ws = dx_session_workspace(s);
+    dx_strmap at = DX_STRMAP_INIT; /* id -> recorded path */
+    dx_buf abs = DX_BUF_INIT, bytes = DX_BUF_INIT, other = DX_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < nrecs; i++)
+        if (recs[i].doc_id[0] && dx_strmap_put(&at, recs[i].doc_id, (void *)recs[i].path))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!dx_workspace_manages(paths[i]))
+            continue;
+        dx_buf_reset(&bytes);
+        dx_buf_reset(&abs);
+        dx_workspace_abspath(ws, paths[i], &abs);
+        if (dx_path_exists(abs.data))
+            continue;
+        const char *id = dx_strmap_get(ids, paths[i]);
+        const char *now = id ? dx_strmap_get(&at, id) : NULL;
+        dx_buf_reset(&other);
+        if (now && strcmp(now, paths[i]) && !dx_workspace_abspath(ws, now, &other) &&
+            dx_path_exists(other.data))
+            continue;
+        dx_buf dir = DX_BUF_INIT;
+        dx_path_dirname(abs.data, &dir);
+        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)) &&
+            !(rc = dx_mkdirs(dir.data, err)))
+            rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&bytes), bytes.len, 0644, err);
+        dx_buf_release(&dir);
+    }
+    dx_strmap_release(&at);
+    dx_buf_release(&abs);
+    dx_buf_release(&bytes);
+    dx_buf_release(&other);
     return rc;
 }
 
@@ -545,43 +646,25 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     size_t n = 0;
     dx_store_file *recs = NULL;
     size_t nrecs = 0;
-    dx_buf bytes = DX_BUF_INIT, db = DX_BUF_INIT, bak = DX_BUF_INIT;
+    dx_strmap ids = DX_STRMAP_INIT; /* path -> id */
+    dx_buf db = DX_BUF_INIT, bak = DX_BUF_INIT;
     char *device = strdup(dx_session_device(s));
     int rc = device ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
     if (!rc)
         rc = dx_git_list_files(g, NULL, &paths, &n, err);
     if (!rc)
         rc = dx_store_files(dx_session_store(s), &recs, &nrecs, err);
-    if (rc)
-        goto done;
-    /* Files diaryx wrote that the commit does not have go (when still as written). */
-    dx_strmap committed = DX_STRMAP_INIT;
-    for (size_t j = 0; !rc && j < n; j++)
-        if (dx_strmap_put(&committed, paths[j], paths[j]))
+    if (!rc)
+        rc = dx_idmap_read(dx_workspace_root(ws), &ids, err); /* as of the last commit */
+    if (!rc)
+        rc = restore_missing(s, g, paths, n, &ids, recs, nrecs, err);
+    /* Every entry keeps its id: the old store's file records say which entry each file on
+     * disk is; the table of the last commit covers the files brought back. */
+    for (size_t i = 0; !rc && i < nrecs; i++)
+        if (recs[i].doc_id[0] && dx_idmap_put(&ids, recs[i].path, recs[i].doc_id))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < nrecs; i++) {
-        if (dx_strmap_get(&committed, recs[i].path) || !recs[i].doc_id[0])
-            continue;
-        dx_buf_reset(&bytes);
-        char hex[DX_GIT_OID_HEX];
-        dx_fs_expect expect = {.bytes = NULL};
-        if (dx_fs_read_in(dx_workspace_root(ws), recs[i].path, &bytes, NULL, NULL) == 0 &&
-            dx_git_blob_hex(bytes.data, bytes.len, hex) == 0 && !strcmp(hex, recs[i].hash)) {
-            expect.bytes = dx_buf_cstr(&bytes);
-            expect.len = bytes.len;
-            dx_fs_unlink_in(dx_workspace_root(ws), recs[i].path, &expect, NULL);
-        }
-    }
-    dx_strmap_release(&committed);
-    /* The committed entries, back on disk (files diaryx does not manage are left alone). */
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!dx_workspace_manages(paths[i]))
-            continue;
-        dx_buf_reset(&bytes);
-        if (!(rc = dx_git_read_file(g, NULL, paths[i], &bytes, err)))
-            rc = dx_fs_write_in(dx_workspace_root(ws), paths[i], dx_buf_cstr(&bytes), bytes.len,
-                                0644, NULL, NULL, err);
-    }
+    if (!rc)
+        rc = dx_idmap_write(dx_workspace_root(ws), &ids, err);
     if (rc)
         goto done;
     /* The old store is kept for investigation; a new one is imported from the files. */
@@ -606,7 +689,7 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
 done:
     dx_git_paths_free(paths);
     dx_store_files_free(recs, nrecs);
-    dx_buf_release(&bytes);
+    dx_idmap_release(&ids);
     dx_buf_release(&db);
     dx_buf_release(&bak);
     free(device);

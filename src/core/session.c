@@ -16,6 +16,7 @@
 #include "diaryx/ignore.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/git.h"
+#include "diaryx/idmap.h"
 #include "diaryx/materialize.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
@@ -47,6 +48,7 @@ struct dx_session {
     dx_strmap rec_ids; /* entry id -> dx_store_file* (borrowed from recs) */
     dx_strmap touched; /* ids to re-render in this round */
     dx_strmap taken;   /* ids whose file this round ingested (the file's base is now) */
+    dx_strmap prefer;  /* path -> id (owned) for an import into a new store (idmap.h) */
     pending *pend;
     size_t n_pend, cap_pend;
     int oom;          /* an update could not be kept: the round fails */
@@ -556,6 +558,12 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
         dx_entry en = DX_ENTRY_INIT;
         if (!(en.filename = strdup(files[i].path)))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        /* A store built again from the files: the entry gets the id it had (unless taken). */
+        const char *was = dx_strmap_get(&s->prefer, files[i].path);
+        dx_entry taken = DX_ENTRY_INIT;
+        if (!rc && was && dx_wsdoc_get(s->wsslot.doc, was, &taken, NULL) == DX_ENOTFOUND)
+            snprintf(en.id, sizeof en.id, "%s", was);
+        dx_entry_release(&taken);
         if (!rc)
             rc = dx_wsdoc_put(s->wsslot.doc, &en, err);
         if (!rc) {
@@ -1505,8 +1513,12 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         s->seen_id = dx_store_last_id(s->store, NULL);
     if (!rc)
         rc = records_load(s, err);
+    /* A store without a file record is new: the files are imported with the ids they had. */
+    if (!rc && s->recs.len == 0)
+        rc = dx_idmap_read(dx_workspace_root(ws), &s->prefer, err);
     if (!rc)
         rc = dx_session_sync(s, stats, err);
+    dx_idmap_release(&s->prefer);
     dx_buf_release(&dir);
     dx_buf_release(&db);
     dx_buf_release(&v);
@@ -1556,6 +1568,7 @@ void dx_session_close(dx_session *s)
     records_clear(s);
     dx_strmap_release(&s->touched);
     dx_strmap_release(&s->taken);
+    dx_idmap_release(&s->prefer);
     paths_clear(s);
     for (size_t i = 0; i < s->n_pend; i++) {
         free(s->pend[i].doc);
@@ -1633,6 +1646,12 @@ int dx_session_record(dx_session *s, const char *id, const char **path, const ch
     *path = r->path;
     *hash = r->hash;
     return 0;
+}
+
+int dx_session_save_ids(dx_session *s, dx_error *err)
+{
+    int rc = docs_load(s, err); /* the path index comes with the documents */
+    return rc ? rc : dx_idmap_write(dx_workspace_root(s->ws), &s->paths, err);
 }
 
 dx_workspace *dx_session_workspace(dx_session *s)

@@ -1,5 +1,6 @@
 /* git_commit.c - commit a file set: message, author, compare-and-swap on HEAD, work tree. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,18 +243,54 @@ done:
     return rc;
 }
 
+/* Whether the index can be locked, tried before HEAD moves: a commit whose index cannot follow
+ * is not made at all (otherwise HEAD would move and the command fail). */
+static int try_index_lock(dx_git *g, dx_error *err)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%sindex.lock", git_repository_path(g->repo));
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+        close(fd);
+        unlink(p);
+        return 0;
+    }
+    if (errno == EEXIST)
+        return dx_error_set(err, DX_ECONFLICT,
+                            "cannot lock the index: '%s' exists (a git command may be working in "
+                            "this repository, or something else is in its place); nothing was "
+                            "committed: try again when git has finished, or remove it if no git "
+                            "command is running",
+                            p);
+    return dx_error_set(err, DX_EIO,
+                        "cannot lock the index: cannot create '%s': %s; nothing was committed: "
+                        "make the directory writable and try again",
+                        p, strerror(errno));
+}
+
+/* A failure once HEAD has moved (or nothing was to commit): the commit stands, so the failure
+ * becomes a warning. */
+static void after_commit(dx_git_stats *st, const dx_error *e)
+{
+    snprintf(st->warning, sizeof st->warning,
+             "the work tree or the index could not follow HEAD: %s; the next commit brings the "
+             "index along",
+             e->msg[0] ? e->msg : dx_strerror(e->code));
+}
+
 /* Everything after the tree: the no-change answer, the message, the commit and HEAD's
  * compare-and-swap, the work tree and the index. parent_files (may be NULL) are the parent's
  * files when the caller listed them. */
 static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_mempack *pack,
                          const git_oid *tree_id, const dx_git_change *ch, size_t nch,
                          const dx_git_tree_list *parent_files, const dx_git_commit_opts *opts,
-                         char out_id[DX_GIT_OID_HEX], dx_error *err)
+                         char out_id[DX_GIT_OID_HEX], dx_git_stats *st, dx_error *err)
 {
     int rc = 0, gr;
     git_tree *tree = NULL;
     git_signature *sig = NULL;
     dx_buf msg = DX_BUF_INIT;
+    dx_error later = DX_ERROR_INIT; /* a failure once nothing can be undone */
     git_oid commit_id;
     if (parent && nch == 0 && !(opts && opts->allow_empty)) {
         if (out_id)
@@ -261,8 +298,8 @@ static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_m
         /* A writer killed after moving HEAD but before writing the index leaves the index
          * behind HEAD: bring it along, so `git status` is clean here too. */
         if (!g->bare &&
-            (rc = dx_git_sync_index(g, base, base, parent_files, NULL, NULL, NULL, 0, err)) < 0)
-            goto done;
+            dx_git_sync_index(g, base, base, parent_files, NULL, NULL, NULL, 0, &later) < 0)
+            after_commit(st, &later);
         rc = DX_GIT_NOCHANGE;
         goto done;
     }
@@ -278,6 +315,8 @@ static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_m
         rc = dx_git_fail(err, gr, "invalid author");
         goto done;
     }
+    if (!g->bare && (rc = try_index_lock(g, err)) < 0)
+        goto done;
     int packed = pack->repo != NULL; /* then the commit is made and HEAD moved */
     if (packed) {
         if ((rc = commit_packed(g, pack, tree_id, parent, sig, msg.data, &commit_id, err)) < 0)
@@ -304,9 +343,9 @@ static int finish_commit(dx_git *g, git_commit *parent, git_tree *base, dx_git_m
     }
     if (out_id)
         git_oid_tostr(out_id, DX_GIT_OID_HEX, &commit_id);
-    if (!g->bare && (rc = sync_worktree(g, tree, base, parent_files, ch, nch,
-                                        opts && opts->keep_worktree, err)) < 0)
-        goto done;
+    if (!g->bare && sync_worktree(g, tree, base, parent_files, ch, nch, opts && opts->keep_worktree,
+                                  &later) < 0)
+        after_commit(st, &later);
 done:
     dx_buf_release(&msg);
     git_signature_free(sig);
@@ -337,7 +376,8 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
     if ((rc = dx_git_build_tree(g, base, files, n, &pack, &tree_id, &ch, &nch, &parent_files, &st,
                                 err)) < 0)
         goto done;
-    rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, &parent_files, opts, out_id, err);
+    rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, &parent_files, opts, out_id, &st,
+                       err);
 done:
     if (stats)
         *stats = st;
@@ -375,7 +415,7 @@ int dx_git_commit_changes(dx_git *g, const dx_git_file *files, size_t n, const c
     if ((rc = dx_git_build_tree_delta(g, base, files, n, deletes, nd, &pack, &tree_id, &ch, &nch,
                                       &st, err)) < 0)
         goto done;
-    rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, NULL, opts, out_id, err);
+    rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, NULL, opts, out_id, &st, err);
 done:
     if (stats)
         *stats = st;

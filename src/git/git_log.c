@@ -124,8 +124,13 @@ static int lookup_blob_entry(dx_git *g, const char *rev, const char *path, git_t
         return dx_error_set(err, DX_ENOTFOUND, "'%s' not found: HEAD has no commit yet", path);
     if ((gr = git_commit_tree(&t, c)) < 0)
         rc = dx_git_fail(err, gr, "cannot read the tree of '%s'", rev ? rev : "HEAD");
-    else if ((gr = git_tree_entry_bypath(e, t, path)) < 0)
-        rc = dx_git_fail(err, gr, "'%s' at '%s'", path, rev ? rev : "HEAD");
+    else if ((gr = git_tree_entry_bypath(e, t, path)) == GIT_ENOTFOUND)
+        rc = dx_error_set(err, DX_ENOTFOUND,
+                          "'%s' does not exist at revision '%s': `diaryx log %s` lists the commits "
+                          "that changed it",
+                          path, rev ? rev : "HEAD", path);
+    else if (gr < 0)
+        rc = dx_git_fail(err, gr, "cannot read '%s' at '%s'", path, rev ? rev : "HEAD");
     else if (git_tree_entry_type(*e) != GIT_OBJECT_BLOB)
         rc = dx_error_set(err, DX_EINVAL, "'%s' at '%s' is a directory", path, rev ? rev : "HEAD");
     if (rc) {
@@ -167,6 +172,7 @@ int dx_git_blob_id(dx_git *g, const char *rev, const char *path, char out[DX_GIT
 typedef struct path_list {
     char **v;
     size_t n, cap;
+    char *bad; /* the first path diaryx would never write (it stops the walk) */
 } path_list;
 
 static int list_cb(const char *root, const git_tree_entry *e, void *payload)
@@ -189,6 +195,10 @@ static int list_cb(const char *root, const git_tree_entry *e, void *payload)
         return -1;
     memcpy(p, root, rl);
     memcpy(p + rl, name, nl + 1);
+    if (dx_git_check_path(p, NULL) < 0) {
+        l->bad = p;
+        return -1; /* (a positive value would only skip a subtree) */
+    }
     l->v[l->n++] = p;
     l->v[l->n] = NULL;
     return 0;
@@ -212,8 +222,17 @@ int dx_git_list_files(dx_git *g, const char *rev, char ***out_paths, size_t *out
         return rc;
     if (c) {
         if ((gr = git_commit_tree(&t, c)) < 0 ||
-            (gr = git_tree_walk(t, GIT_TREEWALK_PRE, list_cb, &l)) < 0) {
+            ((gr = git_tree_walk(t, GIT_TREEWALK_PRE, list_cb, &l)) < 0 && !l.bad)) {
             rc = dx_git_fail(err, gr, "cannot list the files of '%s'", rev ? rev : "HEAD");
+            goto done;
+        }
+        if (l.bad) {
+            rc = dx_error_set(err, DX_EPATH,
+                              "revision '%s' holds '%s', a path outside the workspace or inside "
+                              ".git that diaryx never writes: it was not made by diaryx; nothing "
+                              "is taken from it (restore single files with `diaryx restore %s "
+                              "FILE`, or look at it with git)",
+                              rev ? rev : "HEAD", l.bad, rev ? rev : "HEAD");
             goto done;
         }
     }
@@ -232,6 +251,7 @@ done:
             free(l.v[i]);
         free(l.v);
     }
+    free(l.bad);
     git_tree_free(t);
     git_commit_free(c);
     return rc;

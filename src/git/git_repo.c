@@ -12,6 +12,17 @@
 
 #include "git_internal.h"
 
+/* Whether libgit2's error says the repository's stored data is damaged: an object that does
+ * not inflate (a damaged pack or loose object), an object the history refers to that is gone
+ * (object database errors: ours are written by git_mempack.c, not through libgit2's database),
+ * anything libgit2 calls corrupt. */
+static bool is_damage(const git_error *e)
+{
+    return e && e->message &&
+           (e->klass == GIT_ERROR_ZLIB || e->klass == GIT_ERROR_ODB ||
+            strstr(e->message, "corrupt") != NULL);
+}
+
 int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
 {
     int code;
@@ -35,6 +46,10 @@ int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
     default:
         code = DX_EIO;
     }
+    const git_error *e = git_error_last();
+    bool damaged = is_damage(e);
+    if (damaged)
+        code = DX_ECORRUPT;
     if (!err)
         return code;
     char what[512];
@@ -42,7 +57,13 @@ int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    const git_error *e = git_error_last();
+    if (damaged)
+        return dx_error_set(err, code,
+                            "%s: the git repository is damaged (%s): `git fsck` in the workspace "
+                            "shows what is broken; restore .git from a backup, or move it out of "
+                            "the workspace (mv .git ../damaged.git) and run `diaryx commit` to "
+                            "start a new history from the files",
+                            what, e->message);
     return dx_error_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
@@ -158,6 +179,57 @@ int dx_git_is_bare(const dx_git *g)
     return g->bare;
 }
 
+/* The number of commits on HEAD's first-parent chain (what HEAD~N can name) into *n; a
+ * libgit2 error code when the chain cannot be walked (its error is kept). */
+static int history_length(dx_git *g, size_t *n)
+{
+    git_revwalk *w = NULL;
+    git_oid id;
+    *n = 0;
+    int gr = git_repository_head_unborn(g->repo) == 1 ? GIT_ITEROVER : 0;
+    if (!gr && !(gr = git_revwalk_new(&w, g->repo)) &&
+        !(gr = git_revwalk_simplify_first_parent(w)) && !(gr = git_revwalk_push_head(w)))
+        while ((gr = git_revwalk_next(&id, w)) == 0)
+            (*n)++;
+    git_revwalk_free(w);
+    return gr == GIT_ITEROVER ? 0 : gr;
+}
+
+/* A revision the user named that names nothing: said in the user's words, with what to name
+ * instead (libgit2's own message may be about a config file, "parent 0", a pattern). A damaged
+ * repository is said as such. */
+static int revision_error(dx_git *g, const char *rev, int gr, dx_error *err)
+{
+    size_t n = 0;
+    if (is_damage(git_error_last()))
+        return dx_git_fail(err, gr, "cannot read revision '%s'", rev);
+    if (gr == GIT_EAMBIGUOUS)
+        return dx_error_set(err, DX_EINVAL,
+                            "revision '%s' is ambiguous: more than one object id starts with it; "
+                            "give more of the commit id (`diaryx log` shows them)",
+                            rev);
+    if ((gr = history_length(g, &n)) < 0)
+        return dx_git_fail(err, gr, "there is no revision '%s', and the history cannot be read",
+                           rev);
+    if (n == 0)
+        return dx_error_set(err, DX_ENOTFOUND,
+                            "there is no revision '%s': the workspace's history has no commit "
+                            "yet (`diaryx commit` makes one)",
+                            rev);
+    if (n == 1)
+        return dx_error_set(err, DX_ENOTFOUND,
+                            "there is no revision '%s' in the workspace's history: it has one "
+                            "commit, HEAD",
+                            rev);
+    char older[64] = "HEAD~1";
+    if (n > 2)
+        snprintf(older, sizeof older, "HEAD~N with N from 1 to %zu", n - 1);
+    return dx_error_set(err, DX_ENOTFOUND,
+                        "there is no revision '%s' in the workspace's history: name a commit by "
+                        "an id that `diaryx log` shows, HEAD, or %s",
+                        rev, older);
+}
+
 int dx_git_lookup_commit(dx_git *g, const char *rev, git_commit **out, dx_error *err)
 {
     *out = NULL;
@@ -179,12 +251,18 @@ int dx_git_lookup_commit(dx_git *g, const char *rev, git_commit **out, dx_error 
     git_object *obj = NULL;
     int gr = git_revparse_single(&obj, g->repo, rev);
     if (gr < 0)
-        return dx_git_fail(err, gr, "cannot resolve revision '%s'", rev);
+        return revision_error(g, rev, gr, err);
     git_object *c = NULL;
     gr = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
+    git_object_t type = git_object_type(obj);
     git_object_free(obj);
+    if (gr < 0 && is_damage(git_error_last()))
+        return dx_git_fail(err, gr, "cannot read revision '%s'", rev);
     if (gr < 0)
-        return dx_git_fail(err, gr, "revision '%s' is not a commit", rev);
+        return dx_error_set(err, DX_EINVAL,
+                            "revision '%s' names a %s, not a commit: name a commit, e.g. by an id "
+                            "that `diaryx log` shows",
+                            rev, git_object_type2string(type));
     *out = (git_commit *)c;
     if (full_id && git_object_dup((git_object **)&obj, c) == 0) {
         git_commit_free(g->last_commit);
@@ -218,7 +296,114 @@ static int unlink_lock(const char *p, size_t *count, dx_error *err)
     return dx_error_set(err, DX_EIO, "cannot remove stale lock '%s': %s", p, strerror(errno));
 }
 
-int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
+/* A process that may still finish with the lock file `real` (its resolved path): one that has
+ * it open (/proc/<pid>/fd), or a git process working inside the repository (`root`: its
+ * current directory is there), since git closes some lock files before renaming them (the
+ * index during `git commit` while the editor is open, refs during a transaction). Returns the
+ * pid and its name, 0 when there is none, -1 when this cannot be told (no /proc). Processes
+ * this user may not inspect are passed over: they cannot write into this user's repository. */
+static pid_t lock_holder(const char *real, const char *root, char name[64])
+{
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return -1;
+    char p[4200], link[4096];
+    size_t rl = strlen(root);
+    pid_t found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(proc))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        name[0] = 0;
+        snprintf(p, sizeof p, "/proc/%ld/comm", pid);
+        FILE *f = fopen(p, "r");
+        if (f) {
+            if (!fgets(name, 64, f))
+                name[0] = 0;
+            name[strcspn(name, "\n")] = 0;
+            fclose(f);
+        }
+        snprintf(p, sizeof p, "/proc/%ld/cwd", pid);
+        ssize_t n;
+        if (!strncmp(name, "git", 3) && (n = readlink(p, link, sizeof link - 1)) > 0) {
+            link[n] = 0;
+            if (!strncmp(link, root, rl) && (link[rl] == 0 || link[rl] == '/')) {
+                found = (pid_t)pid;
+                break;
+            }
+        }
+        snprintf(p, sizeof p, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(p);
+        struct dirent *fe;
+        while (fds && !found && (fe = readdir(fds))) {
+            if (fe->d_name[0] == '.')
+                continue;
+            snprintf(p, sizeof p, "/proc/%ld/fd/%s", pid, fe->d_name);
+            if ((n = readlink(p, link, sizeof link - 1)) > 0) {
+                link[n] = 0;
+                if (!strcmp(link, real))
+                    found = (pid_t)pid;
+            }
+        }
+        if (fds)
+            closedir(fds);
+    }
+    closedir(proc);
+    return found;
+}
+
+/* Remove git's lock file p only when it is provably stale: a file (not a directory squatting
+ * the path) that no process holds (see lock_holder) and that is older than min_age seconds or
+ * was made since killed_since (the start of a diaryx writer that was killed). Otherwise
+ * DX_ECONFLICT, with a message that names the file and says what to do. */
+static int unlink_git_lock(const char *p, const char *root, int min_age, int64_t killed_since,
+                           size_t *count, dx_error *err)
+{
+    struct stat st;
+    if (lstat(p, &st) != 0)
+        return errno == ENOENT
+                   ? 0
+                   : dx_error_set(err, DX_EIO, "cannot look at the git lock file '%s': %s", p,
+                                  strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return dx_error_set(err, DX_ECONFLICT,
+                            "'%s' is a directory where git keeps a lock file, so git cannot lock "
+                            "it; remove that directory and try again",
+                            p);
+    long age = (long)(time(NULL) - st.st_mtime);
+    if (age < min_age && !(killed_since > 0 && (int64_t)st.st_mtime >= killed_since))
+        return dx_error_set(err, DX_ECONFLICT,
+                            "the git lock file '%s' is only %ld s old: a git command may be "
+                            "working in this repository; try again when it has finished (diaryx "
+                            "removes the file itself once it is %d s old and no process holds it)",
+                            p, age < 0 ? 0 : age, min_age);
+    char real[4096], name[64] = "", rroot[4096];
+    if (!realpath(p, real))
+        return errno == ENOENT
+                   ? 0
+                   : dx_error_set(err, DX_EIO, "cannot resolve the git lock file '%s': %s", p,
+                                  strerror(errno));
+    if (!realpath(root, rroot))
+        snprintf(rroot, sizeof rroot, "%s", root);
+    pid_t holder = lock_holder(real, rroot, name);
+    if (holder > 0)
+        return dx_error_set(err, DX_ECONFLICT,
+                            "the git lock file '%s' is in use by process %ld (%s): wait until it "
+                            "has finished, then try again",
+                            p, (long)holder, name[0] ? name : "unknown");
+    if (holder < 0)
+        return dx_error_set(err, DX_ECONFLICT,
+                            "the git lock file '%s' exists and this system cannot tell whether a "
+                            "process still holds it: if no git command is running in '%s', "
+                            "remove the file and try again",
+                            p, root);
+    return unlink_lock(p, count, err);
+}
+
+int dx_git_remove_stale_locks(dx_git *g, int min_age, int64_t killed_since, size_t *out_removed,
+                              dx_error *err)
 {
     const char *gitdir = git_repository_path(g->repo); /* ends with '/' */
     static const char *const fixed[] = {"index.lock", "HEAD.lock", "packed-refs.lock"};
@@ -227,7 +412,7 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
     int rc = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && rc == 0; i++) {
         snprintf(p, sizeof p, "%s%s", gitdir, fixed[i]);
-        rc = unlink_lock(p, &count, err);
+        rc = unlink_git_lock(p, g->root, min_age, killed_since, &count, err);
     }
     /* a pack being written (git_mempack.c) is a temporary file until it is complete */
     snprintf(p, sizeof p, "%sobjects/pack", gitdir);
@@ -264,7 +449,7 @@ int dx_git_remove_stale_locks(dx_git *g, size_t *out_removed, dx_error *err)
             size_t l = strlen(de->d_name);
             if (l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0) {
                 snprintf(p, sizeof p, "%srefs/heads/%s", gitdir, de->d_name);
-                rc = unlink_lock(p, &count, err);
+                rc = unlink_git_lock(p, g->root, min_age, killed_since, &count, err);
             }
         }
         closedir(d);

@@ -363,12 +363,12 @@ TEST(test_git_pack_keeps_loose_objects_and_packs_bounded)
                     "0123456789abcdef0123456789abcdef01234567"),
                  0);
     size_t removed = 0;
-    CHECK_EQ_INT(dx_git_remove_stale_locks(g, &removed, &err), 0);
+    CHECK_EQ_INT(dx_git_remove_stale_locks(g, 0, 0, &removed, &err), 0);
     CHECK_EQ_INT(removed, 0); /* new: it may be a pack git is installing */
     CHECK_EQ_INT(sh(&out, "touch -d '2 hours ago' %s/.git/objects/pack/pack-%s.pack", root,
                     "0123456789abcdef0123456789abcdef01234567"),
                  0);
-    CHECK_EQ_INT(dx_git_remove_stale_locks(g, &removed, &err), 0);
+    CHECK_EQ_INT(dx_git_remove_stale_locks(g, 0, 0, &removed, &err), 0);
     CHECK_EQ_INT(removed, 1);
     CHECK_EQ_INT(sh(&out, "git -C %s count-objects -v | grep '^garbage:'", root), 0);
     CHECK_EQ_STR(out.data, "garbage: 0\n");

@@ -104,7 +104,7 @@ TEST(test_git_survives_sigkill_during_commits)
         if (!g)
             break;
         size_t nlocks = 0;
-        CHECK_EQ_INT(dx_git_remove_stale_locks(g, &nlocks, &err), 0);
+        CHECK_EQ_INT(dx_git_remove_stale_locks(g, 0, 0, &nlocks, &err), 0);
         locks += nlocks;
         char body[64];
         snprintf(body, sizeof body, "after kill %d\n", round);

@@ -301,10 +301,9 @@ TEST(test_git_delta_index_memo_hit_and_miss)
     CHECK_EQ_INT(dx_git_commit_changes(g, ch3, 1, NULL, 0, NULL, NULL, NULL, &err), DX_ECONFLICT);
     CHECK(strstr(err.msg, "index.lock") != NULL);
     size_t removed = 0;
-    CHECK_EQ_INT(dx_git_remove_stale_locks(g, &removed, &err), 0);
+    CHECK_EQ_INT(dx_git_remove_stale_locks(g, 0, 0, &removed, &err), 0);
     CHECK_EQ_INT(removed, 1);
-    /* that commit itself was made (HEAD moved before the index): the next one brings the
-     * index along */
+    /* that commit was not made (the index lock is tried before HEAD moves); the next one is */
     dx_git_file ch4[] = {F("d0/n08.md", "after the lock\n")};
     CHECK_EQ_INT(dx_git_commit_changes(g, ch4, 1, NULL, 0, NULL, NULL, NULL, &err), 0);
     check_git_agrees(root, "?? user.txt\n");

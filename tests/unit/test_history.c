@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,13 +72,13 @@ static int commit(env *e, dx_commit_result *r)
     return dx_history_commit(&e->s, e->g, NULL, r, &err);
 }
 
-/* Make a and b each other's parent: valid Yjs, but no path can be derived. */
-static void corrupt_with_a_cycle(env *e)
+/* Make entries x and y each other's parent: valid Yjs, but no path can be derived. */
+static void corrupt_with_a_cycle_of(env *e, const char *x, const char *y)
 {
     char a[DX_UUID_LEN + 1], b[DX_UUID_LEN + 1];
     dx_error err = DX_ERROR_INIT;
-    CHECK_EQ_INT(dx_session_find(e->s, "a.md", a, &err), 0);
-    CHECK_EQ_INT(dx_session_find(e->s, "b.md", b, &err), 0);
+    CHECK_EQ_INT(dx_session_find(e->s, x, a, &err), 0);
+    CHECK_EQ_INT(dx_session_find(e->s, y, b, &err), 0);
     y_doc *w = dx_session_wsdoc(e->s);
     uint8_t *sv = NULL, *up = NULL;
     size_t svl, upl;
@@ -90,6 +91,11 @@ static void corrupt_with_a_cycle(env *e)
         0);
     y_free(sv);
     y_free(up);
+}
+
+static void corrupt_with_a_cycle(env *e)
+{
+    corrupt_with_a_cycle_of(e, "a.md", "b.md");
 }
 
 TEST(test_commit_is_clean_and_read_by_git)
@@ -557,6 +563,175 @@ TEST(test_loose_objects_stay_bounded_over_many_commits)
     teardown();
 }
 
+/* ---- self-healing keeps what is on disk and every entry's id ---------------------------- */
+
+static void ids_of(env *e, const char *const *paths, size_t n, char out[][DX_UUID_LEN + 1])
+{
+    dx_error err = DX_ERROR_INIT;
+    for (size_t i = 0; i < n; i++)
+        if (dx_session_find(e->s, paths[i], out[i], &err) != 0)
+            TEST_FAILF("'%s' is no entry: %s", paths[i], err.msg);
+}
+
+static void body_holds(env *e, const char *path, const char *text)
+{
+    char id[DX_UUID_LEN + 1];
+    dx_error err = DX_ERROR_INIT;
+    y_doc *d = NULL;
+    dx_buf b = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_session_find(e->s, path, id, &err), 0);
+    CHECK_EQ_INT(dx_session_body(e->s, id, &d, &err), 0);
+    dx_body_get(d, &b, &err);
+    if (!strstr(dx_buf_cstr(&b), text))
+        TEST_FAILF("the body of %s lacks '%s': '%s'", path, text, dx_buf_cstr(&b));
+    dx_buf_release(&b);
+}
+
+/* Three commits of a damaged CRDT, each in its own process's way (open, commit, close): the
+ * third rebuilds. */
+static void fail_until_rebuilt(void)
+{
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        env e;
+        dx_commit_result r;
+        env_open(&e);
+        CHECK_EQ_INT(commit(&e, &r), DX_EVALIDATE);
+        CHECK(r.rebuilt == (attempt == 3));
+        dx_commit_result_release(&r);
+        env_close(&e);
+    }
+}
+
+/* Uncommitted work (an edit, a new entry) in a damaged CRDT: the third failed commit rebuilds
+ * the CRDT, and afterwards the files on disk, the new CRDT and the next commit still have the
+ * work, and every entry has its old id. without_table: the ids come from the old store's file
+ * records alone (no .diaryx/ids, as in a workspace committed before it existed). */
+static void rebuild_keeps_work_and_ids(bool without_table)
+{
+    static const char *const paths[] = {"README.md", "a.md", "b.md", "c.md"};
+    char before[4][DX_UUID_LEN + 1], after[4][DX_UUID_LEN + 1];
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    env_close(&e);
+    put("a.md", "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha\nuncommitted append\n");
+    put("c.md", "---\ntitle: C\n---\ngamma, never committed\n");
+    env_open(&e); /* takes both in */
+    ids_of(&e, paths, 4, before);
+    corrupt_with_a_cycle(&e);
+    env_close(&e);
+    dx_buf out = DX_BUF_INIT;
+    if (without_table)
+        CHECK_EQ_INT(sh(&out, "rm %s/.diaryx/ids", dir), 0);
+    fail_until_rebuilt();
+    CHECK_EQ_INT(sh(&out, "cat %s/a.md", dir), 0);
+    CHECK(strstr(dx_buf_cstr(&out), "uncommitted append") != NULL);
+    CHECK_EQ_INT(sh(&out, "cat %s/c.md", dir), 0);
+    CHECK(strstr(dx_buf_cstr(&out), "gamma, never committed") != NULL);
+    env_open(&e);
+    ids_of(&e, paths, 4, after);
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(before[i], after[i]))
+            TEST_FAILF("%s had id %s, now %s", paths[i], before[i], after[i]);
+    body_holds(&e, "a.md", "uncommitted append");
+    body_holds(&e, "c.md", "gamma, never committed");
+    /* The work is committed by the next commit. */
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:a.md", dir), 0);
+    CHECK(strstr(dx_buf_cstr(&out), "uncommitted append") != NULL);
+    CHECK_EQ_INT(sh(&out, "git -C %s show HEAD:c.md", dir), 0);
+    CHECK(strstr(dx_buf_cstr(&out), "gamma") != NULL);
+    CHECK_EQ_INT(sh(&out, "git -C %s status --porcelain", dir), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&out), "");
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
+TEST(test_a_rebuild_keeps_uncommitted_work_and_every_id)
+{
+    rebuild_keeps_work_and_ids(false);
+}
+
+TEST(test_a_rebuild_takes_the_ids_from_the_old_store_records)
+{
+    rebuild_keeps_work_and_ids(true);
+}
+
+/* A rebuild brings back a committed file that is gone, but not one whose entry was moved
+ * (and not committed yet): that would give the entry two files. */
+TEST(test_a_rebuild_restores_missing_files_but_not_moved_ones)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    char id[DX_UUID_LEN + 1], now[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(e.s, "b.md", id, &err), 0);
+    CHECK_EQ_INT(dx_workspace_move(e.ws, "b.md", "b2.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    corrupt_with_a_cycle_of(&e, "a.md", "README.md");
+    env_close(&e);
+    fail_until_rebuilt();
+    env_open(&e);
+    CHECK_EQ_INT(dx_session_find(e.s, "b2.md", now, &err), 0);
+    CHECK_EQ_STR(now, id);
+    CHECK_EQ_INT(dx_session_find(e.s, "b.md", now, &err), DX_ENOTFOUND);
+    env_close(&e);
+    teardown();
+}
+
+/* A store that is no database any more: the files are imported with the ids of the last
+ * commit (.diaryx/ids: written whole by the first commit, appended to by a commit of the
+ * changes that moved and added entries), and an uncommitted edit on disk is kept. */
+TEST(test_an_unreadable_store_is_imported_with_the_committed_ids)
+{
+    static const char *const paths[] = {"README.md", "a.md", "b2.md", "c.md"};
+    char before[4][DX_UUID_LEN + 1], after[4][DX_UUID_LEN + 1];
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "wc -l < %s/.diaryx/ids", dir), 0);
+    CHECK_EQ_STR(out.data, "3\n");
+    CHECK_EQ_INT(dx_workspace_move(e.ws, "b.md", "b2.md", &err), 0);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    env_close(&e);
+    put("c.md", "---\ntitle: C\n---\ngamma\n");
+    env_open(&e);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed && r.incremental);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "wc -l < %s/.diaryx/ids", dir), 0);
+    CHECK(atoi(dx_buf_cstr(&out)) > 4); /* appended: the old b.md line is still there */
+    ids_of(&e, paths, 4, before);
+    env_close(&e);
+    put("a.md", "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha, edited\n");
+    CHECK_EQ_INT(sh(&out, "head -c 4096 /dev/urandom > %s/.diaryx/crdt.db", dir), 0);
+    env_open(&e);
+    CHECK(dx_session_warnings(e.s)->len > 0);
+    ids_of(&e, paths, 4, after);
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(before[i], after[i]))
+            TEST_FAILF("%s had id %s, now %s", paths[i], before[i], after[i]);
+    body_holds(&e, "a.md", "alpha, edited");
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
 /* Each rebuild keeps the old store as crdt.db.broken-<time>; only the newest
  * DX_HISTORY_KEEP_BROKEN stay (they accumulated forever), and two rebuilds within one
  * second keep two files. */
@@ -610,5 +785,9 @@ int main(void)
     RUN(test_a_commit_includes_what_another_session_saved);
     RUN(test_loose_objects_stay_bounded_over_many_commits);
     RUN(test_kill_during_commits_loses_nothing_acknowledged);
+    RUN(test_a_rebuild_keeps_uncommitted_work_and_every_id);
+    RUN(test_a_rebuild_takes_the_ids_from_the_old_store_records);
+    RUN(test_a_rebuild_restores_missing_files_but_not_moved_ones);
+    RUN(test_an_unreadable_store_is_imported_with_the_committed_ids);
     return TEST_REPORT();
 }
