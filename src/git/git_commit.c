@@ -163,6 +163,13 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
             len = (size_t)git_blob_rawsize(blob);
         }
         int hr = holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same);
+        if (!keep_files && hr != 0 && hr != DX_ENOTFOUND) {
+            /* Not a regular file (a directory or a link in the way): left, and said. */
+            rc = dx_error_set(err, hr, "cannot write '%s' into the work tree: not a regular file",
+                              f->path);
+            git_blob_free(blob);
+            break;
+        }
         if (!keep_files && (hr == DX_ENOTFOUND ||
                             (hr == 0 && !same && replaceable(g, parent_tree, f->path, &have)))) {
             dx_fs_expect expect = {.absent = hr == DX_ENOTFOUND,
