@@ -45,6 +45,13 @@ void dx_history_files_free(dx_git_file *files, size_t n)
     free(files);
 }
 
+/* Whether something is at workspace path p (a link counts: it is not a deleted file). */
+static bool on_disk(dx_session *s, const char *p)
+{
+    struct stat st;
+    return dx_fs_stat_in(dx_workspace_root(dx_session_workspace(s)), p, &st, NULL) != DX_ENOTFOUND;
+}
+
 static int cmp_file(const void *a, const void *b)
 {
     return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
@@ -194,24 +201,17 @@ int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, d
     /* What else the last commit holds stays as it is: files diaryx does not manage
      * (attachments, code: the repository may be the user's), and markdown files that are no
      * entry but still on disk (unreadable ones the CRDT could not take in). */
-    dx_buf abs = DX_BUF_INIT;
     for (size_t i = 0; !rc && i < head.cap; i++) {
         const char *p = head.slots[i].key;
         if (!p || dx_strmap_get(&seen, p))
             continue;
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(dx_session_workspace(s), p, &abs)) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            break;
-        }
-        if (dx_workspace_manages(p) && !dx_path_exists(abs.data))
+        if (dx_workspace_manages(p) && !on_disk(s, p))
             continue; /* a deleted entry */
         out[*n].path = strdup(p);
         out[*n].id = strdup(head.slots[i].value);
         if (!out[(*n)++].path || !out[*n - 1].id)
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_buf_release(&abs);
     if (!rc && *n > 1)
         qsort(out, *n, sizeof *out, cmp_file);
     if (rc) {
@@ -287,17 +287,13 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
     }
     /* A candidate path no entry renders to: deleted when diaryx manages it and it is gone
      * (a markdown file diaryx could not read stays as committed). */
-    dx_buf abs = DX_BUF_INIT;
     for (size_t i = 0; !rc && out && i < cand.cap; i++) {
         const char *p = cand.slots[i].key;
         if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
             continue;
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(dx_session_workspace(s), p, &abs) ||
-            (!dx_path_exists(abs.data) && dx_strlist_push(deletes, p)))
+        if (!on_disk(s, p) && dx_strlist_push(deletes, p))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_buf_release(&abs);
     if (rc || !out) {
         dx_history_files_free(out, *n + 1);
         out = NULL;
