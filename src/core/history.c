@@ -46,10 +46,18 @@ void dx_history_files_free(dx_git_file *files, size_t n)
 }
 
 /* Whether something is at workspace path p (a link counts: it is not a deleted file). */
-static bool on_disk(dx_session *s, const char *p)
+/* 1 when workspace file p is there, 0 when it is gone, or an error: a file that cannot be
+ * looked at is neither kept in nor dropped from the commit by guess. */
+static int on_disk(dx_session *s, const char *p, dx_error *err)
 {
     struct stat st;
-    return dx_fs_stat_in(dx_workspace_root(dx_session_workspace(s)), p, &st, NULL) != DX_ENOTFOUND;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_fs_stat_in(dx_workspace_root(dx_session_workspace(s)), p, &st, &e);
+    if (rc == DX_ENOTFOUND)
+        return 0;
+    if (rc == 0 || rc == DX_EPATH) /* a link stands there: not gone (validate reports it) */
+        return 1;
+    return dx_error_set(err, rc, "%s", e.msg[0] ? e.msg : "cannot look at a workspace file");
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -205,7 +213,12 @@ int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, d
         const char *p = head.slots[i].key;
         if (!p || dx_strmap_get(&seen, p))
             continue;
-        if (dx_workspace_manages(p) && !on_disk(s, p))
+        int there = dx_workspace_manages(p) ? on_disk(s, p, err) : 1;
+        if (there < 0) {
+            rc = there;
+            break;
+        }
+        if (!there)
             continue; /* a deleted entry */
         out[*n].path = strdup(p);
         out[*n].id = strdup(head.slots[i].value);
@@ -291,7 +304,10 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
         const char *p = cand.slots[i].key;
         if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
             continue;
-        if (!on_disk(s, p) && dx_strlist_push(deletes, p))
+        int there = on_disk(s, p, err);
+        if (there < 0)
+            rc = there;
+        else if (!there && dx_strlist_push(deletes, p))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
     if (rc || !out) {

@@ -68,9 +68,17 @@ int dx_workspace_check_path(const char *rel, const char *shown, dx_error *err)
 {
     if (!shown)
         shown = rel;
-    dx_buf dir = DX_BUF_INIT;
-    int rc = dx_path_dirname(rel, &dir) ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
-    if (!rc && (rc = dx_workspace_check_dir(dx_buf_cstr(&dir), shown, err)) == 0) {
+    /* No allocation: dx_workspace_manages answers yes or no, and a failed allocation must
+     * not read as "not a workspace file" (a commit would leave the file out). */
+    char dir[4096];
+    const char *slash = strrchr(rel, '/');
+    size_t dl = slash ? (size_t)(slash - rel) : 0;
+    if (dl >= sizeof dir)
+        return dx_error_set(err, DX_EPATH, "'%s' is longer than %zu bytes", shown, sizeof dir - 1);
+    memcpy(dir, rel, dl);
+    dir[dl] = 0;
+    int rc = dx_workspace_check_dir(dir, shown, err);
+    if (rc == 0) {
         const char *base = dx_path_basename(rel);
         if (base[0] == '.')
             rc = dx_error_set(err, DX_EPATH,
@@ -82,7 +90,6 @@ int dx_workspace_check_path(const char *rel, const char *shown, dx_error *err)
                 dx_error_set(err, DX_EPATH,
                              "'%s' is not a markdown file; entries are files ending in .md", shown);
     }
-    dx_buf_release(&dir);
     return rc;
 }
 
