@@ -170,7 +170,7 @@ typedef struct dx_issue {
     const char *kind; /* BrokenPartOf, BrokenContentsRef, BrokenAttachment, LinkOutsideWorkspace,
                          InvalidFrontmatter, OrphanFile, OrphanBinaryFile, MissingPartOf,
                          CircularReference, NonPortablePath, InvalidContentsRef,
-                         UnclosedFrontmatter, MultipleIndexes */
+                         UnclosedFrontmatter, MultipleIndexes, SymbolicLink */
     bool error;       /* error (true) or warning */
     char *file;       /* the file the issue is in or about */
     char *target;     /* the link or file it refers to, or NULL */
@@ -236,9 +236,19 @@ void dx_matches_release(dx_matches *m);
 int dx_workspace_search(const dx_workspace *ws, const char *pattern, const char *property,
                         dx_matches *out, dx_error *err);
 
-/* Whether diaryx manages the file at rel: a markdown file outside hidden and build
- * directories (the files the workspace walk finds). Other files in the workspace's git
- * repository (attachments, code) are the user's and history leaves them as they are. */
+/* The one rule for the path an entry may have (rel, workspace-relative and normalised): a
+ * markdown file, not hidden, outside hidden directories (any component starting with `.`:
+ * .git and .diaryx in any letter case among them) and the build directories the walk skips.
+ * Every command that makes or moves an entry, the ingest of files found on disk, links in
+ * frontmatter, the daily folder of the config and restore use it. DX_EPATH with a message
+ * that names shown (the path as the user wrote it; rel when NULL) and says what to do. */
+int dx_workspace_check_path(const char *rel, const char *shown, dx_error *err);
+/* The same rule for a directory that will hold entries ("" is the root). */
+int dx_workspace_check_dir(const char *rel, const char *shown, dx_error *err);
+
+/* Whether diaryx manages the file at rel: dx_workspace_check_path accepts it (the files the
+ * workspace walk finds). Other files in the workspace's git repository (attachments, code)
+ * are the user's and history leaves them as they are. */
 bool dx_workspace_manages(const char *rel);
 
 /* Every markdown file on disk (sorted, hidden and build directories skipped). The walk
@@ -246,5 +256,8 @@ bool dx_workspace_manages(const char *rel);
  * process is gone). */
 int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
                             dx_error *err);
+/* Every symbolic link the same walk meets (sorted): diaryx never follows one, whether it
+ * points inside the workspace or not; validate reports them. */
+int dx_workspace_list_links(const dx_workspace *ws, dx_strlist *out, dx_error *err);
 
 #endif

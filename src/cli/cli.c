@@ -279,7 +279,7 @@ int cli_finish(dx_workspace *ws, int rc)
 
 int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *rel, dx_error *err)
 {
-    dx_buf cand = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf cand = DX_BUF_INIT;
     int rc;
     if (arg[0] == '/') {
         rc = dx_workspace_relpath(ws, arg, rel, err);
@@ -290,9 +290,10 @@ int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *
         dx_buf joined = DX_BUF_INIT;
         rc = dx_path_join(dx_buf_cstr(&cand), arg, &joined, err);
         if (rc == 0) {
-            dx_workspace_abspath(ws, joined.data, &abs);
+            struct stat st;
             /* A path that exists there, or a new one, is taken relative to the cwd. */
-            if (dx_path_exists(abs.data) || !must_exist) {
+            if (dx_fs_stat_in(dx_workspace_root(ws), joined.data, &st, NULL) != DX_ENOTFOUND ||
+                !must_exist) {
                 rc = dx_buf_puts(rel, joined.data);
                 dx_buf_release(&joined);
                 goto check;
@@ -305,14 +306,36 @@ int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *
     rc = dx_path_normalize(arg, rel, err);
 check:
     if (!rc && must_exist) {
-        dx_buf_reset(&abs);
-        dx_workspace_abspath(ws, rel->data, &abs);
-        if (!dx_is_file(abs.data))
+        /* Without following links: a link is named as such (and never read through). */
+        struct stat st;
+        dx_error e = DX_ERROR_INIT;
+        int r = dx_fs_stat_in(dx_workspace_root(ws), rel->data, &st, &e);
+        if (r == DX_EPATH)
+            rc = dx_error_set(err, r, "%s", e.msg);
+        else if (r != 0 || !S_ISREG(st.st_mode))
             rc = dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist in the workspace", arg);
     }
 done:
     dx_buf_release(&cand);
-    dx_buf_release(&abs);
+    return rc;
+}
+
+int cli_check_new_entry(const dx_buf *rel, const char *arg, dx_error *err)
+{
+    /* A directory to make (a trailing '/'), or a note (".md" added as create does). */
+    dx_buf p = DX_BUF_INIT;
+    const char *r = dx_buf_cstr(rel);
+    size_t n = strlen(r);
+    bool dir = n && r[n - 1] == '/';
+    int rc = dx_buf_append(&p, r, dir ? n - 1 : n);
+    if (!rc && !dir && !dx_path_is_markdown(p.data))
+        rc = dx_buf_puts(&p, ".md");
+    if (rc)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    else
+        rc = dir ? dx_workspace_check_dir(p.data, arg, err)
+                 : dx_workspace_check_path(p.data, arg, err);
+    dx_buf_release(&p);
     return rc;
 }
 

@@ -91,6 +91,10 @@ int cli_entry(const dx_workspace *ws, const char *arg, bool must_exist, dx_buf *
  * kept ("notes/" means the directory notes). */
 int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *err);
 
+/* Refuse a path no entry may have (dx_workspace_check_path, or check_dir for a rel ending
+ * in '/'), naming arg as the user typed it; rel is the path from cli_target. */
+int cli_check_new_entry(const dx_buf *rel, const char *arg, dx_error *err);
+
 /* Run the editor (config `editor`, $EDITOR, $VISUAL, then vi) on an absolute path. */
 int cli_edit(const char *abs_path);
 

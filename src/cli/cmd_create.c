@@ -27,6 +27,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     if (!rc)
         rc = cli_open(ctx, &ws);
     if (!rc && (cli_target(ws, pos.items[0], &rel, &err) ||
+                cli_check_new_entry(&rel, pos.items[0], &err) ||
                 dx_workspace_create(ws, rel.data, title, index, &err)))
         rc = cli_fail(&err);
     /* "DIR/" created the directory's index DIR/<name>.md. */

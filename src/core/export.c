@@ -98,23 +98,15 @@ static int export_node(exporter *x, const char *rel, const dx_strlist *inherited
     if (rc >= 0 && x->included)
         rc = dx_strlist_push(x->included, rel);
     if (rc >= 0 && !x->o->dry_run) {
-        dx_buf out = DX_BUF_INIT, dir = DX_BUF_INIT, text = DX_BUF_INIT, src = DX_BUF_INIT;
-        dx_buf_printf(&out, "%s/%s", x->dest, rel);
-        dx_path_dirname(out.data, &dir);
-        if ((rc = dx_mkdirs(dir.data, x->err)) == 0) {
-            if (readable) {
-                rc = dx_fm_write(fm, &text, x->err);
-            } else {
-                dx_workspace_abspath(x->ws, rel, &src);
-                rc = dx_file_read(src.data, &text, x->err);
-            }
-        }
+        dx_buf text = DX_BUF_INIT;
+        /* Both sides confined: no link in the workspace is read through, none in the
+         * destination written through. */
+        rc =
+            readable ? dx_fm_write(fm, &text, x->err) : dx_ws_read_bytes(x->ws, rel, &text, x->err);
         if (rc == 0)
-            rc = dx_file_write_atomic(out.data, dx_buf_cstr(&text), text.len, 0644, x->err);
-        dx_buf_release(&out);
-        dx_buf_release(&dir);
+            rc = dx_fs_write_in(x->dest, rel, dx_buf_cstr(&text), text.len, 0644, NULL, NULL,
+                                x->err);
         dx_buf_release(&text);
-        dx_buf_release(&src);
     }
     dx_strlist_release(&kids);
     dx_strlist_release(&raw);
@@ -155,7 +147,9 @@ int dx_workspace_export(const dx_workspace *ws, const char *abs_dest, const dx_e
         return dx_error_set(err, DX_EINVAL, "cannot export into the workspace itself ('%s')",
                             abs_dest);
     exporter x = {ws, abs_dest, opts, included, excluded, DX_STRLIST_INIT, err};
-    int rc = export_node(&x, ws->root_file, NULL, false);
+    int rc = opts->dry_run ? 0 : dx_mkdirs(abs_dest, err);
+    if (rc == 0)
+        rc = export_node(&x, ws->root_file, NULL, false);
     dx_strlist_release(&x.seen);
     return rc < 0 ? rc : 0;
 }
@@ -169,10 +163,7 @@ static const char *const MONTHS[] = {"January",   "February", "March",    "April
 static int ensure_note(dx_workspace *ws, const char *rel, const char *title, const char *date,
                        bool index, const char *parent, bool *created, dx_error *err)
 {
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    bool exists = dx_path_exists(abs.data);
-    dx_buf_release(&abs);
+    bool exists = dx_ws_exists(ws, rel);
     int rc = 0;
     if (created)
         *created = !exists;
@@ -214,7 +205,18 @@ int dx_workspace_daily(dx_workspace *ws, const char *date, const char *daily_fol
         return dx_error_set(err, DX_EINVAL, "'%s' is not a valid date", date);
     dx_buf base = DX_BUF_INIT, idx = DX_BUF_INIT, year = DX_BUF_INIT, month = DX_BUF_INIT,
            entry = DX_BUF_INIT, t = DX_BUF_INIT;
-    int rc = dx_path_normalize(daily_folder ? daily_folder : "", &base, err);
+    const char *folder = daily_folder ? daily_folder : "";
+    int rc = 0;
+    dx_error e = DX_ERROR_INIT;
+    /* An absolute folder would silently become a path inside the workspace. */
+    if (folder[0] == '/')
+        rc = dx_error_set(err, DX_EPATH,
+                          "daily_entry_folder '%s' is an absolute path; set it to a folder "
+                          "relative to the workspace root (e.g. \"daily\")",
+                          folder);
+    else if (dx_path_normalize(folder, &base, &e) ||
+             dx_workspace_check_dir(dx_buf_cstr(&base), folder, &e))
+        rc = dx_error_set(err, e.code, "daily_entry_folder: %s", e.msg);
     if (rc)
         goto done;
     const char *b = dx_buf_cstr(&base);

@@ -45,6 +45,21 @@ void dx_history_files_free(dx_git_file *files, size_t n)
     free(files);
 }
 
+/* Whether something is at workspace path p (a link counts: it is not a deleted file). */
+/* 1 when workspace file p is there, 0 when it is gone, or an error: a file that cannot be
+ * looked at is neither kept in nor dropped from the commit by guess. */
+static int on_disk(dx_session *s, const char *p, dx_error *err)
+{
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_fs_stat_in(dx_workspace_root(dx_session_workspace(s)), p, &st, &e);
+    if (rc == DX_ENOTFOUND)
+        return 0;
+    if (rc == 0 || rc == DX_EPATH) /* a link stands there: not gone (validate reports it) */
+        return 1;
+    return dx_error_set(err, rc, "%s", e.msg[0] ? e.msg : "cannot look at a workspace file");
+}
+
 static int cmp_file(const void *a, const void *b)
 {
     return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
@@ -194,24 +209,22 @@ int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, d
     /* What else the last commit holds stays as it is: files diaryx does not manage
      * (attachments, code: the repository may be the user's), and markdown files that are no
      * entry but still on disk (unreadable ones the CRDT could not take in). */
-    dx_buf abs = DX_BUF_INIT;
     for (size_t i = 0; !rc && i < head.cap; i++) {
         const char *p = head.slots[i].key;
         if (!p || dx_strmap_get(&seen, p))
             continue;
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(dx_session_workspace(s), p, &abs)) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        int there = dx_workspace_manages(p) ? on_disk(s, p, err) : 1;
+        if (there < 0) {
+            rc = there;
             break;
         }
-        if (dx_workspace_manages(p) && !dx_path_exists(abs.data))
+        if (!there)
             continue; /* a deleted entry */
         out[*n].path = strdup(p);
         out[*n].id = strdup(head.slots[i].value);
         if (!out[(*n)++].path || !out[*n - 1].id)
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_buf_release(&abs);
     if (!rc && *n > 1)
         qsort(out, *n, sizeof *out, cmp_file);
     if (rc) {
@@ -287,17 +300,16 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
     }
     /* A candidate path no entry renders to: deleted when diaryx manages it and it is gone
      * (a markdown file diaryx could not read stays as committed). */
-    dx_buf abs = DX_BUF_INIT;
     for (size_t i = 0; !rc && out && i < cand.cap; i++) {
         const char *p = cand.slots[i].key;
         if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
             continue;
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(dx_session_workspace(s), p, &abs) ||
-            (!dx_path_exists(abs.data) && dx_strlist_push(deletes, p)))
+        int there = on_disk(s, p, err);
+        if (there < 0)
+            rc = there;
+        else if (!there && dx_strlist_push(deletes, p))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_buf_release(&abs);
     if (rc || !out) {
         dx_history_files_free(out, *n + 1);
         out = NULL;

@@ -369,8 +369,7 @@ int dx_materialize_to_dir(y_doc *ws, dx_body_loader load, void *user, dx_link_fo
                           const char *abs_dir, size_t *written, dx_error *err)
 {
     dx_strlist ids = DX_STRLIST_INIT;
-    dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, abs = DX_BUF_INIT, cur = DX_BUF_INIT,
-           dir = DX_BUF_INIT;
+    dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, cur = DX_BUF_INIT;
     size_t n = 0;
     int rc = dx_wsdoc_ids(ws, &ids, err);
     for (size_t i = 0; !rc && i < ids.len; i++) {
@@ -384,16 +383,13 @@ int dx_materialize_to_dir(y_doc *ws, dx_body_loader load, void *user, dx_link_fo
         if ((rc = dx_materialize_entry(ws, ids.items[i], load ? load(user, ids.items[i]) : NULL,
                                        fmt, &path, &bytes, err)))
             break;
-        dx_buf_reset(&abs);
-        dx_buf_printf(&abs, "%s/%s", abs_dir, path.data);
         dx_buf_reset(&cur);
-        if (dx_file_read(abs.data, &cur, NULL) == 0 && cur.len == bytes.len &&
+        /* Below abs_dir without following a link (fs.h). */
+        if (dx_fs_read_in(abs_dir, path.data, &cur, NULL, NULL) == 0 && cur.len == bytes.len &&
             memcmp(dx_buf_cstr(&cur), dx_buf_cstr(&bytes), bytes.len) == 0)
             continue; /* unchanged: not rewritten */
-        dx_buf_reset(&dir);
-        dx_path_dirname(abs.data, &dir);
-        if ((rc = dx_mkdirs(dir.data, err)) ||
-            (rc = dx_file_write_atomic(abs.data, dx_buf_cstr(&bytes), bytes.len, 0644, err)))
+        if ((rc = dx_fs_write_in(abs_dir, path.data, dx_buf_cstr(&bytes), bytes.len, 0644, NULL,
+                                 NULL, err)))
             break;
         n++;
     }
@@ -402,8 +398,6 @@ int dx_materialize_to_dir(y_doc *ws, dx_body_loader load, void *user, dx_link_fo
     dx_strlist_release(&ids);
     dx_buf_release(&path);
     dx_buf_release(&bytes);
-    dx_buf_release(&abs);
     dx_buf_release(&cur);
-    dx_buf_release(&dir);
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "diaryx/bodydoc.h"
 #include "diaryx/fs.h"
+#include "diaryx/ignore.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/git.h"
 #include "diaryx/idmap.h"
@@ -46,6 +47,7 @@ struct dx_session {
     dx_strmap recs;    /* path -> dx_store_file* (owned) */
     dx_strmap rec_ids; /* entry id -> dx_store_file* (borrowed from recs) */
     dx_strmap touched; /* ids to re-render in this round */
+    dx_strmap taken;   /* ids whose file this round ingested (the file's base is now) */
     dx_strmap prefer;  /* path -> id (owned) for an import into a new store (idmap.h) */
     pending *pend;
     size_t n_pend, cap_pend;
@@ -243,19 +245,11 @@ static void rec_drop(dx_session *s, const char *path)
     free(r);
 }
 
-/* Record that path (on disk now, holding bytes) is entry id's file as diaryx knows it. */
+/* Record that path (on disk, holding bytes; st its stat taken with those bytes) is entry
+ * id's file as diaryx knows it. */
 static int rec_set(dx_session *s, const char *path, const char *id, const char *bytes, size_t len,
-                   dx_error *err)
+                   const struct stat *st, dx_error *err)
 {
-    dx_buf abs = DX_BUF_INIT;
-    struct stat st;
-    int rc = dx_workspace_abspath(s->ws, path, &abs) ? dx_error_set(err, DX_ENOMEM, "out of memory")
-             : stat(abs.data, &st) == 0
-                 ? 0
-                 : dx_error_set(err, DX_EIO, "cannot stat '%s': %s", path, strerror(errno));
-    dx_buf_release(&abs);
-    if (rc)
-        return rc;
     dx_store_file *r = dx_strmap_get(&s->recs, path);
     if (!r) {
         if (!(r = calloc(1, sizeof *r)) || !(r->path = strdup(path)) ||
@@ -269,8 +263,8 @@ static int rec_set(dx_session *s, const char *path, const char *id, const char *
         dx_strmap_remove(&s->rec_ids, r->doc_id);
     }
     snprintf(r->doc_id, sizeof r->doc_id, "%s", id);
-    r->size = (int64_t)st.st_size;
-    r->mtime_ns = mtime_ns(&st);
+    r->size = (int64_t)st->st_size;
+    r->mtime_ns = mtime_ns(st);
     if (dx_git_blob_hex(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     return dx_store_file_put(s->store, r, err);
@@ -318,13 +312,10 @@ static int touch(dx_session *s, const char *id, dx_error *err)
                                                      : 0;
 }
 
-static int read_rel(dx_session *s, const char *path, dx_buf *out, dx_error *err)
+/* Every file access below goes through dx_fs_*_in: no symbolic link is followed. */
+static int read_rel(dx_session *s, const char *path, dx_buf *out, struct stat *st, dx_error *err)
 {
-    dx_buf abs = DX_BUF_INIT;
-    int rc = dx_workspace_abspath(s->ws, path, &abs) ? dx_error_set(err, DX_ENOMEM, "out of memory")
-                                                     : dx_file_read(abs.data, out, err);
-    dx_buf_release(&abs);
-    return rc;
+    return dx_fs_read_in(dx_workspace_root(s->ws), path, out, st, err);
 }
 
 int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err)
@@ -352,14 +343,11 @@ static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
 {
     dx_session *s = ud;
     const dx_store_file *r = dx_strmap_get(&s->recs, rel);
-    dx_buf abs = DX_BUF_INIT;
     struct stat st;
     size_t at = out->len;
-    int rc = dx_workspace_abspath(s->ws, rel, &abs);
-    if (!rc)
-        rc = dx_file_read(abs.data, out, err);
-    bool seen = !rc && stat(abs.data, &st) == 0 && (int64_t)(out->len - at) == st.st_size;
-    dx_buf_release(&abs);
+    /* Confined, and st is the fstat the bytes were read with (a racing write is seen). */
+    int rc = read_rel(s, rel, out, &st, err);
+    bool seen = !rc && (int64_t)(out->len - at) == st.st_size && st.st_mtim.tv_sec != 0;
     if (rc || !seen || (r && (int64_t)st.st_size == r->size && mtime_ns(&st) == r->mtime_ns))
         return rc; /* unreadable (the error says why), or this session's bytes */
     dx_store_file now;
@@ -456,7 +444,7 @@ static int apply_captured(y_doc *into, capture *c, dx_error *err)
  * merged, so a concurrent remote change survives. A file that cannot be taken in is left
  * alone with a warning. */
 static int ingest_changed(dx_session *s, const char *id_in, const char *path, const dx_buf *bytes,
-                          dx_error *err)
+                          const struct stat *st, dx_error *err)
 {
     char id[DX_UUID_LEN + 1];
     snprintf(id, sizeof id, "%s", id_in);
@@ -468,7 +456,7 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     if (dx_wsdoc_is_live(s->wsslot.doc, id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
         !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
-        rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
+        rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, st, err);
         goto done;
     }
     char body_name[64];
@@ -498,7 +486,10 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     } else if (!rc) {
         if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
             !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id, err)) &&
-            !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err)))
+            !(rc = dx_strmap_put(&s->taken, id, (void *)1)
+                       ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                       : 0) &&
+            !(rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, st, err)))
             s->stats->ingested++;
     } else {
         rc = dx_error_set(err, rc, "%s", e.msg);
@@ -517,6 +508,7 @@ typedef struct newfile {
     const char *path;
     const char *bytes;
     size_t len;
+    struct stat st; /* on disk: the stat read with the bytes */
     char id[DX_UUID_LEN + 1];
 } newfile;
 
@@ -525,9 +517,29 @@ typedef struct newfile {
 static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recorded, dx_error *err)
 {
     int rc = docs_load(s, err);
+    dx_ignore *ig = NULL;
+    /* A command does not make an ignored file an entry (the scan never offers one). */
+    if (!rc && !disk_recorded)
+        rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err);
+    for (size_t i = 0; !rc && ig && i < n; i++)
+        if (dx_path_is_markdown(files[i].path) && dx_ignore_path(ig, files[i].path))
+            rc = dx_error_set(err, DX_EPATH,
+                              "'%s' is ignored by git (.gitignore or .git/info/exclude), and "
+                              "diaryx takes in no ignored file; remove the rule or choose "
+                              "another path",
+                              files[i].path);
+    dx_ignore_free(ig);
     for (size_t i = 0; !rc && i < n; i++) {
         dx_fm *fm = NULL;
         dx_error e = DX_ERROR_INIT;
+        /* The one rule for entry paths: nothing is taken in inside .git, .diaryx or another
+         * hidden or build directory (a file a command would create there is refused). */
+        if (dx_workspace_check_path(files[i].path, NULL, &e) != 0) {
+            if (!disk_recorded && dx_path_is_markdown(files[i].path))
+                rc = dx_error_set(err, e.code, "%s", e.msg);
+            files[i].path = NULL;
+            continue;
+        }
         int prc = 0;
         /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
          * entry. */
@@ -550,7 +562,8 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */
-            rc = disk_recorded ? rec_set(s, files[i].path, "", files[i].bytes, files[i].len, err)
+            rc = disk_recorded ? rec_set(s, files[i].path, "", files[i].bytes, files[i].len,
+                                         &files[i].st, err)
                                : 0;
             files[i].path = NULL;
             continue;
@@ -592,44 +605,52 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
 
 static void remove_empty_dirs(dx_session *s, const char *path)
 {
-    dx_buf dir = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf dir = DX_BUF_INIT;
     dx_path_dirname(path, &dir);
     while (dir.len) {
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(s->ws, dir.data, &abs) || rmdir(abs.data) != 0)
+        if (dx_fs_rmdir_in(dx_workspace_root(s->ws), dir.data, NULL) != 0)
             break;
         const char *slash = strrchr(dir.data, '/');
         dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
     }
     dx_buf_release(&dir);
-    dx_buf_release(&abs);
 }
+
+static void keep_late(dx_session *s, const char *path, const dx_buf *late, bool restored);
 
 /* Remove a file diaryx wrote, unless it was changed on disk since. */
 static int remove_recorded(dx_session *s, const char *path_in)
 {
     char *path = strdup(path_in);
     dx_store_file *r = dx_strmap_get(&s->recs, path_in);
-    dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf cur = DX_BUF_INIT, late = DX_BUF_INIT;
     char hash[48];
     if (!path || !r) {
         free(path);
         return path ? 0 : DX_ENOMEM;
     }
-    int rc = read_rel(s, path, &cur, NULL);
+    int rc = read_rel(s, path, &cur, NULL, NULL), urc = 0;
+    dx_fs_expect expect = {.bytes = dx_buf_cstr(&cur), .len = cur.len, .late = &late};
     if (rc == DX_ENOTFOUND) {
         rc = 0;
     } else if (rc) {
         /* Unreadable now (memory, I/O) is no sign of an edit: the round fails instead of
          * keeping the file, which the next command would take in as a new entry. */
-    } else if (!dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) && !strcmp(hash, r->hash)) {
-        if (dx_workspace_abspath(s->ws, path, &abs))
-            rc = DX_ENOMEM;
-        else if (unlink(abs.data) == 0) {
+    } else if (!dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) && !strcmp(hash, r->hash) &&
+               (urc = dx_fs_unlink_in(dx_workspace_root(s->ws), path, &expect, NULL)) !=
+                   DX_ECONFLICT) {
+        if (urc == 0 && expect.late_write) {
+            /* Written by another program while it was removed: put its bytes back. */
+            dx_fs_expect absent = {.absent = true};
+            keep_late(s, path, &late,
+                      dx_fs_write_in(dx_workspace_root(s->ws), path, late.data, late.len, 0644,
+                                     &absent, NULL, NULL) == 0);
+        } else if (urc == 0) {
             s->stats->deleted++;
             remove_empty_dirs(s, path);
-        } else if (errno != ENOENT)
-            rc = DX_EIO;
+        } else if (urc != DX_ENOTFOUND) {
+            rc = urc; /* could not remove it: the round fails, the record stays */
+        }
     } else {
         dx_strlist_pushf(&s->warnings,
                          "'%s' was changed outside diaryx; it is kept, and taken in as a new entry",
@@ -639,7 +660,7 @@ static int remove_recorded(dx_session *s, const char *path_in)
     if (!rc)
         rec_drop(s, path);
     dx_buf_release(&cur);
-    dx_buf_release(&abs);
+    dx_buf_release(&late);
     free(path);
     return rc;
 }
@@ -656,6 +677,42 @@ static void want_full_check(dx_session *s)
     dx_store_meta_set(s->store, DX_SESSION_META_CHECK_ALL, v, NULL);
 }
 
+/* Bytes another program wrote into a file in the instant diaryx replaced or removed it
+ * (dx_fs_expect.late): put back at path when that was possible (restored), else kept as a
+ * conflict copy next to it. Either way the next scan takes them in as an edit or a new
+ * entry, and the user is told. */
+static void keep_late(dx_session *s, const char *path, const dx_buf *late, bool restored)
+{
+    dx_buf copy = DX_BUF_INIT, stem = DX_BUF_INIT, dir = DX_BUF_INIT;
+    dx_fs_expect absent = {.absent = true};
+    want_full_check(s);
+    if (restored) {
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was written by another program while diaryx removed it; it is "
+                         "kept as that program left it",
+                         path);
+        return;
+    }
+    dx_path_dirname(path, &dir);
+    dx_path_stem(path, &stem);
+    dx_buf_printf(&copy, "%s%s%s.conflict-%lld-%d.md", dir.data ? dir.data : "", dir.len ? "/" : "",
+                  stem.data ? stem.data : "", (long long)time(NULL), (int)getpid());
+    if (dx_fs_write_in(dx_workspace_root(s->ws), copy.data, dx_buf_cstr(late), late->len, 0644,
+                       &absent, NULL, NULL) == 0)
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was written by another program while diaryx replaced it; what "
+                         "it wrote is kept in '%s' (merge it by hand and delete the copy)",
+                         path, copy.data);
+    else
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' was written by another program while diaryx replaced it, and "
+                         "the copy '%s' could not be made: %zu bytes of that write are lost",
+                         path, copy.data, late->len);
+    dx_buf_release(&copy);
+    dx_buf_release(&stem);
+    dx_buf_release(&dir);
+}
+
 /* The files a round writes: put in place together, with one flush to disk, then recorded
  * (a round that moves an index with 20,000 children writes 20,000 files). */
 typedef struct writes {
@@ -664,11 +721,15 @@ typedef struct writes {
         char *path, *bytes;
         size_t len;
         char id[DX_UUID_LEN + 1];
+        struct stat st; /* of the new file */
+        int rc;         /* what the commit did (dx_file_batch_done) */
+        dx_buf late;
     } * q;
     size_t n, cap;
 } writes;
 
-static int writes_queue(writes *w, const char *path, const char *id, const dx_buf *bytes)
+static int writes_queue(writes *w, const char *path, const char *id, const dx_buf *bytes,
+                        const struct stat *st)
 {
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
@@ -689,17 +750,45 @@ static int writes_queue(writes *w, const char *path, const char *id, const dx_bu
     memcpy(e->bytes, dx_buf_cstr(bytes), bytes->len);
     e->len = bytes->len;
     snprintf(e->id, sizeof e->id, "%s", id);
+    e->st = *st;
+    e->rc = 0;
+    e->late = (dx_buf)DX_BUF_INIT;
     w->n++;
     return 0;
 }
 
-/* Put the queued files in place and record them. */
+static void write_done(void *ud, size_t i, int rc, const dx_buf *late)
+{
+    writes *w = ud;
+    if (i >= w->n)
+        return;
+    w->q[i].rc = rc;
+    if (late && dx_buf_append(&w->q[i].late, late->data ? late->data : "", late->len))
+        w->q[i].rc = DX_ENOMEM;
+}
+
+/* Put the queued files in place and record them. A file another program wrote after the
+ * round read it is left alone (the check just before each rename); what it wrote in the
+ * instant of a rename is kept (keep_late). */
 static int writes_finish(dx_session *s, writes *w, dx_error *err)
 {
-    int rc = dx_file_batch_commit(&w->batch, err);
-    for (size_t i = 0; !rc && i < w->n; i++)
-        if (!(rc = rec_set(s, w->q[i].path, w->q[i].id, w->q[i].bytes, w->q[i].len, err)))
-            s->stats->written++;
+    int rc = dx_file_batch_commit(&w->batch, write_done, w, err);
+    for (size_t i = 0; !rc && i < w->n; i++) {
+        struct queued *q = &w->q[i];
+        if (q->rc == DX_ENOMEM) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        } else if (q->rc) {
+            dx_strlist_pushf(&s->warnings,
+                             "'%s' is not overwritten: it holds changes diaryx has not taken in",
+                             q->path);
+            want_full_check(s);
+        } else {
+            if (q->late.len || q->late.data)
+                keep_late(s, q->path, &q->late, false);
+            if (!(rc = rec_set(s, q->path, q->id, q->bytes, q->len, &q->st, err)))
+                s->stats->written++;
+        }
+    }
     return rc;
 }
 
@@ -709,47 +798,110 @@ static void writes_release(writes *w)
     for (size_t i = 0; i < w->n; i++) {
         free(w->q[i].path);
         free(w->q[i].bytes);
+        dx_buf_release(&w->q[i].late);
     }
     free(w->q);
 }
 
-/* Write entry id's bytes at path (queued in w), unless a file diaryx did not write is
- * there. */
-static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes,
+/* Queue entry id's bytes for path (in w), unless a file diaryx did not write is there. The
+ * file in the way is checked again just before its rename (dx_file_batch_commit). When the
+ * entry's own file changed on disk since diaryx wrote it (another program wrote it after
+ * this command's scan), the change is taken in first - merged with this command's edit on
+ * the state the file came from - and the merge is written: neither the other program's
+ * bytes nor the command's edit is lost. */
+static int write_entry(dx_session *s, const char *path, const char *id, const dx_buf *bytes_in,
                        writes *w, dx_error *err)
 {
-    dx_buf cur = DX_BUF_INIT, abs = DX_BUF_INIT, dir = DX_BUF_INIT;
-    dx_store_file *r = dx_strmap_get(&s->recs, path);
+    dx_buf cur = DX_BUF_INIT, merged = DX_BUF_INIT, mpath = DX_BUF_INIT;
+    const dx_buf *bytes = bytes_in;
     char hash[48];
-    int rc = read_rel(s, path, &cur, NULL);
-    if (rc == 0 && cur.len == bytes->len &&
-        !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
-        rc = 0;
-        if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
-            rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, err);
-        goto done;
-    }
-    if (rc == 0 &&
-        (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) || strcmp(hash, r->hash))) {
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_workspace_check_path(path, NULL, &e);
+    if (rc) {
+        /* An entry whose path no entry may have (made before the rule, or synced): it is
+         * never written into .git or .diaryx. */
         dx_strlist_pushf(&s->warnings,
-                         "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+                         "%s; entry %s is not written (give it another path with `diaryx "
+                         "workspace mv`, or delete it)",
+                         e.msg, id);
         want_full_check(s);
         rc = 0;
         goto done;
     }
-    if (dx_workspace_abspath(s->ws, path, &abs) || dx_path_dirname(abs.data, &dir)) {
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-        goto done;
+    for (int attempt = 0;; attempt++) {
+        dx_store_file *r = dx_strmap_get(&s->recs, path);
+        dx_buf_reset(&cur);
+        dx_error_clear(&e);
+        rc = read_rel(s, path, &cur, &st, &e);
+        if (rc == 0 && cur.len == bytes->len &&
+            !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
+            if (!r || strcmp(r->doc_id, id) != 0 || dx_strmap_get(&s->rec_ids, id) != r)
+                rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, &st, err);
+            goto done;
+        }
+        if (rc == DX_EPATH) {
+            /* A symbolic link (or a directory on the way that is one) is never written
+             * through. */
+            dx_strlist_pushf(&s->warnings, "%s; the entry is not written", e.msg);
+            want_full_check(s);
+            rc = 0;
+            goto done;
+        }
+        if (rc == 0 && (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) ||
+                        strcmp(hash, r->hash) != 0)) {
+            rc = DX_ECONFLICT;
+            /* Only when the file's base is the state the files were last written from
+             * (mat_point): not after an ingest in this round. */
+            if (r && !strcmp(r->doc_id, id) && attempt < 3 && !dx_strmap_get(&s->taken, id)) {
+                /* This entry's file, changed since diaryx wrote it: take it in, render
+                 * the merge, and try again. */
+                if ((rc = ingest_changed(s, id, path, &cur, &st, err)))
+                    goto done;
+                r = dx_strmap_get(&s->recs, path);
+                dx_buf_reset(&mpath);
+                dx_buf_reset(&merged);
+                if (r && !dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) &&
+                    !strcmp(hash, r->hash) &&
+                    dx_session_render(s, id, &mpath, &merged, NULL) == 0 &&
+                    !strcmp(mpath.data, path)) {
+                    bytes = &merged;
+                    continue;
+                }
+                rc = DX_ECONFLICT; /* not taken in (unreadable): left alone */
+            }
+        }
+        if (rc == 0 || rc == DX_ENOTFOUND) {
+            dx_fs_expect expect = {.absent = rc == DX_ENOTFOUND,
+                                   .bytes = rc ? NULL : dx_buf_cstr(&cur),
+                                   .len = cur.len};
+            dx_buf dir = DX_BUF_INIT, abs = DX_BUF_INIT;
+            dx_error_clear(&e);
+            if (dx_path_dirname(path, &dir) || dx_workspace_abspath(s->ws, path, &abs))
+                rc = dx_error_set(&e, DX_ENOMEM, "out of memory");
+            /* The directory without a link on the way; the batch writes beside the file. */
+            else if (!(rc = dx_fs_mkdirs_in(dx_workspace_root(s->ws), dx_buf_cstr(&dir), &e)) &&
+                     !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len,
+                                                0644, &expect, &st, &e)) &&
+                     writes_queue(w, path, id, bytes, &st))
+                rc = dx_error_set(&e, DX_ENOMEM, "out of memory");
+            dx_buf_release(&dir);
+            dx_buf_release(&abs);
+        }
+        break;
     }
-    if (!(rc = dx_mkdirs(dir.data, err)) &&
-        !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len, 0644,
-                                   err)) &&
-        writes_queue(w, path, id, bytes))
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (rc == DX_ECONFLICT || rc == DX_EPATH) {
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' is not overwritten: it holds changes diaryx has not taken in", path);
+        want_full_check(s);
+        rc = 0;
+    } else if (rc && e.msg[0]) {
+        rc = dx_error_set(err, rc, "%s", e.msg);
+    }
 done:
     dx_buf_release(&cur);
-    dx_buf_release(&abs);
-    dx_buf_release(&dir);
+    dx_buf_release(&merged);
+    dx_buf_release(&mpath);
     return rc;
 }
 
@@ -1016,6 +1168,7 @@ static int round_finish(dx_session *s, int rc, dx_error *err)
         rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
     }
     dx_strmap_release(&s->touched);
+    dx_strmap_release(&s->taken);
     if (!rc)
         return dx_store_commit(s->store, err);
     /* The documents in memory are ahead of the store or of the files, so the caller must
@@ -1032,45 +1185,51 @@ static int round_end(dx_session *s, int rc, dx_error *err)
 }
 
 /* stat of workspace files in path order, relative to an open descriptor of their
- * directory: the kernel walks one component per file instead of the whole path. */
+ * directory: the kernel walks one component per file instead of the whole path. The
+ * directory is opened without following a link (dx_fs_open_dir_in), the file is not
+ * followed either: 0, DX_ENOTFOUND (gone), or DX_EPATH (a link, named in e). */
 typedef struct dir_at {
     dx_buf dir; /* workspace-relative directory fd is open on */
     int fd;     /* -1: none */
 } dir_at;
 
-static int stat_at(dx_session *s, dir_at *d, const char *path, struct stat *st)
+static int stat_at(dx_session *s, dir_at *d, const char *path, struct stat *st, dx_error *e)
 {
     const char *slash = strrchr(path, '/');
     size_t dl = slash ? (size_t)(slash - path) : 0;
     if (d->fd < 0 || d->dir.len != dl || memcmp(dx_buf_cstr(&d->dir), path, dl) != 0) {
-        dx_buf abs = DX_BUF_INIT;
         if (d->fd >= 0)
             close(d->fd);
         dx_buf_reset(&d->dir);
         dx_buf_append(&d->dir, path, dl);
-        dx_workspace_abspath(s->ws, dx_buf_cstr(&d->dir), &abs);
-        d->fd = open(abs.data ? abs.data : "", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        dx_buf_release(&abs);
-        if (d->fd < 0)
+        d->fd = dx_fs_open_dir_in(dx_workspace_root(s->ws), dx_buf_cstr(&d->dir), e);
+        if (d->fd < 0) {
+            int rc = d->fd;
+            d->fd = -1;
             dx_buf_reset(&d->dir);
+            /* The directory is gone (so is the file), a link, or unreadable (an error: a
+             * file that cannot be looked at is not known to be deleted). */
+            return rc;
+        }
     }
-    if (d->fd < 0) {
-        /* The directory is gone (or unreadable): so is the file, as stat would say. */
-        dx_buf abs = DX_BUF_INIT;
-        int rc = dx_workspace_abspath(s->ws, path, &abs) ? -1 : stat(abs.data, st);
-        if (!abs.data)
-            errno = ENOMEM; /* not ENOENT: the file must not be taken for deleted */
-        dx_buf_release(&abs);
-        return rc;
-    }
-    return fstatat(d->fd, slash ? slash + 1 : path, st, 0);
+    if (fstatat(d->fd, slash ? slash + 1 : path, st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? DX_ENOTFOUND
+                   : dx_error_set(e, errno == ENOMEM ? DX_ENOMEM : DX_EIO, "cannot stat '%s': %s",
+                                  path, strerror(errno));
+    if (S_ISLNK(st->st_mode))
+        return dx_error_set(e, DX_EPATH,
+                            "'%s' is a symbolic link and diaryx never follows links; replace it "
+                            "with what it points to, or remove it",
+                            path);
+    return 0;
 }
 
 static int sync_disk(dx_session *s, dx_error *err)
 {
     dir_at at = {DX_BUF_INIT, -1};
     dx_strlist recorded = DX_STRLIST_INIT, ondisk = DX_STRLIST_INIT;
-    dx_buf bytes = DX_BUF_INIT, abs = DX_BUF_INIT;
+    dx_buf bytes = DX_BUF_INIT;
     newfile *nf = NULL;
     dx_buf *nfb = NULL;
     size_t nn = 0, cap = 0;
@@ -1085,21 +1244,25 @@ static int sync_disk(dx_session *s, dx_error *err)
         const char *path = recorded.items[i];
         dx_store_file *r = dx_strmap_get(&s->recs, path);
         struct stat st;
+        dx_error e = DX_ERROR_INIT;
+        int src = stat_at(s, &at, path, &st, &e);
         if (!r->doc_id[0]) {
             /* A file that could not be read before: try again once it changed. */
-            struct stat now;
-            if (stat_at(s, &at, path, &now) != 0 || (int64_t)now.st_size != r->size ||
-                mtime_ns(&now) != r->mtime_ns)
+            if (src != 0 || (int64_t)st.st_size != r->size || mtime_ns(&st) != r->mtime_ns)
                 rec_drop(s, path);
             continue;
         }
-        int gone = stat_at(s, &at, path, &st);
-        if (gone && errno != ENOENT && errno != ENOTDIR) { /* not known to be deleted */
-            rc = dx_error_set(err, errno == ENOMEM ? DX_ENOMEM : DX_EIO, "cannot stat '%s': %s",
-                              path, strerror(errno));
+        if (src == DX_EPATH) {
+            /* A symbolic link now stands where the file was: never read through it; the
+             * entry stays as it is and validate reports the link. */
+            dx_strlist_pushf(&s->warnings, "%s; the entry keeps its last content", e.msg);
+            continue;
+        }
+        if (src != 0 && src != DX_ENOTFOUND) {
+            rc = dx_error_set(err, src, "%s", e.msg); /* not known to be deleted */
             break;
         }
-        if (gone) {
+        if (src != 0) {
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
             if ((rc = docs_load(s, err)))
                 break;
@@ -1120,12 +1283,7 @@ static int sync_disk(dx_session *s, dx_error *err)
             continue;
         char hash[48];
         dx_buf_reset(&bytes);
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(s->ws, path, &abs)) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-            break;
-        }
-        if ((rc = dx_file_read(abs.data, &bytes, err)))
+        if ((rc = read_rel(s, path, &bytes, &st, err)))
             break;
         if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -1134,23 +1292,28 @@ static int sync_disk(dx_session *s, dx_error *err)
             r->size = (int64_t)st.st_size;
             rc = dx_store_file_put(s->store, r, err);
         } else {
-            rc = ingest_changed(s, r->doc_id, path, &bytes, err);
+            rc = ingest_changed(s, r->doc_id, path, &bytes, &st, err);
         }
     }
     /* Markdown files diaryx has no record of. */
     if (!rc)
         rc = dx_workspace_list_files(s->ws, true, &ondisk, err);
+    dx_ignore *ig = NULL;
     for (size_t i = 0; !rc && i < ondisk.len; i++) {
         const char *path = ondisk.items[i];
         if (dx_strmap_get(&s->recs, path))
             continue;
-        dx_buf b = DX_BUF_INIT;
-        dx_buf_reset(&abs);
-        if (dx_workspace_abspath(s->ws, path, &abs)) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        /* Not taken in when git ignores it (unless it is an entry already: git, too, keeps
+         * tracking what it tracks). The rules are read only when a new file shows up. */
+        if (!dx_strmap_get(&s->paths, path) &&
+            (ig || !(rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err))) &&
+            dx_ignore_path(ig, path))
+            continue;
+        if (rc)
             break;
-        }
-        if ((rc = dx_file_read(abs.data, &b, err)) != 0) {
+        dx_buf b = DX_BUF_INIT;
+        struct stat st;
+        if (read_rel(s, path, &b, &st, NULL) != 0) {
             dx_buf_release(&b);
             if (rc != DX_ENOTFOUND) /* gone since the listing: nothing to take in */
                 break;
@@ -1167,7 +1330,7 @@ static int sync_disk(dx_session *s, dx_error *err)
             /* An entry whose file was never recorded (e.g. a store from elsewhere). */
             char id[DX_UUID_LEN + 1];
             snprintf(id, sizeof id, "%s", known);
-            rc = ingest_changed(s, id, path, &b, err);
+            rc = ingest_changed(s, id, path, &b, &st, err);
             dx_buf_release(&b);
             continue;
         }
@@ -1186,8 +1349,10 @@ static int sync_disk(dx_session *s, dx_error *err)
         }
         nfb[nn] = b;
         nf[nn].path = path;
+        nf[nn].st = st;
         nn++;
     }
+    dx_ignore_free(ig);
     for (size_t i = 0; i < nn; i++) {
         nf[i].bytes = dx_buf_cstr(&nfb[i]);
         nf[i].len = nfb[i].len;
@@ -1199,7 +1364,7 @@ static int sync_disk(dx_session *s, dx_error *err)
      * allowed. */
     for (size_t i = 0; !rc && i < nn; i++)
         if (nf[i].path)
-            rc = rec_set(s, nf[i].path, nf[i].id, nf[i].bytes, nf[i].len, err);
+            rc = rec_set(s, nf[i].path, nf[i].id, nf[i].bytes, nf[i].len, &nf[i].st, err);
     for (size_t i = 0; i < nn; i++)
         dx_buf_release(&nfb[i]);
     free(nf);
@@ -1207,7 +1372,6 @@ static int sync_disk(dx_session *s, dx_error *err)
     dx_strlist_release(&recorded);
     dx_strlist_release(&ondisk);
     dx_buf_release(&bytes);
-    dx_buf_release(&abs);
     if (at.fd >= 0)
         close(at.fd);
     dx_buf_release(&at.dir);
@@ -1287,8 +1451,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
                                   dx_workspace_link_format(s->ws), lookup, s, &e);
         if (rc)
             rc = dx_error_set(err, rc, "%s", e.msg);
-        else
-            rc = touch(s, id, err);
+        else if (!(rc = touch(s, id, err)) && dx_strmap_put(&s->taken, id, (void *)1))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory"); /* read from disk: base unknown */
     }
     /* 3. Removed files (not moved elsewhere) delete their entry. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1365,7 +1529,7 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         (dx_workspace_abspath(ws, ".diaryx", &dir) || dx_buf_printf(&db, "%s/crdt.db", dir.data)))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     if (!rc)
-        rc = dx_mkdirs(dir.data, err);
+        rc = dx_fs_mkdirs_in(dx_workspace_root(ws), ".diaryx", err); /* not through a link */
     if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
         /* A store that is not a database any more: the files are the last materialized
          * state, so a new store is imported from them; the damaged one is kept aside. */
@@ -1460,6 +1624,7 @@ void dx_session_close(dx_session *s)
     dx_strmap_release(&s->bodies);
     records_clear(s);
     dx_strmap_release(&s->touched);
+    dx_strmap_release(&s->taken);
     dx_idmap_release(&s->prefer);
     paths_clear(s);
     for (size_t i = 0; i < s->n_pend; i++) {

@@ -266,6 +266,16 @@ int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err)
         rc = dx_workspace_list_files(ws, false, &files, err);
     for (size_t i = 0; !rc && i < files.len; i++)
         rc = check_unreached(&w, &memo, files.items[i]);
+    /* Links are never followed, so what they point to is no part of the workspace. */
+    dx_strlist links = DX_STRLIST_INIT;
+    if (!rc)
+        rc = dx_workspace_list_links(ws, &links, err);
+    for (size_t i = 0; !rc && i < links.len; i++)
+        rc = add(out, "SymbolicLink", true, links.items[i], NULL, NULL,
+                 "%s is a symbolic link; diaryx never follows links (for reading or writing): "
+                 "replace it with the file or directory it points to, or remove it",
+                 links.items[i]);
+    dx_strlist_release(&links);
     /* Two visited indexes in one directory make "the directory's index" ambiguous. */
     for (size_t i = 0; !rc && i < w.indexes.len; i++) {
         dx_buf di = DX_BUF_INIT;

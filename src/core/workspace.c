@@ -31,22 +31,71 @@ bool dx_ws_skip_dir(const char *name)
     return false;
 }
 
-bool dx_workspace_manages(const char *rel)
+int dx_workspace_check_dir(const char *rel, const char *shown, dx_error *err)
 {
-    if (!dx_path_is_markdown(rel))
-        return false;
+    if (!shown)
+        shown = rel;
     /* Every directory on the way must be one the workspace walk enters. */
     char part[256];
-    for (const char *p = rel, *slash; (slash = strchr(p, '/')); p = slash + 1) {
-        size_t n = (size_t)(slash - p);
+    for (const char *p = rel; *p;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
         if (n >= sizeof part)
-            return false;
+            return dx_error_set(err, DX_EPATH, "'%s' has a component longer than 255 bytes", shown);
         memcpy(part, p, n);
         part[n] = 0;
+        if (part[0] == '.')
+            /* .git and .diaryx in any letter case (git refuses .GIT on case-insensitive
+             * file systems), and every other hidden directory the walk never enters. */
+            return dx_error_set(err, DX_EPATH,
+                                "'%s' is inside the hidden directory '%s', where diaryx keeps no "
+                                "entries (.git and .diaryx belong to git and diaryx); choose a "
+                                "path outside hidden directories",
+                                shown, part);
         if (dx_ws_skip_dir(part))
-            return false;
+            return dx_error_set(err, DX_EPATH,
+                                "'%s' is inside '%s', a directory diaryx never scans for entries "
+                                "(build output and dependencies); choose another directory",
+                                shown, part);
+        if (!slash)
+            break;
+        p = slash + 1;
     }
-    return rel[0] != '.' && !strstr(rel, "/.");
+    return 0;
+}
+
+int dx_workspace_check_path(const char *rel, const char *shown, dx_error *err)
+{
+    if (!shown)
+        shown = rel;
+    /* No allocation: dx_workspace_manages answers yes or no, and a failed allocation must
+     * not read as "not a workspace file" (a commit would leave the file out). */
+    char dir[4096];
+    const char *slash = strrchr(rel, '/');
+    size_t dl = slash ? (size_t)(slash - rel) : 0;
+    if (dl >= sizeof dir)
+        return dx_error_set(err, DX_EPATH, "'%s' is longer than %zu bytes", shown, sizeof dir - 1);
+    memcpy(dir, rel, dl);
+    dir[dl] = 0;
+    int rc = dx_workspace_check_dir(dir, shown, err);
+    if (rc == 0) {
+        const char *base = dx_path_basename(rel);
+        if (base[0] == '.')
+            rc = dx_error_set(err, DX_EPATH,
+                              "'%s' is a hidden file, which diaryx never takes as an entry; "
+                              "choose a name that does not start with '.'",
+                              shown);
+        else if (!dx_path_is_markdown(rel))
+            rc =
+                dx_error_set(err, DX_EPATH,
+                             "'%s' is not a markdown file; entries are files ending in .md", shown);
+    }
+    return rc;
+}
+
+bool dx_workspace_manages(const char *rel)
+{
+    return dx_workspace_check_path(rel, NULL, NULL) == 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -54,14 +103,15 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether abs_path is a root index: a parseable note with `contents` and no `part_of`. */
-static bool is_root_index(const char *abs_path)
+/* Whether file name in directory dir is a root index: a parseable note (a regular file,
+ * not a link) with `contents` and no `part_of`. */
+static bool is_root_index(const char *dir, const char *name)
 {
     dx_buf text = DX_BUF_INIT;
     dx_fm *fm = NULL;
     bool yes = false;
-    if (dx_file_read(abs_path, &text, NULL) == 0 &&
-        dx_fm_parse(dx_buf_cstr(&text), text.len, abs_path, &fm, NULL) == 0)
+    if (dx_fs_read_in(dir, name, &text, NULL, NULL) == 0 &&
+        dx_fm_parse(dx_buf_cstr(&text), text.len, name, &fm, NULL) == 0)
         yes = dx_fm_has(fm, "contents") && !dx_fm_has(fm, "part_of");
     dx_fm_free(fm);
     dx_buf_release(&text);
@@ -72,12 +122,9 @@ static bool is_root_index(const char *abs_path)
 static int find_root_in(const char *dir, dx_buf *name)
 {
     static const char *const first[] = {"README.md", "index.md"};
-    char path[PATH_MAX];
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, first[i]);
-        if (dx_is_file(path) && is_root_index(path))
+    for (size_t i = 0; i < 2; i++)
+        if (is_root_index(dir, first[i]))
             return dx_buf_puts(name, first[i]) ? DX_ENOMEM : 0;
-    }
     DIR *d = opendir(dir);
     if (!d)
         return DX_ENOTFOUND;
@@ -90,11 +137,9 @@ static int find_root_in(const char *dir, dx_buf *name)
     if (names.len > 1)
         qsort(names.items, names.len, sizeof(char *), cmp_names);
     int rc = DX_ENOTFOUND;
-    for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names.items[i]);
-        if (dx_is_file(path) && is_root_index(path))
+    for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++)
+        if (is_root_index(dir, names.items[i]))
             rc = dx_buf_puts(name, names.items[i]) ? DX_ENOMEM : 0;
-    }
     dx_strlist_release(&names);
     return rc;
 }
@@ -280,11 +325,9 @@ int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_er
         if (src != DX_ENOTFOUND)
             return src;
     }
-    dx_buf abs = DX_BUF_INIT;
-    int rc = dx_workspace_abspath(ws, rel, &abs);
-    if (!rc && (rc = dx_file_read(abs.data, out, err)) == DX_ENOTFOUND)
+    int rc = dx_fs_read_in(ws->root, rel, out, NULL, err);
+    if (rc == DX_ENOTFOUND)
         dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
-    dx_buf_release(&abs);
     return rc;
 }
 
@@ -306,18 +349,7 @@ int dx_ws_write_bytes(dx_workspace *ws, const char *rel, const char *data, size_
         f->removed = false;
         return 0;
     }
-    dx_buf abs = DX_BUF_INIT, dir = DX_BUF_INIT;
-    int rc = dx_workspace_abspath(ws, rel, &abs);
-    if (!rc) {
-        dx_path_dirname(abs.data, &dir);
-        if (dir.len)
-            rc = dx_mkdirs(dir.data, err);
-    }
-    if (!rc)
-        rc = dx_file_write_atomic(abs.data, data, len, 0644, err);
-    dx_buf_release(&abs);
-    dx_buf_release(&dir);
-    return rc;
+    return dx_fs_write_in(ws->root, rel, data, len, 0644, NULL, NULL, err);
 }
 
 int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err)
@@ -332,13 +364,7 @@ int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err)
         f->removed = true;
         return 0;
     }
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    int rc = unlink(abs.data) == 0
-                 ? 0
-                 : dx_error_set(err, DX_EIO, "cannot delete '%s': %s", rel, strerror(errno));
-    dx_buf_release(&abs);
-    return rc;
+    return dx_fs_unlink_in(ws->root, rel, NULL, err);
 }
 
 bool dx_ws_exists(const dx_workspace *ws, const char *rel)
@@ -346,11 +372,24 @@ bool dx_ws_exists(const dx_workspace *ws, const char *rel)
     const dx_staged *f = staged_find(ws, rel);
     if (f)
         return !f->removed;
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, rel, &abs);
-    bool yes = dx_path_exists(dx_buf_cstr(&abs));
-    dx_buf_release(&abs);
-    return yes;
+    struct stat st;
+    /* A link counts: something is in the way (and the write would refuse it). */
+    return dx_fs_stat_in(ws->root, rel, &st, NULL) != DX_ENOTFOUND;
+}
+
+/* 0 when nothing is at rel (staged or on disk); DX_EEXIST, or DX_EPATH naming the symbolic
+ * link in the way. */
+static int free_path(const dx_workspace *ws, const char *rel, dx_error *err)
+{
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    const dx_staged *f = staged_find(ws, rel);
+    int rc = f ? (f->removed ? DX_ENOTFOUND : 0) : dx_fs_stat_in(ws->root, rel, &st, &e);
+    if (rc == DX_ENOTFOUND)
+        return 0;
+    if (rc == DX_EPATH)
+        return dx_error_set(err, rc, "%s", e.msg);
+    return dx_error_set(err, DX_EEXIST, "'%s' already exists", rel);
 }
 
 /* ---- entries --------------------------------------------------------------------------- */
@@ -640,7 +679,9 @@ int dx_workspace_attach(dx_workspace *ws, const char *parent, const char *child,
 {
     dx_fm *pf = NULL, *cf = NULL;
     dx_buf link = DX_BUF_INIT;
-    int rc = dx_workspace_read(ws, parent, &pf, err);
+    int rc = dx_workspace_check_path(child, NULL, err);
+    if (!rc)
+        rc = dx_workspace_read(ws, parent, &pf, err);
     if (!rc)
         rc = dx_workspace_read(ws, child, &cf, err);
     if (rc)
@@ -731,9 +772,7 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
         }
     }
     /* Any other index in the directory, by name. */
-    dx_buf abs = DX_BUF_INIT;
-    dx_workspace_abspath(ws, dir, &abs);
-    DIR *d = opendir(abs.data);
+    DIR *d = dx_fs_opendir_in(ws->root, dir);
     dx_strlist names = DX_STRLIST_INIT;
     struct dirent *e;
     while (d && (e = readdir(d)))
@@ -741,7 +780,6 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
             dx_strlist_push(&names, e->d_name);
     if (d)
         closedir(d);
-    dx_buf_release(&abs);
     /* Staged files of the directory count; staged removals do not. */
     size_t dl = strlen(dir);
     for (size_t i = 0; i < ws->n_staged; i++) {
@@ -811,10 +849,8 @@ int dx_workspace_create(dx_workspace *ws, const char *rel_in, const char *title,
     }
     if (!dx_path_is_markdown(rel.data))
         dx_buf_puts(&rel, ".md");
-    if (dx_ws_exists(ws, rel.data)) {
-        rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", rel.data);
+    if ((rc = dx_workspace_check_path(rel.data, NULL, err)) || (rc = free_path(ws, rel.data, err)))
         goto done;
-    }
     if (!title || !*title) {
         dx_title_from_path(rel.data, &t);
         title = t.data;
@@ -868,54 +904,52 @@ static bool stale_temp(const char *name)
     return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out)
+/* The files below rel_dir (markdown only with md_only) into out; symbolic links (never
+ * followed) into links when it is not NULL. */
+static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out,
+                      dx_strlist *links)
 {
-    dx_buf abs = DX_BUF_INIT;
-    if (dx_workspace_abspath(ws, rel_dir, &abs)) {
-        dx_buf_release(&abs);
-        return DX_ENOMEM;
-    }
-    DIR *d = opendir(abs.data);
-    dx_buf_release(&abs);
-    if (!d)
-        return 0;
+    DIR *d = dx_fs_opendir_in(ws->root, rel_dir);
+    if (!d) /* gone or not a directory: nothing to list; out of memory is an error */
+        return errno == ENOMEM ? DX_ENOMEM : 0;
     struct dirent *e;
     int rc = 0;
     while (!rc && (e = readdir(d))) {
         if (e->d_name[0] == '.') {
             if (e->d_type != DT_DIR && stale_temp(e->d_name)) {
                 dx_buf t = DX_BUF_INIT;
-                dx_buf_printf(&t, "%s/%s%s%s", ws->root, rel_dir, rel_dir[0] ? "/" : "", e->d_name);
-                unlink(t.data);
+                dx_buf_printf(&t, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
+                dx_fs_unlink_in(ws->root, t.data, NULL, NULL);
                 dx_buf_release(&t);
             }
             continue;
         }
-        dx_buf rel = DX_BUF_INIT, full = DX_BUF_INIT;
+        dx_buf rel = DX_BUF_INIT;
         dx_buf_puts(&rel, rel_dir);
         if (rel_dir[0])
             dx_buf_putc(&rel, '/');
         dx_buf_puts(&rel, e->d_name);
         /* The entry type from readdir spares a stat per file; some file systems leave it
          * unknown. */
-        bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG;
+        bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG, lnk = e->d_type == DT_LNK;
         struct stat st;
         if ((rc = dx_buf_error(&rel))) { /* a NULL path would list nothing or crash */
             dx_buf_release(&rel);
             break;
         }
         if (e->d_type == DT_UNKNOWN) {
-            if (!dx_workspace_abspath(ws, rel.data, &full) && lstat(full.data, &st) == 0) {
-                dir = S_ISDIR(st.st_mode);
-                reg = S_ISREG(st.st_mode);
-            }
+            int r = dx_fs_stat_in(ws->root, rel.data, &st, NULL);
+            dir = r == 0 && S_ISDIR(st.st_mode);
+            reg = r == 0 && S_ISREG(st.st_mode);
+            lnk = r == DX_EPATH;
         }
-        if (dir && !dx_ws_skip_dir(e->d_name))
-            rc = list_files(ws, rel.data, md_only, out);
+        if (lnk && links)
+            rc = dx_strlist_push(links, rel.data);
+        else if (dir && !dx_ws_skip_dir(e->d_name))
+            rc = list_files(ws, rel.data, md_only, out, links);
         else if (reg && (!md_only || dx_path_is_markdown(e->d_name)))
             rc = dx_strlist_push(out, rel.data);
         dx_buf_release(&rel);
-        dx_buf_release(&full);
     }
     closedir(d);
     return rc;
@@ -925,7 +959,7 @@ int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strli
                             dx_error *err)
 {
     size_t first = out->len;
-    int rc = list_files(ws, "", markdown_only, out);
+    int rc = list_files(ws, "", markdown_only, out, NULL);
     if (!rc && ws->n_staged) {
         /* The staging area changes the listing: disk files it removes go, files it adds
          * come (looked up in the staging index, so a large staging area costs no more than
@@ -950,6 +984,15 @@ int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strli
         }
         dx_strmap_release(&listed);
     }
+    dx_strlist_sort(out);
+    return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
+}
+
+int dx_workspace_list_links(const dx_workspace *ws, dx_strlist *out, dx_error *err)
+{
+    dx_strlist files = DX_STRLIST_INIT;
+    int rc = list_files(ws, "", true, &files, out);
+    dx_strlist_release(&files);
     dx_strlist_sort(out);
     return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
 }
@@ -1021,12 +1064,13 @@ static int move_target(const dx_workspace *ws, const char *from, const char *to_
                        dx_buf *folder, dx_error *err)
 {
     size_t n = strlen(to_in);
-    dx_buf abs = DX_BUF_INIT, old_dir = DX_BUF_INIT;
+    dx_buf old_dir = DX_BUF_INIT;
     int rc = dx_path_normalize(to_in, to, err);
     if (rc)
         return rc;
-    dx_workspace_abspath(ws, to->data, &abs);
-    bool into_dir = !to->len || to_in[n - 1] == '/' || dx_is_dir(abs.data);
+    struct stat st;
+    bool into_dir = !to->len || to_in[n - 1] == '/' ||
+                    (dx_fs_stat_in(ws->root, to->data, &st, NULL) == 0 && S_ISDIR(st.st_mode));
     if (!into_dir) {
         if (!dx_path_is_markdown(to->data) && dx_path_is_markdown(from))
             rc = dx_buf_puts(to, ".md");
@@ -1039,7 +1083,6 @@ static int move_target(const dx_workspace *ws, const char *from, const char *to_
     } else {
         rc = dx_buf_printf(to, "%s%s", to->len ? "/" : "", dx_path_basename(from));
     }
-    dx_buf_release(&abs);
     dx_buf_release(&old_dir);
     return rc ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
 }
@@ -1068,10 +1111,9 @@ static int move_file(dx_workspace *ws, const char *from, const char *to, dx_erro
         rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from);
         goto done;
     }
-    if (dx_ws_exists(ws, to)) {
-        rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", to);
+    if ((dx_path_is_markdown(from) && (rc = dx_workspace_check_path(to, NULL, err))) ||
+        (rc = free_path(ws, to, err)))
         goto done;
-    }
     dx_path_dirname(from, &old_dir);
     dx_path_dirname(to, &new_dir);
     /* Only a note has links of its own; any other file (an attachment) moves as bytes. */
@@ -1338,13 +1380,15 @@ int dx_workspace_init(const char *abs_dir, const char *title, const char *descri
     dx_buf_printf(&body, "\n# %s\n", t);
     dx_fm_set_body(fm, body.data, body.len);
     dx_buf_printf(&path, "%s/README.md", abs_dir);
-    if (dx_path_exists(path.data))
+    struct stat st;
+    dx_fs_expect absent = {.absent = true};
+    if (dx_fs_stat_in(abs_dir, "README.md", &st, NULL) != DX_ENOTFOUND)
         rc = dx_error_set(err, DX_EEXIST,
                           "'%s' exists but is not a root index (it needs `contents` and no "
-                          "`part_of`)",
+                          "`part_of`, and may not be a symbolic link)",
                           path.data);
     else if (!(rc = dx_fm_write(fm, &text, err)))
-        rc = dx_file_write_atomic(path.data, text.data, text.len, 0644, err);
+        rc = dx_fs_write_in(abs_dir, "README.md", text.data, text.len, 0644, &absent, NULL, err);
     if (!rc)
         *created = true;
     dx_fm_free(fm);

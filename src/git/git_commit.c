@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diaryx/fs.h"
+#include "diaryx/paths.h"
 #include "git_internal.h"
 
 /* Up to this many changes are applied to the index one by one; more replace it by the tree. */
@@ -51,60 +53,68 @@ static int build_message(dx_buf *m, const dx_git_commit_opts *o, int first, cons
                          o && o->device ? o->device : "unknown", date);
 }
 
-/* Make a directory path for a file (mkdir -p of its parent). */
-static int mkparents(char *path)
-{
-    for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = 0;
-        int r = mkdir(path, 0777);
-        *s = '/';
-        if (r < 0 && errno != EEXIST)
-            return -1;
-    }
-    return 0;
-}
-
 /* Remove the directories of a deleted file that are now empty, up to (not including) the work
- * tree root (the first len bytes of path), as git does. */
-static void rmparents(char *path, size_t len)
+ * tree root, as git does. */
+static void rmparents(const char *root, const char *rel)
 {
-    char *s;
-    while ((s = strrchr(path, '/')) && (size_t)(s - path) > len) {
-        *s = 0;
-        if (rmdir(path) < 0)
-            break;
+    dx_buf dir = DX_BUF_INIT;
+    dx_path_dirname(rel, &dir);
+    while (dir.len && dx_fs_rmdir_in(root, dir.data, NULL) == 0) {
+        const char *slash = strrchr(dir.data, '/');
+        dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
     }
+    dx_buf_release(&dir);
 }
 
-static int same_file(const char *p, const void *data, size_t len)
+/* Whether the work tree file rel holds blob id, read without following links; cur receives
+ * its bytes (empty when absent) and have their blob id. DX_ENOTFOUND when it is absent,
+ * DX_EPATH for a link. */
+static int holds_blob(const char *root, const char *rel, const git_oid *id, dx_buf *cur,
+                      git_oid *have, bool *same)
 {
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return 0;
-    int same = 1;
-    char buf[8192];
-    size_t off = 0, r;
-    while (same && (r = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (off + r > len || memcmp(buf, (const char *)data + off, r) != 0)
-            same = 0;
-        off += r;
-    }
-    fclose(f);
-    return same && off == len;
+    dx_buf_reset(cur);
+    *same = false;
+    int rc = dx_fs_read_in(root, rel, cur, NULL, NULL);
+    if (!rc && git_odb_hash(have, cur->data ? cur->data : "", cur->len, GIT_OBJECT_BLOB) == 0)
+        *same = git_oid_equal(have, id);
+    return rc;
 }
 
-/* Write the files this commit added or changed where the work tree differs (files the commit
- * did not change are left alone: reading 10k files would cost more than the commit); remove
- * files the commit deleted; make the index match the new tree. A file given without bytes
- * (only its blob id) is written from the blob. For a small change set the stat data of each
+/* Whether a work tree file holding blob id may be replaced or removed: when its bytes are
+ * what the parent commit has at path (git's own checkout rule), or a blob the repository
+ * holds anyway (a commit killed before it wrote the work tree left an older version). Bytes
+ * git does not have were written by someone else and are never replaced. */
+static bool replaceable(dx_git *g, git_tree *parent_tree, const char *path, const git_oid *id)
+{
+    git_tree_entry *te = NULL;
+    git_odb *odb = NULL;
+    bool yes = parent_tree && git_tree_entry_bypath(&te, parent_tree, path) == 0 &&
+               git_oid_equal(git_tree_entry_id(te), id);
+    git_tree_entry_free(te);
+    if (!yes && git_repository_odb(&odb, g->repo) == 0)
+        yes = git_odb_exists(odb, id) == 1;
+    git_odb_free(odb);
+    return yes;
+}
+
+/* Write the files this commit added or changed that are missing from the work tree (files the
+ * commit did not change are left alone: reading 10k files would cost more than the commit);
+ * remove files the commit deleted; make the index match the new tree. As git's checkout, a
+ * work tree file is only replaced or removed when it is missing or holds bytes git has
+ * (replaceable): one that differs was written by another program after it was read for the
+ * commit, and those bytes are the user's (the next scan takes them in). The check is made
+ * again just before the rename (dx_fs_write_in). No symbolic link is followed. A file given without
+ * bytes (only its blob id) is written from the blob. For a small change set the stat data of each
  * written file is taken and the bytes compared once more after it: a file changed meanwhile
  * then has newer stat data than the index and git looks at it again. */
 static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
                          const dx_git_tree_list *parent, const dx_git_change *ch, size_t nch,
                          int keep_files, dx_error *err)
 {
-    char path[4096];
     int rc = 0;
+    dx_buf cur = DX_BUF_INIT;
+    git_oid have;
+    bool same;
     struct stat *st = NULL;
     unsigned char *have_st = NULL;
     if (nch <= DX_GIT_INDEX_INCREMENTAL_MAX) {
@@ -118,11 +128,23 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
     /* deletions first: a deleted file may be where a new file's directory goes */
     for (size_t k = 0; k < nch && rc == 0 && !keep_files; k++)
         if (ch[k].kind == 'D' || ch[k].kind == 'R') {
-            snprintf(path, sizeof path, "%s/%s", g->root, ch[k].path);
-            if (unlink(path) < 0 && errno != ENOENT)
-                rc = dx_error_set(err, DX_EIO, "cannot remove '%s' from the work tree: %s",
-                                  ch[k].path, strerror(errno));
-            rmparents(path, strlen(g->root));
+            if (holds_blob(g->root, ch[k].path, &ch[k].id, &cur, &have, &same) == 0 &&
+                (same || replaceable(g, parent_tree, ch[k].path, &have))) {
+                dx_buf late = DX_BUF_INIT;
+                dx_fs_expect expect = {.bytes = dx_buf_cstr(&cur), .len = cur.len, .late = &late};
+                dx_error e = DX_ERROR_INIT;
+                int r = dx_fs_unlink_in(g->root, ch[k].path, &expect, &e);
+                if (r != 0 && r != DX_ENOTFOUND && r != DX_ECONFLICT)
+                    rc = dx_error_set(err, r, "cannot remove '%s' from the work tree: %s",
+                                      ch[k].path, e.msg);
+                if (expect.late_write) { /* written meanwhile: its bytes go back */
+                    dx_fs_expect absent = {.absent = true};
+                    dx_fs_write_in(g->root, ch[k].path, dx_buf_cstr(&late), late.len, 0644, &absent,
+                                   NULL, NULL);
+                }
+                dx_buf_release(&late);
+            }
+            rmparents(g->root, ch[k].path);
         }
     for (size_t k = 0; k < nch && rc == 0; k++) {
         const dx_git_file *f = ch[k].file;
@@ -140,18 +162,30 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
             data = git_blob_rawcontent(blob);
             len = (size_t)git_blob_rawsize(blob);
         }
-        snprintf(path, sizeof path, "%s/%s", g->root, f->path);
-        if (!keep_files && !same_file(path, data, len)) {
-            FILE *fp = fopen(path, "wb"); /* the directories usually exist */
-            if (!fp && errno == ENOENT && mkparents(path) == 0)
-                fp = fopen(path, "wb");
-            size_t w = fp ? fwrite(data, 1, len, fp) : 0;
-            if (!fp || fclose(fp) != 0 || w != len)
-                rc = dx_error_set(err, DX_EIO, "cannot write '%s' into the work tree: %s", f->path,
-                                  strerror(errno));
+        int hr = holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same);
+        if (!keep_files && hr != 0 && hr != DX_ENOTFOUND) {
+            /* Not a regular file (a directory or a link in the way): left, and said. */
+            rc = dx_error_set(err, hr, "cannot write '%s' into the work tree: not a regular file",
+                              f->path);
+            git_blob_free(blob);
+            break;
         }
-        if (rc == 0 && st && lstat(path, &st[k]) == 0 && S_ISREG(st[k].st_mode) &&
-            same_file(path, data, len))
+        if (!keep_files && (hr == DX_ENOTFOUND ||
+                            (hr == 0 && !same && replaceable(g, parent_tree, f->path, &have)))) {
+            dx_fs_expect expect = {.absent = hr == DX_ENOTFOUND,
+                                   .bytes = hr ? NULL : dx_buf_cstr(&cur),
+                                   .len = cur.len,
+                                   .no_fsync = true};
+            dx_error e = DX_ERROR_INIT;
+            int r = dx_fs_write_in(g->root, f->path, data, len, 0644, &expect, NULL, &e);
+            if (r != 0 && r != DX_ECONFLICT && r != DX_EPATH)
+                rc = dx_error_set(err, r, "cannot write '%s' into the work tree: %s", f->path,
+                                  e.msg);
+        }
+        /* The stat data is taken with the bytes compared once more after it. */
+        if (rc == 0 && st && dx_fs_stat_in(g->root, f->path, &st[k], NULL) == 0 &&
+            S_ISREG(st[k].st_mode) &&
+            holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same) == 0 && same)
             have_st[k] = 1;
         git_blob_free(blob);
     }
@@ -160,6 +194,7 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
 done:
     free(st);
     free(have_st);
+    dx_buf_release(&cur);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "diaryx/fs.h"
 #include "git_internal.h"
 
 #define MEMO_FILE "diaryx-index"
@@ -184,29 +185,29 @@ static int cmp_edit(const void *a, const void *b)
 static int racy_changed(dx_git *g, const unsigned char *data, const dx_git_index_entry *e,
                         EVP_MD_CTX *md)
 {
-    char p[4096];
+    dx_buf rel = DX_BUF_INIT, bytes = DX_BUF_INIT;
     struct stat st;
-    snprintf(p, sizeof p, "%s/%.*s", g->root, (int)e->path_len, e->path);
-    if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || (uint32_t)st.st_size != e->size ||
-        (uint32_t)st.st_mtim.tv_sec != e->mtime_sec)
-        return 0; /* git sees the difference itself */
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    unsigned char *buf = malloc(e->size ? e->size : 1);
-    int same = 0;
-    if (buf && read_all(fd, buf, e->size) == 0) {
+    int changed = 1;
+    dx_buf_append(&rel, e->path, e->path_len);
+    /* Through dx_fs_*_in: a link in the work tree is never followed. */
+    if (dx_fs_stat_in(g->root, dx_buf_cstr(&rel), &st, NULL) != 0 || !S_ISREG(st.st_mode) ||
+        (uint32_t)st.st_size != e->size || (uint32_t)st.st_mtim.tv_sec != e->mtime_sec) {
+        changed = 0; /* git sees the difference itself */
+    } else if (dx_fs_read_in(g->root, dx_buf_cstr(&rel), &bytes, NULL, NULL) == 0 &&
+               bytes.len == e->size) {
         char hdr[32];
         int hl = snprintf(hdr, sizeof hdr, "blob %u", (unsigned)e->size) + 1;
         unsigned char sum[20];
         unsigned int dl = 0;
-        same = EVP_DigestInit_ex(md, EVP_sha1(), NULL) && EVP_DigestUpdate(md, hdr, (size_t)hl) &&
-               EVP_DigestUpdate(md, buf, e->size) && EVP_DigestFinal_ex(md, sum, &dl) && dl == 20 &&
-               memcmp(sum, data + e->off + 40, 20) == 0;
+        changed =
+            !(EVP_DigestInit_ex(md, EVP_sha1(), NULL) && EVP_DigestUpdate(md, hdr, (size_t)hl) &&
+              EVP_DigestUpdate(md, dx_buf_cstr(&bytes), bytes.len) &&
+              EVP_DigestFinal_ex(md, sum, &dl) && dl == 20 &&
+              memcmp(sum, data + e->off + 40, 20) == 0);
     }
-    free(buf);
-    close(fd);
-    return !same;
+    dx_buf_release(&rel);
+    dx_buf_release(&bytes);
+    return changed;
 }
 
 /* Open the index: its file (for the caller to close), stat data and trailing checksum. */

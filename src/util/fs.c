@@ -1,5 +1,6 @@
-/* fs.c - whole-file reads, atomic writes (temp + fsync + rename), mkdir -p. */
-#define _GNU_SOURCE /* syncfs */
+/* fs.c - whole-file reads, atomic writes (temp + fsync + rename), batches of them, mkdir -p,
+ * and confined access below a root that never follows a symbolic link. */
+#define _GNU_SOURCE /* syncfs, renameat2(RENAME_NOREPLACE) */
 #include "diaryx/fs.h"
 
 #include <errno.h>
@@ -129,10 +130,431 @@ bool dx_is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* ---- confined access ------------------------------------------------------------------ */
+
+/* Why a walk refuses: the component of rel that is a link, or that is not a directory. */
+static int walk_fail(const char *rel, const char *comp_end, int dirfd, const char *name,
+                     dx_error *err)
+{
+    struct stat st;
+    int e = errno;
+    int plen = (int)(comp_end - rel);
+    if ((e == ELOOP || e == ENOTDIR || e == EMLINK) &&
+        fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        return dx_error_set(err, DX_EPATH,
+                            "'%.*s' is a symbolic link and diaryx never follows links; replace "
+                            "it with what it points to, or remove it",
+                            plen, rel);
+    if (e == ENOENT)
+        return dx_error_set(err, DX_ENOTFOUND, "'%.*s' does not exist", plen, rel);
+    if (e == ENOTDIR)
+        return dx_error_set(err, DX_EIO, "'%.*s' is not a directory (a file is in the way)", plen,
+                            rel);
+    return dx_error_set(err, DX_EIO, "cannot open '%.*s': %s", plen, rel, strerror(e));
+}
+
+/* No leading `/`, no empty, `.` or `..` component ("" is the root itself). */
+static bool rel_is_normal(const char *rel)
+{
+    if (!rel[0])
+        return true;
+    for (const char *p = rel;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (!slash)
+            return true;
+        p = slash + 1;
+    }
+}
+
+/* Open the directory that holds the last component of rel, one component at a time without
+ * following links; with create, missing directories are made. *leaf points into rel ("" when
+ * rel is ""). The caller closes *dirfd. */
+static int walk_to_parent(const char *root, const char *rel, bool create, int *dirfd,
+                          const char **leaf, dx_error *err)
+{
+    char name[256];
+    *dirfd = -1;
+    if (!rel_is_normal(rel))
+        return dx_error_set(err, DX_EPATH, "'%s' is not a normalised workspace-relative path", rel);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return dx_error_set(err, errno == ENOENT ? DX_ENOTFOUND : DX_EIO,
+                            "cannot open the directory '%s': %s", root, strerror(errno));
+    const char *p = rel;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n >= sizeof name) {
+            close(fd);
+            return dx_error_set(err, DX_EPATH, "'%s': a component is longer than 255 bytes", rel);
+        }
+        if (!slash)
+            break;
+        memcpy(name, p, n);
+        name[n] = 0;
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, name, 0755) != 0 && errno != EEXIST) {
+                int rc = dx_error_set(err, DX_EIO, "cannot create directory '%.*s': %s",
+                                      (int)(slash - rel), rel, strerror(errno));
+                close(fd);
+                return rc;
+            }
+            next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (next < 0) {
+            int rc = walk_fail(rel, slash, fd, name, err);
+            close(fd);
+            return rc;
+        }
+        close(fd);
+        fd = next;
+        p = slash + 1;
+    }
+    *dirfd = fd;
+    *leaf = p;
+    return 0;
+}
+
+/* Open the leaf of rel (a regular file) for reading without following a link. */
+static int open_leaf(int dirfd, const char *rel, const char *leaf, int *fd, dx_error *err)
+{
+    struct stat st;
+    /* O_NONBLOCK: a FIFO named like a note must not hang the command. */
+    *fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (*fd < 0)
+        return walk_fail(rel, leaf + strlen(leaf), dirfd, leaf, err);
+    if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return dx_error_set(err, DX_EPATH, "'%s' is not a regular file; diaryx leaves it alone",
+                            rel);
+    }
+    return 0;
+}
+
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ino == b->st_ino;
+}
+
+/* Append the whole file behind fd (from offset 0) to out; st receives fstat after the read.
+ * Repeated while the file changes under the read; when it never settles, st's mtime is
+ * zeroed so that no record made from it matches the file later. */
+static int read_fd(int fd, const char *rel, dx_buf *out, struct stat *st, dx_error *err)
+{
+    size_t base = out->len;
+    struct stat before, after;
+    for (int attempt = 0;; attempt++) {
+        dx_buf_truncate(out, base);
+        if (fstat(fd, &before) != 0)
+            return dx_error_set(err, DX_EIO, "cannot stat '%s': %s", rel, strerror(errno));
+        off_t off = 0;
+        for (;;) {
+            int rc = dx_buf_grow(out, 65536);
+            if (rc)
+                return dx_error_set(err, rc, "cannot read '%s': %s", rel, dx_strerror(rc));
+            ssize_t n = pread(fd, out->data + out->len, out->cap - out->len - 1, off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return dx_error_set(err, DX_EIO, "cannot read '%s': %s", rel, strerror(errno));
+            if (n == 0)
+                break;
+            out->len += (size_t)n;
+            out->data[out->len] = 0;
+            off += n;
+        }
+        if (fstat(fd, &after) != 0)
+            return dx_error_set(err, DX_EIO, "cannot stat '%s': %s", rel, strerror(errno));
+        if ((same_stat(&before, &after) && after.st_size == off) || attempt == 4) {
+            if (!same_stat(&before, &after) || after.st_size != off)
+                after.st_mtim.tv_sec = after.st_mtim.tv_nsec = 0;
+            if (st)
+                *st = after;
+            return 0;
+        }
+    }
+}
+
+int dx_fs_read_in(const char *root, const char *rel, dx_buf *out, struct stat *st, dx_error *err)
+{
+    int dirfd, fd = -1;
+    const char *leaf;
+    int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
+    if (!rc && !leaf[0])
+        rc = dx_error_set(err, DX_EPATH, "the workspace root is not a file");
+    if (!rc && !(rc = open_leaf(dirfd, rel, leaf, &fd, err)))
+        rc = read_fd(fd, rel, out, st, err);
+    if (fd >= 0)
+        close(fd);
+    if (dirfd >= 0)
+        close(dirfd);
+    return rc;
+}
+
+int dx_fs_stat_in(const char *root, const char *rel, struct stat *st, dx_error *err)
+{
+    int dirfd;
+    const char *leaf;
+    int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
+    if (rc)
+        return rc;
+    if (fstatat(dirfd, leaf[0] ? leaf : ".", st, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = walk_fail(rel, leaf + strlen(leaf), dirfd, leaf, err);
+    else if (S_ISLNK(st->st_mode))
+        rc = dx_error_set(err, DX_EPATH,
+                          "'%s' is a symbolic link and diaryx never follows links; replace it "
+                          "with what it points to, or remove it",
+                          rel);
+    close(dirfd);
+    return rc;
+}
+
+/* Open the file in the way and check it holds expect's bytes; *checked is its stat. */
+static int check_expected(int dirfd, const char *leaf, const char *rel, const dx_fs_expect *expect,
+                          int *fd, struct stat *checked, dx_error *err)
+{
+    dx_buf cur = DX_BUF_INIT;
+    int rc = open_leaf(dirfd, rel, leaf, fd, err);
+    if (rc == DX_ENOTFOUND)
+        return dx_error_set(err, DX_ECONFLICT, "'%s' was removed by another program meanwhile",
+                            rel);
+    if (rc)
+        return rc;
+    if (!(rc = read_fd(*fd, rel, &cur, checked, err)) &&
+        (cur.len != expect->len || memcmp(dx_buf_cstr(&cur), expect->bytes, cur.len) != 0 ||
+         checked->st_mtim.tv_sec == 0))
+        rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile", rel);
+    dx_buf_release(&cur);
+    if (rc) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
+/* After the rename or unlink: whether the file replaced (open as fd, last seen as seen) was
+ * written since; its bytes then go to expect->late. */
+static void catch_late_write(int fd, const char *rel, const struct stat *seen, dx_fs_expect *expect)
+{
+    struct stat after;
+    if (fstat(fd, &after) == 0 &&
+        (after.st_size != seen->st_size || after.st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != seen->st_mtim.tv_nsec)) {
+        expect->late_write = true;
+        if (expect->late)
+            read_fd(fd, rel, expect->late, NULL, NULL);
+    }
+}
+
+/* The check of expect on the file in the way (dirfd/leaf), made with the new file complete
+ * in tmp; then the rename. Returns DX_ECONFLICT when the file is not what expect says. */
+static int replace_checked(int dirfd, const char *tmp, const char *leaf, const char *rel,
+                           dx_fs_expect *expect, dx_error *err)
+{
+    struct stat st;
+    if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+        return dx_error_set(err, S_ISLNK(st.st_mode) ? DX_EPATH : DX_ECONFLICT,
+                            "'%s' is %s; diaryx does not replace it", rel,
+                            S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+    if (!expect || (!expect->absent && !expect->bytes)) {
+        if (renameat(dirfd, tmp, dirfd, leaf) != 0)
+            return dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
+        return 0;
+    }
+    if (expect->absent) {
+        /* Atomic "create, never replace": a file another program makes meanwhile wins. */
+        if (renameat2(dirfd, tmp, dirfd, leaf, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno == EINVAL && linkat(dirfd, tmp, dirfd, leaf, 0) == 0) {
+            unlinkat(dirfd, tmp, 0); /* the file system has no RENAME_NOREPLACE */
+            return 0;
+        }
+        return dx_error_set(err, errno == EEXIST ? DX_ECONFLICT : DX_EIO,
+                            errno == EEXIST ? "'%s' was created by another program meanwhile"
+                                            : "cannot write '%s'",
+                            rel);
+    }
+    /* Keep the replaced file open: what is written into it after the last check (by a
+     * program that opened it before the rename) is still readable through fd after it. */
+    int fd, rc;
+    struct stat checked, now;
+    if ((rc = check_expected(dirfd, leaf, rel, expect, &fd, &checked, err)))
+        return rc;
+    /* The last look before the rename: only this window is left (see docs/architecture.md). */
+    if (fstat(fd, &now) != 0 || !same_stat(&now, &checked)) {
+        rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile", rel);
+        goto done;
+    }
+    if (renameat(dirfd, tmp, dirfd, leaf) != 0) {
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
+        goto done;
+    }
+    catch_late_write(fd, rel, &now, expect);
+done:
+    close(fd);
+    return rc;
+}
+
+int dx_fs_write_in(const char *root, const char *rel, const void *data, size_t len, int mode,
+                   dx_fs_expect *expect, struct stat *st, dx_error *err)
+{
+    int dirfd, fd = -1;
+    const char *leaf;
+    char tmp[300];
+    bool made = false;
+    int rc = walk_to_parent(root, rel, true, &dirfd, &leaf, err);
+    if (rc)
+        return rc;
+    if (!leaf[0]) {
+        rc = dx_error_set(err, DX_EPATH, "the workspace root is not a file");
+        goto done;
+    }
+    /* Same naming as dx_file_write_atomic: the workspace walk removes stale ones. */
+    snprintf(tmp, sizeof tmp, ".%s.tmp%ld", leaf, (long)getpid());
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
+        goto done;
+    }
+    made = true;
+    if (write_all(fd, data, len) != 0 || (!(expect && expect->no_fsync) && fsync(fd) != 0) ||
+        (st && fstat(fd, st) != 0)) {
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
+        goto done;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", rel, strerror(errno));
+        goto done;
+    }
+    fd = -1;
+    if ((rc = replace_checked(dirfd, tmp, leaf, rel, expect, err)) == 0)
+        made = false;
+done:
+    if (fd >= 0)
+        close(fd);
+    if (made)
+        unlinkat(dirfd, tmp, 0);
+    close(dirfd);
+    return rc;
+}
+
+int dx_fs_unlink_in(const char *root, const char *rel, dx_fs_expect *expect, dx_error *err)
+{
+    int dirfd, fd = -1;
+    const char *leaf;
+    struct stat checked, now = {0};
+    int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
+    if (rc)
+        return rc;
+    if (!leaf[0]) {
+        rc = dx_error_set(err, DX_EPATH, "cannot delete the workspace root");
+        goto done;
+    }
+    if (expect && expect->bytes) {
+        if ((rc = check_expected(dirfd, leaf, rel, expect, &fd, &checked, err)))
+            goto done;
+        if (fstat(fd, &now) != 0 || !same_stat(&now, &checked)) {
+            rc = dx_error_set(err, DX_ECONFLICT, "'%s' was changed by another program meanwhile",
+                              rel);
+            goto done;
+        }
+    }
+    if (unlinkat(dirfd, leaf, 0) != 0) {
+        rc = dx_error_set(err, errno == ENOENT ? DX_ENOTFOUND : DX_EIO, "cannot delete '%s': %s",
+                          rel, strerror(errno));
+        goto done;
+    }
+    if (fd >= 0)
+        catch_late_write(fd, rel, &now, expect);
+done:
+    if (fd >= 0)
+        close(fd);
+    close(dirfd);
+    return rc;
+}
+
+int dx_fs_rmdir_in(const char *root, const char *rel, dx_error *err)
+{
+    int dirfd;
+    const char *leaf;
+    int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
+    if (rc)
+        return rc;
+    if (!leaf[0] || unlinkat(dirfd, leaf, AT_REMOVEDIR) != 0)
+        rc = errno == ENOTEMPTY || errno == EEXIST || !leaf[0]
+                 ? DX_ECONFLICT
+                 : dx_error_set(err, DX_EIO, "cannot remove directory '%s': %s", rel,
+                                strerror(errno));
+    close(dirfd);
+    return rc;
+}
+
+int dx_fs_mkdirs_in(const char *root, const char *rel, dx_error *err)
+{
+    int dirfd, fd;
+    const char *leaf;
+    int rc = walk_to_parent(root, rel, true, &dirfd, &leaf, err);
+    if (rc || !leaf[0])
+        goto done;
+    if (mkdirat(dirfd, leaf, 0755) != 0 && errno != EEXIST) {
+        rc = dx_error_set(err, DX_EIO, "cannot create directory '%s': %s", rel, strerror(errno));
+        goto done;
+    }
+    if ((fd = openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        rc = walk_fail(rel, leaf + strlen(leaf), dirfd, leaf, err);
+    else
+        close(fd);
+done:
+    if (dirfd >= 0)
+        close(dirfd);
+    return rc;
+}
+
+int dx_fs_open_dir_in(const char *root, const char *rel, dx_error *err)
+{
+    int dirfd, fd;
+    const char *leaf;
+    int rc = walk_to_parent(root, rel, false, &dirfd, &leaf, err);
+    if (rc)
+        return rc;
+    if (!leaf[0])
+        return dirfd;
+    fd = openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        fd = walk_fail(rel, leaf + strlen(leaf), dirfd, leaf, err);
+    close(dirfd);
+    return fd;
+}
+
+DIR *dx_fs_opendir_in(const char *root, const char *rel)
+{
+    int dirfd, fd;
+    const char *leaf;
+    if (walk_to_parent(root, rel, false, &dirfd, &leaf, NULL) != 0)
+        return NULL;
+    if (!leaf[0])
+        return fdopendir(dirfd);
+    fd = openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dirfd);
+    errno = e;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (fd >= 0 && !d)
+        close(fd);
+    return d;
+}
+
 /* ---- batches ------------------------------------------------------------------------ */
 
 int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, size_t len, int mode,
-                        dx_error *err)
+                        const dx_fs_expect *expect, struct stat *st, dx_error *err)
 {
     size_t plen = strlen(path), at = (size_t)(uintptr_t)dx_strmap_get(&b->at, path);
     at = at ? at - 1 : b->n;
@@ -142,11 +564,14 @@ int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, si
         size_t cap = b->cap ? b->cap * 2 : 16;
         char **t = realloc(b->tmp, cap * sizeof *t),
              **p = t ? realloc(b->path, cap * sizeof *p) : NULL;
+        dx_fs_expect *x = p ? realloc(b->exp, cap * sizeof *x) : NULL;
         if (t)
             b->tmp = t;
-        if (!t || !p)
+        if (p)
+            b->path = p;
+        if (!t || !p || !x)
             return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
-        b->path = p;
+        b->exp = x;
         b->cap = cap;
     }
     char *tmp = at < b->n ? b->tmp[at] : malloc(plen + 32);
@@ -161,8 +586,8 @@ int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, si
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     snprintf(tmp, plen + 32, "%.*s.%s.tmp%ld", (int)dirlen, path, path + dirlen, (long)getpid());
-    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0 || write_all(fd, data, len) != 0) {
+    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 || write_all(fd, data, len) != 0 || (st && fstat(fd, st) != 0)) {
         rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
         unlink(tmp);
     }
@@ -178,7 +603,21 @@ int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, si
         free(copy);
     } else if (at == b->n) {
         b->tmp[b->n] = tmp;
-        b->path[b->n++] = copy;
+        b->path[b->n] = copy;
+        memset(&b->exp[b->n++], 0, sizeof *b->exp);
+    }
+    if (!rc) {
+        dx_fs_expect *x = &b->exp[at];
+        free((char *)x->bytes);
+        memset(x, 0, sizeof *x);
+        if (expect) {
+            x->absent = expect->absent;
+            x->len = expect->len;
+            if (expect->bytes && !(x->bytes = malloc(expect->len ? expect->len : 1)))
+                return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
+            if (expect->bytes)
+                memcpy((char *)x->bytes, expect->bytes, expect->len);
+        }
     }
     return rc;
 }
@@ -212,19 +651,55 @@ static int batch_flush(const dx_file_batch *b)
     return 0;
 }
 
-int dx_file_batch_commit(dx_file_batch *b, dx_error *err)
+/* Rename file i of the batch into place after checking its expectation on the file in the
+ * way (replace_checked, in the file's directory). */
+static int batch_replace(dx_file_batch *b, size_t i, dx_buf *late, dx_error *err)
+{
+    dx_fs_expect *x = &b->exp[i];
+    if (!x->absent && !x->bytes)
+        return rename(b->tmp[i], b->path[i]) == 0
+                   ? 0
+                   : dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i],
+                                  strerror(errno));
+    const char *slash = strrchr(b->path[i], '/');
+    dx_buf dir = DX_BUF_INIT;
+    if (dx_buf_append(&dir, b->path[i], slash ? (size_t)(slash - b->path[i]) : 1))
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    int dirfd = open(slash ? dir.data : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    dx_buf_release(&dir);
+    if (dirfd < 0)
+        return dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i], strerror(errno));
+    const char *tslash = strrchr(b->tmp[i], '/');
+    x->late = late;
+    x->late_write = false;
+    rc = replace_checked(dirfd, tslash ? tslash + 1 : b->tmp[i], slash ? slash + 1 : b->path[i],
+                         b->path[i], x, err);
+    close(dirfd);
+    return rc;
+}
+
+int dx_file_batch_commit(dx_file_batch *b, dx_file_batch_done done, void *ud, dx_error *err)
 {
     int rc = 0, bad = b->n ? batch_flush(b) : 0;
+    dx_buf late = DX_BUF_INIT;
     if (bad)
         rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[bad - 1], strerror(errno));
     for (size_t i = 0; !rc && i < b->n; i++) {
         if (!b->tmp[i][0])
             continue; /* its write failed (and was reported) */
-        if (rename(b->tmp[i], b->path[i]) != 0)
-            rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i], strerror(errno));
-        else
+        dx_buf_reset(&late);
+        dx_error e = DX_ERROR_INIT;
+        int r = batch_replace(b, i, &late, &e);
+        if (r == 0)
             b->tmp[i][0] = 0; /* renamed: nothing to remove */
+        if (r == 0 || r == DX_ECONFLICT || r == DX_EPATH) {
+            if (done)
+                done(ud, i, r, b->exp[i].late_write ? &late : NULL);
+        } else {
+            rc = dx_error_set(err, r, "%s", e.msg);
+        }
     }
+    dx_buf_release(&late);
     dx_file_batch_release(b);
     return rc;
 }
@@ -238,9 +713,11 @@ void dx_file_batch_release(dx_file_batch *b)
             unlink(b->tmp[i]);
         free(b->tmp[i]);
         free(b->path[i]);
+        free((char *)b->exp[i].bytes);
     }
     free(b->tmp);
     free(b->path);
+    free(b->exp);
     dx_strmap_release(&b->at);
     memset(b, 0, sizeof *b);
 }

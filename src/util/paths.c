@@ -45,8 +45,11 @@ int dx_path_join(const char *dir, const char *rel, dx_buf *out, dx_error *err)
 {
     dx_buf tmp = DX_BUF_INIT;
     int rc = dx_buf_printf(&tmp, "%s/%s", dir, rel);
-    if (!rc)
-        rc = dx_path_normalize(tmp.data, out, err);
+    if (!rc && (rc = dx_path_normalize(tmp.data, out, NULL)) == DX_EPATH)
+        /* Name the path as given, not the joined one ("'../x.md'", not "'/../x.md'"). */
+        dx_error_set(err, DX_EPATH, "'%s' leaves the workspace", rel);
+    else if (rc)
+        dx_error_set(err, rc, "%s", dx_strerror(rc));
     dx_buf_release(&tmp);
     return rc;
 }

@@ -39,8 +39,8 @@ TEST(test_batch_puts_every_file_in_place_at_commit)
         snprintf(p[i], sizeof p[i], "%s/f%d.md", root, i);
     CHECK_EQ_INT(dx_file_write_atomic(p[0], "old", 3, 0644, NULL), 0);
     for (int i = 0; i < 4; i++)
-        CHECK_EQ_INT(dx_file_batch_write(&b, p[i], "new", 3, 0644, NULL), 0);
-    CHECK_EQ_INT(dx_file_batch_write(&b, p[2], "again", 5, 0644, NULL), 0);
+        CHECK_EQ_INT(dx_file_batch_write(&b, p[i], "new", 3, 0644, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(dx_file_batch_write(&b, p[2], "again", 5, 0644, NULL, NULL, NULL), 0);
     CHECK_EQ_INT(b.n, 4);
     char *f0 = slurp("f0.md"), *f1 = slurp("f1.md");
     CHECK_EQ_STR(f0, "old");
@@ -48,7 +48,7 @@ TEST(test_batch_puts_every_file_in_place_at_commit)
     free(f0);
     free(f1);
     CHECK_EQ_INT(temp_files(), 4);
-    CHECK_EQ_INT(dx_file_batch_commit(&b, NULL), 0);
+    CHECK_EQ_INT(dx_file_batch_commit(&b, NULL, NULL, NULL), 0);
     CHECK_EQ_INT(b.n, 0);
     for (int i = 0; i < 4; i++) {
         char name[16];
@@ -67,7 +67,7 @@ TEST(test_batch_release_leaves_the_old_files)
     dx_file_batch b = DX_FILE_BATCH_INIT;
     snprintf(p, sizeof p, "%s/keep.md", root);
     CHECK_EQ_INT(dx_file_write_atomic(p, "old", 3, 0644, NULL), 0);
-    CHECK_EQ_INT(dx_file_batch_write(&b, p, "new", 3, 0644, NULL), 0);
+    CHECK_EQ_INT(dx_file_batch_write(&b, p, "new", 3, 0644, NULL, NULL, NULL), 0);
     dx_file_batch_release(&b);
     char *t = slurp("keep.md");
     CHECK_EQ_STR(t, "old");
@@ -83,10 +83,10 @@ TEST(test_batch_write_failure_names_the_file)
     dx_file_batch b = DX_FILE_BATCH_INIT;
     dx_error err = DX_ERROR_INIT;
     snprintf(p, sizeof p, "%s/no/such/dir/x.md", root);
-    CHECK_EQ_INT(dx_file_batch_write(&b, p, "x", 1, 0644, &err), DX_EIO);
+    CHECK_EQ_INT(dx_file_batch_write(&b, p, "x", 1, 0644, NULL, NULL, &err), DX_EIO);
     CHECK(strstr(err.msg, "no/such/dir/x.md") != NULL);
     CHECK_EQ_INT(b.n, 0);
-    CHECK_EQ_INT(dx_file_batch_commit(&b, NULL), 0);
+    CHECK_EQ_INT(dx_file_batch_commit(&b, NULL, NULL, NULL), 0);
 }
 
 int main(void)
