@@ -162,7 +162,8 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
             data = git_blob_rawcontent(blob);
             len = (size_t)git_blob_rawsize(blob);
         }
-        int hr = holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same);
+        /* What the file holds matters only when it may be written. */
+        int hr = keep_files ? 0 : holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same);
         if (!keep_files && hr != 0 && hr != DX_ENOTFOUND) {
             /* Not a regular file (a directory or a link in the way): left, and said. */
             rc = dx_error_set(err, hr, "cannot write '%s' into the work tree: not a regular file",
@@ -182,11 +183,15 @@ static int sync_worktree(dx_git *g, git_tree *tree, git_tree *parent_tree,
                 rc = dx_error_set(err, r, "cannot write '%s' into the work tree: %s", f->path,
                                   e.msg);
         }
-        /* The stat data is taken with the bytes compared once more after it. */
+        /* The stat data is taken with the bytes compared once more after it (the bytes
+         * themselves: hashing them again costs more than the comparison). */
         if (rc == 0 && st && dx_fs_stat_in(g->root, f->path, &st[k], NULL) == 0 &&
-            S_ISREG(st[k].st_mode) &&
-            holds_blob(g->root, f->path, &ch[k].id, &cur, &have, &same) == 0 && same)
-            have_st[k] = 1;
+            S_ISREG(st[k].st_mode)) {
+            dx_buf_reset(&cur);
+            if (dx_fs_read_in(g->root, f->path, &cur, NULL, NULL) == 0 && cur.len == len &&
+                (!len || !memcmp(cur.data, data, len)))
+                have_st[k] = 1;
+        }
         git_blob_free(blob);
     }
     if (rc == 0)
