@@ -846,14 +846,25 @@ static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
     out[n] = 0;
 }
 
+#define FILE_COLUMNS "path, doc_id, size, mtime_ns, hash"
+
+/* The record of one row of FILE_COLUMNS, but its path (the caller's to copy or not). */
+static void record_from_row(sqlite3_stmt *st, dx_store_file *f)
+{
+    memset(f, 0, sizeof *f);
+    column_copy(st, 1, f->doc_id, sizeof f->doc_id);
+    f->size = sqlite3_column_int64(st, 2);
+    f->mtime_ns = sqlite3_column_int64(st, 3);
+    column_copy(st, 4, f->hash, sizeof f->hash);
+}
+
 int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *err)
 {
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT path, doc_id, size, mtime_ns, hash FROM files ORDER BY path", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT " FILE_COLUMNS " FROM files ORDER BY path", -1, &st,
+                           NULL) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read the file records");
     size_t cap = 0;
     int rc = 0, src;
@@ -868,15 +879,11 @@ int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *e
             *out = p;
         }
         dx_store_file *f = &(*out)[*n];
-        memset(f, 0, sizeof *f);
+        record_from_row(st, f);
         if (!(f->path = strdup((const char *)sqlite3_column_text(st, 0)))) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
             break;
         }
-        column_copy(st, 1, f->doc_id, sizeof f->doc_id);
-        f->size = sqlite3_column_int64(st, 2);
-        f->mtime_ns = sqlite3_column_int64(st, 3);
-        column_copy(st, 4, f->hash, sizeof f->hash);
         (*n)++;
     }
     /* A failed step is not the end of the records: a missing record reads as a new file. */
@@ -894,16 +901,12 @@ int dx_store_files(dx_crdt_store *s, dx_store_file **out, size_t *n, dx_error *e
 int dx_store_file_get(dx_crdt_store *s, const char *path, dx_store_file *out, dx_error *err)
 {
     sqlite3_stmt *st;
-    if (prep(s, "SELECT doc_id, size, mtime_ns, hash FROM files WHERE path = ?", &st) != SQLITE_OK)
+    if (prep(s, "SELECT " FILE_COLUMNS " FROM files WHERE path = ?", &st) != SQLITE_OK)
         return sql_error(s, SQLITE_ERROR, err, "cannot read the file records");
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     int rc = 0, src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        snprintf(out->doc_id, sizeof out->doc_id, "%s", (const char *)sqlite3_column_text(st, 0));
-        out->size = sqlite3_column_int64(st, 1);
-        out->mtime_ns = sqlite3_column_int64(st, 2);
-        snprintf(out->hash, sizeof out->hash, "%s", (const char *)sqlite3_column_text(st, 3));
+        record_from_row(st, out);
     } else if (src == SQLITE_DONE) {
         rc = dx_error_set(err, DX_ENOTFOUND, "no record of '%s'", path);
     } else {
