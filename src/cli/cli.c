@@ -348,6 +348,29 @@ int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *e
     return rc;
 }
 
+int cli_docs(dx_docs *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_session_docs(session, out);
+    if (out->workspace)
+        return 0;
+    if (!dx_session_load(session, &err))
+        dx_error_set(&err, DX_ENOMEM, "out of memory loading the workspace document");
+    return cli_fail(&err);
+}
+
+int cli_free_path(const dx_workspace *ws, const char *rel, dx_error *err)
+{
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_fs_stat_in(dx_workspace_root(ws), rel, &st, &e);
+    if (rc == DX_ENOTFOUND)
+        return 0;
+    if (rc == DX_EPATH)
+        return dx_error_set(err, rc, "%s", e.msg);
+    return dx_error_set(err, DX_EEXIST, "'%s' already exists", rel);
+}
+
 int cli_edit(const char *abs_path)
 {
     dx_config *cfg = NULL;

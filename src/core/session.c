@@ -56,6 +56,7 @@ struct dx_session {
     int64_t seen_id;  /* the newest stored update the documents in memory include */
     int64_t mat_point;
     bool full; /* re-render every entry in this round */
+    bool paths_stale; /* an edit through dx_session_docs moved an entry: rebuild `paths` */
     dx_strlist warnings;
     dx_session_stats *stats;
     dx_session_stats scratch;
@@ -154,9 +155,13 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
 
 /* ---- the path index ------------------------------------------------------------------- */
 
+static int paths_build(dx_session *s, dx_error *err);
+
 static int lookup(void *user, const char *path, char out[DX_UUID_LEN + 1])
 {
     dx_session *s = user;
+    if (s->paths_stale && paths_build(s, NULL))
+        return DX_ENOMEM;
     const char *id = dx_strmap_get(&s->paths, path);
     if (!id)
         return DX_ENOTFOUND;
@@ -195,6 +200,7 @@ static int path_found(void *ud, const char *id, const char *path)
 static int paths_build(dx_session *s, dx_error *err)
 {
     paths_clear(s);
+    s->paths_stale = false;
     int rc = dx_wsdoc_each_path(s->wsslot.doc, path_found, s, err);
     return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory listing paths") : rc;
 }
@@ -354,7 +360,7 @@ static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
     if (dx_store_file_get(s->store, rel, &now, NULL) != 0 || (int64_t)st.st_size != now.size ||
         mtime_ns(&st) != now.mtime_ns || (r && !strcmp(now.hash, r->hash)))
         return 0; /* not another diaryx process's */
-    if ((rc = docs_load(s, err)))
+    if ((rc = docs_load(s, err)) || (s->paths_stale && (rc = paths_build(s, err))))
         return rc;
     const char *id = dx_strmap_get(&s->paths, rel);
     if (!id)
@@ -1410,6 +1416,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
     round_reset(s, stats);
     if (!rc)
         rc = docs_load(s, err); /* as of seen_id, the state the staged files were made from */
+    if (!rc && s->paths_stale) /* entries moved by edits through dx_session_docs */
+        rc = paths_build(s, err);
     bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
     for (size_t i = 0; !rc && i < n; i++) {
@@ -1494,12 +1502,20 @@ static int docs_changed(void *ud, const char *id)
     return touch(ud, id, NULL); /* the caller reports DX_ENOMEM */
 }
 
+static void docs_paths_changed(void *ud)
+{
+    ((dx_session *)ud)->paths_stale = true;
+}
+
 void dx_session_docs(dx_session *s, dx_docs *out)
 {
     out->workspace = dx_session_wsdoc(s);
     out->body = docs_body;
     out->changed = docs_changed;
     out->ud = s;
+    out->format = dx_workspace_link_format(s->ws);
+    out->find = lookup;
+    out->paths_changed = docs_paths_changed;
 }
 
 bool dx_session_unsaved(const dx_session *s)
@@ -1663,8 +1679,10 @@ int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], 
     int rc = docs_load(s, err);
     if (rc)
         return rc;
-    return lookup(s, path, out) == 0
-               ? 0
+    int r = lookup(s, path, out);
+    if (r == DX_ENOMEM)
+        return dx_error_set(err, r, "out of memory");
+    return r == 0 ? 0
                : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
 }
 
