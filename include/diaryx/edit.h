@@ -87,7 +87,10 @@ typedef struct dx_edit_new {
     const char *body;      /* its body text (NULL: empty) */
 } dx_edit_new;
 
-#define DX_EDIT_NEW_INIT {NULL, NULL, NULL, false, SIZE_MAX, NULL}
+#define DX_EDIT_NEW_INIT                                                                           \
+    {                                                                                              \
+        NULL, NULL, NULL, false, SIZE_MAX, NULL                                                    \
+    }
 
 /* Create the entry n describes (a new id, written to id): its fields, its body, and its id
  * in the parent's contents. DX_ENOTFOUND for an unknown or deleted parent, DX_EPATH for a

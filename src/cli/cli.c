@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "diaryx/fs.h"
+#include "diaryx/ignore.h"
 #include "diaryx/number.h"
 #include "diaryx/paths.h"
 
@@ -369,6 +370,19 @@ int cli_free_path(const dx_workspace *ws, const char *rel, dx_error *err)
     if (rc == DX_EPATH)
         return dx_error_set(err, rc, "%s", e.msg);
     return dx_error_set(err, DX_EEXIST, "'%s' already exists", rel);
+}
+
+int cli_check_not_ignored(const dx_workspace *ws, const char *rel, dx_error *err)
+{
+    dx_ignore *ig = NULL;
+    int rc = dx_ignore_open(dx_workspace_root(ws), &ig, err);
+    if (!rc && dx_ignore_path(ig, rel))
+        rc = dx_error_set(err, DX_EPATH,
+                          "'%s' is ignored by git (.gitignore or .git/info/exclude), and diaryx "
+                          "takes in no ignored file; remove the rule or choose another path",
+                          rel);
+    dx_ignore_free(ig);
+    return rc;
 }
 
 int cli_edit(const char *abs_path)

@@ -27,8 +27,8 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage("create", "expected one PATH");
     if (!rc)
         rc = cli_open(ctx, &ws);
-    if (!rc && (cli_target(ws, pos.items[0], &rel, &err) ||
-                cli_check_new_entry(&rel, pos.items[0], &err)))
+    if (!rc &&
+        (cli_target(ws, pos.items[0], &rel, &err) || cli_check_new_entry(&rel, pos.items[0], &err)))
         rc = cli_fail(&err);
     if (!rc)
         rc = cli_docs(&docs);
@@ -36,7 +36,7 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
      * parallel processes merge; the files are rendered by the save. A file diaryx does not
      * know in the way (one that could not be taken in) is not overwritten. */
     if (!rc && (dx_edit_create_path(&docs, rel.data, title, index, id, &made, &err) ||
-                cli_free_path(ws, made.data, &err)))
+                cli_free_path(ws, made.data, &err) || cli_check_not_ignored(ws, made.data, &err)))
         rc = cli_fail(&err);
     if (!rc)
         printf("%s\n", made.data);

@@ -55,9 +55,9 @@ static int move_entry(dx_workspace *ws, dx_docs *docs, const char *from, const c
     struct stat st;
     size_t n = strlen(dest);
     /* Into a directory, a folder's index lands in <dest>/<its folder>/: the folder moves. */
-    bool into_dir = !n || dest[n - 1] == '/' ||
-                    (dx_fs_stat_in(dx_workspace_root(ws), dest, &st, NULL) == 0 &&
-                     S_ISDIR(st.st_mode));
+    bool into_dir =
+        !n || dest[n - 1] == '/' ||
+        (dx_fs_stat_in(dx_workspace_root(ws), dest, &st, NULL) == 0 && S_ISDIR(st.st_mode));
     int rc = dx_buf_printf(&plain, "%s%s%s", dest, n && dest[n - 1] != '/' ? "/" : "",
                            dx_path_basename(from)) ||
                      dx_path_dirname(to, &folder)
@@ -195,7 +195,7 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
             r = entries(&docs, a.data, NULL, parent, NULL)
                     ? dx_error_set(&err, DX_ENOTFOUND, "'%s' is not an entry of the workspace",
                                    a.data)
-                    : cli_free_path(ws, b.data, &err);
+                    : cli_free_path(ws, b.data, &err) || cli_check_not_ignored(ws, b.data, &err);
         if (!r)
             r = dx_edit_create(&docs, &n, id, &err);
         dx_buf_release(&body);

@@ -138,8 +138,8 @@ static const char *below(const char *path, const char *dir)
 static bool index_at(const dx_docs *d, const char *path, char out[DX_UUID_LEN + 1])
 {
     dx_entry e = DX_ENTRY_INIT;
-    bool yes = find_id(d, path, out) == 0 && dx_wsdoc_get(d->workspace, out, &e, NULL) == 0 &&
-               e.is_index;
+    bool yes =
+        find_id(d, path, out) == 0 && dx_wsdoc_get(d->workspace, out, &e, NULL) == 0 && e.is_index;
     dx_entry_release(&e);
     return yes;
 }
@@ -208,9 +208,9 @@ int dx_edit_dir_index(const dx_docs *d, const char *dir, bool create, char out[D
     if (rc || found)
         goto done;
     if (!create || !dir[0]) {
-        rc = dx_error_set(err, DX_ENOTFOUND,
-                          dir[0] ? "directory '%s' has no index" : "the workspace has no root index%s",
-                          dir);
+        rc = dx_error_set(
+            err, DX_ENOTFOUND,
+            dir[0] ? "directory '%s' has no index" : "the workspace has no root index%s", dir);
         goto done;
     }
     /* Folder index convention: <dir>/<dir name>.md, linked into the parent directory. */
@@ -348,8 +348,7 @@ int dx_edit_create_path(const dx_docs *d, const char *rel_in, const char *title,
     n.index = index;
     n.body = body.data;
     if (!n.filename) /* an index found by name is in dir: never happens */
-        rc = dx_error_set(err, DX_ECORRUPT, "the index of '%s' is not in that directory",
-                          dir.data);
+        rc = dx_error_set(err, DX_ECORRUPT, "the index of '%s' is not in that directory", dir.data);
     if (!rc)
         rc = dx_edit_create(d, &n, id, err);
     if (!rc && path_out && dx_buf_puts(path_out, rel.data))
@@ -376,8 +375,7 @@ static int changed_around(const dx_docs *d, const dx_entry *e, dx_error *err)
     return rc;
 }
 
-int dx_edit_frontmatter(const dx_docs *d, const char *id, dx_edit_fm_fn fn, void *ud,
-                        dx_error *err)
+int dx_edit_frontmatter(const dx_docs *d, const char *id, dx_edit_fm_fn fn, void *ud, dx_error *err)
 {
     dx_entry before = DX_ENTRY_INIT, after = DX_ENTRY_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, now = DX_BUF_INIT;
@@ -595,11 +593,10 @@ static int new_parent(const dx_docs *d, const char *id, const dx_entry *e, const
     char other[DX_UUID_LEN + 1];
     int rc = dx_path_dirname(to, &dir) || dx_path_stem(to, &stem) ? nomem(err) : 0;
     const char *name = dx_path_basename(to);
-    bool own_index =
-        folder || (e->is_index && dir.len &&
-                   (!strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data)) ||
-                    !strcmp(name, "index.md") || !strcmp(name, "README.md")) &&
-                   dx_edit_dir_index(d, dir.data, false, other, NULL) != 0);
+    bool own_index = folder || (e->is_index && dir.len &&
+                                (!strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data)) ||
+                                 !strcmp(name, "index.md") || !strcmp(name, "README.md")) &&
+                                dx_edit_dir_index(d, dir.data, false, other, NULL) != 0);
     if (!rc && own_index) {
         const char *slash = strrchr(dir.data, '/');
         dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
@@ -665,16 +662,26 @@ int dx_edit_move(const dx_docs *d, const char *id_in, const char *to, bool folde
         if (rc)
             goto done;
     } else if (dir_changed) {
-        /* The children keep their paths: their names become relative to the new directory. */
-        for (size_t i = 0; !rc && i < e.contents.len; i++) {
-            const char *c = e.contents.items[i];
+        /* The children keep their paths: the names of the entries whose path derives from
+         * it become relative to the new directory. An entry it lists must stay in that
+         * directory or below. */
+        dx_strlist ids = DX_STRLIST_INIT;
+        rc = dx_wsdoc_ids(d->workspace, &ids, err);
+        for (size_t i = 0; !rc && i < ids.len; i++) {
+            const char *c = ids.items[i];
+            dx_entry ce = DX_ENTRY_INIT;
+            bool listed = dx_strlist_find(&e.contents, c) >= 0;
+            bool derived = dx_wsdoc_get(d->workspace, c, &ce, NULL) == 0 && !ce.deleted &&
+                           ce.part_of && !strcmp(ce.part_of, id);
+            dx_entry_release(&ce);
             dx_buf_reset(&cp);
-            if (!dx_wsdoc_is_live(d->workspace, c) || dx_wsdoc_path(d->workspace, c, &cp, NULL))
+            if ((!listed && !derived) || !dx_wsdoc_is_live(d->workspace, c) ||
+                dx_wsdoc_path(d->workspace, c, &cp, NULL))
                 continue;
             const char *name = below(cp.data, nd);
-            if (name)
+            if (name && derived)
                 rc = renames_push(&moves, c, name) ? nomem(err) : 0;
-            else
+            else if (!name)
                 rc = dx_error_set(err, DX_EINVAL,
                                   "cannot move '%s' to '%s': its entry '%s' would be outside its "
                                   "directory; move the entries first%s",
@@ -682,6 +689,7 @@ int dx_edit_move(const dx_docs *d, const char *id_in, const char *to, bool folde
                                   ", or move a folder's index into a directory (DEST/) to move the "
                                   "whole folder");
         }
+        dx_strlist_release(&ids);
         if (rc)
             goto done;
     }

@@ -55,7 +55,7 @@ struct dx_session {
     bool catching_up; /* applying updates other processes stored: not ours to store */
     int64_t seen_id;  /* the newest stored update the documents in memory include */
     int64_t mat_point;
-    bool full; /* re-render every entry in this round */
+    bool full;        /* re-render every entry in this round */
     bool paths_stale; /* an edit through dx_session_docs moved an entry: rebuild `paths` */
     dx_strlist warnings;
     dx_session_stats *stats;
@@ -1416,7 +1416,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
     round_reset(s, stats);
     if (!rc)
         rc = docs_load(s, err); /* as of seen_id, the state the staged files were made from */
-    if (!rc && s->paths_stale) /* entries moved by edits through dx_session_docs */
+    if (!rc && s->paths_stale)  /* entries moved by edits through dx_session_docs */
         rc = paths_build(s, err);
     bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
@@ -1682,8 +1682,7 @@ int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], 
     int r = lookup(s, path, out);
     if (r == DX_ENOMEM)
         return dx_error_set(err, r, "out of memory");
-    return r == 0 ? 0
-               : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
+    return r == 0 ? 0 : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
 }
 
 const char *dx_session_recorded(dx_session *s, const char *path)
