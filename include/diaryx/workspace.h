@@ -129,6 +129,13 @@ int dx_filename_from_title(const char *title, dx_buf *out);
 int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create, dx_buf *out,
                            dx_error *err);
 
+/* How `diaryx create` names a new entry (no file access): rel_in normalised into rel with
+ * ".md" added when missing; "DIR/" (ending in '/') names the directory's index DIR/<name>.md
+ * (*dir_index set). parent_dir receives the directory whose index lists the entry: its own,
+ * or the one above for a folder index (<dir>/<dir name>.md). DX_EINVAL for an empty name. */
+int dx_workspace_new_entry(const char *rel_in, dx_buf *rel, bool *dir_index, dx_buf *parent_dir,
+                           dx_error *err);
+
 /* Create entry rel (".md" added when missing) with title (default from the file name):
  * frontmatter `title` and `part_of`, a `# Title` heading, linked into the contents of its
  * directory's index (created when missing). index: give it `contents: []`. rel "DIR/"

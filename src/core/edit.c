@@ -286,32 +286,22 @@ int dx_edit_create_path(const dx_docs *d, const char *rel_in, const char *title,
     dx_buf rel = DX_BUF_INIT, dir = DX_BUF_INIT, t = DX_BUF_INIT, stem = DX_BUF_INIT,
            body = DX_BUF_INIT, pdir = DX_BUF_INIT;
     char parent[DX_UUID_LEN + 1], other[DX_UUID_LEN + 1];
-    int rc = dx_path_normalize(rel_in, &rel, err);
+    bool dir_form;
+    int rc = dx_workspace_new_entry(rel_in, &rel, &dir_form, &dir, err);
     if (rc)
         goto done;
-    if (!rel.len) {
-        rc = dx_error_set(err, DX_EINVAL, "'%s' is not a file name", rel_in);
-        goto done;
-    }
-    /* "DIR/" names a directory: its index DIR/<name>.md is created. */
-    if (rel_in[strlen(rel_in) - 1] == '/') {
-        if (dx_edit_dir_index(d, rel.data, false, other, NULL) == 0) {
-            dx_buf_reset(&t);
-            dx_wsdoc_path(d->workspace, other, &t, NULL);
-            rc = dx_error_set(err, DX_EEXIST, "'%s/' already has an index, '%s'", rel.data,
-                              dx_buf_cstr(&t));
-            goto done;
-        }
-        if (dx_buf_puts(&t, dx_path_basename(rel.data)) || dx_buf_printf(&rel, "/%s", t.data)) {
+    if (dir_form) {
+        if (dx_path_dirname(rel.data, &stem)) {
             rc = nomem(err);
             goto done;
         }
-        dx_buf_reset(&t);
+        if (dx_edit_dir_index(d, stem.data, false, other, NULL) == 0) {
+            dx_wsdoc_path(d->workspace, other, &t, NULL);
+            rc = dx_error_set(err, DX_EEXIST, "'%s/' already has an index, '%s'", stem.data,
+                              dx_buf_cstr(&t));
+            goto done;
+        }
         index = true;
-    }
-    if (!dx_path_is_markdown(rel.data) && dx_buf_puts(&rel, ".md")) {
-        rc = nomem(err);
-        goto done;
     }
     if ((rc = dx_workspace_check_path(rel.data, NULL, err)))
         goto done;
@@ -326,16 +316,9 @@ int dx_edit_create_path(const dx_docs *d, const char *rel_in, const char *title,
         }
         title = t.data;
     }
-    /* A folder index (<dir>/<dir name>.md) belongs to the index of the parent directory;
-     * any other entry to the index of its own directory. */
-    if (dx_path_dirname(rel.data, &dir) || dx_path_stem(rel.data, &stem) ||
-        dx_buf_printf(&body, "\n# %s\n", title)) {
+    if (dx_buf_printf(&body, "\n# %s\n", title)) {
         rc = nomem(err);
         goto done;
-    }
-    if (dir.len && !strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data))) {
-        const char *slash = strrchr(dir.data, '/');
-        dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
     }
     /* The parent index must exist before the child can point at it. */
     if ((rc = dx_edit_dir_index(d, dx_buf_cstr(&dir), true, parent, err)) ||
@@ -348,7 +331,8 @@ int dx_edit_create_path(const dx_docs *d, const char *rel_in, const char *title,
     n.index = index;
     n.body = body.data;
     if (!n.filename) /* an index found by name is in dir: never happens */
-        rc = dx_error_set(err, DX_ECORRUPT, "the index of '%s' is not in that directory", dir.data);
+        rc = dx_error_set(err, DX_ECORRUPT, "the index of '%s' is not in that directory",
+                          dx_buf_cstr(&dir));
     if (!rc)
         rc = dx_edit_create(d, &n, id, err);
     if (!rc && path_out && dx_buf_puts(path_out, rel.data))

@@ -226,6 +226,12 @@ static void wpeer_copy(wpeer *b, wpeer *a, uint64_t client)
     send(a->ws, b->ws);
 }
 
+static void wexchange(wpeer *a, wpeer *b)
+{
+    send(a->ws, b->ws);
+    send(b->ws, a->ws);
+}
+
 static void wpeer_free(wpeer *p)
 {
     for (size_t i = 0; i < p->bodies.cap; i++)
@@ -374,8 +380,7 @@ TEST(test_edit_concurrent_properties_and_creates_merge)
     CHECK_EQ_INT(dx_edit_property_set(&b.docs, e, "tags", "[t]", &err), 0);
     create(&a, "x.md", false, x);
     create(&b, "y.md", false, y);
-    send(a.ws, b.ws);
-    send(b.ws, a.ws);
+    wexchange(&a, &b);
     wpeer *peers[] = {&a, &b};
     for (int i = 0; i < 2; i++) {
         file_has(peers[i], "e.md", "title: Evening\n", true);
@@ -453,8 +458,7 @@ TEST(test_edit_move_concurrent_with_property_set)
     CHECK_EQ_INT(dx_edit_move(&a.docs, e, "archive/e2.md", false, &err), 0);
     CHECK_EQ_INT(dx_edit_property_set(&b.docs, e, "mood", "calm", &err), 0);
     CHECK_EQ_INT(dx_edit_property_set(&b.docs, e, "title", "E!", &err), 0);
-    send(a.ws, b.ws);
-    send(b.ws, a.ws);
+    wexchange(&a, &b);
     wpeer *peers[] = {&a, &b};
     for (int i = 0; i < 2; i++) {
         path_is(peers[i], e, "archive/e2.md");
