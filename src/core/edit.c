@@ -134,14 +134,17 @@ static const char *below(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1] ? path + n + 1 : NULL;
 }
 
-/* Whether the live entry at path is an index; its id into out. */
-static bool index_at(const dx_docs *d, const char *path, char out[DX_UUID_LEN + 1])
+/* 1 when the live entry at path is an index (without parent, for root), its id into out;
+ * 0 when not; a negative code when it cannot be told (out of memory). */
+static int index_at(const dx_docs *d, const char *path, bool root, char out[DX_UUID_LEN + 1])
 {
     dx_entry e = DX_ENTRY_INIT;
-    bool yes =
-        find_id(d, path, out) == 0 && dx_wsdoc_get(d->workspace, out, &e, NULL) == 0 && e.is_index;
+    int rc = find_id(d, path, out);
+    if (!rc)
+        rc = dx_wsdoc_get(d->workspace, out, &e, NULL);
+    int yes = !rc && e.is_index && (!root || !e.part_of);
     dx_entry_release(&e);
-    return yes;
+    return rc && rc != DX_ENOTFOUND ? rc : yes;
 }
 
 /* The rest of the lookup of dx_edit_dir_index: any index directly in dir, the first by name
@@ -182,20 +185,18 @@ int dx_edit_dir_index(const dx_docs *d, const char *dir, bool create, char out[D
     int rc = 0;
     /* The usual names first: one lookup each instead of a walk of every entry. */
     const char *fmts[] = {"%s/%s.md", "%s/index.md", "%s/README.md", "%s/%s_index.md"};
-    for (size_t i = 0; dir[0] && i < 4; i++) {
+    const char *roots[] = {"README.md", "index.md"};
+    for (size_t i = 0; i < (dir[0] ? 4 : 2); i++) {
         dx_buf_reset(&cand);
-        if (dx_buf_printf(&cand, fmts[i], dir, name)) /* index.md, README.md: name unused */
+        if (dir[0] ? dx_buf_printf(&cand, fmts[i], dir, name) /* name unused by two */
+                   : dx_buf_puts(&cand, roots[i]))
             return nomem(err);
-        if (index_at(d, cand.data, out))
+        if ((rc = index_at(d, cand.data, !dir[0], out)) < 0)
+            return dx_error_set(err, rc, "cannot look up '%s': %s", cand.data, dx_strerror(rc));
+        if (rc) {
+            rc = 0;
             goto done;
-    }
-    dx_entry e = DX_ENTRY_INIT;
-    for (size_t i = 0; !dir[0] && i < 2; i++) {
-        bool root = find_id(d, i ? "index.md" : "README.md", out) == 0 &&
-                    dx_wsdoc_get(d->workspace, out, &e, NULL) == 0 && e.is_index && !e.part_of;
-        dx_entry_release(&e);
-        if (root)
-            goto done;
+        }
     }
     scan_dir s = {d->workspace, dir, DX_BUF_INIT, {0}};
     rc = dx_wsdoc_each_path(d->workspace, scan_dir_entry, &s, err);
@@ -477,22 +478,24 @@ static int changed_listers(const dx_docs *d, const dx_strmap *moved, dx_error *e
     return rc;
 }
 
-/* Whether anc is id or one of its ancestors (part_of chain). */
-static bool descends(y_doc *ws, const char *id, const char *anc)
+/* 1 when anc is id or one of its ancestors (part_of chain), 0 when not, or a negative code
+ * (out of memory). */
+static int descends(y_doc *ws, const char *id, const char *anc)
 {
     dx_entry e = DX_ENTRY_INIT;
     char cur[DX_UUID_LEN + 1];
+    int rc = 0;
     snprintf(cur, sizeof cur, "%s", id);
-    for (int depth = 0; depth < 256; depth++) {
+    for (int depth = 0; !rc && depth < 256; depth++) {
         if (!strcmp(cur, anc))
-            return true;
-        if (dx_wsdoc_get(ws, cur, &e, NULL) != 0 || !e.part_of)
+            return 1;
+        if ((rc = dx_wsdoc_get(ws, cur, &e, NULL)) || !e.part_of)
             break;
         snprintf(cur, sizeof cur, "%s", e.part_of);
         dx_entry_release(&e);
     }
     dx_entry_release(&e);
-    return false;
+    return rc == DX_ENOTFOUND ? 0 : rc;
 }
 
 /* A filename to set: entry id gets name (relative to its parent's directory). */
@@ -550,8 +553,9 @@ static int folder_entry(void *ud, const char *id, const char *path)
         return 0;
     }
     const char *rest = below(path, w->old_folder);
-    if (!rest || descends(w->d->workspace, id, w->moved))
-        return 0;
+    int inside = rest ? descends(w->d->workspace, id, w->moved) : 1;
+    if (inside)
+        return inside < 0 ? inside : 0;
     dx_entry e = DX_ENTRY_INIT;
     dx_buf_reset(&w->tmp);
     dx_buf_reset(&w->pdir);
@@ -577,11 +581,14 @@ static int new_parent(const dx_docs *d, const char *id, const dx_entry *e, const
     char other[DX_UUID_LEN + 1];
     int rc = dx_path_dirname(to, &dir) || dx_path_stem(to, &stem) ? nomem(err) : 0;
     const char *name = dx_path_basename(to);
-    bool own_index = folder || (e->is_index && dir.len &&
-                                (!strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data)) ||
-                                 !strcmp(name, "index.md") || !strcmp(name, "README.md")) &&
-                                dx_edit_dir_index(d, dir.data, false, other, NULL) != 0);
-    if (!rc && own_index) {
+    /* An index named as its directory's index is, and none there yet: it becomes that. */
+    bool named = e->is_index && dir.len &&
+                 (!strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data)) ||
+                  !strcmp(name, "index.md") || !strcmp(name, "README.md"));
+    int has = !rc && named ? dx_edit_dir_index(d, dir.data, false, other, err) : 0;
+    if (has && has != DX_ENOTFOUND)
+        rc = has;
+    if (!rc && (folder || (named && has == DX_ENOTFOUND))) {
         const char *slash = strrchr(dir.data, '/');
         dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
     }
