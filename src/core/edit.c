@@ -239,9 +239,17 @@ int dx_edit_create(const dx_docs *d, const dx_edit_new *n, char id[DX_UUID_LEN +
                           n->parent_id);
     if (!rc)
         rc = dir_of(d, n->parent_id, &dir, err);
-    if (!rc && dx_buf_printf(&path, "%s%s%s", dir.data ? dir.data : "", dir.len ? "/" : "",
-                             n->filename ? n->filename : ""))
-        rc = nomem(err);
+    if (!rc && (!n->filename || !n->filename[0]))
+        rc = dx_error_set(err, DX_EINVAL, "a new entry needs a file name");
+    if (!rc)
+        rc = dx_path_join(dx_buf_cstr(&dir), n->filename, &path, err);
+    /* The name is a path below the parent's directory, as written ("a/../b.md" is not). */
+    const char *rest = rc ? NULL : below(path.data, dx_buf_cstr(&dir));
+    if (!rc && (!rest || strcmp(rest, n->filename) != 0))
+        rc = dx_error_set(err, DX_EPATH,
+                          "'%s' is not a file name below the directory of its parent ('%s/'); "
+                          "give a normalised relative path",
+                          n->filename, dx_buf_cstr(&dir));
     if (!rc)
         rc = dx_workspace_check_path(path.data, NULL, err);
     if (!rc && find_id(d, path.data, other) == 0)
@@ -619,8 +627,12 @@ int dx_edit_move(const dx_docs *d, const char *id_in, const char *to, bool folde
         rc = dx_error_set(err, DX_EINVAL, "the root index '%s' cannot be moved", from.data);
         goto done;
     }
-    if ((rc = dx_workspace_check_path(to, NULL, err)))
+    if ((rc = dx_path_normalize(to, &cp, err)) || (rc = dx_workspace_check_path(to, NULL, err)))
         goto done;
+    if (strcmp(cp.data, to) != 0) {
+        rc = dx_error_set(err, DX_EPATH, "'%s' is not a normalised path (say '%s')", to, cp.data);
+        goto done;
+    }
     if (find_id(d, to, other) == 0) {
         rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", to);
         goto done;

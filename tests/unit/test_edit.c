@@ -321,6 +321,10 @@ TEST(test_edit_create_links_into_the_directory_index)
     CHECK_EQ_INT(dx_edit_create(&p.docs, &n, other, &err), 0);
     file_has(&p, "notes/notes.md", "- \"[First](/notes/first.md)\"\n- \"[Alpha](/notes/a.md)\"",
              true);
+    n.filename = "../escape.md";
+    CHECK_EQ_INT(dx_edit_create(&p.docs, &n, other, &err), DX_EPATH);
+    CHECK(strstr(err.msg, "'../escape.md' is not a file name below") != NULL);
+    n.filename = "first.md";
     n.parent_id = "00000000-0000-4000-8000-000000000000";
     CHECK_EQ_INT(dx_edit_create(&p.docs, &n, other, &err), DX_ENOTFOUND);
     dx_buf_release(&made);
