@@ -50,7 +50,7 @@ static int info(dx_session *s, const dx_workspace *ws, bool json)
                    docs[i].update_bytes);
     }
     dx_buf path = DX_BUF_INIT;
-    dx_workspace_abspath(ws, ".diaryx/crdt.db", &path);
+    dx_workspace_abspath(ws, DX_STORE_FILE, &path);
     struct stat st;
     long long file = stat(path.data, &st) == 0 ? (long long)st.st_size : -1;
     if (json) {

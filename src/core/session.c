@@ -1298,12 +1298,11 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         gethostname(host, sizeof host - 1);
         device = host;
     }
-    dx_buf dir = DX_BUF_INIT, db = DX_BUF_INIT, v = DX_BUF_INIT;
-    int rc = 0;
-    if ((dx_workspace_abspath(ws, ".diaryx", &dir) || dx_buf_printf(&db, "%s/crdt.db", dir.data)))
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc)
-        rc = dx_fs_mkdirs_in(dx_workspace_root(ws), ".diaryx", err); /* not through a link */
+    dx_buf db = DX_BUF_INIT, v = DX_BUF_INIT;
+    int rc =
+        dx_workspace_abspath(ws, DX_STORE_FILE, &db)
+            ? dx_error_set(err, DX_ENOMEM, "out of memory")
+            : dx_fs_mkdirs_in(dx_workspace_root(ws), DX_STATE_DIR, err); /* not through a link */
     if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
         /* A store that is not a database any more: the files are the last materialized
          * state, so a new store is imported from them; the damaged one is kept aside. */
@@ -1350,7 +1349,6 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     if (!rc)
         rc = dx_session_sync(s, stats, err);
     dx_idmap_release(&s->prefer);
-    dx_buf_release(&dir);
     dx_buf_release(&db);
     dx_buf_release(&v);
     if (rc) {
