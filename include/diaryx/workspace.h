@@ -163,6 +163,13 @@ int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child,
  * folder moved into itself, and an index whose entries would be left outside its
  * directory. */
 int dx_workspace_move(dx_workspace *ws, const char *from, const char *to, dx_error *err);
+/* Rewrite the links of the list (or single link) under key of a file's frontmatter: items
+ * resolving to from now point to to; the file's own links are re-expressed when it moved
+ * (old_self -> new_self; pass the same path twice when it did not). Titles are kept.
+ * *changed is set when the value changed. 0 or DX_ENOMEM. */
+int dx_workspace_relink(dx_fm *fm, const char *key, const char *old_self, const char *new_self,
+                        const char *from, const char *to, dx_link_format format, bool *changed);
+
 /* The path of from after dx_workspace_move(ws, from, to), appended to out. */
 int dx_workspace_move_target(const dx_workspace *ws, const char *from, const char *to, dx_buf *out,
                              dx_error *err);

@@ -466,23 +466,59 @@ static int changed_subtree(const dx_docs *d, const char *id, dx_strmap *seen, dx
     return rc;
 }
 
-/* changed for every entry whose contents list an entry of moved (their files link to it by
- * path): one walk of the whole index. */
-static int changed_listers(const dx_docs *d, const dx_strmap *moved, dx_error *err)
+/* A link held verbatim (a part_of, contents or attachments value that named no entry when
+ * it was taken in: `extra`, wsdoc.h) to the moved file from, rewritten to its new path. */
+typedef struct relink {
+    const char *self, *from, *to;
+    dx_link_format format;
+} relink;
+
+static int relink_keys(dx_fm *fm, void *ud, dx_error *err)
 {
-    dx_strlist ids = DX_STRLIST_INIT;
+    const relink *r = ud;
+    static const char *const keys[] = {"part_of", "contents", "attachments"};
+    bool any = false;
+    for (size_t k = 0; k < 3; k++)
+        if (dx_workspace_relink(fm, keys[k], r->self, r->self, r->from, r->to, r->format, &any))
+            return nomem(err);
+    return any ? 0 : 1;
+}
+
+/* changed for every entry whose contents list an entry of moved (their files link to it by
+ * path), and the links held verbatim to the moved file rewritten (from -> to): one walk of
+ * the whole index. */
+static int changed_listers(const dx_docs *d, const dx_strmap *moved, const char *from,
+                           const char *to, dx_error *err)
+{
+    dx_strlist ids = DX_STRLIST_INIT, verbatim = DX_STRLIST_INIT;
+    dx_buf self = DX_BUF_INIT;
     int rc = dx_wsdoc_ids(d->workspace, &ids, err);
     for (size_t i = 0; !rc && i < ids.len; i++) {
         dx_entry o = DX_ENTRY_INIT;
-        if (dx_wsdoc_get(d->workspace, ids.items[i], &o, NULL) == 0 && !o.deleted)
+        if (dx_wsdoc_get(d->workspace, ids.items[i], &o, NULL) == 0 && !o.deleted) {
             for (size_t j = 0; !rc && j < o.contents.len; j++)
                 if (dx_strmap_get(moved, o.contents.items[j])) {
                     rc = changed(d, ids.items[i], err);
                     break;
                 }
+            /* Only a file name can tell: links may be relative. */
+            if (!rc && o.extra_json && strstr(o.extra_json, dx_path_basename(from)) &&
+                dx_strlist_push(&verbatim, ids.items[i]))
+                rc = nomem(err);
+        }
         dx_entry_release(&o);
     }
+    for (size_t i = 0; !rc && i < verbatim.len; i++) {
+        dx_buf_reset(&self);
+        relink r = {NULL, from, to, d->format};
+        if (!(rc = dx_wsdoc_path(d->workspace, verbatim.items[i], &self, err))) {
+            r.self = self.data;
+            rc = dx_edit_frontmatter(d, verbatim.items[i], relink_keys, &r, err);
+        }
+    }
     dx_strlist_release(&ids);
+    dx_strlist_release(&verbatim);
+    dx_buf_release(&self);
     return rc;
 }
 
@@ -749,7 +785,7 @@ int dx_edit_move(const dx_docs *d, const char *id_in, const char *to, bool folde
     for (size_t i = 0; !rc && i < moves.len; i++)
         rc = changed_subtree(d, moves.items[i].id, &seen, err);
     if (!rc)
-        rc = changed_listers(d, &seen, err);
+        rc = changed_listers(d, &seen, from.data, to, err);
 done:
     dx_entry_release(&e);
     dx_buf_release(&from);

@@ -1010,10 +1010,14 @@ int dx_workspace_list_links(const dx_workspace *ws, dx_strlist *out, dx_error *e
     return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
 }
 
-/* Rewrite the links of one list key: items resolving to from now point to to. Links of the
- * moved file itself (old_self -> new_self) are re-expressed from its new place. */
 static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const char *old_self,
                        const char *new_self, const char *from, const char *to, bool *changed)
+{
+    return dx_workspace_relink(fm, key, old_self, new_self, from, to, ws->format, changed);
+}
+
+int dx_workspace_relink(dx_fm *fm, const char *key, const char *old_self, const char *new_self,
+                        const char *from, const char *to, dx_link_format format, bool *changed)
 {
     if (dx_fm_kind_of(fm, key) == DX_FM_ABSENT || dx_fm_kind_of(fm, key) == DX_FM_NULL)
         return 0;
@@ -1024,12 +1028,12 @@ static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const
     for (size_t i = 0; !rc && i < items.len; i++) {
         dx_buf p = DX_BUF_INIT, nl = DX_BUF_INIT;
         dx_link l;
-        if (dx_workspace_resolve(ws, old_self, items.items[i], &p, NULL) == 0 &&
+        if (dx_link_resolve(items.items[i], old_self, format, &p, NULL) == 0 &&
             dx_link_parse(items.items[i], &l) == 0) {
             bool hit = !strcmp(p.data, from);
             bool self_relative = strcmp(old_self, new_self) != 0;
             if (hit || self_relative) {
-                dx_link_write(hit ? to : p.data, new_self, l.title, ws->format, &nl);
+                dx_link_write(hit ? to : p.data, new_self, l.title, format, &nl);
                 if (strcmp(nl.data, items.items[i]) != 0) {
                     free(items.items[i]);
                     items.items[i] = dx_buf_detach(&nl, NULL);

@@ -442,6 +442,12 @@ TEST(test_edit_move_renames_and_changes_directory)
     path_is(&p, deep, "old/archive/sub/deep.md");
     CHECK(was_changed(&p, deep));
     CHECK_EQ_INT(dx_edit_move(&p.docs, arch, "old/archive/x/archive.md", true, &err), DX_EINVAL);
+    /* A link held verbatim (it named no entry when taken in) is rewritten too. */
+    char later[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_edit_property_set(&p.docs, a, "contents", "[\"[L](/t/later.md)\"]", &err), 0);
+    create(&p, "t/later.md", false, later);
+    CHECK_EQ_INT(dx_edit_move(&p.docs, later, "t/renamed.md", false, &err), 0);
+    file_has(&p, "alpha.md", "- \"[Later](/t/renamed.md)\"", true); /* an id now */
     /* Refusals. */
     CHECK_EQ_INT(dx_edit_move(&p.docs, ROOT, "home.md", false, &err), DX_EINVAL);
     CHECK(strstr(err.msg, "the root index 'README.md' cannot be moved") != NULL);
