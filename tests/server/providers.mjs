@@ -5,6 +5,7 @@
 //   node providers.mjs edit  URL DOC TOKEN   two clients edit one Y.Text and see each other
 //   node providers.mjs read  URL DOC TOKEN TEXT   a new client finds TEXT in the document
 //   node providers.mjs denied URL DOC TOKEN   the server refuses the document
+//   node providers.mjs dump  URL DOC TOKEN   print the document's text
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -81,6 +82,11 @@ if (mode === "edit") {
     await until("synced", () => c.provider.isSynced);
     if (c.text.toString() !== expected) fail(`the document holds '${c.text.toString()}'`);
     console.log("ok read");
+    close(c);
+} else if (mode === "dump") {
+    const c = client("e");
+    await until("synced", () => c.provider.isSynced);
+    process.stdout.write(c.text.toString());
     close(c);
 } else if (mode === "denied") {
     const c = client("d");
