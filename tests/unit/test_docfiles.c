@@ -1,0 +1,485 @@
+/* test_docfiles.c - the reads of a workspace (tree, validate, search, export, daily) over its
+ * CRDT documents with no directory: each is run over the documents and over the same
+ * workspace written to a directory, and both must agree; what the documents' workspace
+ * stages (validate --fix, a daily entry) is taken back into the documents as CRDT edits. */
+#include "test.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "diaryx/docfiles.h"
+#include "diaryx/fs.h"
+#include "diaryx/materialize.h"
+#include "diaryx/strmap.h"
+#include "diaryx/wsdoc.h"
+
+/* In-memory documents: the workspace document and a body document per entry, made on first
+ * use (as a store with no such document would). */
+typedef struct docset {
+    y_doc *ws;
+    dx_strmap bodies; /* id -> y_doc * */
+    dx_strmap asked;  /* ids whose body the workspace asked for */
+    int changed;
+    dx_docs d;
+} docset;
+
+static y_doc *new_doc(void)
+{
+    y_doc *d = NULL;
+    CHECK_EQ_INT(y_doc_new(&d, NULL), Y_OK);
+    return d;
+}
+
+static y_doc *body_doc(docset *s, const char *id)
+{
+    y_doc *b = dx_strmap_get(&s->bodies, id);
+    if (!b) {
+        b = new_doc();
+        CHECK_EQ_INT(dx_strmap_put(&s->bodies, id, b), 0);
+    }
+    return b;
+}
+
+static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    (void)err;
+    docset *s = ud;
+    dx_strmap_put(&s->asked, id, (void *)1);
+    *out = body_doc(s, id);
+    return 0;
+}
+
+static int docs_changed(void *ud, const char *id)
+{
+    (void)id;
+    ((docset *)ud)->changed++;
+    return 0;
+}
+
+static y_doc *load_body(void *user, const char *id)
+{
+    return body_doc(user, id);
+}
+
+/* The workspace as files, parents first: a tree of indexes, a broken part_of link, a broken
+ * attachment, an orphan, a private entry and audiences. */
+static const char *const files[][2] = {
+    {"README.md", "---\ntitle: Journal\ndescription: My notes\ncontents:\n"
+                  "- '[Notes](/notes/notes.md)'\n- '[Secret](/private.md)'\n"
+                  "audience:\n- family\n---\n\n# Journal\n"},
+    {"notes/notes.md", "---\ntitle: Notes\npart_of: '[Journal](/README.md)'\ncontents:\n"
+                       "- '[A](/notes/a.md)'\n- '[B](/notes/b.md)'\n- '[Gone](/notes/gone.md)'\n"
+                       "---\n\n# Notes\n"},
+    {"notes/a.md", "---\ntitle: A\npart_of: '[Notes](/notes/notes.md)'\n---\n\nHello world\n"
+                   "search me here\n"},
+    {"notes/b.md", "---\ntitle: B\npart_of: '[Notes](/notes/notes.md)'\naudience:\n- work\n"
+                   "attachments:\n- '[pic](/notes/missing.png)'\n---\n\nB body\n"},
+    {"private.md", "---\ntitle: Secret\npart_of: '[Journal](/README.md)'\naudience:\n"
+                   "- private\n---\n\nSearch me too\n"},
+    {"orphan.md", "---\ntitle: Orphan\n---\n\nnobody links here; search me\n"},
+    {"stray.md", "---\ntitle: Stray\npart_of: '[Gone](/nowhere.md)'\n---\n\nlost\n"},
+};
+#define N_FILES (sizeof files / sizeof *files)
+
+typedef struct fixture {
+    docset s;
+    char dir[64];
+    dx_workspace *disk, *mem;
+} fixture;
+
+/* With broken, notes/notes.md lists a file that does not exist. */
+static void fixture_open_with(fixture *f, bool broken)
+{
+    memset(f, 0, sizeof *f);
+    f->s.ws = new_doc();
+    f->s.d = (dx_docs){f->s.ws, docs_body, docs_changed, &f->s};
+    for (size_t i = 0; i < N_FILES; i++) {
+        char id[DX_UUID_LEN + 1];
+        dx_error e = DX_ERROR_INIT;
+        const char *text = files[i][1], *gone = "- '[Gone](/notes/gone.md)'\n";
+        dx_buf b = DX_BUF_INIT;
+        if (!broken && strstr(text, gone)) {
+            dx_buf_append(&b, text, (size_t)(strstr(text, gone) - text));
+            dx_buf_puts(&b, strstr(text, gone) + strlen(gone));
+            text = dx_buf_cstr(&b);
+        }
+        CHECK_EQ_INT(dx_uuid_v4(id), 0);
+        CHECK_EQ_INT(dx_ingest_entry(f->s.ws, id, files[i][0], text, strlen(text),
+                                     body_doc(&f->s, id), DX_LINK_MARKDOWN_ROOT, &e),
+                     0);
+        dx_buf_release(&b);
+    }
+    snprintf(f->dir, sizeof f->dir, "/tmp/dx_docfiles_XXXXXX");
+    CHECK(mkdtemp(f->dir) != NULL);
+    dx_error e = DX_ERROR_INIT;
+    size_t written = 0;
+    CHECK_EQ_INT(dx_materialize_to_dir(f->s.ws, load_body, &f->s, DX_LINK_MARKDOWN_ROOT, f->dir,
+                                       &written, &e),
+                 0);
+    CHECK_EQ_INT(written, N_FILES);
+    CHECK_EQ_INT(dx_workspace_open(f->dir, &f->disk, &e), 0);
+    CHECK_EQ_INT(dx_workspace_open_docs(&f->s.d, DX_LINK_MARKDOWN_ROOT, &f->mem, &e), 0);
+    CHECK(f->mem != NULL);
+}
+
+static void fixture_open(fixture *f)
+{
+    fixture_open_with(f, true);
+}
+
+static void fixture_close(fixture *f)
+{
+    dx_workspace_free(f->disk);
+    dx_workspace_free(f->mem);
+    for (size_t i = 0; i < f->s.bodies.cap; i++)
+        if (f->s.bodies.slots[i].key)
+            y_doc_free(f->s.bodies.slots[i].value);
+    dx_strmap_release(&f->s.bodies);
+    dx_strmap_release(&f->s.asked);
+    y_doc_free(f->s.ws);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* ---- the reads as text, to compare ---------------------------------------------------- */
+
+static char *tree_text(const dx_workspace *ws, const char *start, int depth)
+{
+    dx_tree_node *t = NULL;
+    dx_buf b = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_workspace_tree(ws, start, depth, &t, NULL), 0);
+    CHECK_EQ_INT(dx_tree_render(t, &b), 0);
+    dx_tree_free(t);
+    return dx_buf_detach(&b, NULL);
+}
+
+static char *report_text(dx_workspace *ws, dx_report *r)
+{
+    dx_buf b = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_workspace_validate(ws, r, NULL), 0);
+    dx_buf_printf(&b, "checked %zu\n", r->files_checked);
+    for (size_t i = 0; i < r->len; i++) {
+        const dx_issue *it = &r->items[i];
+        dx_buf_printf(&b, "%s %d %s %s %s: %s\n", it->kind, it->error, it->file,
+                      it->target ? it->target : "-", it->suggestion ? it->suggestion : "-",
+                      it->message);
+    }
+    CHECK_EQ_INT(dx_buf_error(&b), 0);
+    return dx_buf_detach(&b, NULL);
+}
+
+static bool has_issue(const dx_report *r, const char *kind, const char *file)
+{
+    for (size_t i = 0; i < r->len; i++)
+        if (!strcmp(r->items[i].kind, kind) && !strcmp(r->items[i].file, file))
+            return true;
+    return false;
+}
+
+static char *join(const dx_strlist *l)
+{
+    dx_buf b = DX_BUF_INIT;
+    for (size_t i = 0; i < l->len; i++)
+        dx_buf_printf(&b, "%s\n", l->items[i]);
+    return dx_buf_detach(&b, NULL);
+}
+
+static char *search_text(const dx_workspace *ws, const char *pattern, const char *property)
+{
+    dx_matches m = {0};
+    dx_buf b = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_workspace_search(ws, pattern, property, &m, NULL), 0);
+    for (size_t i = 0; i < m.len; i++)
+        dx_buf_printf(&b, "%s:%zu:%s\n", m.items[i].file, m.items[i].line, m.items[i].text);
+    dx_matches_release(&m);
+    return dx_buf_detach(&b, NULL);
+}
+
+static char *files_text(const dx_workspace *ws)
+{
+    dx_strlist l = DX_STRLIST_INIT;
+    CHECK_EQ_INT(dx_workspace_list_files(ws, false, &l, NULL), 0);
+    char *s = join(&l);
+    dx_strlist_release(&l);
+    return s;
+}
+
+#define CHECK_SAME(expr_disk, expr_mem)                                                            \
+    do {                                                                                           \
+        char *a_s = (expr_disk), *b_s = (expr_mem);                                                \
+        CHECK_EQ_STR(b_s, a_s);                                                                    \
+        free(a_s);                                                                                 \
+        free(b_s);                                                                                 \
+    } while (0)
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+TEST(test_docfiles_tree_matches_disk_and_renders_lazily)
+{
+    fixture f;
+    fixture_open(&f);
+    size_t asked_at_open = f.s.asked.len;
+    char *t1 = tree_text(f.mem, NULL, 1);
+    /* Depth 1 renders the root index and its two children, not the other bodies. */
+    CHECK_EQ_INT(f.s.asked.len, 3);
+    CHECK(asked_at_open <= 1);
+    CHECK(strstr(t1, "Journal - My notes\n") == t1);
+    CHECK_SAME(tree_text(f.disk, NULL, 1), t1);
+    CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(f.mem, NULL, 0));
+    CHECK_SAME(tree_text(f.disk, "notes/notes.md", 0), tree_text(f.mem, "notes/notes.md", 0));
+    CHECK_SAME(tree_text(f.disk, "nowhere.md", 0), tree_text(f.mem, "nowhere.md", 0));
+    CHECK_SAME(files_text(f.disk), files_text(f.mem));
+    CHECK_EQ_STR(dx_workspace_root_file(f.mem), "README.md");
+    CHECK_EQ_STR(dx_workspace_root(f.mem), "");
+    fixture_close(&f);
+}
+
+TEST(test_docfiles_validate_matches_disk)
+{
+    fixture f;
+    fixture_open(&f);
+    dx_report rd, rm;
+    char *a = report_text(f.disk, &rd), *b = report_text(f.mem, &rm);
+    CHECK_EQ_STR(b, a);
+    CHECK(has_issue(&rm, "OrphanFile", "orphan.md"));
+    CHECK(has_issue(&rm, "OrphanFile", "stray.md")); /* its part_of names no file */
+    CHECK(has_issue(&rm, "BrokenContentsRef", "notes/notes.md"));
+    CHECK(has_issue(&rm, "BrokenAttachment", "notes/b.md"));
+    CHECK(rm.files_checked >= 5);
+    free(a);
+    free(b);
+    dx_report_release(&rd);
+    dx_report_release(&rm);
+    fixture_close(&f);
+}
+
+TEST(test_docfiles_search_matches_disk)
+{
+    fixture f;
+    fixture_open(&f);
+    char *m = search_text(f.mem, "search me", NULL);
+    CHECK(strstr(m, "notes/a.md:") && strstr(m, "orphan.md:") && strstr(m, "private.md:"));
+    CHECK_SAME(search_text(f.disk, "search me", NULL), m);
+    CHECK_SAME(search_text(f.disk, "e", "title"), search_text(f.mem, "e", "title"));
+    CHECK_SAME(search_text(f.disk, "nothing like it", NULL),
+               search_text(f.mem, "nothing like it", NULL));
+    fixture_close(&f);
+}
+
+/* Every file below dir (as written by export) with its bytes. */
+static char *tree_bytes(const char *dir, const dx_strlist *paths)
+{
+    dx_buf b = DX_BUF_INIT, t = DX_BUF_INIT;
+    for (size_t i = 0; i < paths->len; i++) {
+        dx_buf_reset(&t);
+        CHECK_EQ_INT(dx_fs_read_in(dir, paths->items[i], &t, NULL, NULL), 0);
+        dx_buf_printf(&b, "== %s\n%s", paths->items[i], dx_buf_cstr(&t));
+    }
+    dx_buf_release(&t);
+    return dx_buf_detach(&b, NULL);
+}
+
+static void export_both(fixture *f, const char *audience, bool any)
+{
+    char d1[] = "/tmp/dx_docexp_XXXXXX", d2[] = "/tmp/dx_docexp_XXXXXX";
+    CHECK(mkdtemp(d1) && mkdtemp(d2));
+    dx_export_options o = {.audience = audience};
+    dx_strlist inc[2] = {DX_STRLIST_INIT, DX_STRLIST_INIT},
+               exc[2] = {DX_STRLIST_INIT, DX_STRLIST_INIT};
+    dx_error e = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_workspace_export(f->disk, d1, &o, &inc[0], &exc[0], &e), 0);
+    CHECK_EQ_INT(dx_workspace_export(f->mem, d2, &o, &inc[1], &exc[1], &e), 0);
+    CHECK(any == (inc[1].len > 0));
+    CHECK(!any || dx_strlist_find(&exc[1], "private.md (private)") >= 0);
+    CHECK_SAME(join(&inc[0]), join(&inc[1]));
+    CHECK_SAME(join(&exc[0]), join(&exc[1]));
+    CHECK_SAME(tree_bytes(d1, &inc[0]), tree_bytes(d2, &inc[1]));
+    for (int i = 0; i < 2; i++) {
+        dx_strlist_release(&inc[i]);
+        dx_strlist_release(&exc[i]);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", d1, d2);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+TEST(test_docfiles_export_matches_disk)
+{
+    fixture f;
+    /* Export fails on a contents link to a missing file, on a disk as over documents: that
+     * case is checked apart. */
+    fixture_open_with(&f, false);
+    export_both(&f, "family", true);
+    export_both(&f, "work", false); /* the root is for family only */
+    export_both(&f, "*", true);
+    fixture_close(&f);
+    fixture_open(&f);
+    char d1[] = "/tmp/dx_docexp_XXXXXX", d2[] = "/tmp/dx_docexp_XXXXXX";
+    CHECK(mkdtemp(d1) && mkdtemp(d2));
+    dx_export_options o = {.audience = "family"};
+    dx_error e1 = DX_ERROR_INIT, e2 = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_workspace_export(f.disk, d1, &o, NULL, NULL, &e1), DX_ENOTFOUND);
+    CHECK_EQ_INT(dx_workspace_export(f.mem, d2, &o, NULL, NULL, &e2), DX_ENOTFOUND);
+    CHECK_EQ_STR(e2.msg, e1.msg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", d1, d2);
+    CHECK_EQ_INT(system(cmd), 0);
+    fixture_close(&f);
+}
+
+TEST(test_docfiles_daily_creates_the_same_entry_as_crdt_edits)
+{
+    fixture f;
+    fixture_open(&f);
+    dx_buf pd = DX_BUF_INIT, pm = DX_BUF_INIT;
+    bool cd = false, cm = false;
+    dx_error e = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_workspace_daily(f.disk, "2026-12-04", "daily", &pd, &cd, &e), 0);
+    CHECK_EQ_INT(dx_workspace_daily(f.mem, "2026-12-04", "daily", &pm, &cm, &e), 0);
+    CHECK(cd && cm);
+    CHECK_EQ_STR(dx_buf_cstr(&pm), dx_buf_cstr(&pd));
+    /* Staged: the documents have not changed yet, the workspace shows the staged files. */
+    size_t n_staged = 0;
+    dx_workspace_staged(f.mem, &n_staged);
+    CHECK(n_staged >= 4);
+    CHECK_EQ_INT(f.s.changed, 0);
+    CHECK_SAME(files_text(f.disk), files_text(f.mem));
+    size_t n = 0;
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, &n, &e), 0);
+    CHECK_EQ_INT(n, n_staged);
+    CHECK_EQ_INT(f.s.changed, (int)n);
+    dx_workspace_staged(f.mem, &n_staged);
+    CHECK_EQ_INT(n_staged, 0);
+    /* The documents now hold the new entries: a fresh view of them agrees with the disk. */
+    dx_workspace *again = NULL;
+    CHECK_EQ_INT(dx_workspace_open_docs(&f.s.d, DX_LINK_MARKDOWN_ROOT, &again, &e), 0);
+    CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(again, NULL, 0));
+    CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(f.mem, NULL, 0));
+    CHECK_SAME(files_text(f.disk), files_text(again));
+    char id[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, dx_buf_cstr(&pd), id, NULL), 0);
+    /* The lookup finds it now, and creates nothing. */
+    dx_buf_reset(&pm);
+    CHECK_EQ_INT(dx_workspace_daily(again, "2026-12-04", "daily", &pm, &cm, &e), 0);
+    CHECK(!cm);
+    CHECK_EQ_STR(dx_buf_cstr(&pm), dx_buf_cstr(&pd));
+    dx_workspace_staged(again, &n_staged);
+    CHECK_EQ_INT(n_staged, 0);
+    dx_workspace_free(again);
+    dx_buf_release(&pd);
+    dx_buf_release(&pm);
+    fixture_close(&f);
+}
+
+TEST(test_docfiles_fix_as_crdt_edits_makes_validate_clean)
+{
+    fixture f;
+    fixture_open(&f);
+    dx_report r0, r1;
+    dx_strlist fixed = DX_STRLIST_INIT, failed = DX_STRLIST_INIT;
+    dx_strlist dfixed = DX_STRLIST_INIT, dfailed = DX_STRLIST_INIT;
+    dx_error e = DX_ERROR_INIT;
+    /* The same fix on the disk, for comparison. */
+    CHECK_EQ_INT(dx_workspace_validate(f.disk, &r0, NULL), 0);
+    CHECK_EQ_INT(dx_workspace_fix(f.disk, &r0, &dfixed, &dfailed, &e), 0);
+    dx_report_release(&r0);
+    CHECK_EQ_INT(dx_workspace_validate(f.mem, &r0, NULL), 0);
+    CHECK(r0.len >= 3);
+    CHECK_EQ_INT(dx_workspace_fix(f.mem, &r0, &fixed, &failed, &e), 0);
+    dx_report_release(&r0);
+    CHECK_SAME(join(&dfixed), join(&fixed));
+    CHECK_EQ_INT(failed.len, 0);
+    CHECK_EQ_INT(f.s.changed, 0);
+    size_t n = 0;
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, &n, &e), 0);
+    CHECK(n >= 3);
+    /* Read back from the documents alone: clean, and as the fixed disk. */
+    dx_workspace *again = NULL;
+    CHECK_EQ_INT(dx_workspace_open_docs(&f.s.d, DX_LINK_MARKDOWN_ROOT, &again, &e), 0);
+    char *clean = report_text(again, &r1);
+    CHECK_EQ_INT(r1.len, 0);
+    CHECK_SAME(report_text(f.disk, &r0 /* released below */), clean);
+    dx_report_release(&r1);
+    CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(again, NULL, 0));
+    /* Nothing is left to fix. */
+    dx_report_release(&r0);
+    CHECK_EQ_INT(dx_workspace_validate(again, &r0, NULL), 0);
+    CHECK_EQ_INT(r0.len, 0);
+    dx_report_release(&r0);
+    dx_workspace_free(again);
+    dx_strlist_release(&fixed);
+    dx_strlist_release(&failed);
+    dx_strlist_release(&dfixed);
+    dx_strlist_release(&dfailed);
+    fixture_close(&f);
+}
+
+TEST(test_docfiles_move_and_delete_are_taken_in)
+{
+    fixture f;
+    fixture_open(&f);
+    dx_error e = DX_ERROR_INIT;
+    char a_id[DX_UUID_LEN + 1], b_id[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "notes/a.md", a_id, NULL), 0);
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "notes/b.md", b_id, NULL), 0);
+    CHECK_EQ_INT(dx_workspace_move(f.disk, "notes/a.md", "notes/renamed.md", &e), 0);
+    CHECK_EQ_INT(dx_workspace_move(f.mem, "notes/a.md", "notes/renamed.md", &e), 0);
+    CHECK_EQ_INT(dx_workspace_delete(f.disk, "notes/b.md", &e), 0);
+    CHECK_EQ_INT(dx_workspace_delete(f.mem, "notes/b.md", &e), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, NULL, &e), 0);
+    /* The moved entry keeps its id; the deleted one is marked deleted. */
+    char id[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "notes/renamed.md", id, NULL), 0);
+    CHECK_EQ_STR(id, a_id);
+    CHECK(!dx_wsdoc_is_live(f.s.ws, b_id));
+    dx_workspace *again = NULL;
+    CHECK_EQ_INT(dx_workspace_open_docs(&f.s.d, DX_LINK_MARKDOWN_ROOT, &again, &e), 0);
+    CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(again, NULL, 0));
+    CHECK_SAME(files_text(f.disk), files_text(again));
+    dx_report r, r2;
+    CHECK_SAME(report_text(f.disk, &r), report_text(again, &r2));
+    dx_report_release(&r);
+    dx_report_release(&r2);
+    dx_workspace_free(again);
+    fixture_close(&f);
+}
+
+TEST(test_docfiles_refuses_what_it_cannot_do)
+{
+    fixture f;
+    fixture_open(&f);
+    dx_error e = DX_ERROR_INIT;
+    /* A disk workspace's staged files are its session's to take in. */
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.disk, NULL, &e), DX_EINVAL);
+    CHECK(strstr(e.msg, f.dir) != NULL);
+    /* Staging cannot be turned off: there is no disk to write. */
+    dx_workspace_set_staging(f.mem, false);
+    CHECK_EQ_INT(dx_workspace_create(f.mem, "notes/new.md", "New", false, &e), 0);
+    size_t n = 0;
+    dx_workspace_staged(f.mem, &n);
+    CHECK(n >= 2);
+    /* Documents without a root index. */
+    y_doc *empty = new_doc();
+    dx_docs d = {empty, docs_body, NULL, &f.s};
+    dx_workspace *ws = (dx_workspace *)1;
+    CHECK_EQ_INT(dx_workspace_open_docs(&d, DX_LINK_MARKDOWN_ROOT, &ws, &e), DX_ENOTFOUND);
+    CHECK(ws == NULL);
+    CHECK(strstr(e.msg, "root index") != NULL);
+    y_doc_free(empty);
+    fixture_close(&f);
+}
+
+int main(void)
+{
+    RUN(test_docfiles_tree_matches_disk_and_renders_lazily);
+    RUN(test_docfiles_validate_matches_disk);
+    RUN(test_docfiles_search_matches_disk);
+    RUN(test_docfiles_export_matches_disk);
+    RUN(test_docfiles_daily_creates_the_same_entry_as_crdt_edits);
+    RUN(test_docfiles_fix_as_crdt_edits_makes_validate_clean);
+    RUN(test_docfiles_move_and_delete_are_taken_in);
+    RUN(test_docfiles_refuses_what_it_cannot_do);
+    return TEST_REPORT();
+}
