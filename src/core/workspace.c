@@ -189,9 +189,13 @@ static int find_root_in(const dx_ws_backend *be, void *ud, dx_buf *name)
         if (is_root_index(be, ud, first[i]))
             return dx_buf_puts(name, first[i]) ? DX_ENOMEM : 0;
     dx_strlist names = DX_STRLIST_INIT;
-    be->list(ud, "", push_markdown_name, &names);
+    int rc = be->list(ud, "", push_markdown_name, &names);
+    if (rc) {
+        dx_strlist_release(&names);
+        return rc;
+    }
     dx_strlist_sort(&names);
-    int rc = DX_ENOTFOUND;
+    rc = DX_ENOTFOUND;
     for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++)
         if (is_root_index(be, ud, names.items[i]))
             rc = dx_buf_puts(name, names.items[i]) ? DX_ENOMEM : 0;
@@ -867,7 +871,12 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
     }
     /* Any other index in the directory, by name. */
     dx_strlist names = DX_STRLIST_INIT;
-    ws->be->list(ws->be_ud, dir, push_markdown_name, &names);
+    int lrc = ws->be->list(ws->be_ud, dir, push_markdown_name, &names);
+    if (lrc) {
+        dx_strlist_release(&names);
+        dx_buf_release(&cand);
+        return dx_error_set(err, lrc, "cannot list the directory '%s': %s", dir, dx_strerror(lrc));
+    }
     /* Staged files of the directory count; staged removals do not. */
     size_t dl = strlen(dir);
     for (size_t i = 0; i < ws->n_staged; i++) {
