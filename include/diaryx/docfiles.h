@@ -36,11 +36,13 @@ int dx_workspace_open_docs(const dx_docs *d, dx_link_format fmt, dx_workspace **
 /* Take the changes staged in ws (opened with dx_workspace_open_docs over d) into the documents
  * as CRDT edits (dx_ingest_entry): a new file becomes a new entry, a changed file an edit of
  * its entry (only what differs), a moved file keeps its entry at the new path, a removed file
- * marks its entry deleted. Entries are taken in parents first (a part_of resolves to an entry
- * already at its path), and every one is reported to d->changed. Then the staging area is
- * cleared and ws reads the documents with these edits. *n (may be NULL) receives the number
- * of entries changed. DX_EINVAL when ws is not over documents; DX_EPARSE (naming the file)
- * when a staged file cannot be taken in; on an error, the entries taken in before it stay
+ * marks its entry deleted; a file that is not an entry (an attachment) has no place in the
+ * documents and is left out (the documents hold no attachment bytes). Entries are taken in parents
+ * first (a part_of resolves to an entry already at its path), and every one is reported to
+ * d->changed. Then the staging area is cleared and ws reads the documents with these edits. *n (may
+ * be NULL) receives the number of entries changed. DX_EINVAL when ws is not over documents;
+ * DX_EPATH for a note at a path no entry may have (dx_workspace_check_path); DX_EPARSE (naming the
+ * file) when a staged file cannot be taken in; on an error, the entries taken in before it stay
  * (each one whole) and the staging area is kept. */
 int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error *err);
 

@@ -257,6 +257,15 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
         all[i].done = s->removed;
         if (s->removed)
             continue;
+        /* Only entries live in the documents: another file (an attachment) has no place
+         * there; a note at a path no entry may have is refused, as a session refuses it. */
+        dx_error pe = DX_ERROR_INIT;
+        if (dx_workspace_check_path(s->path, NULL, &pe) != 0) {
+            all[i].done = true;
+            if (dx_path_is_markdown(s->path))
+                rc = dx_error_set(err, pe.code, "%s", pe.msg);
+            continue;
+        }
         const char *id = s->moved_from ? dx_strmap_get(&f->ids, s->moved_from) : NULL;
         if (!id)
             id = dx_strmap_get(&f->ids, s->path);
@@ -278,7 +287,7 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
         if (staged[i].removed && !rc)
             remove_file(f, staged[i].path);
     }
-    if (rc)
+    if (rc == DX_ENOMEM || rc == DX_EIO)
         dx_error_set(err, rc, rc == DX_ENOMEM ? "out of memory" : "no random source for entry ids");
     /* 2. Parents first: an entry's path is derived from its parent's. A cycle of staged
      *    part_of links (which validate reports) is taken in as it comes. */

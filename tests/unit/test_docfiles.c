@@ -18,8 +18,9 @@
  * use (as a store with no such document would). */
 typedef struct docset {
     y_doc *ws;
-    dx_strmap bodies; /* id -> y_doc * */
-    dx_strmap asked;  /* ids whose body the workspace asked for */
+    dx_strmap bodies;           /* id -> y_doc * */
+    dx_strmap asked;            /* ids whose body the workspace asked for */
+    char fail[DX_UUID_LEN + 1]; /* the body that cannot be loaded */
     int changed;
     dx_docs d;
 } docset;
@@ -43,8 +44,9 @@ static y_doc *body_doc(docset *s, const char *id)
 
 static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
 {
-    (void)err;
     docset *s = ud;
+    if (!strcmp(id, s->fail))
+        return dx_error_set(err, DX_EIO, "cannot load the body of %s", id);
     dx_strmap_put(&s->asked, id, (void *)1);
     *out = body_doc(s, id);
     return 0;
@@ -471,6 +473,62 @@ TEST(test_docfiles_refuses_what_it_cannot_do)
     fixture_close(&f);
 }
 
+static int changed_fails(void *ud, const char *id)
+{
+    (void)ud;
+    (void)id;
+    return 1;
+}
+
+TEST(test_docfiles_failures_are_reported_and_keep_the_staging)
+{
+    fixture f;
+    fixture_open(&f);
+    dx_error e = DX_ERROR_INIT;
+    /* A staged file that cannot be taken in: nothing else was staged, nothing changes. */
+    const char *bad = "---\ntitle: never closed\n";
+    CHECK_EQ_INT(dx_workspace_put_file(f.mem, "notes/bad.md", bad, strlen(bad), &e), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, NULL, &e), DX_EPARSE);
+    CHECK(strstr(e.msg, "notes/bad.md") != NULL);
+    size_t n = 0;
+    dx_workspace_staged(f.mem, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(f.s.changed, 0);
+    dx_workspace_staged_clear(f.mem);
+    /* A note where no entry may be; an attachment, which is no entry, is left out. */
+    CHECK_EQ_INT(dx_workspace_put_file(f.mem, ".hidden/x.md", "x\n", 2, &e), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, NULL, &e), DX_EPATH);
+    CHECK(strstr(e.msg, ".hidden/x.md") != NULL);
+    dx_workspace_staged_clear(f.mem);
+    CHECK_EQ_INT(dx_workspace_put_file(f.mem, "notes/pic.png", "PNG", 3, &e), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, &n, &e), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(f.s.changed, 0);
+    /* The listener of changes failing: out of memory, the staging kept. */
+    dx_docs d = f.s.d;
+    d.changed = changed_fails;
+    CHECK_EQ_INT(dx_workspace_create(f.mem, "notes/c.md", "C", false, &e), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&d, f.mem, NULL, &e), DX_ENOMEM);
+    dx_workspace_staged(f.mem, &n);
+    CHECK(n >= 2);
+    /* A body that cannot be loaded: the read of its file fails with the loader's error, and
+     * the tree shows that entry as an error. */
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "notes/a.md", f.s.fail, NULL), 0);
+    dx_fm *fm = NULL;
+    CHECK_EQ_INT(dx_workspace_read(f.mem, "notes/a.md", &fm, &e), DX_EIO);
+    CHECK(strstr(e.msg, f.s.fail) != NULL);
+    CHECK(fm == NULL);
+    char *t = tree_text(f.mem, NULL, 0);
+    CHECK(strstr(t, "(error: notes/a.md)") != NULL);
+    free(t);
+    /* Without a root index to read, there is no workspace. */
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "README.md", f.s.fail, NULL), 0);
+    dx_workspace *ws = NULL;
+    CHECK_EQ_INT(dx_workspace_open_docs(&f.s.d, DX_LINK_MARKDOWN_ROOT, &ws, &e), DX_ENOTFOUND);
+    CHECK(ws == NULL);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     RUN(test_docfiles_tree_matches_disk_and_renders_lazily);
@@ -481,5 +539,6 @@ int main(void)
     RUN(test_docfiles_fix_as_crdt_edits_makes_validate_clean);
     RUN(test_docfiles_move_and_delete_are_taken_in);
     RUN(test_docfiles_refuses_what_it_cannot_do);
+    RUN(test_docfiles_failures_are_reported_and_keep_the_staging);
     return TEST_REPORT();
 }
