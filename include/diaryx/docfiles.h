@@ -5,7 +5,9 @@
  *
  * The files are the rendered files of the live entries (materialize.h): path -> bytes, each
  * rendered when a read needs it, so a tree of depth 1 renders the root index and its children
- * only, not every body. Directories are implied by the paths. The paths are indexed once, when
+ * only. Reads of frontmatter alone (tree, validate, the root lookup) render it without the
+ * body and load no body document; search and export load every body they read. Directories
+ * are implied by the paths. The paths are indexed once, when
  * the workspace is opened: the workspace shows the documents as they were then, plus its own
  * staged changes (edits made to the documents by others afterwards are not seen; open a new
  * one).

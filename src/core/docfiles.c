@@ -11,7 +11,7 @@
 #include "diaryx/paths.h"
 #include "diaryx/wsdoc.h"
 
-/* The file set: which paths exist (the index built at open, kept up to date by
+/* The file set: which paths exist (indexed from the documents at open, and again after
  * dx_docs_take_staged); the bytes are rendered on each read. */
 typedef struct docfiles {
     dx_docs d;
@@ -20,11 +20,8 @@ typedef struct docfiles {
     dx_strmap dirs; /* directory ("" = the top) -> its names (owned dx_strlist *) */
 } docfiles;
 
-static void docfiles_free(void *ud)
+static void index_release(docfiles *f)
 {
-    docfiles *f = ud;
-    if (!f)
-        return;
     for (size_t i = 0; i < f->ids.cap; i++)
         if (f->ids.slots[i].key)
             free(f->ids.slots[i].value);
@@ -35,7 +32,13 @@ static void docfiles_free(void *ud)
         }
     dx_strmap_release(&f->ids);
     dx_strmap_release(&f->dirs);
-    free(f);
+}
+
+static void docfiles_free(void *ud)
+{
+    if (ud)
+        index_release(ud);
+    free(ud);
 }
 
 /* Add name to the listing of directory dir, registering dir in its own parent's listing
@@ -105,21 +108,42 @@ static int each_path(void *ud, const char *id, const char *path)
     return add_file(ud, path, id);
 }
 
+/* The index of the paths the documents hold now. */
+static int reindex(docfiles *f, dx_error *err)
+{
+    index_release(f);
+    int rc = dx_wsdoc_each_path(f->d.workspace, each_path, f, err);
+    if (rc == DX_ENOMEM)
+        dx_error_set(err, rc, "out of memory indexing the workspace documents");
+    return rc;
+}
+
 /* ---- the backend -------------------------------------------------------------------------- */
 
-static int docfiles_read(void *ud, const char *rel, dx_buf *out, dx_error *err)
+/* The file of rel rendered from the documents; with head, without its body (the body
+ * document is not even loaded). */
+static int render(docfiles *f, const char *rel, bool head, dx_buf *out, dx_error *err)
 {
-    docfiles *f = ud;
     const char *id = dx_strmap_get(&f->ids, rel);
     if (!id)
         return DX_ENOTFOUND;
     y_doc *body = NULL;
     dx_buf path = DX_BUF_INIT;
-    int rc = f->d.body(f->d.ud, id, &body, err);
+    int rc = head ? 0 : f->d.body(f->d.ud, id, &body, err);
     if (!rc)
         rc = dx_materialize_entry(f->d.workspace, id, body, f->fmt, &path, out, err);
     dx_buf_release(&path);
     return rc;
+}
+
+static int docfiles_read(void *ud, const char *rel, dx_buf *out, dx_error *err)
+{
+    return render(ud, rel, false, out, err);
+}
+
+static int docfiles_read_head(void *ud, const char *rel, dx_buf *out, dx_error *err)
+{
+    return render(ud, rel, true, out, err);
 }
 
 static int docfiles_stat(void *ud, const char *rel, dx_ws_kind *kind, dx_error *err)
@@ -154,8 +178,8 @@ static int docfiles_list(void *ud, const char *dir, dx_ws_entry_fn fn, void *cb)
     return rc;
 }
 
-static const dx_ws_backend docfiles_backend = {docfiles_read, docfiles_stat, docfiles_list,
-                                               docfiles_free};
+static const dx_ws_backend docfiles_backend = {docfiles_read, docfiles_read_head, docfiles_stat,
+                                               docfiles_list, docfiles_free};
 
 int dx_workspace_open_docs(const dx_docs *d, dx_link_format fmt, dx_workspace **out, dx_error *err)
 {
@@ -165,9 +189,7 @@ int dx_workspace_open_docs(const dx_docs *d, dx_link_format fmt, dx_workspace **
         return dx_error_set(err, DX_ENOMEM, "out of memory opening the workspace documents");
     f->d = *d;
     f->fmt = fmt;
-    int rc = dx_wsdoc_each_path(d->workspace, each_path, f, err);
-    if (rc == DX_ENOMEM)
-        dx_error_set(err, rc, "out of memory indexing the workspace documents");
+    int rc = reindex(f, err);
     if (rc) {
         docfiles_free(f);
         return rc;
@@ -317,6 +339,12 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
         free(all[i].parent);
     free(all);
     dx_strlist_release(&gone);
+    /* The documents say which entries are where now, whatever was taken in before a
+     * failure (and below a moved index, paths changed that no staged file names). */
+    dx_error re = DX_ERROR_INIT;
+    int irc = reindex(f, &re);
+    if (irc && !rc)
+        rc = dx_error_set(err, irc, "%s", re.msg);
     if (!rc)
         dx_workspace_staged_clear(ws);
     if (n)

@@ -154,7 +154,7 @@ static int disk_list(void *ud, const char *dir, dx_ws_entry_fn fn, void *cb)
     return rc;
 }
 
-const dx_ws_backend dx_ws_disk = {disk_read, disk_stat, disk_list, NULL};
+const dx_ws_backend dx_ws_disk = {disk_read, NULL, disk_stat, disk_list, NULL};
 
 /* ---- opening ------------------------------------------------------------------------- */
 
@@ -165,7 +165,7 @@ static bool is_root_index(const dx_ws_backend *be, void *ud, const char *name)
     dx_buf text = DX_BUF_INIT;
     dx_fm *fm = NULL;
     bool yes = false;
-    if (be->read(ud, name, &text, NULL) == 0 &&
+    if ((be->read_head ? be->read_head : be->read)(ud, name, &text, NULL) == 0 &&
         dx_fm_parse(dx_buf_cstr(&text), text.len, name, &fm, NULL) == 0)
         yes = dx_fm_has(fm, "contents") && !dx_fm_has(fm, "part_of");
     dx_fm_free(fm);
@@ -207,7 +207,7 @@ static int find_root_in(const dx_ws_backend *be, void *ud, dx_buf *name)
 static void read_link_format(dx_workspace *ws)
 {
     dx_fm *fm = NULL;
-    if (dx_workspace_read(ws, ws->root_file, &fm, NULL) == 0) {
+    if (dx_ws_read_fm(ws, ws->root_file, &fm, NULL) == 0) {
         const char *f = dx_fm_get(fm, "link_format");
         dx_link_format lf;
         if (f && dx_link_format_parse(f, &lf) == 0)
@@ -410,7 +410,8 @@ void dx_workspace_staged_clear(dx_workspace *ws)
     dx_strmap_release(&ws->staged_at);
 }
 
-int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_error *err)
+/* The bytes of rel (head: its frontmatter may be all there is, see dx_ws_backend). */
+static int read_file(const dx_workspace *ws, const char *rel, bool head, dx_buf *out, dx_error *err)
 {
     const dx_staged *f = staged_find(ws, rel);
     if (f && f->removed)
@@ -423,10 +424,16 @@ int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_er
         if (src != DX_ENOTFOUND)
             return src;
     }
-    int rc = ws->be->read(ws->be_ud, rel, out, err);
+    int rc = head && ws->be->read_head ? ws->be->read_head(ws->be_ud, rel, out, err)
+                                       : ws->be->read(ws->be_ud, rel, out, err);
     if (rc == DX_ENOTFOUND)
         dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
     return rc;
+}
+
+int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_error *err)
+{
+    return read_file(ws, rel, false, out, err);
 }
 
 int dx_ws_write_bytes(dx_workspace *ws, const char *rel, const char *data, size_t len,
@@ -492,15 +499,25 @@ static int free_path(const dx_workspace *ws, const char *rel, dx_error *err)
 
 /* ---- entries --------------------------------------------------------------------------- */
 
-int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+static int read_note(const dx_workspace *ws, const char *rel, bool head, dx_fm **out, dx_error *err)
 {
     dx_buf text = DX_BUF_INIT;
     *out = NULL;
-    int rc = dx_ws_read_bytes(ws, rel, &text, err);
+    int rc = read_file(ws, rel, head, &text, err);
     if (!rc)
         rc = dx_fm_parse(dx_buf_cstr(&text), text.len, rel, out, err);
     dx_buf_release(&text);
     return rc;
+}
+
+int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+{
+    return read_note(ws, rel, false, out, err);
+}
+
+int dx_ws_read_fm(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+{
+    return read_note(ws, rel, true, out, err);
 }
 
 int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
@@ -531,7 +548,7 @@ int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *
 {
     dx_fm *fm = NULL;
     const char *title = NULL;
-    if (dx_path_is_markdown(target_rel) && dx_workspace_read(ws, target_rel, &fm, NULL) == 0)
+    if (dx_path_is_markdown(target_rel) && dx_ws_read_fm(ws, target_rel, &fm, NULL) == 0)
         title = dx_fm_get(fm, "title");
     int rc = dx_link_write(target_rel, from_rel, title, ws->format, out);
     dx_fm_free(fm);
@@ -588,7 +605,7 @@ static dx_tree_node *build_node(const dx_workspace *ws, const char *rel, int dep
     }
     dx_fm *fm = NULL;
     dx_error err = DX_ERROR_INIT;
-    int rc = dx_workspace_read(ws, rel, &fm, &err);
+    int rc = dx_ws_read_fm(ws, rel, &fm, &err);
     if (rc) {
         n->status = rc == DX_ENOTFOUND ? DX_NODE_MISSING : DX_NODE_ERROR;
         n->title = dx_buf_detach(&stem, NULL);
@@ -844,7 +861,7 @@ int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child,
 static bool has_contents(const dx_workspace *ws, const char *rel)
 {
     dx_fm *fm = NULL;
-    bool yes = dx_workspace_read(ws, rel, &fm, NULL) == 0 && dx_fm_has(fm, "contents");
+    bool yes = dx_ws_read_fm(ws, rel, &fm, NULL) == 0 && dx_fm_has(fm, "contents");
     dx_fm_free(fm);
     return yes;
 }

@@ -19,6 +19,9 @@ typedef int (*dx_ws_entry_fn)(void *cb, const char *name, dx_ws_kind kind);
 typedef struct dx_ws_backend {
     /* Append the bytes of the file at rel to out; DX_ENOTFOUND when there is none. */
     int (*read)(void *ud, const char *rel, dx_buf *out, dx_error *err);
+    /* Like read, for a reader of the frontmatter alone: the body may be left out (rendering
+     * it would load its document). NULL: read. */
+    int (*read_head)(void *ud, const char *rel, dx_buf *out, dx_error *err);
     /* What is at rel: 0 with *kind, DX_ENOTFOUND, or DX_EPATH (message in err) when a
      * symbolic link is at rel or on its way. */
     int (*stat)(void *ud, const char *rel, dx_ws_kind *kind, dx_error *err);
@@ -62,6 +65,9 @@ int dx_ws_write_bytes(dx_workspace *ws, const char *rel, const char *data, size_
                       dx_error *err);
 int dx_ws_remove(dx_workspace *ws, const char *rel, dx_error *err);
 bool dx_ws_exists(const dx_workspace *ws, const char *rel);
+/* dx_workspace_read for a check that uses no body and writes nothing back (tree, validate,
+ * titles of links): the parsed note may lack its body. */
+int dx_ws_read_fm(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err);
 
 /* Directories never scanned for entries. */
 bool dx_ws_skip_dir(const char *name);

@@ -218,18 +218,16 @@ static char *files_text(const dx_workspace *ws)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
-TEST(test_docfiles_tree_matches_disk_and_renders_lazily)
+TEST(test_docfiles_tree_matches_disk_and_loads_no_body)
 {
     fixture f;
     fixture_open(&f);
-    size_t asked_at_open = f.s.asked.len;
     char *t1 = tree_text(f.mem, NULL, 1);
-    /* Depth 1 renders the root index and its two children, not the other bodies. */
-    CHECK_EQ_INT(f.s.asked.len, 3);
-    CHECK(asked_at_open <= 1);
     CHECK(strstr(t1, "Journal - My notes\n") == t1);
     CHECK_SAME(tree_text(f.disk, NULL, 1), t1);
     CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(f.mem, NULL, 0));
+    /* Opening and trees read frontmatter only: no body document was loaded. */
+    CHECK_EQ_INT(f.s.asked.len, 0);
     CHECK_SAME(tree_text(f.disk, "notes/notes.md", 0), tree_text(f.mem, "notes/notes.md", 0));
     CHECK_SAME(tree_text(f.disk, "nowhere.md", 0), tree_text(f.mem, "nowhere.md", 0));
     CHECK_SAME(files_text(f.disk), files_text(f.mem));
@@ -248,6 +246,7 @@ TEST(test_docfiles_validate_matches_disk)
     CHECK(has_issue(&rm, "OrphanFile", "orphan.md"));
     CHECK(has_issue(&rm, "OrphanFile", "stray.md")); /* its part_of names no file */
     CHECK(has_issue(&rm, "BrokenContentsRef", "notes/notes.md"));
+    CHECK_EQ_INT(f.s.asked.len, 0); /* validate reads frontmatter only */
     CHECK(has_issue(&rm, "BrokenAttachment", "notes/b.md"));
     CHECK(rm.files_checked >= 5);
     free(a);
@@ -264,6 +263,7 @@ TEST(test_docfiles_search_matches_disk)
     char *m = search_text(f.mem, "search me", NULL);
     CHECK(strstr(m, "notes/a.md:") && strstr(m, "orphan.md:") && strstr(m, "private.md:"));
     CHECK_SAME(search_text(f.disk, "search me", NULL), m);
+    CHECK_EQ_INT(f.s.asked.len, N_FILES); /* a search reads every body */
     CHECK_SAME(search_text(f.disk, "e", "title"), search_text(f.mem, "e", "title"));
     CHECK_SAME(search_text(f.disk, "nothing like it", NULL),
                search_text(f.mem, "nothing like it", NULL));
@@ -473,6 +473,14 @@ TEST(test_docfiles_refuses_what_it_cannot_do)
     fixture_close(&f);
 }
 
+static int count_entry(void *ud, const char *id, const char *path)
+{
+    (void)id;
+    (void)path;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
 static int changed_fails(void *ud, const char *id)
 {
     (void)ud;
@@ -504,6 +512,18 @@ TEST(test_docfiles_failures_are_reported_and_keep_the_staging)
     CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, &n, &e), 0);
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(f.s.changed, 0);
+    /* A body that cannot be loaded: the read of its file fails with the loader's error. */
+    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "notes/a.md", f.s.fail, NULL), 0);
+    dx_fm *fm = NULL;
+    CHECK_EQ_INT(dx_workspace_read(f.mem, "notes/a.md", &fm, &e), DX_EIO);
+    CHECK(strstr(e.msg, f.s.fail) != NULL);
+    CHECK(fm == NULL);
+    /* A tree and validate need no body: they still work. */
+    CHECK_SAME(tree_text(f.disk, NULL, 0), tree_text(f.mem, NULL, 0));
+    dx_report r1, r2;
+    CHECK_SAME(report_text(f.disk, &r1), report_text(f.mem, &r2));
+    dx_report_release(&r1);
+    dx_report_release(&r2);
     /* The listener of changes failing: out of memory, the staging kept. */
     dx_docs d = f.s.d;
     d.changed = changed_fails;
@@ -511,27 +531,17 @@ TEST(test_docfiles_failures_are_reported_and_keep_the_staging)
     CHECK_EQ_INT(dx_docs_take_staged(&d, f.mem, NULL, &e), DX_ENOMEM);
     dx_workspace_staged(f.mem, &n);
     CHECK(n >= 2);
-    /* A body that cannot be loaded: the read of its file fails with the loader's error, and
-     * the tree shows that entry as an error. */
-    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "notes/a.md", f.s.fail, NULL), 0);
-    dx_fm *fm = NULL;
-    CHECK_EQ_INT(dx_workspace_read(f.mem, "notes/a.md", &fm, &e), DX_EIO);
-    CHECK(strstr(e.msg, f.s.fail) != NULL);
-    CHECK(fm == NULL);
-    char *t = tree_text(f.mem, NULL, 0);
-    CHECK(strstr(t, "(error: notes/a.md)") != NULL);
-    free(t);
-    /* Without a root index to read, there is no workspace. */
-    CHECK_EQ_INT(dx_wsdoc_find_path(f.s.ws, "README.md", f.s.fail, NULL), 0);
-    dx_workspace *ws = NULL;
-    CHECK_EQ_INT(dx_workspace_open_docs(&f.s.d, DX_LINK_MARKDOWN_ROOT, &ws, &e), DX_ENOTFOUND);
-    CHECK(ws == NULL);
+    /* Taken in again: what the failed call took in is found, not made twice. */
+    CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.mem, NULL, &e), 0);
+    size_t live = 0;
+    CHECK_EQ_INT(dx_wsdoc_each_path(f.s.ws, count_entry, &live, NULL), 0);
+    CHECK_EQ_INT(live, N_FILES + 1);
     fixture_close(&f);
 }
 
 int main(void)
 {
-    RUN(test_docfiles_tree_matches_disk_and_renders_lazily);
+    RUN(test_docfiles_tree_matches_disk_and_loads_no_body);
     RUN(test_docfiles_validate_matches_disk);
     RUN(test_docfiles_search_matches_disk);
     RUN(test_docfiles_export_matches_disk);
