@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "diaryx/docfiles.h"
+#include "diaryx/docset.h"
 #include "diaryx/fs.h"
 #include "diaryx/materialize.h"
 #include "diaryx/strmap.h"
@@ -539,6 +540,104 @@ TEST(test_docfiles_failures_are_reported_and_keep_the_staging)
     fixture_close(&f);
 }
 
+/* The server's way: documents in a store file (no workspace directory), a docset over them,
+ * reads and a daily entry through a CRDT-backed workspace, the edits stored, and another
+ * docset over the store finding them. */
+typedef struct writer {
+    dx_crdt_store *store;
+    dx_docset *ds;
+    dx_docs d;
+} writer;
+
+static void writer_open(writer *w, const char *db)
+{
+    dx_error e = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_open(db, &w->store, &e), 0);
+    CHECK_EQ_INT(dx_docset_new(w->store, "test", &w->ds, &e), 0);
+    CHECK_EQ_INT(dx_docset_load(w->ds, &e), 0);
+    dx_docset_docs(w->ds, &w->d);
+}
+
+static void writer_store(writer *w)
+{
+    dx_error e = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_begin(w->store, &e), 0);
+    CHECK_EQ_INT(dx_docset_catch_up(w->ds, NULL, &e), 0);
+    CHECK_EQ_INT(dx_docset_flush(w->ds, NULL, NULL, &e), 0);
+    int64_t last = dx_store_last_id(w->store, NULL);
+    CHECK_EQ_INT(dx_store_commit(w->store, &e), 0);
+    dx_docset_set_seen(w->ds, last);
+    dx_docset_untouch(w->ds);
+}
+
+static void writer_close(writer *w)
+{
+    dx_docset_free(w->ds);
+    dx_store_close(w->store);
+}
+
+TEST(test_docfiles_over_a_docset_in_a_store)
+{
+    char dir[] = "/tmp/dx_docstore_XXXXXX", db[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(db, sizeof db, "%s/crdt.db", dir);
+    dx_error e = DX_ERROR_INIT;
+    writer a, b, c;
+    writer_open(&a, db);
+    for (size_t i = 0; i < N_FILES; i++) {
+        char id[DX_UUID_LEN + 1];
+        y_doc *body = NULL;
+        CHECK_EQ_INT(dx_uuid_v4(id), 0);
+        CHECK_EQ_INT(dx_docset_body(a.ds, id, &body, &e), 0);
+        CHECK_EQ_INT(dx_ingest_entry(a.d.workspace, id, files[i][0], files[i][1],
+                                     strlen(files[i][1]), body, DX_LINK_MARKDOWN_ROOT, &e),
+                     0);
+        CHECK_EQ_INT(dx_docset_touch(a.ds, id), 0);
+    }
+    writer_store(&a);
+    writer_close(&a);
+
+    writer_open(&b, db);
+    dx_workspace *ws = NULL;
+    CHECK_EQ_INT(dx_workspace_open_docs(&b.d, DX_LINK_MARKDOWN_ROOT, &ws, &e), 0);
+    dx_report r;
+    char *rep = report_text(ws, &r);
+    CHECK(has_issue(&r, "OrphanFile", "orphan.md"));
+    dx_report_release(&r);
+    free(rep);
+    dx_buf p1 = DX_BUF_INIT, p2 = DX_BUF_INIT;
+    bool created = false;
+    CHECK_EQ_INT(dx_workspace_daily(ws, "2026-12-04", NULL, &p1, &created, &e), 0);
+    CHECK(created);
+    size_t n = 0;
+    CHECK_EQ_INT(dx_docs_take_staged(&b.d, ws, &n, &e), 0);
+    CHECK(n >= 3);
+    CHECK_EQ_INT(dx_docset_touched(b.ds)->len, n);
+    CHECK(dx_docset_unsaved(b.ds));
+    writer_store(&b);
+    dx_workspace_free(ws);
+    writer_close(&b);
+
+    /* Another docset over the store finds the entry: nothing to create. */
+    writer_open(&c, db);
+    CHECK_EQ_INT(dx_workspace_open_docs(&c.d, DX_LINK_MARKDOWN_ROOT, &ws, &e), 0);
+    CHECK_EQ_INT(dx_workspace_daily(ws, "2026-12-04", NULL, &p2, &created, &e), 0);
+    CHECK(!created);
+    CHECK_EQ_STR(dx_buf_cstr(&p2), dx_buf_cstr(&p1));
+    dx_workspace_staged(ws, &n);
+    CHECK_EQ_INT(n, 0);
+    char *t = tree_text(ws, NULL, 0);
+    CHECK(strstr(t, "2026") != NULL);
+    free(t);
+    dx_workspace_free(ws);
+    writer_close(&c);
+    dx_buf_release(&p1);
+    dx_buf_release(&p2);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     RUN(test_docfiles_tree_matches_disk_and_loads_no_body);
@@ -550,5 +649,6 @@ int main(void)
     RUN(test_docfiles_move_and_delete_are_taken_in);
     RUN(test_docfiles_refuses_what_it_cannot_do);
     RUN(test_docfiles_failures_are_reported_and_keep_the_staging);
+    RUN(test_docfiles_over_a_docset_in_a_store);
     return TEST_REPORT();
 }
