@@ -231,13 +231,12 @@ static char *parent_path(const dx_staged *s, dx_link_format fmt)
     return out;
 }
 
-/* Whether p can be taken in now: its parent is not a staged file still to be taken in. */
-static bool ready(const pending *all, size_t n, const pending *p)
+/* Whether p can be taken in now: its parent is not a staged file still to be taken in
+ * (at: staged path -> pending). */
+static bool ready(const dx_strmap *at, const pending *p)
 {
-    for (size_t i = 0; p->parent && i < n; i++)
-        if (!all[i].done && &all[i] != p && !strcmp(all[i].s->path, p->parent))
-            return false;
-    return true;
+    const pending *parent = p->parent ? dx_strmap_get(at, p->parent) : NULL;
+    return !parent || parent == p || parent->done;
 }
 
 static int take_one(const dx_docs *d, docfiles *f, pending *p, dx_error *err)
@@ -263,10 +262,15 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
                             "are taken in by its session",
                             ws->root);
     docfiles *f = ws->be_ud;
+    if (d->workspace != f->d.workspace)
+        return dx_error_set(err, DX_EINVAL,
+                            "the staged files of a workspace go into the documents it was opened "
+                            "over, not another workspace document");
     size_t ns;
     const dx_staged *staged = dx_workspace_staged(ws, &ns);
     pending *all = calloc(ns ? ns : 1, sizeof *all);
     dx_strlist gone = DX_STRLIST_INIT; /* ids of removed files */
+    dx_strmap at = DX_STRMAP_INIT;     /* staged path -> its pending */
     size_t count = 0;
     int rc = all ? 0 : DX_ENOMEM;
     /* 1. Every file gets its entry id first (a move keeps its entry's, a new file a new one),
@@ -295,7 +299,7 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
             memcpy(all[i].id, id, sizeof all[i].id);
         else if ((rc = dx_uuid_v4(all[i].id)))
             break;
-        if (!(rc = add_file(f, s->path, all[i].id)))
+        if (!(rc = add_file(f, s->path, all[i].id)) && !(rc = dx_strmap_put(&at, s->path, &all[i])))
             all[i].parent = parent_path(s, f->fmt);
         left++;
     }
@@ -316,16 +320,16 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
     while (!rc && left) {
         size_t before = left;
         for (size_t i = 0; !rc && i < ns; i++)
-            if (!all[i].done && ready(all, ns, &all[i])) {
+            if (!all[i].done && ready(&at, &all[i])) {
                 rc = take_one(d, f, &all[i], err);
                 left--;
-                count++;
+                count += !rc;
             }
         for (size_t i = 0; !rc && left == before && i < ns; i++)
             if (!all[i].done) {
                 rc = take_one(d, f, &all[i], err);
                 left--;
-                count++;
+                count += !rc;
             }
     }
     /* 3. Removed files: their entries are deleted. */
@@ -339,6 +343,7 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
         free(all[i].parent);
     free(all);
     dx_strlist_release(&gone);
+    dx_strmap_release(&at);
     /* The documents say which entries are where now, whatever was taken in before a
      * failure (and below a moved index, paths changed that no staged file names). */
     dx_error re = DX_ERROR_INIT;

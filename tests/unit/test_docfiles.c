@@ -457,6 +457,11 @@ TEST(test_docfiles_refuses_what_it_cannot_do)
     /* A disk workspace's staged files are its session's to take in. */
     CHECK_EQ_INT(dx_docs_take_staged(&f.s.d, f.disk, NULL, &e), DX_EINVAL);
     CHECK(strstr(e.msg, f.dir) != NULL);
+    /* Nor go the staged files into other documents than the workspace's own. */
+    y_doc *other = new_doc();
+    dx_docs od = {other, docs_body, NULL, &f.s};
+    CHECK_EQ_INT(dx_docs_take_staged(&od, f.mem, NULL, &e), DX_EINVAL);
+    y_doc_free(other);
     /* Staging cannot be turned off: there is no disk to write. */
     dx_workspace_set_staging(f.mem, false);
     CHECK_EQ_INT(dx_workspace_create(f.mem, "notes/new.md", "New", false, &e), 0);
