@@ -7,16 +7,17 @@
  * rendered when a read needs it, so a tree of depth 1 renders the root index and its children
  * only. Reads of frontmatter alone (tree, validate, the root lookup) render it without the
  * body and load no body document; search and export load every body they read. Directories
- * are implied by the paths. The paths are indexed once, when
- * the workspace is opened: the workspace shows the documents as they were then, plus its own
- * staged changes (edits made to the documents by others afterwards are not seen; open a new
- * one).
+ * are implied by the paths. The paths are indexed when the workspace is opened (and again by
+ * dx_docs_take_staged): every read renders the documents as they are then, but an entry made,
+ * moved or deleted by another edit of the documents afterwards is seen at its new path only by
+ * a workspace opened after it. Staged files win over the documents, as on a disk.
  *
  * Such a workspace always stages (dx_workspace_set_staging(ws, false) is ignored): validate
  * --fix, a new daily entry, create, move and delete keep the files they would write in the
  * staging area, and dx_docs_take_staged turns them into edits of the documents. The checks that
  * only mean something on a disk find nothing here: there are no symbolic links, no files
- * outside the CRDT, no unreadable files. dx_workspace_root is "" (there is no directory), so
+ * outside the CRDT, no stale temporary files (a body document the loader cannot load makes its
+ * file unreadable, with the loader's error). dx_workspace_root is "" (there is no directory), so
  * the functions that take a user's path (dx_workspace_relpath, _abspath) are not for it. */
 #ifndef DX_DOCFILES_H
 #define DX_DOCFILES_H
