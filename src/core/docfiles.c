@@ -42,8 +42,9 @@ static void docfiles_free(void *ud)
 }
 
 /* Add name to the listing of directory dir, registering dir in its own parent's listing
- * the first time it is seen. */
-static int dir_add(docfiles *f, const char *dir, const char *name)
+ * the first time it is seen. unique: the caller knows name is not listed yet (a file's
+ * path is indexed once; looking it up would cost a scan of the directory per file). */
+static int dir_add(docfiles *f, const char *dir, const char *name, bool unique)
 {
     dx_strlist *names = dx_strmap_get(&f->dirs, dir);
     int rc = 0;
@@ -57,11 +58,11 @@ static int dir_add(docfiles *f, const char *dir, const char *name)
             dx_path_dirname(dir, &parent);
             rc = dx_buf_error(&parent);
             if (!rc)
-                rc = dir_add(f, dx_buf_cstr(&parent), dx_path_basename(dir));
+                rc = dir_add(f, dx_buf_cstr(&parent), dx_path_basename(dir), false);
             dx_buf_release(&parent);
         }
     }
-    if (!rc && dx_strlist_find(names, name) < 0)
+    if (!rc && (unique || dx_strlist_find(names, name) < 0))
         rc = dx_strlist_push(names, name);
     return rc;
 }
@@ -79,13 +80,14 @@ static int add_file(docfiles *f, const char *path, const char *id)
         return DX_ENOMEM;
     }
     free(had);
-    if (had)
+    /* A directory of the same path is listed already (and wins, as it would on a disk). */
+    if (had || dx_strmap_get(&f->dirs, path))
         return 0;
     dx_buf dir = DX_BUF_INIT;
     dx_path_dirname(path, &dir);
     int rc = dx_buf_error(&dir);
     if (!rc)
-        rc = dir_add(f, dx_buf_cstr(&dir), dx_path_basename(path));
+        rc = dir_add(f, dx_buf_cstr(&dir), dx_path_basename(path), true);
     dx_buf_release(&dir);
     return rc;
 }
