@@ -130,7 +130,7 @@ static int doc_attach(srv_hub *h, sub *s, const char *wid, const char *local, dx
     snprintf(key, sizeof key, "%s/%s", wid, local);
     hub_doc *d = dx_strmap_get(&h->docs, key);
     if (!d) {
-        hub_ws *ws;
+        hub_ws *ws = NULL;
         int rc = ws_load(h, wid, &ws, err);
         if (rc)
             return rc;
