@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,6 +191,33 @@ int cli_open(const cli_ctx *ctx, dx_workspace **ws)
 int cli_open_readonly(const cli_ctx *ctx, dx_workspace **ws)
 {
     return open_workspace(ctx, false, ws);
+}
+
+/* Whether the files of ws were written from every update its store holds. A store that is
+ * missing, new or unreadable says no: a session then imports, or reports the damage. */
+static bool files_current(dx_workspace *ws)
+{
+    dx_buf db = DX_BUF_INIT, v = DX_BUF_INIT;
+    dx_crdt_store *st = NULL;
+    struct stat sb;
+    bool current = dx_workspace_abspath(ws, DX_STORE_FILE, &db) == 0 && lstat(db.data, &sb) == 0 &&
+                   S_ISREG(sb.st_mode) && dx_store_open(db.data, &st, NULL) == 0 &&
+                   dx_store_meta_get(st, DX_SESSION_META_MATERIALIZED, &v, NULL) == 0 &&
+                   strtoll(v.data, NULL, 10) >= dx_store_last_id(st, NULL) &&
+                   dx_store_last_id(st, NULL) > 0;
+    dx_store_close(st);
+    dx_buf_release(&db);
+    dx_buf_release(&v);
+    return current;
+}
+
+int cli_open_read(const cli_ctx *ctx, dx_workspace **ws)
+{
+    int rc = open_workspace(ctx, false, ws);
+    if (rc || files_current(*ws))
+        return rc;
+    dx_error err = DX_ERROR_INIT;
+    return start_session(ws, &err) ? cli_fail(&err) : 0;
 }
 
 dx_session *cli_session(void)
