@@ -169,7 +169,9 @@ static double timed_commit(dx_session **s, dx_git *g, dx_commit_result *cr)
 {
     dx_error err = DX_ERROR_INIT;
     double t0 = now();
-    if (dx_history_commit(s, g, NULL, cr, &err)) {
+    dx_history_docs h;
+    dx_history_docs_of_session(*s, &h);
+    if (dx_history_commit(&h, g, NULL, cr, &err)) {
         fprintf(stderr, "commit: %s\n", err.msg);
         exit(1);
     }

@@ -43,6 +43,41 @@ static void teardown(void)
     dx_buf_release(&out);
 }
 
+/* A commit of a session's documents; after a rebuild the session is closed, the old store
+ * set aside and a new session opened, as the CLI does (it owns the session). */
+static int session_commit(dx_session **s, dx_git *g, const dx_commit_opts *o, dx_commit_result *r,
+                          dx_error *err)
+{
+    dx_history_docs h;
+    dx_history_docs_of_session(*s, &h);
+    int rc = dx_history_commit(&h, g, o, r, err);
+    if (r->rebuilt) {
+        dx_workspace *ws = dx_session_workspace(*s);
+        dx_session_close(*s);
+        *s = NULL;
+        if (dx_history_rebuild_finish(dx_workspace_root(ws), err) ||
+            dx_session_open(ws, "test", s, NULL, err))
+            return DX_EIO;
+    }
+    return rc;
+}
+
+/* Both halves of a client's rebuild. */
+static int session_rebuild(dx_session **s, dx_git *g, dx_error *err)
+{
+    dx_history_docs h;
+    dx_history_docs_of_session(*s, &h);
+    dx_workspace *ws = dx_session_workspace(*s);
+    int rc = dx_history_rebuild(&h, g, err);
+    dx_session_close(*s);
+    *s = NULL;
+    if (!rc)
+        rc = dx_history_rebuild_finish(dx_workspace_root(ws), err);
+    if (!rc)
+        rc = dx_session_open(ws, "test", s, NULL, err);
+    return rc;
+}
+
 typedef struct env {
     dx_workspace *ws;
     dx_session *s;
@@ -69,7 +104,7 @@ static void env_close(env *e)
 static int commit(env *e, dx_commit_result *r)
 {
     dx_error err = DX_ERROR_INIT;
-    return dx_history_commit(&e->s, e->g, NULL, r, &err);
+    return session_commit(&e->s, e->g, NULL, r, &err);
 }
 
 /* Make entries x and y each other's parent: valid Yjs, but no path can be derived. */
@@ -193,7 +228,7 @@ TEST(test_skip_validation_commits_and_one_success_resets_the_count)
     o.skip_validation = true;
     dx_error err = DX_ERROR_INIT;
     /* Entries whose path cannot be derived are left out; the rest is committed. */
-    CHECK_EQ_INT(dx_history_commit(&e.s, e.g, &o, &r, &err), 0);
+    CHECK_EQ_INT(session_commit(&e.s, e.g, &o, &r, &err), 0);
     CHECK_EQ_INT(r.failures, 0);
     dx_commit_result_release(&r);
     dx_buf v = DX_BUF_INIT;
@@ -463,7 +498,7 @@ static void child_loop(int fd)
             _exit(4);
         if (i % 3 == 0) {
             dx_commit_result r;
-            if (dx_history_commit(&e.s, e.g, NULL, &r, &err) != 0)
+            if (session_commit(&e.s, e.g, NULL, &r, &err) != 0)
                 _exit(5);
             dx_commit_result_release(&r);
         }
@@ -749,7 +784,7 @@ TEST(test_rebuild_keeps_only_the_newest_backups)
     put(".diaryx/crdt.db.broken-400", "old");
     dx_error err = DX_ERROR_INIT;
     for (int i = 0; i < 2; i++)
-        if (dx_history_rebuild(&e.s, e.g, &err) != 0)
+        if (session_rebuild(&e.s, e.g, &err) != 0)
             TEST_FAILF("rebuild: %s", err.msg);
     dx_buf out = DX_BUF_INIT;
     CHECK_EQ_INT(sh(&out, "ls %s/.diaryx | grep 'crdt.db.broken-' | sort", dir), 0);
