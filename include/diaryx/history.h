@@ -1,40 +1,47 @@
 /* history.h - the workspace's version history: commits of the CRDT state into git, with
- * sanity checks, compaction of the CRDT after each commit, and self-healing from git.
+ * sanity checks, compaction of the CRDT after each commit, self-healing from git, and
+ * restores to an earlier revision as new CRDT edits.
  *
- * A commit materializes the live entries of the CRDT, checks the result, and records
- * exactly that file set in git (the workspace root is a normal repository; untracked
+ * Everything here works on a workspace's documents (dx_history_docs: the CRDT documents, the
+ * store that holds their updates) and a repository, normal or bare. The handles are the
+ * caller's: nothing here closes, opens or replaces one. A client also lends its session,
+ * for what only it has (the work tree, the file records, `.diaryx/`); a server, with a bare
+ * repository and no work tree, does not.
+ *
+ * A commit renders the live entries (fileset.h), checks the result, and records exactly
+ * that file set in git (on a client the workspace root is a normal repository: untracked
  * files of the user are never added; `git status` is clean afterwards).
  *
- * What is rendered: normally only what changed since the last commit — the paths whose
- * file record changed (the store's `dirty` marks) and the files of entries whose body
- * document has newer updates — and git gets those changes on top of HEAD. Everything is
+ * What is rendered: on a client, normally only what changed since the last commit — the
+ * paths whose file record changed (the store's `dirty` marks) and the files of entries whose
+ * body document has newer updates — and git gets those changes on top of HEAD. Everything is
  * rendered and checked instead (result.incremental false) for the first commit, when
  * HEAD is not the commit diaryx made last (a commit by hand, a reset), when updates came
  * from elsewhere since (sync), when the number of live entries differs from the number
  * of entry files, when materializing left a file behind the CRDT (meta
- * DX_SESSION_META_CHECK_ALL: a damaged entry, a file in the way), and with
- * opts.verify_all. The checks (ROADMAP.md, "Sanity checks"):
+ * DX_SESSION_META_CHECK_ALL: a damaged entry, a file in the way), with opts.verify_all, and
+ * always without a session. The checks (ROADMAP.md, "Sanity checks"; fileset.h runs them):
  *   1. every entry renders, and an entry whose body document has text renders a file with
  *      that body (no body is lost on the way to the file);
  *   2. the rendered file set matches the CRDT's file index: one valid, distinct path per
  *      live entry;
- *   3. unchanged files are byte-identical to the last commit: a file whose recorded bytes
- *      (what diaryx last wrote) are the committed ones must still render to those bytes.
- * The rendering and the checks are fileset.h's (a server, with no work tree, skips check 3).
+ *   3. (a client) unchanged files are byte-identical to the last commit: a file whose
+ *      recorded bytes (what diaryx last wrote) are the committed ones must still render to
+ *      those bytes.
  * A failed check skips the commit, counts the failure (meta `commit_failures`) and returns
  * DX_EVALIDATE with the reasons. The third consecutive failure rebuilds the CRDT from the
- * last commit. On a client (a session) the files on disk count too: the old database is kept beside
- * it as
- * `.diaryx/crdt.db.broken-<unix time>` (the newest DX_HISTORY_KEEP_BROKEN such backups are
- * kept, older ones removed), the committed files missing on disk are brought back (not one
- * whose entry now has a file elsewhere: a move), every file on disk is kept as it is
- * (uncommitted work), and a new store is imported from the files, each entry with the id it
- * had (the old store's file records, else the table of the last commit, `.diaryx/ids`: see
- * idmap.h); the caller, which owns the session, reopens it (dx_history_commit). On a server
- * (no session) the store's documents are replaced by the files of the last commit
- * (dx_history_rebuild). A successful client commit writes that table, resets the count and compacts
- * the CRDT documents (those updated since the last commit; every one after a full check) to their
- * newest keep_recent updates; nothing else ever compacts automatically. */
+ * last commit (dx_history_rebuild), and the caller opens its documents again:
+ *   - a client: the files on disk count too. The committed files missing on disk are
+ *     brought back (not one whose entry now has a file elsewhere: a move), every file on
+ *     disk is kept as it is (uncommitted work); after the caller closed its session, the old
+ *     database is kept beside the new one as `.diaryx/crdt.db.broken-<unix time>` (the
+ *     newest DX_HISTORY_KEEP_BROKEN such backups are kept, older ones removed), and the new
+ *     session imports a new store from the files, each entry with the id it had (the old
+ *     store's file records, else the table of the last commit, `.diaryx/ids`: see idmap.h);
+ *   - a server: the store's documents are replaced by the files of the last commit.
+ * A successful commit resets the count and compacts the CRDT documents (those updated since
+ * the last commit; every one after a full check) to their newest keep_recent updates;
+ * nothing else ever compacts automatically. A client's commit also writes `.diaryx/ids`. */
 #ifndef DX_HISTORY_H
 #define DX_HISTORY_H
 
@@ -70,7 +77,7 @@ typedef struct dx_commit_result {
      * index, the entry ids table) */
     dx_git_stats stats;
     size_t failures;     /* consecutive failed checks, this one included (0 after a commit) */
-    bool rebuilt;        /* the CRDT was rebuilt from the last commit */
+    bool rebuilt;        /* the CRDT was rebuilt from the last commit: reopen the documents */
     bool incremental;    /* only the changes since the last commit were rendered and checked */
     size_t checked;      /* entries rendered and checked */
     dx_strlist problems; /* what the checks found */
