@@ -32,8 +32,8 @@ static inline int memdocs_body(void *ud, const char *id, y_doc **out, dx_error *
         return 0;
     if (y_doc_new(out, NULL) != 0)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
-    char name[64];
-    dx_session_body_name(id, name);
+    char name[DX_DOC_NAME_MAX];
+    dx_doc_body_name(id, name);
     int rc = m->st ? dx_store_load(m->st, name, *out, err) : 0;
     if (rc == DX_ENOTFOUND)
         rc = 0;
@@ -81,28 +81,40 @@ static inline void memdocs_close(memdocs *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Take files (path, text pairs, NULL-terminated) in as entries: each path without a live
- * entry gets one, then every file is ingested (so links resolve whatever the order). */
-static inline int memdocs_put(memdocs *m, const char *const *files, dx_error *err)
+/* Take files (path, text pairs, NULL-terminated) into the documents d as entries: each path
+ * without a live entry gets one, then every file is ingested (so links resolve whatever the
+ * order). */
+static inline int docs_put(const dx_docs *d, const char *const *files, dx_error *err)
 {
     int rc = 0;
     for (size_t i = 0; !rc && files[i]; i += 2) {
         char id[DX_UUID_LEN + 1];
-        if (dx_wsdoc_find_path(m->ws, files[i], id, NULL) == 0)
+        if (dx_wsdoc_find_path(d->workspace, files[i], id, NULL) == 0)
             continue;
         dx_entry e = DX_ENTRY_INIT;
         e.filename = strdup(files[i]);
-        rc = e.filename ? dx_wsdoc_put(m->ws, &e, err) : DX_ENOMEM;
+        rc = e.filename ? dx_wsdoc_put(d->workspace, &e, err) : DX_ENOMEM;
         dx_entry_release(&e);
     }
     for (size_t i = 0; !rc && files[i]; i += 2) {
         char id[DX_UUID_LEN + 1];
         y_doc *body = NULL;
-        if (!(rc = dx_wsdoc_find_path(m->ws, files[i], id, err)) &&
-            !(rc = memdocs_body(m, id, &body, err)))
-            rc = dx_ingest_entry(m->ws, id, files[i], files[i + 1], strlen(files[i + 1]), body,
-                                 DX_LINK_MARKDOWN_ROOT, err);
+        if (!(rc = dx_wsdoc_find_path(d->workspace, files[i], id, err)) &&
+            !(rc = d->body(d->ud, id, &body, err)))
+            rc = dx_ingest_entry(d->workspace, id, files[i], files[i + 1], strlen(files[i + 1]),
+                                 body, DX_LINK_MARKDOWN_ROOT, err);
+        if (!rc && d->changed && d->changed(d->ud, id))
+            rc = DX_ENOMEM;
     }
+    return rc;
+}
+
+static inline int memdocs_put(memdocs *m, const char *const *files, dx_error *err)
+{
+    dx_docs d;
+    memdocs_docs(m, &d);
+    int rc = docs_put(&d, files, err);
+    dx_strlist_release(&m->changed);
     return rc;
 }
 
@@ -117,10 +129,10 @@ static inline int memdocs_store(memdocs *m, dx_error *err)
         rc = dx_store_append(m->st, "workspace", up, len, "local", "test", NULL, err);
     y_free(up);
     for (size_t i = 0; !rc && i < m->bodies.cap; i++) {
-        char name[64];
+        char name[DX_DOC_NAME_MAX];
         if (!m->bodies.slots[i].key)
             continue;
-        dx_session_body_name(m->bodies.slots[i].key, name);
+        dx_doc_body_name(m->bodies.slots[i].key, name);
         up = NULL;
         rc = y_encode_state_as_update(m->bodies.slots[i].value, NULL, 0, &up, &len) ? DX_ENOMEM : 0;
         if (!rc)

@@ -105,6 +105,10 @@ typedef struct dx_history_docs {
 
 /* The documents of a client session (loads its workspace document). */
 void dx_history_docs_of_session(dx_session *s, dx_history_docs *out);
+/* The documents of a docset (a server's; loads its workspace document), written in link
+ * format fmt, with no session. The caller has stored what the documents emitted and caught
+ * up (a store round, docset.h) before it commits. */
+void dx_history_docs_of_docset(dx_docset *ds, dx_link_format fmt, dx_history_docs *out);
 
 /* Open (or create) the workspace's repository. */
 int dx_history_open(dx_session *s, dx_git **out, dx_error *err);

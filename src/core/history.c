@@ -48,6 +48,15 @@ void dx_history_docs_of_session(dx_session *s, dx_history_docs *out)
     out->session = s;
 }
 
+void dx_history_docs_of_docset(dx_docset *ds, dx_link_format fmt, dx_history_docs *out)
+{
+    memset(out, 0, sizeof *out);
+    dx_docset_docs(ds, &out->docs);
+    out->fmt = fmt;
+    out->store = dx_docset_store(ds);
+    out->device = dx_docset_device(ds);
+}
+
 /* 1 when workspace file p is there, 0 when it is gone, or an error: a file that cannot be
  * looked at is neither kept in nor dropped from the commit by guess. */
 static int on_disk(void *ud, const char *p, dx_error *err)
@@ -740,14 +749,14 @@ static int store_replace(dx_crdt_store *st, y_doc *ws, const dx_strmap *bodies, 
     if (!rc && y_encode_state_as_update(ws, NULL, 0, &up, &len) != 0)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory encoding the workspace document");
     if (!rc)
-        rc = dx_store_append(st, "workspace", up, len, "rebuild", device, NULL, err);
+        rc = dx_store_append(st, DX_DOC_WORKSPACE, up, len, "rebuild", device, NULL, err);
     y_free(up);
     for (size_t i = 0; !rc && i < bodies->cap; i++) {
         if (!bodies->slots[i].key)
             continue;
-        char name[64];
+        char name[DX_DOC_NAME_MAX];
         up = NULL;
-        dx_session_body_name(bodies->slots[i].key, name);
+        dx_doc_body_name(bodies->slots[i].key, name);
         if (y_encode_state_as_update(bodies->slots[i].value, NULL, 0, &up, &len) != 0)
             rc = dx_error_set(err, DX_ENOMEM, "out of memory encoding '%s'", name);
         else

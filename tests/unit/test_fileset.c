@@ -44,6 +44,13 @@ static void open_docs(fixture *x)
     id_of(&x->m, "b.md", x->b);
 }
 
+static void fixture_close(fixture *x, dx_git_file *f, size_t n, dx_strlist *problems)
+{
+    dx_fileset_free(f, n);
+    dx_strlist_release(problems);
+    memdocs_close(&x->m);
+}
+
 TEST(test_every_entry_renders_sorted_with_the_blob_id_of_its_bytes)
 {
     fixture x;
@@ -67,9 +74,7 @@ TEST(test_every_entry_renders_sorted_with_the_blob_id_of_its_bytes)
     CHECK(dx_fileset_find(f, n, "c.md") == NULL);
     /* The docs were read, never edited. */
     CHECK_EQ_INT(x.m.changed.len, 0);
-    dx_fileset_free(f, n);
-    dx_strlist_release(&problems);
-    memdocs_close(&x.m);
+    fixture_close(&x, f, n, &problems);
 }
 
 TEST(test_only_the_given_live_entries_are_rendered)
@@ -87,9 +92,7 @@ TEST(test_only_the_given_live_entries_are_rendered)
     CHECK_EQ_INT(n, 1);
     if (n == 1)
         CHECK_EQ_STR(f[0].path, "b.md");
-    dx_fileset_free(f, n);
-    dx_strlist_release(&problems);
-    memdocs_close(&x.m);
+    fixture_close(&x, f, n, &problems);
 }
 
 static bool has_problem(const dx_strlist *p, const char *text)
@@ -124,9 +127,7 @@ TEST(test_entries_that_do_not_render_are_findings_and_left_out)
     CHECK_EQ_INT(dx_fileset_all(&x.src, NULL, &f, &n, &problems, &err), 0);
     CHECK_EQ_INT(n, 0);
     CHECK(has_problem(&problems, "is damaged"));
-    dx_fileset_free(f, n);
-    dx_strlist_release(&problems);
-    memdocs_close(&x.m);
+    fixture_close(&x, f, n, &problems);
 }
 
 TEST(test_two_entries_at_one_path_and_an_invalid_path_are_findings)
@@ -148,9 +149,7 @@ TEST(test_two_entries_at_one_path_and_an_invalid_path_are_findings)
     CHECK_EQ_INT(n, 3);
     CHECK(has_problem(&problems, "both render to 'a.md'"));
     CHECK(has_problem(&problems, "has an invalid path 'notes.txt'"));
-    dx_fileset_free(f, n);
-    dx_strlist_release(&problems);
-    memdocs_close(&x.m);
+    fixture_close(&x, f, n, &problems);
 }
 
 /* A work tree that a test describes: what is on disk, what diaryx recorded. */

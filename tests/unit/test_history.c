@@ -823,17 +823,32 @@ typedef struct server {
     char repo[96];
     dx_crdt_store *st;
     dx_git *g;
-    memdocs m;
+    dx_docset *ds; /* what the server keeps per open workspace */
     dx_history_docs h;
 } server;
 
+/* Open the documents (again: after a rebuild the caller reopens them from the store). */
 static void server_docs(server *sv)
 {
-    memset(&sv->h, 0, sizeof sv->h);
-    memdocs_docs(&sv->m, &sv->h.docs);
-    sv->h.fmt = DX_LINK_MARKDOWN_ROOT;
-    sv->h.store = sv->st;
-    sv->h.device = "server";
+    dx_error err = DX_ERROR_INIT;
+    dx_docset_free(sv->ds);
+    sv->ds = NULL;
+    CHECK_EQ_INT(dx_docset_new(sv->st, "server", &sv->ds, &err), 0);
+    CHECK_EQ_INT(dx_docset_load(sv->ds, &err), 0);
+    dx_history_docs_of_docset(sv->ds, DX_LINK_MARKDOWN_ROOT, &sv->h);
+}
+
+/* A store round of the docset: lock, catch up, store what the documents emitted. */
+static void server_round(server *sv)
+{
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_begin(sv->st, &err), 0);
+    CHECK_EQ_INT(dx_docset_catch_up(sv->ds, NULL, &err), 0);
+    CHECK_EQ_INT(dx_docset_flush(sv->ds, NULL, NULL, &err), 0);
+    int64_t last = dx_store_last_id(sv->st, NULL);
+    CHECK_EQ_INT(dx_store_commit(sv->st, &err), 0);
+    dx_docset_set_seen(sv->ds, last);
+    dx_docset_untouch(sv->ds);
 }
 
 static void server_open(server *sv)
@@ -848,23 +863,15 @@ static void server_open(server *sv)
     CHECK_EQ_INT(dx_store_open(db, &sv->st, &err), 0);
     CHECK_EQ_INT(dx_git_open_or_init(sv->repo, 1, &sv->g, &err), 0);
     CHECK(dx_git_is_bare(sv->g));
-    CHECK_EQ_INT(memdocs_open(&sv->m, sv->st), 0);
-    if (memdocs_put(&sv->m, SERVER_FILES, &err) || memdocs_store(&sv->m, &err))
+    server_docs(sv);
+    if (docs_put(&sv->h.docs, SERVER_FILES, &err))
         TEST_FAILF("documents: %s", err.msg);
-    server_docs(sv);
-}
-
-/* The caller owns its documents: after a rebuild it opens them again from the store. */
-static void server_reopen(server *sv)
-{
-    memdocs_close(&sv->m);
-    CHECK_EQ_INT(memdocs_open(&sv->m, sv->st), 0);
-    server_docs(sv);
+    server_round(sv);
 }
 
 static void server_close(server *sv)
 {
-    memdocs_close(&sv->m);
+    dx_docset_free(sv->ds);
     dx_git_free(sv->g);
     dx_store_close(sv->st);
     dx_buf out = DX_BUF_INIT;
@@ -874,7 +881,7 @@ static void server_close(server *sv)
 
 static void server_id(server *sv, const char *path, char id[DX_UUID_LEN + 1])
 {
-    CHECK_EQ_INT(dx_wsdoc_find_path(sv->m.ws, path, id, NULL), 0);
+    CHECK_EQ_INT(dx_wsdoc_find_path(sv->h.docs.workspace, path, id, NULL), 0);
 }
 
 static int server_commit(server *sv, dx_commit_result *r, dx_error *err)
@@ -920,7 +927,7 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
     char a[DX_UUID_LEN + 1];
     server_id(&sv, "a.md", a);
     CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, a, "more", 4, &err), 0);
-    CHECK_EQ_INT(memdocs_store(&sv.m, &err), 0);
+    server_round(&sv);
     CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
     CHECK(r.committed);
     CHECK_EQ_INT(r.stats.modified, 1);
@@ -940,8 +947,8 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
         "c.md", "---\ntitle: C\npart_of: \"[Home](/README.md)\"\n---\ngamma\n", "README.md",
         "---\ntitle: Home\ncontents:\n- \"[A](/a.md)\"\n- \"[B](/b.md)\"\n- \"[C](/c.md)\"\n---\n",
         NULL};
-    CHECK_EQ_INT(memdocs_put(&sv.m, more, &err), 0);
-    CHECK_EQ_INT(memdocs_store(&sv.m, &err), 0);
+    CHECK_EQ_INT(docs_put(&sv.h.docs, more, &err), 0);
+    server_round(&sv);
     CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
     CHECK_EQ_INT(r.stats.added, 1);
     CHECK_EQ_INT(r.stats.modified, 1);
@@ -956,19 +963,18 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
     server_id(&sv, "c.md", c);
     dx_restore_stats rs;
     dx_strlist skipped = DX_STRLIST_INIT;
-    dx_strlist_release(&sv.m.changed);
     if (dx_history_restore(&sv.h, sv.g, first, NULL, NULL, &rs, &skipped, &err) != 0)
         TEST_FAILF("restore: %s", err.msg);
     CHECK_EQ_INT(rs.deleted, 1);
     CHECK_EQ_INT(rs.created, 0);
     CHECK_EQ_INT(rs.restored, 3);
     CHECK_EQ_INT(skipped.len, 0);
-    CHECK(!dx_wsdoc_is_live(sv.m.ws, c));
-    CHECK(sv.m.changed.len >= 4); /* a, b, README and c were told */
+    CHECK(!dx_wsdoc_is_live(sv.h.docs.workspace, c));
+    CHECK(dx_docset_touched(sv.ds)->len >= 4); /* a, b, README and c were told */
     dx_buf body = DX_BUF_INIT;
     CHECK_EQ_INT(dx_edit_body_get(&sv.h.docs, a, &body, &err), 0);
     CHECK_EQ_STR(body.data, "alpha\n");
-    CHECK_EQ_INT(memdocs_store(&sv.m, &err), 0);
+    server_round(&sv);
     CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
     CHECK(r.committed);
     dx_commit_result_release(&r);
@@ -985,7 +991,7 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
     snprintf(third, sizeof third, "%s", out.data);
     CHECK_EQ_INT(dx_history_restore(&sv.h, sv.g, third, "c.md", NULL, &rs, NULL, &err), 0);
     CHECK_EQ_INT(rs.created, 1);
-    CHECK_EQ_INT(dx_wsdoc_find_path(sv.m.ws, "c.md", c, NULL), 0);
+    CHECK_EQ_INT(dx_wsdoc_find_path(sv.h.docs.workspace, "c.md", c, NULL), 0);
     CHECK_EQ_INT(dx_history_restore(&sv.h, sv.g, first, "c.md", NULL, &rs, NULL, &err),
                  DX_ENOTFOUND);
     CHECK_EQ_INT(dx_history_restore(&sv.h, sv.g, first, "img.png", NULL, &rs, NULL, &err),
@@ -996,6 +1002,20 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
     dx_buf_release(&t1);
     dx_buf_release(&out);
     server_close(&sv);
+}
+
+/* Documents whose body loader fails for one entry: its body is damaged. */
+typedef struct damaged {
+    dx_docs real;
+    const char *id;
+} damaged;
+
+static int damaged_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    const damaged *d = ud;
+    if (!strcmp(id, d->id))
+        return dx_error_set(err, DX_ECORRUPT, "the body of %s is damaged", id);
+    return d->real.body(d->real.ud, id, out, err);
 }
 
 TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_commit)
@@ -1014,8 +1034,10 @@ TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_com
         server_id(&sv, paths[i], ids[i]);
     /* Uncommitted work, then a damaged body: the checks fail. */
     CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, ids[2], "uncommitted", 11, &err), 0);
-    CHECK_EQ_INT(memdocs_store(&sv.m, &err), 0);
-    sv.m.fail_body = ids[1];
+    server_round(&sv);
+    damaged dmg = {sv.h.docs, ids[1]};
+    sv.h.docs.body = damaged_body;
+    sv.h.docs.ud = &dmg;
     for (size_t i = 1; i <= DX_HISTORY_MAX_FAILURES; i++) {
         dx_error_clear(&err);
         CHECK_EQ_INT(server_commit(&sv, &r, &err), DX_EVALIDATE);
@@ -1030,7 +1052,7 @@ TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_com
     CHECK_EQ_STR(out.data, head);
     /* The caller reopens its documents: the last commit's files, every entry with its id,
      * the uncommitted work gone (the server has no work tree to keep it in). */
-    server_reopen(&sv);
+    server_docs(&sv);
     for (int i = 0; i < 3; i++) {
         char id[DX_UUID_LEN + 1];
         server_id(&sv, paths[i], id);
@@ -1053,7 +1075,7 @@ TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_com
     dx_commit_result_release(&r);
     /* And it goes on: an edit commits. */
     CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, ids[1], "after", 5, &err), 0);
-    CHECK_EQ_INT(memdocs_store(&sv.m, &err), 0);
+    server_round(&sv);
     CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
     CHECK(r.committed);
     dx_commit_result_release(&r);
