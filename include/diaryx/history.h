@@ -12,15 +12,17 @@
  * that file set in git (on a client the workspace root is a normal repository: untracked
  * files of the user are never added; `git status` is clean afterwards).
  *
- * What is rendered: on a client, normally only what changed since the last commit — the
- * paths whose file record changed (the store's `dirty` marks) and the files of entries whose
- * body document has newer updates — and git gets those changes on top of HEAD. Everything is
+ * What is rendered: normally only what changed since the last commit, and git gets those
+ * changes on top of HEAD. On a client: the paths whose file record changed (the store's
+ * `dirty` marks) and the files of entries whose body document has newer updates. Without a
+ * session: the entries whose body document has newer updates, as long as the workspace
+ * document has none (else everything). Everything is
  * rendered and checked instead (result.incremental false) for the first commit, when
  * HEAD is not the commit diaryx made last (a commit by hand, a reset), when updates came
  * from elsewhere since (sync), when the number of live entries differs from the number
  * of entry files, when materializing left a file behind the CRDT (meta
- * DX_SESSION_META_CHECK_ALL: a damaged entry, a file in the way), with opts.verify_all, and
- * always without a session. The checks (ROADMAP.md, "Sanity checks"; fileset.h runs them):
+ * DX_SESSION_META_CHECK_ALL: a damaged entry, a file in the way), and with opts.verify_all. The
+ * checks (ROADMAP.md, "Sanity checks"; fileset.h runs them):
  *   1. every entry renders, and an entry whose body document has text renders a file with
  *      that body (no body is lost on the way to the file);
  *   2. the rendered file set matches the CRDT's file index: one valid, distinct path per
@@ -98,8 +100,7 @@ typedef struct dx_history_docs {
     /* The client's session: its work tree, file records and `.diaryx/` (commit lock, entry
      * ids table, incremental commits, a rebuild that keeps the work on disk). NULL: no work
      * tree (a server's bare repository): the caller serializes commits, has stored every
-     * update of its documents, and its documents hold everything stored; each commit then
-     * renders every entry. */
+     * update of its documents, and its documents hold everything stored. */
     dx_session *session;
 } dx_history_docs;
 

@@ -217,6 +217,39 @@ done:
     return rc;
 }
 
+/* The changes since the last commit of documents without a session (a server's): when only
+ * body documents have updates since the commit point, the entries and their paths are as
+ * committed, and only those entries are rendered and checked. Any update of the workspace
+ * document (an entry created, moved, retitled, deleted) renders everything: *possible is
+ * false. */
+static int delta_bodies(const dx_history_docs *h, dx_git *g, const char *head_id, int64_t since,
+                        dx_git_file **files, size_t *n, dx_strlist *docs, bool *possible,
+                        dx_strlist *problems, dx_error *err)
+{
+    dx_fileset_tree tree;
+    dx_fileset_src src;
+    dx_strlist ids = DX_STRLIST_INIT;
+    *files = NULL;
+    *n = 0;
+    *possible = false;
+    int rc = dx_store_changed_since(h->store, since, docs, err);
+    for (size_t i = 0; !rc && i < docs->len; i++) {
+        const char *id = dx_doc_body_id(docs->items[i]);
+        if (!id)
+            goto done; /* the workspace document changed */
+        if (dx_wsdoc_is_live(h->docs.workspace, id) && dx_strlist_push(&ids, id))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    fileset_src(h, &tree, &src);
+    if (!rc)
+        rc = dx_fileset_entries(&src, g, head_id, (const char *const *)ids.items, ids.len, files, n,
+                                problems, err);
+    *possible = rc == 0;
+done:
+    dx_strlist_release(&ids);
+    return rc;
+}
+
 static int meta_int(dx_crdt_store *st, const char *key)
 {
     dx_buf v = DX_BUF_INIT;
@@ -361,9 +394,10 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
     dx_buf_reset(&v);
     bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
                         dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
-    if (s && !opts->verify_all && !want_all && since >= 0 && last_is_head)
-        rc = delta_files(&h, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
-                         &r->problems, err);
+    if (!opts->verify_all && !want_all && since >= 0 && last_is_head)
+        rc = s ? delta_files(&h, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
+                             &r->problems, err)
+               : delta_bodies(&h, g, head, since, &files, &n, &docs, &delta, &r->problems, err);
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = h.device;

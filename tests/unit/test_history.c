@@ -930,6 +930,9 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
     server_round(&sv);
     CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
     CHECK(r.committed);
+    /* Only a body changed: only its entry is rendered, and git gets that change. */
+    CHECK(r.incremental);
+    CHECK_EQ_INT(r.checked, 1);
     CHECK_EQ_INT(r.stats.modified, 1);
     CHECK_EQ_INT(r.stats.added + r.stats.deleted, 0);
     dx_commit_result_release(&r);
@@ -950,6 +953,8 @@ TEST(test_a_bare_repository_records_documents_with_no_work_tree)
     CHECK_EQ_INT(docs_put(&sv.h.docs, more, &err), 0);
     server_round(&sv);
     CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(!r.incremental); /* the workspace document changed: everything is checked */
+    CHECK_EQ_INT(r.checked, 4);
     CHECK_EQ_INT(r.stats.added, 1);
     CHECK_EQ_INT(r.stats.modified, 1);
     dx_commit_result_release(&r);
@@ -1035,7 +1040,7 @@ TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_com
     /* Uncommitted work, then a damaged body: the checks fail. */
     CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, ids[2], "uncommitted", 11, &err), 0);
     server_round(&sv);
-    damaged dmg = {sv.h.docs, ids[1]};
+    damaged dmg = {sv.h.docs, ids[2]}; /* the entry that changed */
     sv.h.docs.body = damaged_body;
     sv.h.docs.ud = &dmg;
     for (size_t i = 1; i <= DX_HISTORY_MAX_FAILURES; i++) {
