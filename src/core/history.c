@@ -679,6 +679,16 @@ static int index_path(void *ud, const char *id, const char *path)
     return dx_idmap_put(ud, path, id);
 }
 
+/* The path of every live entry of ws whose path can be derived, into out (path -> id). */
+static int index_paths(y_doc *ws, dx_strmap *out, dx_error *err)
+{
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_wsdoc_each_path(ws, index_path, out, &e);
+    if (rc)
+        return dx_error_set(err, rc, "%s", e.msg[0] ? e.msg : "out of memory");
+    return 0;
+}
+
 /* The bytes of a file of commit rev that can be an entry (UTF-8 text whose frontmatter
  * parses, closed): 0, DX_EPARSE (err names it), or an error. */
 static int entry_bytes(dx_git *g, const char *rev, const char *path, dx_buf *bytes, dx_error *err)
@@ -841,10 +851,12 @@ static int rebuild_docs(const dx_history_docs *h, dx_git *g, dx_error *err)
     if (!rc)
         rc = dx_git_list_files(g, head, &paths, &n, err);
     /* Every entry keeps its id: the one its path has in the documents now. */
-    if (!rc && h->docs.workspace)
-        rc = dx_wsdoc_each_path(h->docs.workspace, index_path, &prefer, err) == DX_ENOMEM
-                 ? dx_error_set(err, DX_ENOMEM, "out of memory")
-                 : 0;
+    /* (Damaged documents are why a rebuild runs: what cannot be read gets new ids.) */
+    if (!rc && h->docs.workspace && (rc = index_paths(h->docs.workspace, &prefer, err)) != 0 &&
+        rc != DX_ENOMEM) {
+        dx_error_clear(err);
+        rc = 0;
+    }
     if (!rc && y_doc_new(&ws, NULL) != 0)
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     dx_history_docs nh = *h;
@@ -929,15 +941,14 @@ int dx_history_restore(const dx_history_docs *h, dx_git *g, const char *rev, con
     if (!rc && path) {
         char *one[1] = {(char *)path};
         char blob[DX_GIT_OID_HEX];
-        if (!(rc = dx_git_blob_id(g, id, path, blob, err)) &&
-            !(rc = dx_wsdoc_each_path(ws, index_path, &index, err)))
+        if (!(rc = dx_git_blob_id(g, id, path, blob, err)) && !(rc = index_paths(ws, &index, err)))
             rc = take_in(h, g, id, one, 1, &index, NULL, stats, NULL, err);
         goto done;
     }
     if (!rc)
         rc = dx_git_list_files(g, id, &paths, &n, err);
     if (!rc)
-        rc = dx_wsdoc_each_path(ws, index_path, &index, err);
+        rc = index_paths(ws, &index, err);
     for (size_t i = 0; !rc && i < n; i++)
         if (dx_strmap_put(&at_rev, paths[i], (void *)1))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
