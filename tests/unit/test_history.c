@@ -810,6 +810,55 @@ TEST(test_rebuild_keeps_only_the_newest_backups)
     teardown();
 }
 
+TEST(test_a_restore_through_a_session_writes_the_files_of_the_revision)
+{
+    setup();
+    env e;
+    env_open(&e);
+    dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    char first[DX_GIT_OID_HEX];
+    memcpy(first, r.id, sizeof first);
+    dx_commit_result_release(&r);
+    /* An edit and a new entry, committed. */
+    char a[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(e.s, "a.md", a, &err), 0);
+    dx_docs d;
+    dx_session_docs(e.s, &d);
+    CHECK_EQ_INT(dx_edit_body_append(&d, a, "more", 4, &err), 0);
+    put("c.md", "---\ntitle: C\n---\ngamma\n");
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(dx_session_sync(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed);
+    dx_commit_result_release(&r);
+    /* The restore edits the session's documents; the save writes the files. */
+    dx_history_docs h;
+    dx_history_docs_of_session(e.s, &h);
+    dx_restore_stats rs;
+    if (dx_history_restore(&h, e.g, first, NULL, "README.md", &rs, NULL, &err) != 0)
+        TEST_FAILF("restore: %s", err.msg);
+    CHECK_EQ_INT(rs.deleted, 1);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "cat '%s/a.md'", dir), 0);
+    CHECK_EQ_STR(out.data, "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha\n");
+    CHECK_EQ_INT(sh(&out, "test -e '%s/c.md'", dir), 1);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    dx_buf t1 = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&t1, "git -C '%s' rev-parse %s^{tree}", dir, first), 0);
+    CHECK_EQ_INT(sh(&out, "git -C '%s' rev-parse HEAD^{tree}", dir), 0);
+    CHECK_EQ_STR(out.data, t1.data);
+    CHECK_EQ_INT(sh(&out, "git -C '%s' status --porcelain", dir), 0);
+    CHECK_EQ_STR(out.data ? out.data : "", "");
+    dx_buf_release(&t1);
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
 /* ---- a server's history: documents in memory, a store file and a bare repository -------- */
 
 static const char *const SERVER_FILES[] = {
@@ -1093,6 +1142,7 @@ TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_com
 int main(void)
 {
     RUN(test_commit_is_clean_and_read_by_git);
+    RUN(test_a_restore_through_a_session_writes_the_files_of_the_revision);
     RUN(test_a_bare_repository_records_documents_with_no_work_tree);
     RUN(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_commit);
     RUN(test_failed_checks_skip_count_and_heal_on_the_third);
