@@ -810,17 +810,24 @@ TEST(test_rebuild_keeps_only_the_newest_backups)
     teardown();
 }
 
+/* The workspace of setup(), opened and committed; id receives the commit. */
+static void open_committed(env *e, char id[DX_GIT_OID_HEX])
+{
+    dx_commit_result r;
+    setup();
+    env_open(e);
+    CHECK_EQ_INT(commit(e, &r), 0);
+    memcpy(id, r.id, DX_GIT_OID_HEX);
+    dx_commit_result_release(&r);
+}
+
 TEST(test_a_restore_through_a_session_writes_the_files_of_the_revision)
 {
-    setup();
     env e;
-    env_open(&e);
+    char first[DX_GIT_OID_HEX];
+    open_committed(&e, first);
     dx_commit_result r;
     dx_error err = DX_ERROR_INIT;
-    CHECK_EQ_INT(commit(&e, &r), 0);
-    char first[DX_GIT_OID_HEX];
-    memcpy(first, r.id, sizeof first);
-    dx_commit_result_release(&r);
     /* An edit and a new entry, committed. */
     char a[DX_UUID_LEN + 1];
     CHECK_EQ_INT(dx_session_find(e.s, "a.md", a, &err), 0);
