@@ -1,6 +1,7 @@
 /* accounts.c - users, API tokens and workspace ownership in SQLite (see accounts.h). */
 #include "accounts.h"
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -210,16 +211,20 @@ int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user
     return rc;
 }
 
-int srv_workspace_add(srv_accounts *a, const char *email, const char *name,
-                      char out[DX_UUID_LEN + 1], dx_error *err)
+static int name_check(const char *name, dx_error *err)
 {
-    int64_t user;
-    int rc = srv_user_find(a, email, &user, err);
+    return !*name || strlen(name) > 200
+               ? dx_error_set(err, DX_EINVAL, "a workspace needs a name of 1 to 200 bytes")
+               : 0;
+}
+
+int srv_workspace_create(srv_accounts *a, int64_t user, const char *name, char out[DX_UUID_LEN + 1],
+                         dx_error *err)
+{
+    char uid[32], ms[32];
+    int rc = name_check(name, err);
     if (rc)
         return rc;
-    if (!*name || strlen(name) > 200)
-        return dx_error_set(err, DX_EINVAL, "a workspace needs a name of 1 to 200 bytes");
-    char uid[32], ms[32];
     if (dx_uuid_v4(out))
         return dx_error_set(err, DX_EIO, "no random bytes for a workspace id");
     snprintf(uid, sizeof uid, "%lld", (long long)user);
@@ -227,6 +232,96 @@ int srv_workspace_add(srv_accounts *a, const char *email, const char *name,
     const char *p[] = {out, uid, name, ms, NULL};
     return run(a, "INSERT INTO workspaces(id, owner, name, created_at) VALUES(?, ?, ?, ?)", p, NULL,
                err);
+}
+
+int srv_workspace_add(srv_accounts *a, const char *email, const char *name,
+                      char out[DX_UUID_LEN + 1], dx_error *err)
+{
+    int64_t user;
+    int rc = srv_user_find(a, email, &user, err);
+    return rc ? rc : srv_workspace_create(a, user, name, out, err);
+}
+
+/* Run a statement on (wid, user) that must change one row. */
+static int owned_change(srv_accounts *a, const char *sql, int64_t user, const char *wid,
+                        const char *name, dx_error *err)
+{
+    char uid[32];
+    snprintf(uid, sizeof uid, "%lld", (long long)user);
+    const char *p3[] = {name, wid, uid, NULL}, *p2[] = {wid, uid, NULL};
+    int changes = 0;
+    int rc = run(a, sql, name ? p3 : p2, &changes, err);
+    return !rc && !changes ? dx_error_set(err, DX_ENOTFOUND, "no such workspace") : rc;
+}
+
+int srv_workspace_rename(srv_accounts *a, int64_t user, const char *wid, const char *name,
+                         dx_error *err)
+{
+    int rc = name_check(name, err);
+    return rc ? rc
+              : owned_change(a, "UPDATE workspaces SET name = ? WHERE id = ? AND owner = ?", user,
+                             wid, name, err);
+}
+
+int srv_workspace_delete(srv_accounts *a, int64_t user, const char *wid, dx_error *err)
+{
+    return owned_change(a, "DELETE FROM workspaces WHERE id = ? AND owner = ?", user, wid, NULL,
+                        err);
+}
+
+/* {id, name} of the workspaces of user (one: wid), appended to arr. */
+static int workspaces_into(srv_accounts *a, int64_t user, const char *wid, json_t *arr,
+                           dx_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(a->db,
+                                 wid ? "SELECT id, name FROM workspaces WHERE owner = ? AND id = ?"
+                                     : "SELECT id, name FROM workspaces WHERE owner = ? "
+                                       "ORDER BY created_at, id",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_bind_int64(st, 1, user);
+    if (src == SQLITE_OK && wid)
+        src = sqlite3_bind_text(st, 2, wid, -1, SQLITE_STATIC);
+    int rc = 0;
+    while (!rc && src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:s, s:s}", "id", (const char *)sqlite3_column_text(st, 0), "name",
+                              (const char *)sqlite3_column_text(st, 1));
+        if (!o || json_array_append_new(arr, o))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        src = SQLITE_OK;
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = db_fail(a, src, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+json_t *srv_workspaces_json(srv_accounts *a, int64_t user, dx_error *err)
+{
+    json_t *arr = json_array();
+    if (!arr) {
+        dx_error_set(err, DX_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (workspaces_into(a, user, NULL, arr, err)) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+int srv_workspace_get(srv_accounts *a, int64_t user, const char *wid, json_t **out, dx_error *err)
+{
+    json_t *arr = json_array();
+    int rc = arr ? workspaces_into(a, user, wid, arr, err)
+                 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc && json_array_size(arr) == 0)
+        rc = dx_error_set(err, DX_ENOTFOUND, "no such workspace");
+    if (!rc)
+        *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return rc;
 }
 
 bool srv_workspace_owned(srv_accounts *a, int64_t user, const char *wid)

@@ -42,4 +42,19 @@ bool srv_workspace_owned(srv_accounts *a, int64_t user, const char *wid);
 /* "id<TAB>name\n" for each workspace of the user of email, appended to out. */
 int srv_workspace_list(srv_accounts *a, const char *email, dx_buf *out, dx_error *err);
 
+/* The workspaces of user as a JSON array of {id, name} (new reference), NULL when out of
+ * memory or the database fails (err says which). */
+struct json_t *srv_workspaces_json(srv_accounts *a, int64_t user, dx_error *err);
+/* Workspace wid of user as {id, name}: DX_ENOTFOUND when it is not the user's. */
+int srv_workspace_get(srv_accounts *a, int64_t user, const char *wid, struct json_t **out,
+                      dx_error *err);
+/* A new workspace of user (by id). */
+int srv_workspace_create(srv_accounts *a, int64_t user, const char *name, char out[DX_UUID_LEN + 1],
+                         dx_error *err);
+int srv_workspace_rename(srv_accounts *a, int64_t user, const char *wid, const char *name,
+                         dx_error *err);
+/* Forget workspace wid of user (DX_ENOTFOUND when not the user's); its files are the
+ * caller's to remove. */
+int srv_workspace_delete(srv_accounts *a, int64_t user, const char *wid, dx_error *err);
+
 #endif

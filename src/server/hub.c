@@ -571,3 +571,13 @@ void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out)
     out->documents = h->docs.len;
     out->subscriptions = h->subs;
 }
+
+bool srv_hub_loaded(const srv_hub *h, const char *wid)
+{
+    return dx_strmap_get(&h->wss, wid) != NULL;
+}
+
+const char *srv_hub_dir(const srv_hub *h)
+{
+    return h->dir;
+}

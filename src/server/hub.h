@@ -15,6 +15,7 @@
 #ifndef DX_SERVER_HUB_H
 #define DX_SERVER_HUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,9 @@ int srv_hub_new(const char *data_dir, srv_accounts *acc, srv_hub **out, dx_error
 /* Every connection must be gone first. */
 void srv_hub_free(srv_hub *h);
 void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out);
+/* Whether workspace wid is loaded (some client is subscribed to one of its documents). */
+bool srv_hub_loaded(const srv_hub *h, const char *wid);
+const char *srv_hub_dir(const srv_hub *h);
 
 srv_conn *srv_conn_new(srv_hub *h, const srv_transport *t);
 /* The connection ended (closed by either side): its subscriptions end. Accepts NULL. */

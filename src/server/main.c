@@ -11,6 +11,7 @@
 
 #include "accounts.h"
 #include "diaryx/version.h"
+#include "api.h"
 #include "hub.h"
 
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
@@ -24,8 +25,9 @@ static const char USAGE[] =
     "       diaryx-server [--data DIR] workspace list EMAIL\n\n"
     "The diaryx sync server. Without a command it serves, on one port: the Hocuspocus sync\n"
     "protocol at ws://HOST:PORT/sync (documents workspace:<id> and body:<id>/<entry id>; the\n"
-    "token of the Auth message is an API token), GET /health (200 once ready) and\n"
-    "GET /api/status. The commands work on the data directory offline:\n"
+    "token of the Auth message is an API token), GET /health (200 once ready),\n"
+    "GET /api/status and /api/workspaces (docs/server.md). The commands work on the data\n"
+    "directory offline:\n"
     "  user add        a new account (plan free by default)\n"
     "  user plan       change an account's plan\n"
     "  token           a new API token for EMAIL, printed alone on stdout\n"
@@ -120,9 +122,15 @@ typedef struct pss {
     char close_reason[100];
     char *body; /* HTTP: the response body to write */
     size_t body_len;
+    char method[8]; /* HTTP: the request */
+    char path[512];
+    char *auth;
+    dx_buf req_body;
+    bool body_too_big;
 } pss;
 
 static srv_hub *g_hub;
+static srv_api g_api;
 static struct lws_context *g_ctx;
 static volatile sig_atomic_t g_stop;
 
@@ -162,35 +170,81 @@ static void queue_free(pss *p)
     p->tail = NULL;
 }
 
-static int http_reply(struct lws *wsi, pss *p, unsigned status, const char *body)
+static int http_reply(struct lws *wsi, pss *p, unsigned status, const dx_buf *body)
 {
     uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
-    size_t n = strlen(body);
-    if (!(p->body = strdup(body)))
+    p->body_len = body->len;
+    if (!(p->body = malloc(LWS_PRE + body->len + 1)))
         return -1;
-    p->body_len = n;
-    if (lws_add_http_common_headers(wsi, status, "application/json", n, &q, end) ||
+    memcpy(p->body + LWS_PRE, dx_buf_cstr(body), body->len);
+    if (lws_add_http_common_headers(wsi, status, "application/json", body->len, &q, end) ||
         lws_finalize_write_http_header(wsi, start, &q, end))
         return -1;
+    if (!body->len) { /* 204: nothing more to write */
+        free(p->body);
+        p->body = NULL;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     lws_callback_on_writable(wsi);
     return 0;
 }
 
-static int serve_http(struct lws *wsi, pss *p, const char *uri)
+/* The request is whole: answer it. */
+static int http_answer(struct lws *wsi, pss *p)
 {
-    char body[512];
-    if (!strcmp(uri, "/health"))
-        return http_reply(wsi, p, HTTP_STATUS_OK, "{\"status\":\"ok\"}\n");
-    if (!strcmp(uri, "/api/status")) {
-        srv_hub_stats st;
-        srv_hub_stats_get(g_hub, &st);
-        snprintf(body, sizeof body,
-                 "{\"version\":\"%s\",\"connections\":%zu,\"workspaces\":%zu,"
-                 "\"documents\":%zu,\"subscriptions\":%zu}\n",
-                 dx_version(), st.connections, st.workspaces, st.documents, st.subscriptions);
-        return http_reply(wsi, p, HTTP_STATUS_OK, body);
+    srv_request req = {p->method, p->path, p->auth, p->req_body.data, p->req_body.len};
+    srv_response res = {500, DX_BUF_INIT};
+    if (p->body_too_big || dx_buf_error(&p->req_body))
+        req.body_len = SRV_MAX_BODY + 1;
+    srv_api_handle(&g_api, &req, &res);
+    dx_buf_release(&p->req_body);
+    free(p->auth);
+    p->auth = NULL;
+    /* Last: completing a transaction may hand p to the next request. */
+    int rc = http_reply(wsi, p, res.status, &res.body);
+    dx_buf_release(&res.body);
+    return rc;
+}
+
+static const struct {
+    enum lws_token_indexes token;
+    const char *method;
+    bool body;
+} METHODS[] = {
+    {WSI_TOKEN_GET_URI, "GET", false},       {WSI_TOKEN_POST_URI, "POST", true},
+    {WSI_TOKEN_PATCH_URI, "PATCH", true},    {WSI_TOKEN_PUT_URI, "PUT", true},
+    {WSI_TOKEN_DELETE_URI, "DELETE", false}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS", false},
+    {WSI_TOKEN_HEAD_URI, "HEAD", false},
+};
+
+/* A new request: its method, path and token; the body (if any) comes in pieces. */
+static int http_begin(struct lws *wsi, pss *p, const char *uri)
+{
+    memset(p, 0, sizeof *p);
+    p->wsi = wsi;
+    bool body = false;
+    for (size_t i = 0; i < sizeof METHODS / sizeof *METHODS; i++)
+        if (lws_hdr_total_length(wsi, METHODS[i].token) > 0) {
+            snprintf(p->method, sizeof p->method, "%s", METHODS[i].method);
+            body = METHODS[i].body;
+            break;
+        }
+    snprintf(p->path, sizeof p->path, "%s", uri);
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 0 && n < 4096 && (p->auth = malloc((size_t)n + 1)) &&
+        lws_hdr_copy(wsi, p->auth, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+        free(p->auth);
+        p->auth = NULL;
     }
-    return http_reply(wsi, p, HTTP_STATUS_NOT_FOUND, "{\"error\":\"not found\"}\n");
+    char cl[32] = "";
+    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+        cl[0] = 0;
+    long long len = atoll(cl);
+    if (len > (long long)SRV_MAX_BODY)
+        p->body_too_big = true;
+    if (!body || len <= 0 || p->body_too_big)
+        return http_answer(wsi, p);
+    return 0; /* LWS_CALLBACK_HTTP_BODY brings it */
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -200,18 +254,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     char uri[256];
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        p->wsi = wsi;
-        return serve_http(wsi, p, (const char *)in);
+        return http_begin(wsi, p, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (p->req_body.len + len > SRV_MAX_BODY)
+            p->body_too_big = true;
+        else
+            dx_buf_append(&p->req_body, in, len); /* checked once, in http_answer */
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return http_answer(wsi, p);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!p->body)
             return 0;
-        unsigned char *buf = malloc(LWS_PRE + p->body_len + 1);
-        int w = buf ? 0 : -1;
-        if (buf) {
-            memcpy(buf + LWS_PRE, p->body, p->body_len);
-            w = lws_write(wsi, buf + LWS_PRE, p->body_len, LWS_WRITE_HTTP_FINAL);
-            free(buf);
-        }
+        int w =
+            lws_write(wsi, (unsigned char *)p->body + LWS_PRE, p->body_len, LWS_WRITE_HTTP_FINAL);
         free(p->body);
         p->body = NULL;
         if (w < 0 || lws_http_transaction_completed(wsi))
@@ -221,6 +277,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         free(p->body);
         p->body = NULL;
+        free(p->auth);
+        p->auth = NULL;
+        dx_buf_release(&p->req_body);
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* Any URL can be upgraded: only /sync is the sync endpoint. */
@@ -316,6 +375,8 @@ static int serve(const char *data, const char *listen)
         srv_accounts_close(acc);
         return 1;
     }
+    g_api.acc = acc;
+    g_api.hub = g_hub;
     /* The fd table is sized from the limit at context creation. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

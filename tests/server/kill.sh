@@ -22,11 +22,21 @@ TOK=$("$SERVER" --data "$D" token w@example.org)
 W=$("$SERVER" --data "$D" workspace add w@example.org Kill)
 DOC="body:$W/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 ROUNDS=${DX_KILL_ROUNDS:-8}
+n_acked=0
+: >"$T/acked"
 for r in $(seq 1 "$ROUNDS"); do
     start
     node "$HERE/writer.mjs" "$URL" "$DOC" "$TOK" $((r * 100000)) >>"$T/acked" 2>>"$T/writer.err" &
     WPID=$!
-    sleep "0.$((RANDOM % 6 + 2))"
+    # Kill while updates flow: after this round's first acknowledgement (node starts slowly on
+    # a loaded machine), at a random moment.
+    before=$n_acked
+    for _ in $(seq 1 300); do
+        n_acked=$(wc -l <"$T/acked")
+        [ "$n_acked" -gt "$before" ] && break
+        sleep 0.05
+    done
+    sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
     kill -KILL "$SPID"
     wait "$SPID" 2>/dev/null
     wait "$WPID"
