@@ -118,28 +118,4 @@ static inline int memdocs_put(memdocs *m, const char *const *files, dx_error *er
     return rc;
 }
 
-/* Store the whole state of every document (a server stores each update as it comes; the
- * whole state again is the same to the CRDT). */
-static inline int memdocs_store(memdocs *m, dx_error *err)
-{
-    uint8_t *up = NULL;
-    size_t len = 0;
-    int rc = y_encode_state_as_update(m->ws, NULL, 0, &up, &len) ? DX_ENOMEM : 0;
-    if (!rc)
-        rc = dx_store_append(m->st, "workspace", up, len, "local", "test", NULL, err);
-    y_free(up);
-    for (size_t i = 0; !rc && i < m->bodies.cap; i++) {
-        char name[DX_DOC_NAME_MAX];
-        if (!m->bodies.slots[i].key)
-            continue;
-        dx_doc_body_name(m->bodies.slots[i].key, name);
-        up = NULL;
-        rc = y_encode_state_as_update(m->bodies.slots[i].value, NULL, 0, &up, &len) ? DX_ENOMEM : 0;
-        if (!rc)
-            rc = dx_store_append(m->st, name, up, len, "local", "test", NULL, err);
-        y_free(up);
-    }
-    return rc;
-}
-
 #endif
