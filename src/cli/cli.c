@@ -231,6 +231,31 @@ int cli_history(dx_workspace *ws, dx_git **g)
     return dx_git_open_or_init(dx_workspace_root(ws), 0, g, &err) ? cli_fail(&err) : 0;
 }
 
+/* The commit rebuilt the CRDT: the session is closed, the old store set aside, and a new
+ * session opened, which imports the files (the CLI owns the session). On failure err
+ * says why (appended to the commit's message). */
+static int reopen_rebuilt(dx_error *err)
+{
+    dx_workspace *ws = dx_session_workspace(session);
+    char *device = strdup(dx_session_device(session));
+    dx_error e = DX_ERROR_INIT;
+    int rc = device ? 0 : dx_error_set(&e, DX_ENOMEM, "out of memory");
+    dx_session_close(session);
+    session = NULL;
+    if (!rc)
+        rc = dx_history_rebuild_finish(dx_workspace_root(ws), &e);
+    if (!rc)
+        rc = dx_session_open(ws, device, &session, NULL, &e);
+    if (rc) {
+        char was[sizeof err->msg];
+        snprintf(was, sizeof was, "%s", err->msg);
+        dx_error_set(err, err->code ? err->code : rc, "%s; opening the rebuilt CRDT failed: %s",
+                     was, e.msg);
+    }
+    free(device);
+    return rc;
+}
+
 int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
 {
     dx_error err = DX_ERROR_INIT;
@@ -245,7 +270,11 @@ int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
         o.keep_recent = (size_t)dx_config_git_keep_updates(cfg);
         dx_config_free(cfg);
     }
-    int rc = dx_history_commit(&session, g, &o, &r, &err);
+    dx_history_docs h;
+    dx_history_docs_of_session(session, &h);
+    int rc = dx_history_commit(&h, g, &o, &r, &err);
+    if (r.rebuilt && reopen_rebuilt(&err))
+        rc = rc ? rc : DX_EIO;
     for (size_t i = 0; i < r.problems.len; i++)
         fprintf(stderr, "diaryx: check failed: %s\n", r.problems.items[i]);
     if (rc) {
