@@ -65,11 +65,14 @@ typedef struct dx_commit_opts {
     bool skip_validation; /* commit even when the checks fail (they still run and report) */
     size_t keep_recent;   /* updates kept per document by the compaction (0 = the default) */
     bool verify_all;      /* render and check every entry, not only the changed ones */
+    /* Never rebuild, however many checks failed (a server with clients connected: their
+     * copies would come back with the state git replaced; it rebuilds once they are gone). */
+    bool no_rebuild;
 } dx_commit_opts;
 
 #define DX_COMMIT_OPTS_INIT                                                                        \
     {                                                                                              \
-        NULL, false, 0, false                                                                      \
+        NULL, false, 0, false, false                                                               \
     }
 
 typedef struct dx_commit_result {

@@ -424,7 +424,7 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
             snprintf(f, sizeof f, "%zu", r->failures);
             if ((rc = dx_store_meta_set(st, META_FAILURES, f, err)))
                 goto done;
-            if (r->failures >= DX_HISTORY_MAX_FAILURES) {
+            if (r->failures >= DX_HISTORY_MAX_FAILURES && !opts->no_rebuild) {
                 if ((rc = dx_history_rebuild(&h, g, err)))
                     goto done;
                 r->rebuilt = true;

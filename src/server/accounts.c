@@ -335,6 +335,19 @@ bool srv_workspace_owned(srv_accounts *a, int64_t user, const char *wid)
     return owned;
 }
 
+bool srv_workspace_plan_sync(srv_accounts *a, const char *wid)
+{
+    sqlite3_stmt *st = NULL;
+    bool sync = sqlite3_prepare_v2(a->db,
+                                   "SELECT 1 FROM workspaces w JOIN users u ON u.id = w.owner "
+                                   "WHERE w.id = ? AND u.plan = 'sync'",
+                                   -1, &st, NULL) == SQLITE_OK &&
+                sqlite3_bind_text(st, 1, wid, -1, SQLITE_STATIC) == SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return sync;
+}
+
 int srv_workspace_list(srv_accounts *a, const char *email, dx_buf *out, dx_error *err)
 {
     int64_t user;

@@ -39,6 +39,8 @@ int srv_workspace_add(srv_accounts *a, const char *email, const char *name,
                       char out[DX_UUID_LEN + 1], dx_error *err);
 /* Whether user owns workspace wid. */
 bool srv_workspace_owned(srv_accounts *a, int64_t user, const char *wid);
+/* Whether workspace wid belongs to a user on the sync plan (git history is a sync feature). */
+bool srv_workspace_plan_sync(srv_accounts *a, const char *wid);
 /* "id<TAB>name\n" for each workspace of the user of email, appended to out. */
 int srv_workspace_list(srv_accounts *a, const char *email, dx_buf *out, dx_error *err);
 

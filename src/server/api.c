@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "commits.h"
 #include "diaryx/version.h"
 
 static void reply_json(srv_response *out, unsigned status, json_t *v)
@@ -141,6 +142,70 @@ static void workspace_one(const srv_api *api, const srv_request *req, const char
     }
 }
 
+/* The git history of an owned workspace: a feature of the sync plan. */
+static void workspace_action(const srv_api *api, const srv_request *req, const char *wid,
+                             const char *action, srv_response *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    bool commit = !strcmp(action, "commit"), history = !strcmp(action, "history");
+    if (!commit && !history) {
+        reply_error(out, 404, "no such endpoint");
+        return;
+    }
+    if (!srv_workspace_plan_sync(api->acc, wid)) {
+        reply_error(out, 402,
+                    "version history is part of the sync plan; this account is on "
+                    "the free plan");
+        return;
+    }
+    if (history) {
+        if (strcmp(req->method, "GET") != 0) {
+            reply_error(out, 405, "use GET on history");
+            return;
+        }
+        json_t *arr = srv_history_json(api->hub, wid, 0, &err);
+        if (arr)
+            reply_json(out, 200, arr);
+        else
+            reply_error(out, 500, err.msg);
+        return;
+    }
+    if (strcmp(req->method, "POST") != 0) {
+        reply_error(out, 405, "use POST on commit");
+        return;
+    }
+    json_t *body = NULL;
+    const char *message = NULL;
+    if (req->body_len) {
+        json_error_t je;
+        body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+        json_t *m = body ? json_object_get(body, "message") : NULL;
+        if (!json_is_object(body) || (m && !json_is_string(m))) {
+            reply_error(out, 400, "send nothing, or a JSON object with a string \"message\"");
+            json_decref(body);
+            return;
+        }
+        message = m ? json_string_value(m) : NULL;
+    }
+    dx_commit_result r = {0};
+    int rc = srv_commit(api->hub, wid, message, false, &r, &err);
+    if (rc == DX_EVALIDATE)
+        reply_json(out, 409,
+                   json_pack("{s:s, s:I}", "error", err.msg, "failures", (json_int_t)r.failures));
+    else if (rc)
+        reply_error(out, status_of(rc), err.msg);
+    else
+        reply_json(out, 200,
+                   json_pack("{s:s?, s:b, s:I}", "commit_id", r.committed ? r.id : NULL,
+                             "committed", r.committed, "files_changed",
+                             (json_int_t)(r.stats.added + r.stats.modified + r.stats.deleted +
+                                          r.stats.renamed)));
+    if (!rc && r.committed)
+        srv_hub_committed(api->hub, wid, INT64_MAX);
+    dx_commit_result_release(&r);
+    json_decref(body);
+}
+
 static void workspaces(const srv_api *api, const srv_request *req, srv_response *out)
 {
     int64_t user;
@@ -148,7 +213,18 @@ static void workspaces(const srv_api *api, const srv_request *req, srv_response 
         return;
     const char *rest = req->path + strlen("/api/workspaces");
     if (*rest == '/' && rest[1]) {
-        workspace_one(api, req, rest + 1, user, out);
+        /* /api/workspaces/<id>[/<action>] */
+        char wid[DX_UUID_LEN + 1] = "";
+        const char *slash = strchr(rest + 1, '/');
+        size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+        if (n == DX_UUID_LEN)
+            memcpy(wid, rest + 1, n);
+        if (!slash)
+            workspace_one(api, req, wid, user, out);
+        else if (!dx_uuid_valid(wid) || !srv_workspace_owned(api->acc, user, wid))
+            reply_error(out, 404, "no such workspace");
+        else
+            workspace_action(api, req, wid, slash + 1, out);
         return;
     }
     dx_error err = DX_ERROR_INIT;

@@ -9,6 +9,9 @@
  *   GET    /api/workspaces/{id}       {id, name}
  *   PATCH  /api/workspaces/{id} {name}
  *   DELETE /api/workspaces/{id}       204; 409 while clients are connected to it
+ *   GET    /api/workspaces/{id}/history         commits, newest first (sync plan; else 402)
+ *   POST   /api/workspaces/{id}/commit {message?}   {commit_id, committed, files_changed}; 409
+ *                                       with the reasons when the sanity checks fail
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
  * one); another user's workspace is 404, exactly as one that does not exist. */
 #ifndef DX_SERVER_API_H

@@ -2,10 +2,12 @@
  * hub.h). */
 #include "hub.h"
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "diaryx/docsync.h"
 #include "diaryx/fs.h"
@@ -57,8 +59,9 @@ struct hub_ws {
 struct srv_hub {
     char *dir;
     srv_accounts *acc;
-    dx_strmap wss;  /* wid -> hub_ws* */
-    dx_strmap docs; /* key -> hub_doc* */
+    dx_strmap wss;   /* wid -> hub_ws* */
+    dx_strmap docs;  /* key -> hub_doc* */
+    dx_strmap dirty; /* wid -> srv_dirty* (owned) */
     size_t conns, subs;
 };
 
@@ -317,6 +320,30 @@ static int note_client(void *ud, const dx_hp_peer *p)
     return 0;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wid has an update its repository does not (a failure to remember it only delays the
+ * auto-commit until the next update). */
+static void mark_dirty(srv_hub *h, const char *wid)
+{
+    srv_dirty *d = dx_strmap_get(&h->dirty, wid);
+    int64_t now = now_ms();
+    if (!d && (d = calloc(1, sizeof *d)) && dx_strmap_put(&h->dirty, wid, d)) {
+        free(d);
+        d = NULL;
+    }
+    if (!d)
+        return;
+    if (!d->first_ms)
+        d->first_ms = now;
+    d->last_ms = now;
+}
+
 /* Store what the document's update added, then acknowledge and relay it. */
 static int store_and_ack(sub *s, const dx_docsync_result *r)
 {
@@ -345,6 +372,7 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
         }
         return -1;
     }
+    mark_dirty(s->c->h, ws->wid);
     dx_buf ack = DX_BUF_INIT;
     if (dx_hp_put_status(&ack, s->addr, s->addr_len, true) || send_buf(s->c, &ack)) {
         dx_buf_release(&ack);
@@ -557,6 +585,25 @@ int srv_hub_new(const char *data_dir, srv_accounts *acc, srv_hub **out, dx_error
         srv_hub_free(h);
         return rc;
     }
+    /* A store may hold updates its repository does not (the server stopped before the
+     * auto-commit): every workspace counts as dirty from now, and the first auto-commit of
+     * one with nothing new finds nothing to commit. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/workspaces", data_dir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        char wid[DX_UUID_LEN + 1];
+        if (n == DX_UUID_LEN + 3 && !strcmp(e->d_name + DX_UUID_LEN, ".db")) {
+            memcpy(wid, e->d_name, DX_UUID_LEN);
+            wid[DX_UUID_LEN] = 0;
+            if (dx_uuid_valid(wid))
+                mark_dirty(h, wid);
+        }
+    }
+    if (d)
+        closedir(d);
     *out = h;
     return 0;
 }
@@ -565,6 +612,10 @@ void srv_hub_free(srv_hub *h)
 {
     if (!h)
         return;
+    for (size_t i = 0; i < h->dirty.cap; i++)
+        if (h->dirty.slots[i].key)
+            free(h->dirty.slots[i].value);
+    dx_strmap_release(&h->dirty);
     dx_strmap_release(&h->docs);
     dx_strmap_release(&h->wss);
     free(h->dir);
@@ -587,4 +638,33 @@ bool srv_hub_loaded(const srv_hub *h, const char *wid)
 const char *srv_hub_dir(const srv_hub *h)
 {
     return h->dir;
+}
+
+bool srv_hub_workspace(srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds)
+{
+    hub_ws *ws = dx_strmap_get(&h->wss, wid);
+    if (ws) {
+        *store = ws->store;
+        *ds = ws->ds;
+    }
+    return ws != NULL;
+}
+
+const dx_strmap *srv_hub_dirty(const srv_hub *h)
+{
+    return &h->dirty;
+}
+
+void srv_hub_committed(srv_hub *h, const char *wid, int64_t since_ms)
+{
+    srv_dirty *d = dx_strmap_get(&h->dirty, wid);
+    if (d && d->last_ms <= since_ms)
+        free(dx_strmap_remove(&h->dirty, wid));
+}
+
+void srv_hub_retry_later(srv_hub *h, const char *wid, int64_t now_ms)
+{
+    srv_dirty *d = dx_strmap_get(&h->dirty, wid);
+    if (d)
+        d->last_ms = d->first_ms = now_ms; /* counts as an update now */
 }

@@ -20,6 +20,8 @@
 #include <stdint.h>
 
 #include "accounts.h"
+#include "diaryx/docset.h"
+#include "diaryx/strmap.h"
 #include "diaryx/error.h"
 
 #define DX_HUB_QUEUE_BYTES  (5u << 20)
@@ -50,6 +52,18 @@ void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out);
 /* Whether workspace wid is loaded (some client is subscribed to one of its documents). */
 bool srv_hub_loaded(const srv_hub *h, const char *wid);
 const char *srv_hub_dir(const srv_hub *h);
+/* The store and documents of loaded workspace wid (borrowed), or false. */
+bool srv_hub_workspace(srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds);
+/* Workspaces with updates not yet committed: when the first and the last came (ms), keyed
+ * by wid (a hub_dirty*). Kept after a workspace is unloaded. */
+typedef struct srv_dirty {
+    int64_t first_ms, last_ms;
+} srv_dirty;
+const dx_strmap *srv_hub_dirty(const srv_hub *h);
+/* An auto-commit of wid failed: try again after another quiescence period. */
+void srv_hub_retry_later(srv_hub *h, const char *wid, int64_t now_ms);
+/* Forget that wid is dirty (it was committed) unless an update came after since_ms. */
+void srv_hub_committed(srv_hub *h, const char *wid, int64_t since_ms);
 
 srv_conn *srv_conn_new(srv_hub *h, const srv_transport *t);
 /* The connection ended (closed by either side): its subscriptions end. Accepts NULL. */

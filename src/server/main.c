@@ -13,12 +13,13 @@
 #include "accounts.h"
 #include "diaryx/version.h"
 #include "api.h"
+#include "commits.h"
 #include "hub.h"
 
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
 
 static const char USAGE[] =
-    "usage: diaryx-server [--data DIR] [--listen HOST:PORT] [--idle-seconds N]   serve\n"
+    "usage: diaryx-server [--data DIR] [--listen HOST:PORT] [OPTIONS]   serve\n"
     "       diaryx-server [--data DIR] user add EMAIL [--plan free|sync]\n"
     "       diaryx-server [--data DIR] user plan EMAIL free|sync\n"
     "       diaryx-server [--data DIR] token EMAIL [--device NAME]\n"
@@ -37,6 +38,11 @@ static const char USAGE[] =
     "Options:\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
     "  --listen HOST:PORT  the address to serve on (default 127.0.0.1:3030)\n"
+    "  --quiescence-seconds N  commit a workspace of a sync-plan user to its git repository\n"
+    "                      when no update came for N seconds and no client is connected\n"
+    "                      (default 1800; 0: no auto-commit)\n"
+    "  --staleness-seconds N   commit it anyway, clients connected, once its first\n"
+    "                      uncommitted update is N seconds old (default 86400)\n"
     "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
     "                      its first document is authenticated, N seconds after it opened\n"
     "  -h, --help          this text\n\n"
@@ -137,7 +143,26 @@ static srv_hub *g_hub;
 static srv_api g_api;
 static struct lws_context *g_ctx;
 static volatile sig_atomic_t g_stop;
-static int64_t g_idle_us = 60 * 1000000LL; /* --idle-seconds */
+static int64_t g_idle_us = 60 * 1000000LL;      /* --idle-seconds */
+static int64_t g_quiet_ms = 30 * 60 * 1000LL;   /* --quiescence-seconds (0: no auto-commit) */
+static int64_t g_stale_ms = 24 * 3600 * 1000LL; /* --staleness-seconds */
+static srv_accounts *g_acc;
+static lws_sorted_usec_list_t g_tick;
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    srv_commits_tick(g_hub, g_acc, wall_ms(), g_quiet_ms, g_stale_ms);
+    int64_t every = g_quiet_ms > 0 && g_quiet_ms < 10000 ? g_quiet_ms * 100 : LWS_US_PER_SEC;
+    lws_sul_schedule(g_ctx, 0, sul, tick, every);
+}
 
 static int64_t now_us(void)
 {
@@ -430,6 +455,8 @@ static int serve(const char *data, const char *listen)
         srv_accounts_close(acc);
         return 1;
     }
+    g_acc = acc;
+    tick(&g_tick);
     fprintf(stderr, "diaryx-server %s: serving %s on http://%s (sync: ws://%s/sync)\n",
             dx_version(), data, listen, listen);
     while (!g_stop && lws_service(g_ctx, 0) >= 0)
@@ -454,6 +481,18 @@ int main(int argc, char **argv)
             data = argv[++i];
         } else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
             listen = argv[++i];
+        } else if ((!strcmp(argv[i], "--quiescence-seconds") ||
+                    !strcmp(argv[i], "--staleness-seconds")) &&
+                   i + 1 < argc) {
+            char *end;
+            long long v = strtoll(argv[i + 1], &end, 10);
+            if (*end || v < 0 || v > 365LL * 86400) {
+                fprintf(stderr, "diaryx-server: %s wants 0 to 31536000 seconds, not '%s'\n",
+                        argv[i], argv[i + 1]);
+                return 2;
+            }
+            *(argv[i][2] == 'q' ? &g_quiet_ms : &g_stale_ms) = v * 1000;
+            i++;
         } else if (!strcmp(argv[i], "--idle-seconds") && i + 1 < argc) {
             long v = strtol(argv[++i], NULL, 10);
             if (v < 1 || v > 86400) {

@@ -6,6 +6,9 @@
 //   node providers.mjs read  URL DOC TOKEN TEXT   a new client finds TEXT in the document
 //   node providers.mjs denied URL DOC TOKEN   the server refuses the document
 //   node providers.mjs dump  URL DOC TOKEN   print the document's text
+//   node providers.mjs seed  URL DOC TOKEN ROOT ENTRY   a workspace document with a root
+//                                            index ROOT (README.md) listing ENTRY (day.md)
+//   node providers.mjs hold  URL DOC TOKEN SECONDS   append a line, then stay connected
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -16,7 +19,7 @@ const Y = require("yjs");
 const WebSocket = require("ws");
 const { HocuspocusProvider, HocuspocusProviderWebsocket } = require("@hocuspocus/provider");
 
-const [mode, url, name, token, expected] = process.argv.slice(2);
+const [mode, url, name, token, expected, extra] = process.argv.slice(2);
 const fail = (why) => {
     console.error(`FAIL: ${why}`);
     process.exit(1);
@@ -82,6 +85,33 @@ if (mode === "edit") {
     await until("synced", () => c.provider.isSynced);
     if (c.text.toString() !== expected) fail(`the document holds '${c.text.toString()}'`);
     console.log("ok read");
+    close(c);
+} else if (mode === "seed") {
+    const c = client("s");
+    await until("synced", () => c.provider.isSynced);
+    const files = c.doc.getMap("files");
+    c.doc.transact(() => {
+        const root = new Y.Map();
+        root.set("filename", "README.md");
+        root.set("title", "Journal");
+        root.set("contents", Y.Array.from([extra]));
+        files.set(expected, root);
+        const day = new Y.Map();
+        day.set("filename", "day.md");
+        day.set("title", "Day");
+        day.set("part_of", expected);
+        files.set(extra, day);
+    });
+    await until("the server acknowledged it", () => c.provider.unsyncedChanges === 0);
+    console.log("ok seeded");
+    close(c);
+} else if (mode === "hold") {
+    const c = client("h");
+    await until("synced", () => c.provider.isSynced);
+    c.text.insert(c.text.length, "held line\n");
+    await until("the server acknowledged it", () => c.provider.unsyncedChanges === 0);
+    await sleep(Number(expected) * 1000);
+    console.log("ok held");
     close(c);
 } else if (mode === "dump") {
     const c = client("e");

@@ -1,0 +1,140 @@
+/* commits.c - the server's git history: commits of a workspace's documents into its bare
+ * repository, auto-commits on quiescence and staleness, the log as JSON (see commits.h). */
+#include "commits.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int open_repo(srv_hub *h, const char *wid, dx_git **g, dx_error *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/workspaces/%s.git", srv_hub_dir(h), wid) >=
+        (int)sizeof path)
+        return dx_error_set(err, DX_EPATH, "the data directory path is too long");
+    return dx_git_open_or_init(path, 1, g, err);
+}
+
+int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild,
+               dx_commit_result *r, dx_error *err)
+{
+    dx_crdt_store *st = NULL;
+    dx_docset *ds = NULL;
+    dx_git *g = NULL;
+    bool loaded = srv_hub_workspace(h, wid, &st, &ds);
+    char path[4096];
+    int rc = 0;
+    if (!loaded) {
+        /* Not loaded: its own handles, closed again (a commit of a workspace nobody uses). */
+        if (snprintf(path, sizeof path, "%s/workspaces/%s.db", srv_hub_dir(h), wid) >=
+            (int)sizeof path)
+            return dx_error_set(err, DX_EPATH, "the data directory path is too long");
+        if (!(rc = dx_store_open(path, &st, err)))
+            rc = dx_docset_new(st, "server", &ds, err);
+    }
+    if (!rc)
+        rc = open_repo(h, wid, &g, err);
+    if (!rc) {
+        dx_history_docs hd;
+        dx_commit_opts o = DX_COMMIT_OPTS_INIT;
+        o.message = message;
+        o.no_rebuild = no_rebuild || loaded;
+        dx_history_docs_of_docset(ds, DX_LINK_MARKDOWN_ROOT, &hd);
+        hd.device = "server";
+        rc = hd.docs.workspace ? dx_history_commit(&hd, g, &o, r, err)
+                               : dx_error_set(err, DX_ECORRUPT,
+                                              "the workspace document of %s cannot be loaded", wid);
+    }
+    dx_git_free(g);
+    if (!loaded) {
+        dx_docset_free(ds);
+        dx_store_close(st);
+    }
+    return rc;
+}
+
+void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t quiescence_ms,
+                      int64_t staleness_ms)
+{
+    const dx_strmap *dirty = srv_hub_dirty(h);
+    if (quiescence_ms <= 0)
+        return;
+    /* The due ones first (committing changes the map). */
+    char due[64][DX_UUID_LEN + 1];
+    bool stale[64];
+    size_t n = 0;
+    for (size_t i = 0; i < dirty->cap && n < 64; i++) {
+        const char *wid = dirty->slots[i].key;
+        const srv_dirty *d = wid ? dirty->slots[i].value : NULL;
+        if (!d)
+            continue;
+        dx_crdt_store *st;
+        dx_docset *ds;
+        bool connected = srv_hub_workspace(h, wid, &st, &ds);
+        bool quiet = !connected && now_ms - d->last_ms >= quiescence_ms;
+        bool old = staleness_ms > 0 && now_ms - d->first_ms >= staleness_ms;
+        if (quiet || old) {
+            snprintf(due[n], sizeof due[n], "%s", wid);
+            stale[n++] = connected;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        dx_commit_result r = {0};
+        dx_error err = DX_ERROR_INIT;
+        if (!srv_workspace_plan_sync(acc, due[i])) {
+            srv_hub_committed(h, due[i], now_ms); /* the free plan keeps no history */
+            continue;
+        }
+        int rc = srv_commit(h, due[i], NULL, stale[i], &r, &err);
+        if (rc) {
+            fprintf(stderr, "diaryx-server: auto-commit of %s failed: %s\n", due[i], err.msg);
+            srv_hub_retry_later(h, due[i], now_ms);
+        } else {
+            if (r.committed)
+                fprintf(stderr, "diaryx-server: committed %s as %.7s (%zu files)\n", due[i], r.id,
+                        r.stats.added + r.stats.modified + r.stats.deleted + r.stats.renamed);
+            srv_hub_committed(h, due[i], now_ms);
+        }
+        dx_commit_result_release(&r);
+    }
+}
+
+typedef struct log_ctx {
+    json_t *arr;
+    bool oom;
+} log_ctx;
+
+static int log_entry(const dx_git_log_entry *e, void *ud)
+{
+    log_ctx *c = ud;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", e->id, "short_id", e->short_id,
+                          "message", e->summary ? e->summary : "", "timestamp", (json_int_t)e->time,
+                          "author", e->author ? e->author : "");
+    if (!o || json_array_append_new(c->arr, o)) {
+        c->oom = true;
+        return 1;
+    }
+    return 0;
+}
+
+json_t *srv_history_json(srv_hub *h, const char *wid, size_t max, dx_error *err)
+{
+    dx_git *g = NULL;
+    log_ctx c = {json_array(), false};
+    int rc = c.arr ? open_repo(h, wid, &g, err) : dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = dx_git_log(g, NULL, max, log_entry, &c, err);
+    if (rc == DX_ENOTFOUND) { /* no commit yet */
+        dx_error_clear(err);
+        rc = 0;
+    }
+    if (!rc && c.oom)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    dx_git_free(g);
+    if (rc) {
+        json_decref(c.arr);
+        return NULL;
+    }
+    return c.arr;
+}

@@ -1,0 +1,33 @@
+/* commits.h - a workspace's git history on the server: the bare repository
+ * DATA/workspaces/<wid>.git (branch main) and commits of the workspace's documents into it,
+ * by the core's commit (render, sanity checks, commit, compaction; history.h).
+ *
+ * Auto-commit: a workspace is dirty from its first uncommitted update. srv_commits_tick
+ * commits a dirty workspace when no update came for `quiescence` and no client is connected
+ * (then a third failed check in a row may rebuild its documents from git), or when its first
+ * uncommitted update is older than `staleness` even with clients connected (then it never
+ * rebuilds: their copies would bring the replaced state back). Only workspaces of a user on
+ * the sync plan are committed automatically. */
+#ifndef DX_SERVER_COMMITS_H
+#define DX_SERVER_COMMITS_H
+
+#include <stdint.h>
+
+#include "diaryx/history.h"
+#include "hub.h"
+
+/* Commit workspace wid now (loaded in h or not). message NULL: generated. no_rebuild: see
+ * dx_commit_opts. DX_EVALIDATE when the checks failed (r says why). */
+int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild,
+               dx_commit_result *r, dx_error *err);
+
+/* Run the auto-commits that are due at now_ms (see above); quiescence_ms 0 disables them.
+ * Failures are reported on stderr and tried again after another quiescence period. */
+void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t quiescence_ms,
+                      int64_t staleness_ms);
+
+/* The commits of wid, newest first, at most max (0: all), as a JSON array of
+ * {id, short_id, message, timestamp, author} (new reference), or NULL with err set. */
+struct json_t *srv_history_json(srv_hub *h, const char *wid, size_t max, dx_error *err);
+
+#endif

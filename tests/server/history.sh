@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# history.sh - git on the server: a sync-plan workspace edited by stock providers is committed
+# to its bare repository once quiet (no client, --quiescence-seconds) and, with a client still
+# connected, once its first uncommitted update is --staleness-seconds old; `git fsck` and
+# `git show` agree with what the clients wrote; POST commit and GET history work, and a
+# free-plan user gets 402.
+source "$(dirname "$0")/../cli/lib.bash"
+SERVER=${DX_BUILD_DIR:-$OLDPWD}/diaryx-server
+P=$DX_SOURCE_DIR/tests/server/providers.mjs
+D=$T/data
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL=ws://127.0.0.1:$PORT/sync
+H=http://127.0.0.1:$PORT
+"$SERVER" --data "$D" user add alice@example.org --plan sync >/dev/null
+"$SERVER" --data "$D" user add bob@example.org >/dev/null
+A=$("$SERVER" --data "$D" token alice@example.org)
+B=$("$SERVER" --data "$D" token bob@example.org)
+W=$("$SERVER" --data "$D" workspace add alice@example.org Journal)
+WB=$("$SERVER" --data "$D" workspace add bob@example.org Free)
+ROOT=7d3f0e9a-1c2b-4d5e-8f60-718293a4b5c6
+E=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" --quiescence-seconds 1 --staleness-seconds 3 \
+    2>"$T/server.log" &
+SPID=$!
+for _ in $(seq 1 100); do curl -sf "$H/health" >/dev/null && break; sleep 0.05; done
+GIT="git --git-dir=$D/workspaces/$W.git"
+wait_commits() { # wait until the repository has $1 commits
+    for _ in $(seq 1 150); do
+        [ "$($GIT rev-list --count HEAD 2>/dev/null || echo 0)" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+check "seed the workspace document" node "$P" seed "$URL" "workspace:$W" "$A" "$ROOT" "$E"
+check "two clients write the entry's body" node "$P" edit "$URL" "body:$W/$E" "$A"
+wait_commits 1 && pass || fail "no commit after the quiescence ($(tail -3 "$T/server.log"))"
+$GIT fsck --strict >"$T/fsck" 2>&1 && pass || fail "git fsck: $(cat "$T/fsck")"
+$GIT show HEAD:day.md >"$T/day" 2>&1
+contains "the body is in git" "$T/day" "hello world"
+contains "with its title" "$T/day" "title: Day"
+$GIT show HEAD:README.md >"$T/readme" 2>&1
+contains "the root index lists it" "$T/readme" "day.md"
+$GIT log -1 --format=%B >"$T/msg"
+contains "the commit names the server as device" "$T/msg" "server"
+
+# Staleness: a client stays connected; the commit comes anyway.
+node "$P" hold "$URL" "body:$W/$E" "$A" 6 >"$T/hold" 2>&1 &
+HPID=$!
+wait_commits 2 && pass || fail "no commit while a client stayed connected ($(tail -3 "$T/server.log"))"
+kill -0 "$HPID" 2>/dev/null && pass || fail "the commit came only after the client left (staleness not applied)"
+$GIT show HEAD:day.md >"$T/day2"
+contains "the held line is in git" "$T/day2" "held line"
+wait "$HPID" || fail "the connected client failed: $(cat "$T/hold")"
+
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $A" -X POST "$H/api/workspaces/$W/commit" >"$T/code"
+contains "POST commit with nothing new is 200" "$T/code" "200"
+contains "and says nothing was committed" "$T/body" '"committed":false'
+curl -s -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history" >"$T/hist"
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/hist")
+[ "$n" -eq "$($GIT rev-list --count HEAD)" ] && pass || fail "history lists $n commits: $(cat "$T/hist")"
+contains "with short ids" "$T/hist" "\"short_id\":\"$($GIT rev-parse --short=7 HEAD)\""
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $B" "$H/api/workspaces/$WB/history" >"$T/code"
+contains "a free-plan user's history is 402" "$T/code" "402"
+contains "naming the plan" "$T/body" "sync plan"
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $B" -X POST "$H/api/workspaces/$WB/commit" >"$T/code"
+contains "and commit too" "$T/code" "402"
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $B" "$H/api/workspaces/$W/history" >"$T/code"
+contains "another user's history is 404" "$T/code" "404"
+kill -TERM "$SPID"
+wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server.log"))"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
