@@ -18,13 +18,18 @@
 /* One line "<id> <path>\n" (no printf: 10k of them per full write). */
 static int put_line(dx_buf *b, const char *id, const char *path)
 {
-    return dx_buf_puts(b, id) || dx_buf_putc(b, ' ') || dx_buf_puts(b, path) ||
-           dx_buf_putc(b, '\n');
+    dx_buf_puts(b, id);
+    dx_buf_putc(b, ' ');
+    dx_buf_puts(b, path);
+    dx_buf_putc(b, '\n');
+    return dx_buf_error(b);
 }
 
-static void file_path(const char *root, dx_buf *out)
+/* The table's path (and, with suffix, a name next to it) into out. */
+static int file_path(const char *root, const char *suffix, dx_buf *out, dx_error *err)
 {
-    dx_buf_printf(out, "%s/%s", root, DX_IDMAP_FILE);
+    int rc = dx_buf_printf(out, "%s/%s%s", root, DX_IDMAP_FILE, suffix);
+    return rc ? dx_error_set(err, rc, "out of memory naming the entry ids of '%s'", root) : 0;
 }
 
 int dx_idmap_put(dx_strmap *m, const char *path, const char *id)
@@ -44,8 +49,9 @@ int dx_idmap_put(dx_strmap *m, const char *path, const char *id)
 int dx_idmap_read(const char *root, dx_strmap *out, dx_error *err)
 {
     dx_buf p = DX_BUF_INIT, bytes = DX_BUF_INIT;
-    file_path(root, &p);
-    int rc = dx_file_read(p.data, &bytes, err);
+    int rc = file_path(root, "", &p, err);
+    if (!rc)
+        rc = dx_file_read(p.data, &bytes, err);
     if (rc == DX_ENOTFOUND) {
         dx_error_clear(err);
         rc = 0;
@@ -84,8 +90,8 @@ int dx_idmap_write(const char *root, const dx_strmap *map, dx_error *err)
      * machine may leave it empty: entries then get new ids), and a commit should not wait for
      * the disk twice. */
     dx_buf tmp = DX_BUF_INIT;
-    file_path(root, &p);
-    dx_buf_printf(&tmp, "%s.tmp", p.data); /* writers hold .diaryx/commit.lock */
+    if (!rc && !(rc = file_path(root, "", &p, err)))
+        rc = file_path(root, ".tmp", &tmp, err); /* writers hold .diaryx/commit.lock */
     int fd = rc ? -1 : open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     bool ok = fd >= 0 && write(fd, dx_buf_cstr(&text), text.len) == (ssize_t)text.len;
     if (fd >= 0 && close(fd) != 0)
@@ -108,7 +114,8 @@ int dx_idmap_append(const char *root, const char *const *paths, const char *cons
     for (size_t i = 0; !rc && i < n; i++)
         if (!strchr(paths[i], '\n') && put_line(&text, ids[i] ? ids[i] : GONE, paths[i]))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory writing the entry ids");
-    file_path(root, &p);
+    if (!rc)
+        rc = file_path(root, "", &p, err);
     int fd = rc || !text.len ? -1 : open(p.data, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (!rc && text.len && (fd < 0 || write(fd, text.data, text.len) != (ssize_t)text.len))
         rc = dx_error_set(err, DX_EIO, "cannot append to '%s': %s", p.data, strerror(errno));

@@ -90,17 +90,17 @@ int dx_path_relative(const char *from_dir, const char *path, dx_buf *out)
     }
     if (from_dir[i] == 0 && (path[i] == '/' || (i == 0 && from_dir[0] == 0)))
         common = from_dir[0] ? i + 1 : 0;
-    int rc = 0;
-    /* One `..` per remaining component of from_dir. */
+    /* One `..` per remaining component of from_dir (out is sticky: checked once). */
     const char *rest = from_dir + (common <= strlen(from_dir) ? common : strlen(from_dir));
     while (*rest) {
-        rc |= dx_buf_puts(out, "../");
+        dx_buf_puts(out, "../");
         const char *slash = strchr(rest, '/');
         if (!slash)
             break;
         rest = slash + 1;
     }
-    return rc | dx_buf_puts(out, path + common);
+    dx_buf_puts(out, path + common);
+    return dx_buf_error(out);
 }
 
 int dx_path_under_root(const char *root, const char *fs_path, dx_buf *out, dx_error *err)
