@@ -58,6 +58,11 @@ int dx_config_default_path(dx_buf *out, dx_error *err)
                         "XDG_CONFIG_HOME nor HOME is set");
 }
 
+int dx_config_workspace_path(const char *root, dx_buf *out)
+{
+    return dx_buf_printf(out, "%s/.diaryx/config.toml", root);
+}
+
 static const known_key *lookup(const char *name)
 {
     for (size_t i = 0; i < NKEYS; i++)
@@ -251,6 +256,28 @@ int dx_config_get(const dx_config *cfg, const char *name, dx_buf *out, dx_error 
     if (k && k->def)
         return dx_buf_puts(out, k->def);
     return dx_error_set(err, DX_ENOTFOUND, "'%s' is not set", name);
+}
+
+int dx_config_list(const dx_config *cfg, const char *name, dx_strlist *out, dx_error *err)
+{
+    char table[128];
+    const char *key;
+    resolve_name(name, table, sizeof table, &key);
+    const dx_toml_value *v = dx_toml_get(&cfg->toml, table, key);
+    int rc = 0;
+    if (!v)
+        return 0;
+    if (v->type == DX_TOML_STRING)
+        rc = dx_strlist_push(out, v->str);
+    else if (v->type == DX_TOML_ARRAY)
+        for (size_t i = 0; !rc && i < v->arr.len; i++)
+            rc = dx_strlist_push(out, v->arr.items[i]);
+    else
+        return dx_error_set(err, DX_EINVAL,
+                            "invalid value for '%s' in '%s': expected a list of strings, e.g. "
+                            "%s = [\"drafts/**\"]",
+                            name, cfg->path, name);
+    return rc ? dx_error_set(err, rc, "out of memory reading '%s'", name) : 0;
 }
 
 int dx_config_set(dx_config *cfg, const char *name, const char *value, dx_error *err)
