@@ -105,9 +105,12 @@ int dx_config_load(const char *path, dx_config **out, dx_error *err)
         rc = dx_buf_puts(&p, path);
     else
         rc = dx_config_default_path(&p, err);
+    if (!rc && !(cfg->path = dx_buf_detach(&p, NULL)))
+        rc = DX_ENOMEM;
+    if (rc == DX_ENOMEM)
+        dx_error_set(err, rc, "out of memory reading '%s'", path ? path : "config.toml");
     if (rc)
         goto fail;
-    cfg->path = dx_buf_detach(&p, NULL);
     rc = dx_file_read(cfg->path, &text, err);
     if (rc == DX_ENOTFOUND) {
         dx_error_clear(err);
