@@ -28,6 +28,11 @@
 #ifndef DX_CRDT_STORE_H
 #define DX_CRDT_STORE_H
 
+/* A client's store, relative to the workspace root, in the directory diaryx keeps its own
+ * state in. */
+#define DX_STATE_DIR  ".diaryx"
+#define DX_STORE_FILE DX_STATE_DIR "/crdt.db"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -27,6 +27,7 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/crdt_store.h"
+#include "diaryx/docset.h"
 #include "diaryx/edit.h"
 #include "diaryx/error.h"
 #include "diaryx/strlist.h"
@@ -102,9 +103,6 @@ int dx_session_load(dx_session *s, dx_error *err);
 /* The entry id of a workspace-relative path (0), or DX_ENOTFOUND. */
 int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err);
 
-/* The name of the body document of an entry ("body/<id>"). */
-void dx_session_body_name(const char *id, char out[64]);
-
 /* Render entry id from the CRDT: its workspace-relative path and file bytes (appended). */
 int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes, dx_error *err);
 
@@ -139,6 +137,9 @@ int dx_session_record(dx_session *s, const char *id, const char **path, const ch
 int dx_session_save_ids(dx_session *s, dx_error *err);
 
 dx_workspace *dx_session_workspace(dx_session *s);
+/* The session's documents (docset.h), borrowed: what the reads, the history and the editing
+ * API work on. Rounds (store, catch up, write the files) stay the session's. */
+dx_docset *dx_session_docset(dx_session *s);
 const char *dx_session_device(const dx_session *s);
 
 #endif

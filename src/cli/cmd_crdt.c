@@ -50,7 +50,7 @@ static int info(dx_session *s, const dx_workspace *ws, bool json)
                    docs[i].update_bytes);
     }
     dx_buf path = DX_BUF_INIT;
-    dx_workspace_abspath(ws, ".diaryx/crdt.db", &path);
+    dx_workspace_abspath(ws, DX_STORE_FILE, &path);
     struct stat st;
     long long file = stat(path.data, &st) == 0 ? (long long)st.st_size : -1;
     if (json) {
@@ -77,7 +77,7 @@ static int render_at(dx_session *s, const dx_workspace *ws, const char *id, int6
 {
     y_doc *w = NULL, *b = NULL;
     char body[64];
-    dx_session_body_name(id, body);
+    dx_doc_body_name(id, body);
     dx_buf path = DX_BUF_INIT;
     int rc = y_doc_new(&w, NULL) || y_doc_new(&b, NULL)
                  ? dx_error_set(err, DX_ENOMEM, "out of memory")
@@ -115,7 +115,7 @@ static int history(dx_session *s, const dx_workspace *ws, const char *rel, size_
     dx_error err = DX_ERROR_INIT;
     if (dx_session_find(s, rel, id, &err))
         return cli_fail(&err);
-    dx_session_body_name(id, body);
+    dx_doc_body_name(id, body);
     dx_store_update_info *bh = NULL, *wh = NULL;
     size_t bn = 0, wn = 0, n = 0;
     dx_crdt_store *st = dx_session_store(s);

@@ -140,7 +140,7 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
     cli_exiting = false; /* sessions are opened and closed in a loop here */
     cli_ctx at = {root};
     char db[4096 + 32];
-    snprintf(db, sizeof db, "%s/.diaryx/crdt.db", root);
+    snprintf(db, sizeof db, "%s/" DX_STORE_FILE, root);
     int64_t seen = -1, failed_at = 0;
     bool dirty = true; /* unknown at start: a commit attempt finds out */
     int failures = 0;  /* rounds in a row that could not open or read the workspace */

@@ -25,11 +25,12 @@ static int put_line(dx_buf *b, const char *id, const char *path)
     return dx_buf_error(b);
 }
 
-/* The table's path (and, with suffix, a name next to it) into out. */
-static int file_path(const char *root, const char *suffix, dx_buf *out, dx_error *err)
+/* The table's path under root, or DX_ENOMEM (with err set). */
+static int file_path(const char *root, dx_buf *out, dx_error *err)
 {
-    int rc = dx_buf_printf(out, "%s/%s%s", root, DX_IDMAP_FILE, suffix);
-    return rc ? dx_error_set(err, rc, "out of memory naming the entry ids of '%s'", root) : 0;
+    return dx_buf_printf(out, "%s/%s", root, DX_IDMAP_FILE)
+               ? dx_error_set(err, DX_ENOMEM, "out of memory")
+               : 0;
 }
 
 int dx_idmap_put(dx_strmap *m, const char *path, const char *id)
@@ -49,7 +50,7 @@ int dx_idmap_put(dx_strmap *m, const char *path, const char *id)
 int dx_idmap_read(const char *root, dx_strmap *out, dx_error *err)
 {
     dx_buf p = DX_BUF_INIT, bytes = DX_BUF_INIT;
-    int rc = file_path(root, "", &p, err);
+    int rc = file_path(root, &p, err);
     if (!rc)
         rc = dx_file_read(p.data, &bytes, err);
     if (rc == DX_ENOTFOUND) {
@@ -90,8 +91,8 @@ int dx_idmap_write(const char *root, const dx_strmap *map, dx_error *err)
      * machine may leave it empty: entries then get new ids), and a commit should not wait for
      * the disk twice. */
     dx_buf tmp = DX_BUF_INIT;
-    if (!rc && !(rc = file_path(root, "", &p, err)))
-        rc = file_path(root, ".tmp", &tmp, err); /* writers hold .diaryx/commit.lock */
+    if (!rc && !(rc = file_path(root, &p, err)) && dx_buf_printf(&tmp, "%s.tmp", p.data))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory"); /* writers hold .diaryx/commit.lock */
     int fd = rc ? -1 : open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     bool ok = fd >= 0 && write(fd, dx_buf_cstr(&text), text.len) == (ssize_t)text.len;
     if (fd >= 0 && close(fd) != 0)
@@ -115,7 +116,7 @@ int dx_idmap_append(const char *root, const char *const *paths, const char *cons
         if (!strchr(paths[i], '\n') && put_line(&text, ids[i] ? ids[i] : GONE, paths[i]))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory writing the entry ids");
     if (!rc)
-        rc = file_path(root, "", &p, err);
+        rc = file_path(root, &p, err);
     int fd = rc || !text.len ? -1 : open(p.data, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (!rc && text.len && (fd < 0 || write(fd, text.data, text.len) != (ssize_t)text.len))
         rc = dx_error_set(err, DX_EIO, "cannot append to '%s': %s", p.data, strerror(errno));

@@ -1,5 +1,5 @@
-/* session.c - a workspace backed by its CRDT: import, external edits, staged edits, and
- * writing the files from the CRDT. */
+/* session.c - a workspace on disk around its CRDT documents (docset.c): import, external
+ * edits, staged edits, and writing the files from the CRDT. */
 #include "diaryx/session.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "diaryx/bodydoc.h"
+#include "diaryx/docset.h"
 #include "diaryx/fs.h"
 #include "diaryx/ignore.h"
 #include "diaryx/frontmatter.h"
@@ -22,38 +23,16 @@
 #include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
 
-#define WS_DOC            "workspace"
 #define META_MATERIALIZED "materialized_through"
-
-typedef struct doc_slot {
-    dx_session *s;
-    char name[64];
-    y_doc *doc;
-} doc_slot;
-
-typedef struct pending {
-    char *doc;
-    uint8_t *data;
-    size_t len;
-} pending;
 
 struct dx_session {
     dx_workspace *ws;
-    dx_crdt_store *store;
-    char *device;
-    doc_slot wsslot;
-    dx_strmap bodies;  /* entry id -> doc_slot* */
-    dx_strmap paths;   /* live entry path -> id (char*, owned) */
-    dx_strmap recs;    /* path -> dx_store_file* (owned) */
-    dx_strmap rec_ids; /* entry id -> dx_store_file* (borrowed from recs) */
-    dx_strmap touched; /* ids to re-render in this round */
-    dx_strmap taken;   /* ids whose file this round ingested (the file's base is now) */
-    dx_strmap prefer;  /* path -> id (owned) for an import into a new store (idmap.h) */
-    pending *pend;
-    size_t n_pend, cap_pend;
-    int oom;          /* an update could not be kept: the round fails */
-    bool catching_up; /* applying updates other processes stored: not ours to store */
-    int64_t seen_id;  /* the newest stored update the documents in memory include */
+    dx_crdt_store *store; /* owned */
+    dx_docset *ds;        /* the documents, over store */
+    dx_strmap recs;       /* path -> dx_store_file* (owned) */
+    dx_strmap rec_ids;    /* entry id -> dx_store_file* (borrowed from recs) */
+    dx_strmap taken;      /* ids whose file this round ingested (the file's base is now) */
+    dx_strmap prefer;     /* path -> id (owned) for an import into a new store (idmap.h) */
     int64_t mat_point;
     bool full; /* re-render every entry in this round */
     dx_strlist warnings;
@@ -61,169 +40,31 @@ struct dx_session {
     dx_session_stats scratch;
 };
 
-/* ---- documents ------------------------------------------------------------------------ */
-
-static void on_update(void *user, const uint8_t *update, size_t len, const void *origin)
-{
-    (void)origin;
-    doc_slot *slot = user;
-    dx_session *s = slot->s;
-    if (s->catching_up)
-        return;
-    if (s->n_pend == s->cap_pend) {
-        size_t cap = s->cap_pend ? s->cap_pend * 2 : 16;
-        pending *p = realloc(s->pend, cap * sizeof *p);
-        if (!p) {
-            s->oom = 1;
-            return;
-        }
-        s->pend = p;
-        s->cap_pend = cap;
-    }
-    pending *p = &s->pend[s->n_pend];
-    p->doc = strdup(slot->name);
-    p->data = malloc(len ? len : 1);
-    if (!p->doc || !p->data) {
-        free(p->doc);
-        free(p->data);
-        s->oom = 1;
-        return;
-    }
-    memcpy(p->data, update, len);
-    p->len = len;
-    s->n_pend++;
-}
-
 static int new_doc(y_doc **d, dx_error *err)
 {
     y_doc_options o = Y_DOC_OPTIONS_INIT;
     return y_doc_new(d, &o) == Y_OK ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
 }
 
-/* Load document name into slot and watch its changes. As of the update the other documents
- * in memory include (seen_id): a command's edit is a change against the state it saw; what
- * others stored since comes with the next catch-up. Updates of the last few moments are
- * never compacted away (compaction keeps the newest), so that state is normally there; when
- * it is not, the command must start again rather than edit a state it did not see. */
-static int slot_load(dx_session *s, doc_slot *slot, const char *name, dx_error *err)
+static int docs_load(dx_session *s, dx_error *err)
 {
-    slot->s = s;
-    snprintf(slot->name, sizeof slot->name, "%s", name);
-    int rc = new_doc(&slot->doc, err);
-    if (!rc &&
-        (rc = dx_store_load_upto(s->store, name, s->seen_id, slot->doc, err)) == DX_ENOTFOUND)
-        rc = dx_error_set(err, DX_EBUSY,
-                          "'%s' changed too much while this command ran (another process "
-                          "committed and compacted it); run the command again",
-                          name);
-    if (!rc && y_doc_on_update(slot->doc, on_update, slot) < 0)
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc)
-        s->stats->loaded++;
-    return rc;
+    return dx_docset_load(s->ds, err);
 }
 
-void dx_session_body_name(const char *id, char out[64])
+/* The workspace document; only after docs_load succeeded. */
+static y_doc *wsdoc(dx_session *s)
 {
-    snprintf(out, 64, "body/%s", id);
+    return dx_docset_workspace(s->ds);
+}
+
+static const char *path_id(dx_session *s, const char *path)
+{
+    return dx_strmap_get(dx_docset_index(s->ds), path);
 }
 
 int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err)
 {
-    doc_slot *slot = dx_strmap_get(&s->bodies, id);
-    if (!slot) {
-        char name[64];
-        dx_session_body_name(id, name);
-        if (!(slot = calloc(1, sizeof *slot)) || dx_strmap_put(&s->bodies, id, slot)) {
-            free(slot);
-            return dx_error_set(err, DX_ENOMEM, "out of memory");
-        }
-        int rc = slot_load(s, slot, name, err);
-        if (rc) {
-            /* Half loaded, or not watched for changes: the next call must not take it for
-             * the stored document (an edit made on it would be neither right nor stored). */
-            dx_strmap_remove(&s->bodies, id);
-            y_doc_free(slot->doc);
-            free(slot);
-            return rc;
-        }
-    }
-    *out = slot->doc;
-    return 0;
-}
-
-/* ---- the path index ------------------------------------------------------------------- */
-
-static int lookup(void *user, const char *path, char out[DX_UUID_LEN + 1])
-{
-    dx_session *s = user;
-    const char *id = dx_strmap_get(&s->paths, path);
-    if (!id)
-        return DX_ENOTFOUND;
-    snprintf(out, DX_UUID_LEN + 1, "%s", id);
-    return 0;
-}
-
-static void paths_clear(dx_session *s)
-{
-    for (size_t i = 0; i < s->paths.cap; i++)
-        if (s->paths.slots[i].key)
-            free(s->paths.slots[i].value);
-    dx_strmap_release(&s->paths);
-}
-
-static int paths_put(dx_session *s, const char *path, const char *id)
-{
-    char *v = strdup(id);
-    free(dx_strmap_remove(&s->paths, path));
-    if (!v || dx_strmap_put(&s->paths, path, v)) {
-        free(v);
-        return DX_ENOMEM;
-    }
-    return 0;
-}
-
-/* Two entries on one path (a conflict the checks report): the greatest id keeps it, the
- * same on every peer. */
-static int path_found(void *ud, const char *id, const char *path)
-{
-    dx_session *s = ud;
-    const char *had = dx_strmap_get(&s->paths, path);
-    return had && strcmp(had, id) > 0 ? 0 : paths_put(s, path, id);
-}
-
-static int paths_build(dx_session *s, dx_error *err)
-{
-    paths_clear(s);
-    int rc = dx_wsdoc_each_path(s->wsslot.doc, path_found, s, err);
-    return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory listing paths") : rc;
-}
-
-/* The workspace document and the path index are loaded when first needed: a command on a
- * workspace whose files match their records and whose store has not moved (the common case
- * of a read command) never decodes the 10k-entry document. Loaded late, it is still the
- * state the command saw: slot_load stops at seen_id, which only a round moves on (after
- * catch_up applied what others stored to the documents loaded then, and reloaded the
- * records); inside a round that is everything stored. */
-static int docs_load(dx_session *s, dx_error *err)
-{
-    if (s->wsslot.doc)
-        return 0;
-    int rc = slot_load(s, &s->wsslot, WS_DOC, err);
-    if (!rc)
-        rc = paths_build(s, err);
-    if (rc) {
-        y_doc_free(s->wsslot.doc);
-        s->wsslot.doc = NULL;
-        paths_clear(s);
-    }
-    return rc;
-}
-
-/* After a round found that the store moved on: the path index from the documents. */
-static int paths_rebuild(dx_session *s, dx_error *err)
-{
-    return s->wsslot.doc ? paths_build(s, err) : docs_load(s, err);
+    return dx_docset_body(s->ds, id, out, err);
 }
 
 /* ---- file records --------------------------------------------------------------------- */
@@ -308,8 +149,7 @@ static int records_load(dx_session *s, dx_error *err)
 
 static int touch(dx_session *s, const char *id, dx_error *err)
 {
-    return dx_strmap_put(&s->touched, id, (void *)1) ? dx_error_set(err, DX_ENOMEM, "out of memory")
-                                                     : 0;
+    return dx_docset_touch(s->ds, id) ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
 }
 
 /* Every file access below goes through dx_fs_*_in: no symbolic link is followed. */
@@ -325,8 +165,8 @@ int dx_session_render(dx_session *s, const char *id, dx_buf *path, dx_buf *bytes
     if (!rc)
         rc = dx_session_body(s, id, &body, err);
     if (!rc)
-        rc = dx_materialize_entry(s->wsslot.doc, id, body, dx_workspace_link_format(s->ws), path,
-                                  bytes, err);
+        rc = dx_materialize_entry(wsdoc(s), id, body, dx_workspace_link_format(s->ws), path, bytes,
+                                  err);
     return rc;
 }
 
@@ -356,7 +196,7 @@ static int read_source(void *ud, const char *rel, dx_buf *out, dx_error *err)
         return 0; /* not another diaryx process's */
     if ((rc = docs_load(s, err)))
         return rc;
-    const char *id = dx_strmap_get(&s->paths, rel);
+    const char *id = path_id(s, rel);
     if (!id)
         return 0; /* not an entry: its bytes as they are */
     dx_buf_truncate(out, at);
@@ -453,20 +293,20 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
     if (rc)
         goto done;
     /* Already what the CRDT says (a write whose record was not kept): just record it. */
-    if (dx_wsdoc_is_live(s->wsslot.doc, id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
+    if (dx_wsdoc_is_live(wsdoc(s), id) && dx_session_render(s, id, &p, &cur, NULL) == 0 &&
         !strcmp(p.data, path) && cur.len == bytes->len &&
         !memcmp(dx_buf_cstr(&cur), dx_buf_cstr(bytes), cur.len)) {
         rc = rec_set(s, path, id, dx_buf_cstr(bytes), bytes->len, st, err);
         goto done;
     }
-    char body_name[64];
-    dx_session_body_name(id, body_name);
+    char body_name[DX_DOC_NAME_MAX];
+    dx_doc_body_name(id, body_name);
     y_doc *body = NULL, *ws_fork = NULL, *body_fork = NULL;
     capture wc = {0}, bc = {0};
     dx_error e = DX_ERROR_INIT;
     if ((rc = dx_session_body(s, id, &body, err)))
         goto done;
-    if (fork_if_moved(s, WS_DOC, &ws_fork, &wc, &e) ||
+    if (fork_if_moved(s, DX_DOC_WORKSPACE, &ws_fork, &wc, &e) ||
         fork_if_moved(s, body_name, &body_fork, &bc, &e))
         dx_strlist_pushf(
             &s->warnings,
@@ -474,9 +314,9 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
             "current state",
             path, e.msg);
     dx_error_clear(&e);
-    rc = dx_ingest_entry_with(ws_fork ? ws_fork : s->wsslot.doc, id, path, dx_buf_cstr(bytes),
+    rc = dx_ingest_entry_with(ws_fork ? ws_fork : wsdoc(s), id, path, dx_buf_cstr(bytes),
                               bytes->len, body_fork ? body_fork : body,
-                              dx_workspace_link_format(s->ws), lookup, s, &e);
+                              dx_workspace_link_format(s->ws), dx_docset_lookup, s->ds, &e);
     if (rc == DX_EPARSE || rc == DX_EINVAL) {
         dx_strlist_pushf(
             &s->warnings,
@@ -484,8 +324,8 @@ static int ingest_changed(dx_session *s, const char *id_in, const char *path, co
             e.msg);
         rc = 0;
     } else if (!rc) {
-        if (!(rc = apply_captured(s->wsslot.doc, &wc, err)) &&
-            !(rc = apply_captured(body, &bc, err)) && !(rc = touch(s, id, err)) &&
+        if (!(rc = apply_captured(wsdoc(s), &wc, err)) && !(rc = apply_captured(body, &bc, err)) &&
+            !(rc = touch(s, id, err)) &&
             !(rc = dx_strmap_put(&s->taken, id, (void *)1)
                        ? dx_error_set(err, DX_ENOMEM, "out of memory")
                        : 0) &&
@@ -576,14 +416,14 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
         /* A store built again from the files: the entry gets the id it had (unless taken). */
         const char *was = dx_strmap_get(&s->prefer, files[i].path);
         dx_entry taken = DX_ENTRY_INIT;
-        if (!rc && was && dx_wsdoc_get(s->wsslot.doc, was, &taken, NULL) == DX_ENOTFOUND)
+        if (!rc && was && dx_wsdoc_get(wsdoc(s), was, &taken, NULL) == DX_ENOTFOUND)
             snprintf(en.id, sizeof en.id, "%s", was);
         dx_entry_release(&taken);
         if (!rc)
-            rc = dx_wsdoc_put(s->wsslot.doc, &en, err);
+            rc = dx_wsdoc_put(wsdoc(s), &en, err);
         if (!rc) {
             snprintf(files[i].id, sizeof files[i].id, "%s", en.id);
-            if (paths_put(s, files[i].path, en.id))
+            if (dx_docset_index_set(s->ds, files[i].path, en.id))
                 rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         }
         dx_entry_release(&en);
@@ -593,9 +433,9 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
             continue;
         y_doc *body;
         if (!(rc = dx_session_body(s, files[i].id, &body, err)) &&
-            !(rc = dx_ingest_entry_with(s->wsslot.doc, files[i].id, files[i].path, files[i].bytes,
-                                        files[i].len, body, dx_workspace_link_format(s->ws), lookup,
-                                        s, err)) &&
+            !(rc = dx_ingest_entry_with(wsdoc(s), files[i].id, files[i].path, files[i].bytes,
+                                        files[i].len, body, dx_workspace_link_format(s->ws),
+                                        dx_docset_lookup, s->ds, err)) &&
             !(rc = touch(s, files[i].id, err)))
             s->stats->imported++;
     }
@@ -911,7 +751,7 @@ static int add_children(dx_session *s, const char *id, dx_strmap *set, bool deep
 {
     dx_entry e = DX_ENTRY_INIT;
     int rc = 0;
-    if (depth > 256 || dx_wsdoc_get(s->wsslot.doc, id, &e, NULL) != 0)
+    if (depth > 256 || dx_wsdoc_get(wsdoc(s), id, &e, NULL) != 0)
         return 0;
     for (size_t i = 0; !rc && i < e.contents.len; i++) {
         bool seen = dx_strmap_get(set, e.contents.items[i]) != NULL;
@@ -937,12 +777,13 @@ static int materialize(dx_session *s, dx_error *err)
     dx_strlist ids = DX_STRLIST_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
     writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0};
-    int rc = s->full || s->touched.len ? docs_load(s, err) : 0;
+    const dx_strmap *touched = dx_docset_touched(s->ds);
+    int rc = s->full || touched->len ? docs_load(s, err) : 0;
     if (rc) {
     } else if (s->full) {
         /* Every entry, and every recorded file (its entry may be gone). */
         dx_strlist all = DX_STRLIST_INIT;
-        rc = dx_wsdoc_ids(s->wsslot.doc, &all, err);
+        rc = dx_wsdoc_ids(wsdoc(s), &all, err);
         for (size_t i = 0; !rc && i < all.len; i++)
             rc = dx_strmap_put(&set, all.items[i], (void *)1);
         dx_strlist_release(&all);
@@ -952,18 +793,18 @@ static int materialize(dx_session *s, dx_error *err)
                 rc = dx_strmap_put(&set, r->doc_id, (void *)1);
         }
     } else {
-        for (size_t i = 0; !rc && i < s->touched.cap; i++) {
-            const char *id = s->touched.slots[i].key;
+        for (size_t i = 0; !rc && i < touched->cap; i++) {
+            const char *id = touched->slots[i].key;
             if (!id)
                 continue;
             dx_entry e = DX_ENTRY_INIT;
             rc = dx_strmap_put(&set, id, (void *)1);
-            if (!rc && dx_wsdoc_get(s->wsslot.doc, id, &e, NULL) == 0) {
+            if (!rc && dx_wsdoc_get(wsdoc(s), id, &e, NULL) == 0) {
                 if (e.part_of)
                     rc = dx_strmap_put(&set, e.part_of, (void *)1);
                 dx_store_file *r = dx_strmap_get(&s->rec_ids, id);
                 dx_buf_reset(&path);
-                bool moved = !r || dx_wsdoc_path(s->wsslot.doc, id, &path, NULL) != 0 ||
+                bool moved = !r || dx_wsdoc_path(wsdoc(s), id, &path, NULL) != 0 ||
                              strcmp(path.data, r->path) != 0;
                 if (!rc)
                     rc = add_children(s, id, &set, moved, 0);
@@ -983,15 +824,15 @@ static int materialize(dx_session *s, dx_error *err)
         if (!r)
             continue;
         dx_buf_reset(&path);
-        if ((!dx_wsdoc_is_live(s->wsslot.doc, ids.items[i]) ||
-             (dx_wsdoc_path(s->wsslot.doc, ids.items[i], &path, NULL) == 0 &&
+        if ((!dx_wsdoc_is_live(wsdoc(s), ids.items[i]) ||
+             (dx_wsdoc_path(wsdoc(s), ids.items[i], &path, NULL) == 0 &&
               strcmp(r->path, path.data) != 0)) &&
             (rc = remove_recorded(s, r->path)))
             dx_error_set(err, rc, "cannot remove the old file '%s': %s", r->path, dx_strerror(rc));
     }
     for (size_t i = 0; !rc && i < ids.len; i++) {
         const char *id = ids.items[i];
-        if (!dx_wsdoc_is_live(s->wsslot.doc, id))
+        if (!dx_wsdoc_is_live(wsdoc(s), id))
             continue;
         dx_buf_reset(&path);
         dx_buf_reset(&bytes);
@@ -1023,67 +864,18 @@ static int materialize(dx_session *s, dx_error *err)
 
 /* ---- rounds --------------------------------------------------------------------------- */
 
-static int cmp_pending(const void *a, const void *b)
-{
-    const pending *x = *(pending *const *)a, *y = *(pending *const *)b;
-    int c = strcmp(x->doc, y->doc);
-    return c ? c : x < y ? -1 : x > y; /* same document: in the order they were made */
-}
-
-/* Store the updates gathered in this round: one merged update per document. */
+/* Store the updates gathered in this round. */
 static int flush(dx_session *s, dx_error *err)
 {
-    if (s->oom)
-        return dx_error_set(err, DX_ENOMEM, "out of memory recording CRDT updates");
-    pending **order = malloc((s->n_pend ? s->n_pend : 1) * sizeof *order);
-    const uint8_t **u = malloc((s->n_pend ? s->n_pend : 1) * sizeof *u);
-    size_t *l = malloc((s->n_pend ? s->n_pend : 1) * sizeof *l);
-    int rc = order && u && l ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < s->n_pend; i++)
-        order[i] = &s->pend[i];
-    if (!rc && s->n_pend > 1)
-        qsort(order, s->n_pend, sizeof *order, cmp_pending);
-    for (size_t i = 0, j; !rc && i < s->n_pend; i = j) {
-        size_t n = 0;
-        for (j = i; j < s->n_pend && !strcmp(order[j]->doc, order[i]->doc); j++) {
-            u[n] = order[j]->data;
-            l[n++] = order[j]->len;
-        }
-        uint8_t *merged = NULL;
-        size_t mlen = 0;
-        if (n > 1 && y_merge_updates(u, l, n, &merged, &mlen) != Y_OK)
-            rc = dx_error_set(err, DX_ENOMEM, "cannot merge the updates of '%s'", order[i]->doc);
-        if (!rc)
-            rc = dx_store_append(s->store, order[i]->doc, merged ? merged : u[0],
-                                 merged ? mlen : l[0], "local", s->device, NULL, err);
-        if (!rc)
-            s->stats->updates++;
-        /* A change of the file index no staged edit explains (a caller of the API editing
-         * the workspace document directly): nothing says which files it affects. */
-        if (!rc && !strcmp(order[i]->doc, WS_DOC) && !s->touched.len && !s->full)
-            want_full_check(s);
-        y_free(merged);
-    }
-    for (size_t i = 0; i < s->n_pend; i++) {
-        free(s->pend[i].doc);
-        free(s->pend[i].data);
-    }
-    s->n_pend = 0;
-    free(order);
-    free(u);
-    free(l);
+    size_t stored;
+    bool ws_changed;
+    int rc = dx_docset_flush(s->ds, &stored, &ws_changed, err);
+    s->stats->updates += stored;
+    /* A change of the file index no staged edit explains (a caller of the API editing the
+     * workspace document directly): nothing says which files it affects. */
+    if (!rc && ws_changed && !dx_docset_touched(s->ds)->len && !s->full)
+        want_full_check(s);
     return rc;
-}
-
-static int apply_stored_update(void *user, const char *doc, const uint8_t *data, size_t len)
-{
-    dx_session *s = user;
-    doc_slot *slot = !strcmp(doc, WS_DOC)        ? &s->wsslot
-                     : !strncmp(doc, "body/", 5) ? dx_strmap_get(&s->bodies, doc + 5)
-                                                 : NULL;
-    /* Documents not loaded yet will be loaded whole when needed. */
-    int yrc = slot && slot->doc ? y_apply_update(slot->doc, data, len, "store") : Y_OK;
-    return yrc == Y_OK ? 0 : yrc == Y_ENOMEM ? DX_ENOMEM : DX_ECORRUPT;
 }
 
 /* Another diaryx process (a second command, `watch`) may have stored updates since this
@@ -1091,25 +883,18 @@ static int apply_stored_update(void *user, const char *doc, const uint8_t *data,
  * this round builds on them. Runs holding the write lock, so nothing changes meanwhile. */
 static int catch_up(dx_session *s, dx_error *err)
 {
-    int64_t last = dx_store_last_id(s->store, NULL);
-    if (last <= s->seen_id)
-        return 0;
-    s->catching_up = true;
-    int rc = dx_store_updates_after(s->store, s->seen_id, apply_stored_update, s, err);
-    s->catching_up = false;
-    if (rc)
+    bool moved;
+    int rc = dx_docset_catch_up(s->ds, &moved, err);
+    if (rc || !moved)
         return rc;
-    s->seen_id = last;
     records_clear(s);
     dx_buf v = DX_BUF_INIT;
     if (dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
         s->mat_point = strtoll(v.data, NULL, 10);
     dx_buf_release(&v);
-    if (s->mat_point < last)
+    if (s->mat_point < dx_docset_seen(s->ds))
         s->full = true; /* that process did not get to write its files */
-    if (!(rc = records_load(s, err)) && s->wsslot.doc)
-        rc = paths_build(s, err);
-    return rc;
+    return records_load(s, err);
 }
 
 /* The entries marked changed (`touched`) stay marked until a round has written them: edits
@@ -1117,6 +902,7 @@ static int catch_up(dx_session *s, dx_error *err)
 static void round_reset(dx_session *s, dx_session_stats *stats)
 {
     s->stats = stats ? stats : &s->scratch;
+    dx_docset_count_loads(s->ds, &s->stats->loaded);
     memset(s->stats, 0, sizeof *s->stats);
     s->full = false;
 }
@@ -1152,7 +938,7 @@ static int round_finish(dx_session *s, int rc, dx_error *err)
     if (!rc) {
         int64_t ours = dx_store_last_id(s->store, NULL); /* under the lock: our last update */
         if (!(rc = dx_store_commit(s->store, err))) {
-            s->seen_id = ours;
+            dx_docset_set_seen(s->ds, ours);
             rc = round_lock(s, err);
             if (rc) /* stored; the files are written by the next open */
                 return rc;
@@ -1164,11 +950,12 @@ static int round_finish(dx_session *s, int rc, dx_error *err)
         rc = flush(s, err); /* materializing can create empty body docs: nothing to store */
     if (!rc) {
         char v[32];
-        s->mat_point = s->seen_id = dx_store_last_id(s->store, NULL);
+        s->mat_point = dx_store_last_id(s->store, NULL);
+        dx_docset_set_seen(s->ds, s->mat_point);
         snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
         rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
     }
-    dx_strmap_release(&s->touched);
+    dx_docset_untouch(s->ds);
     dx_strmap_release(&s->taken);
     if (!rc)
         return dx_store_commit(s->store, err);
@@ -1182,6 +969,7 @@ static int round_end(dx_session *s, int rc, dx_error *err)
 {
     rc = round_finish(s, rc, err);
     s->stats = &s->scratch; /* the caller's stats may not outlive the call */
+    dx_docset_count_loads(s->ds, &s->stats->loaded);
     return rc;
 }
 
@@ -1267,15 +1055,15 @@ static int sync_disk(dx_session *s, dx_error *err)
             /* Deleted outside diaryx: delete the entry, if this file is still its file. */
             if ((rc = docs_load(s, err)))
                 break;
-            const char *at = dx_strmap_get(&s->paths, path);
+            const char *at = path_id(s, path);
             if (at && !strcmp(at, r->doc_id)) {
                 dx_entry e = DX_ENTRY_INIT;
-                if (dx_wsdoc_get(s->wsslot.doc, r->doc_id, &e, NULL) == 0 && e.part_of)
+                if (dx_wsdoc_get(wsdoc(s), r->doc_id, &e, NULL) == 0 && e.part_of)
                     rc = touch(s, e.part_of, err);
                 dx_entry_release(&e);
-                if (!rc && !(rc = dx_wsdoc_set_deleted(s->wsslot.doc, r->doc_id, true, err)))
+                if (!rc && !(rc = dx_wsdoc_set_deleted(wsdoc(s), r->doc_id, true, err)))
                     s->stats->removed++;
-                free(dx_strmap_remove(&s->paths, path));
+                dx_docset_index_set(s->ds, path, NULL);
             }
             rec_drop(s, path);
             continue;
@@ -1306,8 +1094,8 @@ static int sync_disk(dx_session *s, dx_error *err)
             continue;
         /* Not taken in when git ignores it (unless it is an entry already: git, too, keeps
          * tracking what it tracks). The rules are read only when a new file shows up. */
-        if (!dx_strmap_get(&s->paths, path) &&
-            (ig || !(rc = dx_ignore_open_workspace(s->ws, &ig, err))) && dx_ignore_path(ig, path))
+        if (!path_id(s, path) && (ig || !(rc = dx_ignore_open_workspace(s->ws, &ig, err))) &&
+            dx_ignore_path(ig, path))
             continue;
         if (rc)
             break;
@@ -1325,7 +1113,7 @@ static int sync_disk(dx_session *s, dx_error *err)
             dx_buf_release(&b);
             break;
         }
-        const char *known = dx_strmap_get(&s->paths, path);
+        const char *known = path_id(s, path);
         if (known) {
             /* An entry whose file was never recorded (e.g. a store from elsewhere). */
             char id[DX_UUID_LEN + 1];
@@ -1382,7 +1170,7 @@ int dx_session_catch_up(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     int rc = round_begin(s, stats, err);
     if (!rc && s->full)
-        rc = paths_rebuild(s, err);
+        rc = dx_docset_reindex(s->ds, err);
     return round_end(s, rc, err);
 }
 
@@ -1392,7 +1180,7 @@ int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
     if (!rc)
         rc = sync_disk(s, err);
     if (!rc && s->full)
-        rc = paths_rebuild(s, err);
+        rc = dx_docset_reindex(s->ds, err);
     return round_end(s, rc, err);
 }
 
@@ -1409,19 +1197,19 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
      * updates do. Caught up first, the staged bytes would undo the other process's changes. */
     round_reset(s, stats);
     if (!rc)
-        rc = docs_load(s, err); /* as of seen_id, the state the staged files were made from */
+        rc = docs_load(s, err); /* as of `seen`, the state the staged files were made from */
     bool moved_any = false;
     /* 1. Moves keep their entry; new paths become new entries. */
     for (size_t i = 0; !rc && i < n; i++) {
         if (st[i].removed)
             continue;
-        const char *id = dx_strmap_get(&s->paths, st[i].path);
-        if (!id && st[i].moved_from && (id = dx_strmap_get(&s->paths, st[i].moved_from))) {
+        const char *id = path_id(s, st[i].path);
+        if (!id && st[i].moved_from && (id = path_id(s, st[i].moved_from))) {
             char keep[DX_UUID_LEN + 1];
             snprintf(keep, sizeof keep, "%s", id);
-            free(dx_strmap_remove(&s->paths, st[i].moved_from));
+            dx_docset_index_set(s->ds, st[i].moved_from, NULL);
             moved_any = true;
-            if (paths_put(s, st[i].path, keep))
+            if (dx_docset_index_set(s->ds, st[i].path, keep))
                 rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         } else if (!id) {
             nf[nn].path = st[i].path;
@@ -1438,7 +1226,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         bool imported = false;
         for (size_t j = 0; j < nn; j++)
             imported |= nf[j].path == st[i].path;
-        const char *known = dx_strmap_get(&s->paths, st[i].path);
+        const char *known = path_id(s, st[i].path);
         if (imported || !known)
             continue;
         char id[DX_UUID_LEN + 1];
@@ -1447,8 +1235,8 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         dx_error e = DX_ERROR_INIT;
         if ((rc = dx_session_body(s, id, &body, err)))
             break;
-        rc = dx_ingest_entry_with(s->wsslot.doc, id, st[i].path, st[i].bytes, st[i].len, body,
-                                  dx_workspace_link_format(s->ws), lookup, s, &e);
+        rc = dx_ingest_entry_with(wsdoc(s), id, st[i].path, st[i].bytes, st[i].len, body,
+                                  dx_workspace_link_format(s->ws), dx_docset_lookup, s->ds, &e);
         if (rc)
             rc = dx_error_set(err, rc, "%s", e.msg);
         else if (!(rc = touch(s, id, err)) && dx_strmap_put(&s->taken, id, (void *)1))
@@ -1461,20 +1249,20 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
         bool moved = false;
         for (size_t j = 0; j < n; j++)
             moved |= st[j].moved_from && !strcmp(st[j].moved_from, st[i].path);
-        const char *id = dx_strmap_get(&s->paths, st[i].path);
+        const char *id = path_id(s, st[i].path);
         if (moved || !id)
             continue;
         char keep[DX_UUID_LEN + 1];
         snprintf(keep, sizeof keep, "%s", id);
-        if (!(rc = dx_wsdoc_set_deleted(s->wsslot.doc, keep, true, err)))
+        if (!(rc = dx_wsdoc_set_deleted(wsdoc(s), keep, true, err)))
             rc = touch(s, keep, err);
-        free(dx_strmap_remove(&s->paths, st[i].path));
+        dx_docset_index_set(s->ds, st[i].path, NULL);
     }
     if (!rc)
         rc = round_lock(s, err);
     /* Paths below a moved index changed with it. */
     if (!rc && moved_any)
-        rc = paths_build(s, err);
+        rc = dx_docset_reindex(s->ds, err);
     rc = round_end(s, rc, err);
     if (!rc)
         dx_workspace_staged_clear(s->ws);
@@ -1484,27 +1272,14 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
 
 /* ---- edits through the documents -------------------------------------------------------- */
 
-static int docs_body(void *ud, const char *id, y_doc **out, dx_error *err)
-{
-    return dx_session_body(ud, id, out, err);
-}
-
-static int docs_changed(void *ud, const char *id)
-{
-    return touch(ud, id, NULL); /* the caller reports DX_ENOMEM */
-}
-
 void dx_session_docs(dx_session *s, dx_docs *out)
 {
-    out->workspace = dx_session_wsdoc(s);
-    out->body = docs_body;
-    out->changed = docs_changed;
-    out->ud = s;
+    dx_docset_docs(s->ds, out);
 }
 
 bool dx_session_unsaved(const dx_session *s)
 {
-    return s->n_pend > 0 || s->touched.len > 0;
+    return dx_docset_unsaved(s->ds);
 }
 
 /* ---- open/close ----------------------------------------------------------------------- */
@@ -1523,13 +1298,11 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
         gethostname(host, sizeof host - 1);
         device = host;
     }
-    dx_buf dir = DX_BUF_INIT, db = DX_BUF_INIT, v = DX_BUF_INIT;
-    int rc = (s->device = strdup(device)) ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc &&
-        (dx_workspace_abspath(ws, ".diaryx", &dir) || dx_buf_printf(&db, "%s/crdt.db", dir.data)))
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc)
-        rc = dx_fs_mkdirs_in(dx_workspace_root(ws), ".diaryx", err); /* not through a link */
+    dx_buf db = DX_BUF_INIT, v = DX_BUF_INIT;
+    int rc =
+        dx_workspace_abspath(ws, DX_STORE_FILE, &db)
+            ? dx_error_set(err, DX_ENOMEM, "out of memory")
+            : dx_fs_mkdirs_in(dx_workspace_root(ws), DX_STATE_DIR, err); /* not through a link */
     if (!rc && (rc = dx_store_open(db.data, &s->store, err)) == DX_ECORRUPT) {
         /* A store that is not a database any more: the files are the last materialized
          * state, so a new store is imported from them; the damaged one is kept aside. */
@@ -1566,8 +1339,8 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     }
     /* Read before the records and the documents (see docs_load): an update stored in
      * between is applied twice, harmlessly. */
-    if (!rc)
-        s->seen_id = dx_store_last_id(s->store, NULL);
+    if (!rc && !(rc = dx_docset_new(s->store, device, &s->ds, err)))
+        dx_docset_count_loads(s->ds, &s->stats->loaded);
     if (!rc)
         rc = records_load(s, err);
     /* A store without a file record is new: the files are imported with the ids they had. */
@@ -1576,7 +1349,6 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     if (!rc)
         rc = dx_session_sync(s, stats, err);
     dx_idmap_release(&s->prefer);
-    dx_buf_release(&dir);
     dx_buf_release(&db);
     dx_buf_release(&v);
     if (rc) {
@@ -1614,27 +1386,11 @@ void dx_session_close(dx_session *s)
     if (!s)
         return;
     session_end(s);
-    for (size_t i = 0; i < s->bodies.cap; i++) {
-        doc_slot *slot = s->bodies.slots[i].value;
-        if (s->bodies.slots[i].key) {
-            y_doc_free(slot->doc);
-            free(slot);
-        }
-    }
-    dx_strmap_release(&s->bodies);
+    dx_docset_free(s->ds);
     records_clear(s);
-    dx_strmap_release(&s->touched);
     dx_strmap_release(&s->taken);
     dx_idmap_release(&s->prefer);
-    paths_clear(s);
-    for (size_t i = 0; i < s->n_pend; i++) {
-        free(s->pend[i].doc);
-        free(s->pend[i].data);
-    }
-    free(s->pend);
-    y_doc_free(s->wsslot.doc);
     dx_strlist_release(&s->warnings);
-    free(s->device);
     free(s);
 }
 
@@ -1655,17 +1411,12 @@ int dx_session_load(dx_session *s, dx_error *err)
 
 y_doc *dx_session_wsdoc(dx_session *s)
 {
-    return docs_load(s, NULL) == 0 ? s->wsslot.doc : NULL;
+    return dx_docset_workspace(s->ds);
 }
 
 int dx_session_find(dx_session *s, const char *path, char out[DX_UUID_LEN + 1], dx_error *err)
 {
-    int rc = docs_load(s, err);
-    if (rc)
-        return rc;
-    return lookup(s, path, out) == 0
-               ? 0
-               : dx_error_set(err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", path);
+    return dx_docset_find(s->ds, path, out, err);
 }
 
 const char *dx_session_recorded(dx_session *s, const char *path)
@@ -1687,12 +1438,12 @@ size_t dx_session_entry_files(const dx_session *s)
 
 size_t dx_session_live_entries(const dx_session *s)
 {
-    return s->paths.len;
+    return dx_docset_index(s->ds)->len;
 }
 
 int64_t dx_session_applied(const dx_session *s)
 {
-    return s->seen_id;
+    return dx_docset_seen(s->ds);
 }
 
 int dx_session_record(dx_session *s, const char *id, const char **path, const char **hash)
@@ -1708,7 +1459,7 @@ int dx_session_record(dx_session *s, const char *id, const char **path, const ch
 int dx_session_save_ids(dx_session *s, dx_error *err)
 {
     int rc = docs_load(s, err); /* the path index comes with the documents */
-    return rc ? rc : dx_idmap_write(dx_workspace_root(s->ws), &s->paths, err);
+    return rc ? rc : dx_idmap_write(dx_workspace_root(s->ws), dx_docset_index(s->ds), err);
 }
 
 dx_workspace *dx_session_workspace(dx_session *s)
@@ -1716,7 +1467,12 @@ dx_workspace *dx_session_workspace(dx_session *s)
     return s->ws;
 }
 
+dx_docset *dx_session_docset(dx_session *s)
+{
+    return s->ds;
+}
+
 const char *dx_session_device(const dx_session *s)
 {
-    return s->device;
+    return dx_docset_device(s->ds);
 }

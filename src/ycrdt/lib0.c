@@ -1,5 +1,5 @@
 /* lib0.c - lib0 binary encoding primitives and the Any codec, byte-compatible with lib0. */
-#include "lib0.h"
+#include "ylib0.h"
 
 #include <float.h>
 #include <math.h>

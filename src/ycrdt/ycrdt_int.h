@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lib0.h"
+#include "ylib0.h"
 #include "ycrdt.h"
 
 typedef struct y_id {

@@ -258,7 +258,7 @@ TEST(test_compaction_only_after_a_commit_keeps_the_state)
     dx_commit_result_release(&r);
     char id[DX_UUID_LEN + 1], name[64];
     CHECK_EQ_INT(dx_session_find(e.s, "a.md", id, &err), 0);
-    dx_session_body_name(id, name);
+    dx_doc_body_name(id, name);
     dx_store_update_info *h;
     size_t n;
     CHECK_EQ_INT(dx_store_history(dx_session_store(e.s), name, 1000, &h, &n, &err), 0);

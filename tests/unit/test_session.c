@@ -67,7 +67,7 @@ static void remote_body_edit(const char *find, const char *replace)
     char id[DX_UUID_LEN + 1], name[64];
     dx_error err = DX_ERROR_INIT;
     CHECK_EQ_INT(dx_session_find(s, "day.md", id, &err), 0);
-    dx_session_body_name(id, name);
+    dx_doc_body_name(id, name);
     y_doc *d = NULL;
     y_doc_new(&d, NULL);
     CHECK_EQ_INT(dx_store_load(dx_session_store(s), name, d, &err), 0);

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "lib0.h"
+#include "ylib0.h"
 #include "ycrdt.h"
 
 static int hexval(char c)

@@ -1,7 +1,8 @@
-/* lib0.h - lib0 binary encoding (varUint, sign-magnitude varInt, strings, floats, Any)
- * as yjs writes it. Internal to ycrdt. Encoders never fail mid-way: an allocation failure
- * sets enc->oom and later writes are ignored; check y_enc_finish(). Decoders set dec->err
- * on the first malformed or truncated field and return zeros afterwards. */
+/* ylib0.h - lib0 binary encoding (varUint, sign-magnitude varInt, strings, floats, Any) as
+ * yjs writes it: used by ycrdt and by the protocol codecs over it (hocuspocus.h). Encoders
+ * never fail mid-way: an allocation failure sets enc->oom and later writes are ignored;
+ * check y_enc_finish(). Decoders set dec->err on the first malformed or truncated field and
+ * return zeros afterwards. */
 #ifndef YCRDT_LIB0_H
 #define YCRDT_LIB0_H
 
