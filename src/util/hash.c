@@ -105,13 +105,18 @@ int dx_sha256(dx_hash *h, const void *data, size_t len, unsigned char out[DX_SHA
     return digest(h, DX_HASH_SHA256, NULL, 0, data, len, out);
 }
 
+/* rc; and when it is 0, the n bytes of sum as hex into out. */
+static int hex_if_ok(int rc, const unsigned char *sum, size_t n, char *out)
+{
+    if (!rc)
+        dx_hash_hex(sum, n, out);
+    return rc;
+}
+
 int dx_sha256_hex(dx_hash *h, const void *data, size_t len, char out[DX_SHA256_HEX])
 {
     unsigned char sum[DX_SHA256_LEN];
-    int rc = dx_sha256(h, data, len, sum);
-    if (!rc)
-        dx_hash_hex(sum, sizeof sum, out);
-    return rc;
+    return hex_if_ok(dx_sha256(h, data, len, sum), sum, sizeof sum, out);
 }
 
 int dx_hash_blob_id(dx_hash *h, const void *data, size_t len, unsigned char out[DX_SHA1_LEN])
@@ -124,8 +129,5 @@ int dx_hash_blob_id(dx_hash *h, const void *data, size_t len, unsigned char out[
 int dx_hash_blob_hex(dx_hash *h, const void *data, size_t len, char out[DX_SHA1_HEX])
 {
     unsigned char sum[DX_SHA1_LEN];
-    int rc = dx_hash_blob_id(h, data, len, sum);
-    if (!rc)
-        dx_hash_hex(sum, sizeof sum, out);
-    return rc;
+    return hex_if_ok(dx_hash_blob_id(h, data, len, sum), sum, sizeof sum, out);
 }
