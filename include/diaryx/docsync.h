@@ -45,13 +45,15 @@ typedef struct dx_docsync_result {
     size_t update_len;
 } dx_docsync_result;
 
-/* Handle a SYNC or SYNC_REPLY message m from a peer for store document local of ds. Frames
- * to send back to that peer at once are appended to reply (addressed as m was): for step 1,
- * step 2 (what the peer lacks) and, unless m was itself a reply, the document's own step 1;
- * for a peer that may only read, the SYNC_STATUS that refuses its update (or accepts a
- * step 2 that holds nothing new). A malformed update changes nothing: DX_EPARSE with a
- * message (the caller closes the connection). */
+/* Handle a SYNC or SYNC_REPLY message m from a peer for store document local of ds. The
+ * frames to send back to that peer at once are appended to reply[0] and reply[1], each its
+ * own websocket message (an empty buffer: none), addressed as m was: for step 1, step 2 (what
+ * the peer lacks) and, unless m was itself a reply, the document's own step 1 (as SYNC: the
+ * stock provider ignores SYNC_REPLY); for a peer that may only read, the SYNC_STATUS that
+ * refuses its update (or accepts a step 2 that holds nothing new). A malformed update changes
+ * nothing: DX_EPARSE with a message (the caller closes the connection). */
+#define DX_DOCSYNC_REPLIES 2
 int dx_docsync_handle(dx_docset *ds, const char *local, const dx_hp_msg *m, bool readonly,
-                      dx_buf *reply, dx_docsync_result *out, dx_error *err);
+                      dx_buf reply[DX_DOCSYNC_REPLIES], dx_docsync_result *out, dx_error *err);
 
 #endif

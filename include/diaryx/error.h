@@ -26,6 +26,7 @@ enum {
     DX_ELIMIT = -11,       /* size or count limit exceeded */
     DX_EPATH = -12,        /* path escapes the workspace or is not allowed */
     DX_EVALIDATE = -13,    /* validation failed */
+    DX_EAUTH = -14,        /* not signed in, or not allowed */
 };
 
 #define DX_ERROR_MSG_MAX 1024

@@ -3,7 +3,10 @@
  * fixes, export by audience, daily entries and search. docs/file-format.md describes the
  * rules; every file write is atomic (temporary file + rename).
  *
- * Paths in this API are workspace-relative ("notes/idea.md") unless named abs_*. */
+ * Paths in this API are workspace-relative ("notes/idea.md") unless named abs_*.
+ *
+ * The same functions run over a workspace that has no directory: docfiles.h opens one over
+ * the CRDT documents (the files are rendered from them, every write is staged). */
 #ifndef DX_WORKSPACE_H
 #define DX_WORKSPACE_H
 

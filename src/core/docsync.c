@@ -83,8 +83,11 @@ static int would_change(y_doc *doc, const uint8_t *update, size_t len, bool *cha
     return yrc ? dx_error_set(err, DX_EPARSE, "the update is malformed; nothing was applied") : 0;
 }
 
-/* Step 1: what the peer lacks as step 2, then (unless it answered ours) our own step 1. */
-static int answer_step1(y_doc *doc, const dx_hp_msg *m, dx_buf *reply, dx_error *err)
+/* Step 1: what the peer lacks as step 2, then (unless it answered ours) our own step 1 as a
+ * plain SYNC message: @hocuspocus/provider ignores SYNC_REPLY frames, and answers our step 1
+ * with its step 2, whose acknowledgement is what it counts as synced. */
+static int answer_step1(y_doc *doc, const dx_hp_msg *m, dx_buf reply[DX_DOCSYNC_REPLIES],
+                        dx_error *err)
 {
     uint8_t *diff = NULL, *sv = NULL;
     size_t diff_len = 0, sv_len = 0;
@@ -94,10 +97,10 @@ static int answer_step1(y_doc *doc, const dx_hp_msg *m, dx_buf *reply, dx_error 
     int rc = yrc == Y_ENOMEM ? dx_error_set(err, DX_ENOMEM, "out of memory")
              : yrc ? dx_error_set(err, DX_EPARSE, "the state vector of a sync step 1 is malformed")
                    : 0;
-    if (!rc &&
-        (dx_hp_put_sync(reply, m->addr, m->addr_len, DX_HP_SYNC, Y_SYNC_STEP2, diff, diff_len) ||
-         (sv &&
-          dx_hp_put_sync(reply, m->addr, m->addr_len, DX_HP_SYNC_REPLY, Y_SYNC_STEP1, sv, sv_len))))
+    if (!rc && (dx_hp_put_sync(&reply[0], m->addr, m->addr_len, DX_HP_SYNC, Y_SYNC_STEP2, diff,
+                               diff_len) ||
+                (sv && dx_hp_put_sync(&reply[1], m->addr, m->addr_len, DX_HP_SYNC, Y_SYNC_STEP1, sv,
+                                      sv_len))))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     y_free(diff);
     y_free(sv);
@@ -105,7 +108,7 @@ static int answer_step1(y_doc *doc, const dx_hp_msg *m, dx_buf *reply, dx_error 
 }
 
 int dx_docsync_handle(dx_docset *ds, const char *local, const dx_hp_msg *m, bool readonly,
-                      dx_buf *reply, dx_docsync_result *out, dx_error *err)
+                      dx_buf reply[DX_DOCSYNC_REPLIES], dx_docsync_result *out, dx_error *err)
 {
     memset(out, 0, sizeof *out);
     if (m->type != DX_HP_SYNC && m->type != DX_HP_SYNC_REPLY)
@@ -126,7 +129,7 @@ int dx_docsync_handle(dx_docset *ds, const char *local, const dx_hp_msg *m, bool
         if (m->sync == Y_SYNC_STEP2 &&
             (rc = would_change(doc, m->data, m->data_len, &changes, err)))
             return rc;
-        return dx_hp_put_status(reply, m->addr, m->addr_len, !changes)
+        return dx_hp_put_status(&reply[0], m->addr, m->addr_len, !changes)
                    ? dx_error_set(err, DX_ENOMEM, "out of memory")
                    : 0;
     }

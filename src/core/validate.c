@@ -140,7 +140,7 @@ static int visit(walk *w, const char *rel, const char *parent, const char *link)
     w->r->files_checked++;
     dx_fm *fm = NULL;
     dx_error err = DX_ERROR_INIT;
-    if (dx_workspace_read(w->ws, rel, &fm, &err) != 0)
+    if (dx_ws_read_fm(w->ws, rel, &fm, &err) != 0)
         return rc | add(w->r, "InvalidFrontmatter", true, rel, NULL, NULL, "%s", err.msg);
     if (dx_fm_unclosed(fm))
         rc |= add(w->r, "UnclosedFrontmatter", false, rel, NULL, NULL,
@@ -210,7 +210,7 @@ static int check_unreached(walk *w, dx_strmap *memo, const char *f)
     if (md) {
         dx_fm *fm = NULL;
         dx_error e = DX_ERROR_INIT;
-        if (dx_workspace_read(w->ws, f, &fm, &e) != 0)
+        if (dx_ws_read_fm(w->ws, f, &fm, &e) != 0)
             rc = add(w->r, "InvalidFrontmatter", true, f, NULL, NULL,
                      "%s (the file is not linked from the root either)", e.msg);
         else if (dx_fm_unclosed(fm))

@@ -98,19 +98,74 @@ bool dx_workspace_manages(const char *rel)
     return dx_workspace_check_path(rel, NULL, NULL) == 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* ---- the disk backend ----------------------------------------------------------------- */
+
+static int disk_read(void *ud, const char *rel, dx_buf *out, dx_error *err)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return dx_fs_read_in(ud, rel, out, NULL, err);
 }
 
-/* Whether file name in directory dir is a root index: a parseable note (a regular file,
+static dx_ws_kind kind_of_mode(mode_t m)
+{
+    return S_ISREG(m) ? DX_WSK_FILE : S_ISDIR(m) ? DX_WSK_DIR : DX_WSK_OTHER;
+}
+
+static int disk_stat(void *ud, const char *rel, dx_ws_kind *kind, dx_error *err)
+{
+    struct stat st;
+    int rc = dx_fs_stat_in(ud, rel, &st, err);
+    if (rc == 0)
+        *kind = kind_of_mode(st.st_mode);
+    return rc;
+}
+
+static int disk_list(void *ud, const char *dir, dx_ws_entry_fn fn, void *cb)
+{
+    DIR *d = dx_fs_opendir_in(ud, dir);
+    if (!d) /* gone or not a directory: nothing to list; out of memory is an error */
+        return errno == ENOMEM ? DX_ENOMEM : 0;
+    struct dirent *e;
+    int rc = 0;
+    dx_buf rel = DX_BUF_INIT;
+    while (!rc && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        /* The entry type from readdir spares a stat per file; some file systems leave it
+         * unknown. */
+        dx_ws_kind k = e->d_type == DT_DIR   ? DX_WSK_DIR
+                       : e->d_type == DT_REG ? DX_WSK_FILE
+                       : e->d_type == DT_LNK ? DX_WSK_LINK
+                                             : DX_WSK_OTHER;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            dx_buf_reset(&rel);
+            if (dir[0])
+                dx_buf_printf(&rel, "%s/", dir);
+            dx_buf_puts(&rel, e->d_name);
+            if ((rc = dx_buf_error(&rel))) /* a NULL path would list nothing or crash */
+                break;
+            int r = dx_fs_stat_in(ud, rel.data, &st, NULL);
+            k = r == 0 ? kind_of_mode(st.st_mode) : r == DX_EPATH ? DX_WSK_LINK : DX_WSK_OTHER;
+        }
+        rc = fn(cb, e->d_name, k);
+    }
+    closedir(d);
+    dx_buf_release(&rel);
+    return rc;
+}
+
+const dx_ws_backend dx_ws_disk = {disk_read, NULL, disk_stat, disk_list, NULL};
+
+/* ---- opening ------------------------------------------------------------------------- */
+
+/* Whether file name at the top of be is a root index: a parseable note (a regular file,
  * not a link) with `contents` and no `part_of`. */
-static bool is_root_index(const char *dir, const char *name)
+static bool is_root_index(const dx_ws_backend *be, void *ud, const char *name)
 {
     dx_buf text = DX_BUF_INIT;
     dx_fm *fm = NULL;
     bool yes = false;
-    if (dx_fs_read_in(dir, name, &text, NULL, NULL) == 0 &&
+    if ((be->read_head ? be->read_head : be->read)(ud, name, &text, NULL) == 0 &&
         dx_fm_parse(dx_buf_cstr(&text), text.len, name, &fm, NULL) == 0)
         yes = dx_fm_has(fm, "contents") && !dx_fm_has(fm, "part_of");
     dx_fm_free(fm);
@@ -118,30 +173,76 @@ static bool is_root_index(const char *dir, const char *name)
     return yes;
 }
 
-/* The root index in directory dir (README.md and index.md first, then by name). */
-static int find_root_in(const char *dir, dx_buf *name)
+static int push_markdown_name(void *cb, const char *name, dx_ws_kind kind)
+{
+    (void)kind;
+    if (name[0] != '.' && dx_path_is_markdown(name))
+        return dx_strlist_push(cb, name) ? DX_ENOMEM : 0;
+    return 0;
+}
+
+/* The root index at the top of be (README.md and index.md first, then by name). */
+static int find_root_in(const dx_ws_backend *be, void *ud, dx_buf *name)
 {
     static const char *const first[] = {"README.md", "index.md"};
     for (size_t i = 0; i < 2; i++)
-        if (is_root_index(dir, first[i]))
+        if (is_root_index(be, ud, first[i]))
             return dx_buf_puts(name, first[i]) ? DX_ENOMEM : 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return DX_ENOTFOUND;
     dx_strlist names = DX_STRLIST_INIT;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && dx_path_is_markdown(e->d_name))
-            dx_strlist_push(&names, e->d_name);
-    closedir(d);
-    if (names.len > 1)
-        qsort(names.items, names.len, sizeof(char *), cmp_names);
-    int rc = DX_ENOTFOUND;
+    int rc = be->list(ud, "", push_markdown_name, &names);
+    if (rc) {
+        dx_strlist_release(&names);
+        return rc;
+    }
+    dx_strlist_sort(&names);
+    rc = DX_ENOTFOUND;
     for (size_t i = 0; i < names.len && rc == DX_ENOTFOUND; i++)
-        if (is_root_index(dir, names.items[i]))
+        if (is_root_index(be, ud, names.items[i]))
             rc = dx_buf_puts(name, names.items[i]) ? DX_ENOMEM : 0;
     dx_strlist_release(&names);
     return rc;
+}
+
+/* The workspace link format lives in the root index. */
+static void read_link_format(dx_workspace *ws)
+{
+    dx_fm *fm = NULL;
+    if (dx_ws_read_fm(ws, ws->root_file, &fm, NULL) == 0) {
+        const char *f = dx_fm_get(fm, "link_format");
+        dx_link_format lf;
+        if (f && dx_link_format_parse(f, &lf) == 0)
+            ws->format = lf;
+    }
+    dx_fm_free(fm);
+}
+
+int dx_ws_open_backend(const dx_ws_backend *be, void *ud, const char *root, dx_link_format fmt,
+                       dx_workspace **out, dx_error *err)
+{
+    dx_buf name = DX_BUF_INIT;
+    *out = NULL;
+    int rc = find_root_in(be, ud, &name);
+    dx_workspace *ws = rc ? NULL : calloc(1, sizeof *ws);
+    if (!rc && (!ws || !(ws->root = strdup(root))))
+        rc = DX_ENOMEM;
+    if (rc) {
+        free(ws);
+        if (be->free)
+            be->free(ud);
+        dx_buf_release(&name);
+        return rc == DX_ENOTFOUND ? dx_error_set(err, rc,
+                                                 "the workspace '%s' has no root index (an entry "
+                                                 "with `contents` and no `part_of` at its top)",
+                                                 root)
+                                  : dx_error_set(err, rc, "out of memory opening '%s'", root);
+    }
+    ws->be = be;
+    ws->be_ud = ud;
+    ws->root_file = dx_buf_detach(&name, NULL);
+    ws->format = fmt;
+    ws->staging = true;
+    *out = ws;
+    return 0;
 }
 
 int dx_workspace_open(const char *start, dx_workspace **out, dx_error *err)
@@ -160,7 +261,7 @@ int dx_workspace_open(const char *start, dx_workspace **out, dx_error *err)
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", abs);
     for (;;) {
-        int rc = find_root_in(dir, &name);
+        int rc = find_root_in(&dx_ws_disk, dir, &name);
         if (rc == 0)
             break;
         if (rc != DX_ENOTFOUND) {
@@ -184,17 +285,11 @@ int dx_workspace_open(const char *start, dx_workspace **out, dx_error *err)
         dx_buf_release(&name);
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     }
+    ws->be = &dx_ws_disk;
+    ws->be_ud = ws->root;
     ws->root_file = dx_buf_detach(&name, NULL);
-    /* The workspace link format lives in the root index. */
-    dx_fm *fm = NULL;
     ws->format = DX_LINK_MARKDOWN_ROOT;
-    if (dx_workspace_read(ws, ws->root_file, &fm, NULL) == 0) {
-        const char *f = dx_fm_get(fm, "link_format");
-        dx_link_format lf;
-        if (f && dx_link_format_parse(f, &lf) == 0)
-            ws->format = lf;
-    }
-    dx_fm_free(fm);
+    read_link_format(ws);
     *out = ws;
     return 0;
 }
@@ -204,6 +299,8 @@ void dx_workspace_free(dx_workspace *ws)
     if (!ws)
         return;
     dx_workspace_staged_clear(ws);
+    if (ws->be->free)
+        ws->be->free(ws->be_ud);
     free(ws->staged);
     free(ws->root);
     free(ws->root_file);
@@ -275,7 +372,8 @@ static dx_staged *staged_get(dx_workspace *ws, const char *rel)
 
 void dx_workspace_set_staging(dx_workspace *ws, bool on)
 {
-    ws->staging = on;
+    /* Only the disk can be written: any other backend always stages. */
+    ws->staging = on || ws->be != &dx_ws_disk;
 }
 
 int dx_workspace_put_file(dx_workspace *ws, const char *rel, const char *bytes, size_t len,
@@ -312,7 +410,8 @@ void dx_workspace_staged_clear(dx_workspace *ws)
     dx_strmap_release(&ws->staged_at);
 }
 
-int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_error *err)
+/* The bytes of rel (head: its frontmatter may be all there is, see dx_ws_backend). */
+static int read_file(const dx_workspace *ws, const char *rel, bool head, dx_buf *out, dx_error *err)
 {
     const dx_staged *f = staged_find(ws, rel);
     if (f && f->removed)
@@ -325,10 +424,16 @@ int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_er
         if (src != DX_ENOTFOUND)
             return src;
     }
-    int rc = dx_fs_read_in(ws->root, rel, out, NULL, err);
+    int rc = head && ws->be->read_head ? ws->be->read_head(ws->be_ud, rel, out, err)
+                                       : ws->be->read(ws->be_ud, rel, out, err);
     if (rc == DX_ENOTFOUND)
         dx_error_set(err, DX_ENOTFOUND, "'%s' does not exist", rel);
     return rc;
+}
+
+int dx_ws_read_bytes(const dx_workspace *ws, const char *rel, dx_buf *out, dx_error *err)
+{
+    return read_file(ws, rel, false, out, err);
 }
 
 int dx_ws_write_bytes(dx_workspace *ws, const char *rel, const char *data, size_t len,
@@ -372,19 +477,19 @@ bool dx_ws_exists(const dx_workspace *ws, const char *rel)
     const dx_staged *f = staged_find(ws, rel);
     if (f)
         return !f->removed;
-    struct stat st;
+    dx_ws_kind k;
     /* A link counts: something is in the way (and the write would refuse it). */
-    return dx_fs_stat_in(ws->root, rel, &st, NULL) != DX_ENOTFOUND;
+    return ws->be->stat(ws->be_ud, rel, &k, NULL) != DX_ENOTFOUND;
 }
 
 /* 0 when nothing is at rel (staged or on disk); DX_EEXIST, or DX_EPATH naming the symbolic
  * link in the way. */
 static int free_path(const dx_workspace *ws, const char *rel, dx_error *err)
 {
-    struct stat st;
+    dx_ws_kind k;
     dx_error e = DX_ERROR_INIT;
     const dx_staged *f = staged_find(ws, rel);
-    int rc = f ? (f->removed ? DX_ENOTFOUND : 0) : dx_fs_stat_in(ws->root, rel, &st, &e);
+    int rc = f ? (f->removed ? DX_ENOTFOUND : 0) : ws->be->stat(ws->be_ud, rel, &k, &e);
     if (rc == DX_ENOTFOUND)
         return 0;
     if (rc == DX_EPATH)
@@ -394,15 +499,25 @@ static int free_path(const dx_workspace *ws, const char *rel, dx_error *err)
 
 /* ---- entries --------------------------------------------------------------------------- */
 
-int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+static int read_note(const dx_workspace *ws, const char *rel, bool head, dx_fm **out, dx_error *err)
 {
     dx_buf text = DX_BUF_INIT;
     *out = NULL;
-    int rc = dx_ws_read_bytes(ws, rel, &text, err);
+    int rc = read_file(ws, rel, head, &text, err);
     if (!rc)
         rc = dx_fm_parse(dx_buf_cstr(&text), text.len, rel, out, err);
     dx_buf_release(&text);
     return rc;
+}
+
+int dx_workspace_read(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+{
+    return read_note(ws, rel, false, out, err);
+}
+
+int dx_ws_read_fm(const dx_workspace *ws, const char *rel, dx_fm **out, dx_error *err)
+{
+    return read_note(ws, rel, true, out, err);
 }
 
 int dx_workspace_write(const dx_workspace *ws, const char *rel, const dx_fm *fm, dx_error *err)
@@ -433,7 +548,7 @@ int dx_workspace_link(const dx_workspace *ws, const char *from_rel, const char *
 {
     dx_fm *fm = NULL;
     const char *title = NULL;
-    if (dx_path_is_markdown(target_rel) && dx_workspace_read(ws, target_rel, &fm, NULL) == 0)
+    if (dx_path_is_markdown(target_rel) && dx_ws_read_fm(ws, target_rel, &fm, NULL) == 0)
         title = dx_fm_get(fm, "title");
     int rc = dx_link_write(target_rel, from_rel, title, ws->format, out);
     dx_fm_free(fm);
@@ -490,7 +605,7 @@ static dx_tree_node *build_node(const dx_workspace *ws, const char *rel, int dep
     }
     dx_fm *fm = NULL;
     dx_error err = DX_ERROR_INIT;
-    int rc = dx_workspace_read(ws, rel, &fm, &err);
+    int rc = dx_ws_read_fm(ws, rel, &fm, &err);
     if (rc) {
         n->status = rc == DX_ENOTFOUND ? DX_NODE_MISSING : DX_NODE_ERROR;
         n->title = dx_buf_detach(&stem, NULL);
@@ -746,7 +861,7 @@ int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child,
 static bool has_contents(const dx_workspace *ws, const char *rel)
 {
     dx_fm *fm = NULL;
-    bool yes = dx_workspace_read(ws, rel, &fm, NULL) == 0 && dx_fm_has(fm, "contents");
+    bool yes = dx_ws_read_fm(ws, rel, &fm, NULL) == 0 && dx_fm_has(fm, "contents");
     dx_fm_free(fm);
     return yes;
 }
@@ -772,14 +887,13 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
         }
     }
     /* Any other index in the directory, by name. */
-    DIR *d = dx_fs_opendir_in(ws->root, dir);
     dx_strlist names = DX_STRLIST_INIT;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.' && dx_path_is_markdown(e->d_name))
-            dx_strlist_push(&names, e->d_name);
-    if (d)
-        closedir(d);
+    int lrc = ws->be->list(ws->be_ud, dir, push_markdown_name, &names);
+    if (lrc) {
+        dx_strlist_release(&names);
+        dx_buf_release(&cand);
+        return dx_error_set(err, lrc, "cannot list the directory '%s': %s", dir, dx_strerror(lrc));
+    }
     /* Staged files of the directory count; staged removals do not. */
     size_t dl = strlen(dir);
     for (size_t i = 0; i < ws->n_staged; i++) {
@@ -904,55 +1018,47 @@ static bool stale_temp(const char *name)
     return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
+typedef struct file_walk {
+    const dx_workspace *ws;
+    const char *dir;
+    bool md_only;
+    dx_strlist *out, *links;
+} file_walk;
+
+static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out,
+                      dx_strlist *links);
+
+static int list_one(void *cb, const char *name, dx_ws_kind kind)
+{
+    const file_walk *w = cb;
+    dx_buf rel = DX_BUF_INIT;
+    dx_buf_puts(&rel, w->dir);
+    if (w->dir[0])
+        dx_buf_putc(&rel, '/');
+    dx_buf_puts(&rel, name);
+    int rc = dx_buf_error(&rel); /* a NULL path would list nothing or crash */
+    if (rc)
+        ;
+    else if (name[0] == '.') {
+        if (kind != DX_WSK_DIR && w->ws->be == &dx_ws_disk && stale_temp(name))
+            dx_fs_unlink_in(w->ws->root, rel.data, NULL, NULL);
+    } else if (kind == DX_WSK_LINK && w->links)
+        rc = dx_strlist_push(w->links, rel.data);
+    else if (kind == DX_WSK_DIR && !dx_ws_skip_dir(name))
+        rc = list_files(w->ws, rel.data, w->md_only, w->out, w->links);
+    else if (kind == DX_WSK_FILE && (!w->md_only || dx_path_is_markdown(name)))
+        rc = dx_strlist_push(w->out, rel.data);
+    dx_buf_release(&rel);
+    return rc;
+}
+
 /* The files below rel_dir (markdown only with md_only) into out; symbolic links (never
  * followed) into links when it is not NULL. */
 static int list_files(const dx_workspace *ws, const char *rel_dir, bool md_only, dx_strlist *out,
                       dx_strlist *links)
 {
-    DIR *d = dx_fs_opendir_in(ws->root, rel_dir);
-    if (!d) /* gone or not a directory: nothing to list; out of memory is an error */
-        return errno == ENOMEM ? DX_ENOMEM : 0;
-    struct dirent *e;
-    int rc = 0;
-    while (!rc && (e = readdir(d))) {
-        if (e->d_name[0] == '.') {
-            if (e->d_type != DT_DIR && stale_temp(e->d_name)) {
-                dx_buf t = DX_BUF_INIT;
-                dx_buf_printf(&t, "%s%s%s", rel_dir, rel_dir[0] ? "/" : "", e->d_name);
-                dx_fs_unlink_in(ws->root, t.data, NULL, NULL);
-                dx_buf_release(&t);
-            }
-            continue;
-        }
-        dx_buf rel = DX_BUF_INIT;
-        dx_buf_puts(&rel, rel_dir);
-        if (rel_dir[0])
-            dx_buf_putc(&rel, '/');
-        dx_buf_puts(&rel, e->d_name);
-        /* The entry type from readdir spares a stat per file; some file systems leave it
-         * unknown. */
-        bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG, lnk = e->d_type == DT_LNK;
-        struct stat st;
-        if ((rc = dx_buf_error(&rel))) { /* a NULL path would list nothing or crash */
-            dx_buf_release(&rel);
-            break;
-        }
-        if (e->d_type == DT_UNKNOWN) {
-            int r = dx_fs_stat_in(ws->root, rel.data, &st, NULL);
-            dir = r == 0 && S_ISDIR(st.st_mode);
-            reg = r == 0 && S_ISREG(st.st_mode);
-            lnk = r == DX_EPATH;
-        }
-        if (lnk && links)
-            rc = dx_strlist_push(links, rel.data);
-        else if (dir && !dx_ws_skip_dir(e->d_name))
-            rc = list_files(ws, rel.data, md_only, out, links);
-        else if (reg && (!md_only || dx_path_is_markdown(e->d_name)))
-            rc = dx_strlist_push(out, rel.data);
-        dx_buf_release(&rel);
-    }
-    closedir(d);
-    return rc;
+    file_walk w = {ws, rel_dir, md_only, out, links};
+    return ws->be->list(ws->be_ud, rel_dir, list_one, &w);
 }
 
 int dx_workspace_list_files(const dx_workspace *ws, bool markdown_only, dx_strlist *out,
@@ -1068,9 +1174,9 @@ static int move_target(const dx_workspace *ws, const char *from, const char *to_
     int rc = dx_path_normalize(to_in, to, err);
     if (rc)
         return rc;
-    struct stat st;
+    dx_ws_kind k;
     bool into_dir = !to->len || to_in[n - 1] == '/' ||
-                    (dx_fs_stat_in(ws->root, to->data, &st, NULL) == 0 && S_ISDIR(st.st_mode));
+                    (ws->be->stat(ws->be_ud, to->data, &k, NULL) == 0 && k == DX_WSK_DIR);
     if (!into_dir) {
         if (!dx_path_is_markdown(to->data) && dx_path_is_markdown(from))
             rc = dx_buf_puts(to, ".md");
@@ -1275,8 +1381,7 @@ static int check_entries_follow(dx_workspace *ws, const char *from, const char *
 
 int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, dx_error *err)
 {
-    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, old_folder = DX_BUF_INIT, new_folder = DX_BUF_INIT,
-           abs = DX_BUF_INIT;
+    dx_buf from = DX_BUF_INIT, to = DX_BUF_INIT, old_folder = DX_BUF_INIT, new_folder = DX_BUF_INIT;
     int rc;
     if ((rc = dx_path_normalize(from_in, &from, err)))
         goto done;
@@ -1292,13 +1397,14 @@ int dx_workspace_move(dx_workspace *ws, const char *from_in, const char *to_in, 
     }
     if (new_folder.len) {
         dx_path_dirname(from.data, &old_folder);
-        dx_workspace_abspath(ws, new_folder.data, &abs);
         if (path_under(new_folder.data, old_folder.data)) {
             rc = dx_error_set(err, DX_EINVAL, "cannot move the folder '%s' into itself ('%s')",
                               old_folder.data, new_folder.data);
             goto done;
         }
-        if (dx_path_exists(abs.data) || dx_ws_exists(ws, to.data)) {
+        dx_ws_kind k;
+        if (ws->be->stat(ws->be_ud, new_folder.data, &k, NULL) != DX_ENOTFOUND ||
+            dx_ws_exists(ws, to.data)) {
             rc = dx_error_set(err, DX_EEXIST, "'%s' already exists", new_folder.data);
             goto done;
         }
@@ -1313,7 +1419,6 @@ done:
     dx_buf_release(&to);
     dx_buf_release(&old_folder);
     dx_buf_release(&new_folder);
-    dx_buf_release(&abs);
     return rc;
 }
 
@@ -1363,7 +1468,7 @@ int dx_workspace_init(const char *abs_dir, const char *title, const char *descri
     if (rc)
         return rc;
     dx_buf name = DX_BUF_INIT, path = DX_BUF_INIT, text = DX_BUF_INIT, body = DX_BUF_INIT;
-    if (find_root_in(abs_dir, &name) == 0) {
+    if (find_root_in(&dx_ws_disk, (void *)abs_dir, &name) == 0) {
         dx_buf_release(&name);
         return 0;
     }

@@ -81,6 +81,8 @@ const char *dx_strerror(int code)
         return "path not allowed";
     case DX_EVALIDATE:
         return "validation failed";
+    case DX_EAUTH:
+        return "not authorized";
     default:
         return "unknown error";
     }

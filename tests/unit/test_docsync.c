@@ -83,21 +83,21 @@ static dx_hp_msg decode(const dx_buf *b)
     return m;
 }
 
-/* Apply every sync frame of reply to the peer; count the status frames and their values. */
-static void deliver(y_doc *peer, const dx_buf *reply, int *step1, int *status_ok, int *status_no)
+/* Apply each reply frame (one websocket message each) to the peer; count the step 1 and
+ * status frames. Then empty the replies. */
+static void deliver(y_doc *peer, dx_buf reply[DX_DOCSYNC_REPLIES], int *step1, int *status_ok,
+                    int *status_no)
 {
-    const uint8_t *p = (const uint8_t *)dx_buf_cstr(reply);
-    size_t left = reply->len;
-    while (left) {
-        /* Frames are concatenated: decode one, then find its end by encoding it again. */
-        dx_hp_msg m;
-        CHECK_EQ_INT(dx_hp_decode(p, left, &m, NULL), 0);
+    for (size_t i = 0; i < DX_DOCSYNC_REPLIES; i++) {
+        if (!reply[i].len)
+            continue;
+        dx_hp_msg m = decode(&reply[i]);
         dx_buf again = DX_BUF_INIT;
         if (m.type == DX_HP_SYNC_STATUS) {
             *(m.status ? status_ok : status_no) += 1;
             CHECK_EQ_INT(dx_hp_put_status(&again, m.addr, m.addr_len, m.status == 1), 0);
         } else {
-            CHECK(m.type == DX_HP_SYNC || m.type == DX_HP_SYNC_REPLY);
+            CHECK(m.type == DX_HP_SYNC); /* the provider ignores SYNC_REPLY */
             if (m.sync == Y_SYNC_STEP1)
                 (*step1)++;
             else
@@ -105,10 +105,9 @@ static void deliver(y_doc *peer, const dx_buf *reply, int *step1, int *status_ok
             CHECK_EQ_INT(
                 dx_hp_put_sync(&again, m.addr, m.addr_len, m.type, m.sync, m.data, m.data_len), 0);
         }
-        CHECK(again.len <= left);
-        p += again.len;
-        left -= again.len;
+        CHECK_EQ_INT(again.len, reply[i].len); /* exactly one frame */
         dx_buf_release(&again);
+        dx_buf_reset(&reply[i]);
     }
 }
 
@@ -149,14 +148,14 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     uint8_t *sv = NULL, *u = NULL;
     size_t sv_len = 0, u_len = 0;
     CHECK_EQ_INT(y_encode_state_vector(peer, &sv, &sv_len), Y_OK);
-    dx_buf in = DX_BUF_INIT, reply = DX_BUF_INIT;
+    dx_buf in = DX_BUF_INIT, reply[DX_DOCSYNC_REPLIES] = {DX_BUF_INIT, DX_BUF_INIT};
     frame_sync(&in, Y_SYNC_STEP1, sv, sv_len);
     dx_hp_msg m = decode(&in);
     dx_docsync_result r;
-    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, &reply, &r, &err), 0);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, reply, &r, &err), 0);
     CHECK(!r.applied);
     int step1 = 0, ok = 0, no = 0;
-    deliver(peer, &reply, &step1, &ok, &no);
+    deliver(peer, reply, &step1, &ok, &no);
     CHECK_EQ_INT(step1, 1);
     char *t = text_of(peer);
     CHECK_EQ_STR(t, "stored line\n");
@@ -170,12 +169,11 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     CHECK_EQ_INT(y_encode_state_as_update(peer, before, before_len, &u, &u_len), Y_OK);
     frame_sync(&in, Y_SYNC_UPDATE, u, u_len);
     m = decode(&in);
-    dx_buf_reset(&reply);
     int64_t stored_before = dx_store_last_id(st, NULL);
-    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, &reply, &r, &err), 0);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, reply, &r, &err), 0);
     CHECK(r.applied);
     CHECK_EQ_MEM(r.update, r.update_len, u, u_len);
-    CHECK_EQ_INT(reply.len, 0); /* the acknowledgement waits for the store */
+    CHECK_EQ_INT(reply[0].len + reply[1].len, 0); /* the acknowledgement waits for the store */
     CHECK_EQ_INT(dx_store_last_id(st, NULL), stored_before);
     CHECK(dx_docset_unsaved(ds));
     store_round(st, ds);
@@ -196,7 +194,7 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     frame_sync(&in, Y_SYNC_UPDATE, junk, sizeof junk);
     m = decode(&in);
     dx_error_clear(&err);
-    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, &reply, &r, &err), DX_EPARSE);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, reply, &r, &err), DX_EPARSE);
     CHECK(strstr(err.msg, "malformed") != NULL);
     CHECK(!r.applied);
     CHECK(!dx_docset_unsaved(ds));
@@ -210,27 +208,24 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     CHECK_EQ_INT(y_encode_state_as_update(peer, NULL, 0, &u, &u_len), Y_OK);
     frame_sync(&in, Y_SYNC_UPDATE, u, u_len);
     m = decode(&in);
-    dx_buf_reset(&reply);
-    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, true, &reply, &r, &err), 0);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, true, reply, &r, &err), 0);
     CHECK(!r.applied);
     ok = no = 0;
-    deliver(peer, &reply, &step1, &ok, &no);
+    deliver(peer, reply, &step1, &ok, &no);
     CHECK_EQ_INT(no, 1);
     frame_sync(&in, Y_SYNC_STEP2, u, u_len); /* still new content */
     m = decode(&in);
-    dx_buf_reset(&reply);
-    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, true, &reply, &r, &err), 0);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, true, reply, &r, &err), 0);
     ok = no = 0;
-    deliver(peer, &reply, &step1, &ok, &no);
+    deliver(peer, reply, &step1, &ok, &no);
     CHECK_EQ_INT(no, 1);
     y_free(u);
     CHECK_EQ_INT(y_encode_state_as_update(body, NULL, 0, &u, &u_len), Y_OK);
     frame_sync(&in, Y_SYNC_STEP2, u, u_len); /* only what the server has */
     m = decode(&in);
-    dx_buf_reset(&reply);
-    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, true, &reply, &r, &err), 0);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, true, reply, &r, &err), 0);
     ok = no = 0;
-    deliver(peer, &reply, &step1, &ok, &no);
+    deliver(peer, reply, &step1, &ok, &no);
     CHECK_EQ_INT(ok, 1);
     CHECK(!dx_docset_unsaved(ds));
     t = text_of(body);
@@ -242,7 +237,8 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     y_free(before);
     y_doc_free(peer);
     dx_buf_release(&in);
-    dx_buf_release(&reply);
+    dx_buf_release(&reply[0]);
+    dx_buf_release(&reply[1]);
     dx_docset_free(ds);
     dx_store_close(st);
 }

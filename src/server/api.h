@@ -1,0 +1,46 @@
+/* api.h - the server's HTTP API as a pure function of a request: routes, Bearer tokens, JSON
+ * bodies in and out, errors as {"error": "..."} with their status. No sockets (main.c hands
+ * requests in), so it is unit-tested and fuzzed directly.
+ *
+ *   GET    /health                    200 {"status":"ok"} (no token)
+ *   GET    /api/status                version, connections, loaded workspaces and documents
+ *   GET    /api/workspaces            the caller's workspaces [{id, name}]
+ *   POST   /api/workspaces {name}     201 {id, name}
+ *   GET    /api/workspaces/{id}       {id, name}
+ *   PATCH  /api/workspaces/{id} {name}
+ *   DELETE /api/workspaces/{id}       204; 409 while clients are connected to it
+ * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
+ * one); another user's workspace is 404, exactly as one that does not exist. */
+#ifndef DX_SERVER_API_H
+#define DX_SERVER_API_H
+
+#include <stddef.h>
+
+#include "accounts.h"
+#include "diaryx/buf.h"
+#include "hub.h"
+
+#define SRV_MAX_BODY (1u << 20) /* a larger request body is 413 */
+
+typedef struct srv_request {
+    const char *method;        /* "GET", "POST", "PATCH", "DELETE", ... */
+    const char *path;          /* without the query */
+    const char *authorization; /* the header's value, or NULL */
+    const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
+    size_t body_len;
+} srv_request;
+
+typedef struct srv_response {
+    unsigned status;
+    dx_buf body; /* JSON text (empty for 204) */
+} srv_response;
+
+typedef struct srv_api {
+    srv_accounts *acc;
+    srv_hub *hub;
+} srv_api;
+
+/* Answer req into out (out->body is appended to; release it after). */
+void srv_api_handle(const srv_api *api, const srv_request *req, srv_response *out);
+
+#endif

@@ -1,0 +1,583 @@
+/* hub.c - connections, subscriptions, documents and workspaces of the sync server (see
+ * hub.h). */
+#include "hub.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diaryx/docsync.h"
+#include "diaryx/fs.h"
+#include "diaryx/hocuspocus.h"
+#include "diaryx/strmap.h"
+
+typedef struct hub_ws hub_ws;
+typedef struct hub_doc hub_doc;
+
+/* One document subscription of a connection (a document address). */
+typedef struct sub {
+    srv_conn *c;
+    char *addr;
+    size_t addr_len;
+    bool authed;
+    hub_doc *doc;
+    dx_buf queue;      /* frames before authentication, each as u32 length + bytes */
+    size_t queued;     /* how many */
+    dx_buf awareness;  /* the last awareness update it sent (for QUERY_AWARENESS) */
+    uint64_t *clients; /* its awareness clients and their last clocks */
+    uint64_t *clocks;
+    size_t n_clients;
+} sub;
+
+struct srv_conn {
+    srv_hub *h;
+    srv_transport t;
+    sub **subs;
+    size_t n, cap;
+    bool closing;
+};
+
+struct hub_doc {
+    hub_ws *ws;
+    char key[DX_UUID_LEN + 1 + DX_DOC_NAME_MAX]; /* "<wid>/<local>" */
+    char local[DX_DOC_NAME_MAX];
+    sub **subs;
+    size_t n, cap;
+};
+
+struct hub_ws {
+    char wid[DX_UUID_LEN + 1];
+    dx_crdt_store *store;
+    dx_docset *ds;
+    size_t docs; /* hub_docs open on it */
+};
+
+struct srv_hub {
+    char *dir;
+    srv_accounts *acc;
+    dx_strmap wss;  /* wid -> hub_ws* */
+    dx_strmap docs; /* key -> hub_doc* */
+    size_t conns, subs;
+};
+
+/* ---- sending ---- */
+
+static int send_buf(srv_conn *c, const dx_buf *b)
+{
+    if (c->closing || !b->len)
+        return 0;
+    return c->t.send(c->t.ud, (const uint8_t *)b->data, b->len) ? DX_EIO : 0;
+}
+
+/* Close the connection: told once; the transport frees it later (srv_conn_free). */
+static int conn_close(srv_conn *c, int code, const char *reason)
+{
+    if (!c->closing) {
+        c->closing = true;
+        c->t.close(c->t.ud, code, reason);
+    }
+    return -1;
+}
+
+/* Frames to send were out of memory or the transport failed: the connection goes. */
+static int conn_fail(srv_conn *c)
+{
+    return conn_close(c, 1011, "internal error");
+}
+
+/* ---- workspaces and documents ---- */
+
+static void ws_unload(srv_hub *h, hub_ws *ws)
+{
+    dx_strmap_remove(&h->wss, ws->wid);
+    dx_docset_free(ws->ds);
+    dx_store_close(ws->store);
+    free(ws);
+}
+
+static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
+{
+    hub_ws *ws = dx_strmap_get(&h->wss, wid);
+    if (ws) {
+        *out = ws;
+        return 0;
+    }
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/workspaces/%s.db", h->dir, wid) >= (int)sizeof path)
+        return dx_error_set(err, DX_EPATH, "the data directory path is too long");
+    if (!(ws = calloc(1, sizeof *ws)))
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    snprintf(ws->wid, sizeof ws->wid, "%s", wid);
+    int rc = dx_store_open(path, &ws->store, err);
+    if (!rc)
+        rc = dx_docset_new(ws->store, "server", &ws->ds, err);
+    if (!rc && dx_strmap_put(&h->wss, wid, ws))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (rc) {
+        dx_docset_free(ws->ds);
+        dx_store_close(ws->store);
+        free(ws);
+        return rc;
+    }
+    *out = ws;
+    return 0;
+}
+
+static int doc_attach(srv_hub *h, sub *s, const char *wid, const char *local, dx_error *err)
+{
+    char key[sizeof((hub_doc *)0)->key];
+    snprintf(key, sizeof key, "%s/%s", wid, local);
+    hub_doc *d = dx_strmap_get(&h->docs, key);
+    if (!d) {
+        hub_ws *ws = NULL;
+        int rc = ws_load(h, wid, &ws, err);
+        if (rc)
+            return rc;
+        y_doc *yd;
+        /* Loaded now, so that a damaged document fails the subscription, not a later frame. */
+        if (!(d = calloc(1, sizeof *d)) || (rc = dx_docset_doc(ws->ds, local, &yd, err)) ||
+            dx_strmap_put(&h->docs, key, d)) {
+            free(d);
+            if (!ws->docs)
+                ws_unload(h, ws);
+            return rc ? rc : dx_error_set(err, DX_ENOMEM, "out of memory");
+        }
+        d->ws = ws;
+        snprintf(d->key, sizeof d->key, "%s", key);
+        snprintf(d->local, sizeof d->local, "%s", local);
+        ws->docs++;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 4;
+        sub **p = realloc(d->subs, cap * sizeof *p);
+        if (!p)
+            return dx_error_set(err, DX_ENOMEM, "out of memory");
+        d->subs = p;
+        d->cap = cap;
+    }
+    d->subs[d->n++] = s;
+    s->doc = d;
+    return 0;
+}
+
+/* Frames for every other subscriber of s's document, each addressed as it subscribed. */
+typedef int (*frame_fn)(dx_buf *out, const sub *to, const void *arg);
+
+static void relay(sub *s, frame_fn fn, const void *arg)
+{
+    hub_doc *d = s->doc;
+    dx_buf b = DX_BUF_INIT;
+    for (size_t i = 0; d && i < d->n; i++) {
+        sub *o = d->subs[i];
+        if (o == s || o->c->closing)
+            continue;
+        dx_buf_reset(&b);
+        if (fn(&b, o, arg) || send_buf(o->c, &b))
+            conn_fail(o->c);
+    }
+    dx_buf_release(&b);
+}
+
+typedef struct bytes {
+    const uint8_t *p;
+    size_t n;
+} bytes;
+
+static int put_awareness(dx_buf *out, const sub *to, const void *arg)
+{
+    const bytes *u = arg;
+    return dx_hp_put_awareness(out, to->addr, to->addr_len, u->p, u->n);
+}
+
+static int put_update(dx_buf *out, const sub *to, const void *arg)
+{
+    const bytes *u = arg;
+    return dx_hp_put_sync(out, to->addr, to->addr_len, DX_HP_SYNC, Y_SYNC_UPDATE, u->p, u->n);
+}
+
+static void doc_detach(srv_hub *h, sub *s)
+{
+    hub_doc *d = s->doc;
+    if (!d)
+        return;
+    /* The others learn that its awareness clients left. */
+    if (s->n_clients) {
+        dx_buf gone = DX_BUF_INIT;
+        for (size_t i = 0; i < s->n_clients; i++)
+            s->clocks[i]++;
+        if (!dx_hp_awareness_gone(&gone, s->clients, s->clocks, s->n_clients)) {
+            bytes u = {(const uint8_t *)gone.data, gone.len};
+            relay(s, put_awareness, &u);
+        }
+        dx_buf_release(&gone);
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (d->subs[i] == s) {
+            d->subs[i] = d->subs[--d->n];
+            break;
+        }
+    s->doc = NULL;
+    if (d->n)
+        return;
+    hub_ws *ws = d->ws;
+    dx_strmap_remove(&h->docs, d->key);
+    free(d->subs);
+    free(d);
+    if (--ws->docs == 0)
+        ws_unload(h, ws);
+}
+
+/* ---- subscriptions ---- */
+
+static void sub_free(srv_conn *c, sub *s)
+{
+    doc_detach(c->h, s);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->subs[i] == s) {
+            c->subs[i] = c->subs[--c->n];
+            break;
+        }
+    dx_buf_release(&s->queue);
+    dx_buf_release(&s->awareness);
+    free(s->clients);
+    free(s->clocks);
+    free(s->addr);
+    free(s);
+    c->h->subs--;
+}
+
+static sub *sub_find(srv_conn *c, const dx_hp_msg *m)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->subs[i]->addr_len == m->addr_len && !memcmp(c->subs[i]->addr, m->addr, m->addr_len))
+            return c->subs[i];
+    return NULL;
+}
+
+static sub *sub_new(srv_conn *c, const dx_hp_msg *m)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        sub **p = realloc(c->subs, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        c->subs = p;
+        c->cap = cap;
+    }
+    sub *s = calloc(1, sizeof *s);
+    if (!s || !(s->addr = malloc(m->addr_len ? m->addr_len : 1))) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->addr, m->addr, m->addr_len);
+    s->addr_len = m->addr_len;
+    s->c = c;
+    c->subs[c->n++] = s;
+    c->h->subs++;
+    return s;
+}
+
+static size_t pending_docs(const srv_conn *c, size_t *frames, size_t *bytes_out)
+{
+    size_t n = 0;
+    *frames = *bytes_out = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (!c->subs[i]->authed) {
+            n++;
+            *frames += c->subs[i]->queued;
+            *bytes_out += c->subs[i]->queue.len;
+        }
+    return n;
+}
+
+/* Remember the awareness clients of s (their newest clocks) from an update it sent. */
+static int note_client(void *ud, const dx_hp_peer *p)
+{
+    sub *s = ud;
+    for (size_t i = 0; i < s->n_clients; i++)
+        if (s->clients[i] == p->client) {
+            if (p->clock > s->clocks[i])
+                s->clocks[i] = p->clock;
+            return 0;
+        }
+    if (s->n_clients == 64)
+        return 0; /* a provider has one client; more is not worth remembering */
+    uint64_t *a = realloc(s->clients, (s->n_clients + 1) * sizeof *a);
+    if (!a)
+        return DX_ENOMEM;
+    s->clients = a;
+    uint64_t *k = realloc(s->clocks, (s->n_clients + 1) * sizeof *k);
+    if (!k)
+        return DX_ENOMEM;
+    s->clocks = k;
+    s->clients[s->n_clients] = p->client;
+    s->clocks[s->n_clients++] = p->clock;
+    return 0;
+}
+
+/* Store what the document's update added, then acknowledge and relay it. */
+static int store_and_ack(sub *s, const dx_docsync_result *r)
+{
+    hub_ws *ws = s->doc->ws;
+    dx_error err = DX_ERROR_INIT;
+    int rc = dx_store_begin(ws->store, &err);
+    if (!rc) {
+        int64_t last = 0;
+        if (!(rc = dx_docset_flush(ws->ds, NULL, NULL, &err)))
+            last = dx_store_last_id(ws->store, NULL);
+        if (!rc && !(rc = dx_store_commit(ws->store, &err)))
+            dx_docset_set_seen(ws->ds, last);
+        if (rc)
+            dx_store_rollback(ws->store);
+    }
+    if (rc) {
+        /* Not stored, so not acknowledged: the peer keeps it and sends it again when it
+         * reconnects. The documents in memory are ahead of the store: every subscriber of the
+         * workspace goes, and the workspace is loaded again from the store. */
+        fprintf(stderr, "diaryx-server: workspace %s: %s\n", ws->wid, err.msg);
+        srv_hub *h = s->c->h;
+        for (size_t i = 0; i < h->docs.cap; i++) {
+            hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
+            for (size_t j = 0; d && d->ws == ws && j < d->n; j++)
+                conn_close(d->subs[j]->c, 1011, "the update could not be stored");
+        }
+        return -1;
+    }
+    dx_buf ack = DX_BUF_INIT;
+    if (dx_hp_put_status(&ack, s->addr, s->addr_len, true) || send_buf(s->c, &ack)) {
+        dx_buf_release(&ack);
+        return conn_fail(s->c);
+    }
+    dx_buf_release(&ack);
+    bytes u = {r->update, r->update_len};
+    relay(s, put_update, &u);
+    return 0;
+}
+
+static int handle_authed(sub *s, const dx_hp_msg *m)
+{
+    srv_conn *c = s->c;
+    dx_error err = DX_ERROR_INIT;
+    switch (m->type) {
+    case DX_HP_SYNC:
+    case DX_HP_SYNC_REPLY: {
+        dx_buf reply[DX_DOCSYNC_REPLIES] = {DX_BUF_INIT, DX_BUF_INIT};
+        dx_docsync_result r;
+        int rc = dx_docsync_handle(s->doc->ws->ds, s->doc->local, m, false, reply, &r, &err);
+        for (size_t i = 0; i < DX_DOCSYNC_REPLIES; i++) {
+            if (!rc && send_buf(c, &reply[i]))
+                rc = DX_EIO;
+            dx_buf_release(&reply[i]);
+        }
+        if (rc == DX_EPARSE)
+            return conn_close(c, DX_HP_CLOSE_RESET, "malformed update");
+        if (rc)
+            return conn_fail(c);
+        return r.applied ? store_and_ack(s, &r) : 0;
+    }
+    case DX_HP_AWARENESS: {
+        if (dx_hp_awareness_each(m->data, m->data_len, note_client, s, &err) == DX_EPARSE)
+            return conn_close(c, DX_HP_CLOSE_RESET, "malformed awareness update");
+        dx_buf_reset(&s->awareness);
+        if (dx_buf_append(&s->awareness, m->data, m->data_len))
+            return conn_fail(c);
+        bytes u = {m->data, m->data_len};
+        relay(s, put_awareness, &u);
+        return 0;
+    }
+    case DX_HP_QUERY_AWARENESS: {
+        dx_buf b = DX_BUF_INIT;
+        for (size_t i = 0; i < s->doc->n; i++) {
+            const sub *o = s->doc->subs[i];
+            if (o != s && o->awareness.len &&
+                dx_hp_put_awareness(&b, s->addr, s->addr_len, (const uint8_t *)o->awareness.data,
+                                    o->awareness.len))
+                return conn_fail(c);
+        }
+        int rc = send_buf(c, &b);
+        dx_buf_release(&b);
+        return rc ? conn_fail(c) : 0;
+    }
+    case DX_HP_CLOSE:
+        sub_free(c, s);
+        return 0;
+    case DX_HP_BROADCAST_STATELESS:
+        return conn_close(c, DX_HP_CLOSE_RESET, "BroadcastStateless is not for clients");
+    default: /* STATELESS (no hooks here), a token sent again, a status: nothing to do */
+        return 0;
+    }
+}
+
+static int deny(sub *s, const char *reason)
+{
+    srv_conn *c = s->c;
+    dx_buf b = DX_BUF_INIT;
+    int rc =
+        dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_DENIED, reason, NULL) || send_buf(c, &b)
+            ? conn_fail(c)
+            : 0;
+    dx_buf_release(&b);
+    sub_free(c, s); /* a retry starts afresh */
+    return rc;
+}
+
+static int authenticate(sub *s, const dx_hp_msg *m)
+{
+    srv_conn *c = s->c;
+    srv_hub *h = c->h;
+    dx_error err = DX_ERROR_INIT;
+    char wid[DX_UUID_LEN + 1], local[DX_DOC_NAME_MAX];
+    int64_t user;
+    if (dx_docsync_local_name(m->addr, m->name_len, wid, local, &err))
+        return deny(s, "permission-denied: not a document name");
+    if (!m->text || srv_token_user(h->acc, m->text, m->text_len, &user, &err))
+        return deny(s, "permission-denied: invalid token");
+    /* Another user's workspace and one that does not exist look the same. */
+    if (!srv_workspace_owned(h->acc, user, wid))
+        return deny(s, "permission-denied: no such workspace");
+    if (doc_attach(h, s, wid, local, &err)) {
+        fprintf(stderr, "diaryx-server: %.*s: %s\n", (int)m->name_len, m->addr, err.msg);
+        return deny(s, "the document cannot be loaded");
+    }
+    dx_buf b = DX_BUF_INIT;
+    int rc = dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_OK, "read-write", NULL) ||
+                     send_buf(c, &b)
+                 ? conn_fail(c)
+                 : 0;
+    dx_buf_release(&b);
+    s->authed = true;
+    /* What came before the token, in order. */
+    dx_buf q = s->queue;
+    s->queue = (dx_buf)DX_BUF_INIT;
+    s->queued = 0;
+    for (size_t at = 0; !rc && !c->closing && at + 4 <= q.len;) {
+        uint32_t n;
+        memcpy(&n, q.data + at, 4);
+        dx_hp_msg qm;
+        bool closes = false;
+        if (dx_hp_decode((const uint8_t *)q.data + at + 4, n, &qm, NULL) == 0) {
+            closes = qm.type == DX_HP_CLOSE; /* s is gone after it */
+            rc = handle_authed(s, &qm);
+        }
+        at += 4 + n;
+        if (closes)
+            break;
+    }
+    dx_buf_release(&q);
+    return rc;
+}
+
+int srv_conn_receive(srv_conn *c, const uint8_t *frame, size_t len)
+{
+    if (c->closing)
+        return -1;
+    dx_hp_msg m;
+    dx_error err = DX_ERROR_INIT;
+    if (dx_hp_decode(frame, len, &m, &err))
+        return conn_close(c, DX_HP_CLOSE_RESET, "malformed frame");
+    if (m.type == DX_HP_PONG)
+        return 0;
+    if (m.type == DX_HP_PING) {
+        dx_buf b = DX_BUF_INIT;
+        int rc = dx_hp_put_ping(&b, DX_HP_PONG) || send_buf(c, &b) ? conn_fail(c) : 0;
+        dx_buf_release(&b);
+        return rc;
+    }
+    sub *s = sub_find(c, &m);
+    if (s && s->authed)
+        return handle_authed(s, &m);
+    size_t frames, queued;
+    size_t pending = pending_docs(c, &frames, &queued);
+    if (!s) {
+        if (m.type == DX_HP_CLOSE)
+            return 0;
+        if (pending >= DX_HUB_PENDING_DOCS)
+            return conn_close(c, DX_HP_CLOSE_RESET, "too many documents waiting for a token");
+        if (!(s = sub_new(c, &m)))
+            return conn_fail(c);
+    }
+    if (m.type == DX_HP_AUTH && m.auth == DX_HP_AUTH_TOKEN)
+        return authenticate(s, &m);
+    if (m.type == DX_HP_CLOSE) {
+        sub_free(c, s);
+        return 0;
+    }
+    if (queued + len > DX_HUB_QUEUE_BYTES || frames + 1 > DX_HUB_QUEUE_FRAMES)
+        return conn_close(c, DX_HP_CLOSE_RESET, "too much sent before authenticating");
+    uint32_t n = (uint32_t)len;
+    if (dx_buf_append(&s->queue, &n, 4) || dx_buf_append(&s->queue, frame, len))
+        return conn_fail(c);
+    s->queued++;
+    return 0;
+}
+
+/* ---- lifetime ---- */
+
+srv_conn *srv_conn_new(srv_hub *h, const srv_transport *t)
+{
+    srv_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->h = h;
+    c->t = *t;
+    h->conns++;
+    return c;
+}
+
+void srv_conn_free(srv_conn *c)
+{
+    if (!c)
+        return;
+    c->closing = true; /* nothing more is sent to it */
+    while (c->n)
+        sub_free(c, c->subs[c->n - 1]);
+    free(c->subs);
+    c->h->conns--;
+    free(c);
+}
+
+int srv_hub_new(const char *data_dir, srv_accounts *acc, srv_hub **out, dx_error *err)
+{
+    srv_hub *h = calloc(1, sizeof *h);
+    if (!h || !(h->dir = strdup(data_dir))) {
+        free(h);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    h->acc = acc;
+    int rc = dx_fs_mkdirs_in(data_dir, "workspaces", err);
+    if (rc) {
+        srv_hub_free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+void srv_hub_free(srv_hub *h)
+{
+    if (!h)
+        return;
+    dx_strmap_release(&h->docs);
+    dx_strmap_release(&h->wss);
+    free(h->dir);
+    free(h);
+}
+
+void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out)
+{
+    out->connections = h->conns;
+    out->workspaces = h->wss.len;
+    out->documents = h->docs.len;
+    out->subscriptions = h->subs;
+}
+
+bool srv_hub_loaded(const srv_hub *h, const char *wid)
+{
+    return dx_strmap_get(&h->wss, wid) != NULL;
+}
+
+const char *srv_hub_dir(const srv_hub *h)
+{
+    return h->dir;
+}

@@ -1,0 +1,61 @@
+/* hub.h - the server's sync hub: connections speaking the Hocuspocus protocol, the documents
+ * they subscribe to, and the workspaces those belong to (one CRDT store and docset each,
+ * loaded on the first subscription and unloaded when the last one ends). No sockets: the
+ * transport hands in each received frame and is given the frames to send through callbacks,
+ * so the hub runs the same behind libwebsockets and in a unit test.
+ *
+ * Per document address on a connection: frames before authentication are queued (at most
+ * DX_HUB_QUEUE_BYTES and DX_HUB_QUEUE_FRAMES per connection, DX_HUB_PENDING_DOCS documents);
+ * an AUTH token is checked against the accounts (unknown token, a name that is not a
+ * document of a workspace, or a workspace of another user: PERMISSION_DENIED and the
+ * document's state is forgotten), then AUTHENTICATED is sent and the queue replayed. An
+ * update is acknowledged (SYNC_STATUS 1) only after the workspace's store committed it, then
+ * relayed to the document's other subscribers. Awareness is relayed; when a subscription
+ * ends, the others learn that its awareness clients left. */
+#ifndef DX_SERVER_HUB_H
+#define DX_SERVER_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accounts.h"
+#include "diaryx/error.h"
+
+#define DX_HUB_QUEUE_BYTES  (5u << 20)
+#define DX_HUB_QUEUE_FRAMES 1000
+#define DX_HUB_PENDING_DOCS 100
+
+typedef struct srv_hub srv_hub;
+typedef struct srv_conn srv_conn;
+
+/* The transport of one connection: send queues a frame (copied) for the peer (nonzero: the
+ * connection is beyond saving); close asks for the connection to be closed with a websocket
+ * close code and reason. */
+typedef struct srv_transport {
+    int (*send)(void *ud, const uint8_t *frame, size_t len);
+    void (*close)(void *ud, int code, const char *reason);
+    void *ud;
+} srv_transport;
+
+typedef struct srv_hub_stats {
+    size_t connections, workspaces, documents, subscriptions;
+} srv_hub_stats;
+
+/* A hub keeping workspace stores under data_dir/workspaces/, checking tokens in acc (lent). */
+int srv_hub_new(const char *data_dir, srv_accounts *acc, srv_hub **out, dx_error *err);
+/* Every connection must be gone first. */
+void srv_hub_free(srv_hub *h);
+void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out);
+/* Whether workspace wid is loaded (some client is subscribed to one of its documents). */
+bool srv_hub_loaded(const srv_hub *h, const char *wid);
+const char *srv_hub_dir(const srv_hub *h);
+
+srv_conn *srv_conn_new(srv_hub *h, const srv_transport *t);
+/* The connection ended (closed by either side): its subscriptions end. Accepts NULL. */
+void srv_conn_free(srv_conn *c);
+/* One frame the peer sent. Nonzero when the connection must close (the transport's close
+ * was called with the code and reason). */
+int srv_conn_receive(srv_conn *c, const uint8_t *frame, size_t len);
+
+#endif
