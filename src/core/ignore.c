@@ -12,6 +12,7 @@
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
 #include "diaryx/workspace.h"
+#include "workspace_int.h"
 
 struct dx_ignore {
     git_repository *repo; /* NULL: no repository, git ignores nothing */
@@ -29,8 +30,10 @@ int dx_ignore_open(const char *root, dx_ignore **out, dx_error *err)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     git_libgit2_init();
     /* Only the workspace's own repository: no search upwards (a workspace inside another
-     * repository is not governed by that one's rules here). */
-    if (git_repository_open_ext(&ig->repo, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+     * repository is not governed by that one's rules here). A workspace with no directory
+     * (root "") has none. */
+    if (!root || !*root ||
+        git_repository_open_ext(&ig->repo, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
         ig->repo = NULL;
     *out = ig;
     return 0;
@@ -61,7 +64,8 @@ static int root_index_globs(const dx_workspace *ws, dx_strlist *out, dx_error *e
 {
     const char *root_file = dx_workspace_root_file(ws);
     dx_fm *fm = NULL;
-    int rc = dx_workspace_read(ws, root_file, &fm, err);
+    /* frontmatter only: a workspace over CRDT documents then loads no body document */
+    int rc = dx_ws_read_fm(ws, root_file, &fm, err);
     /* No root index on disk (yet), or one that does not parse (taking it in reports that):
      * nothing excluded by it. */
     if (rc == DX_ENOTFOUND || rc == DX_EPARSE) {
@@ -99,7 +103,7 @@ int dx_ignore_open_workspace(const dx_workspace *ws, dx_ignore **out, dx_error *
 {
     dx_strlist globs = DX_STRLIST_INIT;
     int rc = root_index_globs(ws, &globs, err);
-    if (!rc)
+    if (!rc && *dx_workspace_root(ws)) /* a workspace with no directory has no .diaryx */
         rc = config_globs(ws, &globs, err);
     if (!rc)
         rc = dx_ignore_open(dx_workspace_root(ws), out, err);

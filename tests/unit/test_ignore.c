@@ -4,6 +4,7 @@
 #include "test_sh.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "diaryx/fs.h"
 #include "diaryx/ignore.h"
@@ -139,6 +140,26 @@ TEST(test_git_rules_and_globs_together)
     dx_workspace_free(ws);
 }
 
+/* A workspace with no directory (over CRDT documents: root "") has no repository, also when
+ * the process runs inside one. */
+TEST(test_no_directory_means_no_repository)
+{
+    dx_workspace *ws = workspace("");
+    CHECK_EQ_INT(sh(NULL, "git init -q %s && echo 'x.md' >%s/.gitignore", root, root), 0);
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK_EQ_INT(chdir(root), 0);
+    dx_ignore *ig = NULL;
+    CHECK_EQ_INT(dx_ignore_open("", &ig, NULL), 0);
+    CHECK(!dx_ignore_path(ig, "x.md"));
+    dx_ignore_free(ig);
+    CHECK_EQ_INT(dx_ignore_open(".", &ig, NULL), 0); /* the same directory, named */
+    CHECK(dx_ignore_path(ig, "x.md"));
+    dx_ignore_free(ig);
+    CHECK_EQ_INT(chdir(cwd), 0);
+    dx_workspace_free(ws);
+}
+
 TEST(test_filter_drops_ignored_and_excluded_paths_in_order)
 {
     dx_workspace *ws = workspace("exclude: [\"*.png\", \"drafts\"]\n");
@@ -167,6 +188,7 @@ int main(void)
     RUN(test_bad_exclude_values_are_refused_with_the_file_named);
     RUN(test_no_globs_no_repository_ignores_nothing);
     RUN(test_git_rules_and_globs_together);
+    RUN(test_no_directory_means_no_repository);
     RUN(test_filter_drops_ignored_and_excluded_paths_in_order);
     sh(NULL, "rm -rf %s", root);
     return TEST_REPORT();
