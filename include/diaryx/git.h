@@ -104,6 +104,9 @@ typedef struct dx_git_commit_opts {
                                     the index follows the commit, no file is written or
                                     removed; a file that differs from the commit (a newer
                                     edit) stays as it is and git shows it modified */
+    int ids_computed;            /* every id given with bytes was computed from those bytes
+                                    (fileset.h): a blob to write is not hashed again to
+                                    check it */
 } dx_git_commit_opts;
 
 typedef struct dx_git_stats {

@@ -114,6 +114,10 @@ int dx_session_body(dx_session *s, const char *id, y_doc **out, dx_error *err);
  * path is not an entry's recorded file. */
 const char *dx_session_recorded(dx_session *s, const char *path);
 
+/* Meta key: the id of the newest stored update the files were written from. The files hold
+ * the whole CRDT state when it is the store's last update id. */
+#define DX_SESSION_META_MATERIALIZED "materialized_through"
+
 /* Meta key set when materializing left a file behind the CRDT (a damaged entry, a file in
  * the way): the next commit renders and checks every entry, and a commit clears it. */
 #define DX_SESSION_META_CHECK_ALL "check_all"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +193,33 @@ int cli_open_readonly(const cli_ctx *ctx, dx_workspace **ws)
     return open_workspace(ctx, false, ws);
 }
 
+/* Whether the files of ws were written from every update its store holds. A store that is
+ * missing, new or unreadable says no: a session then imports, or reports the damage. */
+static bool files_current(dx_workspace *ws)
+{
+    dx_buf db = DX_BUF_INIT, v = DX_BUF_INIT;
+    dx_crdt_store *st = NULL;
+    struct stat sb;
+    bool current = dx_workspace_abspath(ws, DX_STORE_FILE, &db) == 0 && lstat(db.data, &sb) == 0 &&
+                   S_ISREG(sb.st_mode) && dx_store_open(db.data, &st, NULL) == 0 &&
+                   dx_store_meta_get(st, DX_SESSION_META_MATERIALIZED, &v, NULL) == 0 &&
+                   strtoll(v.data, NULL, 10) >= dx_store_last_id(st, NULL) &&
+                   dx_store_last_id(st, NULL) > 0;
+    dx_store_close(st);
+    dx_buf_release(&db);
+    dx_buf_release(&v);
+    return current;
+}
+
+int cli_open_read(const cli_ctx *ctx, dx_workspace **ws)
+{
+    int rc = open_workspace(ctx, false, ws);
+    if (rc || files_current(*ws))
+        return rc;
+    dx_error err = DX_ERROR_INIT;
+    return start_session(ws, &err) ? cli_fail(&err) : 0;
+}
+
 dx_session *cli_session(void)
 {
     return session;
@@ -201,6 +229,31 @@ int cli_history(dx_workspace *ws, dx_git **g)
 {
     dx_error err = DX_ERROR_INIT;
     return dx_git_open_or_init(dx_workspace_root(ws), 0, g, &err) ? cli_fail(&err) : 0;
+}
+
+/* The commit rebuilt the CRDT: the session is closed, the old store set aside, and a new
+ * session opened, which imports the files (the CLI owns the session). On failure err
+ * says why (appended to the commit's message). */
+static int reopen_rebuilt(dx_error *err)
+{
+    dx_workspace *ws = dx_session_workspace(session);
+    char *device = strdup(dx_session_device(session));
+    dx_error e = DX_ERROR_INIT;
+    int rc = device ? 0 : dx_error_set(&e, DX_ENOMEM, "out of memory");
+    dx_session_close(session);
+    session = NULL;
+    if (!rc)
+        rc = dx_history_rebuild_finish(dx_workspace_root(ws), &e);
+    if (!rc)
+        rc = dx_session_open(ws, device, &session, NULL, &e);
+    if (rc) {
+        char was[sizeof err->msg];
+        snprintf(was, sizeof was, "%s", err->msg);
+        dx_error_set(err, err->code ? err->code : rc, "%s; opening the rebuilt CRDT failed: %s",
+                     was, e.msg);
+    }
+    free(device);
+    return rc;
 }
 
 int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
@@ -217,7 +270,11 @@ int cli_commit(dx_git *g, const dx_commit_opts *opts, bool quiet_nochange)
         o.keep_recent = (size_t)dx_config_git_keep_updates(cfg);
         dx_config_free(cfg);
     }
-    int rc = dx_history_commit(&session, g, &o, &r, &err);
+    dx_history_docs h;
+    dx_history_docs_of_session(session, &h);
+    int rc = dx_history_commit(&h, g, &o, &r, &err);
+    if (r.rebuilt && reopen_rebuilt(&err))
+        rc = rc ? rc : DX_EIO;
     for (size_t i = 0; i < r.problems.len; i++)
         fprintf(stderr, "diaryx: check failed: %s\n", r.problems.items[i]);
     if (rc) {

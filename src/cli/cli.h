@@ -62,6 +62,12 @@ int cli_open(const cli_ctx *ctx, dx_workspace **ws);
 /* Open the workspace without its CRDT session, for commands that read only the files or
  * the git history (faster: nothing is taken in). */
 int cli_open_readonly(const cli_ctx *ctx, dx_workspace **ws);
+/* Open the workspace for a command that answers from the files (property get, content get,
+ * the tree, search): when the files hold everything the CRDT store does (no update was
+ * stored after they were last written) they are the answer as they are, edits made outside
+ * diaryx included, and no session is opened (the next editing command takes those edits
+ * in); otherwise the session is opened as cli_open does, which writes the files first. */
+int cli_open_read(const cli_ctx *ctx, dx_workspace **ws);
 /* Take the staged changes into the CRDT and write the files from it (0, or 1 printed). */
 int cli_save(dx_workspace *ws);
 /* Take in what an external program (the editor) changed. */

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "diaryx/strmap.h"
 
 static const char USAGE[] =
     "usage: diaryx restore REV [FILE] [--no-commit]\n\n"
@@ -14,41 +13,21 @@ static const char USAGE[] =
     "deleted (whole workspace only). Files diaryx does not manage (attachments, code) are left\n"
     "as they are. Then the result is committed (\"Restore ... to REV\") unless --no-commit.\n";
 
-static int restore_file(dx_workspace *ws, dx_git *g, const char *rev, const char *rel,
-                        dx_error *err)
+/* The restore's rules are history.h's (dx_history_restore): the session's documents are
+ * edited, and cli_save stores the edits and writes the files. */
+static int restore(dx_workspace *ws, dx_git *g, const char *rev, const char *rel, dx_error *err)
 {
-    dx_buf bytes = DX_BUF_INIT;
-    int rc = dx_git_read_file(g, rev, rel, &bytes, err);
-    if (!rc)
-        rc = dx_workspace_put_file(ws, rel, dx_buf_cstr(&bytes), bytes.len, err);
-    dx_buf_release(&bytes);
-    return rc;
-}
-
-static int restore_all(dx_workspace *ws, dx_git *g, const char *rev, dx_error *err)
-{
-    char **paths = NULL;
-    size_t n = 0;
-    dx_strlist now = DX_STRLIST_INIT;
-    dx_strmap at_rev = DX_STRMAP_INIT;
-    char id[DX_UUID_LEN + 1];
-    int rc = dx_git_list_files(g, rev, &paths, &n, err);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (dx_workspace_manages(paths[i]) && !(rc = restore_file(ws, g, rev, paths[i], err)) &&
-            dx_strmap_put(&at_rev, paths[i], paths[i]))
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    /* Entries that REV does not have go. */
-    if (!rc)
-        rc = dx_workspace_list_files(ws, true, &now, err);
-    /* ... but the root index stays: without it there is no workspace to restore into. */
-    for (size_t i = 0; !rc && i < now.len; i++)
-        if (!dx_strmap_get(&at_rev, now.items[i]) &&
-            strcmp(now.items[i], dx_workspace_root_file(ws)) != 0 &&
-            dx_session_find(cli_session(), now.items[i], id, NULL) == 0)
-            rc = dx_workspace_remove_file(ws, now.items[i], err);
-    dx_strmap_release(&at_rev);
-    dx_strlist_release(&now);
-    dx_git_paths_free(paths);
+    dx_history_docs h;
+    dx_session *s = cli_session();
+    int rc = dx_session_load(s, err);
+    if (rc)
+        return rc;
+    dx_history_docs_of_session(s, &h);
+    dx_strlist skipped = DX_STRLIST_INIT;
+    rc = dx_history_restore(&h, g, rev, rel, dx_workspace_root_file(ws), NULL, &skipped, err);
+    for (size_t i = 0; !rc && i < skipped.len; i++)
+        fprintf(stderr, "diaryx: warning: %s; it is left as it is\n", skipped.items[i]);
+    dx_strlist_release(&skipped);
     return rc;
 }
 
@@ -75,8 +54,7 @@ int cmd_restore(cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(&err);
     /* The revision is read by its id (HEAD cannot move between two files); the messages name
      * it as the user did. */
-    if (!rc &&
-        (pos.len == 2 ? restore_file(ws, g, id, rel.data, &err) : restore_all(ws, g, id, &err))) {
+    if (!rc && restore(ws, g, id, pos.len == 2 ? rel.data : NULL, &err)) {
         dx_error_prefix(&err, "cannot restore %s to '%s' (%.7s)",
                         pos.len == 2 ? rel.data : "the workspace", pos.items[0], id);
         rc = cli_fail(&err);

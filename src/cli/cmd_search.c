@@ -22,7 +22,7 @@ int cmd_search(cli_ctx *ctx, int argc, char **argv)
     if (!rc && pos.len != 1)
         rc = cli_usage("search", "expected one PATTERN");
     if (!rc)
-        rc = cli_open(ctx, &ws);
+        rc = cli_open_read(ctx, &ws);
     if (!rc && dx_workspace_search(ws, pos.items[0], property, &m, &err))
         rc = cli_fail(&err);
     if (!rc && json) {

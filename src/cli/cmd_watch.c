@@ -194,7 +194,16 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
             dirty = cli_commit(g, NULL, true) != 0;
             if (dirty)
                 failed_at = now_ms();
-            seen = dx_store_last_id(dx_session_store(cli_session()), NULL);
+            if (!cli_session()) {
+                /* A rebuild whose new session did not open: the next round opens one. */
+                cli_finish(ws, 0);
+                dx_git_free(g);
+                ws = NULL;
+                g = NULL;
+                seen = -1;
+            } else {
+                seen = dx_store_last_id(dx_session_store(cli_session()), NULL);
+            }
         }
         if (once)
             break;

@@ -13,10 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "diaryx/bodydoc.h"
+#include "diaryx/fileset.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/fs.h"
 #include "diaryx/idmap.h"
+#include "diaryx/materialize.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
@@ -35,24 +36,34 @@ int dx_history_open(dx_session *s, dx_git **out, dx_error *err)
     return dx_git_open_or_init(dx_workspace_root(dx_session_workspace(s)), 0, out, err);
 }
 
-void dx_history_files_free(dx_git_file *files, size_t n)
+/* ---- a client session as history's documents and work tree ---------------------------- */
+
+void dx_history_docs_of_session(dx_session *s, dx_history_docs *out)
 {
-    for (size_t i = 0; files && i < n; i++) {
-        free((char *)files[i].path);
-        free((void *)files[i].data);
-        free((char *)files[i].id);
-    }
-    free(files);
+    memset(out, 0, sizeof *out);
+    dx_session_docs(s, &out->docs);
+    out->fmt = dx_workspace_link_format(dx_session_workspace(s));
+    out->store = dx_session_store(s);
+    out->device = dx_session_device(s);
+    out->session = s;
 }
 
-/* Whether something is at workspace path p (a link counts: it is not a deleted file). */
+void dx_history_docs_of_docset(dx_docset *ds, dx_link_format fmt, dx_history_docs *out)
+{
+    memset(out, 0, sizeof *out);
+    dx_docset_docs(ds, &out->docs);
+    out->fmt = fmt;
+    out->store = dx_docset_store(ds);
+    out->device = dx_docset_device(ds);
+}
+
 /* 1 when workspace file p is there, 0 when it is gone, or an error: a file that cannot be
  * looked at is neither kept in nor dropped from the commit by guess. */
-static int on_disk(dx_session *s, const char *p, dx_error *err)
+static int on_disk(void *ud, const char *p, dx_error *err)
 {
     struct stat st;
     dx_error e = DX_ERROR_INIT;
-    int rc = dx_fs_stat_in(dx_workspace_root(dx_session_workspace(s)), p, &st, &e);
+    int rc = dx_fs_stat_in(dx_workspace_root(dx_session_workspace(ud)), p, &st, &e);
     if (rc == DX_ENOTFOUND)
         return 0;
     if (rc == 0 || rc == DX_EPATH) /* a link stands there: not gone (validate reports it) */
@@ -60,183 +71,41 @@ static int on_disk(dx_session *s, const char *p, dx_error *err)
     return dx_error_set(err, rc, "%s", e.msg[0] ? e.msg : "cannot look at a workspace file");
 }
 
-static int cmp_file(const void *a, const void *b)
+static const char *recorded(void *ud, const char *path)
 {
-    return strcmp(((const dx_git_file *)a)->path, ((const dx_git_file *)b)->path);
+    return dx_session_recorded(ud, path);
 }
 
-/* Whether bytes end with the body text, or, in a CRLF file (its first line ends in CRLF),
- * with the text's LF line ends written as CRLF (the body document holds LF). */
-static bool holds_body(const dx_buf *bytes, const dx_buf *text)
+/* The fileset source of h: with a session, its work tree (tree is filled). */
+static void fileset_src(const dx_history_docs *h, dx_fileset_tree *tree, dx_fileset_src *src)
 {
-    const char *b = dx_buf_cstr(bytes), *nl = memchr(b, '\n', bytes->len);
-    size_t i = bytes->len, j = text->len;
-    if (i >= j && memcmp(b + i - j, text->data, j) == 0)
-        return true;
-    if (!nl || nl == b || nl[-1] != '\r')
-        return false;
-    while (j > 0) {
-        char c = text->data[--j];
-        size_t w = c == '\n' ? 2 : 1;
-        if (i < w || b[i - 1] != c || (w == 2 && b[i - 2] != '\r'))
-            return false;
-        i -= w;
-    }
-    return true;
+    tree->on_disk = on_disk;
+    tree->recorded = recorded;
+    tree->ud = h->session;
+    src->docs = &h->docs;
+    src->fmt = h->fmt;
+    src->tree = h->session ? tree : NULL;
 }
 
-/* Check 1: the body of the rendered file is the body document's text. */
-static int check_body(dx_session *s, const char *id, const char *path, const dx_buf *bytes,
-                      dx_strlist *problems, dx_error *err)
+void dx_history_files_free(dx_git_file *files, size_t n)
 {
-    y_doc *d = NULL;
-    dx_buf text = DX_BUF_INIT;
-    dx_error e = DX_ERROR_INIT;
-    int rc = dx_session_body(s, id, &d, &e);
-    if (rc == DX_ENOMEM)
-        return dx_error_set(err, rc, "out of memory");
-    if (rc) {
-        dx_strlist_pushf(problems, "%s: its body document cannot be read: %s", path, e.msg);
-        return 0;
-    }
-    /* A rendered file is its frontmatter followed by the body: the body must end it. */
-    if (dx_body_get(d, &text, NULL) == 0 && text.len && !holds_body(bytes, &text))
-        dx_strlist_pushf(problems, "%s: the file does not hold its body (%zu bytes in the CRDT)",
-                         path, text.len);
-    dx_buf_release(&text);
-    return 0;
-}
-
-/* Where check 3 finds the committed bytes of a path: the last commit's blobs listed in a
- * map (a full check), or looked up one path at a time (a commit of the changes only). */
-typedef struct committed_src {
-    const dx_strmap *head; /* path -> blob id, or NULL */
-    dx_git *g;             /* with head NULL: look paths up in commit `rev` */
-    const char *rev;
-} committed_src;
-
-static const char *committed_blob(const committed_src *c, const char *path,
-                                  char buf[DX_GIT_OID_HEX])
-{
-    if (c->head)
-        return dx_strmap_get(c->head, path);
-    if (c->g && c->rev && dx_git_blob_id(c->g, c->rev, path, buf, NULL) == 0)
-        return buf;
-    return NULL;
-}
-
-/* Render entry id into out (its path and bytes), checking it on the way; a finding goes
- * to problems and leaves out empty. */
-static int render_checked(dx_session *s, const char *id, const committed_src *head, dx_strmap *seen,
-                          dx_git_file *out, dx_strlist *problems, dx_error *err)
-{
-    dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT, norm = DX_BUF_INIT;
-    dx_error e = DX_ERROR_INIT;
-    char now[DX_GIT_OID_HEX], buf[DX_GIT_OID_HEX];
-    int rc = dx_session_render(s, id, &path, &bytes, &e), nrc = 0;
-    /* Out of memory is no finding of the checks (three findings rebuild the CRDT). */
-    if (!rc && (nrc = dx_path_normalize(path.data, &norm, NULL)) == DX_ENOMEM)
-        rc = nrc;
-    if (rc == DX_ENOMEM) {
-        rc = dx_error_set(err, rc, "out of memory rendering the workspace");
-    } else if (rc) {
-        /* Check 1: every entry renders. */
-        dx_strlist_pushf(problems, "entry %s cannot be rendered: %s", id, e.msg);
-        rc = 0;
-    } else if (nrc != 0 || strcmp(norm.data, path.data) || !dx_path_is_markdown(path.data)) {
-        /* Check 2: one valid, distinct path per live entry. */
-        dx_strlist_pushf(problems, "entry %s has an invalid path '%s'", id, path.data);
-    } else if (dx_strmap_get(seen, path.data)) {
-        dx_strlist_pushf(problems, "entries %s and %s both render to '%s'",
-                         (const char *)dx_strmap_get(seen, path.data), id, path.data);
-    } else if (!(rc = check_body(s, id, path.data, &bytes, problems, err))) {
-        /* Check 3: a file last written as committed must still render as committed. */
-        const char *rec = dx_session_recorded(s, path.data);
-        const char *committed = rec ? committed_blob(head, path.data, buf) : NULL;
-        if (rec && committed && !strcmp(rec, committed) &&
-            (dx_git_blob_hex(bytes.data, bytes.len, now) || strcmp(now, committed) != 0))
-            dx_strlist_pushf(
-                problems,
-                "%s: unchanged since the last commit, but the CRDT now renders other bytes",
-                path.data);
-        if (dx_strmap_put(seen, path.data, (void *)id)) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-        } else {
-            out->path = dx_buf_detach(&path, NULL);
-            out->len = bytes.len;
-            out->data = bytes.len ? dx_buf_detach(&bytes, NULL) : strdup("");
-            if (!out->path || !out->data)
-                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-        }
-    }
-    dx_buf_release(&path);
-    dx_buf_release(&bytes);
-    dx_buf_release(&norm);
-    return rc;
+    dx_fileset_free(files, n);
 }
 
 int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, dx_strlist *problems,
                      dx_error *err)
 {
-    dx_strlist ids = DX_STRLIST_INIT;
-    dx_strmap seen = DX_STRMAP_INIT, head = DX_STRMAP_INIT;
-    size_t live = 0;
+    dx_history_docs h;
+    dx_fileset_tree tree;
+    dx_fileset_src src;
     *files = NULL;
     *n = 0;
     int rc = dx_session_load(s, err);
-    y_doc *ws = dx_session_wsdoc(s);
-    if (!rc)
-        rc = dx_wsdoc_ids(ws, &ids, err);
-    if (!rc && g)
-        rc = dx_git_blobs(g, NULL, &head, err);
-    committed_src src = {g ? &head : NULL, NULL, NULL};
-    dx_git_file *out = rc ? NULL : calloc(ids.len + head.len + 1, sizeof *out);
-    if (!rc && !out)
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < ids.len; i++) {
-        const char *id = ids.items[i];
-        if (!dx_wsdoc_is_live(ws, id))
-            continue;
-        live++;
-        size_t before = *n;
-        rc = render_checked(s, id, &src, &seen, &out[*n], problems, err);
-        if (!rc && out[before].path)
-            (*n)++;
-    }
-    if (!rc && *n != live)
-        dx_strlist_pushf(problems, "%zu live entries in the CRDT index, %zu files rendered", live,
-                         *n);
-    /* What else the last commit holds stays as it is: files diaryx does not manage
-     * (attachments, code: the repository may be the user's), and markdown files that are no
-     * entry but still on disk (unreadable ones the CRDT could not take in). */
-    for (size_t i = 0; !rc && i < head.cap; i++) {
-        const char *p = head.slots[i].key;
-        if (!p || dx_strmap_get(&seen, p))
-            continue;
-        int there = dx_workspace_manages(p) ? on_disk(s, p, err) : 1;
-        if (there < 0) {
-            rc = there;
-            break;
-        }
-        if (!there)
-            continue; /* a deleted entry */
-        out[*n].path = strdup(p);
-        out[*n].id = strdup(head.slots[i].value);
-        if (!out[(*n)++].path || !out[*n - 1].id)
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    }
-    if (!rc && *n > 1)
-        qsort(out, *n, sizeof *out, cmp_file);
-    if (rc) {
-        dx_history_files_free(out, *n + 1);
-        out = NULL;
-        *n = 0;
-    }
-    *files = out;
-    dx_git_blobs_release(&head);
-    dx_strmap_release(&seen);
-    dx_strlist_release(&ids);
-    return rc;
+    if (rc)
+        return rc;
+    dx_history_docs_of_session(s, &h);
+    fileset_src(&h, &tree, &src);
+    return dx_fileset_all(&src, g, files, n, problems, err);
 }
 
 /* The changes since the last commit, when they can be told without looking at every entry
@@ -247,20 +116,43 @@ int dx_history_files(dx_session *s, dx_git *g, dx_git_file **files, size_t *n, d
  * listed, when the last commit's bookkeeping does not hold: no commit point, HEAD is not
  * the commit diaryx made last (someone committed by hand), updates came from elsewhere
  * (sync does not mark records), an entry changed without a file record, or the count of
- * live entries differs from the count of entry files. */
-static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t since,
+ * live entries differs from the count of entry files. Needs a session (file records). */
+/* The finding of two entries at path p: other (recorded there) and the one of ids whose
+ * path is p now (rare: looked up only then). */
+static int push_conflict(y_doc *ws, const dx_strlist *ids, const char *other, const char *p,
+                         dx_strlist *problems, dx_error *err)
+{
+    dx_buf path = DX_BUF_INIT;
+    const char *id = "?";
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ids->len && id[0] == '?'; i++) {
+        dx_buf_reset(&path);
+        rc = dx_wsdoc_path(ws, ids->items[i], &path, NULL) == DX_ENOMEM ? DX_ENOMEM : 0;
+        if (!rc && path.data && !strcmp(path.data, p))
+            id = ids->items[i];
+    }
+    dx_buf_release(&path);
+    if (rc)
+        return dx_error_set(err, rc, "out of memory");
+    dx_strlist_pushf(problems, "entries %s and %s both render to '%s'", other, id, p);
+    return 0;
+}
+
+static int delta_files(const dx_history_docs *h, dx_git *g, const char *head_id, int64_t since,
                        const dx_strlist *dirty, dx_git_file **files, size_t *n, dx_strlist *deletes,
                        dx_strlist *docs, bool *possible, dx_strlist *problems, dx_error *err)
 {
-    int rc = dx_session_load(s, err);
-    y_doc *ws = dx_session_wsdoc(s);
-    dx_crdt_store *st = dx_session_store(s);
-    dx_strmap cand = DX_STRMAP_INIT, seen = DX_STRMAP_INIT;
+    dx_session *s = h->session;
+    y_doc *ws = h->docs.workspace;
+    dx_crdt_store *st = h->store;
+    dx_strmap cand = DX_STRMAP_INIT, ids = DX_STRMAP_INIT;
+    dx_strlist idl = DX_STRLIST_INIT;
+    dx_fileset_tree tree;
+    dx_fileset_src src;
+    int rc = 0;
     *files = NULL;
     *n = 0;
     *possible = false;
-    if (rc)
-        return rc;
     if (dx_store_foreign_since(st, since) ||
         dx_session_live_entries(s) != dx_session_entry_files(s))
         return 0;
@@ -278,31 +170,32 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
         else if (dx_strmap_put(&cand, rpath, (void *)1))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    dx_git_file *out = !rc && ok ? calloc(cand.len + 1, sizeof *out) : NULL;
-    if (!rc && ok && !out)
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    committed_src src = {NULL, g, head_id};
+    if (rc || !ok)
+        goto done;
     /* Render the entries recorded at the candidate paths. */
-    for (size_t i = 0; !rc && out && i < cand.cap; i++) {
+    for (size_t i = 0; !rc && i < cand.cap; i++) {
         const char *p = cand.slots[i].key, *id;
-        if (!p || !(id = dx_session_recorded_entry(s, p)) || !dx_wsdoc_is_live(ws, id))
+        if (!p || !(id = dx_session_recorded_entry(s, p)) || dx_strmap_get(&ids, id))
             continue;
-        size_t before = *n;
-        if ((rc = render_checked(s, id, &src, &seen, &out[*n], problems, err)) || !out[before].path)
-            continue;
-        (*n)++;
-        /* Check 2 against the entries not rendered here: their recorded paths are taken. */
-        const char *other = dx_session_recorded_entry(s, out[before].path);
-        if (other && strcmp(other, id) != 0 && dx_wsdoc_is_live(ws, other) &&
-            !dx_strmap_get(&cand, out[before].path))
-            dx_strlist_pushf(problems, "entries %s and %s both render to '%s'", other, id,
-                             out[before].path);
+        if (dx_strmap_put(&ids, id, (void *)1) || dx_strlist_push(&idl, id))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    fileset_src(h, &tree, &src);
+    if (!rc)
+        rc = dx_fileset_entries(&src, g, head_id, (const char *const *)idl.items, idl.len, files, n,
+                                problems, err);
+    /* Check 2 against the entries not rendered here: their recorded paths are taken (an
+     * entry recorded at a path that is no candidate was not rendered). */
+    for (size_t i = 0; !rc && i < *n; i++) {
+        const char *p = (*files)[i].path, *other = dx_session_recorded_entry(s, p);
+        if (other && dx_wsdoc_is_live(ws, other) && !dx_strmap_get(&cand, p))
+            rc = push_conflict(ws, &idl, other, p, problems, err);
     }
     /* A candidate path no entry renders to: deleted when diaryx manages it and it is gone
      * (a markdown file diaryx could not read stays as committed). */
-    for (size_t i = 0; !rc && out && i < cand.cap; i++) {
+    for (size_t i = 0; !rc && i < cand.cap; i++) {
         const char *p = cand.slots[i].key;
-        if (!p || dx_strmap_get(&seen, p) || !dx_workspace_manages(p))
+        if (!p || dx_fileset_find(*files, *n, p) || !dx_workspace_manages(p))
             continue;
         int there = on_disk(s, p, err);
         if (there < 0)
@@ -310,16 +203,50 @@ static int delta_files(dx_session *s, dx_git *g, const char *head_id, int64_t si
         else if (!there && dx_strlist_push(deletes, p))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     }
-    if (rc || !out) {
-        dx_history_files_free(out, *n + 1);
-        out = NULL;
+    if (rc) {
+        dx_fileset_free(*files, *n);
+        *files = NULL;
         *n = 0;
     } else {
         *possible = true;
     }
-    *files = out;
-    dx_strmap_release(&seen);
+done:
     dx_strmap_release(&cand);
+    dx_strmap_release(&ids);
+    dx_strlist_release(&idl);
+    return rc;
+}
+
+/* The changes since the last commit of documents without a session (a server's): when only
+ * body documents have updates since the commit point, the entries and their paths are as
+ * committed, and only those entries are rendered and checked. Any update of the workspace
+ * document (an entry created, moved, retitled, deleted) renders everything: *possible is
+ * false. */
+static int delta_bodies(const dx_history_docs *h, dx_git *g, const char *head_id, int64_t since,
+                        dx_git_file **files, size_t *n, dx_strlist *docs, bool *possible,
+                        dx_strlist *problems, dx_error *err)
+{
+    dx_fileset_tree tree;
+    dx_fileset_src src;
+    dx_strlist ids = DX_STRLIST_INIT;
+    *files = NULL;
+    *n = 0;
+    *possible = false;
+    int rc = dx_store_changed_since(h->store, since, docs, err);
+    for (size_t i = 0; !rc && i < docs->len; i++) {
+        const char *id = dx_doc_body_id(docs->items[i]);
+        if (!id)
+            goto done; /* the workspace document changed */
+        if (dx_wsdoc_is_live(h->docs.workspace, id) && dx_strlist_push(&ids, id))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    fileset_src(h, &tree, &src);
+    if (!rc)
+        rc = dx_fileset_entries(&src, g, head_id, (const char *const *)ids.items, ids.len, files, n,
+                                problems, err);
+    *possible = rc == 0;
+done:
+    dx_strlist_release(&ids);
     return rc;
 }
 
@@ -351,6 +278,8 @@ static int commit_lock(dx_session *s, dx_git *g, int *fd, dx_error *err)
 {
     dx_buf p = DX_BUF_INIT;
     *fd = -1;
+    if (!s)
+        return 0; /* no work tree: the caller serializes its commits */
     if (dx_workspace_abspath(dx_session_workspace(s), ".diaryx/commit.lock", &p))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     *fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -406,32 +335,36 @@ static int save_ids(dx_session *s, const dx_commit_result *r, bool delta, const 
     return rc;
 }
 
-static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
+static int commit_locked(const dx_history_docs *h, dx_git *g, const dx_commit_opts *opts,
                          dx_commit_result *r, dx_error *err);
 
-int dx_history_commit(dx_session **sp, dx_git *g, const dx_commit_opts *opts, dx_commit_result *r,
-                      dx_error *err)
+int dx_history_commit(const dx_history_docs *h, dx_git *g, const dx_commit_opts *opts,
+                      dx_commit_result *r, dx_error *err)
 {
     memset(r, 0, sizeof *r);
     int fd = -1;
-    int rc = commit_lock(*sp, g, &fd, err);
+    int rc = commit_lock(h->session, g, &fd, err);
     if (!rc) {
-        rc = commit_locked(sp, g, opts, r, err);
-        (void)!ftruncate(fd, 0); /* finished: the next commit finds no killed writer */
+        rc = commit_locked(h, g, opts, r, err);
+        if (fd >= 0)
+            (void)!ftruncate(fd, 0); /* finished: the next commit finds no killed writer */
     }
     if (fd >= 0)
         close(fd);
     return rc;
 }
 
-static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
+static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_opts *opts,
                          dx_commit_result *r, dx_error *err)
 {
     dx_commit_opts defaults = DX_COMMIT_OPTS_INIT;
     if (!opts)
         opts = &defaults;
-    dx_session *s = *sp;
-    dx_crdt_store *st = dx_session_store(s);
+    dx_history_docs h = *hd;
+    dx_session *s = h.session;
+    dx_crdt_store *st = h.store;
+    dx_fileset_tree tree;
+    dx_fileset_src src;
     dx_git_file *files = NULL;
     size_t n = 0;
     dx_strlist dirty = DX_STRLIST_INIT, deletes = DX_STRLIST_INIT, docs = DX_STRLIST_INIT;
@@ -445,29 +378,38 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
      * and so do updates the session had not applied (the commit point is the session's). */
     int rc = dx_store_dirty(st, &dirty, &upto, err);
     bool want_all = dx_store_meta_get(st, DX_SESSION_META_CHECK_ALL, &check_all, NULL) == 0;
-    if (!rc)
+    if (!rc && s)
         rc = dx_session_catch_up(s, NULL, err);
+    if (!rc && s && !(rc = dx_session_load(s, err)))
+        h.docs.workspace = dx_session_wsdoc(s); /* what the catch-up left */
+    if (!rc && !h.docs.workspace)
+        rc = dx_error_set(err, DX_EINVAL, "the workspace document is not loaded");
     if (rc)
         goto done;
-    int64_t point = dx_session_applied(s);
+    fileset_src(&h, &tree, &src);
+    /* The documents of a caller without a session hold everything stored. */
+    int64_t point = s ? dx_session_applied(s) : dx_store_last_id(st, NULL);
     int64_t since =
         dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
     dx_buf_reset(&v);
     bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
                         dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
     if (!opts->verify_all && !want_all && since >= 0 && last_is_head)
-        rc = delta_files(s, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
-                         &r->problems, err);
+        rc = s ? delta_files(&h, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
+                             &r->problems, err)
+               : delta_bodies(&h, g, head, since, &files, &n, &docs, &delta, &r->problems, err);
     dx_git_commit_opts go = {0};
     go.message = opts->message;
-    go.device = dx_session_device(s);
-    /* The session wrote the files; should another process have written newer ones since,
-     * rewriting them with this commit's bytes would undo its edits. */
+    go.device = h.device;
+    /* The work tree is the client's: the session wrote the files; should another process
+     * have written newer ones since, rewriting them with this commit's bytes would undo its
+     * edits. The blob ids come from the fileset, computed from the bytes. */
     go.keep_worktree = 1;
+    go.ids_computed = 1;
     for (int attempt = 0; !rc; attempt++) {
         if (!delta) {
             dx_strlist_release(&docs);
-            rc = dx_history_files(s, g, &files, &n, &r->problems, err);
+            rc = dx_fileset_all(&src, g, &files, &n, &r->problems, err);
         }
         if (rc)
             goto done;
@@ -483,17 +425,18 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
             if ((rc = dx_store_meta_set(st, META_FAILURES, f, err)))
                 goto done;
             if (r->failures >= DX_HISTORY_MAX_FAILURES) {
-                if ((rc = dx_history_rebuild(sp, g, err)))
+                if ((rc = dx_history_rebuild(&h, g, err)))
                     goto done;
                 r->rebuilt = true;
             }
-            rc = dx_error_set(
-                err, DX_EVALIDATE,
-                "the CRDT state failed %zu check%s (%s); nothing was committed%s", r->problems.len,
-                r->problems.len == 1 ? "" : "s", r->problems.items[0],
-                r->rebuilt ? "; the CRDT was rebuilt from the last commit and the files "
-                             "on disk (uncommitted edits are kept)"
-                           : "");
+            rc =
+                dx_error_set(err, DX_EVALIDATE,
+                             "the CRDT state failed %zu check%s (%s); nothing was committed%s",
+                             r->problems.len, r->problems.len == 1 ? "" : "s", r->problems.items[0],
+                             !r->rebuilt ? ""
+                             : s ? "; the CRDT was rebuilt from the last commit and the files "
+                                   "on disk (uncommitted edits are kept)"
+                                 : "; the CRDT was rebuilt from the last commit");
             goto done;
         }
         /* The changes were computed against head: they go on head or nowhere. */
@@ -506,7 +449,7 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
         if (!delta || attempt > 0 || (rc != DX_ECONFLICT && rc != DX_EPATH))
             break;
         dx_error_clear(err);
-        dx_history_files_free(files, n);
+        dx_fileset_free(files, n);
         files = NULL;
         n = 0;
         dx_strlist_release(&deletes);
@@ -552,7 +495,7 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
     /* The ids of the committed entries, for a store built again from the files. The commit
      * stands if they cannot be written: a warning. */
     dx_error ie = DX_ERROR_INIT;
-    if (!rc && save_ids(s, r, delta, &dirty, &ie) && !r->stats.warning[0])
+    if (!rc && s && save_ids(s, r, delta, &dirty, &ie) && !r->stats.warning[0])
         snprintf(
             r->stats.warning, sizeof r->stats.warning,
             "the entry ids were not saved (%s); a rebuild of the CRDT may give entries new ids",
@@ -560,7 +503,7 @@ static int commit_locked(dx_session **sp, dx_git *g, const dx_commit_opts *opts,
 done:
     dx_buf_release(&v);
     dx_buf_release(&check_all);
-    dx_history_files_free(files, n);
+    dx_fileset_free(files, n);
     dx_strlist_release(&dirty);
     dx_strlist_release(&deletes);
     dx_strlist_release(&docs);
@@ -658,20 +601,16 @@ static void prune_backups(const char *dir, size_t keep)
     free(b);
 }
 
-int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
+/* The first half of a client's rebuild (see dx_history_rebuild). */
+static int rebuild_client(dx_session *s, dx_git *g, dx_error *err)
 {
-    dx_session *s = *sp;
     dx_workspace *ws = dx_session_workspace(s);
     char **paths = NULL;
     size_t n = 0;
     dx_store_file *recs = NULL;
     size_t nrecs = 0;
     dx_strmap ids = DX_STRMAP_INIT; /* path -> id */
-    dx_buf db = DX_BUF_INIT, bak = DX_BUF_INIT;
-    char *device = strdup(dx_session_device(s));
-    int rc = device ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
-    if (!rc)
-        rc = dx_git_list_files(g, NULL, &paths, &n, err);
+    int rc = dx_git_list_files(g, NULL, &paths, &n, err);
     if (!rc)
         rc = dx_store_files(dx_session_store(s), &recs, &nrecs, err);
     if (!rc)
@@ -685,13 +624,19 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     if (!rc)
         rc = dx_idmap_write(dx_workspace_root(ws), &ids, err);
-    if (rc)
-        goto done;
-    /* The old store is kept for investigation; a new one is imported from the files. */
-    dx_session_close(s);
-    *sp = NULL;
+    dx_git_paths_free(paths);
+    dx_store_files_free(recs, nrecs);
+    dx_idmap_release(&ids);
+    return rc;
+}
+
+int dx_history_rebuild_finish(const char *root, dx_error *err)
+{
+    dx_buf db = DX_BUF_INIT, bak = DX_BUF_INIT;
     long long now = (long long)time(NULL);
-    if (dx_workspace_abspath(ws, ".diaryx/crdt.db", &db) ||
+    int rc = 0;
+    /* The old store is kept for investigation; a new one is imported from the files. */
+    if (dx_buf_printf(&db, "%s/.diaryx/crdt.db", root) ||
         dx_buf_printf(&bak, "%s.broken-%lld", db.data, now)) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         goto done;
@@ -699,22 +644,329 @@ int dx_history_rebuild(dx_session **sp, dx_git *g, dx_error *err)
     /* A second rebuild within the same second gets its own name. */
     for (int i = 2; dx_path_exists(bak.data); i++) {
         dx_buf_reset(&bak);
-        dx_buf_printf(&bak, "%s.broken-%lld-%d", db.data, now, i);
+        if (dx_buf_printf(&bak, "%s.broken-%lld-%d", db.data, now, i)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            goto done;
+        }
     }
     if (rename(db.data, bak.data) != 0) {
         rc = dx_error_set(err, DX_EIO, "cannot move '%s' aside: %s", db.data, strerror(errno));
         goto done;
     }
     dx_buf_reset(&db);
-    dx_workspace_abspath(ws, ".diaryx", &db);
-    prune_backups(db.data, DX_HISTORY_KEEP_BROKEN);
-    rc = dx_session_open(ws, device, sp, NULL, err);
+    if (dx_buf_printf(&db, "%s/.diaryx", root) == 0)
+        prune_backups(db.data, DX_HISTORY_KEEP_BROKEN);
 done:
-    dx_git_paths_free(paths);
-    dx_store_files_free(recs, nrecs);
-    dx_idmap_release(&ids);
     dx_buf_release(&db);
     dx_buf_release(&bak);
-    free(device);
+    return rc;
+}
+
+/* ---- documents from files (a server's rebuild, a restore) ------------------------------ */
+
+/* Entries by path (path -> id, owned), the lookup of dx_ingest_entry_with. */
+static int by_path(void *user, const char *path, char out[DX_UUID_LEN + 1])
+{
+    const char *id = dx_strmap_get(user, path);
+    if (!id)
+        return DX_ENOTFOUND;
+    snprintf(out, DX_UUID_LEN + 1, "%s", id);
+    return 0;
+}
+
+static int index_path(void *ud, const char *id, const char *path)
+{
+    return dx_idmap_put(ud, path, id);
+}
+
+/* The path of every live entry of ws whose path can be derived, into out (path -> id). */
+static int index_paths(y_doc *ws, dx_strmap *out, dx_error *err)
+{
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_wsdoc_each_path(ws, index_path, out, &e);
+    if (rc)
+        return dx_error_set(err, rc, "%s", e.msg[0] ? e.msg : "out of memory");
+    return 0;
+}
+
+/* The bytes of a file of commit rev that can be an entry (UTF-8 text whose frontmatter
+ * parses, closed): 0, DX_EPARSE (err names it), or an error. */
+static int entry_bytes(dx_git *g, const char *rev, const char *path, dx_buf *bytes, dx_error *err)
+{
+    dx_fm *fm = NULL;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_git_read_file(g, rev, path, bytes, err);
+    if (rc)
+        return rc;
+    if (!y_utf8_valid(dx_buf_cstr(bytes), bytes->len))
+        return dx_error_set(err, DX_EPARSE, "'%s' at %.7s is not UTF-8 text", path, rev);
+    rc = dx_fm_parse(dx_buf_cstr(bytes), bytes->len, path, &fm, &e);
+    if (!rc && dx_fm_unclosed(fm))
+        rc = dx_error_set(&e, DX_EPARSE, "its frontmatter is never closed");
+    dx_fm_free(fm);
+    if (rc == DX_EPARSE)
+        return dx_error_set(err, rc, "'%s' at %.7s cannot be an entry: %s", path, rev, e.msg);
+    return rc ? dx_error_set(err, rc, "%s", e.msg) : 0;
+}
+
+/* Take the files paths[0..n) of commit rev into the documents: every path that has no entry
+ * in index (path -> id) gets a new one first (with the id prefer names, when it is free),
+ * so links between the files resolve whatever their order; then each file is ingested.
+ * A file that cannot be an entry is left out and named in skipped (NULL: it is an error).
+ * Entries taken in are reported to docs.changed. */
+static int take_in(const dx_history_docs *h, dx_git *g, const char *rev, char *const *paths,
+                   size_t n, dx_strmap *index, const dx_strmap *prefer, dx_restore_stats *stats,
+                   dx_strlist *skipped, dx_error *err)
+{
+    y_doc *ws = h->docs.workspace;
+    dx_buf *bytes = calloc(n + 1, sizeof *bytes);
+    int rc = bytes ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!paths[i] || !dx_workspace_manages(paths[i]))
+            continue;
+        dx_error e = DX_ERROR_INIT;
+        rc = entry_bytes(g, rev, paths[i], &bytes[i], &e);
+        if (rc == DX_EPARSE && skipped) {
+            rc = dx_strlist_pushf(skipped, "%s", e.msg)
+                     ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                     : 0;
+            dx_buf_release(&bytes[i]);
+            continue;
+        }
+        if (rc) {
+            rc = dx_error_set(err, rc, "%s", e.msg);
+            break;
+        }
+        if (dx_strmap_get(index, paths[i]))
+            continue;
+        dx_entry en = DX_ENTRY_INIT, taken = DX_ENTRY_INIT;
+        const char *was = prefer ? dx_strmap_get(prefer, paths[i]) : NULL;
+        if (was && dx_wsdoc_get(ws, was, &taken, NULL) == DX_ENOTFOUND)
+            snprintf(en.id, sizeof en.id, "%s", was);
+        dx_entry_release(&taken);
+        if (!(en.filename = strdup(paths[i])))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        if (!rc)
+            rc = dx_wsdoc_put(ws, &en, err);
+        if (!rc && dx_idmap_put(index, paths[i], en.id))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        if (!rc && stats)
+            stats->created++;
+        dx_entry_release(&en);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!paths[i] || !bytes[i].data)
+            continue;
+        char id[DX_UUID_LEN + 1];
+        y_doc *body = NULL;
+        snprintf(id, sizeof id, "%s", (const char *)dx_strmap_get(index, paths[i]));
+        rc = h->docs.body(h->docs.ud, id, &body, err);
+        if (!rc)
+            rc = dx_ingest_entry_with(ws, id, paths[i], dx_buf_cstr(&bytes[i]), bytes[i].len, body,
+                                      h->fmt, by_path, index, err);
+        if (!rc && h->docs.changed && h->docs.changed(h->docs.ud, id))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        if (!rc && stats)
+            stats->restored++;
+    }
+    for (size_t i = 0; bytes && i < n; i++)
+        dx_buf_release(&bytes[i]);
+    free(bytes);
+    return rc;
+}
+
+/* Replace every document of the store by the state of docs (ws and the bodies in bodies),
+ * and name head the last commit, in one transaction. */
+static int store_replace(dx_crdt_store *st, y_doc *ws, const dx_strmap *bodies, const char *head,
+                         const char *device, dx_error *err)
+{
+    dx_store_doc_info *old = NULL;
+    size_t nold = 0;
+    uint8_t *up = NULL;
+    size_t len = 0;
+    char point[32];
+    int rc = dx_store_begin(st, err);
+    if (!rc)
+        rc = dx_store_list(st, &old, &nold, err);
+    for (size_t i = 0; !rc && i < nold; i++)
+        rc = dx_store_delete(st, old[i].name, err);
+    if (!rc && y_encode_state_as_update(ws, NULL, 0, &up, &len) != 0)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory encoding the workspace document");
+    if (!rc)
+        rc = dx_store_append(st, DX_DOC_WORKSPACE, up, len, "rebuild", device, NULL, err);
+    y_free(up);
+    for (size_t i = 0; !rc && i < bodies->cap; i++) {
+        if (!bodies->slots[i].key)
+            continue;
+        char name[DX_DOC_NAME_MAX];
+        up = NULL;
+        dx_doc_body_name(bodies->slots[i].key, name);
+        if (y_encode_state_as_update(bodies->slots[i].value, NULL, 0, &up, &len) != 0)
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory encoding '%s'", name);
+        else
+            rc = dx_store_append(st, name, up, len, "rebuild", device, NULL, err);
+        y_free(up);
+    }
+    snprintf(point, sizeof point, "%lld", (long long)dx_store_last_id(st, NULL));
+    if (!rc)
+        rc = dx_store_meta_set(st, META_FAILURES, NULL, err);
+    if (!rc)
+        rc = dx_store_meta_set(st, META_LAST_COMMIT, head, err);
+    if (!rc)
+        rc = dx_store_meta_set(st, META_COMMIT_POINT, point, err);
+    if (!rc)
+        rc = dx_store_commit(st, err);
+    else
+        dx_store_rollback(st);
+    dx_store_docs_free(old, nold);
+    return rc;
+}
+
+/* Body documents of a rebuild, made on first use (id -> y_doc). */
+static int new_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    dx_strmap *m = ud;
+    *out = dx_strmap_get(m, id);
+    if (*out)
+        return 0;
+    if (y_doc_new(out, NULL) != 0)
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (dx_strmap_put(m, id, *out)) {
+        y_doc_free(*out);
+        *out = NULL;
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* A server's rebuild: new documents from the files of HEAD, then the store replaced. */
+static int rebuild_docs(const dx_history_docs *h, dx_git *g, dx_error *err)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    char head[DX_GIT_OID_HEX];
+    dx_strmap prefer = DX_STRMAP_INIT, index = DX_STRMAP_INIT, bodies = DX_STRMAP_INIT;
+    y_doc *ws = NULL;
+    int rc = dx_git_resolve(g, "HEAD", head, err);
+    if (!rc)
+        rc = dx_git_list_files(g, head, &paths, &n, err);
+    /* Every entry keeps its id: the one its path has in the documents now. */
+    /* (Damaged documents are why a rebuild runs: what cannot be read gets new ids.) */
+    if (!rc && h->docs.workspace && (rc = index_paths(h->docs.workspace, &prefer, err)) != 0 &&
+        rc != DX_ENOMEM) {
+        dx_error_clear(err);
+        rc = 0;
+    }
+    if (!rc && y_doc_new(&ws, NULL) != 0)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    dx_history_docs nh = *h;
+    nh.docs.workspace = ws;
+    nh.docs.body = new_body;
+    nh.docs.changed = NULL;
+    nh.docs.ud = &bodies;
+    dx_strlist skipped = DX_STRLIST_INIT;
+    if (!rc)
+        rc = take_in(&nh, g, head, paths, n, &index, &prefer, NULL, &skipped, err);
+    if (!rc)
+        rc = store_replace(h->store, ws, &bodies, head, h->device, err);
+    for (size_t i = 0; i < bodies.cap; i++)
+        if (bodies.slots[i].key)
+            y_doc_free(bodies.slots[i].value);
+    dx_strmap_release(&bodies);
+    dx_strlist_release(&skipped);
+    dx_idmap_release(&prefer);
+    dx_idmap_release(&index);
+    y_doc_free(ws);
+    dx_git_paths_free(paths);
+    return rc;
+}
+
+int dx_history_rebuild(const dx_history_docs *h, dx_git *g, dx_error *err)
+{
+    return h->session ? rebuild_client(h->session, g, err) : rebuild_docs(h, g, err);
+}
+
+/* ---- restore ---------------------------------------------------------------------------- */
+
+/* Delete entry id: a tombstone, and out of its parent's contents. */
+static int delete_entry(const dx_history_docs *h, const char *id, dx_error *err)
+{
+    y_doc *ws = h->docs.workspace;
+    dx_entry e = DX_ENTRY_INIT;
+    int rc = dx_wsdoc_get(ws, id, &e, err);
+    if (!rc && e.part_of && !(rc = dx_wsdoc_contents_remove(ws, e.part_of, id, err)) &&
+        h->docs.changed && h->docs.changed(h->docs.ud, e.part_of))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = dx_wsdoc_set_deleted(ws, id, true, err);
+    if (!rc && h->docs.changed && h->docs.changed(h->docs.ud, id))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    dx_entry_release(&e);
+    return rc;
+}
+
+/* Whether entry id is the root index to keep (keep_root NULL: any entry without a parent). */
+static bool is_kept_root(y_doc *ws, const char *id, const char *path, const char *keep_root)
+{
+    if (keep_root)
+        return strcmp(path, keep_root) == 0;
+    dx_entry e = DX_ENTRY_INIT;
+    bool root = dx_wsdoc_get(ws, id, &e, NULL) == 0 && !e.part_of;
+    dx_entry_release(&e);
+    return root;
+}
+
+int dx_history_restore(const dx_history_docs *h, dx_git *g, const char *rev, const char *path,
+                       const char *keep_root, dx_restore_stats *stats, dx_strlist *skipped,
+                       dx_error *err)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    char id[DX_GIT_OID_HEX];
+    dx_strmap index = DX_STRMAP_INIT, at_rev = DX_STRMAP_INIT;
+    dx_restore_stats scratch = {0};
+    if (!stats)
+        stats = &scratch;
+    memset(stats, 0, sizeof *stats);
+    y_doc *ws = h->docs.workspace;
+    int rc = ws ? 0 : dx_error_set(err, DX_EINVAL, "the workspace document is not loaded");
+    /* One commit for every file (a revision like HEAD must not move in between). */
+    if (!rc)
+        rc = dx_git_resolve(g, rev, id, err);
+    if (!rc && path && !dx_workspace_manages(path))
+        rc = dx_error_set(err, DX_EINVAL,
+                          "'%s' is no file diaryx manages (an entry's markdown file); restore "
+                          "it with git",
+                          path);
+    if (!rc && path) {
+        char *one[1] = {(char *)path};
+        char blob[DX_GIT_OID_HEX];
+        if (!(rc = dx_git_blob_id(g, id, path, blob, err)) && !(rc = index_paths(ws, &index, err)))
+            rc = take_in(h, g, id, one, 1, &index, NULL, stats, NULL, err);
+        goto done;
+    }
+    if (!rc)
+        rc = dx_git_list_files(g, id, &paths, &n, err);
+    if (!rc)
+        rc = index_paths(ws, &index, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (dx_strmap_put(&at_rev, paths[i], (void *)1))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    /* Entries that REV does not have go, but the root index stays. */
+    for (size_t i = 0; !rc && i < index.cap; i++) {
+        const char *p = index.slots[i].key, *eid = index.slots[i].value;
+        if (!p || dx_strmap_get(&at_rev, p) || is_kept_root(ws, eid, p, keep_root))
+            continue;
+        if (!(rc = delete_entry(h, eid, err)))
+            stats->deleted++;
+    }
+    dx_strlist left = DX_STRLIST_INIT;
+    if (!rc)
+        rc = take_in(h, g, id, paths, n, &index, NULL, stats, skipped ? skipped : &left, err);
+    dx_strlist_release(&left);
+done:
+    dx_strmap_release(&at_rev);
+    dx_idmap_release(&index);
+    dx_git_paths_free(paths);
     return rc;
 }

@@ -23,8 +23,6 @@
 #include "diaryx/strmap.h"
 #include "diaryx/wsdoc.h"
 
-#define META_MATERIALIZED "materialized_through"
-
 struct dx_session {
     dx_workspace *ws;
     dx_crdt_store *store; /* owned */
@@ -889,7 +887,7 @@ static int catch_up(dx_session *s, dx_error *err)
         return rc;
     records_clear(s);
     dx_buf v = DX_BUF_INIT;
-    if (dx_store_meta_get(s->store, META_MATERIALIZED, &v, NULL) == 0)
+    if (dx_store_meta_get(s->store, DX_SESSION_META_MATERIALIZED, &v, NULL) == 0)
         s->mat_point = strtoll(v.data, NULL, 10);
     dx_buf_release(&v);
     if (s->mat_point < dx_docset_seen(s->ds))
@@ -953,7 +951,7 @@ static int round_finish(dx_session *s, int rc, dx_error *err)
         s->mat_point = dx_store_last_id(s->store, NULL);
         dx_docset_set_seen(s->ds, s->mat_point);
         snprintf(v, sizeof v, "%lld", (long long)s->mat_point);
-        rc = dx_store_meta_set(s->store, META_MATERIALIZED, v, err);
+        rc = dx_store_meta_set(s->store, DX_SESSION_META_MATERIALIZED, v, err);
     }
     dx_docset_untouch(s->ds);
     dx_strmap_release(&s->taken);
@@ -1329,7 +1327,7 @@ int dx_session_open(dx_workspace *ws, const char *device, dx_session **out, dx_s
     if (!rc) {
         /* Absent in a new store; unreadable is an error (0 would make every file look
          * written before every update). */
-        int mrc = dx_store_meta_get(s->store, META_MATERIALIZED, &v, err);
+        int mrc = dx_store_meta_get(s->store, DX_SESSION_META_MATERIALIZED, &v, err);
         if (mrc == 0)
             s->mat_point = strtoll(v.data, NULL, 10);
         else if (mrc != DX_ENOTFOUND)

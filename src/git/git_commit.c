@@ -389,8 +389,8 @@ int dx_git_commit_files(dx_git *g, const dx_git_file *files, size_t n,
         rc = dx_git_fail(err, gr, "cannot read the tree of HEAD");
         goto done;
     }
-    if ((rc = dx_git_build_tree(g, base, files, n, &pack, &tree_id, &ch, &nch, &parent_files, &st,
-                                err)) < 0)
+    if ((rc = dx_git_build_tree(g, base, files, n, opts && opts->ids_computed, &pack, &tree_id, &ch,
+                                &nch, &parent_files, &st, err)) < 0)
         goto done;
     rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, &parent_files, opts, out_id, &st,
                        err);
@@ -428,8 +428,8 @@ int dx_git_commit_changes(dx_git *g, const dx_git_file *files, size_t n, const c
         rc = dx_git_fail(err, gr, "cannot read the tree of HEAD");
         goto done;
     }
-    if ((rc = dx_git_build_tree_delta(g, base, files, n, deletes, nd, &pack, &tree_id, &ch, &nch,
-                                      &st, err)) < 0)
+    if ((rc = dx_git_build_tree_delta(g, base, files, n, deletes, nd, opts && opts->ids_computed,
+                                      &pack, &tree_id, &ch, &nch, &st, err)) < 0)
         goto done;
     rc = finish_commit(g, parent, base, &pack, &tree_id, ch, nch, NULL, opts, out_id, &st, err);
 done:

@@ -29,7 +29,8 @@ static int diff_of(dx_git *g, const char *rev_a, const char *rev_b, const dx_git
         goto done;
     if (files) {
         git_oid tid;
-        if ((rc = dx_git_build_tree(g, a, files, n, NULL, &tid, NULL, NULL, NULL, NULL, err)) < 0)
+        if ((rc = dx_git_build_tree(g, a, files, n, 0, NULL, &tid, NULL, NULL, NULL, NULL, err)) <
+            0)
             goto done;
         if ((gr = git_tree_lookup(&b, g->repo, &tid)) < 0) {
             rc = dx_git_fail(err, gr, "cannot read the tree of the file set");

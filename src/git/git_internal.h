@@ -133,12 +133,13 @@ void dx_git_mempack_release(dx_git_mempack *m);
  * When pack is not NULL and the commit writes anything (with DX_GIT_PACK_SMALL_COMMITS 0:
  * at least DX_GIT_PACK_MIN_OBJECTS new blobs), the new blobs and trees go into memory instead
  * (dx_git_mempack_begin on pack; pack->repo != NULL tells): the caller must dx_git_mempack_finish
- * (before anything names them) and release it, also on failure. Fills the change list and out_base
+ * (before anything names them) and release it, also on failure. ids_computed: as
+ * dx_git_commit_opts.ids_computed. Fills the change list and out_base
  * (the files of base, sorted by path) when not NULL. */
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
-                      dx_git_mempack *pack, git_oid *out_tree, dx_git_change **changes,
-                      size_t *nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,
-                      dx_error *err);
+                      int ids_computed, dx_git_mempack *pack, git_oid *out_tree,
+                      dx_git_change **changes, size_t *nchanges, dx_git_tree_list *out_base,
+                      dx_git_stats *stats, dx_error *err);
 
 /* Make the index match new_tree after a commit on parent_tree (NULL: unborn) with the changes
  * ch (stat data st[k] where have_st[k]); parent (may be NULL) the files of parent_tree when
@@ -149,11 +150,12 @@ int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
                       dx_error *err);
 
 /* Tree of the parent (base, NULL = empty) with files added or replaced and deletes removed
- * (see dx_git_commit_changes); O(changes). pack, out_tree, changes as dx_git_build_tree. */
+ * (see dx_git_commit_changes); O(changes). ids_computed (dx_git_commit_opts), pack, out_tree,
+ * changes as dx_git_build_tree. */
 int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
-                            const char *const *deletes, size_t nd, dx_git_mempack *pack,
-                            git_oid *out_tree, dx_git_change **changes, size_t *nchanges,
-                            dx_git_stats *stats, dx_error *err);
+                            const char *const *deletes, size_t nd, int ids_computed,
+                            dx_git_mempack *pack, git_oid *out_tree, dx_git_change **changes,
+                            size_t *nchanges, dx_git_stats *stats, dx_error *err);
 
 /* ---- git_index.c: the index file as bytes (versions 2 and 3), no I/O ---- */
 typedef struct dx_git_index_entry {

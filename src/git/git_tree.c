@@ -47,10 +47,12 @@ static int blob_exists(git_odb *odb, const git_oid *id, int must)
  * A blob given by id without bytes must exist (DX_ENOTFOUND); a blob given by id and bytes
  * that must be written is checked against its bytes (DX_EINVAL). */
 static int blob_needed(dx_hash *md, git_odb *odb, const dx_git_file *f, const git_oid *id,
-                       dx_error *err)
+                       int ids_computed, dx_error *err)
 {
     if (blob_exists(odb, id, !f->data))
         return 0;
+    if (ids_computed && f->data)
+        return 1;
     if (!f->data && f->id) {
         char hex[DX_GIT_OID_HEX];
         git_oid_tostr(hex, sizeof hex, id);
@@ -122,9 +124,9 @@ static int empty_tree(git_repository *repo, git_treebuilder **tb, git_tree **emp
 }
 
 int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
-                      dx_git_mempack *pack, git_oid *out_tree, dx_git_change **out_changes,
-                      size_t *out_nchanges, dx_git_tree_list *out_base, dx_git_stats *stats,
-                      dx_error *err)
+                      int ids_computed, dx_git_mempack *pack, git_oid *out_tree,
+                      dx_git_change **out_changes, size_t *out_nchanges, dx_git_tree_list *out_base,
+                      dx_git_stats *stats, dx_error *err)
 {
     int rc = 0, gr;
     dx_git_tree_list head = {0};
@@ -199,7 +201,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         }
         state[i] = 1;
         nchanged++;
-        int need = blob_needed(&md, odb, f, &ids[i], err);
+        int need = blob_needed(&md, odb, f, &ids[i], ids_computed, err);
         if (need < 0) {
             rc = need;
             goto done;
@@ -393,9 +395,9 @@ static int check_dirs(git_tree *base, const char *path, const dx_git_file *const
 }
 
 int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files, size_t n,
-                            const char *const *deletes, size_t nd, dx_git_mempack *pack,
-                            git_oid *out_tree, dx_git_change **out_changes, size_t *out_nchanges,
-                            dx_git_stats *stats, dx_error *err)
+                            const char *const *deletes, size_t nd, int ids_computed,
+                            dx_git_mempack *pack, git_oid *out_tree, dx_git_change **out_changes,
+                            size_t *out_nchanges, dx_git_stats *stats, dx_error *err)
 {
     int rc = 0, gr;
     const dx_git_file **sorted = NULL;
@@ -482,7 +484,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
         rc = 0;
         state[i] = e ? 'M' : 'A';
         nchanged++;
-        int need = blob_needed(&md, odb, f, &ids[i], err);
+        int need = blob_needed(&md, odb, f, &ids[i], ids_computed, err);
         if (need < 0) {
             rc = need;
             goto done;

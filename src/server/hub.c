@@ -36,6 +36,7 @@ struct srv_conn {
     sub **subs;
     size_t n, cap;
     bool closing;
+    bool authenticated; /* some document once was */
 };
 
 struct hub_doc {
@@ -447,6 +448,7 @@ static int authenticate(sub *s, const dx_hp_msg *m)
                  : 0;
     dx_buf_release(&b);
     s->authed = true;
+    c->authenticated = true;
     /* What came before the token, in order. */
     dx_buf q = s->queue;
     s->queue = (dx_buf)DX_BUF_INIT;
@@ -513,6 +515,11 @@ int srv_conn_receive(srv_conn *c, const uint8_t *frame, size_t len)
 }
 
 /* ---- lifetime ---- */
+
+bool srv_conn_authenticated(const srv_conn *c)
+{
+    return c->authenticated;
+}
 
 srv_conn *srv_conn_new(srv_hub *h, const srv_transport *t)
 {

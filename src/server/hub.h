@@ -54,6 +54,9 @@ const char *srv_hub_dir(const srv_hub *h);
 srv_conn *srv_conn_new(srv_hub *h, const srv_transport *t);
 /* The connection ended (closed by either side): its subscriptions end. Accepts NULL. */
 void srv_conn_free(srv_conn *c);
+/* Whether a document of the connection was ever authenticated (before that, its idle time
+ * counts from when it opened, however much it sends). */
+bool srv_conn_authenticated(const srv_conn *c);
 /* One frame the peer sent. Nonzero when the connection must close (the transport's close
  * was called with the code and reason). */
 int srv_conn_receive(srv_conn *c, const uint8_t *frame, size_t len);

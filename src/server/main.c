@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "accounts.h"
 #include "diaryx/version.h"
@@ -17,7 +18,7 @@
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
 
 static const char USAGE[] =
-    "usage: diaryx-server [--data DIR] [--listen HOST:PORT]          serve\n"
+    "usage: diaryx-server [--data DIR] [--listen HOST:PORT] [--idle-seconds N]   serve\n"
     "       diaryx-server [--data DIR] user add EMAIL [--plan free|sync]\n"
     "       diaryx-server [--data DIR] user plan EMAIL free|sync\n"
     "       diaryx-server [--data DIR] token EMAIL [--device NAME]\n"
@@ -36,6 +37,8 @@ static const char USAGE[] =
     "Options:\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
     "  --listen HOST:PORT  the address to serve on (default 127.0.0.1:3030)\n"
+    "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
+    "                      its first document is authenticated, N seconds after it opened\n"
     "  -h, --help          this text\n\n"
     "SIGTERM or SIGINT stops the server: connections are closed, every store is closed\n"
     "cleanly. An update is acknowledged to its client only once it is stored.\n";
@@ -127,12 +130,35 @@ typedef struct pss {
     char *auth;
     dx_buf req_body;
     bool body_too_big;
+    int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
 } pss;
 
 static srv_hub *g_hub;
 static srv_api g_api;
 static struct lws_context *g_ctx;
 static volatile sig_atomic_t g_stop;
+static int64_t g_idle_us = 60 * 1000000LL; /* --idle-seconds */
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A connection silent for the idle time is closed (4408); until one of its documents is
+ * authenticated, the time counts from when it opened, however much it sends. */
+static int idle_check(struct lws *wsi, pss *p)
+{
+    int64_t since = p->conn && srv_conn_authenticated(p->conn) ? p->heard_us : p->opened_us;
+    int64_t left = since + g_idle_us - now_us();
+    if (left > 0) {
+        lws_set_timer_usecs(wsi, left);
+        return 0;
+    }
+    lws_close_reason(wsi, (enum lws_close_status)4408, (unsigned char *)"Connection Timeout", 18);
+    return -1;
+}
 
 static int t_send(void *ud, const uint8_t *frame, size_t len)
 {
@@ -293,8 +319,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         srv_transport t = {t_send, t_close, p};
         if (!(p->conn = srv_conn_new(g_hub, &t)))
             return -1;
+        p->opened_us = p->heard_us = now_us();
+        lws_set_timer_usecs(wsi, g_idle_us);
         return 0;
     }
+    case LWS_CALLBACK_TIMER:
+        return idle_check(wsi, p);
     case LWS_CALLBACK_RECEIVE:
         if (!p->conn)
             return -1;
@@ -305,6 +335,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         if (dx_buf_append(&p->rx, in, len))
             return -1;
+        p->heard_us = now_us();
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
             return 0;
         srv_conn_receive(p->conn, (const uint8_t *)p->rx.data, p->rx.len);
@@ -423,6 +454,14 @@ int main(int argc, char **argv)
             data = argv[++i];
         } else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
             listen = argv[++i];
+        } else if (!strcmp(argv[i], "--idle-seconds") && i + 1 < argc) {
+            long v = strtol(argv[++i], NULL, 10);
+            if (v < 1 || v > 86400) {
+                fprintf(stderr, "diaryx-server: --idle-seconds wants 1 to 86400, not '%s'\n",
+                        argv[i]);
+                return 2;
+            }
+            g_idle_us = v * 1000000LL;
         } else {
             fprintf(stderr, "diaryx-server: unknown option or missing value: '%s'\n%s", argv[i],
                     USAGE);

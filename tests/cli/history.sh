@@ -131,6 +131,29 @@ check "append again" "$DIARYX" content append notes/idea.md "third thought"
 contains "--check-all checks every entry" "$T/out" "1 file changed; $count entries checked)"
 gitok . "after commit --check-all"
 
+# A restore keeps an unmanaged file of the revision out of the CRDT, and keeps the files
+# diaryx does not manage as they are.
+echo "binary" >logo.png
+check "restore with an attachment on disk" "$DIARYX" restore HEAD
+same "an attachment is left alone" "$(cat logo.png)" "binary"
+rm logo.png
+
+# The third failed check in a row rebuilds the CRDT and the command goes on with the new
+# store (the CLI owns its session: it closes it and opens the rebuilt one). Check 3 fails
+# when the record of a file says it holds the committed bytes while the CRDT renders others.
+check "append before the damage" "$DIARYX" content append notes/idea.md "kept on disk"
+committed=$(git rev-parse HEAD:notes/idea.md)
+sqlite3 .diaryx/crdt.db "update files set hash='$committed' where path='notes/idea.md';
+  insert or replace into meta(key, value) values('commit_failures', '2')"
+check_rc "the third failed check" 1 "$DIARYX" commit
+contains "check 3 is named" "$T/.err" "notes/idea.md: unchanged since the last commit"
+contains "the rebuild is reported" "$T/.err" "the CRDT was rebuilt from the last commit and the files on disk"
+ls .diaryx | grep -q '^crdt.db.broken-' && pass || fail "the old store is kept aside"
+contains "uncommitted work stays on disk" notes/idea.md "kept on disk"
+check "commit after the rebuild" "$DIARYX" commit
+contains "the rebuilt CRDT has the uncommitted work" <(git show HEAD:notes/idea.md) "kept on disk"
+gitok . "after the rebuild"
+
 check_rc "restore needs a revision" 2 "$DIARYX" restore
 check_rc "unknown revision" 1 "$DIARYX" restore nope
 check_rc "commit takes no argument" 2 "$DIARYX" commit extra

@@ -103,6 +103,18 @@ done
 [ -e ../evil.md ] && fail "nothing written outside the workspace" || pass
 [ -e .git/evil.md ] && fail "nothing written into .git" || pass
 
+# A revision holding a markdown file that cannot be an entry (committed by hand): a restore
+# of the workspace takes in the rest, names that file, and leaves it as it is.
+printf -- '---\ntitle: [broken\n---\nby hand\n' >unreadable.md
+git add unreadable.md && git commit -qm "by hand" && pass || fail "a commit by hand"
+check "append after the commit by hand" "$DIARYX" content append a.md "after the hand commit"
+check "restore a revision with an unreadable file" "$DIARYX" restore HEAD
+contains "the unreadable file is named" "$T/.err" "'unreadable.md' at"
+contains "and left alone" "$T/.err" "it is left as it is"
+lacks "the entry is restored" a.md "after the hand commit"
+same "the unreadable file is untouched" "$(tail -1 unreadable.md)" "by hand"
+git rm -q unreadable.md && git commit -qm "remove by hand" && pass || fail "a removal by hand"
+
 # A damaged object: every history command says the repository is damaged and what to do
 # (not zlib's "incorrect header check" or "failed to inflate" alone). Loose objects, since
 # libgit2 1.5 leaks memory on a damaged pack.

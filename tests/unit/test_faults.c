@@ -52,6 +52,13 @@ typedef struct fault {
     long nsites;
 } fault;
 
+/* A commit of a session's documents (history.h). */
+static int commit_session(dx_session *s, dx_git *g, dx_commit_result *r, dx_error *err)
+{
+    dx_history_docs h;
+    dx_history_docs_of_session(s, &h);
+    return dx_history_commit(&h, g, NULL, r, err);
+}
 static fault f_alloc = {"allocation"}, f_io = {"I/O call"};
 static int armed;      /* counting on (the calls of the operation under test only) */
 static bool recording; /* the counting run records where each call comes from */
@@ -1133,7 +1140,7 @@ static void prepare_committed(void)
     dx_error err = DX_ERROR_INIT;
     dx_commit_result r;
     CHECK_EQ_INT(env_open(&e, tmpl, true, NULL, &err), 0);
-    CHECK_EQ_INT(dx_history_commit(&e.s, e.g, NULL, &r, &err), 0);
+    CHECK_EQ_INT(commit_session(e.s, e.g, &r, &err), 0);
     CHECK(r.committed);
     memcpy(prev_head, r.id, sizeof prev_head);
     dx_commit_result_release(&r);
@@ -1151,7 +1158,7 @@ static int run_commit(dx_error *err)
     CHECK_EQ_INT(rc, 0);
     if (!rc) {
         arm();
-        rc = dx_history_commit(&e.s, e.g, NULL, &r, err);
+        rc = commit_session(e.s, e.g, &r, err);
         disarm();
         if (rc == 0 && !r.committed)
             TEST_FAILF("a commit with changes to commit made none");
@@ -1253,7 +1260,7 @@ static void verify_commit(int rc, const char *label)
     check_files_match_crdt(e.s, paths, n, label);
     dx_commit_result r;
     dx_error err = DX_ERROR_INIT;
-    if (dx_history_commit(&e.s, e.g, NULL, &r, &err) != 0)
+    if (commit_session(e.s, e.g, &r, &err) != 0)
         TEST_FAILF("%s: the next commit fails: %s", label, err.msg);
     dx_commit_result_release(&r);
     env_close(&e);

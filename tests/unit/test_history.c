@@ -2,6 +2,7 @@
  * git, compaction only after a commit, and a committing process killed at random moments.
  * Real files, a real SQLite store, a real git repository read back with the git CLI. */
 #include "test.h"
+#include "test_memdocs.h"
 #include "test_sh.h"
 
 #include <signal.h>
@@ -43,6 +44,41 @@ static void teardown(void)
     dx_buf_release(&out);
 }
 
+/* A commit of a session's documents; after a rebuild the session is closed, the old store
+ * set aside and a new session opened, as the CLI does (it owns the session). */
+static int session_commit(dx_session **s, dx_git *g, const dx_commit_opts *o, dx_commit_result *r,
+                          dx_error *err)
+{
+    dx_history_docs h;
+    dx_history_docs_of_session(*s, &h);
+    int rc = dx_history_commit(&h, g, o, r, err);
+    if (r->rebuilt) {
+        dx_workspace *ws = dx_session_workspace(*s);
+        dx_session_close(*s);
+        *s = NULL;
+        if (dx_history_rebuild_finish(dx_workspace_root(ws), err) ||
+            dx_session_open(ws, "test", s, NULL, err))
+            return DX_EIO;
+    }
+    return rc;
+}
+
+/* Both halves of a client's rebuild. */
+static int session_rebuild(dx_session **s, dx_git *g, dx_error *err)
+{
+    dx_history_docs h;
+    dx_history_docs_of_session(*s, &h);
+    dx_workspace *ws = dx_session_workspace(*s);
+    int rc = dx_history_rebuild(&h, g, err);
+    dx_session_close(*s);
+    *s = NULL;
+    if (!rc)
+        rc = dx_history_rebuild_finish(dx_workspace_root(ws), err);
+    if (!rc)
+        rc = dx_session_open(ws, "test", s, NULL, err);
+    return rc;
+}
+
 typedef struct env {
     dx_workspace *ws;
     dx_session *s;
@@ -69,7 +105,7 @@ static void env_close(env *e)
 static int commit(env *e, dx_commit_result *r)
 {
     dx_error err = DX_ERROR_INIT;
-    return dx_history_commit(&e->s, e->g, NULL, r, &err);
+    return session_commit(&e->s, e->g, NULL, r, &err);
 }
 
 /* Make entries x and y each other's parent: valid Yjs, but no path can be derived. */
@@ -193,7 +229,7 @@ TEST(test_skip_validation_commits_and_one_success_resets_the_count)
     o.skip_validation = true;
     dx_error err = DX_ERROR_INIT;
     /* Entries whose path cannot be derived are left out; the rest is committed. */
-    CHECK_EQ_INT(dx_history_commit(&e.s, e.g, &o, &r, &err), 0);
+    CHECK_EQ_INT(session_commit(&e.s, e.g, &o, &r, &err), 0);
     CHECK_EQ_INT(r.failures, 0);
     dx_commit_result_release(&r);
     dx_buf v = DX_BUF_INIT;
@@ -463,7 +499,7 @@ static void child_loop(int fd)
             _exit(4);
         if (i % 3 == 0) {
             dx_commit_result r;
-            if (dx_history_commit(&e.s, e.g, NULL, &r, &err) != 0)
+            if (session_commit(&e.s, e.g, NULL, &r, &err) != 0)
                 _exit(5);
             dx_commit_result_release(&r);
         }
@@ -749,7 +785,7 @@ TEST(test_rebuild_keeps_only_the_newest_backups)
     put(".diaryx/crdt.db.broken-400", "old");
     dx_error err = DX_ERROR_INIT;
     for (int i = 0; i < 2; i++)
-        if (dx_history_rebuild(&e.s, e.g, &err) != 0)
+        if (session_rebuild(&e.s, e.g, &err) != 0)
             TEST_FAILF("rebuild: %s", err.msg);
     dx_buf out = DX_BUF_INIT;
     CHECK_EQ_INT(sh(&out, "ls %s/.diaryx | grep 'crdt.db.broken-' | sort", dir), 0);
@@ -774,9 +810,348 @@ TEST(test_rebuild_keeps_only_the_newest_backups)
     teardown();
 }
 
+/* The workspace of setup(), opened and committed; id receives the commit. */
+static void open_committed(env *e, char id[DX_GIT_OID_HEX])
+{
+    dx_commit_result r;
+    setup();
+    env_open(e);
+    CHECK_EQ_INT(commit(e, &r), 0);
+    memcpy(id, r.id, DX_GIT_OID_HEX);
+    dx_commit_result_release(&r);
+}
+
+TEST(test_a_restore_through_a_session_writes_the_files_of_the_revision)
+{
+    env e;
+    char first[DX_GIT_OID_HEX];
+    open_committed(&e, first);
+    dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
+    /* An edit and a new entry, committed. */
+    char a[DX_UUID_LEN + 1];
+    CHECK_EQ_INT(dx_session_find(e.s, "a.md", a, &err), 0);
+    dx_docs d;
+    dx_session_docs(e.s, &d);
+    CHECK_EQ_INT(dx_edit_body_append(&d, a, "more", 4, &err), 0);
+    put("c.md", "---\ntitle: C\n---\ngamma\n");
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(dx_session_sync(e.s, NULL, &err), 0);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    CHECK(r.committed);
+    dx_commit_result_release(&r);
+    /* The restore edits the session's documents; the save writes the files. */
+    dx_history_docs h;
+    dx_history_docs_of_session(e.s, &h);
+    dx_restore_stats rs;
+    if (dx_history_restore(&h, e.g, first, NULL, "README.md", &rs, NULL, &err) != 0)
+        TEST_FAILF("restore: %s", err.msg);
+    CHECK_EQ_INT(rs.deleted, 1);
+    CHECK_EQ_INT(dx_session_save(e.s, NULL, &err), 0);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "cat '%s/a.md'", dir), 0);
+    CHECK_EQ_STR(out.data, "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha\n");
+    CHECK_EQ_INT(sh(&out, "test -e '%s/c.md'", dir), 1);
+    CHECK_EQ_INT(commit(&e, &r), 0);
+    dx_commit_result_release(&r);
+    dx_buf t1 = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&t1, "git -C '%s' rev-parse %s^{tree}", dir, first), 0);
+    CHECK_EQ_INT(sh(&out, "git -C '%s' rev-parse HEAD^{tree}", dir), 0);
+    CHECK_EQ_STR(out.data, t1.data);
+    CHECK_EQ_INT(sh(&out, "git -C '%s' status --porcelain", dir), 0);
+    CHECK_EQ_STR(out.data ? out.data : "", "");
+    dx_buf_release(&t1);
+    dx_buf_release(&out);
+    env_close(&e);
+    teardown();
+}
+
+/* ---- a server's history: documents in memory, a store file and a bare repository -------- */
+
+static const char *const SERVER_FILES[] = {
+    "README.md", "---\ntitle: Home\ncontents:\n- \"[A](/a.md)\"\n- \"[B](/b.md)\"\n---\n",
+    "a.md",      "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha\n",
+    "b.md",      "---\ntitle: B\npart_of: \"[Home](/README.md)\"\n---\nbeta\n",
+    NULL};
+
+typedef struct server {
+    char tmp[64]; /* holds store.db and repo.git, nothing else */
+    char repo[96];
+    dx_crdt_store *st;
+    dx_git *g;
+    dx_docset *ds; /* what the server keeps per open workspace */
+    dx_history_docs h;
+} server;
+
+/* Open the documents (again: after a rebuild the caller reopens them from the store). */
+static void server_docs(server *sv)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_docset_free(sv->ds);
+    sv->ds = NULL;
+    CHECK_EQ_INT(dx_docset_new(sv->st, "server", &sv->ds, &err), 0);
+    CHECK_EQ_INT(dx_docset_load(sv->ds, &err), 0);
+    dx_history_docs_of_docset(sv->ds, DX_LINK_MARKDOWN_ROOT, &sv->h);
+}
+
+/* A store round of the docset: lock, catch up, store what the documents emitted. */
+static void server_round(server *sv)
+{
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_store_begin(sv->st, &err), 0);
+    CHECK_EQ_INT(dx_docset_catch_up(sv->ds, NULL, &err), 0);
+    CHECK_EQ_INT(dx_docset_flush(sv->ds, NULL, NULL, &err), 0);
+    int64_t last = dx_store_last_id(sv->st, NULL);
+    CHECK_EQ_INT(dx_store_commit(sv->st, &err), 0);
+    dx_docset_set_seen(sv->ds, last);
+    dx_docset_untouch(sv->ds);
+}
+
+static void server_open(server *sv)
+{
+    char db[96];
+    dx_error err = DX_ERROR_INIT;
+    memset(sv, 0, sizeof *sv);
+    snprintf(sv->tmp, sizeof sv->tmp, "/tmp/dx-bare-XXXXXX");
+    CHECK(mkdtemp(sv->tmp) != NULL);
+    snprintf(db, sizeof db, "%s/store.db", sv->tmp);
+    snprintf(sv->repo, sizeof sv->repo, "%s/repo.git", sv->tmp);
+    CHECK_EQ_INT(dx_store_open(db, &sv->st, &err), 0);
+    CHECK_EQ_INT(dx_git_open_or_init(sv->repo, 1, &sv->g, &err), 0);
+    CHECK(dx_git_is_bare(sv->g));
+    server_docs(sv);
+    if (docs_put(&sv->h.docs, SERVER_FILES, &err))
+        TEST_FAILF("documents: %s", err.msg);
+    server_round(sv);
+}
+
+static void server_close(server *sv)
+{
+    dx_docset_free(sv->ds);
+    dx_git_free(sv->g);
+    dx_store_close(sv->st);
+    dx_buf out = DX_BUF_INIT;
+    CHECK_EQ_INT(sh(&out, "rm -rf '%s'", sv->tmp), 0);
+    dx_buf_release(&out);
+}
+
+static void server_id(server *sv, const char *path, char id[DX_UUID_LEN + 1])
+{
+    CHECK_EQ_INT(dx_wsdoc_find_path(sv->h.docs.workspace, path, id, NULL), 0);
+}
+
+static int server_commit(server *sv, dx_commit_result *r, dx_error *err)
+{
+    return dx_history_commit(&sv->h, sv->g, NULL, r, err);
+}
+
+/* What the git CLI says of the bare repository (stdout, trailing newline cut). */
+static void git_says(server *sv, dx_buf *out, const char *args)
+{
+    CHECK_EQ_INT(sh(out, "git --git-dir='%s' %s", sv->repo, args), 0);
+    while (out->len && out->data[out->len - 1] == '\n')
+        dx_buf_truncate(out, out->len - 1);
+}
+
+TEST(test_a_bare_repository_records_documents_with_no_work_tree)
+{
+    server sv;
+    server_open(&sv);
+    dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
+    dx_buf out = DX_BUF_INIT;
+    if (server_commit(&sv, &r, &err) != 0)
+        TEST_FAILF("commit: %s", err.msg);
+    CHECK(r.committed);
+    CHECK(!r.incremental);
+    CHECK_EQ_INT(r.checked, 3);
+    CHECK_EQ_INT(r.stats.files, 3);
+    char first[DX_GIT_OID_HEX];
+    memcpy(first, r.id, sizeof first);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "git --git-dir='%s' fsck --strict 2>&1", sv.repo), 0);
+    git_says(&sv, &out, "log --format=%H:%s");
+    CHECK(!strncmp(out.data, first, 40) && strstr(out.data, ":Create workspace") != NULL);
+    git_says(&sv, &out, "show HEAD:a.md");
+    CHECK_EQ_STR(out.data, "---\ntitle: A\npart_of: \"[Home](/README.md)\"\n---\nalpha");
+    /* The bookkeeping is in the store's meta, as on a client. */
+    dx_buf_reset(&out);
+    CHECK_EQ_INT(dx_store_meta_get(sv.st, "last_commit", &out, &err), 0);
+    CHECK_EQ_STR(out.data, first);
+
+    /* An edit of one body: the commit changes that file only. */
+    char a[DX_UUID_LEN + 1];
+    server_id(&sv, "a.md", a);
+    CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, a, "more", 4, &err), 0);
+    server_round(&sv);
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(r.committed);
+    /* Only a body changed: only its entry is rendered, and git gets that change. */
+    CHECK(r.incremental);
+    CHECK_EQ_INT(r.checked, 1);
+    CHECK_EQ_INT(r.stats.modified, 1);
+    CHECK_EQ_INT(r.stats.added + r.stats.deleted, 0);
+    dx_commit_result_release(&r);
+    git_says(&sv, &out, "log -1 --format=%s");
+    CHECK_EQ_STR(out.data, "Update a.md");
+    git_says(&sv, &out, "show HEAD:a.md");
+    CHECK(strstr(out.data, "alpha\nmore") != NULL);
+    /* Nothing new: nothing committed. */
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(!r.committed);
+    dx_commit_result_release(&r);
+
+    /* A new entry, linked from the index. */
+    static const char *const more[] = {
+        "c.md", "---\ntitle: C\npart_of: \"[Home](/README.md)\"\n---\ngamma\n", "README.md",
+        "---\ntitle: Home\ncontents:\n- \"[A](/a.md)\"\n- \"[B](/b.md)\"\n- \"[C](/c.md)\"\n---\n",
+        NULL};
+    CHECK_EQ_INT(docs_put(&sv.h.docs, more, &err), 0);
+    server_round(&sv);
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(!r.incremental); /* the workspace document changed: everything is checked */
+    CHECK_EQ_INT(r.checked, 4);
+    CHECK_EQ_INT(r.stats.added, 1);
+    CHECK_EQ_INT(r.stats.modified, 1);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "git --git-dir='%s' fsck --strict 2>&1", sv.repo), 0);
+    git_says(&sv, &out, "rev-list --count HEAD");
+    CHECK_EQ_STR(out.data, "3");
+
+    /* Restore to the first commit, as new CRDT edits: a's body back, c deleted and out of
+     * the index's contents; a commit then records the first commit's tree again. */
+    char c[DX_UUID_LEN + 1];
+    server_id(&sv, "c.md", c);
+    dx_restore_stats rs;
+    dx_strlist skipped = DX_STRLIST_INIT;
+    if (dx_history_restore(&sv.h, sv.g, first, NULL, NULL, &rs, &skipped, &err) != 0)
+        TEST_FAILF("restore: %s", err.msg);
+    CHECK_EQ_INT(rs.deleted, 1);
+    CHECK_EQ_INT(rs.created, 0);
+    CHECK_EQ_INT(rs.restored, 3);
+    CHECK_EQ_INT(skipped.len, 0);
+    CHECK(!dx_wsdoc_is_live(sv.h.docs.workspace, c));
+    CHECK(dx_docset_touched(sv.ds)->len >= 4); /* a, b, README and c were told */
+    dx_buf body = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_edit_body_get(&sv.h.docs, a, &body, &err), 0);
+    CHECK_EQ_STR(body.data, "alpha\n");
+    server_round(&sv);
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(r.committed);
+    dx_commit_result_release(&r);
+    dx_buf t1 = DX_BUF_INIT;
+    char arg[80];
+    snprintf(arg, sizeof arg, "rev-parse %s^{tree}", first);
+    git_says(&sv, &t1, arg);
+    git_says(&sv, &out, "rev-parse HEAD^{tree}");
+    CHECK_EQ_STR(out.data, t1.data);
+
+    /* One file: c comes back as a new entry; a path the revision lacks is DX_ENOTFOUND. */
+    git_says(&sv, &out, "rev-parse HEAD~1");
+    char third[DX_GIT_OID_HEX];
+    snprintf(third, sizeof third, "%s", out.data);
+    CHECK_EQ_INT(dx_history_restore(&sv.h, sv.g, third, "c.md", NULL, &rs, NULL, &err), 0);
+    CHECK_EQ_INT(rs.created, 1);
+    CHECK_EQ_INT(dx_wsdoc_find_path(sv.h.docs.workspace, "c.md", c, NULL), 0);
+    CHECK_EQ_INT(dx_history_restore(&sv.h, sv.g, first, "c.md", NULL, &rs, NULL, &err),
+                 DX_ENOTFOUND);
+    CHECK_EQ_INT(dx_history_restore(&sv.h, sv.g, first, "img.png", NULL, &rs, NULL, &err),
+                 DX_EINVAL);
+
+    dx_strlist_release(&skipped);
+    dx_buf_release(&body);
+    dx_buf_release(&t1);
+    dx_buf_release(&out);
+    server_close(&sv);
+}
+
+/* Documents whose body loader fails for one entry: its body is damaged. */
+typedef struct damaged {
+    dx_docs real;
+    const char *id;
+} damaged;
+
+static int damaged_body(void *ud, const char *id, y_doc **out, dx_error *err)
+{
+    const damaged *d = ud;
+    if (!strcmp(id, d->id))
+        return dx_error_set(err, DX_ECORRUPT, "the body of %s is damaged", id);
+    return d->real.body(d->real.ud, id, out, err);
+}
+
+TEST(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_commit)
+{
+    server sv;
+    server_open(&sv);
+    dx_commit_result r;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    char head[DX_GIT_OID_HEX];
+    memcpy(head, r.id, sizeof head);
+    dx_commit_result_release(&r);
+    char ids[3][DX_UUID_LEN + 1];
+    const char *paths[] = {"README.md", "a.md", "b.md"};
+    for (int i = 0; i < 3; i++)
+        server_id(&sv, paths[i], ids[i]);
+    /* Uncommitted work, then a damaged body: the checks fail. */
+    CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, ids[2], "uncommitted", 11, &err), 0);
+    server_round(&sv);
+    damaged dmg = {sv.h.docs, ids[2]}; /* the entry that changed */
+    sv.h.docs.body = damaged_body;
+    sv.h.docs.ud = &dmg;
+    for (size_t i = 1; i <= DX_HISTORY_MAX_FAILURES; i++) {
+        dx_error_clear(&err);
+        CHECK_EQ_INT(server_commit(&sv, &r, &err), DX_EVALIDATE);
+        CHECK_EQ_INT(r.failures, i);
+        CHECK(r.rebuilt == (i == DX_HISTORY_MAX_FAILURES));
+        CHECK(!r.committed);
+        dx_commit_result_release(&r);
+    }
+    CHECK(strstr(err.msg, "the CRDT was rebuilt from the last commit") != NULL);
+    dx_buf out = DX_BUF_INIT;
+    git_says(&sv, &out, "rev-parse HEAD");
+    CHECK_EQ_STR(out.data, head);
+    /* The caller reopens its documents: the last commit's files, every entry with its id,
+     * the uncommitted work gone (the server has no work tree to keep it in). */
+    server_docs(&sv);
+    for (int i = 0; i < 3; i++) {
+        char id[DX_UUID_LEN + 1];
+        server_id(&sv, paths[i], id);
+        CHECK_EQ_STR(id, ids[i]);
+    }
+    dx_buf body = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_edit_body_get(&sv.h.docs, ids[2], &body, &err), 0);
+    CHECK_EQ_STR(body.data, "beta\n");
+    /* The store holds the new documents only, the failures are reset, and the documents
+     * render exactly the last commit: nothing to commit. */
+    dx_store_doc_info *docs = NULL;
+    size_t nd = 0;
+    CHECK_EQ_INT(dx_store_list(sv.st, &docs, &nd, &err), 0);
+    CHECK_EQ_INT(nd, 4);
+    dx_store_docs_free(docs, nd);
+    CHECK_EQ_INT(dx_store_meta_get(sv.st, "commit_failures", &out, NULL), DX_ENOTFOUND);
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(!r.committed);
+    CHECK_EQ_STR(r.id, head);
+    dx_commit_result_release(&r);
+    /* And it goes on: an edit commits. */
+    CHECK_EQ_INT(dx_edit_body_append(&sv.h.docs, ids[1], "after", 5, &err), 0);
+    server_round(&sv);
+    CHECK_EQ_INT(server_commit(&sv, &r, &err), 0);
+    CHECK(r.committed);
+    dx_commit_result_release(&r);
+    CHECK_EQ_INT(sh(&out, "git --git-dir='%s' fsck --strict 2>&1", sv.repo), 0);
+    dx_buf_release(&body);
+    dx_buf_release(&out);
+    server_close(&sv);
+}
+
 int main(void)
 {
     RUN(test_commit_is_clean_and_read_by_git);
+    RUN(test_a_restore_through_a_session_writes_the_files_of_the_revision);
+    RUN(test_a_bare_repository_records_documents_with_no_work_tree);
+    RUN(test_three_failed_checks_rebuild_a_bare_repositorys_store_from_the_last_commit);
     RUN(test_failed_checks_skip_count_and_heal_on_the_third);
     RUN(test_rebuild_keeps_only_the_newest_backups);
     RUN(test_skip_validation_commits_and_one_success_resets_the_count);
