@@ -20,6 +20,7 @@
 
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
+#include "diaryx/strlist.h"
 
 typedef struct dx_config dx_config;
 
@@ -28,6 +29,12 @@ typedef struct dx_config dx_config;
 
 /* The default path of config.toml, appended to out. DX_ENOTFOUND without HOME/XDG. */
 int dx_config_default_path(dx_buf *out, dx_error *err);
+
+/* The workspace config of the workspace at root (absolute): root/.diaryx/config.toml,
+ * appended to out. The same TOML as config.toml, for settings of one workspace on this
+ * machine (.diaryx is never committed); its one key today is `exclude`, a list of globs
+ * (paths.h) of files diaryx leaves out of the workspace (ignore.h). 0 or DX_ENOMEM. */
+int dx_config_workspace_path(const char *root, dx_buf *out);
 
 /* Load path (NULL = the default path). Missing file -> defaults. Malformed TOML ->
  * DX_EPARSE "cannot parse 'PATH' (line L, column C): ...". A known key with the wrong type
@@ -43,6 +50,11 @@ const char *dx_config_string(const dx_config *cfg, const char *name);
 bool dx_config_git_auto_commit(const dx_config *cfg);
 int64_t dx_config_git_interval_minutes(const dx_config *cfg);
 int64_t dx_config_git_keep_updates(const dx_config *cfg);
+
+/* A list setting (an unknown key such as the workspace config's "exclude" or "table.key")
+ * appended to out: an array's strings, or a string as one item; nothing when unset. Any
+ * other type: DX_EINVAL naming the key and the file. */
+int dx_config_list(const dx_config *cfg, const char *name, dx_strlist *out, dx_error *err);
 
 /* Read any key ("editor", "git.auto_commit", or an unknown "table.key") as text into out.
  * DX_ENOTFOUND when unset and without a default. */

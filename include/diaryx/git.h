@@ -253,7 +253,9 @@ int dx_git_blobs(dx_git *g, const char *rev, dx_strmap *out, dx_error *err);
 void dx_git_blobs_release(dx_strmap *m);
 
 /* The git blob id (40 hex digits) of bytes, as `git hash-object` gives it. Needs no
- * libgit2 initialisation. 0, or DX_ENOMEM when OpenSSL cannot hash. */
+ * libgit2 initialisation. 0, or DX_ENOMEM when OpenSSL cannot hash. The same as
+ * dx_hash_blob_hex(NULL, ...) of diaryx/hash.h, which code outside the git layer should call
+ * (it needs no git library); kept for the callers not yet moved. */
 int dx_git_blob_hex(const void *data, size_t len, char out[DX_GIT_OID_HEX]);
 
 #endif

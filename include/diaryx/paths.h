@@ -35,4 +35,20 @@ int dx_path_relative(const char *from_dir, const char *path, dx_buf *out);
  * root (absolute). DX_EPATH when it is outside root. Symlinks are not resolved. */
 int dx_path_under_root(const char *root, const char *fs_path, dx_buf *out, dx_error *err);
 
+/* ---- exclude globs (the root index's `exclude` list, as the original diaryx reads it) ----
+ * `*` matches any run of characters within one path component (not `/`), `?` one character
+ * other than `/`, `**` any run including `/`; `**` followed by `/` also matches no directory
+ * at all (the pattern made of `a/`, `**`, `/b` matches "a/b" and "a/x/y/b"). Every other
+ * character matches itself (a pattern without wildcards matches one exact name). A leading
+ * "./" or "/" and a trailing "/" of the pattern are dropped. Patterns longer than DX_GLOB_MAX bytes
+ * match nothing. Pure functions: no allocation, time O(pattern x path). */
+#define DX_GLOB_MAX 256
+
+/* Whether the whole of path matches pattern. */
+bool dx_path_glob_match(const char *pattern, const char *path);
+
+/* Whether any of the n patterns matches the workspace-relative path rel or its last
+ * component (its file or directory name). */
+bool dx_path_excluded(char *const *patterns, size_t n, const char *rel);
+
 #endif

@@ -58,6 +58,11 @@ int dx_config_default_path(dx_buf *out, dx_error *err)
                         "XDG_CONFIG_HOME nor HOME is set");
 }
 
+int dx_config_workspace_path(const char *root, dx_buf *out)
+{
+    return dx_buf_printf(out, "%s/.diaryx/config.toml", root);
+}
+
 static const known_key *lookup(const char *name)
 {
     for (size_t i = 0; i < NKEYS; i++)
@@ -100,9 +105,12 @@ int dx_config_load(const char *path, dx_config **out, dx_error *err)
         rc = dx_buf_puts(&p, path);
     else
         rc = dx_config_default_path(&p, err);
+    if (!rc && !(cfg->path = dx_buf_detach(&p, NULL)))
+        rc = DX_ENOMEM;
+    if (rc == DX_ENOMEM)
+        dx_error_set(err, rc, "out of memory reading '%s'", path ? path : "config.toml");
     if (rc)
         goto fail;
-    cfg->path = dx_buf_detach(&p, NULL);
     rc = dx_file_read(cfg->path, &text, err);
     if (rc == DX_ENOTFOUND) {
         dx_error_clear(err);
@@ -221,11 +229,10 @@ static int value_text(const dx_toml_value *v, dx_buf *out)
         return dx_buf_puts(out, v->b ? "true" : "false");
     case DX_TOML_ARRAY:
         for (size_t i = 0; i < v->arr.len; i++)
-            if (dx_buf_printf(out, "%s%s", i ? ", " : "", v->arr.items[i]))
-                return DX_ENOMEM;
-        return 0;
+            dx_buf_printf(out, "%s%s", i ? ", " : "", v->arr.items[i]);
+        return dx_buf_error(out);
     }
-    return 0;
+    return dx_buf_error(out);
 }
 
 /* The table and key of a setting name: a known key's own, else "table.key" / "key". */
@@ -252,6 +259,28 @@ int dx_config_get(const dx_config *cfg, const char *name, dx_buf *out, dx_error 
     if (k && k->def)
         return dx_buf_puts(out, k->def);
     return dx_error_set(err, DX_ENOTFOUND, "'%s' is not set", name);
+}
+
+int dx_config_list(const dx_config *cfg, const char *name, dx_strlist *out, dx_error *err)
+{
+    char table[128];
+    const char *key;
+    resolve_name(name, table, sizeof table, &key);
+    const dx_toml_value *v = dx_toml_get(&cfg->toml, table, key);
+    int rc = 0;
+    if (!v)
+        return 0;
+    if (v->type == DX_TOML_STRING)
+        rc = dx_strlist_push(out, v->str);
+    else if (v->type == DX_TOML_ARRAY)
+        for (size_t i = 0; !rc && i < v->arr.len; i++)
+            rc = dx_strlist_push(out, v->arr.items[i]);
+    else
+        return dx_error_set(err, DX_EINVAL,
+                            "invalid value for '%s' in '%s': expected a list of strings, e.g. "
+                            "%s = [\"drafts/**\"]",
+                            name, cfg->path, name);
+    return rc ? dx_error_set(err, rc, "out of memory reading '%s'", name) : 0;
 }
 
 int dx_config_set(dx_config *cfg, const char *name, const char *value, dx_error *err)
@@ -303,13 +332,13 @@ int dx_config_save(const dx_config *cfg, dx_error *err)
 {
     dx_buf text = DX_BUF_INIT, dir = DX_BUF_INIT;
     int rc = dx_toml_write(&cfg->toml, &text);
-    if (!rc) {
-        const char *slash = strrchr(cfg->path, '/');
-        if (slash && slash != cfg->path) {
-            dx_buf_append(&dir, cfg->path, (size_t)(slash - cfg->path));
-            rc = dx_mkdirs(dir.data, err);
-        }
-    }
+    const char *slash = strrchr(cfg->path, '/');
+    if (!rc && slash && slash != cfg->path)
+        rc = dx_buf_append(&dir, cfg->path, (size_t)(slash - cfg->path));
+    if (rc)
+        dx_error_set(err, rc, "cannot save '%s': %s", cfg->path, dx_strerror(rc));
+    else if (dir.len)
+        rc = dx_mkdirs(dir.data, err);
     if (!rc)
         rc = dx_file_write_atomic(cfg->path, dx_buf_cstr(&text), text.len, 0600, err);
     dx_buf_release(&text);
@@ -327,24 +356,25 @@ static bool is_known(const dx_toml_entry *e)
 
 int dx_config_describe(const dx_config *cfg, dx_buf *out)
 {
-    int rc = 0;
+    /* out is sticky: appended to unchecked, its first failure returned at the end */
     for (size_t i = 0; i < NKEYS; i++) {
         const dx_toml_value *v = dx_toml_get(&cfg->toml, KEYS[i].table, KEYS[i].key);
-        rc |= dx_buf_printf(out, "%s = ", KEYS[i].name);
+        dx_buf_printf(out, "%s = ", KEYS[i].name);
         if (v)
-            rc |= value_text(v, out);
+            value_text(v, out);
         else
-            rc |= dx_buf_printf(out, "%s (default)", KEYS[i].def ? KEYS[i].def : "(unset)");
-        rc |= dx_buf_putc(out, '\n');
+            dx_buf_printf(out, "%s (default)", KEYS[i].def ? KEYS[i].def : "(unset)");
+        dx_buf_putc(out, '\n');
     }
     for (size_t i = 0; i < cfg->toml.len; i++) {
         const dx_toml_entry *e = &cfg->toml.entries[i];
         if (is_known(e))
             continue;
-        rc |= dx_buf_printf(out, "%s%s%s = ", e->table, e->table[0] ? "." : "", e->key);
-        rc |= value_text(&e->value, out) | dx_buf_puts(out, " (unknown key, kept)\n");
+        dx_buf_printf(out, "%s%s%s = ", e->table, e->table[0] ? "." : "", e->key);
+        value_text(&e->value, out);
+        dx_buf_puts(out, " (unknown key, kept)\n");
     }
-    return rc ? DX_ENOMEM : 0;
+    return dx_buf_error(out);
 }
 
 static json_t *value_json(const dx_toml_value *v)

@@ -1092,60 +1092,68 @@ static bool plain_ok(const char *s, size_t n, bool in_flow)
     return true;
 }
 
+/* The emitters append to out unchecked and return dx_buf_error(out): out is sticky and
+ * fresh (emit_yaml's own), so its first failure is the one returned. */
 static int emit_double(dx_buf *out, const char *s, size_t n)
 {
-    int rc = dx_buf_putc(out, '"');
-    for (size_t i = 0; i < n && !rc; i++) {
+    dx_buf_putc(out, '"');
+    for (size_t i = 0; i < n && !dx_buf_error(out); i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
         case '"':
-            rc = dx_buf_puts(out, "\\\"");
+            dx_buf_puts(out, "\\\"");
             break;
         case '\\':
-            rc = dx_buf_puts(out, "\\\\");
+            dx_buf_puts(out, "\\\\");
             break;
         case '\n':
-            rc = dx_buf_puts(out, "\\n");
+            dx_buf_puts(out, "\\n");
             break;
         case '\t':
-            rc = dx_buf_puts(out, "\\t");
+            dx_buf_puts(out, "\\t");
             break;
         case '\r':
-            rc = dx_buf_puts(out, "\\r");
+            dx_buf_puts(out, "\\r");
             break;
         default: {
             size_t sp = c >= 0xc2 ? special_char_at(s + i, n - i) : 0;
             if (sp) {
                 const unsigned char *u = (const unsigned char *)s + i;
-                rc = dx_buf_puts(out, sp == 2        ? "\\N"
-                                      : u[0] == 0xef ? "\\uFEFF"
-                                      : u[2] == 0xa8 ? "\\L"
-                                                     : "\\P");
+                dx_buf_puts(out, sp == 2        ? "\\N"
+                                 : u[0] == 0xef ? "\\uFEFF"
+                                 : u[2] == 0xa8 ? "\\L"
+                                                : "\\P");
                 i += sp - 1;
             } else {
-                rc = c < 0x20 || c == 0x7f ? dx_buf_printf(out, "\\x%02X", c)
-                                           : dx_buf_putc(out, (char)c);
+                if (c < 0x20 || c == 0x7f)
+                    dx_buf_printf(out, "\\x%02X", c);
+                else
+                    dx_buf_putc(out, (char)c);
             }
         }
         }
     }
-    return rc | dx_buf_putc(out, '"');
+    dx_buf_putc(out, '"');
+    return dx_buf_error(out);
 }
 
 static int emit_single(dx_buf *out, const char *s, size_t n)
 {
-    int rc = dx_buf_putc(out, '\'');
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = s[i] == '\'' ? dx_buf_puts(out, "''") : dx_buf_putc(out, s[i]);
-    return rc | dx_buf_putc(out, '\'');
+    dx_buf_putc(out, '\'');
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\'')
+            dx_buf_puts(out, "''");
+        else
+            dx_buf_putc(out, s[i]);
+    dx_buf_putc(out, '\'');
+    return dx_buf_error(out);
 }
 
 static int emit_indent(dx_buf *out, int indent)
 {
-    int rc = 0;
-    for (int i = 0; i < indent && !rc; i++)
-        rc = dx_buf_putc(out, ' ');
-    return rc;
+    for (int i = 0; i < indent; i++)
+        dx_buf_putc(out, ' ');
+    return dx_buf_error(out);
 }
 
 /* A literal block scalar `|` at the given content indent. Values whose lines YAML cannot
@@ -1161,20 +1169,22 @@ static int emit_literal(dx_buf *out, const char *s, size_t n, int indent)
         trailing++;
     const char *chomp = trailing == 0 ? "-" : trailing == 1 ? "" : "+";
     bool lead_space = n > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n');
-    int rc = lead_space ? dx_buf_printf(out, "|2%s\n", chomp) : dx_buf_printf(out, "|%s\n", chomp);
+    dx_buf_printf(out, lead_space ? "|2%s\n" : "|%s\n", chomp);
     size_t i = 0;
-    while (i < n && !rc) {
+    while (i < n && !dx_buf_error(out)) {
         const char *nl = memchr(s + i, '\n', n - i);
         size_t len = nl ? (size_t)(nl - (s + i)) : n - i;
-        if (len)
-            rc |= emit_indent(out, indent) | dx_buf_append(out, s + i, len);
-        rc |= dx_buf_putc(out, '\n');
+        if (len) {
+            emit_indent(out, indent);
+            dx_buf_append(out, s + i, len);
+        }
+        dx_buf_putc(out, '\n');
         i += len + 1;
     }
     /* The caller ends the line itself; a literal already ended it. */
-    if (!rc && out->len && out->data[out->len - 1] == '\n')
+    if (!dx_buf_error(out) && out->len && out->data[out->len - 1] == '\n')
         dx_buf_truncate(out, out->len - 1);
-    return rc;
+    return dx_buf_error(out);
 }
 
 static int emit_scalar(dx_buf *out, const node *n, bool in_flow, int indent)
@@ -1216,11 +1226,14 @@ static int emit_tag(dx_buf *out, const char *tag)
         short_ok = isalnum((unsigned char)*p) || strchr("-_./", *p);
     if (short_ok)
         return dx_buf_printf(out, "%s%s", name == tag + 1 ? "!" : "!!", name);
-    int rc = dx_buf_puts(out, "!<");
-    for (const unsigned char *p = (const unsigned char *)tag; *p && !rc; p++)
-        rc = isalnum(*p) || strchr("-_.~/:;=+$@&?", *p) ? dx_buf_putc(out, (char)*p)
-                                                        : dx_buf_printf(out, "%%%02X", *p);
-    return rc | dx_buf_putc(out, '>');
+    dx_buf_puts(out, "!<");
+    for (const unsigned char *p = (const unsigned char *)tag; *p; p++)
+        if (isalnum(*p) || strchr("-_.~/:;=+$@&?", *p))
+            dx_buf_putc(out, (char)*p);
+        else
+            dx_buf_printf(out, "%%%02X", *p);
+    dx_buf_putc(out, '>');
+    return dx_buf_error(out);
 }
 
 static bool is_empty_null(const node *n)
@@ -1230,26 +1243,31 @@ static bool is_empty_null(const node *n)
 
 static int emit_flow(dx_buf *out, const node *n)
 {
-    int rc = 0;
     if (n->tag) {
-        rc = emit_tag(out, n->tag) | dx_buf_putc(out, ' ');
+        emit_tag(out, n->tag);
+        dx_buf_putc(out, ' ');
         /* An empty scalar with a tag: `!t ""` says what `!t` alone would in a flow. */
-        if (is_empty_null(n))
-            return rc | dx_buf_puts(out, "\"\"");
-    }
-    if (n->type == N_SCALAR)
-        return rc | emit_scalar(out, n, true, 0);
-    rc |= dx_buf_putc(out, n->type == N_SEQ ? '[' : '{');
-    for (size_t i = 0; i < n->n && !rc; i++) {
-        if (i)
-            rc |= dx_buf_puts(out, ", ");
-        if (n->type == N_MAP) {
-            rc |= emit_flow(out, n->keys[i]);
-            rc |= dx_buf_puts(out, ": ");
+        if (is_empty_null(n)) {
+            dx_buf_puts(out, "\"\"");
+            return dx_buf_error(out);
         }
-        rc |= emit_flow(out, n->items[i]);
     }
-    return rc | dx_buf_putc(out, n->type == N_SEQ ? ']' : '}');
+    if (n->type == N_SCALAR) {
+        emit_scalar(out, n, true, 0);
+        return dx_buf_error(out);
+    }
+    dx_buf_putc(out, n->type == N_SEQ ? '[' : '{');
+    for (size_t i = 0; i < n->n && !dx_buf_error(out); i++) {
+        if (i)
+            dx_buf_puts(out, ", ");
+        if (n->type == N_MAP) {
+            emit_flow(out, n->keys[i]);
+            dx_buf_puts(out, ": ");
+        }
+        emit_flow(out, n->items[i]);
+    }
+    dx_buf_putc(out, n->type == N_SEQ ? ']' : '}');
+    return dx_buf_error(out);
 }
 
 /* Tagged collections are written in flow style, where the tag sits before the value. */
@@ -1266,53 +1284,65 @@ static int emit_block(dx_buf *out, const node *n, int indent);
 static int emit_value(dx_buf *out, const node *v, int indent, bool after_dash)
 {
     if (!is_block(v)) {
-        int rc = 0;
-        if (v->type != N_SCALAR) /* a flow collection, its tag first */
-            return (after_dash ? 0 : dx_buf_putc(out, ' ')) | emit_flow(out, v);
+        if (v->type != N_SCALAR) { /* a flow collection, its tag first */
+            if (!after_dash)
+                dx_buf_putc(out, ' ');
+            emit_flow(out, v);
+            return dx_buf_error(out);
+        }
         if (v->tag) {
-            rc = (after_dash ? 0 : dx_buf_putc(out, ' ')) | emit_tag(out, v->tag);
+            if (!after_dash)
+                dx_buf_putc(out, ' ');
+            emit_tag(out, v->tag);
             after_dash = false;
         }
         if (is_empty_null(v))
-            return rc;
-        rc |= after_dash ? 0 : dx_buf_putc(out, ' ');
-        return rc | emit_scalar(out, v, false, indent + 2);
+            return dx_buf_error(out);
+        if (!after_dash)
+            dx_buf_putc(out, ' ');
+        emit_scalar(out, v, false, indent + 2);
+        return dx_buf_error(out);
     }
     if (after_dash) {
         /* `- a: 1` / `- - x`: the first line continues after the dash. */
         return emit_block(out, v, indent + 2);
     }
-    int rc = dx_buf_putc(out, '\n');
+    dx_buf_putc(out, '\n');
     /* Sequences under a mapping key are not indented (`key:\n- a`), as serde_yaml writes. */
-    return rc | emit_indent(out, v->type == N_SEQ ? indent : indent + 2) |
-           emit_block(out, v, v->type == N_SEQ ? indent : indent + 2);
+    emit_indent(out, v->type == N_SEQ ? indent : indent + 2);
+    emit_block(out, v, v->type == N_SEQ ? indent : indent + 2);
+    return dx_buf_error(out);
 }
 
 /* A block collection whose first line starts at the current position (already indented). */
 static int emit_block(dx_buf *out, const node *n, int indent)
 {
-    int rc = 0;
-    for (size_t i = 0; i < n->n && !rc; i++) {
-        if (i)
-            rc |= dx_buf_putc(out, '\n') | emit_indent(out, indent);
+    for (size_t i = 0; i < n->n && !dx_buf_error(out); i++) {
+        if (i) {
+            dx_buf_putc(out, '\n');
+            emit_indent(out, indent);
+        }
         if (n->type == N_SEQ) {
-            rc |= dx_buf_puts(out, "- ");
-            if (is_empty_null(n->items[i]) && !n->items[i]->tag)
-                dx_buf_truncate(out, out->len - 1); /* `-` alone for an empty item */
-            rc |= emit_value(out, n->items[i], indent, true);
+            /* `-` alone for an empty item */
+            dx_buf_puts(out, is_empty_null(n->items[i]) && !n->items[i]->tag ? "-" : "- ");
+            emit_value(out, n->items[i], indent, true);
         } else {
-            rc |= emit_flow(out, n->keys[i]);
-            rc |= dx_buf_putc(out, ':');
-            rc |= emit_value(out, n->items[i], indent, false);
+            emit_flow(out, n->keys[i]);
+            dx_buf_putc(out, ':');
+            emit_value(out, n->items[i], indent, false);
         }
     }
-    return rc;
+    return dx_buf_error(out);
 }
 
 static int emit_yaml(const node *root, dx_buf *out)
 {
-    int rc = is_block(root) ? emit_block(out, root, 0) : emit_value(out, root, 0, true);
-    return (rc | dx_buf_putc(out, '\n')) ? DX_ENOMEM : 0;
+    if (is_block(root))
+        emit_block(out, root, 0);
+    else
+        emit_value(out, root, 0, true);
+    dx_buf_putc(out, '\n');
+    return dx_buf_error(out);
 }
 
 int dx_fm_get_yaml(const dx_fm *fm, const char *key, dx_buf *out)
@@ -1369,10 +1399,12 @@ int dx_fm_write(const dx_fm *fm, dx_buf *out, dx_error *err)
         dx_buf_release(&yaml);
         return dx_error_set(err, rc, "cannot write frontmatter: %s", dx_strerror(rc));
     }
-    rc |= dx_buf_printf(out, "---%s", nl);
-    rc |= append_eol(out, yaml.data, yaml.len, fm->crlf);
-    rc |= dx_buf_printf(out, "---%s", nl);
-    rc |= append_eol(out, fm->body, fm->body_len, fm->crlf);
+    dx_buf_printf(out, "---%s", nl);
+    append_eol(out, yaml.data, yaml.len, fm->crlf);
+    dx_buf_printf(out, "---%s", nl);
+    append_eol(out, fm->body, fm->body_len, fm->crlf);
     dx_buf_release(&yaml);
-    return rc ? dx_error_set(err, DX_ENOMEM, "out of memory writing a note") : 0;
+    if ((rc = dx_buf_error(out)) != 0)
+        return dx_error_set(err, rc, "cannot write a note: %s", dx_strerror(rc));
+    return 0;
 }

@@ -18,8 +18,11 @@
 /* One line "<id> <path>\n" (no printf: 10k of them per full write). */
 static int put_line(dx_buf *b, const char *id, const char *path)
 {
-    return dx_buf_puts(b, id) || dx_buf_putc(b, ' ') || dx_buf_puts(b, path) ||
-           dx_buf_putc(b, '\n');
+    dx_buf_puts(b, id);
+    dx_buf_putc(b, ' ');
+    dx_buf_puts(b, path);
+    dx_buf_putc(b, '\n');
+    return dx_buf_error(b);
 }
 
 /* The table's path under root, or DX_ENOMEM (with err set). */

@@ -78,15 +78,14 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
     if (rc)
         goto done;
     dx_fm_set_crlf(fm, e.crlf);
-    if (e.title)
-        rc |= dx_fm_set(fm, "title", e.title);
-    int lrc; /* rc gathers the failures of the setters: a link error must not reset it */
+    /* A setter that fails (out of memory) goes to fail; a link error has its own message. */
+    if (e.title && (rc = dx_fm_set(fm, "title", e.title)))
+        goto fail;
     if (e.part_of) {
-        if ((lrc = link_to_entry(ws, path->data, e.part_of, fmt, &link, err))) {
-            rc = lrc;
+        if ((rc = link_to_entry(ws, path->data, e.part_of, fmt, &link, err)))
             goto done;
-        }
-        rc |= dx_fm_set(fm, "part_of", link.data);
+        if ((rc = dx_fm_set(fm, "part_of", link.data)))
+            goto fail;
     }
     if (e.is_index) {
         for (size_t i = 0; i < e.contents.len; i++) {
@@ -102,26 +101,28 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
             if (!live)
                 continue;
             dx_buf_reset(&link);
-            if ((lrc = link_to_entry(ws, path->data, e.contents.items[i], fmt, &link, err))) {
-                rc = lrc;
+            if ((rc = link_to_entry(ws, path->data, e.contents.items[i], fmt, &link, err)))
                 goto done;
-            }
-            rc |= dx_strlist_push(&list, link.data);
+            if ((rc = dx_strlist_push(&list, link.data)))
+                goto fail;
         }
-        rc |= dx_fm_set_list(fm, "contents", &list);
+        if ((rc = dx_fm_set_list(fm, "contents", &list)))
+            goto fail;
         dx_strlist_release(&list);
     }
-    if (e.has_audience)
-        rc |= dx_fm_set_list(fm, "audience", &e.audience);
-    if (e.description)
-        rc |= dx_fm_set(fm, "description", e.description);
+    if (e.has_audience && (rc = dx_fm_set_list(fm, "audience", &e.audience)))
+        goto fail;
+    if (e.description && (rc = dx_fm_set(fm, "description", e.description)))
+        goto fail;
     if (e.attachments.len) {
         for (size_t i = 0; i < e.attachments.len; i++) {
             dx_buf_reset(&link);
-            rc |= dx_link_write(e.attachments.items[i], path->data, NULL, fmt, &link);
-            rc |= dx_strlist_push(&list, link.data);
+            if ((rc = dx_link_write(e.attachments.items[i], path->data, NULL, fmt, &link)) ||
+                (rc = dx_strlist_push(&list, link.data)))
+                goto fail;
         }
-        rc |= dx_fm_set_list(fm, "attachments", &list);
+        if ((rc = dx_fm_set_list(fm, "attachments", &list)))
+            goto fail;
         dx_strlist_release(&list);
     }
     if (e.extra_json) {
@@ -153,29 +154,38 @@ int dx_materialize_entry(y_doc *ws, const char *id, y_doc *body, dx_link_format 
                 json_t *item;
                 json_array_foreach(v, i, item)
                 {
-                    if (json_is_string(item))
-                        rc |= dx_strlist_push(&list, json_string_value(item));
+                    if (!rc && json_is_string(item))
+                        rc = dx_strlist_push(&list, json_string_value(item));
                 }
-                if (list.len == json_array_size(v)) {
-                    rc |= dx_fm_set_list(fm, k, &list);
-                    dx_strlist_release(&list);
-                    continue;
-                }
+                if (!rc && list.len == json_array_size(v))
+                    rc = dx_fm_set_list(fm, k, &list);
+                bool done_list = !rc && list.len == json_array_size(v);
                 dx_strlist_release(&list);
+                if (rc) {
+                    json_decref(o);
+                    goto fail;
+                }
+                if (done_list)
+                    continue;
             }
             char *vs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
             if (!vs || dx_fm_set_json(fm, k, vs, err) != 0)
-                rc = rc ? rc : DX_ENOMEM;
+                rc = DX_ENOMEM;
             free(vs);
+            if (rc) {
+                json_decref(o);
+                goto fail;
+            }
         }
         json_decref(o);
     }
-    if (body && (rc |= dx_body_get(body, &text, err)) == 0)
-        rc = dx_fm_set_body(fm, dx_buf_cstr(&text), text.len);
-    if (!rc)
-        rc = dx_fm_write(fm, bytes, err);
-    else
-        dx_error_set(err, rc < 0 ? rc : DX_ENOMEM, "cannot render entry %s", id);
+    if (body && ((rc = dx_body_get(body, &text, err)) ||
+                 (rc = dx_fm_set_body(fm, dx_buf_cstr(&text), text.len))))
+        goto fail;
+    rc = dx_fm_write(fm, bytes, err);
+    goto done;
+fail:
+    dx_error_set(err, rc, "cannot render entry %s: %s", id, dx_strerror(rc));
 done:
     dx_fm_free(fm);
     dx_entry_release(&e);
@@ -274,8 +284,8 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     size_t dl = 0;
     /* The file must sit in its parent's directory or below: its path is derived from the
      * parent's. */
-    if (po && link_target_id(&x, path, po, tid) == 0 && dx_wsdoc_path(ws, tid, &pp, NULL) == 0) {
-        dx_path_dirname(pp.data, &dir);
+    if (po && link_target_id(&x, path, po, tid) == 0 && dx_wsdoc_path(ws, tid, &pp, NULL) == 0 &&
+        (rc = dx_path_dirname(pp.data, &dir)) == 0) {
         dl = dir.len;
         if (!dl || (strncmp(path, dir.data, dl) == 0 && path[dl] == '/'))
             e.part_of = strdup(tid);
@@ -285,8 +295,8 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     dx_strlist_release(&e.contents);
     e.is_index = dx_fm_has(fm, "contents");
     raw_contents = e.is_index && !dx_fm_is_string_list(fm, "contents");
-    if (!raw_contents)
-        dx_fm_get_list(fm, "contents", &links);
+    if (!rc && !raw_contents)
+        rc = dx_fm_get_list(fm, "contents", &links);
     for (size_t i = 0; !rc && !raw_contents && i < links.len; i++) {
         if (link_target_id(&x, path, links.items[i], tid) != 0)
             raw_contents = true;
@@ -301,13 +311,13 @@ int dx_ingest_entry_with(y_doc *ws, char id[DX_UUID_LEN + 1], const char *path, 
     dx_strlist_release(&e.audience);
     raw_audience = dx_fm_has(fm, "audience") && !dx_fm_is_string_list(fm, "audience");
     e.has_audience = dx_fm_has(fm, "audience") && !raw_audience;
-    if (e.has_audience)
-        dx_fm_get_list(fm, "audience", &e.audience);
+    if (!rc && e.has_audience)
+        rc = dx_fm_get_list(fm, "audience", &e.audience);
     dx_strlist_release(&e.attachments);
     /* The schema has no empty attachment list (absent means none). */
     raw_attachments = dx_fm_has(fm, "attachments") && !dx_fm_is_string_list(fm, "attachments");
-    if (!raw_attachments)
-        dx_fm_get_list(fm, "attachments", &links);
+    if (!rc && !raw_attachments)
+        rc = dx_fm_get_list(fm, "attachments", &links);
     raw_attachments |= dx_fm_has(fm, "attachments") && !links.len;
     for (size_t i = 0; !rc && !raw_attachments && i < links.len; i++) {
         dx_buf_reset(&p);

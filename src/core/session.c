@@ -358,12 +358,13 @@ static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recor
     dx_ignore *ig = NULL;
     /* A command does not make an ignored file an entry (the scan never offers one). */
     if (!rc && !disk_recorded)
-        rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err);
+        rc = dx_ignore_open_workspace(s->ws, &ig, err);
     for (size_t i = 0; !rc && ig && i < n; i++)
         if (dx_path_is_markdown(files[i].path) && dx_ignore_path(ig, files[i].path))
             rc = dx_error_set(err, DX_EPATH,
-                              "'%s' is ignored by git (.gitignore or .git/info/exclude), and "
-                              "diaryx takes in no ignored file; remove the rule or choose "
+                              "'%s' is ignored by git (.gitignore or .git/info/exclude) or "
+                              "excluded by an `exclude` glob (root index, .diaryx/config.toml), "
+                              "and diaryx takes in no such file; remove the rule or choose "
                               "another path",
                               files[i].path);
     dx_ignore_free(ig);
@@ -1091,8 +1092,7 @@ static int sync_disk(dx_session *s, dx_error *err)
             continue;
         /* Not taken in when git ignores it (unless it is an entry already: git, too, keeps
          * tracking what it tracks). The rules are read only when a new file shows up. */
-        if (!path_id(s, path) &&
-            (ig || !(rc = dx_ignore_open(dx_workspace_root(s->ws), &ig, err))) &&
+        if (!path_id(s, path) && (ig || !(rc = dx_ignore_open_workspace(s->ws, &ig, err))) &&
             dx_ignore_path(ig, path))
             continue;
         if (rc)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diaryx/fs.h"
+#include "diaryx/ignore.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
 
@@ -264,6 +265,8 @@ int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err)
     dx_strlist files = DX_STRLIST_INIT;
     if (!rc)
         rc = dx_workspace_list_files(ws, false, &files, err);
+    if (!rc) /* files git ignores or `exclude` globs leave out are no orphans */
+        rc = dx_ignore_filter_workspace(ws, &files, err);
     for (size_t i = 0; !rc && i < files.len; i++)
         rc = check_unreached(&w, &memo, files.items[i]);
     /* Links are never followed, so what they point to is no part of the workspace. */

@@ -1,9 +1,9 @@
 /* git_blobs.c - every file of a revision with its blob id, in one tree walk. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diaryx/hash.h"
 #include "git_internal.h"
 
 typedef struct walk {
@@ -47,26 +47,7 @@ int dx_git_blobs(dx_git *g, const char *rev, dx_strmap *out, dx_error *err)
 
 int dx_git_blob_hex(const void *data, size_t len, char out[DX_GIT_OID_HEX])
 {
-    /* OpenSSL rather than git_odb_hash: a session hashes every file it records and must not
-     * pay libgit2's start-up (which parses the CA bundle) for it. */
-    char hdr[32];
-    int hl = snprintf(hdr, sizeof hdr, "blob %zu", len);
-    unsigned char sum[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha1(), NULL) &&
-             EVP_DigestUpdate(md, hdr, (size_t)hl + 1) && EVP_DigestUpdate(md, data, len) &&
-             EVP_DigestFinal_ex(md, sum, &dl) && dl == 20;
-    EVP_MD_CTX_free(md);
-    if (!ok)
-        return DX_ENOMEM;
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < 20; i++) {
-        out[2 * i] = hex[sum[i] >> 4];
-        out[2 * i + 1] = hex[sum[i] & 15];
-    }
-    out[40] = 0;
-    return 0;
+    return dx_hash_blob_hex(NULL, data, len, out);
 }
 
 void dx_git_blobs_release(dx_strmap *m)

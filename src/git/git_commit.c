@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "diaryx/fs.h"
+#include "diaryx/hash.h"
 #include "diaryx/paths.h"
 #include "git_internal.h"
 
@@ -58,11 +59,12 @@ static int build_message(dx_buf *m, const dx_git_commit_opts *o, int first, cons
 static void rmparents(const char *root, const char *rel)
 {
     dx_buf dir = DX_BUF_INIT;
-    dx_path_dirname(rel, &dir);
-    while (dir.len && dx_fs_rmdir_in(root, dir.data, NULL) == 0) {
-        const char *slash = strrchr(dir.data, '/');
-        dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
-    }
+    /* out of memory: the empty directories stay, as when git cannot remove them */
+    if (dx_path_dirname(rel, &dir) == 0)
+        while (dir.len && dx_fs_rmdir_in(root, dir.data, NULL) == 0) {
+            const char *slash = strrchr(dir.data, '/');
+            dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
+        }
     dx_buf_release(&dir);
 }
 
@@ -75,7 +77,7 @@ static int holds_blob(const char *root, const char *rel, const git_oid *id, dx_b
     dx_buf_reset(cur);
     *same = false;
     int rc = dx_fs_read_in(root, rel, cur, NULL, NULL);
-    if (!rc && git_odb_hash(have, cur->data ? cur->data : "", cur->len, GIT_OBJECT_BLOB) == 0)
+    if (!rc && dx_hash_blob_id(NULL, dx_buf_cstr(cur), cur->len, have->id) == 0)
         *same = git_oid_equal(have, id);
     return rc;
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "diaryx/hash.h"
 
 #include "git_internal.h"
 
@@ -282,13 +282,7 @@ int dx_git_index_patch(const unsigned char *data, const dx_git_index_view *v,
         goto nomem;
     wr32((unsigned char *)out->data + 8, (uint32_t)count);
     unsigned char sum[SUM_LEN];
-    unsigned int dl = 0;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha1(), NULL) &&
-             EVP_DigestUpdate(md, out->data, out->len) && EVP_DigestFinal_ex(md, sum, &dl) &&
-             dl == SUM_LEN;
-    EVP_MD_CTX_free(md);
-    if (!ok)
+    if (dx_sha1(NULL, out->data, out->len, sum) < 0)
         return dx_error_set(err, DX_EIO, "cannot hash the new index (OpenSSL SHA-1 failed)");
     if (dx_buf_append(out, sum, SUM_LEN) < 0)
         goto nomem;

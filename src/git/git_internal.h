@@ -1,4 +1,11 @@
-/* git_internal.h - shared private helpers of the git_*.c files. */
+/* git_internal.h - shared private helpers of the git_*.c files.
+ *
+ * Layering inside src/git, with no circle: git_util.c (errors, path checks, commit lookup, tree
+ * file lists) is at the bottom and calls no other git file, nor does git_index.c (index bytes);
+ * git_mempack.c (packs) uses only git_util.c; git_tree.c builds trees over those two;
+ * git_sync.c (the index) sits on git_index.c; git_commit.c, git_log.c, git_diff.c,
+ * git_blobs.c, git_pack.c and git_repo.c are the public entry points on top and do not call
+ * one another. */
 #ifndef DX_GIT_INTERNAL_H
 #define DX_GIT_INTERNAL_H
 
@@ -6,6 +13,8 @@
 #include <sys/stat.h>
 
 #include "diaryx/git.h"
+
+/* ---- git_util.c ---- */
 
 /* Record a libgit2 failure: "what: git_error_last() text"; returns the mapped DX_E* code. */
 int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
@@ -36,6 +45,14 @@ typedef struct dx_git_tree_list {
 } dx_git_tree_list;
 
 void dx_git_tree_list_release(dx_git_tree_list *l);
+/* Append a file dir+name to l (its path copied into l->names); -1 when out of memory. The
+ * path pointers are set by dx_git_tree_list_fix_paths once l stops growing. */
+int dx_git_tree_list_push(dx_git_tree_list *l, const char *dir, const char *name, const git_oid *id,
+                          uint32_t mode);
+void dx_git_tree_list_fix_paths(dx_git_tree_list *l);
+
+/* The files (blobs) of tree, sorted by path (a walk of the whole tree). */
+int dx_git_tree_files(git_tree *tree, dx_git_tree_list *out, dx_error *err);
 
 struct dx_git {
     git_repository *repo;
@@ -131,9 +148,6 @@ int dx_git_sync_index(dx_git *g, git_tree *new_tree, git_tree *parent_tree,
                       const dx_git_tree_list *parent, const dx_git_change *ch,
                       const struct stat *st, const unsigned char *have_st, size_t nch,
                       dx_error *err);
-
-/* The files (blobs) of tree, sorted by path (a walk of the whole tree). */
-int dx_git_tree_files(git_tree *tree, dx_git_tree_list *out, dx_error *err);
 
 /* Tree of the parent (base, NULL = empty) with files added or replaced and deletes removed
  * (see dx_git_commit_changes); O(changes). ids_computed (dx_git_commit_opts), pack, out_tree,

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <git2/sys/odb_backend.h>
-#include <openssl/evp.h>
 #include <zlib.h>
 
+#include "diaryx/hash.h"
 #include "git_internal.h"
 
 /* Why not libgit2's own mempack + git_mempack_dump: the dump only packs objects reachable
@@ -316,7 +316,7 @@ static void be32(unsigned char *p, uint32_t v)
 /* A file written through stdio whose SHA-1 is computed along the way. */
 typedef struct hashed_file {
     FILE *f;
-    EVP_MD_CTX *md;
+    dx_hash md;
     uint64_t off;
     int bad;
 } hashed_file;
@@ -325,18 +325,18 @@ static void hf_write(hashed_file *h, const void *p, size_t n)
 {
     if (h->bad)
         return;
-    if (fwrite(p, 1, n, h->f) != n || !EVP_DigestUpdate(h->md, p, n))
+    if (fwrite(p, 1, n, h->f) != n || dx_hash_update(&h->md, p, n) < 0)
         h->bad = 1;
     h->off += n;
 }
 
 static int hf_finish(hashed_file *h, unsigned char sum[20])
 {
-    unsigned int dl = 0;
-    if (h->bad || !EVP_DigestFinal_ex(h->md, sum, &dl) || dl != 20)
+    /* the checksum itself is written, not hashed */
+    if (h->bad || dx_hash_final(&h->md, sum) < 0 || fwrite(sum, 1, 20, h->f) != 20)
         return -1;
-    hf_write(h, sum, 20);
-    return h->bad || fflush(h->f) != 0 ? -1 : 0;
+    h->off += 20;
+    return fflush(h->f) != 0 ? -1 : 0;
 }
 
 typedef struct pack_pos {
@@ -537,7 +537,7 @@ static int open_temp(const char *dir, char *path, size_t cap, hashed_file *h)
         return -1;
     }
     setvbuf(h->f, NULL, _IOFBF, 1 << 20);
-    if (!(h->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(h->md, EVP_sha1(), NULL))
+    if (dx_hash_begin(&h->md, DX_HASH_SHA1) < 0)
         return -1;
     return 0;
 }
@@ -548,8 +548,7 @@ static int close_temp(hashed_file *h)
     if (h->f && fclose(h->f) != 0)
         r = -1;
     h->f = NULL;
-    EVP_MD_CTX_free(h->md);
-    h->md = NULL;
+    dx_hash_release(&h->md);
     return r;
 }
 
@@ -587,8 +586,7 @@ int dx_git_mempack_finish(dx_git *g, dx_git_mempack *m, char *out_name, size_t *
                           strerror(errno));
         goto done;
     }
-    for (int i = 0; i < 20; i++)
-        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    dx_hash_hex(sum, 20, hex);
     snprintf(fpack, sizeof fpack, "%s/pack-%s.pack", dir, hex);
     snprintf(fidx, sizeof fidx, "%s/pack-%s.idx", dir, hex);
     /* the .idx last: git and libgit2 only use a pack once its index exists */

@@ -1,7 +1,7 @@
-/* git_repo.c - open or create the workspace repository, errors, paths and revisions. */
+/* git_repo.c - open, create and free the workspace repository, resolve a revision, clear
+ * stale locks. */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -11,79 +11,6 @@
 #include <unistd.h>
 
 #include "git_internal.h"
-
-/* Whether libgit2's error says the repository's stored data is damaged: an object that does
- * not inflate (a damaged pack or loose object), an object the history refers to that is gone
- * (object database errors: ours are written by git_mempack.c, not through libgit2's database),
- * anything libgit2 calls corrupt. */
-static bool is_damage(const git_error *e)
-{
-    return e && e->message &&
-           (e->klass == GIT_ERROR_ZLIB || e->klass == GIT_ERROR_ODB ||
-            strstr(e->message, "corrupt") != NULL);
-}
-
-int dx_git_fail(dx_error *err, int gitcode, const char *fmt, ...)
-{
-    int code;
-    switch (gitcode) {
-    case GIT_ENOTFOUND:
-        code = DX_ENOTFOUND;
-        break;
-    case GIT_EEXISTS:
-        code = DX_EEXIST;
-        break;
-    case GIT_EMODIFIED:
-    case GIT_ELOCKED:
-    case GIT_ECONFLICT:
-        code = DX_ECONFLICT;
-        break;
-    case GIT_EAMBIGUOUS:
-    case GIT_EINVALIDSPEC:
-    case GIT_EINVALID:
-        code = DX_EINVAL;
-        break;
-    default:
-        code = DX_EIO;
-    }
-    const git_error *e = git_error_last();
-    bool damaged = is_damage(e);
-    if (damaged)
-        code = DX_ECORRUPT;
-    if (!err)
-        return code;
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (damaged)
-        return dx_error_set(err, code,
-                            "%s: the git repository is damaged (%s): `git fsck` in the workspace "
-                            "shows what is broken; restore .git from a backup, or move it out of "
-                            "the workspace (mv .git ../damaged.git) and run `diaryx commit` to "
-                            "start a new history from the files",
-                            what, e->message);
-    return dx_error_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
-}
-
-int dx_git_check_path(const char *path, dx_error *err)
-{
-    if (!path || !*path)
-        return dx_error_set(err, DX_EPATH, "empty path in file set");
-    const char *p = path;
-    while (1) {
-        const char *s = strchr(p, '/');
-        size_t len = s ? (size_t)(s - p) : strlen(p);
-        if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.') ||
-            (len == 4 && strncmp(p, ".git", 4) == 0))
-            return dx_error_set(err, DX_EPATH, "path '%s' is not allowed in the history", path);
-        if (!s)
-            break;
-        p = s + 1;
-    }
-    return 0;
-}
 
 /* The repository-local ignore file (.git/info/exclude) gets a line ".diaryx/": the CRDT
  * store is never history, and unlike a .gitignore the rule adds no file of its own to the
@@ -177,99 +104,6 @@ void dx_git_free(dx_git *g)
 int dx_git_is_bare(const dx_git *g)
 {
     return g->bare;
-}
-
-/* The number of commits on HEAD's first-parent chain (what HEAD~N can name) into *n; a
- * libgit2 error code when the chain cannot be walked (its error is kept). */
-static int history_length(dx_git *g, size_t *n)
-{
-    git_revwalk *w = NULL;
-    git_oid id;
-    *n = 0;
-    int gr = git_repository_head_unborn(g->repo) == 1 ? GIT_ITEROVER : 0;
-    if (!gr && !(gr = git_revwalk_new(&w, g->repo)) &&
-        !(gr = git_revwalk_simplify_first_parent(w)) && !(gr = git_revwalk_push_head(w)))
-        while ((gr = git_revwalk_next(&id, w)) == 0)
-            (*n)++;
-    git_revwalk_free(w);
-    return gr == GIT_ITEROVER ? 0 : gr;
-}
-
-/* A revision the user named that names nothing: said in the user's words, with what to name
- * instead (libgit2's own message may be about a config file, "parent 0", a pattern). A damaged
- * repository is said as such. */
-static int revision_error(dx_git *g, const char *rev, int gr, dx_error *err)
-{
-    size_t n = 0;
-    if (is_damage(git_error_last()))
-        return dx_git_fail(err, gr, "cannot read revision '%s'", rev);
-    if (gr == GIT_EAMBIGUOUS)
-        return dx_error_set(err, DX_EINVAL,
-                            "revision '%s' is ambiguous: more than one object id starts with it; "
-                            "give more of the commit id (`diaryx log` shows them)",
-                            rev);
-    if ((gr = history_length(g, &n)) < 0)
-        return dx_git_fail(err, gr, "there is no revision '%s', and the history cannot be read",
-                           rev);
-    if (n == 0)
-        return dx_error_set(err, DX_ENOTFOUND,
-                            "there is no revision '%s': the workspace's history has no commit "
-                            "yet (`diaryx commit` makes one)",
-                            rev);
-    if (n == 1)
-        return dx_error_set(err, DX_ENOTFOUND,
-                            "there is no revision '%s' in the workspace's history: it has one "
-                            "commit, HEAD",
-                            rev);
-    char older[64] = "HEAD~1";
-    if (n > 2)
-        snprintf(older, sizeof older, "HEAD~N with N from 1 to %zu", n - 1);
-    return dx_error_set(err, DX_ENOTFOUND,
-                        "there is no revision '%s' in the workspace's history: name a commit by "
-                        "an id that `diaryx log` shows, HEAD, or %s",
-                        rev, older);
-}
-
-int dx_git_lookup_commit(dx_git *g, const char *rev, git_commit **out, dx_error *err)
-{
-    *out = NULL;
-    if (!rev || strcmp(rev, "HEAD") == 0) {
-        int unborn = git_repository_head_unborn(g->repo);
-        if (unborn == 1)
-            return 0;
-        if (unborn < 0)
-            return dx_git_fail(err, unborn, "cannot read HEAD");
-        rev = "HEAD";
-    }
-    /* A full commit id names the same commit forever: the last one looked up is kept
-     * (reading it again cost ~1.4 ms each time right after a packed first commit). */
-    bool full_id = strlen(rev) == 40 && strspn(rev, "0123456789abcdef") == 40;
-    if (full_id && g->last_commit && !strcmp(g->last_commit_hex, rev))
-        return git_object_dup((git_object **)out, (git_object *)g->last_commit) < 0
-                   ? dx_git_fail(err, -1, "cannot keep commit %s", rev)
-                   : 0;
-    git_object *obj = NULL;
-    int gr = git_revparse_single(&obj, g->repo, rev);
-    if (gr < 0)
-        return revision_error(g, rev, gr, err);
-    git_object *c = NULL;
-    gr = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
-    git_object_t type = git_object_type(obj);
-    git_object_free(obj);
-    if (gr < 0 && is_damage(git_error_last()))
-        return dx_git_fail(err, gr, "cannot read revision '%s'", rev);
-    if (gr < 0)
-        return dx_error_set(err, DX_EINVAL,
-                            "revision '%s' names a %s, not a commit: name a commit, e.g. by an id "
-                            "that `diaryx log` shows",
-                            rev, git_object_type2string(type));
-    *out = (git_commit *)c;
-    if (full_id && git_object_dup((git_object **)&obj, c) == 0) {
-        git_commit_free(g->last_commit);
-        g->last_commit = (git_commit *)obj;
-        memcpy(g->last_commit_hex, rev, 41);
-    }
-    return 0;
 }
 
 int dx_git_resolve(dx_git *g, const char *rev, char out_id[DX_GIT_OID_HEX], dx_error *err)

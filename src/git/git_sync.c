@@ -7,9 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "diaryx/fs.h"
+#include "diaryx/hash.h"
 #include "git_internal.h"
 
 #define MEMO_FILE "diaryx-index"
@@ -183,27 +182,23 @@ static int cmp_edit(const void *a, const void *b)
  * index). Looser than git's own stat comparison (seconds and size only), so that whatever git
  * would call unchanged is looked at; costs a read and a hash of the few such files. */
 static int racy_changed(dx_git *g, const unsigned char *data, const dx_git_index_entry *e,
-                        EVP_MD_CTX *md)
+                        dx_hash *md)
 {
     dx_buf rel = DX_BUF_INIT, bytes = DX_BUF_INIT;
     struct stat st;
     int changed = 1;
-    dx_buf_append(&rel, e->path, e->path_len);
-    /* Through dx_fs_*_in: a link in the work tree is never followed. */
-    if (dx_fs_stat_in(g->root, dx_buf_cstr(&rel), &st, NULL) != 0 || !S_ISREG(st.st_mode) ||
-        (uint32_t)st.st_size != e->size || (uint32_t)st.st_mtim.tv_sec != e->mtime_sec) {
+    /* Through dx_fs_*_in: a link in the work tree is never followed. Out of memory: changed
+     * (smudged), which only makes git compare the file's content itself. */
+    if (dx_buf_append(&rel, e->path, e->path_len) < 0) {
+        changed = 1;
+    } else if (dx_fs_stat_in(g->root, dx_buf_cstr(&rel), &st, NULL) != 0 || !S_ISREG(st.st_mode) ||
+               (uint32_t)st.st_size != e->size || (uint32_t)st.st_mtim.tv_sec != e->mtime_sec) {
         changed = 0; /* git sees the difference itself */
     } else if (dx_fs_read_in(g->root, dx_buf_cstr(&rel), &bytes, NULL, NULL) == 0 &&
                bytes.len == e->size) {
-        char hdr[32];
-        int hl = snprintf(hdr, sizeof hdr, "blob %u", (unsigned)e->size) + 1;
-        unsigned char sum[20];
-        unsigned int dl = 0;
-        changed =
-            !(EVP_DigestInit_ex(md, EVP_sha1(), NULL) && EVP_DigestUpdate(md, hdr, (size_t)hl) &&
-              EVP_DigestUpdate(md, dx_buf_cstr(&bytes), bytes.len) &&
-              EVP_DigestFinal_ex(md, sum, &dl) && dl == 20 &&
-              memcmp(sum, data + e->off + 40, 20) == 0);
+        unsigned char sum[DX_SHA1_LEN];
+        changed = dx_hash_blob_id(md, dx_buf_cstr(&bytes), bytes.len, sum) < 0 ||
+                  memcmp(sum, data + e->off + 40, sizeof sum) != 0;
     }
     dx_buf_release(&rel);
     dx_buf_release(&bytes);
@@ -240,7 +235,7 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     dx_git_index_view v = {0};
     dx_git_index_edit *ed = NULL;
     dx_buf out = DX_BUF_INIT;
-    EVP_MD_CTX *md = NULL;
+    dx_hash md = DX_HASH_INIT; /* one OpenSSL context for the racy entries */
     struct stat ist;
     size_t ne = 0;
 
@@ -305,8 +300,7 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
     /* the edits, sorted by path */
     ed = calloc(2 * nch + 1, sizeof *ed);
     smudge = calloc(v.n ? v.n : 1, 1);
-    md = EVP_MD_CTX_new();
-    if (!ed || !smudge || !md) {
+    if (!ed || !smudge) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory updating the index");
         goto done;
     }
@@ -336,7 +330,7 @@ static int patch_index(dx_git *g, const git_oid *parent_tree, const git_oid *new
      * checked as git does when it writes an index */
     for (size_t i = 0; i < v.n; i++)
         if (v.v[i].mtime_sec >= (uint32_t)ist.st_mtim.tv_sec && v.v[i].size != 0)
-            smudge[i] = (unsigned char)racy_changed(g, bytes, &v.v[i], md);
+            smudge[i] = (unsigned char)racy_changed(g, bytes, &v.v[i], &md);
     out = g->index_spare; /* its memory is reused */
     memset(&g->index_spare, 0, sizeof g->index_spare);
     if ((rc = dx_git_index_patch(bytes, &v, ed, ne, smudge, dg, &out, err)) < 0)
@@ -371,7 +365,7 @@ done:
     free(ed);
     dx_git_index_view_release(&v);
     dx_buf_release(&out);
-    EVP_MD_CTX_free(md);
+    dx_hash_release(&md);
     return rc;
 }
 

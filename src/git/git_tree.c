@@ -2,99 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <stdio.h>
 
+#include "diaryx/hash.h"
 #include "git_internal.h"
-
-/* The blob id of data: SHA-1 of "blob LEN\0" + data. OpenSSL's SHA-1 is several times faster
- * than libgit2's collision-detecting one, and unchanged files must only be hashed. */
-static int blob_id(EVP_MD_CTX *ctx, git_oid *out, const void *data, size_t len)
-{
-    char hdr[32];
-    int hl = snprintf(hdr, sizeof hdr, "blob %zu", len) + 1;
-    unsigned int dl = 0;
-    if (!EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) || !EVP_DigestUpdate(ctx, hdr, (size_t)hl) ||
-        !EVP_DigestUpdate(ctx, data, len) || !EVP_DigestFinal_ex(ctx, out->id, &dl) || dl != 20)
-        return -1;
-    return 0;
-}
-
-/* Append a file to l (its path copied into l->names; l->v[].path is set by list_fix_paths). */
-static int list_push(dx_git_tree_list *l, const char *dir, const char *name, const git_oid *id,
-                     uint32_t mode)
-{
-    size_t dl = strlen(dir), nl = strlen(name);
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        dx_git_tree_file *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (l->names_len + dl + nl + 1 > l->names_cap) {
-        size_t cap = l->names_cap ? l->names_cap * 2 : 16384;
-        while (cap < l->names_len + dl + nl + 1)
-            cap *= 2;
-        char *names = realloc(l->names, cap);
-        if (!names)
-            return -1;
-        l->names = names;
-        l->names_cap = cap;
-    }
-    dx_git_tree_file *f = &l->v[l->n++];
-    f->name_off = l->names_len;
-    memcpy(l->names + l->names_len, dir, dl);
-    memcpy(l->names + l->names_len + dl, name, nl + 1);
-    l->names_len += dl + nl + 1;
-    f->path = NULL;
-    f->id = *id;
-    f->mode = mode;
-    f->used = 0;
-    return 0;
-}
-
-static void list_fix_paths(dx_git_tree_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        l->v[i].path = l->names + l->v[i].name_off;
-}
-
-static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
-{
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-        return 0;
-    return list_push(payload, root, git_tree_entry_name(e), git_tree_entry_id(e),
-                     (uint32_t)git_tree_entry_filemode(e));
-}
-
-void dx_git_tree_list_release(dx_git_tree_list *l)
-{
-    if (!l)
-        return;
-    free(l->v);
-    free(l->names);
-    memset(l, 0, sizeof *l);
-}
-
-static int cmp_head(const void *a, const void *b)
-{
-    return strcmp(((const dx_git_tree_file *)a)->path, ((const dx_git_tree_file *)b)->path);
-}
-
-int dx_git_tree_files(git_tree *tree, dx_git_tree_list *out, dx_error *err)
-{
-    memset(out, 0, sizeof *out);
-    int gr = git_tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, out);
-    if (gr < 0) {
-        dx_git_tree_list_release(out);
-        return dx_git_fail(err, gr, "cannot list the files of the base tree");
-    }
-    list_fix_paths(out);
-    qsort(out->v, out->n, sizeof *out->v, cmp_head);
-    return 0;
-}
 
 static int cmp_file(const void *a, const void *b)
 {
@@ -107,7 +18,7 @@ static int cmp_change(const void *a, const void *b)
 }
 
 /* The id of f: the caller's (f->id) or the hash of its bytes. */
-static int file_id(EVP_MD_CTX *md, const dx_git_file *f, git_oid *out, dx_error *err)
+static int file_id(dx_hash *md, const dx_git_file *f, git_oid *out, dx_error *err)
 {
     if (f->id) {
         if (strlen(f->id) != 40 || git_oid_fromstr(out, f->id) < 0)
@@ -117,7 +28,7 @@ static int file_id(EVP_MD_CTX *md, const dx_git_file *f, git_oid *out, dx_error 
     }
     if (!f->data && f->len)
         return dx_error_set(err, DX_EINVAL, "'%s' has neither bytes nor a blob id", f->path);
-    if (blob_id(md, out, f->data ? f->data : "", f->len) < 0)
+    if (dx_hash_blob_id(md, f->data ? f->data : "", f->len, out->id) < 0)
         return dx_error_set(err, DX_EIO, "cannot hash '%s' (OpenSSL SHA-1 failed)", f->path);
     return 0;
 }
@@ -135,7 +46,7 @@ static int blob_exists(git_odb *odb, const git_oid *id, int must)
 /* Whether the blob of f (id) must be written: 0 = it is in the repository, 1 = write it.
  * A blob given by id without bytes must exist (DX_ENOTFOUND); a blob given by id and bytes
  * that must be written is checked against its bytes (DX_EINVAL). */
-static int blob_needed(EVP_MD_CTX *md, git_odb *odb, const dx_git_file *f, const git_oid *id,
+static int blob_needed(dx_hash *md, git_odb *odb, const dx_git_file *f, const git_oid *id,
                        int ids_computed, dx_error *err)
 {
     if (blob_exists(odb, id, !f->data))
@@ -231,7 +142,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     git_treebuilder *tb = NULL;
     git_odb *odb = NULL;
     git_repository *wrepo = g->repo; /* where new objects are written */
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    dx_hash md = DX_HASH_INIT;       /* one OpenSSL context for every file */
 
     if (out_changes)
         *out_changes = NULL;
@@ -241,7 +152,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     ids = malloc((n ? n : 1) * sizeof *ids);
     state = calloc(n ? n : 1, 1);
     hit = malloc((n ? n : 1) * sizeof *hit);
-    if (!sorted || !ids || !state || !hit || !md) {
+    if (!sorted || !ids || !state || !hit) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory building a tree of %zu files", n);
         goto done;
     }
@@ -276,7 +187,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
      * both sorted by path: one merge). */
     for (size_t i = 0, j = 0; i < n; i++) {
         const dx_git_file *f = sorted[i];
-        if ((rc = file_id(md, f, &ids[i], err)) < 0)
+        if ((rc = file_id(&md, f, &ids[i], err)) < 0)
             goto done;
         int c = 1;
         while (j < head.n && (c = strcmp(head.v[j].path, f->path)) < 0)
@@ -290,7 +201,7 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
         }
         state[i] = 1;
         nchanged++;
-        int need = blob_needed(md, odb, f, &ids[i], ids_computed, err);
+        int need = blob_needed(&md, odb, f, &ids[i], ids_computed, err);
         if (need < 0) {
             rc = need;
             goto done;
@@ -389,12 +300,13 @@ int dx_git_build_tree(dx_git *g, git_tree *base, const dx_git_file *files, size_
     next.cap = n ? n : 1;
     if ((next.v = malloc(next.cap * sizeof *next.v))) {
         for (size_t i = 0; i < n; i++)
-            if (list_push(&next, "", sorted[i]->path, &ids[i],
-                          state[i] || !hit[i] ? (uint32_t)GIT_FILEMODE_BLOB : hit[i]->mode) < 0)
+            if (dx_git_tree_list_push(&next, "", sorted[i]->path, &ids[i],
+                                      state[i] || !hit[i] ? (uint32_t)GIT_FILEMODE_BLOB
+                                                          : hit[i]->mode) < 0)
                 break;
     }
     if (next.v && next.n == n) {
-        list_fix_paths(&next);
+        dx_git_tree_list_fix_paths(&next);
         dx_git_tree_list_release(&g->files);
         g->files = next;
         g->files_tree = *out_tree;
@@ -419,7 +331,7 @@ done:
     free(state);
     free(ups);
     git_odb_free(odb);
-    EVP_MD_CTX_free(md);
+    dx_hash_release(&md);
     return rc;
 }
 
@@ -502,7 +414,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     git_treebuilder *tb = NULL;
     git_odb *odb = NULL;
     git_repository *wrepo = g->repo;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    dx_hash md = DX_HASH_INIT; /* one OpenSSL context for every file */
 
     *out_changes = NULL;
     *out_nchanges = 0;
@@ -513,7 +425,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     new_blob = calloc(n ? n : 1, 1);
     ch = calloc(n + nd + 1, sizeof *ch);
     ups = malloc((n + nd + 1) * sizeof *ups);
-    if (!sorted || !dels || !ids || !state || !new_blob || !ch || !ups || !md) {
+    if (!sorted || !dels || !ids || !state || !new_blob || !ch || !ups) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory committing %zu changes", n + nd);
         goto done;
     }
@@ -555,7 +467,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
     for (size_t i = 0; i < n; i++) {
         const dx_git_file *f = sorted[i];
         git_tree_entry *e = NULL;
-        if ((rc = file_id(md, f, &ids[i], err)) < 0 || (rc = entry_at(base, f->path, &e, err)) < 0)
+        if ((rc = file_id(&md, f, &ids[i], err)) < 0 || (rc = entry_at(base, f->path, &e, err)) < 0)
             goto done;
         git_object_t t = e ? git_tree_entry_type(e) : GIT_OBJECT_INVALID;
         int same = e && t == GIT_OBJECT_BLOB && git_oid_equal(git_tree_entry_id(e), &ids[i]);
@@ -572,7 +484,7 @@ int dx_git_build_tree_delta(dx_git *g, git_tree *base, const dx_git_file *files,
         rc = 0;
         state[i] = e ? 'M' : 'A';
         nchanged++;
-        int need = blob_needed(md, odb, f, &ids[i], ids_computed, err);
+        int need = blob_needed(&md, odb, f, &ids[i], ids_computed, err);
         if (need < 0) {
             rc = need;
             goto done;
@@ -682,6 +594,6 @@ done:
     free(new_blob);
     free(ups);
     git_odb_free(odb);
-    EVP_MD_CTX_free(md);
+    dx_hash_release(&md);
     return rc;
 }

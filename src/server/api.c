@@ -142,34 +142,132 @@ static void workspace_one(const srv_api *api, const srv_request *req, const char
     }
 }
 
-/* The git history of an owned workspace: a feature of the sync plan. */
-static void workspace_action(const srv_api *api, const srv_request *req, const char *wid,
-                             const char *action, srv_response *out)
+/* The value of key in a query string, percent-decoded into out (false: absent or too long). */
+static bool query_get(const char *q, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    for (const char *p = q; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            size_t o = 0;
+            for (size_t i = kl + 1; i < len; i++) {
+                unsigned v;
+                char c = p[i];
+                if (c == '%' && i + 2 < len + 1 && sscanf(p + i + 1, "%2x", &v) == 1) {
+                    c = (char)v;
+                    i += 2;
+                } else if (c == '+') {
+                    c = ' ';
+                }
+                if (o + 1 >= cap || c == 0)
+                    return false;
+                out[o++] = c;
+            }
+            out[o] = 0;
+            return true;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return false;
+}
+
+static void history(const srv_api *api, const srv_request *req, const char *wid, const char *rest,
+                    srv_response *out)
 {
     dx_error err = DX_ERROR_INIT;
-    bool commit = !strcmp(action, "commit"), history = !strcmp(action, "history");
-    if (!commit && !history) {
-        reply_error(out, 404, "no such endpoint");
+    char path[1024];
+    bool has_path = req->query && query_get(req->query, "path", path, sizeof path);
+    if (strcmp(req->method, "GET") != 0) {
+        reply_error(out, 405, "use GET on history");
         return;
     }
-    if (!srv_workspace_plan_sync(api->acc, wid)) {
-        reply_error(out, 402,
-                    "version history is part of the sync plan; this account is on "
-                    "the free plan");
-        return;
-    }
-    if (history) {
-        if (strcmp(req->method, "GET") != 0) {
-            reply_error(out, 405, "use GET on history");
+    json_t *v;
+    if (!*rest) {
+        v = srv_history_json(api->hub, wid, 0, &err);
+    } else {
+        /* {commit}/diff */
+        char rev[64];
+        const char *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : 0;
+        if (!slash || strcmp(slash, "/diff") != 0 || n == 0 || n >= sizeof rev) {
+            reply_error(out, 404, "no such endpoint (history/{commit}/diff)");
             return;
         }
-        json_t *arr = srv_history_json(api->hub, wid, 0, &err);
-        if (arr)
-            reply_json(out, 200, arr);
-        else
-            reply_error(out, 500, err.msg);
+        memcpy(rev, rest, n);
+        rev[n] = 0;
+        v = srv_diff_json(api->hub, wid, rev, has_path ? path : NULL, &err);
+    }
+    if (v)
+        reply_json(out, 200, v);
+    else
+        reply_error(out, status_of(err.code), err.msg);
+}
+
+static void file_at(const srv_api *api, const srv_request *req, const char *wid, const char *path,
+                    srv_response *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    char rev[64];
+    dx_buf bytes = DX_BUF_INIT;
+    bool has_rev = req->query && query_get(req->query, "rev", rev, sizeof rev);
+    if (strcmp(req->method, "GET") != 0) {
+        reply_error(out, 405, "use GET on files");
         return;
     }
+    int rc = srv_file_at(api->hub, wid, has_rev ? rev : NULL, path, &bytes, &err);
+    if (rc)
+        reply_error(out, status_of(rc), err.msg);
+    else
+        reply_json(out, 200,
+                   json_pack("{s:s, s:s, s:s%}", "path", path, "rev", has_rev ? rev : "HEAD",
+                             "content", dx_buf_cstr(&bytes), bytes.len));
+    dx_buf_release(&bytes);
+}
+
+static void restore(const srv_api *api, const srv_request *req, const char *wid, srv_response *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    json_error_t je;
+    if (strcmp(req->method, "POST") != 0) {
+        reply_error(out, 405, "use POST on restore");
+        return;
+    }
+    json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, &je) : NULL;
+    json_t *c = body ? json_object_get(body, "commit_id") : NULL;
+    json_t *p = body ? json_object_get(body, "path") : NULL;
+    if (!json_is_string(c) || (p && !json_is_string(p))) {
+        reply_error(out, 400, "send {\"commit_id\": \"...\"} and optionally \"path\"");
+        json_decref(body);
+        return;
+    }
+    if (srv_hub_clients(api->hub, wid) > 1) {
+        reply_error(out, 409,
+                    "more than one client is connected to this workspace; a restore "
+                    "waits until only one is");
+        json_decref(body);
+        return;
+    }
+    dx_restore_stats st = {0};
+    dx_commit_result r = {0};
+    int rc = srv_restore(api->hub, wid, json_string_value(c), p ? json_string_value(p) : NULL, &st,
+                         &r, &err);
+    if (rc)
+        reply_error(out, rc == DX_EVALIDATE ? 409 : status_of(rc), err.msg);
+    else
+        reply_json(out, 200,
+                   json_pack("{s:s?, s:I, s:I, s:I}", "commit_id", r.committed ? r.id : NULL,
+                             "restored", (json_int_t)st.restored, "created", (json_int_t)st.created,
+                             "deleted", (json_int_t)st.deleted));
+    if (!rc && r.committed)
+        srv_hub_committed(api->hub, wid, INT64_MAX);
+    dx_commit_result_release(&r);
+    json_decref(body);
+}
+
+static void commit(const srv_api *api, const srv_request *req, const char *wid, srv_response *out)
+{
+    dx_error err = DX_ERROR_INIT;
     if (strcmp(req->method, "POST") != 0) {
         reply_error(out, 405, "use POST on commit");
         return;
@@ -204,6 +302,33 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
         srv_hub_committed(api->hub, wid, INT64_MAX);
     dx_commit_result_release(&r);
     json_decref(body);
+}
+
+/* The git history of an owned workspace: a feature of the sync plan. */
+static void workspace_action(const srv_api *api, const srv_request *req, const char *wid,
+                             const char *action, srv_response *out)
+{
+    bool is_history = !strcmp(action, "history") || !strncmp(action, "history/", 8);
+    bool is_files = !strncmp(action, "files/", 6) && action[6];
+    bool is_commit = !strcmp(action, "commit"), is_restore = !strcmp(action, "restore");
+    if (!is_history && !is_files && !is_commit && !is_restore) {
+        reply_error(out, 404, "no such endpoint");
+        return;
+    }
+    if (!srv_workspace_plan_sync(api->acc, wid)) {
+        reply_error(out, 402,
+                    "version history is part of the sync plan; this account is on "
+                    "the free plan");
+        return;
+    }
+    if (is_history)
+        history(api, req, wid, action[7] ? action + 8 : "", out);
+    else if (is_files)
+        file_at(api, req, wid, action + 6, out);
+    else if (is_commit)
+        commit(api, req, wid, out);
+    else
+        restore(api, req, wid, out);
 }
 
 static void workspaces(const srv_api *api, const srv_request *req, srv_response *out)

@@ -12,6 +12,12 @@
  *   GET    /api/workspaces/{id}/history         commits, newest first (sync plan; else 402)
  *   POST   /api/workspaces/{id}/commit {message?}   {commit_id, committed, files_changed}; 409
  *                                       with the reasons when the sanity checks fail
+ *   GET    /api/workspaces/{id}/history/{commit}/diff?path=   {commit, files:[{path, status,
+ *                                       patch}]}
+ *   GET    /api/workspaces/{id}/files/{path}?rev=   {path, rev, content} (rev: HEAD)
+ *   POST   /api/workspaces/{id}/restore {commit_id, path?}   the restore as CRDT edits every
+ *                                       connected client receives, then committed; 409 while
+ *                                       more than one client is connected
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
  * one); another user's workspace is 404, exactly as one that does not exist. */
 #ifndef DX_SERVER_API_H
@@ -28,6 +34,7 @@
 typedef struct srv_request {
     const char *method;        /* "GET", "POST", "PATCH", "DELETE", ... */
     const char *path;          /* without the query */
+    const char *query;         /* "a=b&c=d" (percent-encoded), or NULL */
     const char *authorization; /* the header's value, or NULL */
     const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
     size_t body_len;

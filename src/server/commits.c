@@ -138,3 +138,92 @@ json_t *srv_history_json(srv_hub *h, const char *wid, size_t max, dx_error *err)
     }
     return c.arr;
 }
+
+typedef struct restore_ctx {
+    dx_git *g;
+    const char *rev, *path;
+    dx_restore_stats *stats;
+} restore_ctx;
+
+static int restore_into(dx_docset *ds, void *ud, dx_error *err)
+{
+    restore_ctx *c = ud;
+    dx_history_docs hd;
+    dx_history_docs_of_docset(ds, DX_LINK_MARKDOWN_ROOT, &hd);
+    hd.device = "server";
+    if (!hd.docs.workspace)
+        return dx_error_set(err, DX_ECORRUPT, "the workspace document cannot be loaded");
+    return dx_history_restore(&hd, c->g, c->rev, c->path, NULL, c->stats, NULL, err);
+}
+
+int srv_restore(srv_hub *h, const char *wid, const char *rev, const char *path,
+                dx_restore_stats *stats, dx_commit_result *r, dx_error *err)
+{
+    dx_git *g = NULL;
+    char id[DX_GIT_OID_HEX], msg[256];
+    int rc = open_repo(h, wid, &g, err);
+    if (!rc)
+        rc = dx_git_resolve(g, rev, id, err);
+    if (!rc) {
+        restore_ctx c = {g, id, path, stats};
+        rc = srv_hub_edit(h, wid, restore_into, &c, err);
+    }
+    dx_git_free(g);
+    if (!rc) {
+        snprintf(msg, sizeof msg, "Restore %s to %.7s", path ? path : "the workspace", id);
+        rc = srv_commit(h, wid, msg, false, r, err);
+    }
+    return rc;
+}
+
+json_t *srv_diff_json(srv_hub *h, const char *wid, const char *rev, const char *path, dx_error *err)
+{
+    dx_git *g = NULL;
+    dx_git_diff_entry *e = NULL;
+    size_t n = 0;
+    char id[DX_GIT_OID_HEX], parent[DX_GIT_OID_HEX + 2];
+    json_t *files = NULL;
+    int rc = open_repo(h, wid, &g, err);
+    if (!rc)
+        rc = dx_git_resolve(g, rev, id, err);
+    if (!rc) {
+        /* Against its parent; the first commit against the empty tree. */
+        dx_error perr = DX_ERROR_INIT;
+        char pid[DX_GIT_OID_HEX];
+        snprintf(parent, sizeof parent, "%s~1", id);
+        const char *from = dx_git_resolve(g, parent, pid, &perr) == 0
+                               ? pid
+                               : "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        rc = dx_git_diff_entries(g, from, id, NULL, 0, &e, &n, err);
+    }
+    if (!rc && !(files = json_array()))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (path && strcmp(path, e[i].path) != 0)
+            continue;
+        char st[2] = {e[i].status, 0};
+        json_t *o = json_pack("{s:s, s:s, s:s}", "path", e[i].path, "status", st, "patch",
+                              e[i].patch ? e[i].patch : "");
+        if (!o || json_array_append_new(files, o))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    json_t *out = rc ? NULL : json_pack("{s:s, s:o}", "commit", id, "files", files);
+    if (rc || !out)
+        json_decref(files);
+    if (!rc && !out)
+        dx_error_set(err, DX_ENOMEM, "out of memory");
+    dx_git_diff_entries_free(e, n);
+    dx_git_free(g);
+    return out;
+}
+
+int srv_file_at(srv_hub *h, const char *wid, const char *rev, const char *path, dx_buf *out,
+                dx_error *err)
+{
+    dx_git *g = NULL;
+    int rc = open_repo(h, wid, &g, err);
+    if (!rc)
+        rc = dx_git_read_file(g, rev ? rev : "HEAD", path, out, err);
+    dx_git_free(g);
+    return rc;
+}

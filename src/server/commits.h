@@ -30,4 +30,19 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t qui
  * {id, short_id, message, timestamp, author} (new reference), or NULL with err set. */
 struct json_t *srv_history_json(srv_hub *h, const char *wid, size_t max, dx_error *err);
 
+/* Restore workspace wid (path NULL) or one file to revision rev as CRDT edits that every
+ * connected client receives (srv_hub_edit, dx_history_restore), then commit the result
+ * ("Restore ... to <rev>") into r. */
+int srv_restore(srv_hub *h, const char *wid, const char *rev, const char *path,
+                dx_restore_stats *stats, dx_commit_result *r, dx_error *err);
+
+/* The changes commit rev made (against its parent; the first commit against nothing), as
+ * {commit, files: [{path, status, patch}]} (only path's when path is not NULL), or NULL. */
+struct json_t *srv_diff_json(srv_hub *h, const char *wid, const char *rev, const char *path,
+                             dx_error *err);
+
+/* The bytes of path at rev (NULL: HEAD), appended to out; DX_ENOTFOUND when it has none. */
+int srv_file_at(srv_hub *h, const char *wid, const char *rev, const char *path, dx_buf *out,
+                dx_error *err);
+
 #endif

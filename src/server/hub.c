@@ -165,12 +165,12 @@ static int doc_attach(srv_hub *h, sub *s, const char *wid, const char *local, dx
     return 0;
 }
 
-/* Frames for every other subscriber of s's document, each addressed as it subscribed. */
+/* Frames for every subscriber of document d but s (NULL: all of them), each addressed as it
+ * subscribed. */
 typedef int (*frame_fn)(dx_buf *out, const sub *to, const void *arg);
 
-static void relay(sub *s, frame_fn fn, const void *arg)
+static void relay(sub *s, hub_doc *d, frame_fn fn, const void *arg)
 {
-    hub_doc *d = s->doc;
     dx_buf b = DX_BUF_INIT;
     for (size_t i = 0; d && i < d->n; i++) {
         sub *o = d->subs[i];
@@ -212,7 +212,7 @@ static void doc_detach(srv_hub *h, sub *s)
             s->clocks[i]++;
         if (!dx_hp_awareness_gone(&gone, s->clients, s->clocks, s->n_clients)) {
             bytes u = {(const uint8_t *)gone.data, gone.len};
-            relay(s, put_awareness, &u);
+            relay(s, s->doc, put_awareness, &u);
         }
         dx_buf_release(&gone);
     }
@@ -380,7 +380,7 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
     }
     dx_buf_release(&ack);
     bytes u = {r->update, r->update_len};
-    relay(s, put_update, &u);
+    relay(s, s->doc, put_update, &u);
     return 0;
 }
 
@@ -412,7 +412,7 @@ static int handle_authed(sub *s, const dx_hp_msg *m)
         if (dx_buf_append(&s->awareness, m->data, m->data_len))
             return conn_fail(c);
         bytes u = {m->data, m->data_len};
-        relay(s, put_awareness, &u);
+        relay(s, s->doc, put_awareness, &u);
         return 0;
     }
     case DX_HP_QUERY_AWARENESS: {
@@ -667,4 +667,110 @@ void srv_hub_retry_later(srv_hub *h, const char *wid, int64_t now_ms)
     srv_dirty *d = dx_strmap_get(&h->dirty, wid);
     if (d)
         d->last_ms = d->first_ms = now_ms; /* counts as an update now */
+}
+
+size_t srv_hub_clients(const srv_hub *h, const char *wid)
+{
+    size_t n = 0;
+    const srv_conn *seen[64];
+    size_t ns = 0;
+    for (size_t i = 0; i < h->docs.cap; i++) {
+        const hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
+        if (!d || strcmp(d->ws->wid, wid) != 0)
+            continue;
+        for (size_t j = 0; j < d->n; j++) {
+            bool dup = false;
+            for (size_t k = 0; k < ns && !dup; k++)
+                dup = seen[k] == d->subs[j]->c;
+            if (!dup) {
+                n++;
+                if (ns < 64)
+                    seen[ns++] = d->subs[j]->c;
+            }
+        }
+    }
+    return n;
+}
+
+/* The loaded documents of ws and their state vectors before an edit. */
+typedef struct before {
+    hub_doc *doc;
+    uint8_t *sv;
+    size_t sv_len;
+} before;
+
+int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error *err)
+{
+    hub_ws *ws = dx_strmap_get(&h->wss, wid);
+    dx_crdt_store *own_store = NULL;
+    dx_docset *ds = ws ? ws->ds : NULL;
+    int rc = 0;
+    if (!ws) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/workspaces/%s.db", h->dir, wid) >= (int)sizeof path)
+            return dx_error_set(err, DX_EPATH, "the data directory path is too long");
+        if ((rc = dx_store_open(path, &own_store, err)) ||
+            (rc = dx_docset_new(own_store, "server", &ds, err))) {
+            dx_store_close(own_store);
+            return rc;
+        }
+    }
+    dx_crdt_store *st = ws ? ws->store : own_store;
+    before *b = NULL;
+    size_t nb = 0;
+    for (size_t i = 0; ws && !rc && i < h->docs.cap; i++) {
+        hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
+        y_doc *yd;
+        if (!d || d->ws != ws)
+            continue;
+        before *nbp = realloc(b, (nb + 1) * sizeof *b);
+        if (!nbp) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
+        b = nbp;
+        b[nb] = (before){d, NULL, 0};
+        if ((rc = dx_docset_doc(ds, d->local, &yd, err)) == 0 &&
+            y_encode_state_vector(yd, &b[nb].sv, &b[nb].sv_len) != Y_OK)
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        nb++;
+    }
+    if (!rc)
+        rc = fn(ds, ud, err);
+    if (!rc && !(rc = dx_store_begin(st, err))) {
+        int64_t last = 0;
+        if (!(rc = dx_docset_flush(ds, NULL, NULL, err)))
+            last = dx_store_last_id(st, NULL);
+        if (!rc && !(rc = dx_store_commit(st, err)))
+            dx_docset_set_seen(ds, last);
+        if (rc)
+            dx_store_rollback(st);
+    }
+    if (!rc)
+        mark_dirty(h, wid);
+    /* What changed goes to every subscriber, as an update would. */
+    for (size_t i = 0; !rc && i < nb; i++) {
+        y_doc *yd;
+        uint8_t *u = NULL;
+        size_t n = 0;
+        if (dx_docset_doc(ds, b[i].doc->local, &yd, NULL) == 0 &&
+            y_encode_state_as_update(yd, b[i].sv, b[i].sv_len, &u, &n) == Y_OK) {
+            bytes up = {u, n};
+            relay(NULL, b[i].doc, put_update, &up);
+        }
+        y_free(u);
+    }
+    if (rc && ws) { /* the documents may be ahead of the store: clients reconnect */
+        for (size_t i = 0; i < nb; i++)
+            for (size_t j = 0; j < b[i].doc->n; j++)
+                conn_close(b[i].doc->subs[j]->c, 1011, "the workspace was changed on the server");
+    }
+    for (size_t i = 0; i < nb; i++)
+        y_free(b[i].sv);
+    free(b);
+    if (!ws) {
+        dx_docset_free(ds);
+        dx_store_close(own_store);
+    }
+    return rc;
 }

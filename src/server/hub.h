@@ -60,6 +60,15 @@ typedef struct srv_dirty {
     int64_t first_ms, last_ms;
 } srv_dirty;
 const dx_strmap *srv_hub_dirty(const srv_hub *h);
+/* How many connections are subscribed to documents of workspace wid. */
+size_t srv_hub_clients(const srv_hub *h, const char *wid);
+/* Edit workspace wid's documents on the server's side (a restore): fn edits ds (the loaded
+ * docset, or one opened for the call), then its updates are stored in one transaction, and
+ * every subscriber of a loaded document receives what changed, as any update. A failure
+ * before the store commit stores nothing; a loaded workspace is then closed for its clients
+ * (their copies are ahead of nothing: they reconnect to the stored state). */
+typedef int (*srv_edit_fn)(dx_docset *ds, void *ud, dx_error *err);
+int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error *err);
 /* An auto-commit of wid failed: try again after another quiescence period. */
 void srv_hub_retry_later(srv_hub *h, const char *wid, int64_t now_ms);
 /* Forget that wid is dirty (it was committed) unless an update came after since_ms. */

@@ -133,6 +133,7 @@ typedef struct pss {
     size_t body_len;
     char method[8]; /* HTTP: the request */
     char path[512];
+    char query[1024];
     char *auth;
     dx_buf req_body;
     bool body_too_big;
@@ -243,7 +244,8 @@ static int http_reply(struct lws *wsi, pss *p, unsigned status, const dx_buf *bo
 /* The request is whole: answer it. */
 static int http_answer(struct lws *wsi, pss *p)
 {
-    srv_request req = {p->method, p->path, p->auth, p->req_body.data, p->req_body.len};
+    srv_request req = {p->method, p->path,          p->query[0] ? p->query : NULL,
+                       p->auth,   p->req_body.data, p->req_body.len};
     srv_response res = {500, DX_BUF_INIT};
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
@@ -281,6 +283,8 @@ static int http_begin(struct lws *wsi, pss *p, const char *uri)
             break;
         }
     snprintf(p->path, sizeof p->path, "%s", uri);
+    if (lws_hdr_copy(wsi, p->query, sizeof p->query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
+        p->query[0] = 0;
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 0 && n < 4096 && (p->auth = malloc((size_t)n + 1)) &&
         lws_hdr_copy(wsi, p->auth, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {

@@ -2,6 +2,7 @@
 #include "diaryx/paths.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -90,17 +91,17 @@ int dx_path_relative(const char *from_dir, const char *path, dx_buf *out)
     }
     if (from_dir[i] == 0 && (path[i] == '/' || (i == 0 && from_dir[0] == 0)))
         common = from_dir[0] ? i + 1 : 0;
-    int rc = 0;
-    /* One `..` per remaining component of from_dir. */
+    /* One `..` per remaining component of from_dir (out is sticky: checked once). */
     const char *rest = from_dir + (common <= strlen(from_dir) ? common : strlen(from_dir));
     while (*rest) {
-        rc |= dx_buf_puts(out, "../");
+        dx_buf_puts(out, "../");
         const char *slash = strchr(rest, '/');
         if (!slash)
             break;
         rest = slash + 1;
     }
-    return rc | dx_buf_puts(out, path + common);
+    dx_buf_puts(out, path + common);
+    return dx_buf_error(out);
 }
 
 int dx_path_under_root(const char *root, const char *fs_path, dx_buf *out, dx_error *err)
@@ -135,4 +136,127 @@ done:
     dx_buf_release(&norm_root);
     dx_buf_release(&norm);
     return rc;
+}
+
+/* ---- globs: an NFA over the pattern's tokens, run with a bit set of live states ---- */
+
+typedef enum { G_LIT, G_ONE, G_STAR, G_DSTAR, G_FORK } glob_tok;
+
+typedef struct glob_prog {
+    unsigned char type[DX_GLOB_MAX + 2];
+    char lit[DX_GLOB_MAX + 2];
+    size_t n; /* tokens; state n accepts */
+} glob_prog;
+
+#define GLOB_WORDS ((DX_GLOB_MAX + 2 + 63) / 64 + 1)
+
+static void glob_push(glob_prog *g, glob_tok t, char c)
+{
+    g->type[g->n] = (unsigned char)t;
+    g->lit[g->n++] = c;
+}
+
+/* Tokens of pattern (leading "./" or "/" and a trailing "/" dropped); false when too long. */
+static bool glob_compile(const char *pat, glob_prog *g)
+{
+    g->n = 0;
+    if (pat[0] == '.' && pat[1] == '/')
+        pat += 2;
+    while (*pat == '/')
+        pat++;
+    size_t len = strlen(pat);
+    while (len && pat[len - 1] == '/')
+        len--;
+    if (len > DX_GLOB_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (pat[i] == '*' && i + 1 < len && pat[i + 1] == '*') {
+            while (i + 1 < len && pat[i + 1] == '*')
+                i++;
+            if (i + 1 < len && pat[i + 1] == '/') {
+                /* "**" + "/": no directory (skip to after the slash) or any run ending in one */
+                glob_push(g, G_FORK, 0);
+                glob_push(g, G_DSTAR, 0);
+                glob_push(g, G_LIT, '/');
+                i++;
+            } else {
+                glob_push(g, G_DSTAR, 0);
+            }
+        } else if (pat[i] == '*') {
+            glob_push(g, G_STAR, 0);
+        } else if (pat[i] == '?') {
+            glob_push(g, G_ONE, 0);
+        } else {
+            glob_push(g, G_LIT, pat[i]);
+        }
+    }
+    return true;
+}
+
+/* Add state j and the states it reaches without reading a character. */
+static void glob_add(const glob_prog *g, uint64_t *set, size_t j)
+{
+    if (set[j / 64] & (UINT64_C(1) << (j % 64)))
+        return;
+    set[j / 64] |= UINT64_C(1) << (j % 64);
+    if (j == g->n)
+        return;
+    if (g->type[j] == G_STAR || g->type[j] == G_DSTAR)
+        glob_add(g, set, j + 1);
+    else if (g->type[j] == G_FORK) {
+        glob_add(g, set, j + 1);
+        glob_add(g, set, j + 3);
+    }
+}
+
+static bool glob_run(const glob_prog *g, const char *s)
+{
+    uint64_t cur[GLOB_WORDS] = {0}, next[GLOB_WORDS];
+    glob_add(g, cur, 0);
+    for (; *s; s++) {
+        memset(next, 0, sizeof next);
+        bool any = false;
+        for (size_t j = 0; j < g->n; j++) {
+            if (!(cur[j / 64] & (UINT64_C(1) << (j % 64))))
+                continue;
+            switch (g->type[j]) {
+            case G_LIT:
+                if (*s == g->lit[j])
+                    glob_add(g, next, j + 1), any = true;
+                break;
+            case G_ONE:
+                if (*s != '/')
+                    glob_add(g, next, j + 1), any = true;
+                break;
+            case G_STAR:
+                if (*s != '/')
+                    glob_add(g, next, j), any = true;
+                break;
+            case G_DSTAR:
+                glob_add(g, next, j), any = true;
+                break;
+            }
+        }
+        if (!any)
+            return false;
+        memcpy(cur, next, sizeof cur);
+    }
+    return (cur[g->n / 64] & (UINT64_C(1) << (g->n % 64))) != 0;
+}
+
+bool dx_path_glob_match(const char *pattern, const char *path)
+{
+    glob_prog g;
+    return glob_compile(pattern, &g) && glob_run(&g, path);
+}
+
+bool dx_path_excluded(char *const *patterns, size_t n, const char *rel)
+{
+    const char *name = dx_path_basename(rel);
+    for (size_t i = 0; i < n; i++) {
+        glob_prog g;
+        if (glob_compile(patterns[i], &g) && (glob_run(&g, rel) || glob_run(&g, name)))
+            return true;
+    }
+    return false;
 }

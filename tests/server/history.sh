@@ -67,6 +67,41 @@ curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $B" -X POST "$H
 contains "and commit too" "$T/code" "402"
 curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $B" "$H/api/workspaces/$W/history" >"$T/code"
 contains "another user's history is 404" "$T/code" "404"
+# What a commit changed, a file at a revision.
+curl -s -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history/HEAD/diff?path=day.md" >"$T/diff"
+contains "the diff of HEAD names the file" "$T/diff" '"path":"day.md","status":"M"'
+contains "with its patch" "$T/diff" "+hello worldheld line"
+curl -s -H "Authorization: Bearer $A" "$H/api/workspaces/$W/files/day.md?rev=HEAD~1" >"$T/file"
+contains "the file at HEAD~1" "$T/file" 'hello world'
+lacks "before the held line" "$T/file" 'held line'
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A" "$H/api/workspaces/$W/files/nope.md" >"$T/code"
+contains "a file HEAD lacks is 404" "$T/code" "404"
+
+# Restore: refused while two clients are connected, applied as edits for one.
+node "$P" hold "$URL" "body:$W/$E" "$A" 4 >"$T/h1" 2>&1 &
+H1=$!
+node "$P" hold "$URL" "body:$W/$E" "$A" 4 >"$T/h2" 2>&1 &
+H2=$!
+sleep 1.5
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $A" -d '{"commit_id":"HEAD~1"}' "$H/api/workspaces/$W/restore" >"$T/code"
+contains "restore with two clients connected is 409" "$T/code" "409"
+wait "$H1" "$H2"
+FIRST=$($GIT rev-list --max-parents=0 HEAD)
+node "$P" await "$URL" "body:$W/$E" "$A" "hello world" >"$T/await" 2>&1 &
+AW=$!
+for _ in $(seq 1 100); do grep -q "ok connected" "$T/await" && break; sleep 0.05; done
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $A" -d "{\"commit_id\":\"$FIRST\"}" "$H/api/workspaces/$W/restore" >"$T/code"
+contains "restore with one client is 200" "$T/code" "200"
+wait "$AW" && pass || fail "the connected client did not get the restored text: $(cat "$T/await")"
+$GIT show HEAD:day.md >"$T/day3"
+lacks "the restore is committed" "$T/day3" "held line"
+contains "with the first commit's text" "$T/day3" "hello world"
+$GIT log -1 --format=%s >"$T/msg"
+contains "named as a restore" "$T/msg" "Restore the workspace to"
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A" -d '{"commit_id":"nope"}' "$H/api/workspaces/$W/restore" >"$T/code"
+contains "an unknown revision is 404" "$T/code" "404"
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A" -d '{"commit":1}' "$H/api/workspaces/$W/restore" >"$T/code"
+contains "a bad restore body is 400" "$T/code" "400"
 kill -TERM "$SPID"
 wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server.log"))"
 echo "$passed passed, $failed failed"

@@ -9,6 +9,7 @@
 //   node providers.mjs seed  URL DOC TOKEN ROOT ENTRY   a workspace document with a root
 //                                            index ROOT (README.md) listing ENTRY (day.md)
 //   node providers.mjs hold  URL DOC TOKEN SECONDS   append a line, then stay connected
+//   node providers.mjs await URL DOC TOKEN TEXT  stay connected until the text becomes TEXT
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -112,6 +113,14 @@ if (mode === "edit") {
     await until("the server acknowledged it", () => c.provider.unsyncedChanges === 0);
     await sleep(Number(expected) * 1000);
     console.log("ok held");
+    close(c);
+} else if (mode === "await") {
+    const c = client("w");
+    await until("synced", () => c.provider.isSynced);
+    console.log("ok connected");
+    await until(`the text becomes '${expected}' (it is '${c.text.toString()}')`,
+        () => c.text.toString() === expected, 15000);
+    console.log("ok the text came back");
     close(c);
 } else if (mode === "dump") {
     const c = client("e");

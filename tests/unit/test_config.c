@@ -155,6 +155,39 @@ TEST(test_config_integer_settings_are_range_checked)
     dx_config_free(cfg);
 }
 
+TEST(test_config_lists_and_the_workspace_config_path)
+{
+    dx_buf p = DX_BUF_INIT;
+    CHECK_EQ_INT(dx_config_workspace_path("/w/ws", &p), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&p), "/w/ws/.diaryx/config.toml");
+    dx_buf_release(&p);
+    write_file("diaryx/ws.toml", "exclude = [\"a/**\", \"*.tmp\"]\none = \"x\"\nn = 3\n"
+                                 "[t]\nlist = [\"y\"]\n");
+    char path[256];
+    snprintf(path, sizeof path, "%s/diaryx/ws.toml", dir);
+    dx_config *cfg = NULL;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_config_load(path, &cfg, &err), 0);
+    dx_strlist l = DX_STRLIST_INIT;
+    CHECK_EQ_INT(dx_config_list(cfg, "exclude", &l, &err), 0);
+    CHECK_EQ_INT(dx_config_list(cfg, "one", &l, &err), 0);     /* a string: one item */
+    CHECK_EQ_INT(dx_config_list(cfg, "t.list", &l, &err), 0);  /* in a table */
+    CHECK_EQ_INT(dx_config_list(cfg, "missing", &l, &err), 0); /* unset: nothing */
+    CHECK_EQ_INT(l.len, 4);
+    if (l.len == 4) {
+        CHECK_EQ_STR(l.items[0], "a/**");
+        CHECK_EQ_STR(l.items[1], "*.tmp");
+        CHECK_EQ_STR(l.items[2], "x");
+        CHECK_EQ_STR(l.items[3], "y");
+    }
+    CHECK_EQ_INT(dx_config_list(cfg, "n", &l, &err), DX_EINVAL);
+    CHECK(strstr(err.msg, "invalid value for 'n'") != NULL);
+    CHECK(strstr(err.msg, "ws.toml") != NULL);
+    CHECK_EQ_INT(l.len, 4);
+    dx_strlist_release(&l);
+    dx_config_free(cfg);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/dx-config-XXXXXX");
@@ -165,6 +198,7 @@ int main(void)
     RUN(test_config_set_save_reload_keeps_unknown_keys);
     RUN(test_config_bad_files_are_clear_errors);
     RUN(test_config_integer_settings_are_range_checked);
+    RUN(test_config_lists_and_the_workspace_config_path);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

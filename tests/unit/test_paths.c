@@ -96,11 +96,142 @@ TEST(test_path_under_root)
     dx_buf_release(&b);
 }
 
+/* The glob rules of the root index's `exclude` (paths.h): a table of pattern, path,
+ * expected. */
+TEST(test_glob_match_table)
+{
+    static const struct {
+        const char *pat, *path;
+        bool want;
+    } t[] = {
+        /* no wildcards: the exact name */
+        {"a.md", "a.md", true},
+        {"a.md", "b.md", false},
+        {"a.md", "xa.md", false},
+        {"notes/a.md", "notes/a.md", true},
+        {"notes/a.md", "notes/a.mdx", false},
+        {"", "a", false},
+        {"", "", true},
+        /* * stays within one component */
+        {"*.md", "a.md", true},
+        {"*.md", ".md", true},
+        {"*.md", "notes/a.md", false},
+        {"*", "abc", true},
+        {"*", "", true},
+        {"*", "a/b", false},
+        {"a*", "a", true},
+        {"a*c", "abbbc", true},
+        {"a*c", "ab/c", false},
+        {"notes/*.md", "notes/a.md", true},
+        {"notes/*.md", "notes/x/a.md", false},
+        {"*/*.md", "x/a.md", true},
+        {"*/*.md", "a.md", false},
+        {"*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+        {"*a*a*a*b", "xaxaxab", true},
+        /* ? is one character, never / */
+        {"?.md", "a.md", true},
+        {"?.md", "ab.md", false},
+        {"?.md", ".md", false},
+        {"a?b", "a/b", false},
+        {"???", "abc", true},
+        /* ** crosses / */
+        {"**", "a/b/c.md", true},
+        {"**", "", true},
+        {"**.png", "x/y/z.png", true},
+        {"**.png", "z.png", true},
+        {"a**b", "a/x/b", true},
+        {"drafts/**", "drafts/a.md", true},
+        {"drafts/**", "drafts/x/y/a.md", true},
+        {"drafts/**", "drafts", false},
+        {"drafts/**", "draftsx/a.md", false},
+        {"***", "a/b", true},
+        /* ** followed by / also matches no directory */
+        {"**/a.md", "a.md", true},
+        {"**/a.md", "x/a.md", true},
+        {"**/a.md", "x/y/a.md", true},
+        {"**/a.md", "xa.md", false},
+        {"**/a.md", "x/ya.md", false},
+        {"a/**/b", "a/b", true},
+        {"a/**/b", "a/x/b", true},
+        {"a/**/b", "a/x/y/b", true},
+        {"a/**/b", "a/xb", false},
+        {"a/**/b", "ab", false},
+        {"a/**/*.md", "a/n.md", true},
+        {"a/**/*.md", "a/x/n.md", true},
+        {"a/**/*.md", "a/x/n.png", false},
+        /* a leading ./ or / and a trailing / are dropped */
+        {"./a.md", "a.md", true},
+        {"/drafts", "drafts", true},
+        {"drafts/", "drafts", true},
+        {"//x//", "x", true},
+        /* other characters are themselves: no classes, no escapes */
+        {"[ab].md", "a.md", false},
+        {"[ab].md", "[ab].md", true},
+        {"a\\*", "a\\bc", true},
+        /* UTF-8 bytes match themselves; ? is one byte */
+        {"caf\xc3\xa9.md", "caf\xc3\xa9.md", true},
+        {"caf??.md", "caf\xc3\xa9.md", true},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (dx_path_glob_match(t[i].pat, t[i].path) != t[i].want)
+            TEST_FAILF("glob '%s' on '%s': expected %s", t[i].pat, t[i].path,
+                       t[i].want ? "a match" : "no match");
+}
+
+TEST(test_glob_limits)
+{
+    /* a pattern of DX_GLOB_MAX bytes works; one longer matches nothing */
+    char pat[DX_GLOB_MAX + 2], path[DX_GLOB_MAX + 2];
+    memset(pat, '*', DX_GLOB_MAX);
+    pat[DX_GLOB_MAX] = 0;
+    memset(path, 'x', DX_GLOB_MAX);
+    path[DX_GLOB_MAX] = 0;
+    CHECK(dx_path_glob_match(pat, path));
+    memset(pat, '?', DX_GLOB_MAX);
+    CHECK(dx_path_glob_match(pat, path));
+    pat[DX_GLOB_MAX] = '?';
+    pat[DX_GLOB_MAX + 1] = 0;
+    path[DX_GLOB_MAX] = 'x';
+    path[DX_GLOB_MAX + 1] = 0;
+    CHECK(!dx_path_glob_match(pat, path));
+    /* many ** followed by /: one token set per character, no blow-up */
+    char big[DX_GLOB_MAX + 1] = "", longpath[4000];
+    while (strlen(big) + 3 <= 200)
+        strcat(big, "**/");
+    strcat(big, "z");
+    for (size_t i = 0; i < sizeof longpath - 1; i++)
+        longpath[i] = i % 2 ? '/' : 'a';
+    longpath[sizeof longpath - 1] = 0;
+    CHECK(!dx_path_glob_match(big, longpath));
+    longpath[sizeof longpath - 2] = 'z';
+    CHECK(dx_path_glob_match(big, longpath));
+}
+
+TEST(test_path_excluded_tries_the_name_and_the_path)
+{
+    char *pats[] = {"*.tmp", "drafts", "notes/private.md", "**/cache/**"};
+    CHECK(dx_path_excluded(pats, 4, "x.tmp"));
+    CHECK(dx_path_excluded(pats, 4, "deep/down/x.tmp")); /* the name */
+    CHECK(dx_path_excluded(pats, 4, "drafts"));
+    CHECK(dx_path_excluded(pats, 4, "a/drafts"));     /* a directory's name */
+    CHECK(!dx_path_excluded(pats, 4, "drafts/a.md")); /* the directory is the caller's */
+    CHECK(dx_path_excluded(pats, 4, "notes/private.md"));
+    CHECK(!dx_path_excluded(pats, 4, "other/notes/private.md"));
+    CHECK(!dx_path_excluded(pats, 4, "private.md"));
+    CHECK(dx_path_excluded(pats, 4, "a/cache/b.png"));
+    CHECK(dx_path_excluded(pats, 4, "cache/b.png"));
+    CHECK(!dx_path_excluded(pats, 4, "cached/b.png"));
+    CHECK(!dx_path_excluded(pats, 0, "x.tmp"));
+}
+
 int main(void)
 {
     RUN(test_path_normalize);
     RUN(test_path_join_dirname_stem);
     RUN(test_path_relative);
     RUN(test_path_under_root);
+    RUN(test_glob_match_table);
+    RUN(test_glob_limits);
+    RUN(test_path_excluded_tries_the_name_and_the_path);
     return TEST_REPORT();
 }
