@@ -432,11 +432,12 @@ int cli_free_path(const dx_workspace *ws, const char *rel, dx_error *err)
 int cli_check_not_ignored(const dx_workspace *ws, const char *rel, dx_error *err)
 {
     dx_ignore *ig = NULL;
-    int rc = dx_ignore_open(dx_workspace_root(ws), &ig, err);
+    int rc = dx_ignore_open_workspace(ws, &ig, err);
     if (!rc && dx_ignore_path(ig, rel))
         rc = dx_error_set(err, DX_EPATH,
-                          "'%s' is ignored by git (.gitignore or .git/info/exclude), and diaryx "
-                          "takes in no ignored file; remove the rule or choose another path",
+                          "'%s' is ignored by git (.gitignore or .git/info/exclude) or excluded "
+                          "by an `exclude` glob (root index, .diaryx/config.toml), and diaryx "
+                          "takes in no such file; remove the rule or choose another path",
                           rel);
     dx_ignore_free(ig);
     return rc;

@@ -108,8 +108,9 @@ int cli_docs(dx_docs *out);
  * diaryx does not know. */
 int cli_free_path(const dx_workspace *ws, const char *rel, dx_error *err);
 
-/* Refuse a new entry at rel that git ignores (DX_EPATH, as the session refuses to take in
- * an ignored file): an entry made through the documents never passes the session's import. */
+/* Refuse a new entry at rel that git ignores or an `exclude` glob leaves out (DX_EPATH, as
+ * the session refuses to take in such a file): an entry made through the documents never
+ * passes the session's import. */
 int cli_check_not_ignored(const dx_workspace *ws, const char *rel, dx_error *err);
 
 /* Run the editor (config `editor`, $EDITOR, $VISUAL, then vi) on an absolute path. */
