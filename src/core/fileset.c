@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diaryx/bodydoc.h"
+#include "diaryx/hash.h"
 #include "diaryx/materialize.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
@@ -125,7 +126,7 @@ static int render_checked(const dx_fileset_src *src, const char *id, const commi
     } else if (dx_strmap_get(seen, path.data)) {
         dx_strlist_pushf(problems, "entries %s and %s both render to '%s'",
                          (const char *)dx_strmap_get(seen, path.data), id, path.data);
-    } else if (dx_git_blob_hex(bytes.data, bytes.len, now)) {
+    } else if (dx_hash_blob_hex(NULL, bytes.data, bytes.len, now)) {
         rc = dx_error_set(err, DX_ENOMEM, "cannot hash '%s': out of memory", path.data);
     } else {
         /* Check 3: a file last written as committed must still render as committed. */

@@ -16,7 +16,7 @@
 #include "diaryx/fs.h"
 #include "diaryx/ignore.h"
 #include "diaryx/frontmatter.h"
-#include "diaryx/git.h"
+#include "diaryx/hash.h"
 #include "diaryx/idmap.h"
 #include "diaryx/materialize.h"
 #include "diaryx/paths.h"
@@ -104,7 +104,7 @@ static int rec_set(dx_session *s, const char *path, const char *id, const char *
     snprintf(r->doc_id, sizeof r->doc_id, "%s", id);
     r->size = (int64_t)st->st_size;
     r->mtime_ns = mtime_ns(st);
-    if (dx_git_blob_hex(bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
+    if (dx_hash_blob_hex(NULL, bytes, len, r->hash) || (id[0] && dx_strmap_put(&s->rec_ids, id, r)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     return dx_store_file_put(s->store, r, err);
 }
@@ -475,7 +475,8 @@ static int remove_recorded(dx_session *s, const char *path_in)
     } else if (rc) {
         /* Unreadable now (memory, I/O) is no sign of an edit: the round fails instead of
          * keeping the file, which the next command would take in as a new entry. */
-    } else if (!dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) && !strcmp(hash, r->hash) &&
+    } else if (!dx_hash_blob_hex(NULL, dx_buf_cstr(&cur), cur.len, hash) &&
+               !strcmp(hash, r->hash) &&
                (urc = dx_fs_unlink_in(dx_workspace_root(s->ws), path, &expect, NULL)) !=
                    DX_ECONFLICT) {
         if (urc == 0 && expect.late_write) {
@@ -687,7 +688,7 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
             rc = 0;
             goto done;
         }
-        if (rc == 0 && (!r || dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) ||
+        if (rc == 0 && (!r || dx_hash_blob_hex(NULL, dx_buf_cstr(&cur), cur.len, hash) ||
                         strcmp(hash, r->hash) != 0)) {
             rc = DX_ECONFLICT;
             /* Only when the file's base is the state the files were last written from
@@ -700,7 +701,7 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
                 r = dx_strmap_get(&s->recs, path);
                 dx_buf_reset(&mpath);
                 dx_buf_reset(&merged);
-                if (r && !dx_git_blob_hex(dx_buf_cstr(&cur), cur.len, hash) &&
+                if (r && !dx_hash_blob_hex(NULL, dx_buf_cstr(&cur), cur.len, hash) &&
                     !strcmp(hash, r->hash) &&
                     dx_session_render(s, id, &mpath, &merged, NULL) == 0 &&
                     !strcmp(mpath.data, path)) {
@@ -1072,7 +1073,7 @@ static int sync_disk(dx_session *s, dx_error *err)
         dx_buf_reset(&bytes);
         if ((rc = read_rel(s, path, &bytes, &st, err)))
             break;
-        if (dx_git_blob_hex(dx_buf_cstr(&bytes), bytes.len, hash)) {
+        if (dx_hash_blob_hex(NULL, dx_buf_cstr(&bytes), bytes.len, hash)) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         } else if (!strcmp(hash, r->hash)) {
             r->mtime_ns = mtime_ns(&st); /* touched, not changed */

@@ -2,12 +2,13 @@
 #include "accounts.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "diaryx/hash.h"
 
 struct srv_accounts {
     sqlite3 *db;
@@ -144,17 +145,6 @@ int srv_user_find(srv_accounts *a, const char *email, int64_t *id, dx_error *err
     return rc;
 }
 
-static int sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char sum[32];
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, sum, &n, EVP_sha256(), NULL) || n != 32)
-        return DX_ENOMEM;
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", sum[i]);
-    return 0;
-}
-
 int srv_token_new(srv_accounts *a, const char *email, const char *device, dx_buf *out,
                   dx_error *err)
 {
@@ -174,7 +164,7 @@ int srv_token_new(srv_accounts *a, const char *email, const char *device, dx_buf
             tok[k++] = B64URL[(v >> (6 * j)) & 63];
     }
     tok[43] = 0; /* 32 bytes are 43 characters of base64url */
-    if (sha256_hex(tok, 43, hash))
+    if (dx_sha256_hex(NULL, tok, 43, hash))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(uid, sizeof uid, "%lld", (long long)user);
     snprintf(ms, sizeof ms, "%lld", (long long)now_ms());
@@ -190,7 +180,7 @@ int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user
     char hash[65];
     if (len == 0 || len > 256)
         return dx_error_set(err, DX_EAUTH, "no valid token");
-    if (sha256_hex(token, len, hash))
+    if (dx_sha256_hex(NULL, token, len, hash))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(
