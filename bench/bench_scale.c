@@ -3,8 +3,9 @@
  * index with many children (`workspace mv`, then `commit`). Each command runs as a new
  * process, as a user would run it; the set-up (the first command imports every file) is not
  * timed. Each figure is the wall time and the CPU time (user + system) of the process.
- * Usage: bench_scale [DIR] [ENTRIES] [LINKS] (a scratch directory, default /tmp; 20000;
- * 50000). The diaryx binary is the one next to this program. */
+ * Usage: bench_scale [DIR] [ENTRIES] [LINKS] [PART] (a scratch directory, default /tmp;
+ * 20000; 50000; PART fix, problems or move runs that part alone, default all three). The
+ * diaryx binary is the one next to this program. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
     const char *base = argc > 1 ? argv[1] : "/tmp";
     int entries = argc > 2 ? atoi(argv[2]) : 20000;
     int links = argc > 3 ? atoi(argv[3]) : 50000;
+    const char *part = argc > 4 ? argv[4] : NULL;
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
@@ -116,6 +118,8 @@ int main(int argc, char **argv)
     double t;
 
     /* 1. validate --fix removing every broken link of one index. */
+    if (part && strcmp(part, "fix") != 0)
+        goto problems;
     snprintf(root, sizeof root, "%s/dx-scale-fix", base);
     root_with_broken(&b, links, NULL);
     workspace(root, b.data);
@@ -128,6 +132,9 @@ int main(int argc, char **argv)
     report("validate --fix again (nothing left to fix)", t, st, 0);
 
     /* 2. validate with 2 x ENTRIES problems: orphans and broken links. */
+problems:
+    if (part && strcmp(part, "problems") != 0)
+        goto move;
     snprintf(root, sizeof root, "%s/dx-scale-problems", base);
     root_with_broken(&b, entries, NULL);
     workspace(root, b.data);
@@ -144,7 +151,11 @@ int main(int argc, char **argv)
     t = run(root, "validate", &st);
     report(label, t, st, 1);
 
-    /* 3. An index with ENTRIES children renamed, then committed. */
+    /* 3. An index with ENTRIES children renamed (a CRDT edit of its filename; the children's
+     * files are written again, their part_of names the new file), then committed. */
+move:
+    if (part && strcmp(part, "move") != 0)
+        goto done;
     snprintf(root, sizeof root, "%s/dx-scale-move", base);
     root_with_broken(&b, 0, "- \"[Big](/big/big.md)\"\n");
     workspace(root, b.data);
@@ -170,6 +181,7 @@ int main(int argc, char **argv)
     report("commit after that move", t, st, 0);
     t = run(root, "validate", &st);
     report("validate after the move", t, st, 0);
+done:
     dx_buf_release(&b);
     return 0;
 }

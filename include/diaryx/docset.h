@@ -66,7 +66,9 @@ bool dx_docset_loaded(const dx_docset *ds);
 int dx_docset_body(dx_docset *ds, const char *id, y_doc **out, dx_error *err);
 /* A document by store name ("workspace" or "body/<id>"); DX_EINVAL for another name. */
 int dx_docset_doc(dx_docset *ds, const char *name, y_doc **out, dx_error *err);
-/* The editing interface (edit.h) over these documents: edits mark their entries touched. */
+/* The editing interface (edit.h) over these documents: edits mark their entries touched, find
+ * answers from the path index (built again after an edit that moved entries), and links are
+ * read in the default format (set out->format to the workspace's). */
 void dx_docset_docs(dx_docset *ds, dx_docs *out);
 
 /* ---- the path index ---- */

@@ -132,6 +132,13 @@ int dx_filename_from_title(const char *title, dx_buf *out);
 int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create, dx_buf *out,
                            dx_error *err);
 
+/* How `diaryx create` names a new entry (no file access): rel_in normalised into rel with
+ * ".md" added when missing; "DIR/" (ending in '/') names the directory's index DIR/<name>.md
+ * (*dir_index set). parent_dir receives the directory whose index lists the entry: its own,
+ * or the one above for a folder index (<dir>/<dir name>.md). DX_EINVAL for an empty name. */
+int dx_workspace_new_entry(const char *rel_in, dx_buf *rel, bool *dir_index, dx_buf *parent_dir,
+                           dx_error *err);
+
 /* Create entry rel (".md" added when missing) with title (default from the file name):
  * frontmatter `title` and `part_of`, a `# Title` heading, linked into the contents of its
  * directory's index (created when missing). index: give it `contents: []`. rel "DIR/"
@@ -159,6 +166,13 @@ int dx_workspace_detach(dx_workspace *ws, const char *parent, const char *child,
  * folder moved into itself, and an index whose entries would be left outside its
  * directory. */
 int dx_workspace_move(dx_workspace *ws, const char *from, const char *to, dx_error *err);
+/* Rewrite the links of the list (or single link) under key of a file's frontmatter: items
+ * resolving to from now point to to; the file's own links are re-expressed when it moved
+ * (old_self -> new_self; pass the same path twice when it did not). Titles are kept.
+ * *changed is set when the value changed. 0 or DX_ENOMEM. */
+int dx_workspace_relink(dx_fm *fm, const char *key, const char *old_self, const char *new_self,
+                        const char *from, const char *to, dx_link_format format, bool *changed);
+
 /* The path of from after dx_workspace_move(ws, from, to), appended to out. */
 int dx_workspace_move_target(const dx_workspace *ws, const char *from, const char *to, dx_buf *out,
                              dx_error *err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "diaryx/fs.h"
+#include "diaryx/ignore.h"
 #include "diaryx/number.h"
 #include "diaryx/paths.h"
 
@@ -402,6 +403,43 @@ int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *e
     size_t n = strlen(arg);
     if (!rc && n && arg[n - 1] == '/' && rel->len)
         rc = dx_buf_putc(rel, '/');
+    return rc;
+}
+
+int cli_docs(dx_docs *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    dx_session_docs(session, out);
+    if (out->workspace)
+        return 0;
+    if (!dx_session_load(session, &err))
+        dx_error_set(&err, DX_ENOMEM, "out of memory loading the workspace document");
+    return cli_fail(&err);
+}
+
+int cli_free_path(const dx_workspace *ws, const char *rel, dx_error *err)
+{
+    struct stat st;
+    dx_error e = DX_ERROR_INIT;
+    int rc = dx_fs_stat_in(dx_workspace_root(ws), rel, &st, &e);
+    if (rc == DX_ENOTFOUND)
+        return 0;
+    if (rc == DX_EPATH)
+        return dx_error_set(err, rc, "%s", e.msg);
+    return dx_error_set(err, DX_EEXIST, "'%s' already exists", rel);
+}
+
+int cli_check_not_ignored(const dx_workspace *ws, const char *rel, dx_error *err)
+{
+    dx_ignore *ig = NULL;
+    int rc = dx_ignore_open_workspace(ws, &ig, err);
+    if (!rc && dx_ignore_path(ig, rel))
+        rc = dx_error_set(err, DX_EPATH,
+                          "'%s' is ignored by git (.gitignore or .git/info/exclude) or excluded "
+                          "by an `exclude` glob (root index, .diaryx/config.toml), and diaryx "
+                          "takes in no such file; remove the rule or choose another path",
+                          rel);
+    dx_ignore_free(ig);
     return rc;
 }
 

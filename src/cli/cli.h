@@ -101,6 +101,18 @@ int cli_target(const dx_workspace *ws, const char *arg, dx_buf *rel, dx_error *e
  * in '/'), naming arg as the user typed it; rel is the path from cli_target. */
 int cli_check_new_entry(const dx_buf *rel, const char *arg, dx_error *err);
 
+/* The open session's documents for the editing API (edit.h): 0, or the error (1 printed). */
+int cli_docs(dx_docs *out);
+/* 0 when no file is at rel on disk; DX_EEXIST ("'REL' already exists"), or DX_EPATH naming
+ * the symbolic link in the way: an edit of the documents must not render a file onto one
+ * diaryx does not know. */
+int cli_free_path(const dx_workspace *ws, const char *rel, dx_error *err);
+
+/* Refuse a new entry at rel that git ignores or an `exclude` glob leaves out (DX_EPATH, as
+ * the session refuses to take in such a file): an entry made through the documents never
+ * passes the session's import. */
+int cli_check_not_ignored(const dx_workspace *ws, const char *rel, dx_error *err);
+
 /* Run the editor (config `editor`, $EDITOR, $VISUAL, then vi) on an absolute path. */
 int cli_edit(const char *abs_path);
 

@@ -2,7 +2,6 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "diaryx/paths.h"
 
 static const char USAGE[] =
     "usage: diaryx create PATH [--title TITLE] [--index]\n\n"
@@ -19,26 +18,31 @@ int cmd_create(cli_ctx *ctx, int argc, char **argv)
     cli_opt opts[] = {{"title", 't', &title, NULL}, {"index", 'i', NULL, &index}, {NULL}};
     dx_strlist pos = DX_STRLIST_INIT;
     dx_workspace *ws = NULL;
-    dx_buf rel = DX_BUF_INIT;
+    dx_buf rel = DX_BUF_INIT, made = DX_BUF_INIT;
     dx_error err = DX_ERROR_INIT;
+    dx_docs docs;
+    char id[DX_UUID_LEN + 1];
     int rc = cli_parse(USAGE, opts, argc, argv, &pos);
     if (!rc && pos.len != 1)
         rc = cli_usage("create", "expected one PATH");
     if (!rc)
         rc = cli_open(ctx, &ws);
-    if (!rc && (cli_target(ws, pos.items[0], &rel, &err) ||
-                cli_check_new_entry(&rel, pos.items[0], &err) ||
-                dx_workspace_create(ws, rel.data, title, index, &err)))
+    if (!rc &&
+        (cli_target(ws, pos.items[0], &rel, &err) || cli_check_new_entry(&rel, pos.items[0], &err)))
         rc = cli_fail(&err);
-    /* "DIR/" created the directory's index DIR/<name>.md. */
-    if (!rc && rel.len && rel.data[rel.len - 1] == '/') {
-        dx_buf_truncate(&rel, rel.len - 1);
-        printf("%s/%s.md\n", rel.data, dx_path_basename(rel.data));
-    } else if (!rc) {
-        printf("%s%s\n", rel.data, dx_path_is_markdown(rel.data) ? "" : ".md");
-    }
+    if (!rc)
+        rc = cli_docs(&docs);
+    /* A CRDT edit (the new entry and its id in the index's contents), so that creates in
+     * parallel processes merge; the files are rendered by the save. A file diaryx does not
+     * know in the way (one that could not be taken in) is not overwritten. */
+    if (!rc && (dx_edit_create_path(&docs, rel.data, title, index, id, &made, &err) ||
+                cli_free_path(ws, made.data, &err) || cli_check_not_ignored(ws, made.data, &err)))
+        rc = cli_fail(&err);
+    if (!rc)
+        printf("%s\n", made.data);
     rc = cli_finish(ws, rc);
     dx_buf_release(&rel);
+    dx_buf_release(&made);
     dx_strlist_release(&pos);
     return rc;
 }

@@ -24,6 +24,56 @@ typedef struct sub {
 static const sub SUBS[] = {{"get", 1, false},  {"set", 2, true},    {"remove", 1, true},
                            {"list", 0, false}, {"rename", 2, true}, {"append", 2, true}};
 
+/* rename and append as edits of the frontmatter rendered from the documents. */
+typedef struct fm_edit {
+    const char *name, *file;
+    char **a;
+} fm_edit;
+
+static int edit_fm(dx_fm *fm, void *ud, dx_error *err)
+{
+    const fm_edit *x = ud;
+    char **a = x->a;
+    if (!strcmp(x->name, "rename")) {
+        int rc = dx_fm_rename(fm, a[0], a[1]);
+        if (rc == DX_ENOTFOUND)
+            return dx_error_set(err, rc, "'%s' has no property '%s'", x->file, a[0]);
+        if (rc == DX_EEXIST)
+            return dx_error_set(err, rc, "'%s' already has a property '%s'", x->file, a[1]);
+        return rc ? dx_error_set(err, rc, "cannot rename '%s' of '%s'", a[0], x->file) : 0;
+    }
+    if (dx_fm_kind_of(fm, a[0]) == DX_FM_MAP)
+        return dx_error_set(err, DX_EINVAL, "property '%s' of '%s' is a mapping, not a list", a[0],
+                            x->file);
+    dx_strlist l = DX_STRLIST_INIT;
+    int rc = dx_fm_get_list(fm, a[0], &l);
+    if (!rc)
+        rc = dx_strlist_push(&l, a[1]);
+    if (!rc)
+        rc = dx_fm_set_list(fm, a[0], &l);
+    dx_strlist_release(&l);
+    return rc ? dx_error_set(err, rc, "cannot append to '%s' of '%s'", a[0], x->file) : 0;
+}
+
+/* A change of the entry's properties, as CRDT edits of the fields that change. */
+static int write_property(const char *name, const char *file, char **a)
+{
+    dx_docs docs;
+    dx_error err = DX_ERROR_INIT;
+    char id[DX_UUID_LEN + 1];
+    fm_edit x = {name, file, a};
+    if (cli_docs(&docs))
+        return 1;
+    int rc = dx_session_find(cli_session(), file, id, &err);
+    if (!rc && !strcmp(name, "set"))
+        rc = dx_edit_property_set(&docs, id, a[0], a[1], &err);
+    else if (!rc && !strcmp(name, "remove"))
+        rc = dx_edit_property_remove(&docs, id, a[0], &err);
+    else if (!rc)
+        rc = dx_edit_frontmatter(&docs, id, edit_fm, &x, &err);
+    return rc ? cli_fail(&err) : 0;
+}
+
 static int run(const char *name, dx_fm *fm, const char *file, char **a, bool json, bool *dirty)
 {
     dx_buf out = DX_BUF_INIT;
@@ -81,25 +131,10 @@ static int run(const char *name, dx_fm *fm, const char *file, char **a, bool jso
             dx_buf_putc(&out, '}');
         if (out.len)
             cli_print(&out);
-    } else if (!strcmp(name, "rename")) {
-        rc = dx_fm_rename(fm, a[0], a[1]);
-        if (rc == DX_ENOTFOUND)
-            fprintf(stderr, "diaryx: '%s' has no property '%s'\n", file, a[0]);
-        else if (rc == DX_EEXIST)
-            fprintf(stderr, "diaryx: '%s' already has a property '%s'\n", file, a[1]);
-        rc = rc ? 1 : 0;
-        *dirty = !rc;
-    } else if (!strcmp(name, "append")) {
-        dx_strlist l = DX_STRLIST_INIT;
-        dx_fm_kind k = dx_fm_kind_of(fm, a[0]);
-        if (k == DX_FM_MAP) {
-            fprintf(stderr, "diaryx: property '%s' of '%s' is a mapping, not a list\n", a[0], file);
-            return 1;
-        }
-        dx_fm_get_list(fm, a[0], &l);
-        dx_strlist_push(&l, a[1]);
-        rc = dx_fm_set_list(fm, a[0], &l) ? 1 : 0;
-        dx_strlist_release(&l);
+    } else if (!strcmp(name, "rename") || !strcmp(name, "append")) {
+        fm_edit x = {name, file, a};
+        if ((rc = edit_fm(fm, &x, &err) ? 1 : 0))
+            cli_fail(&err);
         *dirty = !rc;
     }
     dx_buf_release(&out);
@@ -135,7 +170,13 @@ int cmd_property(cli_ctx *ctx, int argc, char **argv)
                 dx_workspace_read(ws, rel.data, &fm, &err)))
         rc = cli_fail(&err);
     bool dirty = false;
-    if (!rc)
+    char id[DX_UUID_LEN + 1];
+    /* An entry's properties change as CRDT edits (they merge with a parallel command's);
+     * the file was read above only to refuse one that does not parse. A file that is not
+     * an entry (not taken in) is edited as a file image, as before. */
+    if (!rc && s->writes && dx_session_find(cli_session(), rel.data, id, NULL) == 0)
+        rc = write_property(s->name, rel.data, pos.items + 2);
+    else if (!rc)
         rc = run(s->name, fm, rel.data, pos.items + 2, json, &dirty);
     if (!rc && dirty && dx_workspace_write(ws, rel.data, fm, &err))
         rc = cli_fail(&err);

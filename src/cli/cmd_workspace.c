@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
+#include "diaryx/fs.h"
+#include "diaryx/paths.h"
 
 static const char USAGE[] =
     "usage: diaryx workspace SUBCOMMAND [ARGS]\n\n"
@@ -26,6 +30,49 @@ static int need(const dx_strlist *pos, size_t n, const char *sub, const char *wh
     if (pos->len != n + 1)
         return cli_usage("workspace", "'%s' takes %s", sub, what);
     return 0;
+}
+
+/* The entry ids of paths a and b (b may be NULL), with the session's documents: 0, or
+ * DX_ENOTFOUND when one is not an entry of the CRDT (a file that was not taken in: the
+ * command edits it as a file image, as before). */
+static int entries(dx_docs *docs, const char *a, const char *b, char ia[DX_UUID_LEN + 1],
+                   char ib[DX_UUID_LEN + 1])
+{
+    dx_session *s = cli_session();
+    if (dx_session_find(s, a, ia, NULL) || (b && dx_session_find(s, b, ib, NULL)))
+        return DX_ENOTFOUND;
+    dx_session_docs(s, docs);
+    return docs->workspace ? 0 : DX_ENOTFOUND;
+}
+
+/* `workspace mv` of an entry as a CRDT edit: its filename (and parent when its directory
+ * changes); the entries below it follow, as their names are relative to it. to is the
+ * landing place dx_workspace_move_target computed from dest (the argument). */
+static int move_entry(dx_workspace *ws, dx_docs *docs, const char *from, const char *id,
+                      const char *dest, const char *to, dx_error *err)
+{
+    dx_buf plain = DX_BUF_INIT, folder = DX_BUF_INIT;
+    struct stat st;
+    size_t n = strlen(dest);
+    /* Into a directory, a folder's index lands in <dest>/<its folder>/: the folder moves. */
+    bool into_dir =
+        !n || dest[n - 1] == '/' ||
+        (dx_fs_stat_in(dx_workspace_root(ws), dest, &st, NULL) == 0 && S_ISDIR(st.st_mode));
+    int rc = dx_buf_printf(&plain, "%s%s%s", dest, n && dest[n - 1] != '/' ? "/" : "",
+                           dx_path_basename(from)) ||
+                     dx_path_dirname(to, &folder)
+                 ? dx_error_set(err, DX_ENOMEM, "out of memory")
+                 : 0;
+    bool whole = into_dir && strcmp(plain.data, to) != 0;
+    if (!rc && whole)
+        rc = cli_free_path(ws, folder.data, err);
+    if (!rc)
+        rc = cli_free_path(ws, to, err);
+    if (!rc)
+        rc = dx_edit_move(docs, id, to, whole, err);
+    dx_buf_release(&plain);
+    dx_buf_release(&folder);
+    return rc;
 }
 
 int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
@@ -92,10 +139,21 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
         }
         /* The message names where the file lands (inside a directory DEST/). */
         dx_buf_reset(&out);
-        int r = !strcmp(sub, "add")  ? dx_workspace_attach(ws, a.data, b.data, false, &err)
-                : !strcmp(sub, "rm") ? dx_workspace_detach(ws, a.data, b.data, &err)
-                                     : dx_workspace_move_target(ws, a.data, b.data, &out, &err) ||
-                                           dx_workspace_move(ws, a.data, b.data, &err);
+        dx_docs docs;
+        char ia[DX_UUID_LEN + 1], ib[DX_UUID_LEN + 1];
+        /* Entries are edited as CRDT operations; a file that is not one, as a file image. */
+        bool crdt = entries(&docs, a.data, mv ? NULL : b.data, ia, ib) == 0;
+        int r = mv && dx_workspace_move_target(ws, a.data, b.data, &out, &err);
+        if (!r && !strcmp(sub, "add"))
+            r = crdt ? dx_workspace_check_path(b.data, NULL, &err) ||
+                           dx_edit_link(&docs, ia, ib, &err)
+                     : dx_workspace_attach(ws, a.data, b.data, false, &err);
+        else if (!r && !strcmp(sub, "rm"))
+            r = crdt ? dx_edit_unlink(&docs, ia, ib, &err)
+                     : dx_workspace_detach(ws, a.data, b.data, &err);
+        else if (!r)
+            r = crdt ? move_entry(ws, &docs, a.data, ia, b.data, out.data, &err)
+                     : dx_workspace_move(ws, a.data, b.data, &err);
         if (r) {
             rc = cli_fail(&err);
             goto done;
@@ -116,20 +174,31 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
         /* The new entry goes into the parent's directory, named after the title, and is
          * linked under PARENT even when that is not the directory's own index. */
         const char *slash = strrchr(a.data, '/');
-        dx_buf dir = DX_BUF_INIT, idx = DX_BUF_INIT;
-        dx_buf_append(&dir, a.data, slash ? (size_t)(slash - a.data) : 0);
-        if (dir.len)
-            dx_buf_printf(&b, "%s/", dir.data);
+        dx_docs docs;
+        char parent[DX_UUID_LEN + 1], id[DX_UUID_LEN + 1];
+        dx_buf body = DX_BUF_INIT;
+        if (slash)
+            dx_buf_printf(&b, "%.*s/", (int)(slash - a.data), a.data);
+        size_t dir_len = b.len;
         dx_filename_from_title(pos.items[2], &b);
-        int r = dx_workspace_create(ws, b.data, pos.items[2], index, &err);
-        if (!r && dx_workspace_dir_index(ws, dx_buf_cstr(&dir), false, &idx, NULL) == 0 &&
-            strcmp(idx.data, a.data) != 0) {
-            r = dx_workspace_detach(ws, idx.data, b.data, &err);
-            if (!r)
-                r = dx_workspace_attach(ws, a.data, b.data, false, &err);
-        }
-        dx_buf_release(&dir);
-        dx_buf_release(&idx);
+        dx_buf_printf(&body, "\n# %s\n", pos.items[2]);
+        dx_edit_new n = DX_EDIT_NEW_INIT;
+        n.parent_id = parent;
+        n.filename = b.data + dir_len;
+        n.title = pos.items[2];
+        n.index = index;
+        n.body = body.data;
+        int r = dx_buf_error(&b) || dx_buf_error(&body)
+                    ? dx_error_set(&err, DX_ENOMEM, "out of memory")
+                    : dx_workspace_check_path(b.data, NULL, &err);
+        if (!r)
+            r = entries(&docs, a.data, NULL, parent, NULL)
+                    ? dx_error_set(&err, DX_ENOTFOUND, "'%s' is not an entry of the workspace",
+                                   a.data)
+                    : cli_free_path(ws, b.data, &err) || cli_check_not_ignored(ws, b.data, &err);
+        if (!r)
+            r = dx_edit_create(&docs, &n, id, &err);
+        dx_buf_release(&body);
         if (r) {
             rc = cli_fail(&err);
             goto done;
@@ -138,7 +207,11 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
     } else if (!strcmp(sub, "delete")) {
         if ((rc = need(&pos, 1, sub, "PATH")) || (rc = cli_open(ctx, &ws)))
             goto done;
-        if (cli_entry(ws, pos.items[1], true, &a, &err) || dx_workspace_delete(ws, a.data, &err)) {
+        dx_docs docs;
+        char id[DX_UUID_LEN + 1];
+        if (cli_entry(ws, pos.items[1], true, &a, &err) ||
+            (entries(&docs, a.data, NULL, id, NULL) ? dx_workspace_delete(ws, a.data, &err)
+                                                    : dx_edit_delete(&docs, id, &err))) {
             rc = cli_fail(&err);
             goto done;
         }

@@ -27,6 +27,7 @@ struct dx_docset {
     doc_slot wsslot;
     dx_strmap bodies;  /* entry id -> doc_slot* */
     dx_strmap paths;   /* live entry path -> id (char*, owned) */
+    bool paths_stale;  /* an edit through dx_docset_docs moved entries: build paths again */
     dx_strmap touched; /* entry ids whose file changed */
     pending *pend;
     size_t n_pend, cap_pend;
@@ -141,9 +142,13 @@ int dx_docset_doc(dx_docset *ds, const char *name, y_doc **out, dx_error *err)
 
 /* ---- the path index ------------------------------------------------------------------- */
 
+static int paths_build(dx_docset *ds, dx_error *err);
+
 int dx_docset_lookup(void *user, const char *path, char out[DX_UUID_LEN + 1])
 {
     dx_docset *ds = user;
+    if (ds->paths_stale && paths_build(ds, NULL))
+        return DX_ENOMEM;
     const char *id = dx_strmap_get(&ds->paths, path);
     if (!id)
         return DX_ENOTFOUND;
@@ -184,6 +189,7 @@ static int path_found(void *ud, const char *id, const char *path)
 static int paths_build(dx_docset *ds, dx_error *err)
 {
     paths_clear(ds);
+    ds->paths_stale = false;
     int rc = dx_wsdoc_each_path(ds->wsslot.doc, path_found, ds, err);
     return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory listing paths") : rc;
 }
@@ -195,8 +201,8 @@ static int paths_build(dx_docset *ds, dx_error *err)
  * catch-up applied what others stored to the documents loaded then). */
 int dx_docset_load(dx_docset *ds, dx_error *err)
 {
-    if (ds->wsslot.doc)
-        return 0;
+    if (ds->wsslot.doc) /* the index is built again after edits that moved entries */
+        return ds->paths_stale ? paths_build(ds, err) : 0;
     int rc = slot_load(ds, &ds->wsslot, DX_DOC_WORKSPACE, err);
     if (!rc)
         rc = paths_build(ds, err);
@@ -282,12 +288,20 @@ static int docs_changed(void *ud, const char *id)
     return dx_docset_touch(ud, id);
 }
 
+static void docs_paths_changed(void *ud)
+{
+    ((dx_docset *)ud)->paths_stale = true;
+}
+
 void dx_docset_docs(dx_docset *ds, dx_docs *out)
 {
     out->workspace = dx_docset_workspace(ds);
     out->body = docs_body;
     out->changed = docs_changed;
     out->ud = ds;
+    out->format = DX_LINK_MARKDOWN_ROOT; /* the workspace's own is the caller's to set */
+    out->find = dx_docset_lookup;
+    out->paths_changed = docs_paths_changed;
 }
 
 static int apply_stored(void *user, const char *doc, const uint8_t *data, size_t len)

@@ -1274,6 +1274,7 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
 void dx_session_docs(dx_session *s, dx_docs *out)
 {
     dx_docset_docs(s->ds, out);
+    out->format = dx_workspace_link_format(s->ws);
 }
 
 bool dx_session_unsaved(const dx_session *s)

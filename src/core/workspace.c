@@ -936,49 +936,62 @@ int dx_workspace_dir_index(const dx_workspace *ws, const char *dir, bool create,
     return rc;
 }
 
+int dx_workspace_new_entry(const char *rel_in, dx_buf *rel, bool *dir_index, dx_buf *parent_dir,
+                           dx_error *err)
+{
+    dx_buf stem = DX_BUF_INIT;
+    int rc = dx_path_normalize(rel_in, rel, err);
+    if (rc)
+        return rc;
+    if (!rel->len)
+        return dx_error_set(err, DX_EINVAL, "'%s' is not a file name", rel_in);
+    /* "DIR/" names a directory: its index DIR/<name>.md. */
+    *dir_index = rel_in[strlen(rel_in) - 1] == '/';
+    if (*dir_index)
+        dx_buf_printf(rel, "/%s", dx_path_basename(rel->data));
+    if (!dx_path_is_markdown(rel->data))
+        dx_buf_puts(rel, ".md");
+    /* A folder index (<dir>/<dir name>.md) belongs to the index of the parent directory;
+     * any other entry to the index of its own directory. */
+    dx_path_dirname(rel->data, parent_dir);
+    dx_path_stem(rel->data, &stem);
+    if (parent_dir->len && !strcmp(dx_buf_cstr(&stem), dx_path_basename(parent_dir->data))) {
+        const char *slash = strrchr(parent_dir->data, '/');
+        dx_buf_truncate(parent_dir, slash ? (size_t)(slash - parent_dir->data) : 0);
+    }
+    rc = dx_buf_error(rel) || dx_buf_error(parent_dir) || dx_buf_error(&stem)
+             ? dx_error_set(err, DX_ENOMEM, "out of memory")
+             : 0;
+    dx_buf_release(&stem);
+    return rc;
+}
+
 int dx_workspace_create(dx_workspace *ws, const char *rel_in, const char *title, bool index,
                         dx_error *err)
 {
     dx_buf rel = DX_BUF_INIT, dir = DX_BUF_INIT, parent = DX_BUF_INIT, t = DX_BUF_INIT,
            body = DX_BUF_INIT;
     dx_fm *fm = NULL;
-    int rc = dx_path_normalize(rel_in, &rel, err);
+    bool dir_form;
+    int rc = dx_workspace_new_entry(rel_in, &rel, &dir_form, &dir, err);
     if (rc)
         goto done;
-    if (!rel.len) {
-        rc = dx_error_set(err, DX_EINVAL, "'%s' is not a file name", rel_in);
-        goto done;
-    }
-    /* "DIR/" names a directory: its index DIR/<name>.md is created. */
-    if (rel_in[strlen(rel_in) - 1] == '/') {
-        if (dx_workspace_dir_index(ws, rel.data, false, &parent, NULL) == 0) {
-            rc = dx_error_set(err, DX_EEXIST, "'%s/' already has an index, '%s'", rel.data,
+    if (dir_form) {
+        dx_path_dirname(rel.data, &t);
+        if (dx_workspace_dir_index(ws, t.data, false, &parent, NULL) == 0) {
+            rc = dx_error_set(err, DX_EEXIST, "'%s/' already has an index, '%s'", t.data,
                               parent.data);
             goto done;
         }
-        dx_buf_puts(&t, dx_path_basename(rel.data));
-        dx_buf_printf(&rel, "/%s", t.data);
         dx_buf_reset(&t);
         index = true;
     }
-    if (!dx_path_is_markdown(rel.data))
-        dx_buf_puts(&rel, ".md");
     if ((rc = dx_workspace_check_path(rel.data, NULL, err)) || (rc = free_path(ws, rel.data, err)))
         goto done;
     if (!title || !*title) {
         dx_title_from_path(rel.data, &t);
         title = t.data;
     }
-    dx_path_dirname(rel.data, &dir);
-    /* A folder index (<dir>/<dir name>.md) belongs to the index of the parent directory;
-     * any other entry to the index of its own directory. */
-    dx_buf stem = DX_BUF_INIT;
-    dx_path_stem(rel.data, &stem);
-    if (dir.len && !strcmp(dx_buf_cstr(&stem), dx_path_basename(dir.data))) {
-        const char *slash = strrchr(dir.data, '/');
-        dx_buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
-    }
-    dx_buf_release(&stem);
     /* The parent index must exist before the child can point at it. */
     if ((rc = dx_workspace_dir_index(ws, dx_buf_cstr(&dir), true, &parent, err)))
         goto done;
@@ -1103,10 +1116,14 @@ int dx_workspace_list_links(const dx_workspace *ws, dx_strlist *out, dx_error *e
     return rc ? dx_error_set(err, rc, "cannot list the workspace files") : 0;
 }
 
-/* Rewrite the links of one list key: items resolving to from now point to to. Links of the
- * moved file itself (old_self -> new_self) are re-expressed from its new place. */
 static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const char *old_self,
                        const char *new_self, const char *from, const char *to, bool *changed)
+{
+    return dx_workspace_relink(fm, key, old_self, new_self, from, to, ws->format, changed);
+}
+
+int dx_workspace_relink(dx_fm *fm, const char *key, const char *old_self, const char *new_self,
+                        const char *from, const char *to, dx_link_format format, bool *changed)
 {
     if (dx_fm_kind_of(fm, key) == DX_FM_ABSENT || dx_fm_kind_of(fm, key) == DX_FM_NULL)
         return 0;
@@ -1117,12 +1134,12 @@ static int relink_list(const dx_workspace *ws, dx_fm *fm, const char *key, const
     for (size_t i = 0; !rc && i < items.len; i++) {
         dx_buf p = DX_BUF_INIT, nl = DX_BUF_INIT;
         dx_link l;
-        if (dx_workspace_resolve(ws, old_self, items.items[i], &p, NULL) == 0 &&
+        if (dx_link_resolve(items.items[i], old_self, format, &p, NULL) == 0 &&
             dx_link_parse(items.items[i], &l) == 0) {
             bool hit = !strcmp(p.data, from);
             bool self_relative = strcmp(old_self, new_self) != 0;
             if (hit || self_relative) {
-                dx_link_write(hit ? to : p.data, new_self, l.title, ws->format, &nl);
+                dx_link_write(hit ? to : p.data, new_self, l.title, format, &nl);
                 if (strcmp(nl.data, items.items[i]) != 0) {
                     free(items.items[i]);
                     items.items[i] = dx_buf_detach(&nl, NULL);

@@ -67,4 +67,31 @@ done <"$acks"
 contains "validate is clean" "$T/v" "0 errors, 0 warnings"
 same "git status is clean" "$(git status --porcelain)" ""
 git fsck --strict >/dev/null 2>&1 && pass || fail "git fsck"
+
+# The two processes of issue 11: `create` in parallel, 20 rounds. Each create is a CRDT edit
+# (an insert into the root's contents), so no entry loses its link.
+for i in $(seq 1 20); do
+    "$DIARYX" create "pa$i.md" >/dev/null 2>&1 && echo "pa$i" >>"$T/made" &
+    "$DIARYX" create "pb$i.md" >/dev/null 2>&1 && echo "pb$i" >>"$T/made" &
+    wait
+done
+same "every parallel create succeeded" "$(wc -l <"$T/made")" 40
+while read -r f; do contains "$f is linked from the root" README.md "(/$f.md)"; done <"$T/made"
+"$DIARYX" validate >"$T/v" 2>&1 && pass || fail "validate after parallel creates ($(tail -3 "$T/v"))"
+contains "validate is clean after parallel creates" "$T/v" "0 errors, 0 warnings"
+
+# A move and a property set of one entry in parallel: both edits survive.
+for i in 1 2 3; do
+    check "create m$i" "$DIARYX" create "m$i.md"
+    "$DIARYX" workspace mv "m$i.md" "moved$i/" >/dev/null 2>"$T/mv.err" &
+    "$DIARYX" property set "m$i.md" mood "calm$i" >/dev/null 2>"$T/ps.err" &
+    wait
+    [ -f "moved$i/m$i.md" ] && pass || fail "m$i moved ($(cat "$T/mv.err"))"
+    # The set ran on the old path or, after the move, found no file: when it succeeded the
+    # property is in the moved file.
+    if [ ! -s "$T/ps.err" ]; then
+        contains "property set beside a move survives" "moved$i/m$i.md" "mood: calm$i"
+    fi
+done
+"$DIARYX" validate >"$T/v" 2>&1 && pass || fail "validate after parallel moves ($(tail -3 "$T/v"))"
 finish
