@@ -54,7 +54,7 @@ int cmd_content(cli_ctx *ctx, int argc, char **argv)
     if (!rc && json && strcmp(sub, "get"))
         rc = cli_usage("content", "'%s' has no --json output (only 'get' has)", sub);
     if (!rc)
-        rc = cli_open(ctx, &ws);
+        rc = strcmp(sub, "get") ? cli_open(ctx, &ws) : cli_open_read(ctx, &ws);
     if (!rc && (cli_entry(ws, pos.items[1], true, &rel, &err) ||
                 dx_workspace_read(ws, rel.data, &fm, &err)))
         rc = cli_fail(&err);

@@ -165,7 +165,7 @@ int cmd_property(cli_ctx *ctx, int argc, char **argv)
     dx_buf rel = DX_BUF_INIT;
     dx_error err = DX_ERROR_INIT;
     if (!rc)
-        rc = cli_open(ctx, &ws);
+        rc = s->writes ? cli_open(ctx, &ws) : cli_open_read(ctx, &ws);
     if (!rc && (cli_entry(ws, pos.items[1], true, &rel, &err) ||
                 dx_workspace_read(ws, rel.data, &fm, &err)))
         rc = cli_fail(&err);

@@ -103,7 +103,7 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
         }
         if (depth_s && (rc = cli_int("workspace", "--depth", depth_s, 0, 10000, &depth)))
             goto done;
-        if ((rc = cli_open(ctx, &ws)))
+        if ((rc = cli_open_read(ctx, &ws)))
             goto done;
         if (pos.len == 2 && cli_entry(ws, pos.items[1], true, &a, &err)) {
             rc = cli_fail(&err);
