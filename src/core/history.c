@@ -163,7 +163,7 @@ static int delta_files(const dx_history_docs *h, dx_git *g, const char *head_id,
     bool ok = true;
     for (size_t i = 0; !rc && ok && i < docs->len; i++) {
         const char *rpath, *rhash, *d = docs->items[i];
-        if (strncmp(d, "body/", 5) != 0 || !dx_wsdoc_is_live(ws, d + 5))
+        if (!dx_doc_body_id(d) || !dx_wsdoc_is_live(ws, dx_doc_body_id(d)))
             continue;
         if (dx_session_record(s, d + 5, &rpath, &rhash) != 0)
             ok = false; /* a body without a file: look at everything */
@@ -636,7 +636,7 @@ int dx_history_rebuild_finish(const char *root, dx_error *err)
     long long now = (long long)time(NULL);
     int rc = 0;
     /* The old store is kept for investigation; a new one is imported from the files. */
-    if (dx_buf_printf(&db, "%s/.diaryx/crdt.db", root) ||
+    if (dx_buf_printf(&db, "%s/" DX_STORE_FILE, root) ||
         dx_buf_printf(&bak, "%s.broken-%lld", db.data, now)) {
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
         goto done;

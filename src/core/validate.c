@@ -96,8 +96,8 @@ static int check_links(walk *w, const char *rel, dx_fm *fm, const char *key, dx_
         dx_link l;
         if (dx_link_parse(link, &l) == 0) {
             if (non_portable(l.path)) {
-                rc |= add(w->r, "NonPortablePath", false, rel, link, dx_path_basename(l.path),
-                          "%s: %s '%s' is an absolute path on one computer", rel, key, link);
+                rc = add(w->r, "NonPortablePath", false, rel, link, dx_path_basename(l.path),
+                         "%s: %s '%s' is an absolute path on one computer", rel, key, link);
                 dx_link_release(&l);
                 continue;
             }
@@ -106,22 +106,22 @@ static int check_links(walk *w, const char *rel, dx_fm *fm, const char *key, dx_
         dx_buf p = DX_BUF_INIT;
         dx_error err = DX_ERROR_INIT;
         if (dx_workspace_resolve(w->ws, rel, link, &p, &err) != 0) {
-            rc |= add(w->r, "LinkOutsideWorkspace", true, rel, link, NULL,
-                      "%s: %s '%s' points outside the workspace", rel, key, link);
+            rc = add(w->r, "LinkOutsideWorkspace", true, rel, link, NULL,
+                     "%s: %s '%s' points outside the workspace", rel, key, link);
         } else {
             bool exists = p.len && dx_ws_exists(w->ws, p.data);
             if (!exists)
-                rc |= add(w->r, is_contents ? "BrokenContentsRef" : "BrokenAttachment", true, rel,
-                          link, NULL, "%s: %s entry '%s' does not exist", rel, key, link);
+                rc = add(w->r, is_contents ? "BrokenContentsRef" : "BrokenAttachment", true, rel,
+                         link, NULL, "%s: %s entry '%s' does not exist", rel, key, link);
             else if (is_contents && !dx_path_is_markdown(p.data))
-                rc |= add(w->r, "InvalidContentsRef", false, rel, link, NULL,
-                          "%s: contents entry '%s' is not a markdown file", rel, link);
+                rc = add(w->r, "InvalidContentsRef", false, rel, link, NULL,
+                         "%s: contents entry '%s' is not a markdown file", rel, link);
             else if (out_set) {
-                rc |= dx_strmap_put(out_set, p.data, (void *)1);
+                rc = dx_strmap_put(out_set, p.data, (void *)1);
             } else {
-                rc |= dx_strlist_push(out, p.data);
-                if (raw)
-                    rc |= dx_strlist_push(raw, link);
+                rc = dx_strlist_push(out, p.data);
+                if (!rc && raw)
+                    rc = dx_strlist_push(raw, link);
             }
         }
         dx_buf_release(&p);
@@ -141,35 +141,36 @@ static int visit(walk *w, const char *rel, const char *parent, const char *link)
     dx_fm *fm = NULL;
     dx_error err = DX_ERROR_INIT;
     if (dx_ws_read_fm(w->ws, rel, &fm, &err) != 0)
-        return rc | add(w->r, "InvalidFrontmatter", true, rel, NULL, NULL, "%s", err.msg);
-    if (dx_fm_unclosed(fm))
-        rc |= add(w->r, "UnclosedFrontmatter", false, rel, NULL, NULL,
-                  "%s starts with '---' but its frontmatter is never closed", rel);
+        return rc ? rc : add(w->r, "InvalidFrontmatter", true, rel, NULL, NULL, "%s", err.msg);
+    if (!rc && dx_fm_unclosed(fm))
+        rc = add(w->r, "UnclosedFrontmatter", false, rel, NULL, NULL,
+                 "%s starts with '---' but its frontmatter is never closed", rel);
     const char *po = dx_fm_get(fm, "part_of");
     bool root = !strcmp(rel, w->ws->root_file);
-    if (po) {
+    if (!rc && po) {
         dx_strlist parents = DX_STRLIST_INIT;
         dx_fm *tmp = NULL;
         /* part_of is a single link; check it like a one-item list. */
-        if (dx_fm_new(&tmp) == 0) {
-            dx_fm_set(tmp, "part_of", po);
+        if ((rc = dx_fm_new(&tmp)) == 0 && (rc = dx_fm_set(tmp, "part_of", po)) == 0) {
             size_t before = w->r->len;
-            rc |= check_links(w, rel, tmp, "part_of", &parents, NULL, NULL);
+            rc = check_links(w, rel, tmp, "part_of", &parents, NULL, NULL);
             for (size_t i = before; i < w->r->len; i++)
                 if (!strcmp(w->r->items[i].kind, "BrokenAttachment"))
                     w->r->items[i].kind = "BrokenPartOf";
         }
         dx_fm_free(tmp);
         dx_strlist_release(&parents);
-    } else if (!root && parent) {
-        rc |= add(w->r, "MissingPartOf", false, rel, NULL, parent,
-                  "%s has no part_of (it is listed by %s)", rel, parent);
+    } else if (!rc && !root && parent) {
+        rc = add(w->r, "MissingPartOf", false, rel, NULL, parent,
+                 "%s has no part_of (it is listed by %s)", rel, parent);
     }
-    if (dx_fm_has(fm, "contents"))
-        rc |= dx_strlist_push(&w->indexes, rel);
+    if (!rc && dx_fm_has(fm, "contents"))
+        rc = dx_strlist_push(&w->indexes, rel);
     dx_strlist kids = DX_STRLIST_INIT, raw = DX_STRLIST_INIT;
-    rc |= check_links(w, rel, fm, "attachments", NULL, NULL, &w->attachments);
-    rc |= check_links(w, rel, fm, "contents", &kids, &raw, NULL);
+    if (!rc)
+        rc = check_links(w, rel, fm, "attachments", NULL, NULL, &w->attachments);
+    if (!rc)
+        rc = check_links(w, rel, fm, "contents", &kids, &raw, NULL);
     dx_fm_free(fm);
     for (size_t i = 0; !rc && i < kids.len; i++)
         if (dx_path_is_markdown(kids.items[i]))

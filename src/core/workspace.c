@@ -644,18 +644,18 @@ int dx_workspace_tree(const dx_workspace *ws, const char *start_rel, int max_dep
     return *out ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory building the tree");
 }
 
-static int node_label(const dx_tree_node *n, dx_buf *out)
+/* Appends freely: out keeps its first error (buf.h), which the caller checks once. */
+static void node_label(const dx_tree_node *n, dx_buf *out)
 {
-    int rc = dx_buf_puts(out, n->title);
+    dx_buf_puts(out, n->title);
     if (n->description && n->description[0])
-        rc |= dx_buf_printf(out, " - %s", n->description);
+        dx_buf_printf(out, " - %s", n->description);
     if (n->status == DX_NODE_MISSING)
-        rc |= dx_buf_printf(out, " (missing: %s)", n->path);
+        dx_buf_printf(out, " (missing: %s)", n->path);
     else if (n->status == DX_NODE_ERROR)
-        rc |= dx_buf_printf(out, " (error: %s)", n->path);
+        dx_buf_printf(out, " (error: %s)", n->path);
     else if (n->status == DX_NODE_CYCLE)
-        rc |= dx_buf_puts(out, " (cycle)");
-    return rc;
+        dx_buf_puts(out, " (cycle)");
 }
 
 static int render(const dx_tree_node *n, const char *prefix, dx_buf *out)
@@ -664,24 +664,27 @@ static int render(const dx_tree_node *n, const char *prefix, dx_buf *out)
     size_t total = n->n + (n->status == DX_NODE_TRUNCATED ? 1 : 0);
     for (size_t i = 0; i < total && !rc; i++) {
         bool last = i + 1 == total;
-        rc |= dx_buf_printf(out, "%s%s", prefix, last ? "└── " : "├── ");
+        dx_buf_printf(out, "%s%s", prefix, last ? "└── " : "├── ");
         if (i == n->n) {
-            rc |= dx_buf_printf(out, "... (%zu more)\n", n->hidden);
+            dx_buf_printf(out, "... (%zu more)\n", n->hidden);
             break;
         }
-        rc |= node_label(n->children[i], out) | dx_buf_putc(out, '\n');
+        node_label(n->children[i], out);
+        dx_buf_putc(out, '\n');
         dx_buf next = DX_BUF_INIT;
-        rc |= dx_buf_printf(&next, "%s%s", prefix, last ? "    " : "│   ");
-        rc |= render(n->children[i], next.data, out);
+        rc = dx_buf_printf(&next, "%s%s", prefix, last ? "    " : "│   ");
+        if (!rc)
+            rc = render(n->children[i], next.data, out);
         dx_buf_release(&next);
     }
-    return rc;
+    return rc ? rc : dx_buf_error(out);
 }
 
 int dx_tree_render(const dx_tree_node *n, dx_buf *out)
 {
-    int rc = node_label(n, out) | dx_buf_putc(out, '\n');
-    return rc | render(n, "", out);
+    node_label(n, out);
+    dx_buf_putc(out, '\n');
+    return dx_buf_error(out) ? dx_buf_error(out) : render(n, "", out);
 }
 
 static json_t *node_json(const dx_tree_node *n)
@@ -724,16 +727,17 @@ int dx_filename_from_title(const char *title, dx_buf *out)
     for (const unsigned char *p = (const unsigned char *)title; *p && !rc; p++) {
         if (isalnum(*p) || *p >= 0x80) {
             if (dash && out->len > start)
-                rc |= dx_buf_putc(out, '-');
+                dx_buf_putc(out, '-');
             dash = false;
-            rc |= dx_buf_putc(out, (char)tolower(*p));
+            rc = dx_buf_putc(out, (char)tolower(*p));
         } else {
             dash = true;
         }
     }
     if (out->len == start)
-        rc |= dx_buf_puts(out, "untitled");
-    return rc | dx_buf_puts(out, ".md");
+        dx_buf_puts(out, "untitled");
+    dx_buf_puts(out, ".md");
+    return dx_buf_error(out);
 }
 
 /* Insert link into the list under key (sorted or appended) unless an item already
@@ -1198,11 +1202,12 @@ static int move_target(const dx_workspace *ws, const char *from, const char *to_
         if (!dx_path_is_markdown(to->data) && dx_path_is_markdown(from))
             rc = dx_buf_puts(to, ".md");
     } else if (is_folder_index(ws, from)) {
-        dx_path_dirname(from, &old_dir);
-        rc = dx_buf_printf(folder, "%s%s%s", to->data, to->len ? "/" : "",
-                           dx_path_basename(old_dir.data));
+        if (!(rc = dx_path_dirname(from, &old_dir)))
+            rc = dx_buf_printf(folder, "%s%s%s", to->data, to->len ? "/" : "",
+                               dx_path_basename(old_dir.data));
         dx_buf_reset(to);
-        rc |= dx_buf_printf(to, "%s/%s", folder->data, dx_path_basename(from));
+        if (!rc)
+            rc = dx_buf_printf(to, "%s/%s", folder->data, dx_path_basename(from));
     } else {
         rc = dx_buf_printf(to, "%s%s", to->len ? "/" : "", dx_path_basename(from));
     }

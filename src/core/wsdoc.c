@@ -449,19 +449,22 @@ int dx_wsdoc_get(y_doc *doc, const char *id, dx_entry *out, dx_error *err)
                      (description && !out->description) || (part_of && !out->part_of)
                  ? -1
                  : 0;
-    rc |= get_extra(m, &out->extra_json) == Y_OK ? 0 : -1;
+    if (!rc && get_extra(m, &out->extra_json) != Y_OK)
+        rc = -1;
     const char *le = get_str(m, "line_ending");
     out->crlf = le && !strcmp(le, "crlf");
     y_type *arr;
     if ((arr = get_array(m, "contents"))) {
         out->is_index = true;
-        rc |= read_array(arr, &out->contents);
+        if (!rc)
+            rc = read_array(arr, &out->contents);
     }
-    if ((arr = get_array(m, "attachments")))
-        rc |= read_array(arr, &out->attachments);
+    if (!rc && (arr = get_array(m, "attachments")))
+        rc = read_array(arr, &out->attachments);
     if ((arr = get_array(m, "audience"))) {
         out->has_audience = true;
-        rc |= read_array(arr, &out->audience);
+        if (!rc)
+            rc = read_array(arr, &out->audience);
     }
     y_value v;
     if (y_map_get(m, "deleted", &v) == Y_OK && !v.is_type && v.any->kind == Y_ANY_BOOL)

@@ -40,9 +40,10 @@ lacks "has no appended line" "$T/at" "third line"
 "$DIARYX" crdt history notes/idea.md --at "$append_id" >"$T/at2"
 contains "the file after it has it" "$T/at2" "third line"
 
-# Edited outside diaryx (an editor, sed): taken in before the next command.
+# Edited outside diaryx (an editor, sed): taken in by the next command that opens the
+# CRDT session (an edit, crdt, validate, commit; read commands answer from the files).
 sed -i 's/second line/second line, edited in vim/' notes/idea.md
-"$DIARYX" property get notes/idea.md title >/dev/null 2>"$T/.err"
+"$DIARYX" crdt info >/dev/null 2>"$T/.err"
 contains "external edit reported" "$T/.err" "took in 1 file edited outside diaryx"
 "$DIARYX" crdt history notes/idea.md --json >"$T/hist2.json"
 newest=$(grep -o '"id":[0-9]*' "$T/hist2.json" | head -1 | cut -d: -f2)
@@ -55,19 +56,19 @@ contains "and the CLI edit is there" notes/idea.md "fourth line"
 # A file made unreadable outside diaryx is not overwritten; the CRDT keeps the last state.
 cp notes/idea.md "$T/idea.good"
 printf -- '---\ntitle: [oops\n---\n' >notes/idea.md
-"$DIARYX" workspace info >/dev/null 2>"$T/.err"
+"$DIARYX" crdt info >/dev/null 2>"$T/.err"
 contains "warned about the unreadable edit" "$T/.err" "notes/idea.md"
 contains "its bytes are kept" notes/idea.md "[oops"
 cp "$T/idea.good" notes/idea.md
-check "back to normal" "$DIARYX" workspace info
+check "back to normal" "$DIARYX" crdt info
 
 # Bytes that are not UTF-8 never block the workspace: a new such file stays out of the CRDT,
 # an edit that makes a tracked file so is left on disk with a warning.
 printf -- '---\ntitle: Latin1\n---\ncaf\xe9\n' >latin1.md
-check "a non-UTF-8 file does not block commands" "$DIARYX" workspace info
+check "a non-UTF-8 file does not block commands" "$DIARYX" crdt info
 cp notes/idea.md "$T/idea.good2"
 printf -- '---\ntitle: Idea\n---\ncaf\xe9\n' >notes/idea.md
-"$DIARYX" workspace info >/dev/null 2>"$T/.err" && pass || fail "still usable"
+"$DIARYX" crdt info >/dev/null 2>"$T/.err" && pass || fail "still usable"
 contains "warned about the non-UTF-8 edit" "$T/.err" "is not UTF-8 text"
 cp "$T/idea.good2" notes/idea.md
 rm latin1.md
@@ -84,7 +85,7 @@ contains "moved file keeps its external edit" notes/thought.md "edited in vim"
 
 # Deleted outside diaryx: the entry is deleted and its parent stops listing it.
 rm notes/thought.md
-"$DIARYX" workspace info >/dev/null 2>"$T/.err"
+"$DIARYX" crdt info >/dev/null 2>"$T/.err"
 contains "external delete reported" "$T/.err" "deleted outside diaryx"
 lacks "parent no longer lists it" notes/notes.md "thought.md"
 

@@ -40,7 +40,7 @@ contains "validate: inner link" "$T/.out" "SymbolicLink: inner.md is a symbolic 
 # A recorded entry's file replaced by a link: never read through, never written through.
 mv a.md "$T/a.saved"
 ln -s ../elsewhere/victim.md a.md
-check_rc "a command still runs" 0 "$DIARYX" workspace info
+check_rc "a command still runs" 0 "$DIARYX" crdt info
 contains "the scan warns about the link" "$T/.err" "'a.md' is a symbolic link"
 "$DIARYX" content set README.md "root text" >/dev/null 2>&1
 check "commit with the link in place" "$DIARYX" commit -m "link in place"

@@ -92,7 +92,7 @@ contains "json lists it as an error" "$T/v.json" '"type": "InvalidFrontmatter"'
 cd "$T/ws"
 printf -- '---\ntitle: Unclosed\npart_of: "[ws](/README.md)"\nno end\n' >unclosed.md
 cp unclosed.md "$T/unclosed.orig"
-check "a command next to it still works" "$DIARYX" workspace info
+check "a command next to it still works" "$DIARYX" crdt info
 contains "a warning names it" "$T/.err" "'unclosed.md' starts with '---' but its frontmatter is never closed"
 check "file untouched" cmp unclosed.md "$T/unclosed.orig"
 "$DIARYX" workspace add README.md unclosed.md >/dev/null 2>&1
@@ -105,7 +105,7 @@ check "file untouched by --fix" cmp unclosed.md "$T/unclosed.orig"
 "$DIARYX" create later.md >/dev/null
 printf -- '---\ntitle: Later\nnever closed\n' >later.md
 cp later.md "$T/later.orig"
-check "command after the edit" "$DIARYX" workspace info
+check "command after the edit" "$DIARYX" crdt info
 contains "edit warned about" "$T/.err" "later.md"
 check "edited file untouched" cmp later.md "$T/later.orig"
 finish
