@@ -1,4 +1,4 @@
-/* cmd_workspace.c - `diaryx workspace info|path|add|rm|mv|create|delete`. */
+/* cmd_workspace.c - `diaryx workspace info|path|add|rm|mv|create|delete|reorder|attach|detach`. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,13 @@ static const char USAGE[] =
     "                                     a folder's index moved into one takes its folder\n"
     "  create PARENT TITLE [--index]      new entry named after TITLE beside PARENT's index\n"
     "  delete PATH                        unlink and delete an entry (not an index with\n"
-    "                                     children)\n";
+    "                                     children)\n"
+    "  reorder PARENT CHILD POSITION      move CHILD to POSITION (1 = first) of PARENT's\n"
+    "                                     contents\n"
+    "  attach ENTRY FILE                  list FILE (an existing file of the workspace) in\n"
+    "                                     ENTRY's attachments\n"
+    "  detach ENTRY FILE                  remove FILE from ENTRY's attachments (the file\n"
+    "                                     stays)\n";
 
 static int need(const dx_strlist *pos, size_t n, const char *sub, const char *what)
 {
@@ -216,6 +222,44 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
             goto done;
         }
         printf("Deleted '%s'\n", a.data);
+    } else if (!strcmp(sub, "reorder")) {
+        int64_t position = 0;
+        if ((rc = need(&pos, 3, sub, "PARENT, CHILD and POSITION")) ||
+            (rc = cli_int("workspace", "POSITION", pos.items[3], 1, 1000000, &position)) ||
+            (rc = cli_open(ctx, &ws)))
+            goto done;
+        dx_docs docs;
+        char parent[DX_UUID_LEN + 1], child[DX_UUID_LEN + 1];
+        if (cli_entry(ws, pos.items[1], true, &a, &err) ||
+            cli_entry(ws, pos.items[2], true, &b, &err) ||
+            (entries(&docs, a.data, b.data, parent, child)
+                 ? dx_error_set(&err, DX_ENOTFOUND, "'%s' or '%s' is not an entry of the CRDT",
+                                a.data, b.data)
+                 : dx_edit_reorder(&docs, parent, child, (size_t)position - 1, &err))) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        printf("Moved '%s' to position %lld of '%s'\n", b.data, (long long)position, a.data);
+    } else if (!strcmp(sub, "attach") || !strcmp(sub, "detach")) {
+        bool attach = !strcmp(sub, "attach");
+        if ((rc = need(&pos, 2, sub, "ENTRY and FILE")) || (rc = cli_open(ctx, &ws)))
+            goto done;
+        dx_docs docs;
+        char id[DX_UUID_LEN + 1];
+        /* An attachment must be there to be listed; a detached one may already be gone. */
+        if (cli_entry(ws, pos.items[1], true, &a, &err) ||
+            cli_entry(ws, pos.items[2], attach, &b, &err) ||
+            (entries(&docs, a.data, NULL, id, NULL)
+                 ? dx_error_set(&err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", a.data)
+             : attach ? dx_edit_attach(&docs, id, b.data, &err)
+                      : dx_edit_detach(&docs, id, b.data, &err))) {
+            if (!attach && err.code == DX_ENOTFOUND && !strncmp(err.msg, "entry '", 7))
+                dx_error_set(&err, DX_ENOTFOUND, "'%s' has no attachment '%s'", a.data, b.data);
+            rc = cli_fail(&err);
+            goto done;
+        }
+        printf("%s '%s' %s '%s'\n", attach ? "Attached" : "Detached", b.data,
+               attach ? "to" : "from", a.data);
     } else {
         rc = cli_usage("workspace", "unknown subcommand '%s'", sub);
     }

@@ -69,4 +69,28 @@ printf -- '---\ntitle: [unclosed\n---\nmine\n' >notes/x.md
 check_rc "create onto an unreadable file refused" 1 "$DIARYX" create notes/x.md
 contains "the file is kept" notes/x.md "mine"
 check "still valid apart from it" "$DIARYX" workspace info
+# reorder, attach, detach (CRDT edits of contents and attachments)
+cd "$T" && rm -rf ro && "$DIARYX" init ro >/dev/null 2>&1 && cd ro
+"$DIARYX" create a.md --title A >/dev/null
+"$DIARYX" create b.md --title B >/dev/null
+"$DIARYX" create c.md --title C >/dev/null
+check "reorder" "$DIARYX" workspace reorder README.md c.md 1
+same "c is first" "$(grep -m1 '^- ' README.md)" '- "[C](/c.md)"'
+check "reorder to the end (clamped)" "$DIARYX" workspace reorder README.md c.md 99
+same "c is last" "$(grep '^- ' README.md | tail -1)" '- "[C](/c.md)"'
+check_rc "position 0 is a usage error" 2 "$DIARYX" workspace reorder README.md a.md 0
+check_rc "a child the parent does not list" 1 "$DIARYX" workspace reorder a.md b.md 1
+echo img >pic.png
+check "attach" "$DIARYX" workspace attach a.md pic.png
+contains "listed in attachments" a.md '- "[Pic](/pic.png)"'
+"$DIARYX" validate >"$T/v" 2>&1
+lacks "no longer an orphan" "$T/v" "OrphanBinaryFile"
+check_rc "attach a missing file" 1 "$DIARYX" workspace attach a.md nope.png
+contains "names it" "$T/.err" "nope.png"
+check "detach" "$DIARYX" workspace detach a.md pic.png
+lacks "gone from attachments" a.md "pic.png"
+[ -f pic.png ] && pass || fail "the file stays after detach"
+check_rc "detach again" 1 "$DIARYX" workspace detach a.md pic.png
+contains "says which entry" "$T/.err" "'a.md' has no attachment 'pic.png'"
+check "committed" "$DIARYX" commit -m "reorder, attach"
 finish
