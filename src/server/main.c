@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "diaryx/fs.h"
+#include "diaryx/toml.h"
 #include "diaryx/version.h"
 #include "api.h"
 #include "commits.h"
@@ -19,7 +21,7 @@
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
 
 static const char USAGE[] =
-    "usage: diaryx-server [--data DIR] [--listen HOST:PORT] [OPTIONS]   serve\n"
+    "usage: diaryx-server [--config FILE] [--data DIR] [--listen HOST:PORT] [OPTIONS]   serve\n"
     "       diaryx-server [--data DIR] user add EMAIL [--plan free|sync]\n"
     "       diaryx-server [--data DIR] user plan EMAIL free|sync\n"
     "       diaryx-server [--data DIR] token EMAIL [--device NAME]\n"
@@ -36,6 +38,10 @@ static const char USAGE[] =
     "  workspace add   a new workspace owned by EMAIL; prints its id\n"
     "  workspace list  the workspaces of EMAIL: id, a tab, name\n\n"
     "Options:\n"
+    "  --config FILE       settings in TOML (the options below win over it):\n"
+    "                        data = \"DIR\", listen = \"HOST:PORT\", idle_seconds = N,\n"
+    "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
+    "                        max_staleness_hours = N (default 24)\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
     "  --listen HOST:PORT  the address to serve on (default 127.0.0.1:3030)\n"
     "  --quiescence-seconds N  commit a workspace of a sync-plan user to its git repository\n"
@@ -473,45 +479,121 @@ static int serve(const char *data, const char *listen)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The settings of the config file (--config), then of the options, which win. */
+typedef struct settings {
+    const char *data, *listen;
+    dx_toml toml; /* owns the config file's strings */
+} settings;
+
+/* One numeric setting: v (in the unit of the setting) in [min, max], stored scaled. */
+static int set_number(const char *what, long long v, long long min, long long max, int64_t scale,
+                      int64_t *to)
 {
-    const char *data = "./diaryx-data", *listen = "127.0.0.1:3030";
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
-            data = argv[++i];
-        } else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
-            listen = argv[++i];
-        } else if ((!strcmp(argv[i], "--quiescence-seconds") ||
-                    !strcmp(argv[i], "--staleness-seconds")) &&
-                   i + 1 < argc) {
-            char *end;
-            long long v = strtoll(argv[i + 1], &end, 10);
-            if (*end || v < 0 || v > 365LL * 86400) {
-                fprintf(stderr, "diaryx-server: %s wants 0 to 31536000 seconds, not '%s'\n",
-                        argv[i], argv[i + 1]);
+    if (v < min || v > max) {
+        fprintf(stderr, "diaryx-server: %s wants %lld to %lld, not %lld\n", what, min, max, v);
+        return 2;
+    }
+    *to = v * scale;
+    return 0;
+}
+
+static const struct {
+    const char *table, *key;
+    long long min, max;
+    int64_t scale;
+    int64_t *to;
+} NUMBERS[] = {
+    {"", "idle_seconds", 1, 86400, 1000000, &g_idle_us},
+    {"git", "quiescence_minutes", 0, 525600, 60000, &g_quiet_ms},
+    {"git", "max_staleness_hours", 0, 8760, 3600000, &g_stale_ms},
+};
+
+static int load_config(const char *path, settings *st)
+{
+    dx_buf text = DX_BUF_INIT;
+    dx_error err = DX_ERROR_INIT;
+    int rc = dx_file_read(path, &text, &err) ||
+             dx_toml_parse(dx_buf_cstr(&text), text.len, path, &st->toml, &err);
+    dx_buf_release(&text);
+    if (rc) {
+        fprintf(stderr, "diaryx-server: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < st->toml.len; i++) {
+        const dx_toml_entry *e = &st->toml.entries[i];
+        bool known = false;
+        char what[128];
+        snprintf(what, sizeof what, "%s%s%s in %s", e->table, e->table[0] ? "." : "", e->key, path);
+        for (size_t k = 0; !known && k < sizeof NUMBERS / sizeof *NUMBERS; k++) {
+            if (strcmp(e->table, NUMBERS[k].table) || strcmp(e->key, NUMBERS[k].key))
+                continue;
+            known = true;
+            if (e->value.type != DX_TOML_INT) {
+                fprintf(stderr, "diaryx-server: %s wants a number\n", what);
                 return 2;
             }
-            *(argv[i][2] == 'q' ? &g_quiet_ms : &g_stale_ms) = v * 1000;
-            i++;
-        } else if (!strcmp(argv[i], "--idle-seconds") && i + 1 < argc) {
-            long v = strtol(argv[++i], NULL, 10);
-            if (v < 1 || v > 86400) {
-                fprintf(stderr, "diaryx-server: --idle-seconds wants 1 to 86400, not '%s'\n",
-                        argv[i]);
+            if ((rc = set_number(what, e->value.i, NUMBERS[k].min, NUMBERS[k].max, NUMBERS[k].scale,
+                                 NUMBERS[k].to)))
+                return rc;
+        }
+        if (!known && !e->table[0] && (!strcmp(e->key, "data") || !strcmp(e->key, "listen"))) {
+            known = true;
+            if (e->value.type != DX_TOML_STRING) {
+                fprintf(stderr, "diaryx-server: %s wants a string\n", what);
                 return 2;
             }
-            g_idle_us = v * 1000000LL;
-        } else {
-            fprintf(stderr, "diaryx-server: unknown option or missing value: '%s'\n%s", argv[i],
-                    USAGE);
+            *(!strcmp(e->key, "data") ? &st->data : &st->listen) = e->value.str;
+        }
+        if (!known) {
+            fprintf(stderr,
+                    "diaryx-server: unknown setting %s (known: data, listen, idle_seconds, "
+                    "[git] quiescence_minutes, max_staleness_hours)\n",
+                    what);
             return 2;
         }
     }
-    if (i < argc)
-        return command(data, argc - i, argv + i);
-    return serve(data, listen);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    settings st = {"./diaryx-data", "127.0.0.1:3030", DX_TOML_INIT};
+    int i = 1, rc = 0;
+    /* The config file first, whatever its place among the options. */
+    for (int k = 1; k + 1 < argc && argv[k][0] == '-'; k++)
+        if (!strcmp(argv[k], "--config") && (rc = load_config(argv[k + 1], &st)))
+            goto done;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        char *end = NULL;
+        long long v = i + 1 < argc ? strtoll(argv[i + 1], &end, 10) : 0;
+        bool number = end && end != argv[i + 1] && !*end;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(USAGE, stdout);
+            goto done;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            i++;
+        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+            st.data = argv[++i];
+        } else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+            st.listen = argv[++i];
+        } else if (!strcmp(argv[i], "--quiescence-seconds") && number) {
+            if ((rc = set_number(argv[i++], v, 0, 365LL * 86400, 1000, &g_quiet_ms)))
+                goto done;
+        } else if (!strcmp(argv[i], "--staleness-seconds") && number) {
+            if ((rc = set_number(argv[i++], v, 0, 365LL * 86400, 1000, &g_stale_ms)))
+                goto done;
+        } else if (!strcmp(argv[i], "--idle-seconds") && number) {
+            if ((rc = set_number(argv[i++], v, 1, 86400, 1000000, &g_idle_us)))
+                goto done;
+        } else {
+            fprintf(stderr, "diaryx-server: unknown option, or a missing or bad value: '%s'\n%s",
+                    argv[i], USAGE);
+            rc = 2;
+            goto done;
+        }
+    }
+    rc = i < argc ? command(st.data, argc - i, argv + i) : serve(st.data, st.listen);
+done:
+    dx_toml_release(&st.toml);
+    return rc;
 }
