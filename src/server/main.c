@@ -17,6 +17,7 @@
 #include "api.h"
 #include "commits.h"
 #include "hub.h"
+#include "ratelimit.h"
 
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
 
@@ -40,6 +41,7 @@ static const char USAGE[] =
     "Options:\n"
     "  --config FILE       settings in TOML (the options below win over it):\n"
     "                        data = \"DIR\", listen = \"HOST:PORT\", idle_seconds = N,\n"
+    "                        connections_per_minute = N,\n"
     "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
     "                        max_staleness_hours = N (default 24)\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
@@ -49,6 +51,8 @@ static const char USAGE[] =
     "                      (default 1800; 0: no auto-commit)\n"
     "  --staleness-seconds N   commit it anyway, clients connected, once its first\n"
     "                      uncommitted update is N seconds old (default 86400)\n"
+    "  --connections-per-minute N  refuse a client address's websocket beyond N new ones\n"
+    "                      in a minute (default 120; 0: no limit)\n"
     "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
     "                      its first document is authenticated, N seconds after it opened\n"
     "  -h, --help          this text\n\n"
@@ -154,6 +158,7 @@ static int64_t g_idle_us = 60 * 1000000LL;      /* --idle-seconds */
 static int64_t g_quiet_ms = 30 * 60 * 1000LL;   /* --quiescence-seconds (0: no auto-commit) */
 static int64_t g_stale_ms = 24 * 3600 * 1000LL; /* --staleness-seconds */
 static srv_accounts *g_acc;
+static srv_rate g_rate = {DX_STRMAP_INIT, 120}; /* websocket connections per address per minute */
 static lws_sorted_usec_list_t g_tick;
 
 static int64_t wall_ms(void)
@@ -347,7 +352,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
             strncmp(uri, "/sync", 5) != 0 || (uri[5] && uri[5] != '/' && uri[5] != '?'))
             return -1;
-        return 0;
+        /* At most --connections-per-minute new websockets per client address. */
+        char ip[64] = "";
+        lws_get_peer_simple(wsi, ip, sizeof ip);
+        return srv_rate_allow(&g_rate, ip, wall_ms()) ? 0 : -1;
     case LWS_CALLBACK_ESTABLISHED: {
         memset(p, 0, sizeof *p);
         p->wsi = wsi;
@@ -475,6 +483,7 @@ static int serve(const char *data, const char *listen)
     g_ctx = NULL;
     srv_hub_free(g_hub);
     srv_accounts_close(acc);
+    srv_rate_release(&g_rate);
     fprintf(stderr, "diaryx-server: stopped\n");
     return 0;
 }
@@ -504,6 +513,7 @@ static const struct {
     int64_t *to;
 } NUMBERS[] = {
     {"", "idle_seconds", 1, 86400, 1000000, &g_idle_us},
+    {"", "connections_per_minute", 0, 1000000, 1, &g_rate.per_minute},
     {"git", "quiescence_minutes", 0, 525600, 60000, &g_quiet_ms},
     {"git", "max_staleness_hours", 0, 8760, 3600000, &g_stale_ms},
 };
@@ -547,7 +557,8 @@ static int load_config(const char *path, settings *st)
         if (!known) {
             fprintf(stderr,
                     "diaryx-server: unknown setting %s (known: data, listen, idle_seconds, "
-                    "[git] quiescence_minutes, max_staleness_hours)\n",
+                    "connections_per_minute, [git] quiescence_minutes, "
+                    "max_staleness_hours)\n",
                     what);
             return 2;
         }
@@ -581,6 +592,9 @@ int main(int argc, char **argv)
                 goto done;
         } else if (!strcmp(argv[i], "--staleness-seconds") && number) {
             if ((rc = set_number(argv[i++], v, 0, 365LL * 86400, 1000, &g_stale_ms)))
+                goto done;
+        } else if (!strcmp(argv[i], "--connections-per-minute") && number) {
+            if ((rc = set_number(argv[i++], v, 0, 1000000, 1, &g_rate.per_minute)))
                 goto done;
         } else if (!strcmp(argv[i], "--idle-seconds") && number) {
             if ((rc = set_number(argv[i++], v, 1, 86400, 1000000, &g_idle_us)))

@@ -11,7 +11,22 @@ const require = createRequire(path.join(here, "../interop/package.json"));
 const WebSocket = require("ws");
 const encoding = require("lib0/encoding");
 
-const [url, token, doc] = process.argv.slice(2);
+const [url, token, doc, mode] = process.argv.slice(2);
+if (mode === "rate") {
+    // Four new websockets in a row from one address: with --connections-per-minute 3, the
+    // fourth is refused (the upgrade fails) and the first three stay open.
+    const outcomes = [];
+    for (let i = 0; i < 4; i++)
+        outcomes.push(await new Promise((resolve) => {
+            const ws = new WebSocket(url);
+            ws.on("open", () => resolve({ ws, ok: true }));
+            ws.on("error", () => resolve({ ws, ok: false }));
+        }));
+    const opened = outcomes.filter((o) => o.ok).length;
+    console.log(opened === 3 && !outcomes[3].ok ? "ok rate 3 of 4 opened" : `FAIL rate: ${opened} of 4 opened`);
+    outcomes.forEach((o) => o.ws.terminate());
+    process.exit(0);
+}
 const frame = (name, type, write) => {
     const e = encoding.createEncoder();
     encoding.writeVarString(e, name);

@@ -10,7 +10,8 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "$SERVER" --data "$D" user add l@example.org >/dev/null
 TOK=$("$SERVER" --data "$D" token l@example.org)
 W=$("$SERVER" --data "$D" workspace add l@example.org Limits)
-"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" --idle-seconds 1 2>"$T/server.log" &
+"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" --idle-seconds 1 --connections-per-minute 1000 \
+    2>"$T/server.log" &
 SPID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.05; done
 node "$DX_SOURCE_DIR/tests/server/limits.mjs" "ws://127.0.0.1:$PORT/sync" "$TOK" "workspace:$W" >"$T/out" 2>&1
@@ -23,5 +24,15 @@ curl -sf "http://127.0.0.1:$PORT/api/status" >"$T/status" || fail "the server st
 contains "nothing stays loaded" "$T/status" '"connections":0,"workspaces":0,"documents":0,"subscriptions":0'
 kill -TERM "$SPID"
 wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server.log"))"
+
+# New websockets per address per minute.
+"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" --connections-per-minute 3 2>"$T/server2.log" &
+SPID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.05; done
+node "$DX_SOURCE_DIR/tests/server/limits.mjs" "ws://127.0.0.1:$PORT/sync" "$TOK" "workspace:$W" rate >"$T/rate" 2>&1
+contains "the fourth connection in a minute is refused" "$T/rate" "ok rate"
+curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && pass || fail "HTTP is not limited by it"
+kill -TERM "$SPID"
+wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server2.log"))"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
