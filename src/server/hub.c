@@ -53,7 +53,8 @@ struct hub_ws {
     char wid[DX_UUID_LEN + 1];
     dx_crdt_store *store;
     dx_docset *ds;
-    size_t docs; /* hub_docs open on it */
+    size_t docs;     /* hub_docs open on it */
+    int64_t used_ms; /* last frame handled for one of its documents */
 };
 
 struct srv_hub {
@@ -63,6 +64,7 @@ struct srv_hub {
     dx_strmap docs;  /* key -> hub_doc* */
     dx_strmap dirty; /* wid -> srv_dirty* (owned) */
     size_t conns, subs;
+    size_t max_workspaces; /* 0: no cap */
 };
 
 /* ---- sending ---- */
@@ -100,6 +102,26 @@ static void ws_unload(srv_hub *h, hub_ws *ws)
     free(ws);
 }
 
+static int64_t now_ms(void);
+static int conn_close(srv_conn *c, int code, const char *reason);
+
+/* At the cap: the connections of the workspace used longest ago are closed (4205); it is
+ * unloaded when they are gone, and their clients reconnect when they need it again. */
+static void evict_lru(srv_hub *h)
+{
+    hub_ws *lru = NULL;
+    for (size_t i = 0; i < h->wss.cap; i++) {
+        hub_ws *w = h->wss.slots[i].key ? h->wss.slots[i].value : NULL;
+        if (w && (!lru || w->used_ms < lru->used_ms))
+            lru = w;
+    }
+    for (size_t i = 0; lru && i < h->docs.cap; i++) {
+        hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
+        for (size_t j = 0; d && d->ws == lru && j < d->n; j++)
+            conn_close(d->subs[j]->c, DX_HP_CLOSE_RESET, "too many workspaces loaded");
+    }
+}
+
 static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
 {
     hub_ws *ws = dx_strmap_get(&h->wss, wid);
@@ -107,12 +129,15 @@ static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
         *out = ws;
         return 0;
     }
+    if (h->max_workspaces && h->wss.len >= h->max_workspaces)
+        evict_lru(h);
     char path[4096];
     if (snprintf(path, sizeof path, "%s/workspaces/%s.db", h->dir, wid) >= (int)sizeof path)
         return dx_error_set(err, DX_EPATH, "the data directory path is too long");
     if (!(ws = calloc(1, sizeof *ws)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(ws->wid, sizeof ws->wid, "%s", wid);
+    ws->used_ms = now_ms();
     int rc = dx_store_open(path, &ws->store, err);
     if (!rc)
         rc = dx_docset_new(ws->store, "server", &ws->ds, err);
@@ -387,6 +412,7 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
 static int handle_authed(sub *s, const dx_hp_msg *m)
 {
     srv_conn *c = s->c;
+    s->doc->ws->used_ms = now_ms();
     dx_error err = DX_ERROR_INIT;
     switch (m->type) {
     case DX_HP_SYNC:
@@ -773,4 +799,9 @@ int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error
         dx_store_close(own_store);
     }
     return rc;
+}
+
+void srv_hub_set_max_workspaces(srv_hub *h, size_t n)
+{
+    h->max_workspaces = n;
 }

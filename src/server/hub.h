@@ -60,6 +60,9 @@ typedef struct srv_dirty {
     int64_t first_ms, last_ms;
 } srv_dirty;
 const dx_strmap *srv_hub_dirty(const srv_hub *h);
+/* Load at most n workspaces (0: no cap): loading one more closes the connections of the one
+ * used longest ago. */
+void srv_hub_set_max_workspaces(srv_hub *h, size_t n);
 /* How many connections are subscribed to documents of workspace wid. */
 size_t srv_hub_clients(const srv_hub *h, const char *wid);
 /* Edit workspace wid's documents on the server's side (a restore): fn edits ds (the loaded

@@ -41,7 +41,7 @@ static const char USAGE[] =
     "Options:\n"
     "  --config FILE       settings in TOML (the options below win over it):\n"
     "                        data = \"DIR\", listen = \"HOST:PORT\", idle_seconds = N,\n"
-    "                        connections_per_minute = N,\n"
+    "                        connections_per_minute = N, max_workspaces = N,\n"
     "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
     "                        max_staleness_hours = N (default 24)\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
@@ -51,6 +51,8 @@ static const char USAGE[] =
     "                      (default 1800; 0: no auto-commit)\n"
     "  --staleness-seconds N   commit it anyway, clients connected, once its first\n"
     "                      uncommitted update is N seconds old (default 86400)\n"
+    "  --max-workspaces N  keep at most N workspaces loaded: one more closes the connections\n"
+    "                      of the one used longest ago (4205; default 1000, 0: no cap)\n"
     "  --connections-per-minute N  refuse a client address's websocket beyond N new ones\n"
     "                      in a minute (default 120; 0: no limit)\n"
     "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
@@ -157,6 +159,7 @@ static volatile sig_atomic_t g_stop;
 static int64_t g_idle_us = 60 * 1000000LL;      /* --idle-seconds */
 static int64_t g_quiet_ms = 30 * 60 * 1000LL;   /* --quiescence-seconds (0: no auto-commit) */
 static int64_t g_stale_ms = 24 * 3600 * 1000LL; /* --staleness-seconds */
+static int64_t g_max_ws = 1000;                 /* --max-workspaces (0: no cap) */
 static srv_accounts *g_acc;
 static srv_rate g_rate = {DX_STRMAP_INIT, 120}; /* websocket connections per address per minute */
 static lws_sorted_usec_list_t g_tick;
@@ -451,6 +454,7 @@ static int serve(const char *data, const char *listen)
     }
     g_api.acc = acc;
     g_api.hub = g_hub;
+    srv_hub_set_max_workspaces(g_hub, (size_t)g_max_ws);
     /* The fd table is sized from the limit at context creation. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -514,6 +518,7 @@ static const struct {
 } NUMBERS[] = {
     {"", "idle_seconds", 1, 86400, 1000000, &g_idle_us},
     {"", "connections_per_minute", 0, 1000000, 1, &g_rate.per_minute},
+    {"", "max_workspaces", 0, 1000000, 1, &g_max_ws},
     {"git", "quiescence_minutes", 0, 525600, 60000, &g_quiet_ms},
     {"git", "max_staleness_hours", 0, 8760, 3600000, &g_stale_ms},
 };
@@ -557,7 +562,7 @@ static int load_config(const char *path, settings *st)
         if (!known) {
             fprintf(stderr,
                     "diaryx-server: unknown setting %s (known: data, listen, idle_seconds, "
-                    "connections_per_minute, [git] quiescence_minutes, "
+                    "connections_per_minute, max_workspaces, [git] quiescence_minutes, "
                     "max_staleness_hours)\n",
                     what);
             return 2;
@@ -592,6 +597,9 @@ int main(int argc, char **argv)
                 goto done;
         } else if (!strcmp(argv[i], "--staleness-seconds") && number) {
             if ((rc = set_number(argv[i++], v, 0, 365LL * 86400, 1000, &g_stale_ms)))
+                goto done;
+        } else if (!strcmp(argv[i], "--max-workspaces") && number) {
+            if ((rc = set_number(argv[i++], v, 0, 1000000, 1, &g_max_ws)))
                 goto done;
         } else if (!strcmp(argv[i], "--connections-per-minute") && number) {
             if ((rc = set_number(argv[i++], v, 0, 1000000, 1, &g_rate.per_minute)))

@@ -11,7 +11,36 @@ const require = createRequire(path.join(here, "../interop/package.json"));
 const WebSocket = require("ws");
 const encoding = require("lib0/encoding");
 
-const [url, token, doc, mode] = process.argv.slice(2);
+const [url, token, doc, mode, doc2] = process.argv.slice(2);
+const frame = (name, type, write) => {
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, name);
+    encoding.writeVarUint(e, type);
+    write?.(e);
+    return encoding.toUint8Array(e);
+};
+const auth = (name) => frame(name, 2, (e) => { encoding.writeVarUint(e, 0); encoding.writeVarString(e, token); });
+
+if (mode === "evict") {
+    // With --max-workspaces 1: a client on a second workspace makes the server close the
+    // connection of the first (4205); the second stays open.
+    const open = (name) => new Promise((resolve) => {
+        const ws = new WebSocket(url);
+        const c = { ws, closed: null, authed: false };
+        ws.on("open", () => ws.send(auth(name)));
+        ws.on("message", (d) => { if (new Uint8Array(d).includes(2)) c.authed = true; resolve(c); });
+        ws.on("close", (code) => { c.closed = code; resolve(c); });
+        ws.on("error", () => {});
+    });
+    const a = await open(doc);
+    const b = await open(doc2);
+    for (let t = 0; t < 100 && a.closed === null; t++) await new Promise((r) => setTimeout(r, 20));
+    console.log(a.closed === 4205 && b.closed === null && b.authed ? "ok evicted 4205"
+        : `FAIL evict: first closed with ${a.closed}, second closed with ${b.closed}`);
+    a.ws.terminate();
+    b.ws.terminate();
+    process.exit(0);
+}
 if (mode === "rate") {
     // Four new websockets in a row from one address: with --connections-per-minute 3, the
     // fourth is refused (the upgrade fails) and the first three stay open.
@@ -27,14 +56,6 @@ if (mode === "rate") {
     outcomes.forEach((o) => o.ws.terminate());
     process.exit(0);
 }
-const frame = (name, type, write) => {
-    const e = encoding.createEncoder();
-    encoding.writeVarString(e, name);
-    encoding.writeVarUint(e, type);
-    write?.(e);
-    return encoding.toUint8Array(e);
-};
-const auth = (name) => frame(name, 2, (e) => { encoding.writeVarUint(e, 0); encoding.writeVarString(e, token); });
 
 function expectClose(what, code, act, ms = 8000) {
     return new Promise((resolve) => {

@@ -34,5 +34,19 @@ contains "the fourth connection in a minute is refused" "$T/rate" "ok rate"
 curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && pass || fail "HTTP is not limited by it"
 kill -TERM "$SPID"
 wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server2.log"))"
+
+# At most one workspace loaded: a client of a second one evicts the first's connections.
+W2=$("$SERVER" --data "$D" workspace add l@example.org Second)
+"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" --max-workspaces 1 2>"$T/server3.log" &
+SPID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.05; done
+node "$DX_SOURCE_DIR/tests/server/limits.mjs" "ws://127.0.0.1:$PORT/sync" "$TOK" "workspace:$W" evict \
+    "workspace:$W2" >"$T/evict" 2>&1
+contains "a second workspace evicts the first's connections" "$T/evict" "ok evicted"
+sleep 0.3
+curl -sf "http://127.0.0.1:$PORT/api/status" >"$T/status"
+contains "and nothing stays loaded after" "$T/status" '"workspaces":0'
+kill -TERM "$SPID"
+wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server3.log"))"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
