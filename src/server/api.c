@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -184,7 +185,17 @@ static void history(const srv_api *api, const srv_request *req, const char *wid,
     }
     json_t *v;
     if (!*rest) {
-        v = srv_history_json(api->hub, wid, 0, &err);
+        char count[16];
+        long long max = 50;
+        if (req->query && query_get(req->query, "count", count, sizeof count)) {
+            char *end;
+            max = strtoll(count, &end, 10);
+            if (*end || max < 1 || max > 10000) {
+                reply_error(out, 400, "count wants a number from 1 to 10000");
+                return;
+            }
+        }
+        v = srv_history_json(api->hub, wid, has_path ? path : NULL, (size_t)max, &err);
     } else {
         /* {commit}/diff */
         char rev[64];

@@ -9,7 +9,8 @@
  *   GET    /api/workspaces/{id}       {id, name}
  *   PATCH  /api/workspaces/{id} {name}
  *   DELETE /api/workspaces/{id}       204; 409 while clients are connected to it
- *   GET    /api/workspaces/{id}/history         commits, newest first (sync plan; else 402)
+ *   GET    /api/workspaces/{id}/history?count=&path=   commits, newest first (50 by default),
+ *                                       each with its changed files (sync plan; else 402)
  *   POST   /api/workspaces/{id}/commit {message?}   {commit_id, committed, files_changed}; 409
  *                                       with the reasons when the sanity checks fail
  *   GET    /api/workspaces/{id}/history/{commit}/diff?path=   {commit, files:[{path, status,

@@ -101,37 +101,84 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t qui
 }
 
 typedef struct log_ctx {
+    dx_git *g;
     json_t *arr;
-    bool oom;
+    int rc;
+    dx_error *err;
 } log_ctx;
+
+/* The changes of commit id against its parent; the first commit's are its files, added
+ * (their patch is left empty). */
+static int changes_of(dx_git *g, const char *id, dx_git_diff_entry **e, size_t *n, dx_error *err)
+{
+    char parent[DX_GIT_OID_HEX + 2], pid[DX_GIT_OID_HEX];
+    dx_error perr = DX_ERROR_INIT;
+    snprintf(parent, sizeof parent, "%s~1", id);
+    if (dx_git_resolve(g, parent, pid, &perr) == 0)
+        return dx_git_diff_entries(g, pid, id, NULL, 0, e, n, err);
+    char **paths = NULL;
+    size_t np = 0;
+    int rc = dx_git_list_files(g, id, &paths, &np, err);
+    *e = rc || !np ? NULL : calloc(np, sizeof **e);
+    if (!rc && np && !*e)
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < np; i++) {
+        (*e)[i].status = 'A';
+        if (!((*e)[i].path = strdup(paths[i])) || !((*e)[i].patch = strdup("")))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    *n = *e ? np : 0;
+    dx_git_paths_free(paths);
+    return rc;
+}
+
+/* {path, status} of each file commit id changed. */
+static json_t *changed_files(dx_git *g, const char *id, dx_error *err)
+{
+    dx_git_diff_entry *e = NULL;
+    size_t n = 0;
+    json_t *files = changes_of(g, id, &e, &n, err) ? NULL : json_array();
+    for (size_t i = 0; files && i < n; i++) {
+        char st[2] = {e[i].status, 0};
+        json_t *o = json_pack("{s:s, s:s}", "path", e[i].path, "status", st);
+        if (!o || json_array_append_new(files, o)) {
+            json_decref(files);
+            files = NULL;
+        }
+    }
+    dx_git_diff_entries_free(e, n);
+    return files;
+}
 
 static int log_entry(const dx_git_log_entry *e, void *ud)
 {
     log_ctx *c = ud;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", e->id, "short_id", e->short_id,
+    json_t *files = changed_files(c->g, e->id, c->err);
+    json_t *o =
+        files ? json_pack("{s:s, s:s, s:s, s:I, s:s, s:o}", "id", e->id, "short_id", e->short_id,
                           "message", e->summary ? e->summary : "", "timestamp", (json_int_t)e->time,
-                          "author", e->author ? e->author : "");
+                          "author", e->author ? e->author : "", "files", files)
+              : NULL;
     if (!o || json_array_append_new(c->arr, o)) {
-        c->oom = true;
+        c->rc = c->err->code ? c->err->code : dx_error_set(c->err, DX_ENOMEM, "out of memory");
         return 1;
     }
     return 0;
 }
 
-json_t *srv_history_json(srv_hub *h, const char *wid, size_t max, dx_error *err)
+json_t *srv_history_json(srv_hub *h, const char *wid, const char *path, size_t max, dx_error *err)
 {
-    dx_git *g = NULL;
-    log_ctx c = {json_array(), false};
-    int rc = c.arr ? open_repo(h, wid, &g, err) : dx_error_set(err, DX_ENOMEM, "out of memory");
+    log_ctx c = {NULL, json_array(), 0, err};
+    int rc = c.arr ? open_repo(h, wid, &c.g, err) : dx_error_set(err, DX_ENOMEM, "out of memory");
     if (!rc)
-        rc = dx_git_log(g, NULL, max, log_entry, &c, err);
-    if (rc == DX_ENOTFOUND) { /* no commit yet */
+        rc = dx_git_log(c.g, path, max, log_entry, &c, err);
+    if (rc == DX_ENOTFOUND && !c.rc) { /* no commit yet */
         dx_error_clear(err);
         rc = 0;
     }
-    if (!rc && c.oom)
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    dx_git_free(g);
+    if (!rc)
+        rc = c.rc;
+    dx_git_free(c.g);
     if (rc) {
         json_decref(c.arr);
         return NULL;
@@ -181,21 +228,13 @@ json_t *srv_diff_json(srv_hub *h, const char *wid, const char *rev, const char *
     dx_git *g = NULL;
     dx_git_diff_entry *e = NULL;
     size_t n = 0;
-    char id[DX_GIT_OID_HEX], parent[DX_GIT_OID_HEX + 2];
+    char id[DX_GIT_OID_HEX];
     json_t *files = NULL;
     int rc = open_repo(h, wid, &g, err);
     if (!rc)
         rc = dx_git_resolve(g, rev, id, err);
-    if (!rc) {
-        /* Against its parent; the first commit against the empty tree. */
-        dx_error perr = DX_ERROR_INIT;
-        char pid[DX_GIT_OID_HEX];
-        snprintf(parent, sizeof parent, "%s~1", id);
-        const char *from = dx_git_resolve(g, parent, pid, &perr) == 0
-                               ? pid
-                               : "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
-        rc = dx_git_diff_entries(g, from, id, NULL, 0, &e, &n, err);
-    }
+    if (!rc)
+        rc = changes_of(g, id, &e, &n, err);
     if (!rc && !(files = json_array()))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     for (size_t i = 0; !rc && i < n; i++) {

@@ -26,9 +26,11 @@ int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild
 void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t quiescence_ms,
                       int64_t staleness_ms);
 
-/* The commits of wid, newest first, at most max (0: all), as a JSON array of
- * {id, short_id, message, timestamp, author} (new reference), or NULL with err set. */
-struct json_t *srv_history_json(srv_hub *h, const char *wid, size_t max, dx_error *err);
+/* The commits of wid, newest first, at most max (0: all), only those changing path when it
+ * is not NULL, as a JSON array of {id, short_id, message, timestamp, author, files: [{path,
+ * status}]} (new reference), or NULL with err set. */
+struct json_t *srv_history_json(srv_hub *h, const char *wid, const char *path, size_t max,
+                                dx_error *err);
 
 /* Restore workspace wid (path NULL) or one file to revision rev as CRDT edits that every
  * connected client receives (srv_hub_edit, dx_history_restore), then commit the result

@@ -60,6 +60,15 @@ curl -s -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history" >"$T/hist"
 n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/hist")
 [ "$n" -eq "$($GIT rev-list --count HEAD)" ] && pass || fail "history lists $n commits: $(cat "$T/hist")"
 contains "with short ids" "$T/hist" "\"short_id\":\"$($GIT rev-parse --short=7 HEAD)\""
+curl -s -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history?count=1" >"$T/hist1"
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/hist1")
+[ "$n" -eq 1 ] && pass || fail "count=1 gave $n commits"
+contains "each commit lists its files" "$T/hist1" '"files":[{"path":"day.md","status":"M"}]'
+curl -s -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history?path=README.md" >"$T/histp"
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/histp")
+[ "$n" -eq "$($GIT rev-list --count HEAD -- README.md)" ] && pass || fail "path=README.md gave $n commits"
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history?count=0" >"$T/code"
+contains "count=0 is 400" "$T/code" "400"
 curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $B" "$H/api/workspaces/$WB/history" >"$T/code"
 contains "a free-plan user's history is 402" "$T/code" "402"
 contains "naming the plan" "$T/body" "sync plan"
