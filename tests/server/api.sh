@@ -2,18 +2,12 @@
 # api.sh - the HTTP API of the real server on a free loopback port, with curl: Bearer tokens,
 # the workspace routes, other users' workspaces (404, no data), bad input (400, 405, 413), and
 # /health and /api/status.
-source "$(dirname "$0")/../cli/lib.bash"
-SERVER=${DX_BUILD_DIR:-$OLDPWD}/diaryx-server
-D=$T/data
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-H=http://127.0.0.1:$PORT
+source "$(dirname "$0")/lib.bash"
 "$SERVER" --data "$D" user add alice@example.org >/dev/null
 "$SERVER" --data "$D" user add bob@example.org >/dev/null
 A=$("$SERVER" --data "$D" token alice@example.org)
 B=$("$SERVER" --data "$D" token bob@example.org)
-"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" 2>"$T/server.log" &
-SPID=$!
-for _ in $(seq 1 100); do curl -sf "$H/health" >/dev/null && break; sleep 0.05; done
+start_server
 
 # req NAME EXPECTED_STATUS CURL_ARGS...: the body goes to $T/body
 req() {
@@ -58,7 +52,6 @@ req "delete" 204 -X DELETE -H "Authorization: Bearer $A" "$H/api/workspaces/$W"
 req "gone" 404 -H "Authorization: Bearer $A" "$H/api/workspaces/$W"
 req "status" 200 "$H/api/status"
 contains "reports the version" "$T/body" '"version"'
-kill -TERM "$SPID"
-wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server.log"))"
+stop_server
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

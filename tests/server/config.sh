@@ -2,9 +2,7 @@
 # config.sh - diaryx-server --config FILE: every key applied, options win over the file, and a
 # bad file (unknown key, wrong type, out of range, not TOML, missing) is refused with a
 # message naming the key and exit status 2 (1 for a file that cannot be read).
-source "$(dirname "$0")/../cli/lib.bash"
-SERVER=${DX_BUILD_DIR:-$OLDPWD}/diaryx-server
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/lib.bash"
 P1=$(free_port)
 P2=$(free_port)
 cat >"$T/server.toml" <<TOML

@@ -4,13 +4,8 @@
 # connected, once its first uncommitted update is --staleness-seconds old; `git fsck` and
 # `git show` agree with what the clients wrote; POST commit and GET history work, and a
 # free-plan user gets 402.
-source "$(dirname "$0")/../cli/lib.bash"
-SERVER=${DX_BUILD_DIR:-$OLDPWD}/diaryx-server
-P=$DX_SOURCE_DIR/tests/server/providers.mjs
-D=$T/data
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=ws://127.0.0.1:$PORT/sync
-H=http://127.0.0.1:$PORT
+source "$(dirname "$0")/lib.bash"
+P=$HERE/providers.mjs
 "$SERVER" --data "$D" user add alice@example.org --plan sync >/dev/null
 "$SERVER" --data "$D" user add bob@example.org >/dev/null
 A=$("$SERVER" --data "$D" token alice@example.org)
@@ -19,10 +14,7 @@ W=$("$SERVER" --data "$D" workspace add alice@example.org Journal)
 WB=$("$SERVER" --data "$D" workspace add bob@example.org Free)
 ROOT=7d3f0e9a-1c2b-4d5e-8f60-718293a4b5c6
 E=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
-"$SERVER" --data "$D" --listen "127.0.0.1:$PORT" --quiescence-seconds 1 --staleness-seconds 3 \
-    2>"$T/server.log" &
-SPID=$!
-for _ in $(seq 1 100); do curl -sf "$H/health" >/dev/null && break; sleep 0.05; done
+start_server --quiescence-seconds 1 --staleness-seconds 3
 GIT="git --git-dir=$D/workspaces/$W.git"
 wait_commits() { # wait until the repository has $1 commits
     for _ in $(seq 1 150); do
@@ -111,7 +103,6 @@ curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A" -d '{"commi
 contains "an unknown revision is 404" "$T/code" "404"
 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A" -d '{"commit":1}' "$H/api/workspaces/$W/restore" >"$T/code"
 contains "a bad restore body is 400" "$T/code" "400"
-kill -TERM "$SPID"
-wait "$SPID" && pass || fail "SIGTERM: the server did not exit cleanly ($(tail -3 "$T/server.log"))"
+stop_server
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,21 +1,7 @@
 #!/usr/bin/env bash
 # kill.sh - SIGKILL the server at random moments under a stream of client updates: every update
 # it acknowledged (SyncStatus 1) is in the store after the restart, and the store still opens.
-source "$(dirname "$0")/../cli/lib.bash"
-SERVER=${DX_BUILD_DIR:-$OLDPWD}/diaryx-server
-HERE=$DX_SOURCE_DIR/tests/server
-D=$T/data
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=ws://127.0.0.1:$PORT/sync
-start() {
-    "$SERVER" --data "$D" --listen "127.0.0.1:$PORT" 2>>"$T/server.log" &
-    SPID=$!
-    for _ in $(seq 1 200); do
-        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return 0
-        sleep 0.05
-    done
-    fail "the server did not answer /health ($(tail -3 "$T/server.log"))"
-}
+source "$(dirname "$0")/lib.bash"
 
 "$SERVER" --data "$D" user add w@example.org >/dev/null
 TOK=$("$SERVER" --data "$D" token w@example.org)
@@ -25,7 +11,7 @@ ROUNDS=${DX_KILL_ROUNDS:-8}
 n_acked=0
 : >"$T/acked"
 for r in $(seq 1 "$ROUNDS"); do
-    start
+    start_server
     node "$HERE/writer.mjs" "$URL" "$DOC" "$TOK" $((r * 100000)) >>"$T/acked" 2>>"$T/writer.err" &
     WPID=$!
     # Kill while updates flow: after this round's first acknowledgement (node starts slowly on
@@ -41,7 +27,7 @@ for r in $(seq 1 "$ROUNDS"); do
     wait "$SPID" 2>/dev/null
     wait "$WPID"
 done
-start
+start_server
 node "$HERE/providers.mjs" dump "$URL" "$DOC" "$TOK" >"$T/text" 2>>"$T/writer.err" ||
     fail "the document cannot be read after the kills ($(tail -3 "$T/writer.err"))"
 kill -TERM "$SPID"

@@ -3,29 +3,9 @@
 # clients: edits and awareness relayed, every update acknowledged once stored, the document
 # there after a restart, other users' workspaces, bad tokens and bad names refused with no
 # content, nothing left loaded once the clients are gone, SIGTERM exits cleanly.
-source "$(dirname "$0")/../cli/lib.bash"
-SERVER=${DX_BUILD_DIR:-$OLDPWD}/diaryx-server
-PROVIDERS=$DX_SOURCE_DIR/tests/server/providers.mjs
-D=$T/data
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=ws://127.0.0.1:$PORT/sync
-start() {
-    "$SERVER" --data "$D" --listen "127.0.0.1:$PORT" 2>>"$T/server.log" &
-    SPID=$!
-    for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return 0
-        sleep 0.05
-    done
-    fail "the server did not answer /health"
-}
-stop() {
-    kill -TERM "$SPID" 2>/dev/null
-    wait "$SPID"
-    local rc=$?
-    if [ "$rc" -eq 0 ]; then pass; else fail "SIGTERM: the server exited $rc ($(tail -5 "$T/server.log"))"; fi
-}
-status() { curl -sf "http://127.0.0.1:$PORT/api/status"; }
+source "$(dirname "$0")/lib.bash"
+PROVIDERS=$HERE/providers.mjs
+status() { curl -sf "$H/api/status"; }
 
 check "user add" "$SERVER" --data "$D" user add alice@example.org --plan sync
 check "second user" "$SERVER" --data "$D" user add bob@example.org
@@ -39,7 +19,7 @@ E=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 "$SERVER" --data "$D" workspace list alice@example.org >"$T/list"
 contains "workspace list" "$T/list" "$W	Journal"
 
-start
+start_server
 check "two stock providers edit one body and see each other" \
     node "$PROVIDERS" edit "$URL" "body:$W/$E" "$A"
 check "the workspace document syncs too" node "$PROVIDERS" edit "$URL" "workspace:$W" "$A"
@@ -51,12 +31,12 @@ check "an unknown workspace is refused" \
 sleep 0.3
 status >"$T/status"
 contains "nothing stays loaded once the clients are gone" "$T/status" '"workspaces":0,"documents":0,"subscriptions":0'
-stop
+stop_server
 
-start
+start_server
 check "after a restart the document is there" \
     node "$PROVIDERS" read "$URL" "body:$W/$E" "$A" "hello world"
 [ -f "$D/workspaces/$W.db" ] && pass || fail "the workspace store is not at data/workspaces/<id>.db"
-stop
+stop_server
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
