@@ -25,7 +25,7 @@ static void setup(void)
     snprintf(path, sizeof path, "%s/accounts.db", dir);
     if (srv_accounts_open(path, &api.acc, &err) || srv_hub_new(dir, api.acc, &api.hub, &err) ||
         srv_user_add(api.acc, "f@example.org", "sync", &err) ||
-        srv_token_new(api.acc, "f@example.org", "fuzz", &t, &err) ||
+        srv_token_new(api.acc, "f@example.org", "fuzz", false, &t, &err) ||
         srv_workspace_add(api.acc, "f@example.org", "Fuzz", wid, &err))
         abort();
     snprintf(token, sizeof token, "Bearer %s", dx_buf_cstr(&t));
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        nl ? size - plen - 2 : 0};
     srv_response res = {0, DX_BUF_INIT};
     srv_api_handle(&api, &req, &res);
-    static const unsigned ok[] = {200, 201, 204, 400, 401, 402, 404, 405, 409, 413, 500};
+    static const unsigned ok[] = {200, 201, 204, 400, 401, 402, 403, 404, 405, 409, 413, 500};
     bool known = false;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         known |= res.status == ok[i];

@@ -28,7 +28,7 @@ static void setup(void)
     snprintf(path, sizeof path, "%s/accounts.db", dir);
     if (srv_accounts_open(path, &acc, &err) || srv_hub_new(dir, acc, &hub, &err) ||
         srv_user_add(acc, "f@example.org", "sync", &err) ||
-        srv_token_new(acc, "f@example.org", "fuzz", &t, &err) ||
+        srv_token_new(acc, "f@example.org", "fuzz", false, &t, &err) ||
         srv_workspace_add(acc, "f@example.org", "Fuzz", wid, &err))
         abort();
     snprintf(token, sizeof token, "%s", dx_buf_cstr(&t));

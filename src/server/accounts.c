@@ -19,7 +19,7 @@ static const char SCHEMA[] =
     " plan TEXT NOT NULL DEFAULT 'free', created_at INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL"
     " REFERENCES users(id) ON DELETE CASCADE, device TEXT, created_at INTEGER NOT NULL,"
-    " expires_at INTEGER NOT NULL DEFAULT 0);"
+    " expires_at INTEGER NOT NULL DEFAULT 0, readonly INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS workspaces(id TEXT PRIMARY KEY, owner INTEGER NOT NULL"
     " REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL, created_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS workspaces_owner ON workspaces(owner);"
@@ -145,8 +145,8 @@ int srv_user_find(srv_accounts *a, const char *email, int64_t *id, dx_error *err
     return rc;
 }
 
-int srv_token_new(srv_accounts *a, const char *email, const char *device, dx_buf *out,
-                  dx_error *err)
+int srv_token_new(srv_accounts *a, const char *email, const char *device, bool readonly,
+                  dx_buf *out, dx_error *err)
 {
     static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     int64_t user;
@@ -168,14 +168,17 @@ int srv_token_new(srv_accounts *a, const char *email, const char *device, dx_buf
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(uid, sizeof uid, "%lld", (long long)user);
     snprintf(ms, sizeof ms, "%lld", (long long)now_ms());
-    const char *p[] = {hash, uid, device ? device : "", ms, NULL};
-    if ((rc = run(a, "INSERT INTO tokens(hash, user_id, device, created_at) VALUES(?, ?, ?, ?)", p,
-                  NULL, err)))
+    const char *p[] = {hash, uid, device ? device : "", ms, readonly ? "1" : "0", NULL};
+    if ((rc = run(a,
+                  "INSERT INTO tokens(hash, user_id, device, created_at, readonly) "
+                  "VALUES(?, ?, ?, ?, ?)",
+                  p, NULL, err)))
         return rc;
     return dx_buf_puts(out, tok) ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
 }
 
-int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user, dx_error *err)
+int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user, bool *readonly,
+                   dx_error *err)
 {
     char hash[65];
     if (len == 0 || len > 256)
@@ -183,9 +186,10 @@ int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user
     if (dx_sha256_hex(NULL, token, len, hash))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(
-        a->db, "SELECT user_id FROM tokens WHERE hash = ? AND (expires_at = 0 OR expires_at > ?)",
-        -1, &st, NULL);
+    int src = sqlite3_prepare_v2(a->db,
+                                 "SELECT user_id, readonly FROM tokens WHERE hash = ? AND "
+                                 "(expires_at = 0 OR expires_at > ?)",
+                                 -1, &st, NULL);
     if (src == SQLITE_OK)
         src = sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     if (src == SQLITE_OK)
@@ -195,8 +199,10 @@ int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user
     int rc = src == SQLITE_ROW    ? 0
              : src == SQLITE_DONE ? dx_error_set(err, DX_EAUTH, "unknown or expired token")
                                   : db_fail(a, src, err);
-    if (!rc)
+    if (!rc) {
         *user = sqlite3_column_int64(st, 0);
+        *readonly = sqlite3_column_int(st, 1) != 0;
+    }
     sqlite3_finalize(st);
     return rc;
 }

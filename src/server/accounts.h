@@ -4,7 +4,7 @@
  * Schema (PRAGMA user_version 1):
  *   users(id INTEGER PRIMARY KEY, email TEXT UNIQUE, plan TEXT 'free'|'sync', created_at ms)
  *   tokens(hash TEXT PRIMARY KEY (SHA-256 hex), user_id, device TEXT, created_at ms,
- *          expires_at ms (0: never))
+ *          expires_at ms (0: never), readonly 0|1)
  *   workspaces(id TEXT PRIMARY KEY (UUID v4), owner INTEGER, name TEXT, created_at ms) */
 #ifndef DX_SERVER_ACCOUNTS_H
 #define DX_SERVER_ACCOUNTS_H
@@ -28,11 +28,14 @@ int srv_user_plan(srv_accounts *a, const char *email, const char *plan, dx_error
 int srv_user_find(srv_accounts *a, const char *email, int64_t *id, dx_error *err);
 
 /* A new API token for the user of email (43 characters of base64url, 32 random bytes),
- * appended to out; only its SHA-256 is kept. */
-int srv_token_new(srv_accounts *a, const char *email, const char *device, dx_buf *out,
-                  dx_error *err);
-/* The user a token belongs to (0), or DX_EAUTH when it is unknown or expired. */
-int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user, dx_error *err);
+ * appended to out; only its SHA-256 is kept. A read-only token syncs documents down but
+ * changes nothing (its updates are refused, its HTTP requests may only read). */
+int srv_token_new(srv_accounts *a, const char *email, const char *device, bool readonly,
+                  dx_buf *out, dx_error *err);
+/* The user a token belongs to and whether it may only read (0), or DX_EAUTH when it is
+ * unknown or expired. */
+int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user, bool *readonly,
+                   dx_error *err);
 
 /* A new workspace of the user of email: its id goes to out. */
 int srv_workspace_add(srv_accounts *a, const char *email, const char *name,

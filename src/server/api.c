@@ -54,9 +54,11 @@ static unsigned status_of(int code)
     }
 }
 
-/* The user of the request's Bearer token, or a 401 in out. */
+/* The user of the request's Bearer token, or a 401 in out; a read-only token may only
+ * GET (403 otherwise). */
 static int caller(const srv_api *api, const srv_request *req, srv_response *out, int64_t *user)
 {
+    bool readonly = false;
     const char *a = req->authorization;
     dx_error err = DX_ERROR_INIT;
     if (!a || strncasecmp(a, "Bearer ", 7) != 0) {
@@ -69,9 +71,13 @@ static int caller(const srv_api *api, const srv_request *req, srv_response *out,
     size_t n = strlen(a);
     while (n && a[n - 1] == ' ')
         n--;
-    int rc = srv_token_user(api->acc, a, n, user, &err);
+    int rc = srv_token_user(api->acc, a, n, user, &readonly, &err);
     if (rc)
         reply_error(out, status_of(rc), err.msg);
+    else if (readonly && strcmp(req->method, "GET") != 0) {
+        rc = DX_EAUTH;
+        reply_error(out, 403, "this token may only read");
+    }
     return rc;
 }
 

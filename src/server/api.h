@@ -20,7 +20,8 @@
  *                                       connected client receives, then committed; 409 while
  *                                       more than one client is connected
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
- * one); another user's workspace is 404, exactly as one that does not exist. */
+ * one; a read-only token may only GET: 403); another user's workspace is 404, exactly as one
+ * that does not exist. */
 #ifndef DX_SERVER_API_H
 #define DX_SERVER_API_H
 

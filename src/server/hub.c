@@ -23,6 +23,7 @@ typedef struct sub {
     char *addr;
     size_t addr_len;
     bool authed;
+    bool readonly; /* its token may only read */
     hub_doc *doc;
     dx_buf queue;      /* frames before authentication, each as u32 length + bytes */
     size_t queued;     /* how many */
@@ -419,7 +420,7 @@ static int handle_authed(sub *s, const dx_hp_msg *m)
     case DX_HP_SYNC_REPLY: {
         dx_buf reply[DX_DOCSYNC_REPLIES] = {DX_BUF_INIT, DX_BUF_INIT};
         dx_docsync_result r;
-        int rc = dx_docsync_handle(s->doc->ws->ds, s->doc->local, m, false, reply, &r, &err);
+        int rc = dx_docsync_handle(s->doc->ws->ds, s->doc->local, m, s->readonly, reply, &r, &err);
         for (size_t i = 0; i < DX_DOCSYNC_REPLIES; i++) {
             if (!rc && send_buf(c, &reply[i]))
                 rc = DX_EIO;
@@ -486,7 +487,7 @@ static int authenticate(sub *s, const dx_hp_msg *m)
     int64_t user;
     if (dx_docsync_local_name(m->addr, m->name_len, wid, local, &err))
         return deny(s, "permission-denied: not a document name");
-    if (!m->text || srv_token_user(h->acc, m->text, m->text_len, &user, &err))
+    if (!m->text || srv_token_user(h->acc, m->text, m->text_len, &user, &s->readonly, &err))
         return deny(s, "permission-denied: invalid token");
     /* Another user's workspace and one that does not exist look the same. */
     if (!srv_workspace_owned(h->acc, user, wid))
@@ -496,7 +497,8 @@ static int authenticate(sub *s, const dx_hp_msg *m)
         return deny(s, "the document cannot be loaded");
     }
     dx_buf b = DX_BUF_INIT;
-    int rc = dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_OK, "read-write", NULL) ||
+    int rc = dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_OK,
+                            s->readonly ? "readonly" : "read-write", NULL) ||
                      send_buf(c, &b)
                  ? conn_fail(c)
                  : 0;

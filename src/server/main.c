@@ -25,7 +25,7 @@ static const char USAGE[] =
     "usage: diaryx-server [--config FILE] [--data DIR] [--listen HOST:PORT] [OPTIONS]   serve\n"
     "       diaryx-server [--data DIR] user add EMAIL [--plan free|sync]\n"
     "       diaryx-server [--data DIR] user plan EMAIL free|sync\n"
-    "       diaryx-server [--data DIR] token EMAIL [--device NAME]\n"
+    "       diaryx-server [--data DIR] token EMAIL [--device NAME] [--read-only]\n"
     "       diaryx-server [--data DIR] workspace add EMAIL NAME\n"
     "       diaryx-server [--data DIR] workspace list EMAIL\n\n"
     "The diaryx sync server. Without a command it serves, on one port: the Hocuspocus sync\n"
@@ -35,7 +35,8 @@ static const char USAGE[] =
     "directory offline:\n"
     "  user add        a new account (plan free by default)\n"
     "  user plan       change an account's plan\n"
-    "  token           a new API token for EMAIL, printed alone on stdout\n"
+    "  token           a new API token for EMAIL, printed alone on stdout (--read-only: it\n"
+    "                  syncs documents down but changes nothing)\n"
     "  workspace add   a new workspace owned by EMAIL; prints its id\n"
     "  workspace list  the workspaces of EMAIL: id, a tab, name\n\n"
     "Options:\n"
@@ -82,6 +83,14 @@ static const char *opt_value(int argc, char **argv, const char *name, const char
     return def;
 }
 
+static bool has_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], name))
+            return true;
+    return false;
+}
+
 static int command(const char *data, int argc, char **argv)
 {
     srv_accounts *acc = NULL;
@@ -106,7 +115,8 @@ static int command(const char *data, int argc, char **argv)
         else if (user_plan)
             rc = srv_user_plan(acc, argv[2], argv[3], &err);
         else if (token)
-            rc = srv_token_new(acc, argv[1], opt_value(argc, argv, "--device", NULL), &out, &err);
+            rc = srv_token_new(acc, argv[1], opt_value(argc, argv, "--device", NULL),
+                               has_flag(argc, argv, "--read-only"), &out, &err);
         else if (ws_add)
             rc = srv_workspace_add(acc, argv[2], argv[3], wid, &err);
         else

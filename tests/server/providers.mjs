@@ -10,6 +10,8 @@
 //                                            index ROOT (README.md) listing ENTRY (day.md)
 //   node providers.mjs hold  URL DOC TOKEN SECONDS   append a line, then stay connected
 //   node providers.mjs await URL DOC TOKEN TEXT  stay connected until the text becomes TEXT
+//   node providers.mjs readonly URL DOC TOKEN TEXT  a read-only token: the document (TEXT)
+//                                            comes down, an edit is refused (SyncStatus 0)
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -113,6 +115,17 @@ if (mode === "edit") {
     await until("the server acknowledged it", () => c.provider.unsyncedChanges === 0);
     await sleep(Number(expected) * 1000);
     console.log("ok held");
+    close(c);
+} else if (mode === "readonly") {
+    const c = client("r");
+    await until("synced", () => c.provider.isSynced);
+    if (c.provider.authorizedScope !== "readonly") fail(`scope '${c.provider.authorizedScope}', not readonly`);
+    if (c.text.toString() !== expected) fail(`the document holds '${c.text.toString()}'`);
+    console.log("ok read-only scope, document down");
+    c.text.insert(0, "not allowed ");
+    await sleep(500);
+    if (c.provider.unsyncedChanges === 0) fail("the server acknowledged a read-only edit");
+    console.log("ok edit not acknowledged");
     close(c);
 } else if (mode === "await") {
     const c = client("w");

@@ -34,6 +34,14 @@ contains "nothing stays loaded once the clients are gone" "$T/status" '"workspac
 stop_server
 
 start_server
+R=$("$SERVER" --data "$D" token alice@example.org --device kiosk --read-only)
+check "a read-only token gets the document and cannot change it" \
+    node "$PROVIDERS" readonly "$URL" "body:$W/$E" "$R" "hello world"
+check "nothing of its edit was stored" node "$PROVIDERS" read "$URL" "body:$W/$E" "$A" "hello world"
+code=$(curl -s -o "$T/ro" -w '%{http_code}' -H "Authorization: Bearer $R" -d '{"name":"x"}' "$H/api/workspaces")
+[ "$code" = 403 ] && pass || fail "a read-only token's POST: status $code"
+code=$(curl -s -o "$T/ro" -w '%{http_code}' -H "Authorization: Bearer $R" "$H/api/workspaces")
+[ "$code" = 200 ] && pass || fail "a read-only token's GET: status $code"
 check "after a restart the document is there" \
     node "$PROVIDERS" read "$URL" "body:$W/$E" "$A" "hello world"
 [ -f "$D/workspaces/$W.db" ] && pass || fail "the workspace store is not at data/workspaces/<id>.db"
