@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "diaryx/clock.h"
 
 static const char USAGE[] =
     "usage: diaryx watch [--daemon] [--poll SECONDS] [--interval SECONDS] [--once]\n\n"
@@ -35,13 +36,6 @@ static void sleep_seconds(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     nanosleep(&ts, NULL);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Remove the pid file when it still names this process (a newer watch may own it). */
@@ -188,12 +182,12 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
         int64_t quiet_since = dx_store_last_change_ms(st);
         if (quiet_since < failed_at)
             quiet_since = failed_at;
-        if (auto_commit && dirty && now_ms() - quiet_since >= interval * 1000) {
+        if (auto_commit && dirty && dx_now_ms() - quiet_since >= interval * 1000) {
             /* Failed checks are printed and counted; they are tried again after another
              * quiet interval. */
             dirty = cli_commit(g, NULL, true) != 0;
             if (dirty)
-                failed_at = now_ms();
+                failed_at = dx_now_ms();
             if (!cli_session()) {
                 /* A rebuild whose new session did not open: the next round opens one. */
                 cli_finish(ws, 0);

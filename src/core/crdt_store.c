@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "diaryx/clock.h"
 #include "diaryx/strmap.h"
 
 #define STMT_CACHE 32
@@ -54,13 +54,6 @@ static void unprep(dx_crdt_store *s, sqlite3_stmt *st)
             return;
         }
     sqlite3_finalize(st);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int sql_error(dx_crdt_store *s, int rc, dx_error *err, const char *what)
@@ -310,7 +303,7 @@ int dx_store_append(dx_crdt_store *s, const char *doc, const uint8_t *update, si
             sqlite3_bind_text(st, 4, device, -1, SQLITE_STATIC);
         else
             sqlite3_bind_null(st, 4);
-        sqlite3_bind_int64(st, 5, now_ms());
+        sqlite3_bind_int64(st, 5, dx_now_ms());
         src = sqlite3_step(st);
     }
     if (src != SQLITE_DONE)
@@ -611,7 +604,7 @@ int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_e
             sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
             sqlite3_bind_blob(st, 2, state, (int)state_len, SQLITE_STATIC);
             sqlite3_bind_blob(st, 3, sv, (int)sv_len, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 4, now_ms());
+            sqlite3_bind_int64(st, 4, dx_now_ms());
             src = sqlite3_step(st);
             sqlite3_finalize(st);
         }

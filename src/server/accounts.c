@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "diaryx/clock.h"
 #include "diaryx/hash.h"
 
 struct srv_accounts {
@@ -24,13 +24,6 @@ static const char SCHEMA[] =
     " REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL, created_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS workspaces_owner ON workspaces(owner);"
     "PRAGMA user_version=1;";
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int db_fail(srv_accounts *a, int src, dx_error *err)
 {
@@ -109,7 +102,7 @@ int srv_user_add(srv_accounts *a, const char *email, const char *plan, dx_error 
     if (!*email || strchr(email, ' ') || !strchr(email, '@'))
         return dx_error_set(err, DX_EINVAL, "'%s' is not an email address", email);
     char ms[32];
-    snprintf(ms, sizeof ms, "%lld", (long long)now_ms());
+    snprintf(ms, sizeof ms, "%lld", (long long)dx_now_ms());
     const char *p[] = {email, plan, ms, NULL};
     int rc = run(a, "INSERT INTO users(email, plan, created_at) VALUES(?, ?, ?)", p, NULL, err);
     return rc == DX_EEXIST ? dx_error_set(err, rc, "a user '%s' exists already", email) : rc;
@@ -167,7 +160,7 @@ int srv_token_new(srv_accounts *a, const char *email, const char *device, bool r
     if (dx_sha256_hex(NULL, tok, 43, hash))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(uid, sizeof uid, "%lld", (long long)user);
-    snprintf(ms, sizeof ms, "%lld", (long long)now_ms());
+    snprintf(ms, sizeof ms, "%lld", (long long)dx_now_ms());
     const char *p[] = {hash, uid, device ? device : "", ms, readonly ? "1" : "0", NULL};
     if ((rc = run(a,
                   "INSERT INTO tokens(hash, user_id, device, created_at, readonly) "
@@ -193,7 +186,7 @@ int srv_token_user(srv_accounts *a, const char *token, size_t len, int64_t *user
     if (src == SQLITE_OK)
         src = sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(st, 2, now_ms());
+        src = sqlite3_bind_int64(st, 2, dx_now_ms());
     if (src == SQLITE_OK)
         src = sqlite3_step(st);
     int rc = src == SQLITE_ROW    ? 0
@@ -224,7 +217,7 @@ int srv_workspace_create(srv_accounts *a, int64_t user, const char *name, char o
     if (dx_uuid_v4(out))
         return dx_error_set(err, DX_EIO, "no random bytes for a workspace id");
     snprintf(uid, sizeof uid, "%lld", (long long)user);
-    snprintf(ms, sizeof ms, "%lld", (long long)now_ms());
+    snprintf(ms, sizeof ms, "%lld", (long long)dx_now_ms());
     const char *p[] = {out, uid, name, ms, NULL};
     return run(a, "INSERT INTO workspaces(id, owner, name, created_at) VALUES(?, ?, ?, ?)", p, NULL,
                err);

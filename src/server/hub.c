@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "diaryx/clock.h"
 #include "diaryx/docsync.h"
 #include "diaryx/fs.h"
 #include "diaryx/hocuspocus.h"
@@ -103,7 +103,6 @@ static void ws_unload(srv_hub *h, hub_ws *ws)
     free(ws);
 }
 
-static int64_t now_ms(void);
 static int conn_close(srv_conn *c, int code, const char *reason);
 
 /* At the cap: the connections of the workspace used longest ago are closed (4205); it is
@@ -138,7 +137,7 @@ static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
     if (!(ws = calloc(1, sizeof *ws)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(ws->wid, sizeof ws->wid, "%s", wid);
-    ws->used_ms = now_ms();
+    ws->used_ms = dx_now_ms();
     int rc = dx_store_open(path, &ws->store, err);
     if (!rc)
         rc = dx_docset_new(ws->store, "server", &ws->ds, err);
@@ -346,19 +345,12 @@ static int note_client(void *ud, const dx_hp_peer *p)
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* wid has an update its repository does not (a failure to remember it only delays the
  * auto-commit until the next update). */
 static void mark_dirty(srv_hub *h, const char *wid)
 {
     srv_dirty *d = dx_strmap_get(&h->dirty, wid);
-    int64_t now = now_ms();
+    int64_t now = dx_now_ms();
     if (!d && (d = calloc(1, sizeof *d)) && dx_strmap_put(&h->dirty, wid, d)) {
         free(d);
         d = NULL;
@@ -413,7 +405,7 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
 static int handle_authed(sub *s, const dx_hp_msg *m)
 {
     srv_conn *c = s->c;
-    s->doc->ws->used_ms = now_ms();
+    s->doc->ws->used_ms = dx_now_ms();
     dx_error err = DX_ERROR_INIT;
     switch (m->type) {
     case DX_HP_SYNC:

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "diaryx/clock.h"
 #include "diaryx/fs.h"
 #include "diaryx/toml.h"
 #include "diaryx/version.h"
@@ -174,17 +175,10 @@ static srv_accounts *g_acc;
 static srv_rate g_rate = {DX_STRMAP_INIT, 120}; /* websocket connections per address per minute */
 static lws_sorted_usec_list_t g_tick;
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
 static void tick(lws_sorted_usec_list_t *sul)
 {
-    srv_commits_tick(g_hub, g_acc, wall_ms(), g_quiet_ms, g_stale_ms);
+    srv_commits_tick(g_hub, g_acc, dx_now_ms(), g_quiet_ms, g_stale_ms);
     int64_t every = g_quiet_ms > 0 && g_quiet_ms < 10000 ? g_quiet_ms * 100 : LWS_US_PER_SEC;
     lws_sul_schedule(g_ctx, 0, sul, tick, every);
 }
@@ -368,7 +362,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         /* At most --connections-per-minute new websockets per client address. */
         char ip[64] = "";
         lws_get_peer_simple(wsi, ip, sizeof ip);
-        return srv_rate_allow(&g_rate, ip, wall_ms()) ? 0 : -1;
+        return srv_rate_allow(&g_rate, ip, dx_now_ms()) ? 0 : -1;
     case LWS_CALLBACK_ESTABLISHED: {
         memset(p, 0, sizeof *p);
         p->wsi = wsi;
