@@ -111,6 +111,12 @@ int dx_docset_catch_up(dx_docset *ds, bool *moved, dx_error *err);
  * the store and the docset must be dropped. */
 int dx_docset_flush(dx_docset *ds, size_t *stored, bool *workspace, dx_error *err);
 
+/* A whole round for a holder that stores nothing else with the updates (the server): the
+ * store's write lock, catch-up, flush, commit, and `seen` moved to the last update. On
+ * failure nothing is stored and the transaction is rolled back; the documents are then ahead
+ * of the store and the docset must be dropped. */
+int dx_docset_save(dx_docset *ds, dx_error *err);
+
 /* The newest stored update the documents include, and moving it on (after a flush the
  * caller committed, to the id of its last update). */
 int64_t dx_docset_seen(const dx_docset *ds);

@@ -392,6 +392,21 @@ int dx_docset_flush(dx_docset *ds, size_t *stored, bool *workspace, dx_error *er
     return rc;
 }
 
+int dx_docset_save(dx_docset *ds, dx_error *err)
+{
+    int rc = dx_store_begin(ds->store, err);
+    if (rc)
+        return rc;
+    int64_t last = 0;
+    if (!(rc = dx_docset_catch_up(ds, NULL, err)) && !(rc = dx_docset_flush(ds, NULL, NULL, err)))
+        last = dx_store_last_id(ds->store, NULL);
+    if (!rc && !(rc = dx_store_commit(ds->store, err)))
+        ds->seen = last;
+    if (rc)
+        dx_store_rollback(ds->store);
+    return rc;
+}
+
 int64_t dx_docset_seen(const dx_docset *ds)
 {
     return ds->seen;

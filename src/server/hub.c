@@ -367,16 +367,7 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
 {
     hub_ws *ws = s->doc->ws;
     dx_error err = DX_ERROR_INIT;
-    int rc = dx_store_begin(ws->store, &err);
-    if (!rc) {
-        int64_t last = 0;
-        if (!(rc = dx_docset_flush(ws->ds, NULL, NULL, &err)))
-            last = dx_store_last_id(ws->store, NULL);
-        if (!rc && !(rc = dx_store_commit(ws->store, &err)))
-            dx_docset_set_seen(ws->ds, last);
-        if (rc)
-            dx_store_rollback(ws->store);
-    }
+    int rc = dx_docset_save(ws->ds, &err);
     if (rc) {
         /* Not stored, so not acknowledged: the peer keeps it and sends it again when it
          * reconnects. The documents in memory are ahead of the store: every subscriber of the
@@ -735,7 +726,6 @@ int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error
             return rc;
         }
     }
-    dx_crdt_store *st = ws ? ws->store : own_store;
     before *b = NULL;
     size_t nb = 0;
     for (size_t i = 0; ws && !rc && i < h->docs.cap; i++) {
@@ -757,15 +747,8 @@ int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error
     }
     if (!rc)
         rc = fn(ds, ud, err);
-    if (!rc && !(rc = dx_store_begin(st, err))) {
-        int64_t last = 0;
-        if (!(rc = dx_docset_flush(ds, NULL, NULL, err)))
-            last = dx_store_last_id(st, NULL);
-        if (!rc && !(rc = dx_store_commit(st, err)))
-            dx_docset_set_seen(ds, last);
-        if (rc)
-            dx_store_rollback(st);
-    }
+    if (!rc)
+        rc = dx_docset_save(ds, err);
     if (!rc)
         mark_dirty(h, wid);
     /* What changed goes to every subscriber, as an update would. */
