@@ -102,11 +102,10 @@ static int body_name(const srv_request *req, srv_response *out, json_t **obj, co
 
 static void remove_store(const srv_api *api, const char *wid)
 {
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    char path[4096];
+    static const char *const suffix[] = {".db", ".db-wal", ".db-shm"};
+    char path[SRV_PATH_MAX];
     for (size_t i = 0; i < 3; i++)
-        if (snprintf(path, sizeof path, "%s/workspaces/%s.db%s", srv_hub_dir(api->hub), wid,
-                     suffix[i]) < (int)sizeof path)
+        if (srv_hub_path(api->hub, wid, suffix[i], path, NULL) == 0)
             unlink(path);
 }
 

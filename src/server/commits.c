@@ -9,48 +9,32 @@
 
 static int open_repo(srv_hub *h, const char *wid, dx_git **g, dx_error *err)
 {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/workspaces/%s.git", srv_hub_dir(h), wid) >=
-        (int)sizeof path)
-        return dx_error_set(err, DX_EPATH, "the data directory path is too long");
-    return dx_git_open_or_init(path, 1, g, err);
+    char path[SRV_PATH_MAX];
+    int rc = srv_hub_path(h, wid, ".git", path, err);
+    return rc ? rc : dx_git_open_or_init(path, 1, g, err);
 }
 
 int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild,
                dx_commit_result *r, dx_error *err)
 {
-    dx_crdt_store *st = NULL;
-    dx_docset *ds = NULL;
+    srv_ws_ref ref;
     dx_git *g = NULL;
-    bool loaded = srv_hub_workspace(h, wid, &st, &ds);
-    char path[4096];
-    int rc = 0;
-    if (!loaded) {
-        /* Not loaded: its own handles, closed again (a commit of a workspace nobody uses). */
-        if (snprintf(path, sizeof path, "%s/workspaces/%s.db", srv_hub_dir(h), wid) >=
-            (int)sizeof path)
-            return dx_error_set(err, DX_EPATH, "the data directory path is too long");
-        if (!(rc = dx_store_open(path, &st, err)))
-            rc = dx_docset_new(st, "server", &ds, err);
-    }
+    int rc = srv_hub_acquire(h, wid, &ref, err);
     if (!rc)
         rc = open_repo(h, wid, &g, err);
     if (!rc) {
         dx_history_docs hd;
         dx_commit_opts o = DX_COMMIT_OPTS_INIT;
         o.message = message;
-        o.no_rebuild = no_rebuild || loaded;
-        dx_history_docs_of_docset(ds, DX_LINK_MARKDOWN_ROOT, &hd);
+        o.no_rebuild = no_rebuild || !ref.own; /* clients are connected to a loaded one */
+        dx_history_docs_of_docset(ref.ds, DX_LINK_MARKDOWN_ROOT, &hd);
         hd.device = "server";
         rc = hd.docs.workspace ? dx_history_commit(&hd, g, &o, r, err)
                                : dx_error_set(err, DX_ECORRUPT,
                                               "the workspace document of %s cannot be loaded", wid);
     }
     dx_git_free(g);
-    if (!loaded) {
-        dx_docset_free(ds);
-        dx_store_close(st);
-    }
+    srv_hub_release(&ref);
     return rc;
 }
 
@@ -69,9 +53,7 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t qui
         const srv_dirty *d = wid ? dirty->slots[i].value : NULL;
         if (!d)
             continue;
-        dx_crdt_store *st;
-        dx_docset *ds;
-        bool connected = srv_hub_workspace(h, wid, &st, &ds);
+        bool connected = srv_hub_loaded(h, wid);
         bool quiet = !connected && now_ms - d->last_ms >= quiescence_ms;
         bool old = staleness_ms > 0 && now_ms - d->first_ms >= staleness_ms;
         if (quiet || old) {

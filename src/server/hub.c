@@ -122,6 +122,28 @@ static void evict_lru(srv_hub *h)
     }
 }
 
+int srv_hub_path(const srv_hub *h, const char *wid, const char *suffix, char out[SRV_PATH_MAX],
+                 dx_error *err)
+{
+    return snprintf(out, SRV_PATH_MAX, "%s/workspaces/%s%s", h->dir, wid, suffix) >= SRV_PATH_MAX
+               ? dx_error_set(err, DX_EPATH, "the data directory path is too long")
+               : 0;
+}
+
+/* The store of workspace wid and a docset over it (*store is closed again on failure). */
+static int open_docs(srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds,
+                     dx_error *err)
+{
+    char path[SRV_PATH_MAX];
+    int rc = srv_hub_path(h, wid, ".db", path, err);
+    if (!rc && !(rc = dx_store_open(path, store, err)) &&
+        (rc = dx_docset_new(*store, "server", ds, err))) {
+        dx_store_close(*store);
+        *store = NULL;
+    }
+    return rc;
+}
+
 static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
 {
     hub_ws *ws = dx_strmap_get(&h->wss, wid);
@@ -131,16 +153,11 @@ static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
     }
     if (h->max_workspaces && h->wss.len >= h->max_workspaces)
         evict_lru(h);
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/workspaces/%s.db", h->dir, wid) >= (int)sizeof path)
-        return dx_error_set(err, DX_EPATH, "the data directory path is too long");
     if (!(ws = calloc(1, sizeof *ws)))
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(ws->wid, sizeof ws->wid, "%s", wid);
     ws->used_ms = dx_now_ms();
-    int rc = dx_store_open(path, &ws->store, err);
-    if (!rc)
-        rc = dx_docset_new(ws->store, "server", &ws->ds, err);
+    int rc = open_docs(h, wid, &ws->store, &ws->ds, err);
     if (!rc && dx_strmap_put(&h->wss, wid, ws))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     if (rc) {
@@ -646,19 +663,20 @@ bool srv_hub_loaded(const srv_hub *h, const char *wid)
     return dx_strmap_get(&h->wss, wid) != NULL;
 }
 
-const char *srv_hub_dir(const srv_hub *h)
-{
-    return h->dir;
-}
-
-bool srv_hub_workspace(srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds)
+int srv_hub_acquire(srv_hub *h, const char *wid, srv_ws_ref *ref, dx_error *err)
 {
     hub_ws *ws = dx_strmap_get(&h->wss, wid);
-    if (ws) {
-        *store = ws->store;
-        *ds = ws->ds;
+    *ref = (srv_ws_ref){ws ? ws->store : NULL, ws ? ws->ds : NULL, ws == NULL};
+    return ws ? 0 : open_docs(h, wid, &ref->store, &ref->ds, err);
+}
+
+void srv_hub_release(srv_ws_ref *ref)
+{
+    if (ref->own) {
+        dx_docset_free(ref->ds);
+        dx_store_close(ref->store);
     }
-    return ws != NULL;
+    *ref = (srv_ws_ref){NULL, NULL, false};
 }
 
 const dx_strmap *srv_hub_dirty(const srv_hub *h)
@@ -713,19 +731,11 @@ typedef struct before {
 int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error *err)
 {
     hub_ws *ws = dx_strmap_get(&h->wss, wid);
-    dx_crdt_store *own_store = NULL;
-    dx_docset *ds = ws ? ws->ds : NULL;
-    int rc = 0;
-    if (!ws) {
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/workspaces/%s.db", h->dir, wid) >= (int)sizeof path)
-            return dx_error_set(err, DX_EPATH, "the data directory path is too long");
-        if ((rc = dx_store_open(path, &own_store, err)) ||
-            (rc = dx_docset_new(own_store, "server", &ds, err))) {
-            dx_store_close(own_store);
-            return rc;
-        }
-    }
+    srv_ws_ref ref;
+    int rc = srv_hub_acquire(h, wid, &ref, err);
+    if (rc)
+        return rc;
+    dx_docset *ds = ref.ds;
     before *b = NULL;
     size_t nb = 0;
     for (size_t i = 0; ws && !rc && i < h->docs.cap; i++) {
@@ -771,10 +781,7 @@ int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error
     for (size_t i = 0; i < nb; i++)
         y_free(b[i].sv);
     free(b);
-    if (!ws) {
-        dx_docset_free(ds);
-        dx_store_close(own_store);
-    }
+    srv_hub_release(&ref);
     return rc;
 }
 

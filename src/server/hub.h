@@ -51,9 +51,20 @@ void srv_hub_free(srv_hub *h);
 void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out);
 /* Whether workspace wid is loaded (some client is subscribed to one of its documents). */
 bool srv_hub_loaded(const srv_hub *h, const char *wid);
-const char *srv_hub_dir(const srv_hub *h);
-/* The store and documents of loaded workspace wid (borrowed), or false. */
-bool srv_hub_workspace(srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds);
+/* The path of a file of workspace wid: DATA/workspaces/<wid><suffix> (".db", ".git", ...)
+ * into out (DX_EPATH when it does not fit). */
+#define SRV_PATH_MAX 4096
+int srv_hub_path(const srv_hub *h, const char *wid, const char *suffix, char out[SRV_PATH_MAX],
+                 dx_error *err);
+/* The store and documents of workspace wid for one call: the loaded ones (borrowed), or a
+ * store and docset opened for the call (own), which srv_hub_release closes. */
+typedef struct srv_ws_ref {
+    dx_crdt_store *store;
+    dx_docset *ds;
+    bool own;
+} srv_ws_ref;
+int srv_hub_acquire(srv_hub *h, const char *wid, srv_ws_ref *ref, dx_error *err);
+void srv_hub_release(srv_ws_ref *ref);
 /* Workspaces with updates not yet committed: when the first and the last came (ms), keyed
  * by wid (a hub_dirty*). Kept after a workspace is unloaded. */
 typedef struct srv_dirty {
