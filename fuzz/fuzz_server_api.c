@@ -9,27 +9,18 @@
 #include <string.h>
 
 #include "api.h"
+#include "server_fixture.h"
 
+static server_fixture fx;
 static srv_api api;
 static char token[128];
 
 static void setup(void)
 {
-    static char dir[64];
-    dx_error err = DX_ERROR_INIT;
-    dx_buf t = DX_BUF_INIT;
-    char path[128], wid[DX_UUID_LEN + 1];
-    snprintf(dir, sizeof dir, "/tmp/dx-fuzz-api-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(path, sizeof path, "%s/accounts.db", dir);
-    if (srv_accounts_open(path, &api.acc, &err) || srv_hub_new(dir, api.acc, &api.hub, &err) ||
-        srv_user_add(api.acc, "f@example.org", "sync", &err) ||
-        srv_token_new(api.acc, "f@example.org", "fuzz", false, &t, &err) ||
-        srv_workspace_add(api.acc, "f@example.org", "Fuzz", wid, &err))
-        abort();
-    snprintf(token, sizeof token, "Bearer %s", dx_buf_cstr(&t));
-    dx_buf_release(&t);
+    server_fixture_start(&fx, "api");
+    api.acc = fx.acc;
+    api.hub = fx.hub;
+    snprintf(token, sizeof token, "Bearer %s", fx.token);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

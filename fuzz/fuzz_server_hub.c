@@ -11,29 +11,18 @@
 
 #include "diaryx/hocuspocus.h"
 #include "hub.h"
+#include "server_fixture.h"
 
-static srv_accounts *acc;
+static server_fixture fx;
 static srv_hub *hub;
 static char token[64], doc[128];
 
 static void setup(void)
 {
-    static char dir[64];
-    dx_error err = DX_ERROR_INIT;
-    dx_buf t = DX_BUF_INIT;
-    char path[128], wid[DX_UUID_LEN + 1];
-    snprintf(dir, sizeof dir, "/tmp/dx-fuzz-hub-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(path, sizeof path, "%s/accounts.db", dir);
-    if (srv_accounts_open(path, &acc, &err) || srv_hub_new(dir, acc, &hub, &err) ||
-        srv_user_add(acc, "f@example.org", "sync", &err) ||
-        srv_token_new(acc, "f@example.org", "fuzz", false, &t, &err) ||
-        srv_workspace_add(acc, "f@example.org", "Fuzz", wid, &err))
-        abort();
-    snprintf(token, sizeof token, "%s", dx_buf_cstr(&t));
-    snprintf(doc, sizeof doc, "body:%s/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", wid);
-    dx_buf_release(&t);
+    server_fixture_start(&fx, "hub");
+    hub = fx.hub;
+    snprintf(token, sizeof token, "%s", fx.token);
+    snprintf(doc, sizeof doc, "body:%s/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", fx.wid);
 }
 
 typedef struct peer {
