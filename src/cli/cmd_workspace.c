@@ -247,14 +247,17 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv)
         dx_docs docs;
         char id[DX_UUID_LEN + 1];
         /* An attachment must be there to be listed; a detached one may already be gone. */
-        if (cli_entry(ws, pos.items[1], true, &a, &err) ||
-            cli_entry(ws, pos.items[2], attach, &b, &err) ||
-            (entries(&docs, a.data, NULL, id, NULL)
-                 ? dx_error_set(&err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", a.data)
-             : attach ? dx_edit_attach(&docs, id, b.data, &err)
-                      : dx_edit_detach(&docs, id, b.data, &err))) {
-            if (!attach && err.code == DX_ENOTFOUND && !strncmp(err.msg, "entry '", 7))
-                dx_error_set(&err, DX_ENOTFOUND, "'%s' has no attachment '%s'", a.data, b.data);
+        int r = cli_entry(ws, pos.items[1], true, &a, &err) ||
+                cli_entry(ws, pos.items[2], attach, &b, &err);
+        if (!r && entries(&docs, a.data, NULL, id, NULL))
+            r = dx_error_set(&err, DX_ENOTFOUND, "'%s' is not an entry of the CRDT", a.data);
+        else if (!r && attach)
+            r = dx_edit_attach(&docs, id, b.data, &err);
+        else if (!r && (r = dx_edit_detach(&docs, id, b.data, &err)) == DX_ENOTFOUND)
+            /* The entry was just found: what is missing is the attachment. The API names
+             * the entry by id; the user named it by path. */
+            dx_error_set(&err, r, "'%s' has no attachment '%s'", a.data, b.data);
+        if (r) {
             rc = cli_fail(&err);
             goto done;
         }
