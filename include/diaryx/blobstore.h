@@ -94,6 +94,11 @@ int dx_s3_xml_next(const char *xml, size_t len, const char *tag, size_t *pos, dx
 /* The SHA-256 (hex) and size of the file at path, read once. */
 int dx_blob_hash_file(const char *path, char hash[DX_SHA256_HEX], uint64_t *size, dx_error *err);
 
+/* Copy the file at from to the path to (a temporary file beside it, fsync'ed, renamed over to;
+ * the directory must exist), returning the SHA-256 and size of the bytes copied. */
+int dx_blob_copy_file(const char *from, const char *to, char hash[DX_SHA256_HEX], uint64_t *size,
+                      dx_error *err);
+
 /* The media type for a file name by its extension ("image/png"), or
  * "application/octet-stream". Never allocates. */
 const char *dx_blob_media_type(const char *name);

@@ -242,35 +242,30 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-static int dir_put(dx_blobstore *bs, const char *hash, const blob_src *src, dx_error *err)
+/* src into path atomically: a temporary file in dir (path's directory), hashed while written,
+ * fsync'ed and renamed into place, the directory fsync'ed. want (may be NULL): the bytes must
+ * hash to it, else nothing is stored. hex (may be NULL) receives their SHA-256. */
+static int write_hashed(const blob_src *src, const char *dir, const char *path, const char *want,
+                        char *hex, dx_error *err)
 {
-    dir_store *s = (dir_store *)bs;
-    dx_buf dir = DX_BUF_INIT, path = DX_BUF_INIT, tmp = DX_BUF_INIT;
+    dx_buf tmp = DX_BUF_INIT;
     dx_hash h = DX_HASH_INIT;
     unsigned char sum[DX_SHA256_LEN];
-    char hex[DX_SHA256_HEX], *buf = malloc(CHUNK);
-    struct stat st;
+    char got[DX_SHA256_HEX], *buf = malloc(CHUNK);
     int fd = -1, rc = 0;
-    if (!buf || blob_path(s, hash, true, &dir) || blob_path(s, hash, false, &path) ||
-        dx_buf_printf(&tmp, "%s/.tmp-%.8s-XXXXXX", dir.data, hash)) {
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory storing blob %s", hash);
+    if (!buf || dx_buf_printf(&tmp, "%s/.tmp-XXXXXX", dir)) {
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory writing '%s'", path);
         goto done;
     }
-    if (stat(path.data, &st) == 0 && (uint64_t)st.st_size == src->size)
-        goto done; /* stored once per hash */
-    if ((rc = dx_mkdirs(dir.data, err)))
-        goto done;
     if ((fd = mkstemp(tmp.data)) < 0) {
-        rc = dx_error_set(err, DX_EIO, "cannot create a file in '%s': %s", dir.data,
-                          strerror(errno));
+        rc = dx_error_set(err, DX_EIO, "cannot create a file in '%s': %s", dir, strerror(errno));
         goto done;
     }
-    /* Hash what is copied, not what was read before: the file may change in between. */
     if ((rc = dx_hash_begin(&h, DX_HASH_SHA256)))
         goto io;
     for (uint64_t o = 0; o < src->size;) {
         size_t n = src->size - o > CHUNK ? CHUNK : (size_t)(src->size - o);
-        if ((rc = blob_src_read(src, o, buf, n, hash, err)))
+        if ((rc = blob_src_read(src, o, buf, n, path, err)))
             goto done;
         if ((rc = dx_hash_update(&h, buf, n)))
             goto io;
@@ -288,9 +283,9 @@ static int dir_put(dx_blobstore *bs, const char *hash, const blob_src *src, dx_e
     }
     if ((rc = dx_hash_final(&h, sum)))
         goto io;
-    dx_hash_hex(sum, sizeof sum, hex);
-    if (strcmp(hex, hash) != 0) {
-        rc = blob_mismatch(err, "the upload", hex, hash);
+    dx_hash_hex(sum, sizeof sum, got);
+    if (want && strcmp(got, want) != 0) {
+        rc = blob_mismatch(err, "the upload", got, want);
         goto done;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
@@ -299,24 +294,60 @@ static int dir_put(dx_blobstore *bs, const char *hash, const blob_src *src, dx_e
         goto io;
     }
     fd = -1;
-    if (rename(tmp.data, path.data) != 0 || fsync_dir(dir.data) != 0) {
+    if (rename(tmp.data, path) != 0 || fsync_dir(dir) != 0) {
         rc = DX_EIO;
         goto io;
     }
+    if (hex)
+        memcpy(hex, got, DX_SHA256_HEX);
     goto done;
 io:
-    rc = dx_error_set(err, rc == DX_ENOMEM ? DX_ENOMEM : DX_EIO, "cannot store blob %s in '%s': %s",
-                      hash, dir.data, rc == DX_ENOMEM ? "out of memory" : strerror(errno));
+    rc = dx_error_set(err, rc == DX_ENOMEM ? DX_ENOMEM : DX_EIO, "cannot write '%s': %s", path,
+                      rc == DX_ENOMEM ? "out of memory" : strerror(errno));
 done:
     if (fd >= 0)
         close(fd);
-    if (rc && tmp.data && strstr(tmp.data, "XXXXXX") == NULL)
+    if (rc && tmp.data && !strstr(tmp.data, "XXXXXX"))
         unlink(tmp.data);
     dx_hash_release(&h);
-    dx_buf_release(&dir);
-    dx_buf_release(&path);
     dx_buf_release(&tmp);
     free(buf);
+    return rc;
+}
+
+static int dir_put(dx_blobstore *bs, const char *hash, const blob_src *src, dx_error *err)
+{
+    dir_store *s = (dir_store *)bs;
+    dx_buf dir = DX_BUF_INIT, path = DX_BUF_INIT;
+    struct stat st;
+    int rc = 0;
+    if (blob_path(s, hash, true, &dir) || blob_path(s, hash, false, &path))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory storing blob %s", hash);
+    else if (stat(path.data, &st) == 0 && (uint64_t)st.st_size == src->size)
+        rc = 0; /* stored once per hash */
+    else if (!(rc = dx_mkdirs(dir.data, err)))
+        rc = write_hashed(src, dir.data, path.data, hash, NULL, err);
+    dx_buf_release(&dir);
+    dx_buf_release(&path);
+    return rc;
+}
+
+int dx_blob_copy_file(const char *from, const char *to, char hash[DX_SHA256_HEX], uint64_t *size,
+                      dx_error *err)
+{
+    blob_src src = {-1, NULL, 0};
+    dx_buf dir = DX_BUF_INIT;
+    const char *slash = strrchr(to, '/');
+    int rc = open_regular(from, &src.fd, &src.size, err);
+    if (!rc && dx_buf_printf(&dir, "%.*s", slash ? (int)(slash - to) : 1, slash ? to : "."))
+        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = write_hashed(&src, dir.len ? dir.data : "/", to, NULL, hash, err);
+    if (!rc && size)
+        *size = src.size;
+    if (src.fd >= 0)
+        close(src.fd);
+    dx_buf_release(&dir);
     return rc;
 }
 
