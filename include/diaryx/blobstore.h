@@ -63,6 +63,9 @@ bool dx_blob_name_valid(const char *hash);
  * ("... has SHA-256 X, not Y") when they are not hash; storing a blob that exists is a
  * no-op. */
 int dx_blob_put_file(dx_blobstore *bs, const char *hash, const char *path, dx_error *err);
+/* The same for the bytes of the open file fd (read with pread from offset 0 to its size;
+ * fd stays open). */
+int dx_blob_put_fd(dx_blobstore *bs, const char *hash, int fd, dx_error *err);
 /* The same for len bytes in memory. */
 int dx_blob_put(dx_blobstore *bs, const char *hash, const void *data, size_t len, dx_error *err);
 

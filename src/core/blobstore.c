@@ -130,6 +130,17 @@ int dx_blob_put_file(dx_blobstore *bs, const char *hash, const char *path, dx_er
     return rc;
 }
 
+int dx_blob_put_fd(dx_blobstore *bs, const char *hash, int fd, dx_error *err)
+{
+    struct stat st;
+    int rc = check_name(hash, err);
+    if (!rc && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)))
+        rc =
+            dx_error_set(err, DX_EIO, "cannot read the bytes of blob %s: not a regular file", hash);
+    blob_src src = {fd, NULL, rc ? 0 : (uint64_t)st.st_size};
+    return rc ? rc : bs->ops->put(bs, hash, &src, err);
+}
+
 int dx_blob_put(dx_blobstore *bs, const char *hash, const void *data, size_t len, dx_error *err)
 {
     int rc = check_name(hash, err);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "blobs.h"
 #include "commits.h"
 #include "diaryx/version.h"
 
@@ -364,6 +365,8 @@ static void workspaces(const srv_api *api, const srv_request *req, srv_response 
             workspace_one(api, req, wid, user, out);
         else if (!dx_uuid_valid(wid) || !srv_workspace_owned(api->acc, user, wid))
             reply_error(out, 404, "no such workspace");
+        else if (!strncmp(slash, "/blobs", 6) && (!slash[6] || slash[6] == '/'))
+            srv_blobs_handle(api, req, wid, user, slash + 6, out);
         else
             workspace_action(api, req, wid, slash + 1, out);
         return;

@@ -19,6 +19,7 @@
  *   POST   /api/workspaces/{id}/restore {commit_id, path?}   the restore as CRDT edits every
  *                                       connected client receives, then committed; 409 while
  *                                       more than one client is connected
+ *   PUT|HEAD|GET /api/workspaces/{id}/blobs/{sha256}, POST .../blobs/missing   blobs.h
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
  * one; a read-only token may only GET: 403); another user's workspace is 404, exactly as one
  * that does not exist. */
@@ -26,6 +27,7 @@
 #define DX_SERVER_API_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "accounts.h"
 #include "diaryx/buf.h"
@@ -40,16 +42,25 @@ typedef struct srv_request {
     const char *authorization; /* the header's value, or NULL */
     const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
     size_t body_len;
+    const char *range; /* the Range header's value, or NULL */
+    FILE *body_file;   /* a body too large for memory (blobs.h), from offset 0; or NULL */
 } srv_request;
 
 typedef struct srv_response {
     unsigned status;
     dx_buf body; /* JSON text (empty for 204) */
+    /* Bytes instead of JSON (blobs.h): length bytes of file from its start (the caller closes
+     * it), or with file NULL only the headers of an answer of length bytes (HEAD). */
+    bool bytes;
+    FILE *file;
+    uint64_t length;
+    char content_range[96]; /* "bytes a-b/n" or "" */
 } srv_response;
 
 typedef struct srv_api {
     srv_accounts *acc;
     srv_hub *hub;
+    struct srv_blobs *blobs; /* attachment bytes (blobs.h); NULL: no blob routes (404) */
 } srv_api;
 
 /* Answer req into out (out->body is appended to; release it after). */
