@@ -168,6 +168,7 @@ typedef struct pss {
     FILE *up;                    /* HTTP: a blob's body, streamed to a temporary file (blobs.h) */
     int64_t up_len;              /* its bytes so far */
     bool up_too_big;             /* over [blobs] max_upload_mb */
+    bool need_length;            /* a blob sent chunked: 411 */
     FILE *down;                  /* HTTP: a blob's bytes to write */
     uint64_t down_left;          /* how many remain */
     char range[128];             /* HTTP: the Range header */
@@ -305,12 +306,13 @@ static int http_answer(struct lws *wsi, pss *p)
     req.body_file = p->up;
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
-    if (p->up_too_big || (p->up && ferror(p->up))) {
-        res.status = p->up_too_big ? 413 : 500;
+    if (p->up_too_big || p->need_length || (p->up && ferror(p->up))) {
+        res.status = p->up_too_big ? 413 : p->need_length ? 411 : 500;
         dx_buf_printf(&res.body, "{\"error\":\"%s\"}\n",
-                      p->up_too_big ? "the blob is larger than this server accepts "
-                                      "([blobs] max_upload_mb)"
-                                    : "cannot keep the uploaded body (disk full?)");
+                      p->up_too_big    ? "the blob is larger than this server accepts "
+                                         "([blobs] max_upload_mb)"
+                      : p->need_length ? "send a blob with Content-Length, not chunked"
+                                       : "cannot keep the uploaded body (disk full?)");
     } else {
         srv_api_handle(&g_api, &req, &res);
     }
@@ -372,6 +374,10 @@ static int http_begin(struct lws *wsi, pss *p, const char *uri)
             p->up_too_big = true;
         else if (!(p->up = tmpfile()))
             return -1;
+        /* A chunked body (no Content-Length) is refused (411): the limits are checked on the
+         * length before a byte is stored. */
+        p->need_length =
+            len <= 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
         if (len <= 0 || p->up_too_big)
             return http_answer(wsi, p);
         return 0;
@@ -393,6 +399,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return http_begin(wsi, p, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY:
         if (p->up || p->up_too_big) {
+            /* Past the limit (or answered already): the rest is read and dropped. */
+            if (!p->up || p->up_too_big)
+                return 0;
             if (p->up_len + (int64_t)len > srv_blobs_max_upload(g_api.blobs))
                 p->up_too_big = true;
             else if (fwrite(in, 1, len, p->up) == len)

@@ -69,6 +69,9 @@ scenario() {
     req "$l: sync quota" 413 -X PUT -H "$AU" --data-binary @"$T/four.bin" "$U/$F"
     req "$l: within the quota" 201 -X PUT -H "$AU" --data-binary @"$T/two.bin" "$U/$TWO"
     req "$l: over max_upload_mb" 413 -X PUT -H "$AU" --data-binary @"$T/big.bin" "$U/$ZERO"
+    # Without a Content-Length (chunked) a blob is refused before any byte is kept.
+    req "$l: chunked is 411" 411 -X PUT -H "$AU" -H "Transfer-Encoding: chunked" --data-binary @"$T/two.bin" "$U/$TWO"
+    contains "$l: 411 says what to send" "$T/body" "Content-Length"
 }
 
 head -c 9437184 /dev/zero >"$T/big.bin" # 9 MiB: over max_upload_mb = 8
