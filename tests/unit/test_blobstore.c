@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diaryx/blobstore.h"
@@ -258,6 +259,59 @@ done:
     dx_blobstore_free(bs);
 }
 
+/* The HTTP status of a GET of url by the curl program, the body into path. */
+static int curl_get(const char *url, const char *path)
+{
+    char cmd[2048];
+    int status = 0;
+    snprintf(cmd, sizeof cmd, "curl -s -o '%s' -w '%%{http_code}' '%s'", path, url);
+    FILE *f = popen(cmd, "r");
+    if (!f || fscanf(f, "%d", &status) != 1)
+        status = -1;
+    if (f)
+        pclose(f);
+    return status;
+}
+
+TEST(test_blobstore_s3_presigned_get_accepted_by_verifier)
+{
+    dx_blobstore *bs = NULL;
+    dx_error err = DX_ERROR_INIT;
+    dx_buf q = DX_BUF_INIT, url = DX_BUF_INIT, path = DX_BUF_INIT, got = DX_BUF_INIT;
+    const char *text = "shared by a presigned link";
+    char h[DX_SHA256_HEX], host[64], date[17];
+    hash_of(text, strlen(text), h);
+    CHECK_EQ_INT(open_s3("right-secret", 0, &bs, &err), 0);
+    if (!bs)
+        return;
+    CHECK_EQ_INT(dx_blob_put(bs, h, text, strlen(text), &err), 0);
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_s3_port);
+    dx_sigv4_date((int64_t)time(NULL), date);
+    dx_sigv4_creds c = {"AKIDTEST", "right-secret", "us-east-1", "s3"};
+    dx_buf_printf(&path, "/diaryx-test/blobs/%s", h);
+    CHECK_EQ_INT(dx_sigv4_presign(&c, "GET", host, path.data, date, 60, &q, &err), 0);
+    dx_buf_printf(&url, "http://%s%s?%s", host, path.data, dx_buf_cstr(&q));
+    dx_buf_reset(&path);
+    dx_buf_printf(&path, "%s/presigned", g_tmp);
+    CHECK_EQ_INT(curl_get(url.data, path.data), 200);
+    CHECK_EQ_INT(dx_file_read(path.data, &got, &err), 0);
+    CHECK_EQ_STR(dx_buf_cstr(&got), text);
+    /* One digit of the signature changed: refused. */
+    char *sig = strstr(url.data, "X-Amz-Signature=");
+    if (sig) {
+        sig += 16;
+        *sig = *sig == '0' ? '1' : '0';
+        CHECK_EQ_INT(curl_get(url.data, path.data), 403);
+    }
+    CHECK(sig != NULL);
+    CHECK_EQ_INT(dx_blob_delete(bs, h, &err), 0);
+    dx_buf_release(&q);
+    dx_buf_release(&url);
+    dx_buf_release(&path);
+    dx_buf_release(&got);
+    dx_blobstore_free(bs);
+}
+
 TEST(test_blobstore_s3_config_errors)
 {
     dx_blobstore *bs = NULL;
@@ -319,6 +373,7 @@ int main(void)
     RUN(test_blobstore_s3_against_verifying_server);
     RUN(test_blobstore_s3_wrong_secret_refused);
     RUN(test_blobstore_s3_multipart_and_paged_list);
+    RUN(test_blobstore_s3_presigned_get_accepted_by_verifier);
     kill(g_s3_pid, SIGTERM);
     waitpid(g_s3_pid, NULL, 0);
     char cmd[128];
