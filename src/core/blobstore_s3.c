@@ -520,6 +520,11 @@ int dx_blobstore_open_s3(const dx_s3_config *c, dx_blobstore **out, dx_error *er
                             c->endpoint);
     hs += 3;
     size_t hl = strcspn(hs, "/");
+    if (!hl || (hs[hl] && strcmp(hs + hl, "/") != 0))
+        return dx_error_set(err, DX_EINVAL,
+                            "S3 endpoint '%s' must be scheme://host[:port] with no path (the "
+                            "bucket goes in bucket)",
+                            c->endpoint);
     s3_store *s = calloc(1, sizeof *s);
     if (!s)
         return dx_error_set(err, DX_ENOMEM, "out of memory");

@@ -323,6 +323,9 @@ TEST(test_blobstore_s3_config_errors)
     c.bucket = "b";
     CHECK_EQ_INT(dx_blobstore_open_s3(&c, &bs, &err), DX_EINVAL);
     CHECK(strstr(err.msg, "ftp://x") != NULL);
+    c.endpoint = "http://127.0.0.1:9000/minio";
+    CHECK_EQ_INT(dx_blobstore_open_s3(&c, &bs, &err), DX_EINVAL);
+    CHECK(strstr(err.msg, "no path") != NULL);
     c.endpoint = "http://127.0.0.1:1";
     unsetenv("AWS_ACCESS_KEY_ID");
     CHECK_EQ_INT(dx_blobstore_open_s3(&c, &bs, &err), DX_EINVAL);
