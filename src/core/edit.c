@@ -1017,6 +1017,10 @@ int dx_edit_attachment_set(const dx_docs *d, const char *path_in, const dx_attac
                           path.data);
     if (rc)
         goto done;
+    dx_attachment_meta have;
+    if (dx_attachment_meta_get(d->workspace, path.data, &have) == 0 &&
+        !strcmp(have.sha256, m->sha256) && have.size == m->size && !strcmp(have.type, m->type))
+        goto done; /* recorded already: no update */
     /* The object's keys in a fixed order, so every peer writes the same bytes for it. */
     char *keys[] = {"sha256", "size", "type"};
     y_any values[] = {y_any_string(m->sha256, strlen(m->sha256)), y_any_number((double)m->size),

@@ -539,6 +539,15 @@ TEST(test_edit_attachment_records_travel_to_peers)
     CHECK_EQ_INT(dx_attachment_meta_get(a.ws, "_attachments/pic.png", &got), DX_ENOTFOUND);
     CHECK_EQ_INT(dx_edit_attachment_set(&a.docs, "./_attachments//pic.png", &m, &err), 0);
     exchange(&a, &b);
+    /* The same record again writes nothing. */
+    uint8_t *sv = NULL, *sv2 = NULL;
+    size_t svn = 0, svn2 = 0;
+    CHECK_EQ_INT(y_encode_state_vector(a.ws, &sv, &svn), Y_OK);
+    CHECK_EQ_INT(dx_edit_attachment_set(&a.docs, "_attachments/pic.png", &m, &err), 0);
+    CHECK_EQ_INT(y_encode_state_vector(a.ws, &sv2, &svn2), Y_OK);
+    CHECK(svn == svn2 && !memcmp(sv, sv2, svn));
+    y_free(sv);
+    y_free(sv2);
     /* The other peer knows which bytes the path means. */
     CHECK_EQ_INT(dx_attachment_meta_get(b.ws, "_attachments/pic.png", &got), 0);
     CHECK_EQ_STR(got.sha256, m.sha256);
