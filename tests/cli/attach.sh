@@ -22,6 +22,13 @@ check_rc "ls --json" 0 "$DIARYX" attach ls --json
 check "ls json parses" python3 -c "import json,sys; a=json.load(open('$T/.out')); assert a==[{'entry':'notes/a.md','path':'notes/_attachments/photo.png','sha256':'$sum','size':5242880,'type':'image/png'}], a"
 
 check_rc "validate is clean" 0 "$DIARYX" validate
+# A yjs peer reads the record: the workspace document's stored snapshot and updates, applied
+# by the real yjs, hold {sha256, size, type} under the path in the root map `blobs`.
+mkdir -p "$T/u"
+sqlite3 .diaryx/crdt.db "SELECT writefile('$T/u/s', state) FROM documents WHERE name='workspace';
+  SELECT writefile('$T/u/u' || printf('%08d', id), data) FROM updates WHERE doc_name='workspace';" >/dev/null
+node "$DX_SOURCE_DIR/tests/interop/read_map.mjs" blobs "$T"/u/* >"$T/yjs.json" 2>"$T/.err"
+same "yjs reads the record" "$(cat "$T/yjs.json")" "{\"notes/_attachments/photo.png\":{\"sha256\":\"$sum\",\"size\":5242880,\"type\":\"image/png\"}}"
 # The same file again: no conflict; other bytes under the same name: refused, nothing changed.
 check_rc "same bytes again" 0 "$DIARYX" attach add notes/a.md "$T/photo.png"
 mkdir -p "$T/other" && printf 'other' >"$T/other/photo.png"
