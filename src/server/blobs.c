@@ -172,6 +172,35 @@ static int ref_add(srv_blobs *b, const char *wid, const char *hash, int64_t size
     return rc;
 }
 
+/* Drop workspace wid's reference to hash; *last: no workspace references it any more. */
+static int ref_drop(srv_blobs *b, const char *wid, const char *hash, bool *last, dx_error *err)
+{
+    sqlite3_stmt *del = NULL, *any = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(b->db, "DELETE FROM refs WHERE workspace=? AND hash=?", -1, &del,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(b->db, "SELECT 1 FROM refs WHERE hash=? LIMIT 1", -1, &any, NULL) !=
+            SQLITE_OK) {
+        rc = db_fail(b, "write", err);
+        goto done;
+    }
+    sqlite3_bind_text(del, 1, wid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(del, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(any, 1, hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(del) != SQLITE_DONE) {
+        rc = db_fail(b, "write", err);
+        goto done;
+    }
+    int s = sqlite3_step(any);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = db_fail(b, "read", err);
+    *last = s == SQLITE_DONE;
+done:
+    sqlite3_finalize(del);
+    sqlite3_finalize(any);
+    return rc;
+}
+
 int srv_blobs_usage(srv_blobs *b, srv_accounts *acc, int64_t user, int64_t *bytes, dx_error *err)
 {
     json_t *ws = srv_workspaces_json(acc, user, err);
@@ -404,6 +433,25 @@ done:
     json_decref(body);
 }
 
+/* The workspace's reference goes (its quota is freed); the bytes go with the last one. The
+ * reference is dropped first: bytes without a reference are only wasted space, a reference
+ * without bytes would be a lie. */
+static void delete_blob(srv_blobs *b, const char *wid, const char *hash, srv_response *out)
+{
+    dx_error err = DX_ERROR_INIT;
+    int64_t size;
+    bool last = false;
+    int rc = ref_get(b, wid, hash, &size, &err);
+    if (!rc)
+        rc = ref_drop(b, wid, hash, &last, &err);
+    if (!rc && last && (rc = dx_blob_delete(b->store, hash, &err)) == DX_ENOTFOUND)
+        rc = 0;
+    if (rc)
+        fail(out, status_of(rc), rc == DX_ENOTFOUND ? "this workspace has no such blob" : err.msg);
+    else
+        out->status = 204;
+}
+
 void srv_blobs_handle(const srv_api *api, const srv_request *req, const char *wid, int64_t user,
                       const char *rest, srv_response *out)
 {
@@ -422,7 +470,9 @@ void srv_blobs_handle(const srv_api *api, const srv_request *req, const char *wi
         put_blob(b, api, req, wid, user, rest + 1, out);
     } else if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
         get_blob(b, req, wid, rest + 1, out);
+    } else if (!strcmp(m, "DELETE")) {
+        delete_blob(b, wid, rest + 1, out);
     } else {
-        fail(out, 405, "use PUT, HEAD or GET on a blob");
+        fail(out, 405, "use PUT, HEAD, GET or DELETE on a blob");
     }
 }

@@ -9,6 +9,8 @@
  *   GET  /api/workspaces/{id}/blobs/{sha256}   the bytes (application/octet-stream); a
  *                                              `Range: bytes=a-b` (or a-, -n) gives 206 with
  *                                              Content-Range, an unsatisfiable one 416
+ *   DELETE /api/workspaces/{id}/blobs/{sha256} 204: the workspace's reference goes (its quota
+ *                                              is freed), the bytes with the last reference
  *   POST /api/workspaces/{id}/blobs/missing {hashes:[...]}   {missing:[...]}: the ones this
  *                                              workspace has no bytes for (at most 10,000)
  *
@@ -16,8 +18,9 @@
  * ones, are missing to it until it uploads them: no one learns what others store); the bytes
  * are kept once. A quota counts the sizes of the blobs of all the user's workspaces (a blob
  * in two workspaces counts twice). Large upload bodies reach the handler as a file, never
- * whole in memory; a GET answer is a file too. Blobs no workspace references are not
- * collected yet. */
+ * whole in memory; a GET answer is a file too. Blobs are removed only by DELETE (or stop
+ * counting when their workspace is deleted, whose references stay in blobs.db): there is no
+ * collection of blobs the documents no longer record. */
 #ifndef DX_SERVER_BLOBS_H
 #define DX_SERVER_BLOBS_H
 

@@ -68,6 +68,20 @@ scenario() {
     contains "$l: 413 says the quota" "$T/body" "quota"
     req "$l: sync quota" 413 -X PUT -H "$AU" --data-binary @"$T/four.bin" "$U/$F"
     req "$l: within the quota" 201 -X PUT -H "$AU" --data-binary @"$T/two.bin" "$U/$TWO"
+    # DELETE frees the quota (the 4 MiB blob fits once the photo is gone); the bytes go with
+    # the last reference.
+    req "$l: delete" 204 -X DELETE -H "$AU" "$U/$TWO"
+    req "$l: deleted is 404" 404 -I -H "$AU" "$U/$TWO"
+    req "$l: delete again" 404 -X DELETE -H "$AU" "$U/$TWO"
+    req "$l: bob cannot delete alice's" 404 -X DELETE -H "$BU" "$U/$P"
+    if [ "$l" = local ]; then
+        check "local: stored as DATA/blobs/ab/cdef..." test -f "$D/blobs/${P:0:2}/${P:2}"
+        check "local: the deleted one's bytes are gone" test ! -e "$D/blobs/${TWO:0:2}/${TWO:2}"
+    fi
+    req "$l: still over with the photo" 413 -X PUT -H "$AU" --data-binary @"$T/four.bin" "$U/$F"
+    req "$l: delete the photo" 204 -X DELETE -H "$AU" "$U/$P"
+    req "$l: now the 4 MiB fits" 201 -X PUT -H "$AU" --data-binary @"$T/four.bin" "$U/$F"
+    req "$l: delete the four" 204 -X DELETE -H "$AU" "$U/$F"
     req "$l: over max_upload_mb" 413 -X PUT -H "$AU" --data-binary @"$T/big.bin" "$U/$ZERO"
     # Without a Content-Length (chunked) a blob is refused before any byte is kept.
     req "$l: chunked is 411" 411 -X PUT -H "$AU" -H "Transfer-Encoding: chunked" --data-binary @"$T/two.bin" "$U/$TWO"
@@ -84,7 +98,7 @@ max_upload_mb = 8
 TOML
 start_server --config "$T/local.toml"
 scenario local
-check "local: stored as DATA/blobs/ab/cdef..." test -f "$D/blobs/${P:0:2}/${P:2}"
+check "local: the photo's bytes went with it" test ! -e "$D/blobs/${P:0:2}/${P:2}"
 check "local: no temporary file left" test -z "$(find "$D/blobs" -name '.tmp-*')"
 stop_server
 
