@@ -103,10 +103,18 @@ function verify(req, path, rawQuery, body) {
     return null;
 }
 
+// What the tests ask of the server itself (unsigned, not S3): GET /__stats counts the
+// multipart parts stored and the uploads completed, so a test can prove multipart was used.
+const stats = {parts: 0, completed: 0, refused: 0};
+
 function handle(req, res, body) {
     const [rawPath, rawQuery = ''] = req.url.split('?', 2);
+    if (rawPath === '/__stats') return reply(res, 200, null, JSON.stringify(stats));
     const bad = verify(req, rawPath, rawQuery, body);
-    if (bad) return reply(res, bad[0], bad[1], bad[2]);
+    if (bad) {
+        stats.refused++;
+        return reply(res, bad[0], bad[1], bad[2]);
+    }
     const q = new URLSearchParams(rawQuery);
     const parts = rawPath.split('/');
     const bucket = decodeURIComponent(parts[1] || '');
@@ -143,6 +151,7 @@ function handle(req, res, body) {
             const n = Number(q.get('partNumber'));
             if (!(n >= 1 && n <= 10000)) return reply(res, 400, 'InvalidArgument', 'partNumber');
             up.parts.set(n, body);
+            stats.parts++;
             return reply(res, 200, null, '', {ETag: etag(body)});
         }
         if (req.method === 'DELETE') {
@@ -161,6 +170,7 @@ function handle(req, res, body) {
             if (!list.length) return reply(res, 400, 'MalformedXML', 'no parts');
             objects.set(name, Buffer.concat(bufs));
             uploads.delete(q.get('uploadId'));
+            stats.completed++;
             return reply(res, 200, null, `<CompleteMultipartUploadResult><Key>${xmlEsc(key)}</Key></CompleteMultipartUploadResult>`);
         }
     }

@@ -213,6 +213,20 @@ done:
     dx_blobstore_free(good);
 }
 
+/* The HTTP status of a GET of url by the curl program, the body into path. */
+static int curl_get(const char *url, const char *path)
+{
+    char cmd[2048];
+    int status = 0;
+    snprintf(cmd, sizeof cmd, "curl -s -o '%s' -w '%%{http_code}' '%s'", path, url);
+    FILE *f = popen(cmd, "r");
+    if (!f || fscanf(f, "%d", &status) != 1)
+        status = -1;
+    if (f)
+        pclose(f);
+    return status;
+}
+
 TEST(test_blobstore_s3_multipart_and_paged_list)
 {
     dx_blobstore *bs = NULL;
@@ -220,7 +234,8 @@ TEST(test_blobstore_s3_multipart_and_paged_list)
     /* 1 MiB + 3 bytes in 256 KiB parts: five parts, the last of 3 bytes. */
     size_t n = (1u << 20) + 3;
     unsigned char *data = malloc(n);
-    dx_buf path = DX_BUF_INIT, got = DX_BUF_INIT;
+    dx_buf path = DX_BUF_INIT, got = DX_BUF_INIT, stats = DX_BUF_INIT, before = DX_BUF_INIT,
+           after = DX_BUF_INIT;
     dx_strlist list = DX_STRLIST_INIT;
     char h[DX_SHA256_HEX], small[3][DX_SHA256_HEX];
     for (size_t i = 0; i < n; i++)
@@ -231,7 +246,20 @@ TEST(test_blobstore_s3_multipart_and_paged_list)
     CHECK_EQ_INT(open_s3("right-secret", 256 << 10, &bs, &err), 0);
     if (!bs)
         goto done;
+    char stats_url[64];
+    snprintf(stats_url, sizeof stats_url, "http://127.0.0.1:%d/__stats", g_s3_port);
+    dx_buf_printf(&stats, "%s/stats", g_tmp);
+    CHECK_EQ_INT(curl_get(stats_url, stats.data), 200);
+    CHECK_EQ_INT(dx_file_read(stats.data, &before, &err), 0);
     CHECK_EQ_INT(dx_blob_put_file(bs, h, path.data, &err), 0);
+    /* It went up in five parts, completed once (the server counts what it stored). */
+    CHECK_EQ_INT(curl_get(stats_url, stats.data), 200);
+    CHECK_EQ_INT(dx_file_read(stats.data, &after, &err), 0);
+    int p0 = 0, c0 = 0, p1 = 0, c1 = 0;
+    CHECK(sscanf(dx_buf_cstr(&before), "{\"parts\":%d,\"completed\":%d", &p0, &c0) == 2);
+    CHECK(sscanf(dx_buf_cstr(&after), "{\"parts\":%d,\"completed\":%d", &p1, &c1) == 2);
+    CHECK_EQ_INT(p1 - p0, 5);
+    CHECK_EQ_INT(c1 - c0, 1);
     uint64_t size = 0;
     CHECK_EQ_INT(dx_blob_head(bs, h, &size, &err), 0);
     CHECK(size == n);
@@ -253,24 +281,13 @@ TEST(test_blobstore_s3_multipart_and_paged_list)
     CHECK_EQ_INT(dx_blob_delete(bs, h, &err), 0);
 done:
     free(data);
+    dx_buf_release(&stats);
+    dx_buf_release(&before);
+    dx_buf_release(&after);
     dx_buf_release(&path);
     dx_buf_release(&got);
     dx_strlist_release(&list);
     dx_blobstore_free(bs);
-}
-
-/* The HTTP status of a GET of url by the curl program, the body into path. */
-static int curl_get(const char *url, const char *path)
-{
-    char cmd[2048];
-    int status = 0;
-    snprintf(cmd, sizeof cmd, "curl -s -o '%s' -w '%%{http_code}' '%s'", path, url);
-    FILE *f = popen(cmd, "r");
-    if (!f || fscanf(f, "%d", &status) != 1)
-        status = -1;
-    if (f)
-        pclose(f);
-    return status;
 }
 
 TEST(test_blobstore_s3_presigned_get_accepted_by_verifier)
