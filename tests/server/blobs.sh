@@ -102,7 +102,9 @@ check "local: the photo's bytes went with it" test ! -e "$D/blobs/${P:0:2}/${P:2
 check "local: no temporary file left" test -z "$(find "$D/blobs" -name '.tmp-*')"
 stop_server
 
-# S3: the verifying test server, path-style bucket, credentials from the environment.
+# S3: the verifying test server (whose own signer reproduces the AWS GET Object example),
+# path-style bucket, credentials from the environment.
+check "the S3 test server's signer matches the AWS example" node "$DX_SOURCE_DIR/tests/s3/server.mjs" --selftest
 node "$DX_SOURCE_DIR/tests/s3/server.mjs" --port 0 --access AKIDBLOBS --secret s3-secret >"$T/s3.port" 2>"$T/s3.log" &
 S3PID=$!
 for _ in $(seq 1 100); do [ -s "$T/s3.port" ] && break; sleep 0.05; done
