@@ -44,6 +44,10 @@ typedef struct srv_request {
     size_t body_len;
     const char *range; /* the Range header's value, or NULL */
     FILE *body_file;   /* a body too large for memory (blobs.h), from offset 0; or NULL */
+    /* blobs.h: only say whether a body of preflight_len bytes may come (status 0: yes, else the
+     * answer), before a byte of it is received. */
+    bool preflight;
+    int64_t preflight_len;
 } srv_request;
 
 typedef struct srv_response {

@@ -272,14 +272,18 @@ static void put_blob(srv_blobs *b, const srv_api *api, const srv_request *req, c
 {
     dx_error err = DX_ERROR_INIT;
     int64_t have = 0, used = 0;
-    int64_t size = (int64_t)req->body_len;
-    if (req->body_file) {
+    int64_t size = req->preflight ? req->preflight_len : (int64_t)req->body_len;
+    if (req->body_file && !req->preflight) {
         if (fseeko(req->body_file, 0, SEEK_END) != 0 || (size = ftello(req->body_file)) < 0) {
             fail(out, 500, "cannot read the uploaded body");
             return;
         }
     }
     int rc = ref_get(b, wid, hash, &have, &err);
+    if (rc == 0 && req->preflight) {
+        out->status = 0; /* let it come: the answer will be 200 */
+        return;
+    }
     if (rc == 0) {
         reply(out, 200, json_pack("{s:s, s:I}", "sha256", hash, "size", (json_int_t)have));
         return;
@@ -294,6 +298,10 @@ static void put_blob(srv_blobs *b, const srv_api *api, const srv_request *req, c
                  "%lld of %lld bytes used",
                  (long long)size, (long long)used, (long long)quota);
         fail(out, 413, msg);
+        return;
+    }
+    if (!rc && req->preflight) {
+        out->status = 0;
         return;
     }
     if (!rc)

@@ -16,11 +16,13 @@
  *
  * A workspace sees only the blobs uploaded to it (another workspace's bytes, even the same
  * ones, are missing to it until it uploads them: no one learns what others store); the bytes
- * are kept once. A quota counts the sizes of the blobs of all the user's workspaces (a blob
- * in two workspaces counts twice). Large upload bodies reach the handler as a file, never
- * whole in memory; a GET answer is a file too. Blobs are removed only by DELETE (or stop
- * counting when their workspace is deleted, whose references stay in blobs.db): there is no
- * collection of blobs the documents no longer record. */
+ * are kept once. Before a PUT's body is received, the same route answers a preflight
+ * (api.h): the token, the owner, the name and the quota are checked on the announced length,
+ * so nothing is written to disk for a request that would be refused. A quota counts the sizes of
+ * the blobs of all the user's workspaces (a blob in two workspaces counts twice). Large upload
+ * bodies reach the handler as a file, never whole in memory; a GET answer is a file too. Blobs are
+ * removed only by DELETE (or stop counting when their workspace is deleted, whose references stay
+ * in blobs.db): there is no collection of blobs the documents no longer record. */
 #ifndef DX_SERVER_BLOBS_H
 #define DX_SERVER_BLOBS_H
 

@@ -169,6 +169,7 @@ typedef struct pss {
     int64_t up_len;              /* its bytes so far */
     bool up_too_big;             /* over [blobs] max_upload_mb */
     bool need_length;            /* a blob sent chunked: 411 */
+    bool answered;               /* refused before its body came: the body is dropped */
     FILE *down;                  /* HTTP: a blob's bytes to write */
     uint64_t down_left;          /* how many remain */
     char range[128];             /* HTTP: the Range header */
@@ -372,7 +373,24 @@ static int http_begin(struct lws *wsi, pss *p, const char *uri)
         /* A blob: to a temporary file (already unlinked), never whole in memory. */
         if (len > srv_blobs_max_upload(g_api.blobs))
             p->up_too_big = true;
-        else if (!(p->up = tmpfile()))
+        else if (len > 0 && !lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
+            /* The token, the owner and the quota are checked before a byte is kept. */
+            srv_request pre = {p->method, p->path, NULL, p->auth, NULL, 0};
+            srv_response res = {500, DX_BUF_INIT};
+            pre.preflight = true;
+            pre.preflight_len = len;
+            srv_api_handle(&g_api, &pre, &res);
+            if (res.status) {
+                p->answered = true; /* a body the client sends anyway is dropped */
+                free(p->auth);
+                p->auth = NULL;
+                int rc = http_reply(wsi, p, &res);
+                dx_buf_release(&res.body);
+                return rc;
+            }
+            dx_buf_release(&res.body);
+        }
+        if (!p->up_too_big && !(p->up = tmpfile()))
             return -1;
         /* A chunked body (no Content-Length) is refused (411): the limits are checked on the
          * length before a byte is stored. */
@@ -398,6 +416,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return http_begin(wsi, p, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY:
+        if (p->answered)
+            return 0;
         if (p->up || p->up_too_big) {
             /* Past the limit (or answered already): the rest is read and dropped. */
             if (!p->up || p->up_too_big)
@@ -414,6 +434,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             dx_buf_append(&p->req_body, in, len); /* checked once, in http_answer */
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->answered)
+            return 0;
         return http_answer(wsi, p);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (p->down) {

@@ -66,6 +66,11 @@ scenario() {
     # Quotas: bob (free, 1 MiB) cannot store 2 MiB; alice (sync, 8 MiB) has 5 used, 4 more fail.
     req "$l: free quota" 413 -X PUT -H "$BU" --data-binary @"$T/two.bin" "$H/api/workspaces/$WB/blobs/$TWO"
     contains "$l: 413 says the quota" "$T/body" "quota"
+    # Refused before the body is read (the answer comes on the headers), also when the client
+    # sends the body at once instead of waiting for 100-continue.
+    req "$l: free quota, body sent at once" 413 -X PUT -H "$BU" -H "Expect:" --data-binary @"$T/two.bin" "$H/api/workspaces/$WB/blobs/$TWO"
+    req "$l: no token, body sent at once" 401 -X PUT -H "Expect:" --data-binary @"$T/two.bin" "$U/$TWO"
+    req "$l: the server still answers" 200 "$H/health"
     req "$l: sync quota" 413 -X PUT -H "$AU" --data-binary @"$T/four.bin" "$U/$F"
     req "$l: within the quota" 201 -X PUT -H "$AU" --data-binary @"$T/two.bin" "$U/$TWO"
     # DELETE frees the quota (the 4 MiB blob fits once the photo is gone); the bytes go with

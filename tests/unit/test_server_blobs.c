@@ -114,6 +114,35 @@ TEST(test_server_blobs_body_in_a_file)
     dx_buf_release(&res.body);
 }
 
+TEST(test_server_blobs_preflight)
+{
+    char url[256];
+    snprintf(url, sizeof url, "/api/workspaces/%s/blobs/%s", g_wid, DX_SHA256_EMPTY);
+    srv_request req = {"PUT", url, NULL, g_auth, NULL, 0};
+    srv_response res = {500, DX_BUF_INIT};
+    req.preflight = true;
+    req.preflight_len = 1 << 20; /* within the free plan's 100 MiB */
+    srv_api_handle(&g_api, &req, &res);
+    CHECK_EQ_INT((int)res.status, 0);
+    CHECK_EQ_INT((int)res.body.len, 0);
+    req.preflight_len = 200LL << 20;
+    srv_api_handle(&g_api, &req, &res);
+    CHECK_EQ_INT((int)res.status, 413);
+    dx_buf_reset(&res.body);
+    req.authorization = "Bearer nope";
+    req.preflight_len = 1;
+    srv_api_handle(&g_api, &req, &res);
+    CHECK_EQ_INT((int)res.status, 401);
+    /* Nothing was stored by any of them. */
+    req.authorization = g_auth;
+    req.preflight = false;
+    req.method = "HEAD";
+    dx_buf_reset(&res.body);
+    srv_api_handle(&g_api, &req, &res);
+    CHECK_EQ_INT((int)res.status, 404);
+    dx_buf_release(&res.body);
+}
+
 TEST(test_server_blobs_config_keys)
 {
     srv_blobs_config c = SRV_BLOBS_CONFIG_INIT;
@@ -167,6 +196,7 @@ int main(void)
     dx_buf_release(&t);
     RUN(test_server_blobs_ranges);
     RUN(test_server_blobs_body_in_a_file);
+    RUN(test_server_blobs_preflight);
     RUN(test_server_blobs_config_keys);
     srv_blobs_free(g_api.blobs);
     srv_hub_free(g_api.hub);
