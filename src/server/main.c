@@ -406,6 +406,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (!p) /* a connection that ended before it was bound (a TLS handshake refused) */
+            return 0;
         free(p->body);
         p->body = NULL;
         free(p->auth);
@@ -530,6 +532,10 @@ static int serve(const char *data, const char *listen)
     info.port = port;
     info.iface = host;
     info.protocols = protocols;
+    /* With IPv6 on, lws listens on every address whatever iface says: an IPv4 address
+     * binds only with IPv6 off (127.0.0.1 must not be reachable from the network). */
+    if (strchr(host, '.') && !strchr(host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (g_tls_cert) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = g_tls_cert;

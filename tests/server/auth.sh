@@ -35,6 +35,9 @@ link() { # link EMAIL: POST /auth/magic-link (the answer in $T/body)
 token_of() { echo "${1#*\?token=}"; }
 
 start_server
+# The link is handed out on a loopback server: it must be one, not listen on every address.
+ss -ltn "sport = :$PORT" >"$T/ss"
+contains "--listen 127.0.0.1 binds 127.0.0.1 alone" "$T/ss" "127.0.0.1:$PORT"
 link alice@example.org
 L1=$(field link)
 case "$L1" in "$H/?token="*) pass ;; *) fail "the link is <public url>/?token=...: '$L1'" ;; esac
