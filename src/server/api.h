@@ -42,6 +42,7 @@ typedef struct srv_request {
     const char *authorization; /* the header's value, or NULL */
     const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
     size_t body_len;
+    bool forwarded; /* it came through a proxy (X-Forwarded-For, X-Real-IP or Forwarded) */
 } srv_request;
 
 typedef struct srv_response {

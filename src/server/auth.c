@@ -94,8 +94,9 @@ static void magic_link(const srv_api *api, const srv_auth *cfg, const srv_reques
     } else if (rc) {
         srv_reply_error(out, 500, err.msg);
     } else {
-        /* Without mail, the link is handed out only to a client on this machine. */
-        bool hand_out = !cfg->mailer && cfg->loopback;
+        /* Without mail, the link is handed out only to a client on this machine, which a
+         * request through a proxy on this machine may not be. */
+        bool hand_out = !cfg->mailer && cfg->loopback && !req->forwarded;
         char msg[SRV_EMAIL_MAX + 100];
         snprintf(msg, sizeof msg, "a sign-in link for %s is on its way%s", email,
                  cfg->mailer ? "" : " (no mail is set up: it is in the server log)");

@@ -2,11 +2,10 @@
  *
  *   POST   /auth/magic-link {email}   200: a link `<public url>/?token=...` valid link_ms is
  *                                     mailed (mailer set) or written to the log (no mailer;
- *                                     then, on a loopback server only, also returned as
- *                                     "link"). The same answer whether the address has an
- *                                     account or not: the account is made when the link is
- *                                     used. 400 for a bad address; the fourth link for one
- *                                     address within an hour is 429 with Retry-After; a full
+ *                                     then, on a loopback server only and to a request not
+ *                                     forwarded by a proxy, also returned as "link"). The same
+ * answer whether the address has an account or not: the account is made when the link is used. 400
+ * for a bad address; the fourth link for one address within an hour is 429 with Retry-After; a full
  *                                     mail queue is 503 with Retry-After.
  *   GET    /auth/verify?token=&device_name=   {token, user: {email, plan}, device: {id, name}}:
  *                                     a session token bound to a new device, valid

@@ -178,6 +178,7 @@ typedef struct pss {
     char path[512];
     char query[1024];
     char *auth;
+    bool forwarded; /* through a proxy */
     dx_buf req_body;
     bool body_too_big;
     int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
@@ -289,8 +290,9 @@ static int http_reply(struct lws *wsi, pss *p, const srv_response *res)
 /* The request is whole: answer it. */
 static int http_answer(struct lws *wsi, pss *p)
 {
-    srv_request req = {p->method, p->path,          p->query[0] ? p->query : NULL,
-                       p->auth,   p->req_body.data, p->req_body.len};
+    srv_request req = {p->method,   p->path,          p->query[0] ? p->query : NULL,
+                       p->auth,     p->req_body.data, p->req_body.len,
+                       p->forwarded};
     srv_response res = {500, DX_BUF_INIT, 0};
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
@@ -361,6 +363,9 @@ static int http_begin(struct lws *wsi, pss *p, const char *uri)
         }
     snprintf(p->path, sizeof p->path, "%s", uri);
     query_join(wsi, p->query, sizeof p->query);
+    p->forwarded = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 ||
+                   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0 ||
+                   lws_hdr_custom_length(wsi, "forwarded:", 10) > 0;
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 0 && n < 4096 && (p->auth = malloc((size_t)n + 1)) &&
         lws_hdr_copy(wsi, p->auth, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {

@@ -44,6 +44,8 @@ case "$L1" in "$H/?token="*) pass ;; *) fail "the link is <public url>/?token=..
 same "the token is 43 characters" "${#L1}" "$((${#H} + 8 + 43))"
 contains "the link is in the log too" "$T/server.log" "sign-in link for alice@example.org: $L1"
 contains "the answer says where it went" "$T/body" '"expires_in":900'
+req "through a proxy" 200 -H "X-Forwarded-For: 203.0.113.9" -d '{"email":"proxied@example.org"}' "$H/auth/magic-link"
+same "a forwarded request never gets the link" "$(field link)" ""
 req "verify" 200 "$H/auth/verify?token=$(token_of "$L1")&device_name=my%20laptop"
 S1=$(field token)
 same "a session token" "${#S1}" 43
