@@ -514,6 +514,14 @@ static int serve(const char *data, const char *listen)
     }
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = 0;
+    /* lws binds an address, and takes a name for an interface, which localhost is not. */
+    size_t hl = strlen(host);
+    if (!strcmp(host, "localhost")) {
+        snprintf(host, sizeof host, "127.0.0.1");
+    } else if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = 0;
+    }
     srv_accounts *acc = NULL;
     dx_error err = DX_ERROR_INIT;
     if (open_accounts(data, &acc, &err) || srv_hub_new(data, acc, &g_hub, &err)) {

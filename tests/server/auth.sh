@@ -131,7 +131,9 @@ req "an unknown /auth endpoint" 404 "$H/auth/nothing"
 stop_server
 
 # Tiny lifetimes: a link and a session expire; off loopback the link stays in the log.
-start_server --magic-link-seconds 1
+start_server --magic-link-seconds 1 --listen "localhost:$PORT"
+ss -ltn "sport = :$PORT" >"$T/ss"
+contains "--listen localhost binds 127.0.0.1" "$T/ss" "127.0.0.1:$PORT"
 req "a link for carol" 200 -d '{"email":"carol@example.org"}' "$H/auth/magic-link"
 LC=$(field link)
 sleep 1.2
