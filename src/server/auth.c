@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "diaryx/uuid.h"
+#include "ycrdt.h"
 
 static const srv_auth DEFAULTS = SRV_AUTH_INIT;
 
@@ -109,14 +110,15 @@ static void magic_link(const srv_api *api, const srv_auth *cfg, const srv_reques
     dx_buf_release(&text);
 }
 
-/* A device name: 1 to SRV_DEVICE_NAME_MAX bytes with no control characters. */
+/* A device name: 1 to SRV_DEVICE_NAME_MAX bytes of UTF-8 with no control characters (it
+ * goes back out in JSON, which holds nothing else). */
 static bool device_name_ok(const char *s)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return false;
-    return n >= 1 && n <= SRV_DEVICE_NAME_MAX;
+    return n >= 1 && n <= SRV_DEVICE_NAME_MAX && y_utf8_valid(s, n);
 }
 
 static void verify(const srv_api *api, const srv_auth *cfg, const srv_request *req,
@@ -135,7 +137,8 @@ static void verify(const srv_api *api, const srv_auth *cfg, const srv_request *r
     }
     if (req->query && srv_query_get(req->query, "device_name", name, sizeof name) &&
         !device_name_ok(name)) {
-        srv_reply_error(out, 400, "device_name wants 1 to 100 bytes and no control characters");
+        srv_reply_error(out, 400,
+                        "device_name wants 1 to 100 bytes of UTF-8 and no control characters");
         return;
     }
     int rc = srv_link_use(api->acc, tok, strlen(tok), name, cfg->session_ms, &s, &err);

@@ -125,6 +125,7 @@ req "a header in the address" 400 -d '{"email":"a@example.org\r\nBcc: x@example.
 req "not JSON" 400 -d 'email=a@example.org' "$H/auth/magic-link"
 req "GET on magic-link" 405 "$H/auth/magic-link"
 req "verify without a token" 400 "$H/auth/verify"
+req "a device name that is not UTF-8" 400 "$H/auth/verify?token=x&device_name=%FF%FE"
 req "a device name over 100 bytes" 400 "$H/auth/verify?token=x&device_name=$(printf 'd%.0s' $(seq 101))"
 req "me without a token" 401 "$H/auth/me"
 req "an unknown /auth endpoint" 404 "$H/auth/nothing"
