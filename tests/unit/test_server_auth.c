@@ -4,7 +4,11 @@
  * another user's device), API tokens unchanged, and a version 1 accounts file upgraded. */
 #include "test.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +261,33 @@ TEST(test_version_1_file_is_upgraded)
     remove_dir();
 }
 
+/* A mail server that never answers (a socket that listens and never accepts): stopping the
+ * mailer aborts the mail in flight at once instead of waiting for curl's timeout, and the
+ * mails still queued are dropped. */
+TEST(test_mailer_stops_at_once_with_a_mail_in_flight)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    CHECK_EQ_INT(listen(fd, 8), 0);
+    CHECK_EQ_INT(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    srv_smtp cfg = {"127.0.0.1", ntohs(sa.sin_port), NULL, NULL, "d@example.org", SRV_SMTP_NONE};
+    srv_mailer *m = NULL;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(srv_mailer_start(&cfg, &m, &err), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(srv_mailer_send(m, "a@example.org", "Sign in", "text", &err), 0);
+    sleep_ms(300); /* the first is in flight, waiting for a greeting */
+    int64_t t0 = dx_now_ms();
+    srv_mailer_stop(m);
+    CHECK(dx_now_ms() - t0 < 3000);
+    close(fd);
+    srv_smtp none = {NULL, 0, NULL, NULL, NULL, SRV_SMTP_NONE};
+    CHECK_EQ_INT(srv_mailer_start(&none, &m, &err), DX_EINVAL);
+}
+
 int main(void)
 {
     RUN(test_email_checked_and_lower_cased);
@@ -266,5 +297,6 @@ int main(void)
     RUN(test_sessions_are_bound_to_devices);
     RUN(test_session_expires);
     RUN(test_version_1_file_is_upgraded);
+    RUN(test_mailer_stops_at_once_with_a_mail_in_flight);
     return TEST_REPORT();
 }
