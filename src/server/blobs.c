@@ -230,28 +230,6 @@ int srv_blobs_usage(srv_blobs *b, srv_accounts *acc, int64_t user, int64_t *byte
     return rc;
 }
 
-static void reply(srv_response *out, unsigned status, json_t *v)
-{
-    out->status = status;
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    if (!text) {
-        out->status = 500;
-        dx_buf_puts(&out->body, "{\"error\":\"out of memory\"}\n");
-    } else {
-        dx_buf_puts(&out->body, text);
-        dx_buf_putc(&out->body, '\n');
-    }
-    free(text);
-    json_decref(v);
-    if (dx_buf_error(&out->body))
-        out->status = 500;
-}
-
-static void fail(srv_response *out, unsigned status, const char *msg)
-{
-    reply(out, status, json_pack("{s:s}", "error", msg));
-}
-
 static unsigned status_of(int code)
 {
     switch (code) {
@@ -275,7 +253,7 @@ static void put_blob(srv_blobs *b, const srv_api *api, const srv_request *req, c
     int64_t size = req->preflight ? req->preflight_len : (int64_t)req->body_len;
     if (req->body_file && !req->preflight) {
         if (fseeko(req->body_file, 0, SEEK_END) != 0 || (size = ftello(req->body_file)) < 0) {
-            fail(out, 500, "cannot read the uploaded body");
+            srv_reply_error(out, 500, "cannot read the uploaded body");
             return;
         }
     }
@@ -285,7 +263,7 @@ static void put_blob(srv_blobs *b, const srv_api *api, const srv_request *req, c
         return;
     }
     if (rc == 0) {
-        reply(out, 200, json_pack("{s:s, s:I}", "sha256", hash, "size", (json_int_t)have));
+        srv_reply_json(out, 200, json_pack("{s:s, s:I}", "sha256", hash, "size", (json_int_t)have));
         return;
     }
     if (rc == DX_ENOTFOUND)
@@ -297,7 +275,7 @@ static void put_blob(srv_blobs *b, const srv_api *api, const srv_request *req, c
                  "this blob (%lld bytes) does not fit in the quota of the workspace's owner: "
                  "%lld of %lld bytes used",
                  (long long)size, (long long)used, (long long)quota);
-        fail(out, 413, msg);
+        srv_reply_error(out, 413, msg);
         return;
     }
     if (!rc && req->preflight) {
@@ -311,9 +289,9 @@ static void put_blob(srv_blobs *b, const srv_api *api, const srv_request *req, c
     if (!rc)
         rc = ref_add(b, wid, hash, size, &err);
     if (rc)
-        fail(out, status_of(rc), err.msg);
+        srv_reply_error(out, status_of(rc), err.msg);
     else
-        reply(out, 201, json_pack("{s:s, s:I}", "sha256", hash, "size", (json_int_t)size));
+        srv_reply_json(out, 201, json_pack("{s:s, s:I}", "sha256", hash, "size", (json_int_t)size));
 }
 
 /* Range "bytes=a-b", "bytes=a-", "bytes=-n" over size bytes: 0 with [*off, *off + *len),
@@ -363,14 +341,16 @@ static void get_blob(srv_blobs *b, const srv_request *req, const char *wid, cons
     uint64_t off = 0, len = 0;
     int rc = ref_get(b, wid, hash, &size, &err);
     if (rc) {
-        fail(out, status_of(rc), rc == DX_ENOTFOUND ? "this workspace has no such blob" : err.msg);
+        srv_reply_error(out, status_of(rc),
+                        rc == DX_ENOTFOUND ? "this workspace has no such blob" : err.msg);
         return;
     }
     bool head = !strcmp(req->method, "HEAD");
     int r = head ? 1 : parse_range(req->range, (uint64_t)size, &off, &len);
     if (r < 0) {
         snprintf(out->content_range, sizeof out->content_range, "bytes */%lld", (long long)size);
-        fail(out, 416, "the range is not satisfiable (send bytes=FIRST-LAST within the blob)");
+        srv_reply_error(out, 416,
+                        "the range is not satisfiable (send bytes=FIRST-LAST within the blob)");
         return;
     }
     if (r == 1) {
@@ -399,8 +379,8 @@ static void get_blob(srv_blobs *b, const srv_request *req, const char *wid, cons
         out->file = NULL;
         out->bytes = false;
         out->content_range[0] = 0;
-        fail(out, rc == DX_ENOTFOUND ? 502 : status_of(rc),
-             rc == DX_ENOTFOUND ? "the blob store lost these bytes" : err.msg);
+        srv_reply_error(out, rc == DX_ENOTFOUND ? 502 : status_of(rc),
+                        rc == DX_ENOTFOUND ? "the blob store lost these bytes" : err.msg);
         return;
     }
     if (out->file)
@@ -416,7 +396,7 @@ static void missing(srv_blobs *b, const srv_request *req, const char *wid, srv_r
     dx_error err = DX_ERROR_INIT;
     size_t i;
     if (!json_is_array(hashes) || json_array_size(hashes) > MAX_MISSING) {
-        fail(out, 400, "send {\"hashes\": [\"<sha256>\", ...]} (at most 10000)");
+        srv_reply_error(out, 400, "send {\"hashes\": [\"<sha256>\", ...]} (at most 10000)");
         goto done;
     }
     json_array_foreach(hashes, i, h)
@@ -424,18 +404,18 @@ static void missing(srv_blobs *b, const srv_request *req, const char *wid, srv_r
         const char *s = json_string_value(h);
         int64_t size;
         if (!s || !dx_blob_name_valid(s)) {
-            fail(out, 400, "every hash must be 64 lowercase hex digits");
+            srv_reply_error(out, 400, "every hash must be 64 lowercase hex digits");
             goto done;
         }
         int rc = ref_get(b, wid, s, &size, &err);
         if (rc == DX_ENOTFOUND)
             rc = json_array_append(res, h) ? DX_ENOMEM : 0;
         if (rc) {
-            fail(out, status_of(rc), err.msg);
+            srv_reply_error(out, status_of(rc), err.msg);
             goto done;
         }
     }
-    reply(out, 200, json_pack("{s:O}", "missing", res));
+    srv_reply_json(out, 200, json_pack("{s:O}", "missing", res));
 done:
     json_decref(res);
     json_decref(body);
@@ -455,7 +435,8 @@ static void delete_blob(srv_blobs *b, const char *wid, const char *hash, srv_res
     if (!rc && last && (rc = dx_blob_delete(b->store, hash, &err)) == DX_ENOTFOUND)
         rc = 0;
     if (rc)
-        fail(out, status_of(rc), rc == DX_ENOTFOUND ? "this workspace has no such blob" : err.msg);
+        srv_reply_error(out, status_of(rc),
+                        rc == DX_ENOTFOUND ? "this workspace has no such blob" : err.msg);
     else
         out->status = 204;
 }
@@ -466,14 +447,14 @@ void srv_blobs_handle(const srv_api *api, const srv_request *req, const char *wi
     srv_blobs *b = api->blobs;
     const char *m = req->method;
     if (!b) {
-        fail(out, 404, "this server keeps no attachments");
+        srv_reply_error(out, 404, "this server keeps no attachments");
     } else if (!strcmp(rest, "/missing")) {
         if (strcmp(m, "POST") != 0)
-            fail(out, 405, "use POST on blobs/missing");
+            srv_reply_error(out, 405, "use POST on blobs/missing");
         else
             missing(b, req, wid, out);
     } else if (rest[0] != '/' || !dx_blob_name_valid(rest + 1)) {
-        fail(out, 400, "a blob is named by its SHA-256: 64 lowercase hex digits");
+        srv_reply_error(out, 400, "a blob is named by its SHA-256: 64 lowercase hex digits");
     } else if (!strcmp(m, "PUT")) {
         put_blob(b, api, req, wid, user, rest + 1, out);
     } else if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
@@ -481,6 +462,6 @@ void srv_blobs_handle(const srv_api *api, const srv_request *req, const char *wi
     } else if (!strcmp(m, "DELETE")) {
         delete_blob(b, wid, rest + 1, out);
     } else {
-        fail(out, 405, "use PUT, HEAD, GET or DELETE on a blob");
+        srv_reply_error(out, 405, "use PUT, HEAD, GET or DELETE on a blob");
     }
 }
