@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.bash"
 "$SERVER" --data "$D" user add bob@example.org >/dev/null
 A=$("$SERVER" --data "$D" token alice@example.org)
 B=$("$SERVER" --data "$D" token bob@example.org)
+R=$("$SERVER" --data "$D" token alice@example.org --read-only)
 WA=$("$SERVER" --data "$D" workspace add alice@example.org Journal)
 WB=$("$SERVER" --data "$D" workspace add bob@example.org Notes)
 
@@ -39,6 +40,10 @@ scenario() {
     req "$l: put again" 200 -X PUT -H "$AU" --data-binary @"$T/photo.png" "$U/$P"
     req "$l: head" 200 -I -H "$AU" "$U/$P"
     contains "$l: head length" "$T/headers" "content-length: 5242880"
+    req "$l: a read-only token may HEAD" 200 -I -H "Authorization: Bearer $R" "$U/$P"
+    req "$l: and GET" 206 -H "Authorization: Bearer $R" -H "Range: bytes=0-0" "$U/$P"
+    req "$l: but not PUT" 403 -X PUT -H "Authorization: Bearer $R" --data-binary @"$T/two.bin" "$U/$TWO"
+    req "$l: nor DELETE" 403 -X DELETE -H "Authorization: Bearer $R" "$U/$P"
     req "$l: get" 200 -H "$AU" -o "$T/got" "$U/$P"
     curl -s -H "$AU" -o "$T/got" "$U/$P"
     same "$l: bytes identical" "$(sha256sum "$T/got" | cut -d' ' -f1)" "$P"
