@@ -72,8 +72,8 @@ int srv_caller(const srv_api *api, const srv_request *req, srv_response *out, sr
     int rc = srv_token_check(api->acc, a, n, t, &err);
     if (rc) {
         srv_reply_error(out, srv_status_of(rc), err.msg);
-    } else if (t->readonly && strcmp(req->method, "GET") != 0 &&
-               strcmp(req->method, "HEAD") != 0 && strcmp(req->path, "/auth/logout") != 0) {
+    } else if (t->readonly && strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+               strcmp(req->path, "/auth/logout") != 0) {
         rc = DX_EAUTH;
         srv_reply_error(out, 403, "this token may only read");
     }

@@ -22,8 +22,8 @@
  *   PUT|HEAD|GET /api/workspaces/{id}/blobs/{sha256}, POST .../blobs/missing   blobs.h
  * The sign-in routes under /auth/ are auth.h's.
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
- * one; a read-only token may only GET or HEAD: 403); another user's workspace is 404, exactly as one
- * that does not exist. */
+ * one; a read-only token may only GET or HEAD: 403); another user's workspace is 404, exactly as
+ * one that does not exist. */
 #ifndef DX_SERVER_API_H
 #define DX_SERVER_API_H
 
