@@ -290,9 +290,12 @@ int dx_store_read_begin(dx_crdt_store *s, dx_error *err)
 {
     if (s->in_batch || s->in_read)
         return dx_error_set(err, DX_ECONFLICT, "a transaction is already open on '%s'", s->path);
-    int rc = exec(s, "BEGIN", err);
+    /* A deferred transaction takes its snapshot at the first read: take it now. */
+    int rc = exec(s, "BEGIN; SELECT count(*) FROM sqlite_master", err);
     if (!rc)
         s->in_read = true;
+    else
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 

@@ -313,7 +313,10 @@ static int save_ids(dx_session *s, const dx_commit_result *r, bool delta, const 
 {
     dx_buf p = DX_BUF_INIT;
     dx_workspace *ws = dx_session_workspace(s);
-    dx_workspace_abspath(ws, DX_IDMAP_FILE, &p);
+    if (dx_workspace_abspath(ws, DX_IDMAP_FILE, &p)) {
+        dx_buf_release(&p);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
     struct stat st;
     bool missing = stat(p.data, &st) != 0;
     dx_buf_release(&p);
