@@ -562,7 +562,6 @@ typedef struct writes {
         dx_buf late;
     } * q;
     size_t n, cap;
-    dx_strmap dirs; /* directories made (or found) this round: made once, not per file */
 } writes;
 
 static int writes_queue(writes *w, const char *path, const char *id, const dx_buf *bytes,
@@ -638,19 +637,6 @@ static void writes_release(writes *w)
         dx_buf_release(&w->q[i].late);
     }
     free(w->q);
-    dx_strmap_release(&w->dirs);
-}
-
-/* mkdir -p of dir for a file of this round. Once per directory: the batch never opens a
- * temporary file through a link, so a link put on the way after the check is not followed. */
-static int round_mkdirs(dx_session *s, writes *w, const char *dir, dx_error *e)
-{
-    if (dx_strmap_get(&w->dirs, dir))
-        return 0;
-    int rc = dx_fs_mkdirs_in(dx_workspace_root(s->ws), dir, e);
-    if (!rc && dx_strmap_put(&w->dirs, dir, (void *)1))
-        rc = dx_error_set(e, DX_ENOMEM, "out of memory");
-    return rc;
 }
 
 /* Queue entry id's bytes for path (in w), unless a file diaryx did not write is there. The
@@ -730,7 +716,7 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
             if (dx_path_dirname(path, &dir) || dx_workspace_abspath(s->ws, path, &abs))
                 rc = dx_error_set(&e, DX_ENOMEM, "out of memory");
             /* The directory without a link on the way; the batch writes beside the file. */
-            else if (!(rc = round_mkdirs(s, w, dx_buf_cstr(&dir), &e)) &&
+            else if (!(rc = dx_fs_mkdirs_in(dx_workspace_root(s->ws), dx_buf_cstr(&dir), &e)) &&
                      !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len,
                                                 0644, &expect, &st, &e)) &&
                      writes_queue(w, path, id, bytes, &st))
@@ -785,7 +771,7 @@ static int materialize(dx_session *s, dx_error *err)
     dx_strmap set = DX_STRMAP_INIT;
     dx_strlist ids = DX_STRLIST_INIT;
     dx_buf path = DX_BUF_INIT, bytes = DX_BUF_INIT;
-    writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0, DX_STRMAP_INIT};
+    writes w = {DX_FILE_BATCH_INIT, NULL, 0, 0};
     const dx_strmap *touched = dx_docset_touched(s->ds);
     int rc = s->full || touched->len ? docs_load(s, err) : 0;
     if (rc) {
