@@ -3,6 +3,7 @@
 #include "diaryx/syncpeer.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,10 @@ struct dx_sync_peer {
     dx_strlist queue; /* wire names waiting for their AUTH */
     size_t qpos;
     size_t authing, not_live, outstanding;
-    int64_t pushed;       /* store id through which local changes were sent */
-    int64_t sent_through; /* every update <= it is in what was sent */
-    dx_strmap ws_before;  /* entry id -> its JSON before the first remote workspace update */
+    int64_t pushed;        /* store id through which local changes were sent */
+    int64_t sent_through;  /* every update <= it is in what was sent */
+    dx_strmap ws_before;   /* entry id -> its JSON before the first remote workspace update */
+    dx_strmap live_before; /* the entries live then (keys) */
     bool ws_snapped;
     bool unsettled;
     int64_t epoch;
@@ -160,11 +162,14 @@ static void snap_release(dx_sync_peer *p)
     for (size_t i = 0; i < p->ws_before.cap; i++)
         free(p->ws_before.slots[i].value);
     dx_strmap_release(&p->ws_before);
+    dx_strmap_release(&p->live_before);
     p->ws_snapped = false;
 }
 
 /* Every entry of the workspace document as JSON, by id: what a remote update changed is
  * found by comparing before and after (a Yjs update names no map keys we could read). */
+static int64_t acked_mark(dx_crdt_store *st);
+
 static int entries_json(y_doc *ws, dx_strmap *out, dx_error *err)
 {
     y_map_iter it;
@@ -182,6 +187,41 @@ static int entries_json(y_doc *ws, dx_strmap *out, dx_error *err)
             rc = oom(err);
         }
     }
+    return rc;
+}
+
+/* A delete from the server against an edit made here: the edit wins, as a sync client's user
+ * expects (nothing typed is lost). An entry live before the server's updates and deleted by
+ * them comes back when its body changed here after the acknowledgement mark (an edit the
+ * server had not seen when the other side deleted), put back into its parent's contents. */
+static int keep_edited(dx_sync_peer *p, bool *revived, dx_error *err)
+{
+    y_doc *ws = dx_docset_workspace(p->ds);
+    dx_crdt_store *st = dx_docset_store(p->ds);
+    dx_strlist changed = DX_STRLIST_INIT;
+    int rc = 0;
+    bool listed = false;
+    for (size_t i = 0; !rc && ws && i < p->live_before.cap; i++) {
+        const char *id = p->live_before.slots[i].key;
+        if (!id || dx_wsdoc_is_live(ws, id))
+            continue;
+        if (!listed && !(rc = dx_store_changed_since(st, acked_mark(st), &changed, err)))
+            listed = true;
+        char body[DX_DOC_NAME_MAX];
+        dx_doc_body_name(id, body);
+        if (rc || dx_strlist_find(&changed, body) < 0)
+            continue;
+        dx_entry e = DX_ENTRY_INIT;
+        rc = dx_wsdoc_set_deleted(ws, id, false, err);
+        if (!rc && dx_wsdoc_get(ws, id, &e, NULL) == 0 && e.part_of &&
+            dx_wsdoc_is_live(ws, e.part_of))
+            rc = dx_wsdoc_contents_insert(ws, e.part_of, SIZE_MAX, id, err);
+        dx_entry_release(&e);
+        if (!rc && dx_docset_touch(p->ds, id))
+            rc = oom(err);
+        *revived = true;
+    }
+    dx_strlist_release(&changed);
     return rc;
 }
 
@@ -221,6 +261,11 @@ static int apply_remote(dx_sync_peer *p, doc_st *d, const dx_hp_msg *m, dx_error
         y_doc *doc = dx_docset_workspace(p->ds);
         rc = doc ? entries_json(doc, &p->ws_before, err)
                  : dx_error_set(err, DX_ECORRUPT, "the workspace document cannot be loaded");
+        for (size_t i = 0; !rc && i < p->ws_before.cap; i++) {
+            const char *id = p->ws_before.slots[i].key;
+            if (id && dx_wsdoc_is_live(doc, id) && dx_strmap_put(&p->live_before, id, (void *)1))
+                rc = oom(err);
+        }
         p->ws_snapped = !rc;
     }
     dx_buf reply[DX_DOCSYNC_REPLIES] = {DX_BUF_INIT, DX_BUF_INIT};
@@ -323,9 +368,13 @@ static int on_stateless(dx_sync_peer *p, const dx_hp_msg *m, dx_error *err)
 int dx_sync_peer_receive(dx_sync_peer *p, const uint8_t *frame, size_t len, dx_error *err)
 {
     dx_hp_msg m;
-    int rc = dx_hp_decode(frame, len, &m, err);
+    dx_error derr = DX_ERROR_INIT;
+    int rc = dx_hp_decode(frame, len, &m, &derr);
     if (rc)
-        return rc;
+        return dx_error_set(err, rc,
+                            "the server sent a message that is not Hocuspocus (%s, %zu bytes); "
+                            "nothing of it was applied",
+                            derr.msg, len);
     p->counts.bytes_received += len;
     if (p->reset) /* nothing of the old history may reach the new one */
         return 0;
@@ -440,7 +489,10 @@ int dx_sync_peer_settle(dx_sync_peer *p, dx_session_stats *stats, dx_error *err)
     if (!stats)
         stats = &local;
     bool ws_changed = p->ws_snapped;
-    int rc = touch_changed_entries(p, err);
+    bool revived = false; /* a local edit made by this round: it must go out */
+    int rc = ws_changed && p->s ? keep_edited(p, &revived, err) : 0;
+    if (!rc)
+        rc = touch_changed_entries(p, err);
     if (!rc && ws_changed) /* entries came, went or moved: find them by their new paths */
         rc = dx_docset_reindex(p->ds, err);
     int64_t before = dx_store_last_id(st, NULL);
@@ -459,7 +511,7 @@ int dx_sync_peer_settle(dx_sync_peer *p, dx_session_stats *stats, dx_error *err)
     int64_t after = dx_store_last_id(st, NULL);
     /* The round stored only what the server sent (no other writer took ids meanwhile):
      * those updates are on the server, and nothing local is left to push. */
-    bool only_remote = after - before == (int64_t)stats->updates;
+    bool only_remote = !revived && after - before == (int64_t)stats->updates;
     if (only_remote && p->pushed == before)
         p->pushed = after;
     if (dx_sync_peer_synced(p) && p->pushed == after && p->sent_through >= before) {

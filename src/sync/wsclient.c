@@ -28,6 +28,7 @@ struct dx_ws {
     int want_close;   /* ours: close after the queue */
     char host[256], path[1024];
     int port;
+    lws_sorted_usec_list_t wake; /* ends a service call after its timeout */
 };
 
 static void set_reason(dx_ws *ws, const void *text, size_t len)
@@ -225,10 +226,19 @@ size_t dx_ws_queued(const dx_ws *ws)
     return ws->queued;
 }
 
+static void on_wake(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
+}
+
+/* lws_service ignores its timeout (since lws 3.2 it sleeps until an event or a scheduled
+ * timer): a timer of our own bounds the wait, so the caller's loop runs at least that often. */
 void dx_ws_service(dx_ws *ws, int timeout_ms)
 {
-    if (ws->state != DX_WS_CLOSED)
-        lws_service(ws->ctx, timeout_ms);
+    if (ws->state == DX_WS_CLOSED)
+        return;
+    lws_sul_schedule(ws->ctx, 0, &ws->wake, on_wake, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
+    lws_service(ws->ctx, 0);
 }
 
 void dx_ws_close(dx_ws *ws, int code)
@@ -258,8 +268,8 @@ void dx_ws_free(dx_ws *ws)
     if (!ws)
         return;
     if (ws->ctx) {
-        lws_context_user(ws->ctx); /* callbacks during destroy still find ws */
-        lws_context_destroy(ws->ctx);
+        lws_sul_cancel(&ws->wake);
+        lws_context_destroy(ws->ctx); /* callbacks during it still find ws (context user) */
     }
     while (ws->head) {
         outmsg *m = ws->head;
