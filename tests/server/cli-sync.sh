@@ -175,6 +175,18 @@ for mode in junk badupdate deny; do
     esac
     after=$(tree_sum "$T/c"; sqlite3 "$T/c/.diaryx/crdt.db" "select max(id), count(*) from updates")
     same "nothing changed locally ($mode)" "$after" "$before"
+    if [ $mode = deny ]; then
+        # sync login --email against the magic-link contract (POST /auth/magic-link, then the
+        # link pasted on stdin is traded at GET /auth/verify for a session token)
+        rm -f "$T/cconf/diaryx/credentials.toml"
+        echo "http://127.0.0.1:$FP/?token=wrong" | C sync login "http://127.0.0.1:$FP" --email c@example.org >/dev/null 2>"$T/.err"
+        [ $? -eq 1 ] && pass || fail "a wrong sign-in link is refused"
+        contains "with the server's reason" "$T/.err" "refused"
+        [ ! -e "$T/cconf/diaryx/credentials.toml" ] && pass || fail "a refused link saved credentials"
+        echo "http://127.0.0.1:$FP/?token=once-123" | C sync login "http://127.0.0.1:$FP" --email c@example.org >/dev/null 2>"$T/.err" && pass || fail "login --email ($(cat "$T/.err"))"
+        contains "the session token is kept" "$T/cconf/diaryx/credentials.toml" 'token = "session-456"'
+        contains "the device is named" "$T/fake.log" "device $(hostname)"
+    fi
     kill "$FPID"
     wait "$FPID" 2>/dev/null
 done

@@ -5,6 +5,9 @@
 //   node fake-server.mjs PORT junk        bytes that are no Hocuspocus frame
 //   node fake-server.mjs PORT badupdate   AUTHENTICATED, then a step 2 whose update is malformed
 //   node fake-server.mjs PORT deny        PERMISSION_DENIED ("token expired")
+// The magic-link contract of the server issue, for `sync login --email`: POST /auth/magic-link
+// answers 200; GET /auth/verify?token=once-123&device_name=D gives {"token":"session-456"}
+// (any other token: 401), and the device name is logged as "device D".
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
@@ -23,8 +26,20 @@ const str = (s) => {
 const docName = (m) => m.subarray(1, 1 + m[0]).toString("utf8");
 
 const server = http.createServer((req, res) => {
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(req.url.startsWith("/api/workspaces/") ? '{"id":"x","name":"x"}' : "[]");
+    const url = new URL(req.url, "http://x");
+    const json = (status, body) => {
+        res.writeHead(status, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(body));
+    };
+    if (url.pathname === "/auth/magic-link" && req.method === "POST") return json(200, { ok: true });
+    if (url.pathname === "/auth/verify") {
+        console.log(`device ${url.searchParams.get("device_name")}`);
+        return url.searchParams.get("token") === "once-123"
+            ? json(200, { token: "session-456", device_id: "d1" })
+            : json(401, { error: "the link is invalid or expired" });
+    }
+    if (!req.headers.authorization) return json(401, { error: "no token" });
+    json(200, url.pathname.startsWith("/api/workspaces/") ? { id: "x", name: "x" } : []);
 });
 const wss = new WebSocketServer({ server });
 wss.on("connection", (ws) => {
