@@ -543,7 +543,7 @@ int dx_sync_peer_push(dx_sync_peer *p, dx_error *err)
             rc = subscribe(p, local, err);
             continue;
         }
-        if (d->state != D_LIVE) /* its exchange is under way and reads the newest state */
+        if (!d->got_step1) /* our answer to the server's step 1 will carry it */
             continue;
         y_doc *doc;
         uint8_t *u = NULL;
