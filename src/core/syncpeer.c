@@ -37,6 +37,7 @@ struct dx_sync_peer {
     size_t authing, not_live, outstanding;
     int64_t pushed;        /* store id through which local changes were sent */
     int64_t sent_through;  /* every update <= it is in what was sent */
+    int64_t acked;         /* the store's acknowledgement mark, as last read or written */
     dx_strmap ws_before;   /* entry id -> its JSON before the first remote workspace update */
     dx_strmap live_before; /* the entries live then (keys) */
     bool ws_snapped;
@@ -45,6 +46,8 @@ struct dx_sync_peer {
     bool reset;
     dx_sync_counts counts;
 };
+
+static int64_t acked_mark(dx_crdt_store *st);
 
 static int oom(dx_error *err)
 {
@@ -139,6 +142,7 @@ int dx_sync_peer_connect(dx_sync_peer *p, dx_error *err)
     p->epoch = -1;
     dx_crdt_store *st = dx_docset_store(p->ds);
     p->sent_through = p->pushed = dx_store_last_id(st, NULL);
+    p->acked = acked_mark(st);
     dx_store_doc_info *docs = NULL;
     size_t n = 0;
     int rc = subscribe(p, DX_DOC_WORKSPACE, err);
@@ -168,8 +172,6 @@ static void snap_release(dx_sync_peer *p)
 
 /* Every entry of the workspace document as JSON, by id: what a remote update changed is
  * found by comparing before and after (a Yjs update names no map keys we could read). */
-static int64_t acked_mark(dx_crdt_store *st);
-
 static int entries_json(y_doc *ws, dx_strmap *out, dx_error *err)
 {
     y_map_iter it;
@@ -516,8 +518,8 @@ int dx_sync_peer_settle(dx_sync_peer *p, dx_session_stats *stats, dx_error *err)
         p->pushed = after;
     if (dx_sync_peer_synced(p) && p->pushed == after && p->sent_through >= before) {
         p->sent_through = after;
-        if (acked_mark(st) != after)
-            rc = set_mark(st, after, err);
+        if (p->acked != after && !(rc = set_mark(st, after, err)))
+            p->acked = after;
     }
     return rc;
 }
@@ -575,8 +577,7 @@ int dx_sync_peer_push(dx_sync_peer *p, dx_error *err)
 
 bool dx_sync_peer_pending(const dx_sync_peer *p)
 {
-    dx_crdt_store *st = dx_docset_store(p->ds);
-    return dx_store_last_id(st, NULL) > acked_mark(st);
+    return dx_store_last_id(dx_docset_store(p->ds), NULL) > p->acked; /* no allocation */
 }
 
 bool dx_sync_peer_reset_needed(const dx_sync_peer *p)
