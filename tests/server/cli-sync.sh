@@ -123,9 +123,24 @@ for _ in $(seq 1 40); do
     sleep 0.05
 done
 [ $got -eq 1 ] && pass || fail "B's edit did not reach A while both stay connected"
-kill -TERM $SA $SB
-wait $SA && pass || fail "sync start did not exit cleanly on SIGTERM ($(tail -3 "$T/starta.log"))"
+kill -TERM $SB
 wait $SB
+# The server goes away under a running `sync start` and comes back on the same port: A
+# reconnects (with backoff) and sends what was saved meanwhile.
+kill -KILL "$SPID"
+wait "$SPID" 2>/dev/null
+echo "written while the server was down" >>"$T/a/notes/day.md"
+sleep 1
+start_server
+got=0
+for _ in $(seq 1 60); do
+    sleep 0.25
+    B sync now >/dev/null 2>&1 && grep -q "written while the server was down" "$T/b/notes/day.md" && { got=1; break; }
+done
+[ $got -eq 1 ] && pass || fail "sync start did not reconnect and send ($(tail -3 "$T/starta.log"))"
+contains "it said it reconnects" "$T/starta.log" "connecting again"
+kill -TERM $SA
+wait $SA && pass || fail "sync start did not exit cleanly on SIGTERM ($(tail -3 "$T/starta.log"))"
 lacks "the token is in no log" "$T/starta.log" "$TOKEN"
 same "both sides agree after sync start" "$(tree_sum "$T/b")" "$(tree_sum "$T/a")"
 
