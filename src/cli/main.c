@@ -28,6 +28,7 @@ static const cli_command COMMANDS[] = {
     {"diff", cmd_diff, "uncommitted changes (or two revisions) as a unified diff"},
     {"restore", cmd_restore, "bring the workspace or one file back to a revision"},
     {"watch", cmd_watch, "take in external edits and commit after a quiet interval"},
+    {"sync", cmd_sync, "sync the workspace with a diaryx-server (login, link, now, start)"},
     {"crdt", cmd_crdt, "look into the CRDT store: sizes, a file's updates, compaction"},
 };
 
