@@ -206,6 +206,26 @@ for mode in junk badupdate deny; do
     wait "$FPID" 2>/dev/null
 done
 
+# ---- login --email against the real server: the link the server logs, pasted on stdin ----
+mkdir -p "$T/e"
+E() { (cd "$T/e" && XDG_CONFIG_HOME="$T/econf" "$DIARYX" "$@"); }
+mkfifo "$T/link.fifo"
+E sync login "$H" --email erin@example.org <"$T/link.fifo" >/dev/null 2>"$T/.erre" &
+EPID=$!
+exec 7>"$T/link.fifo"
+EL=""
+for _ in $(seq 100); do
+    EL=$(grep -o "sign-in link for erin@example.org: .*" "$T/server.log" | tail -1 | sed 's/.*: //')
+    [ -n "$EL" ] && break
+    sleep 0.1
+done
+echo "$EL" >&7
+exec 7>&-
+wait "$EPID" && pass || fail "login --email with the server's link ($(cat "$T/.erre"))"
+contains "the session is saved" "$T/econf/diaryx/credentials.toml" "token = "
+check_rc "a second use of the same link is refused" 1 E sync login "$H" --email erin@example.org <<<"$EL"
+contains "with the server's reason" "$T/.err" "link"
+
 echo "$passed passed, $failed failed"
 stop_server
 [ "$failed" -eq 0 ]
