@@ -18,6 +18,7 @@
 #include "api.h"
 #include "commits.h"
 #include "hub.h"
+#include "jobs.h"
 #include "ratelimit.h"
 
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
@@ -43,7 +44,7 @@ static const char USAGE[] =
     "Options:\n"
     "  --config FILE       settings in TOML (the options below win over it):\n"
     "                        data = \"DIR\", listen = \"HOST:PORT\", idle_seconds = N,\n"
-    "                        connections_per_minute = N, max_workspaces = N,\n"
+    "                        connections_per_minute = N, max_workspaces = N, workers = N,\n"
     "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
     "                        max_staleness_hours = N (default 24)\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
@@ -57,11 +58,14 @@ static const char USAGE[] =
     "                      of the one used longest ago (4205; default 1000, 0: no cap)\n"
     "  --connections-per-minute N  refuse a client address's websocket beyond N new ones\n"
     "                      in a minute (default 120; 0: no limit)\n"
+    "  --workers N         threads for git work (commits, restores, history reads), so the\n"
+    "                      loop keeps serving while they run (default 2)\n"
     "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
     "                      its first document is authenticated, N seconds after it opened\n"
     "  -h, --help          this text\n\n"
-    "SIGTERM or SIGINT stops the server: connections are closed, every store is closed\n"
-    "cleanly. An update is acknowledged to its client only once it is stored.\n";
+    "SIGTERM or SIGINT stops the server: running git jobs are waited for (20 s at most),\n"
+    "connections are closed, every store is closed cleanly. An update is acknowledged to its "
+    "client only once it is stored.\n";
 
 /* ---- offline commands ---- */
 
@@ -152,6 +156,10 @@ typedef struct pss {
     outmsg *head, *tail;
     int close_code; /* nonzero: close once the queue is sent */
     char close_reason[100];
+    struct http_wait *wait; /* HTTP: an answer deferred to the worker pool */
+    bool answer_ready;      /* ... and it came: write it when writable */
+    unsigned answer_status;
+    dx_buf answer;
     char *body; /* HTTP: the response body to write */
     size_t body_len;
     char method[8]; /* HTTP: the request */
@@ -163,7 +171,14 @@ typedef struct pss {
     int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
 } pss;
 
+/* A request answered by a job: p is NULL once the connection closed. */
+typedef struct http_wait {
+    pss *p;
+} http_wait;
+
 static srv_hub *g_hub;
+static srv_jobs *g_jobs;
+static int64_t g_workers = 2; /* --workers */
 static srv_api g_api;
 static struct lws_context *g_ctx;
 static volatile sig_atomic_t g_stop;
@@ -178,7 +193,7 @@ static lws_sorted_usec_list_t g_tick;
 /* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
 static void tick(lws_sorted_usec_list_t *sul)
 {
-    srv_commits_tick(g_hub, g_acc, dx_now_ms(), g_quiet_ms, g_stale_ms);
+    srv_commits_tick(g_hub, g_acc, g_jobs, dx_now_ms(), g_quiet_ms, g_stale_ms);
     int64_t every = g_quiet_ms > 0 && g_quiet_ms < 10000 ? g_quiet_ms * 100 : LWS_US_PER_SEC;
     lws_sul_schedule(g_ctx, 0, sul, tick, every);
 }
@@ -259,18 +274,54 @@ static int http_reply(struct lws *wsi, pss *p, unsigned status, const dx_buf *bo
     return 0;
 }
 
+/* A job answered the request of w (on the loop): written when the connection is writable. */
+static void deliver(void *ud, const srv_response *res)
+{
+    http_wait *w = ud;
+    pss *p = w->p;
+    free(w);
+    if (!p)
+        return; /* the client went away meanwhile */
+    p->wait = NULL;
+    p->answer_ready = true;
+    p->answer_status = res->status;
+    dx_buf_reset(&p->answer);
+    if (dx_buf_append(&p->answer, res->body.data, res->body.len))
+        p->answer_status = 500; /* the body is incomplete: say so by the status at least */
+    lws_callback_on_writable(p->wsi);
+}
+
+static void wake_loop(void *ud)
+{
+    (void)ud;
+    if (g_ctx)
+        lws_cancel_service(g_ctx);
+}
+
 /* The request is whole: answer it. */
 static int http_answer(struct lws *wsi, pss *p)
 {
     srv_request req = {p->method, p->path,          p->query[0] ? p->query : NULL,
-                       p->auth,   p->req_body.data, p->req_body.len};
+                       p->auth,   p->req_body.data, p->req_body.len,
+                       NULL};
     srv_response res = {500, DX_BUF_INIT};
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
+    http_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->p = p;
+    req.ud = w;
     srv_api_handle(&g_api, &req, &res);
     dx_buf_release(&p->req_body);
     free(p->auth);
     p->auth = NULL;
+    if (res.status == 0) { /* a job answers it (deliver) */
+        p->wait = w;
+        dx_buf_release(&res.body);
+        return 0;
+    }
+    free(w);
     /* Last: completing a transaction may hand p to the next request. */
     int rc = http_reply(wsi, p, res.status, &res.body);
     dx_buf_release(&res.body);
@@ -337,6 +388,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return http_answer(wsi, p);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (p->answer_ready) {
+            p->answer_ready = false;
+            int rc = http_reply(wsi, p, p->answer_status, &p->answer);
+            dx_buf_release(&p->answer);
+            return rc;
+        }
         if (!p->body)
             return 0;
         int w =
@@ -348,6 +405,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (p->wait) /* the job's answer finds nobody */
+            p->wait->p = NULL;
+        p->wait = NULL;
+        dx_buf_release(&p->answer);
         free(p->body);
         p->body = NULL;
         free(p->auth);
@@ -373,6 +434,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         lws_set_timer_usecs(wsi, g_idle_us);
         return 0;
     }
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* a job finished (wake_loop), or a signal */
+        if (g_jobs)
+            srv_jobs_finish(g_jobs);
+        return 0;
     case LWS_CALLBACK_TIMER:
         return idle_check(wsi, p);
     case LWS_CALLBACK_RECEIVE:
@@ -458,6 +523,14 @@ static int serve(const char *data, const char *listen)
     }
     g_api.acc = acc;
     g_api.hub = g_hub;
+    g_api.deliver = deliver;
+    if (srv_jobs_new((size_t)g_workers, wake_loop, NULL, &g_jobs, &err)) {
+        fprintf(stderr, "diaryx-server: %s\n", err.msg);
+        srv_hub_free(g_hub);
+        srv_accounts_close(acc);
+        return 1;
+    }
+    g_api.jobs = g_jobs;
     srv_hub_set_max_workspaces(g_hub, (size_t)g_max_ws);
     /* The fd table is sized from the limit at context creation. */
     struct rlimit rl;
@@ -477,6 +550,8 @@ static int serve(const char *data, const char *listen)
     if (!(g_ctx = lws_create_context(&info))) {
         fprintf(stderr, "diaryx-server: cannot listen on %s (in use, or not an address here)\n",
                 listen);
+        srv_jobs_stop(g_jobs, 0);
+        srv_jobs_free(g_jobs);
         srv_hub_free(g_hub);
         srv_accounts_close(acc);
         return 1;
@@ -487,6 +562,15 @@ static int serve(const char *data, const char *listen)
             dx_version(), data, listen, listen);
     while (!g_stop && lws_service(g_ctx, 0) >= 0)
         ;
+    /* Running jobs end first (bounded): a commit half done is harmless, but its handles must
+     * be closed cleanly; queued ones wait for the next start (the workspace stays dirty). */
+    if (!srv_jobs_stop(g_jobs, 20000)) {
+        fprintf(stderr, "diaryx-server: stopped with a job still running\n");
+        return 0;
+    }
+    srv_jobs_free(g_jobs);
+    g_jobs = NULL;
+    g_api.jobs = NULL;
     lws_context_destroy(g_ctx); /* closes every connection: their subscriptions end */
     g_ctx = NULL;
     srv_hub_free(g_hub);
@@ -523,6 +607,7 @@ static const struct {
     {"", "idle_seconds", 1, 86400, 1000000, &g_idle_us},
     {"", "connections_per_minute", 0, 1000000, 1, &g_rate.per_minute},
     {"", "max_workspaces", 0, 1000000, 1, &g_max_ws},
+    {"", "workers", 1, 64, 1, &g_workers},
     {"git", "quiescence_minutes", 0, 525600, 60000, &g_quiet_ms},
     {"git", "max_staleness_hours", 0, 8760, 3600000, &g_stale_ms},
 };
@@ -566,7 +651,7 @@ static int load_config(const char *path, settings *st)
         if (!known) {
             fprintf(stderr,
                     "diaryx-server: unknown setting %s (known: data, listen, idle_seconds, "
-                    "connections_per_minute, max_workspaces, [git] quiescence_minutes, "
+                    "connections_per_minute, max_workspaces, workers, [git] quiescence_minutes, "
                     "max_staleness_hours)\n",
                     what);
             return 2;
@@ -607,6 +692,9 @@ int main(int argc, char **argv)
                 goto done;
         } else if (!strcmp(argv[i], "--connections-per-minute") && number) {
             if ((rc = set_number(argv[i++], v, 0, 1000000, 1, &g_rate.per_minute)))
+                goto done;
+        } else if (!strcmp(argv[i], "--workers") && number) {
+            if ((rc = set_number(argv[i++], v, 1, 64, 1, &g_workers)))
                 goto done;
         } else if (!strcmp(argv[i], "--idle-seconds") && number) {
             if ((rc = set_number(argv[i++], v, 1, 86400, 1000000, &g_idle_us)))
