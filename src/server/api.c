@@ -279,8 +279,10 @@ static void restore(const srv_api *api, const srv_request *req, const char *wid,
     json_decref(body);
 }
 
+/* no_rebuild: clients were connected when the request came (their copies would bring the
+ * replaced state back). */
 static void commit(const srv_api *api, const srv_request *req, const char *wid, srv_response *out,
-                   bool *committed)
+                   bool no_rebuild, bool *committed, bool *rebuilt)
 {
     dx_error err = DX_ERROR_INIT;
     if (strcmp(req->method, "POST") != 0) {
@@ -301,7 +303,8 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
         message = m ? json_string_value(m) : NULL;
     }
     dx_commit_result r = {0};
-    int rc = srv_commit(api->hub, wid, message, false, &r, &err);
+    int rc = srv_commit(api->hub, wid, message, no_rebuild, &r, &err);
+    *rebuilt = r.rebuilt;
     if (rc == DX_EVALIDATE)
         reply_json(out, 409,
                    json_pack("{s:s, s:I}", "error", err.msg, "failures", (json_int_t)r.failures));
@@ -327,7 +330,8 @@ typedef struct git_job {
     size_t action; /* offset of the action in req.path */
     srv_response res;
     srv_response *inline_out; /* no pool: the caller's */
-    bool committed;
+    bool committed, rebuilt;
+    bool no_rebuild;  /* clients were connected */
     int64_t since_ms; /* updates after it keep the workspace dirty */
 } git_job;
 
@@ -351,7 +355,7 @@ static void git_run(void *ud)
     else if (!strncmp(action, "files/", 6))
         file_at(j->api, &j->req, j->wid, action + 6, &j->res);
     else if (!strcmp(action, "commit"))
-        commit(j->api, &j->req, j->wid, &j->res, &j->committed);
+        commit(j->api, &j->req, j->wid, &j->res, j->no_rebuild, &j->committed, &j->rebuilt);
     else
         restore(j->api, &j->req, j->wid, &j->res, &j->committed);
 }
@@ -372,6 +376,8 @@ static void git_done(void *ud, bool ran)
         fprintf(stderr, "diaryx-server: after the restore of %s: %s\n", j->wid, err.msg);
     if (j->committed)
         srv_hub_committed(j->api->hub, j->wid, j->since_ms);
+    if (j->rebuilt)
+        srv_hub_rebuilt(j->api->hub, j->wid);
     if (j->inline_out) {
         j->inline_out->status = j->res.status;
         dx_buf_append(&j->inline_out->body, j->res.body.data, j->res.body.len);
@@ -434,6 +440,7 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
         j->res = (srv_response){500, DX_BUF_INIT};
         j->inline_out = api->jobs ? NULL : out;
         j->since_ms = dx_now_ms();
+        j->no_rebuild = srv_hub_loaded(api->hub, wid);
         snprintf(j->wid, sizeof j->wid, "%s", wid);
     }
     dx_error err = DX_ERROR_INIT;

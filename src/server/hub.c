@@ -608,13 +608,15 @@ static int authenticate(sub *s, const dx_hp_msg *m)
     char epoch[64];
     snprintf(epoch, sizeof epoch, "{\"type\":\"epoch\",\"epoch\":%lld}",
              (long long)s->doc->ws->epoch);
-    int rc =
-        dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_OK,
-                       s->readonly ? "readonly" : "read-write", NULL) ||
-                dx_hp_put_text(&b, s->addr, s->addr_len, DX_HP_STATELESS, epoch, strlen(epoch)) ||
-                send_buf(c, &b)
-            ? conn_fail(c)
-            : 0;
+    int rc = dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_OK,
+                            s->readonly ? "readonly" : "read-write", NULL) ||
+                     send_buf(c, &b)
+                 ? conn_fail(c)
+                 : 0;
+    dx_buf_reset(&b); /* each message is a websocket message of its own */
+    if (!rc && (dx_hp_put_text(&b, s->addr, s->addr_len, DX_HP_STATELESS, epoch, strlen(epoch)) ||
+                send_buf(c, &b)))
+        rc = conn_fail(c);
     dx_buf_release(&b);
     s->authed = true;
     c->authenticated = true;
