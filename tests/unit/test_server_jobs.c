@@ -116,16 +116,23 @@ TEST(test_one_key_at_a_time_in_order_other_keys_in_parallel)
     pthread_mutex_destroy(&sh.mu);
 }
 
+/* A pool of one thread running job u (key "k"), once it started. */
+static srv_jobs *one_running(shared *sh, job_ud *u)
+{
+    srv_jobs *j = NULL;
+    pthread_mutex_init(&sh->mu, NULL);
+    CHECK_EQ_INT(srv_jobs_new(1, NULL, NULL, &j, NULL), 0);
+    CHECK_EQ_INT(srv_jobs_submit(j, "k", run, done, u, NULL), 0);
+    for (int t = 0; t < 500 && atomic_load(&sh->running[0]) + u->done_calls == 0 && !sh->n[0]; t++)
+        sleep_ms(5);
+    return j;
+}
+
 TEST(test_busy_until_done_ran)
 {
     shared sh = {0};
-    pthread_mutex_init(&sh.mu, NULL);
-    srv_jobs *j = NULL;
-    CHECK_EQ_INT(srv_jobs_new(1, NULL, NULL, &j, NULL), 0);
     job_ud u = {&sh, 0, 0, 0, 0, 0, 0};
-    CHECK_EQ_INT(srv_jobs_submit(j, "k", run, done, &u, NULL), 0);
-    for (int t = 0; t < 500 && sh.n[0] == 0; t++)
-        sleep_ms(10);
+    srv_jobs *j = one_running(&sh, &u);
     sleep_ms(50); /* it ran; its done has not */
     CHECK_EQ_INT(u.done_calls, 0);
     CHECK(srv_jobs_busy(j, "k"));
@@ -176,13 +183,8 @@ TEST(test_stop_drops_queued_and_waits_for_running)
 TEST(test_stop_gives_up_after_its_wait)
 {
     shared sh = {0};
-    pthread_mutex_init(&sh.mu, NULL);
-    srv_jobs *j = NULL;
-    CHECK_EQ_INT(srv_jobs_new(1, NULL, NULL, &j, NULL), 0);
     job_ud slow = {&sh, 0, 0, 600, 0, 0, 0};
-    CHECK_EQ_INT(srv_jobs_submit(j, "k", run, done, &slow, NULL), 0);
-    for (int t = 0; t < 500 && sh.n[0] == 0; t++)
-        sleep_ms(5);
+    srv_jobs *j = one_running(&sh, &slow);
     CHECK(!srv_jobs_stop(j, 50));  /* still running: not freed */
     CHECK(srv_jobs_stop(j, 5000)); /* then it ends */
     CHECK_EQ_INT(slow.done_calls, 1);
