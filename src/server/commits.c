@@ -42,7 +42,7 @@ static int client_ids(dx_docset *ds, uint64_t **ids, size_t *n, dx_error *err)
 /* Rebuild wid's documents from HEAD, and open a new epoch: the epoch number goes up and the
  * client ids of the replaced state are retired (a peer still holding them must discard its
  * copy: merging it would bring every text back twice). */
-static int rebuild(dx_docset *ds, dx_history_docs *hd, dx_git *g, dx_error *err)
+static int rebuild(dx_docset *ds, dx_history_docs *hd, dx_git *g, int64_t *epoch_out, dx_error *err)
 {
     dx_crdt_store *st = dx_docset_store(ds);
     int64_t epoch = 0;
@@ -71,6 +71,7 @@ static int rebuild(dx_docset *ds, dx_history_docs *hd, dx_git *g, dx_error *err)
     }
     free(ids);
     dx_buf_release(&v);
+    *epoch_out = epoch + 1;
     return rc;
 }
 
@@ -98,9 +99,16 @@ int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild
     }
     if (rc == DX_EVALIDATE && !no_rebuild && r->failures >= DX_HISTORY_MAX_FAILURES) {
         dx_error rerr = DX_ERROR_INIT;
-        if (rebuild(ds, &hd, g, &rerr) == 0)
+        int64_t epoch = 0;
+        if (rebuild(ds, &hd, g, &epoch, &rerr) == 0) {
             r->rebuilt = true;
-        else
+            size_t n = err ? strlen(err->msg) : 0;
+            if (err)
+                snprintf(err->msg + n, sizeof err->msg - n,
+                         "; the CRDT was rebuilt from the last commit (epoch %lld): clients "
+                         "holding the old state must discard it",
+                         (long long)epoch);
+        } else
             fprintf(stderr, "diaryx-server: the rebuild of %s from git failed: %s\n", wid,
                     rerr.msg);
     }
