@@ -247,7 +247,7 @@ static void file_at(const srv_api *api, const srv_request *req, const char *wid,
 }
 
 static void restore(const srv_api *api, const srv_request *req, const char *wid, srv_response *out,
-                    bool *committed)
+                    bool *committed, size_t *failures)
 {
     dx_error err = DX_ERROR_INIT;
     json_error_t je;
@@ -275,14 +275,14 @@ static void restore(const srv_api *api, const srv_request *req, const char *wid,
                              "restored", (json_int_t)st.restored, "created", (json_int_t)st.created,
                              "deleted", (json_int_t)st.deleted));
     *committed = !rc && r.committed;
+    *failures = r.failures;
     dx_commit_result_release(&r);
     json_decref(body);
 }
 
-/* no_rebuild: clients were connected when the request came (their copies would bring the
- * replaced state back). */
+/* no_rebuild: see srv_hub_may_rebuild. */
 static void commit(const srv_api *api, const srv_request *req, const char *wid, srv_response *out,
-                   bool no_rebuild, bool *committed, bool *rebuilt)
+                   bool no_rebuild, bool *committed, bool *rebuilt, size_t *failures)
 {
     dx_error err = DX_ERROR_INIT;
     if (strcmp(req->method, "POST") != 0) {
@@ -305,6 +305,7 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
     dx_commit_result r = {0};
     int rc = srv_commit(api->hub, wid, message, no_rebuild, &r, &err);
     *rebuilt = r.rebuilt;
+    *failures = r.rebuilt ? 0 : r.failures;
     if (rc == DX_EVALIDATE)
         reply_json(out, 409,
                    json_pack("{s:s, s:I}", "error", err.msg, "failures", (json_int_t)r.failures));
@@ -331,7 +332,9 @@ typedef struct git_job {
     srv_response res;
     srv_response *inline_out; /* no pool: the caller's */
     bool committed, rebuilt;
-    bool no_rebuild;  /* clients were connected */
+    bool no_rebuild; /* else the workspace is held while the job runs */
+    bool counted;    /* a commit ran its checks: failures is the count */
+    size_t failures;
     int64_t since_ms; /* updates after it keep the workspace dirty */
 } git_job;
 
@@ -355,9 +358,12 @@ static void git_run(void *ud)
     else if (!strncmp(action, "files/", 6))
         file_at(j->api, &j->req, j->wid, action + 6, &j->res);
     else if (!strcmp(action, "commit"))
-        commit(j->api, &j->req, j->wid, &j->res, j->no_rebuild, &j->committed, &j->rebuilt);
+        commit(j->api, &j->req, j->wid, &j->res, j->no_rebuild, &j->committed, &j->rebuilt,
+               &j->failures);
     else
-        restore(j->api, &j->req, j->wid, &j->res, &j->committed);
+        restore(j->api, &j->req, j->wid, &j->res, &j->committed, &j->failures);
+    bool writes = !strcmp(action, "commit") || !strcmp(action, "restore");
+    j->counted = writes && (j->res.status == 200 || j->res.status == 409);
 }
 
 /* On the loop. */
@@ -378,6 +384,10 @@ static void git_done(void *ud, bool ran)
         srv_hub_committed(j->api->hub, j->wid, j->since_ms);
     if (j->rebuilt)
         srv_hub_rebuilt(j->api->hub, j->wid);
+    if (ran && j->counted)
+        srv_hub_set_failures(j->api->hub, j->wid, j->failures);
+    if (!j->no_rebuild)
+        srv_hub_unhold(j->api->hub, j->wid);
     if (j->inline_out) {
         j->inline_out->status = j->res.status;
         dx_buf_append(&j->inline_out->body, j->res.body.data, j->res.body.len);
@@ -440,7 +450,7 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
         j->res = (srv_response){500, DX_BUF_INIT};
         j->inline_out = api->jobs ? NULL : out;
         j->since_ms = dx_now_ms();
-        j->no_rebuild = srv_hub_loaded(api->hub, wid);
+        j->no_rebuild = strcmp(action, "commit") != 0 || !srv_hub_may_rebuild(api->hub, wid);
         snprintf(j->wid, sizeof j->wid, "%s", wid);
     }
     dx_error err = DX_ERROR_INIT;
@@ -448,11 +458,17 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
         if (j)
             git_job_free(j);
         reply_error(out, 500, "out of memory");
-    } else if (srv_jobs_submit(api->jobs, wid, git_run, git_done, j, &err)) {
-        git_job_free(j);
-        reply_error(out, 503, err.msg);
-    } else if (api->jobs) {
-        out->status = 0; /* deliver answers it */
+    } else {
+        if (!j->no_rebuild)
+            srv_hub_hold(api->hub, wid);
+        if (srv_jobs_submit(api->jobs, wid, git_run, git_done, j, &err)) {
+            if (!j->no_rebuild)
+                srv_hub_unhold(api->hub, wid);
+            git_job_free(j);
+            reply_error(out, 503, err.msg);
+        } else if (api->jobs) {
+            out->status = 0; /* deliver answers it */
+        }
     }
 }
 

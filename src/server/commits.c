@@ -122,7 +122,7 @@ int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild
 typedef struct auto_job {
     srv_hub *h;
     char wid[DX_UUID_LEN + 1];
-    bool stale; /* clients connected: never rebuild */
+    bool no_rebuild; /* else the workspace is held while the job runs */
     int64_t since_ms;
     int rc;
     dx_commit_result r;
@@ -132,12 +132,16 @@ typedef struct auto_job {
 static void auto_run(void *ud)
 {
     auto_job *a = ud;
-    a->rc = srv_commit(a->h, a->wid, NULL, a->stale, &a->r, &a->err);
+    a->rc = srv_commit(a->h, a->wid, NULL, a->no_rebuild, &a->r, &a->err);
 }
 
 static void auto_done(void *ud, bool ran)
 {
     auto_job *a = ud;
+    if (ran && (!a->rc || a->rc == DX_EVALIDATE))
+        srv_hub_set_failures(a->h, a->wid, a->r.rebuilt ? 0 : a->r.failures);
+    if (!a->no_rebuild)
+        srv_hub_unhold(a->h, a->wid);
     if (!ran) {
         /* Stopped before it ran: still dirty, the next start commits it. */
     } else if (a->rc) {
@@ -164,7 +168,6 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, srv_jobs *jobs, int64_t now
         return;
     /* The due ones first (committing changes the map). */
     char due[64][DX_UUID_LEN + 1];
-    bool stale[64];
     size_t n = 0;
     for (size_t i = 0; i < dirty->cap && n < 64; i++) {
         const char *wid = dirty->slots[i].key;
@@ -174,10 +177,8 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, srv_jobs *jobs, int64_t now
         bool connected = srv_hub_loaded(h, wid);
         bool quiet = !connected && now_ms - d->last_ms >= quiescence_ms;
         bool old = staleness_ms > 0 && now_ms - d->first_ms >= staleness_ms;
-        if (quiet || old) {
-            snprintf(due[n], sizeof due[n], "%s", wid);
-            stale[n++] = connected;
-        }
+        if (quiet || old)
+            snprintf(due[n++], sizeof due[n], "%s", wid);
     }
     for (size_t i = 0; i < n; i++) {
         dx_error err = DX_ERROR_INIT;
@@ -191,13 +192,17 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, srv_jobs *jobs, int64_t now
             continue;
         }
         a->h = h;
-        a->stale = stale[i];
+        a->no_rebuild = !srv_hub_may_rebuild(h, due[i]); /* never with clients connected */
         a->since_ms = now_ms;
         a->err = (dx_error)DX_ERROR_INIT;
         snprintf(a->wid, sizeof a->wid, "%s", due[i]);
+        if (!a->no_rebuild)
+            srv_hub_hold(h, due[i]);
         if (srv_jobs_submit(jobs, due[i], auto_run, auto_done, a, &err)) {
             fprintf(stderr, "diaryx-server: auto-commit of %s: %s\n", due[i], err.msg);
             srv_hub_retry_later(h, due[i], now_ms);
+            if (!a->no_rebuild)
+                srv_hub_unhold(h, due[i]);
             free(a);
         }
     }

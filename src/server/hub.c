@@ -11,6 +11,7 @@
 #include "diaryx/clock.h"
 #include "diaryx/docsync.h"
 #include "diaryx/fs.h"
+#include "diaryx/history.h"
 #include "diaryx/hocuspocus.h"
 #include "diaryx/strmap.h"
 #include "ylib0.h"
@@ -24,7 +25,8 @@ typedef struct sub {
     char *addr;
     size_t addr_len;
     bool authed;
-    bool readonly; /* its token may only read */
+    dx_buf held_token; /* its token, while its workspace is held (srv_hub_hold) */
+    bool readonly;     /* its token may only read */
     hub_doc *doc;
     dx_buf queue;      /* frames before authentication, each as u32 length + bytes */
     size_t queued;     /* how many */
@@ -65,6 +67,10 @@ struct hub_ws {
 };
 
 struct srv_hub {
+    dx_strmap held;  /* wid -> (void *)1: subscriptions wait (srv_hub_hold) */
+    dx_strmap fails; /* wid -> (void *)(intptr_t) failed checks in a row, as jobs reported */
+    sub **waiting;   /* subscriptions waiting for a held workspace */
+    size_t n_waiting, cap_waiting;
     char *dir;
     srv_accounts *acc;
     dx_strmap wss;   /* wid -> hub_ws* */
@@ -342,6 +348,13 @@ static void doc_detach(srv_hub *h, sub *s)
 
 static void sub_free(srv_conn *c, sub *s)
 {
+    srv_hub *h = c->h;
+    for (size_t i = 0; i < h->n_waiting; i++)
+        if (h->waiting[i] == s) {
+            h->waiting[i] = h->waiting[--h->n_waiting];
+            break;
+        }
+    dx_buf_release(&s->held_token);
     doc_detach(c->h, s);
     for (size_t i = 0; i < c->n; i++)
         if (c->subs[i] == s) {
@@ -600,6 +613,25 @@ static int authenticate(sub *s, const dx_hp_msg *m)
     /* Another user's workspace and one that does not exist look the same. */
     if (!srv_workspace_owned(h->acc, user, wid))
         return deny(s, "permission-denied: no such workspace");
+    if (dx_strmap_get(&h->held, wid)) {
+        /* A job that may rebuild it runs: the subscription waits (its frames queued) and is
+         * authenticated when the job is done, against what the job left. */
+        bool listed = false;
+        for (size_t i = 0; i < h->n_waiting && !listed; i++)
+            listed = h->waiting[i] == s;
+        if (!listed && h->n_waiting == h->cap_waiting) {
+            size_t cap = h->cap_waiting ? h->cap_waiting * 2 : 8;
+            sub **w = realloc(h->waiting, cap * sizeof *w);
+            if (!w)
+                return conn_fail(c);
+            h->waiting = w;
+            h->cap_waiting = cap;
+        }
+        if (!listed)
+            h->waiting[h->n_waiting++] = s;
+        dx_buf_reset(&s->held_token);
+        return dx_buf_append(&s->held_token, m->text, m->text_len) ? conn_fail(c) : 0;
+    }
     if (doc_attach(h, s, wid, local, &err)) {
         fprintf(stderr, "diaryx-server: %.*s: %s\n", (int)m->name_len, m->addr, err.msg);
         return deny(s, "the document cannot be loaded");
@@ -759,6 +791,9 @@ void srv_hub_free(srv_hub *h)
         if (h->dirty.slots[i].key)
             free(h->dirty.slots[i].value);
     dx_strmap_release(&h->dirty);
+    dx_strmap_release(&h->held);
+    dx_strmap_release(&h->fails);
+    free(h->waiting);
     dx_strmap_release(&h->docs);
     dx_strmap_release(&h->wss);
     free(h->dir);
@@ -894,4 +929,59 @@ int srv_epoch_read(dx_crdt_store *st, int64_t *epoch, uint64_t **ids, size_t *n,
 void srv_hub_set_max_workspaces(srv_hub *h, size_t n)
 {
     h->max_workspaces = n;
+}
+
+void srv_hub_hold(srv_hub *h, const char *wid)
+{
+    if (dx_strmap_put(&h->held, wid, (void *)1))
+        fprintf(stderr, "diaryx-server: out of memory holding %s\n", wid);
+}
+
+void srv_hub_unhold(srv_hub *h, const char *wid)
+{
+    if (!dx_strmap_remove(&h->held, wid))
+        return;
+    /* Authenticated now, in the order they came; each may end (a denial frees it). */
+    for (size_t i = 0; i < h->n_waiting;) {
+        sub *s = h->waiting[i];
+        char w[DX_UUID_LEN + 1], local[DX_DOC_NAME_MAX];
+        const char *nul = memchr(s->addr, 0, s->addr_len);
+        size_t name_len = nul ? (size_t)(nul - s->addr) : s->addr_len;
+        if (dx_docsync_local_name(s->addr, name_len, w, local, NULL) || strcmp(w, wid) != 0) {
+            i++;
+            continue;
+        }
+        h->waiting[i] = h->waiting[--h->n_waiting];
+        dx_buf token = s->held_token;
+        s->held_token = (dx_buf)DX_BUF_INIT;
+        dx_hp_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = DX_HP_AUTH;
+        m.addr = s->addr;
+        m.addr_len = s->addr_len;
+        m.name_len = name_len;
+        m.auth = DX_HP_AUTH_TOKEN;
+        m.text = token.data;
+        m.text_len = token.len;
+        authenticate(s, &m);
+        dx_buf_release(&token);
+    }
+}
+
+size_t srv_hub_failures(const srv_hub *h, const char *wid)
+{
+    return (size_t)(intptr_t)dx_strmap_get(&h->fails, wid);
+}
+
+void srv_hub_set_failures(srv_hub *h, const char *wid, size_t n)
+{
+    if (!n)
+        dx_strmap_remove(&h->fails, wid);
+    else if (dx_strmap_put(&h->fails, wid, (void *)(intptr_t)n))
+        fprintf(stderr, "diaryx-server: out of memory counting the failures of %s\n", wid);
+}
+
+bool srv_hub_may_rebuild(const srv_hub *h, const char *wid)
+{
+    return !srv_hub_loaded(h, wid) && srv_hub_failures(h, wid) + 1 >= DX_HISTORY_MAX_FAILURES;
 }

@@ -93,6 +93,17 @@ void srv_hub_rebuilt(srv_hub *h, const char *wid);
 int srv_epoch_read(dx_crdt_store *st, int64_t *epoch, uint64_t **ids, size_t *n, dx_error *err);
 /* The client ids of a state vector (lib0 v1), appended to *ids, *n. DX_ENOMEM, DX_EPARSE. */
 int srv_sv_clients(const uint8_t *sv, size_t len, uint64_t **ids, size_t *n);
+/* Rebuilds. A job that may rebuild wid (srv_hub_may_rebuild: no client is connected and the
+ * failed checks the jobs reported, srv_hub_set_failures, would reach the third with one
+ * more) holds it while it runs: a subscription to it waits, its frames queued, and is
+ * authenticated by srv_hub_unhold, against what the job left. So no client loads the state
+ * that the rebuild replaces. (After a restart the count starts at 0: the rebuild comes one
+ * failed commit later.) */
+void srv_hub_hold(srv_hub *h, const char *wid);
+void srv_hub_unhold(srv_hub *h, const char *wid);
+size_t srv_hub_failures(const srv_hub *h, const char *wid);
+void srv_hub_set_failures(srv_hub *h, const char *wid, size_t n);
+bool srv_hub_may_rebuild(const srv_hub *h, const char *wid);
 /* An auto-commit of wid failed: try again after another quiescence period. */
 void srv_hub_retry_later(srv_hub *h, const char *wid, int64_t now_ms);
 /* Forget that wid is dirty (it was committed) unless an update came after since_ms. */

@@ -2,7 +2,8 @@
  * pool's commits and restores, over a connection of their own): a document is still loaded
  * after that writer compacted the store past the hub's docset, what that writer stored
  * reaches the subscribers (srv_hub_refresh), and epochs: the epoch is told after auth, and a
- * peer carrying a retired client id is closed with 4205 and nothing of it is stored. */
+ * peer carrying a retired client id is closed with 4205 and nothing of it is stored; while a
+ * job that may rebuild runs, subscriptions wait. */
 #include "test.h"
 
 #include <stdio.h>
@@ -311,9 +312,47 @@ TEST(test_a_peer_of_a_retired_state_is_reset_and_nothing_is_stored)
     fixture_stop(&f);
 }
 
+TEST(test_a_held_workspace_makes_subscriptions_wait)
+{
+    fixture f;
+    fixture_start(&f);
+    char ws[128];
+    snprintf(ws, sizeof ws, "workspace:%s", f.wid);
+    /* Only a third failure rebuilds, and only with no client. */
+    CHECK(!srv_hub_may_rebuild(f.hub, f.wid));
+    srv_hub_set_failures(f.hub, f.wid, 2);
+    CHECK_EQ_INT(srv_hub_failures(f.hub, f.wid), 2);
+    CHECK(srv_hub_may_rebuild(f.hub, f.wid));
+
+    srv_hub_hold(f.hub, f.wid);
+    peer p = {DX_BUF_INIT, 0, ""}, q = {DX_BUF_INIT, 0, ""};
+    srv_transport tp = {on_send, on_close, &p}, tq = {on_send, on_close, &q};
+    srv_conn *a = srv_conn_new(f.hub, &tp), *b = srv_conn_new(f.hub, &tq);
+    subscribe(&f, a, ws);
+    sync_step1(a, ws); /* queued meanwhile */
+    subscribe(&f, b, ws);
+    dx_hp_msg m;
+    CHECK(!frame_of(&p, DX_HP_AUTH, 0, &m)); /* it waits */
+    CHECK(!srv_hub_loaded(f.hub, f.wid));
+    srv_conn_free(b); /* one goes away while waiting */
+    srv_hub_unhold(f.hub, f.wid);
+    CHECK(frame_of(&p, DX_HP_AUTH, 0, &m) && m.auth == DX_HP_AUTH_OK);
+    CHECK(frame_of(&p, DX_HP_STATELESS, 0, &m));
+    CHECK(frame_of(&p, DX_HP_SYNC, 0, &m) && m.sync == Y_SYNC_STEP2); /* the queued step 1 */
+    CHECK(srv_hub_loaded(f.hub, f.wid));
+    CHECK(!srv_hub_may_rebuild(f.hub, f.wid)); /* a client is connected */
+    srv_hub_set_failures(f.hub, f.wid, 0);
+    CHECK_EQ_INT(srv_hub_failures(f.hub, f.wid), 0);
+    srv_conn_free(a);
+    dx_buf_release(&p.frames);
+    dx_buf_release(&q.frames);
+    fixture_stop(&f);
+}
+
 int main(void)
 {
     RUN(test_a_compaction_by_another_writer_and_its_updates_reach_the_clients);
     RUN(test_a_peer_of_a_retired_state_is_reset_and_nothing_is_stored);
+    RUN(test_a_held_workspace_makes_subscriptions_wait);
     return TEST_REPORT();
 }
