@@ -39,38 +39,56 @@ static int client_ids(dx_docset *ds, uint64_t **ids, size_t *n, dx_error *err)
     return rc;
 }
 
+/* Set the epoch and the retired client ids (text) of store st, in one transaction. */
+static int epoch_write(dx_crdt_store *st, int64_t epoch, const char *retired, dx_error *err)
+{
+    char e[32];
+    snprintf(e, sizeof e, "%lld", (long long)epoch);
+    int rc = dx_store_begin(st, err);
+    if (!rc)
+        rc = dx_store_meta_set(st, SRV_META_RETIRED, retired, err);
+    if (!rc)
+        rc = dx_store_meta_set(st, SRV_META_EPOCH, e, err);
+    if (!rc)
+        rc = dx_store_commit(st, err);
+    else
+        dx_store_rollback(st);
+    return rc;
+}
+
 /* Rebuild wid's documents from HEAD, and open a new epoch: the epoch number goes up and the
  * client ids of the replaced state are retired (a peer still holding them must discard its
- * copy: merging it would bring every text back twice). */
+ * copy: merging it would bring every text back twice). The new epoch is written first: a
+ * crash before the rebuild then refuses the current state's peers until the next commit
+ * rebuilds (the failure count stays), where the other order could let old peers merge into
+ * the rebuilt state. A rebuild that fails puts the old epoch back. */
 static int rebuild(dx_docset *ds, dx_history_docs *hd, dx_git *g, int64_t *epoch_out, dx_error *err)
 {
     dx_crdt_store *st = dx_docset_store(ds);
     int64_t epoch = 0;
     uint64_t *ids = NULL;
     size_t n = 0;
-    dx_buf v = DX_BUF_INIT;
+    dx_buf v = DX_BUF_INIT, old = DX_BUF_INIT;
     int rc = srv_epoch_read(st, &epoch, &ids, &n, err);
     if (!rc)
         rc = client_ids(ds, &ids, &n, err);
-    if (!rc)
-        rc = dx_history_rebuild(hd, g, err);
+    if (dx_store_meta_get(st, SRV_META_RETIRED, &old, NULL) != 0)
+        dx_buf_reset(&old);
     for (size_t i = 0; !rc && i < n; i++)
         dx_buf_printf(&v, "%s%llu", i ? " " : "", (unsigned long long)ids[i]);
-    if (!rc && dx_buf_error(&v))
+    if (!rc && (dx_buf_error(&v) || dx_buf_error(&old)))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    char e[32];
-    snprintf(e, sizeof e, "%lld", (long long)epoch + 1);
-    if (!rc && !(rc = dx_store_begin(st, err))) {
-        rc = dx_store_meta_set(st, SRV_META_RETIRED, dx_buf_cstr(&v), err);
-        if (!rc)
-            rc = dx_store_meta_set(st, SRV_META_EPOCH, e, err);
-        if (!rc)
-            rc = dx_store_commit(st, err);
-        else
-            dx_store_rollback(st);
-    }
+    if (!rc)
+        rc = epoch_write(st, epoch + 1, dx_buf_cstr(&v), err);
+    if (!rc && (rc = dx_history_rebuild(hd, g, err)) != 0 &&
+        epoch_write(st, epoch, dx_buf_cstr(&old), NULL) != 0)
+        fprintf(stderr,
+                "diaryx-server: the epoch of a workspace whose rebuild failed stays at "
+                "%lld: its clients will be asked to sync again\n",
+                (long long)epoch + 1);
     free(ids);
     dx_buf_release(&v);
+    dx_buf_release(&old);
     *epoch_out = epoch + 1;
     return rc;
 }
