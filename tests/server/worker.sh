@@ -2,10 +2,11 @@
 # worker.sh - git work runs on the worker pool, off the event loop: while a workspace of 2,000
 # entries is committed, another client's updates are acknowledged promptly (the largest ack
 # delay during the commit is far below the commit's duration), updates that arrive during
-# the commit are kept for the next one, a workspace loaded and unloaded during a job and a
-# DELETE during it are safe, SIGTERM waits for a running job and exits 0. Epochs: after a
-# rebuild from git (three failed checks, no client connected), a stock provider holding the
-# old document is closed with 4205 and duplicates nothing; a fresh one sees epoch 1.
+# the commit are kept for the next one, a workspace loaded and unloaded during a job, a
+# DELETE and an LRU eviction during one are safe, SIGTERM waits for a running job and exits
+# 0. Epochs: after a rebuild from git (three failed checks, no client connected), a stock
+# provider holding the old document is closed with 4205 and duplicates nothing; a fresh one
+# sees epoch 1.
 source "$(dirname "$0")/lib.bash"
 P=$HERE/providers.mjs
 X=$HERE/worker.mjs
@@ -106,9 +107,24 @@ RPID=$!
 sleep 0.3
 stop_server
 wait "$RPID"
-start_server
+
+# At most one workspace loaded: a client of another one evicts W (LRU) while W's job runs.
+start_server --quiescence-seconds 0 --max-workspaces 1
 api GET "/api/workspaces/$W/history?count=1"
 grep -q 200 "$T/code" && pass || fail "after the stop: $(cat "$T/code") $(cat "$T/body") ($(tail -3 "$T/server.log"))"
+node "$P" hold "$URL" "body:$W/$E0" "$A" 3 >"$T/hw" 2>&1 &
+HW=$!
+wait_loaded() { for _ in $(seq 1 300); do curl -s "$H/api/status" | grep -q '"workspaces":1' && return 0; sleep 0.1; done; return 1; }
+wait_loaded || fail "the client did not load W"
+api POST "/api/workspaces/$W/restore" "{\"commit_id\":\"HEAD~1\"}" &
+RPID=$!
+sleep 0.2
+check "a client of another workspace is served meanwhile" node "$P" dump "$URL" "body:$W2/$E" "$A"
+wait "$RPID"
+contains "the restore of the evicted workspace is 200" "$T/code" "200"
+wait "$HW"
+curl -s "$H/api/status" >"$T/status"
+contains "nothing stays loaded after the eviction" "$T/status" '"workspaces":0'
 stop_server
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
