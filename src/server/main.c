@@ -342,6 +342,9 @@ static const struct {
 /* A new request: its method, path and token; the body (if any) comes in pieces. */
 static int http_begin(struct lws *wsi, pss *p, const char *uri)
 {
+    if (p->wait) /* a pipelined request before the answer: that answer finds nobody */
+        p->wait->p = NULL;
+    dx_buf_release(&p->answer);
     memset(p, 0, sizeof *p);
     p->wsi = wsi;
     bool body = false;
