@@ -318,6 +318,8 @@ static int http_answer(struct lws *wsi, pss *p)
     p->auth = NULL;
     if (res.status == 0) { /* a job answers it (deliver) */
         p->wait = w;
+        /* lws closes a request unanswered after its timeout (5 s); a job bounds itself. */
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
         dx_buf_release(&res.body);
         return 0;
     }
