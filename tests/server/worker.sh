@@ -60,10 +60,25 @@ r0=$(now_ms)
 api POST "/api/workspaces/$W/restore" "{\"commit_id\":\"HEAD~1\"}" &
 RPID=$!
 sleep 0.2
+# A second restore and a read queued behind it (one job per workspace at a time) are
+# answered when their turn comes, however long they waited (lws closed a request unanswered
+# after 5 s).
+curl -s -o "$T/r2" -w '%{http_code}' -H "Authorization: Bearer $A" -d '{"commit_id":"HEAD~1"}' "$H/api/workspaces/$W/restore" >"$T/r2code" &
+R2PID=$!
+sleep 0.1
+(
+    q0=$(now_ms)
+    curl -s -o "$T/hq" -w '%{http_code}' -H "Authorization: Bearer $A" "$H/api/workspaces/$W/history?count=1" >"$T/hqcode"
+    echo $(($(now_ms) - q0)) >"$T/hqtime"
+) &
+QPID=$!
 node "$P" dump "$URL" "body:$W/$E0" "$A" >"$T/dump" 2>&1 || fail "a client could not load the workspace during the job: $(cat "$T/dump")"
 curl -s -o "$T/del" -w '%{http_code}' -H "Authorization: Bearer $A" -X DELETE "$H/api/workspaces/$W" >"$T/delcode"
-wait "$RPID"
-echo "restore of $N entries: $(($(now_ms) - r0)) ms"
+wait "$RPID" "$R2PID" "$QPID"
+echo "a history read queued behind two restores was answered after $(cat "$T/hqtime") ms"
+contains "a restore queued behind another is answered" "$T/r2code" "200"
+contains "a read queued behind a job is answered" "$T/hqcode" "200"
+echo "two restores of $N entries: $(($(now_ms) - r0)) ms"
 contains "the restore during which the workspace was unloaded is 200" "$T/code" "200"
 grep -q 409 "$T/delcode" || grep -q 204 "$T/delcode" && pass || fail "DELETE during the job: $(cat "$T/delcode") $(cat "$T/del")"
 if grep -q 409 "$T/delcode"; then contains "a DELETE during a job is refused" "$T/del" "running"; fi
