@@ -517,7 +517,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE:
         if (!p->conn)
             return -1;
-        if (p->rx.len + len > MAX_MESSAGE) {
+        /* The frame's declared length counts: a message over the cap is refused at its first
+         * bytes, not after 16 MiB were read (and before an idle timer could end it first). */
+        if (p->rx.len + len + lws_remaining_packet_payload(wsi) > MAX_MESSAGE) {
             lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                              (unsigned char *)"Message Too Big", 15);
             return -1;
