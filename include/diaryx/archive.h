@@ -93,6 +93,7 @@ typedef struct dx_import_stats {
     size_t attachments; /* of them, other files */
     size_t git_files;   /* files written into .git/ */
     bool history;       /* the source had a .git whose HEAD was kept */
+    dx_strlist others;  /* the files written that are not markdown, outside .git/ */
     dx_strlist skipped; /* "path: why" for what was left out */
 } dx_import_stats;
 

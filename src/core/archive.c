@@ -56,8 +56,10 @@ void dx_archive_stats_release(dx_archive_stats *s)
 
 void dx_import_stats_release(dx_import_stats *s)
 {
-    if (s)
+    if (s) {
         dx_strlist_release(&s->skipped);
+        dx_strlist_release(&s->others);
+    }
 }
 
 /* ---- a file written below a root, streamed, atomically, never through a link ---------- */
@@ -655,6 +657,8 @@ static int write_item(importer *im, const item *it, dx_error *err)
         im->st->files++;
         if (dx_path_is_markdown(it->path))
             im->st->markdown++;
+        else if (dx_strlist_push(&im->st->others, it->path))
+            return dx_error_set(err, DX_ENOMEM, "out of memory importing");
         else
             im->st->attachments++;
     }

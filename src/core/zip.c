@@ -689,7 +689,7 @@ static int read_central(dx_zip_reader *r, uint64_t entries, uint64_t cd_size, dx
         name[nlen] = 0;
         off += 46 + nlen + xlen + clen;
         if ((rc = dx_zip_check_name(name, nlen, err))) {
-            dx_error_prefix(err, "%s: ", r->label);
+            dx_error_prefix(err, "%s", r->label);
             break;
         }
         entry_int *ei = &r->ents[i];
@@ -892,7 +892,7 @@ int dx_zip_reader_open_mem(const void *data, size_t len, const dx_zip_limits *li
 
 static int fd_read(void *ud, uint64_t off, void *buf, size_t len, dx_error *err)
 {
-    int fd = *(int *)ud;
+    int fd = (int)(intptr_t)ud;
     unsigned char *p = buf;
     while (len) {
         ssize_t got = pread(fd, p, len, (off_t)off);
@@ -912,22 +912,14 @@ int dx_zip_reader_open_fd(int fd, const dx_zip_limits *limits, const char *label
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode))
         return dx_error_set(err, DX_EIO, "%s is not a regular file", label ? label : "the archive");
-    int *ud = malloc(sizeof *ud);
-    if (!ud)
-        return dx_error_set(err, DX_ENOMEM, "out of memory opening a ZIP archive");
-    *ud = fd;
-    int rc = dx_zip_reader_open(fd_read, ud, (uint64_t)st.st_size, limits, label, out, err);
-    if (rc)
-        free(ud); /* else freed with the reader: see dx_zip_reader_free */
-    return rc;
+    return dx_zip_reader_open(fd_read, (void *)(intptr_t)fd, (uint64_t)st.st_size, limits, label,
+                              out, err);
 }
 
 void dx_zip_reader_free(dx_zip_reader *r)
 {
     if (!r)
         return;
-    if (r->read == fd_read)
-        free(r->ud);
     free(r->ents);
     dx_buf_release(&r->names);
     free(r);

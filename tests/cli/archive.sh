@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# archive.sh - export --archive (ZIP and directory) with history and attachments, import of
+# ZIPs and folders, and hostile archives refused with nothing written.
+. "$(dirname "$0")/lib.bash"
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t \
+    GIT_COMMITTER_EMAIL=t@example.com GIT_CONFIG_NOSYSTEM=1
+
+# the files of a tree (no .git, no .diaryx) with their hashes
+tree_hashes() { (cd "$1" && find . -path ./.git -prune -o -path ./.diaryx -prune -o -type f -print |
+    LC_ALL=C sort | xargs sha256sum); }
+
+"$DIARYX" init ws >/dev/null
+cd ws
+"$DIARYX" create notes/a.md >/dev/null
+"$DIARYX" content append notes/a.md "first line" >/dev/null
+"$DIARYX" commit -m "one" >/dev/null
+head -c 200000 /dev/urandom >notes/photo.png
+printf 'col1,col2\n1,2\n' >notes/data.csv
+"$DIARYX" workspace attach notes/a.md notes/photo.png >/dev/null
+"$DIARYX" workspace attach notes/a.md notes/data.csv >/dev/null
+git add notes/photo.png notes/data.csv && git commit -qm "attachments"
+"$DIARYX" create "notes/café.md" >/dev/null
+"$DIARYX" content append notes/a.md "second line" >/dev/null
+# a hook and a remote in the source repository: neither may travel
+printf '#!/bin/sh\necho hooked >"%s/hooked"\n' "$T" >.git/hooks/post-checkout
+chmod +x .git/hooks/post-checkout
+git config remote.origin.url https://example.com/x.git
+
+check "export --archive commits first" "$DIARYX" export --archive "$T/out.zip"
+same "nothing left uncommitted" "$(git status --porcelain)" ""
+contains "report names the archive" <("$DIARYX" export --archive "$T/out2.zip") "out2.zip"
+cmp -s "$T/out.zip" "$T/out2.zip" && pass || fail "the same repository gives the same archive bytes"
+check_rc "an existing archive is not replaced" 1 "$DIARYX" export --archive "$T/out.zip"
+contains "refusal says --force" "$T/.err" "--force"
+check "--force replaces it" "$DIARYX" export --archive "$T/out.zip" --force
+check_rc "--archive with --audience is a usage error" 2 "$DIARYX" export --archive x.zip --audience a
+
+# the ZIP as other tools read it
+python3 - "$T/out.zip" >"$T/zipcheck" 2>&1 <<'EOF'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None, "bad CRC"
+names = z.namelist()
+assert len(names) == len(set(names)), "duplicates"
+for i in z.infolist():
+    assert i.flag_bits & 0x800, i.filename + " not flagged UTF-8"
+    assert (i.external_attr >> 16) & 0o777 == 0o644, i.filename + " mode"
+    if i.filename.endswith(".png") or i.filename.startswith(".git/objects/"):
+        assert i.compress_type == zipfile.ZIP_STORED, i.filename + " should be stored"
+    if i.filename.endswith(".md"):
+        assert i.compress_type == zipfile.ZIP_DEFLATED, i.filename + " should be deflated"
+assert "notes/café.md" in names, names
+assert not any(n.startswith(".git/hooks") for n in names), "hooks exported"
+assert not any(n.startswith(".diaryx") for n in names), "CRDT store exported"
+assert ".git/HEAD" in names and ".git/config" in names and ".git/index" in names
+print("zip ok")
+EOF
+contains "python's zipfile reads the archive" "$T/zipcheck" "zip ok"
+
+mkdir "$T/un" && (cd "$T/un" && unzip -q "$T/out.zip") && pass || fail "unzip extracts it"
+cd "$T/un"
+same "git status is clean after unzip" "$(git status --porcelain 2>&1)" ""
+git fsck --strict >/dev/null 2>"$T/fsck" && pass || fail "git fsck --strict ($(head -c 300 "$T/fsck"))"
+same "git log identical" "$(git log --format='%H %s')" "$(git -C "$T/ws" log --format='%H %s')"
+same "files and attachments identical" "$(tree_hashes "$T/un")" "$(tree_hashes "$T/ws")"
+lacks "no remote in the exported config" .git/config "example.com"
+[ ! -e .git/hooks/post-checkout ] && pass || fail "hook exported"
+same "HEAD on main" "$(git symbolic-ref HEAD)" "refs/heads/main"
+cd "$T/ws"
+
+# --no-commit leaves the change out and names it
+"$DIARYX" content append notes/a.md "uncommitted line" >/dev/null
+check "export --no-commit" "$DIARYX" export --archive "$T/nc.zip" --no-commit
+"$DIARYX" export --archive "$T/nc2.zip" --no-commit >"$T/nc.out" 2>&1
+contains "uncommitted change named" "$T/nc.out" "M notes/a.md"
+python3 -c "import zipfile,sys; sys.stdout.write(zipfile.ZipFile('$T/nc.zip').read('notes/a.md').decode())" >"$T/nc.a"
+lacks "uncommitted line left out" "$T/nc.a" "uncommitted line"
+contains "committed text kept" "$T/nc.a" "second line"
+same "--no-commit made no commit" "$(git log --format=%s -1)" "$(git -C "$T/un" log --format=%s -1)"
+
+# a directory archive
+check "export --archive DIR/" "$DIARYX" export --archive "$T/outdir/"
+same "directory archive: git status clean" "$(git -C "$T/outdir" status --porcelain)" ""
+same "directory archive: files identical" "$(tree_hashes "$T/outdir")" "$(tree_hashes "$T/ws")"
+check_rc "a non-empty directory is refused" 1 "$DIARYX" export --archive "$T/outdir/"
+check_rc "a directory inside the workspace is refused" 1 "$DIARYX" export --archive sub/
+
+# import the ZIP elsewhere: same files, same history, a working workspace
+cd "$T"
+check "import the ZIP" "$DIARYX" import "$T/out.zip" "$T/imp"
+"$DIARYX" import "$T/out.zip" "$T/imp2" >"$T/imp.out" 2>&1
+contains "import report counts attachments" "$T/imp.out" "2 attachments"
+contains "import report says history kept" "$T/imp.out" "with their git history"
+cd "$T/imp"
+same "imported: git log identical" "$(git log --format='%H %s')" "$(git -C "$T/un" log --format='%H %s')"
+same "imported: files identical" "$(tree_hashes "$T/imp")" "$(tree_hashes "$T/un")"
+same "imported: git status clean" "$(git status --porcelain)" ""
+git fsck --strict >/dev/null 2>&1 && pass || fail "imported: git fsck --strict"
+check "imported: validate" "$DIARYX" validate
+same "imported: entries in the CRDT" "$("$DIARYX" content get notes/a.md | tail -1)" "second line"
+[ ! -e .git/hooks/post-checkout ] && [ ! -e "$T/hooked" ] && pass || fail "no hook kept or run"
+check "imported: edit and commit" "$DIARYX" content append notes/a.md "after import"
+check "imported: commit" "$DIARYX" commit -m "after import"
+cd "$T"
+check_rc "import over existing files refused" 1 "$DIARYX" import "$T/out.zip" "$T/imp"
+contains "refusal names --force" "$T/.err" "--force"
+same "refused import wrote nothing" "$(git -C "$T/imp" log --format=%s -1)" "after import"
+check "import --force replaces" "$DIARYX" import "$T/out.zip" "$T/imp" --force
+
+# import a plain folder (no diaryx, no git): a root index is made, everything is linked
+mkdir -p "$T/plain/trips" && printf '# Paris\n\nnice\n' >"$T/plain/trips/paris.md"
+printf -- '---\ntitle: Ideas\ntags: [a]\n---\nbody\n' >"$T/plain/ideas.md"
+printf 'PNG' >"$T/plain/trips/map.png"
+ln -s /etc/passwd "$T/plain/link.md"
+check "import a folder" "$DIARYX" import "$T/plain" "$T/fromplain"
+"$DIARYX" import "$T/plain" "$T/fromplain2" >"$T/plain.out" 2>&1
+contains "link left out and named" "$T/plain.out" "link.md"
+[ ! -e "$T/fromplain/link.md" ] && pass || fail "link copied"
+cd "$T/fromplain"
+check "folder import validates" "$DIARYX" validate
+contains "notes linked into the root" README.md "ideas.md"
+same "folder import committed" "$(git status --porcelain)" ""
+contains "properties kept" ideas.md "tags:"
+cd "$T"
+
+# hostile archives: each refused, nothing written anywhere
+python3 - "$T/evil" <<'EOF'
+import sys, os, zipfile, struct, zlib
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+def mk(name, entries, post=None):
+    p = os.path.join(d, name + ".zip")
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        for e in entries:
+            if isinstance(e, tuple):
+                z.writestr(*e)
+            else:
+                z.writestr(e, b"x")
+    if post:
+        b = bytearray(open(p, "rb").read())
+        post(b)
+        open(p, "wb").write(bytes(b))
+mk("dotdot", ["ok.md", "../escaped.md"])
+mk("abs", ["/tmp/escaped-abs.md"])
+mk("drive", ["C:/escaped.md"])
+mk("backslash", ["a\\..\\escaped.md"])
+link = zipfile.ZipInfo("link.md"); link.create_system = 3; link.external_attr = 0o120777 << 16
+mk("symlink", [(link, "/etc/passwd")])
+import warnings; warnings.simplefilter("ignore")
+mk("duplicate", ["a.md", "a.md"])
+mk("case", ["Notes/a.md", "notes/b.md"])
+def encrypt(b):
+    i = b.find(b"PK\x01\x02"); b[i + 8] |= 1
+    j = b.find(b"PK\x03\x04"); b[j + 6] |= 1
+mk("encrypted", ["a.md"], encrypt)
+def lie(b):  # the central directory says 1 byte unpacked; it inflates to more
+    i = b.find(b"PK\x01\x02"); b[i + 24:i + 28] = struct.pack("<I", 1)
+    j = b.find(b"PK\x03\x04"); b[j + 22:j + 26] = struct.pack("<I", 1)
+mk("lying", [("a.md", "hello world " * 1000)], lie)
+mk("bomb", [("zeros.md", b"\0" * (20 << 20))])
+mk("hooks", [(".git/hooks/pre-commit", "#!/bin/sh\necho pwned"), ("a.md", "x")])
+EOF
+for name in dotdot abs drive backslash symlink duplicate case encrypted lying bomb; do
+    check_rc "hostile archive '$name' refused" 1 "$DIARYX" import "$T/evil/$name.zip" "$T/dest-$name"
+    [ -s "$T/.err" ] && pass || fail "'$name': no error message"
+    n=$(find "$T/dest-$name" -type f 2>/dev/null | wc -l)
+    same "'$name': nothing written into DEST" "$n" "0"
+done
+contains "dotdot error names the entry" <("$DIARYX" import "$T/evil/dotdot.zip" "$T/d1" 2>&1) "'..'"
+contains "bomb error says zip bomb" <("$DIARYX" import "$T/evil/bomb.zip" "$T/d2" 2>&1) "zip bomb"
+contains "lying error says the sizes lie" <("$DIARYX" import "$T/evil/lying.zip" "$T/d3" 2>&1) "lie"
+contains "symlink error says link" <("$DIARYX" import "$T/evil/symlink.zip" "$T/d4" 2>&1) "link"
+contains "encrypted error says encrypted" <("$DIARYX" import "$T/evil/encrypted.zip" "$T/d5" 2>&1) "encrypted"
+[ ! -e "$T/escaped.md" ] && [ ! -e /tmp/escaped-abs.md ] && [ ! -e "$T/escaped-abs.md" ] && pass ||
+    fail "a file was written outside DEST"
+check "a .git with hooks imports without them" "$DIARYX" import "$T/evil/hooks.zip" "$T/dest-hooks"
+[ ! -e "$T/dest-hooks/.git/hooks/pre-commit" ] && pass || fail "hook kept"
+contains "hook named as left out" <("$DIARYX" import "$T/evil/hooks.zip" "$T/dest-hooks2" 2>&1) "hook"
+finish
