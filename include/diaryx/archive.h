@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diaryx/docset.h"
 #include "diaryx/error.h"
 #include "diaryx/git.h"
 #include "diaryx/strlist.h"
@@ -104,6 +105,25 @@ void dx_import_stats_release(dx_import_stats *s);
  * DX_IMPORT_OPTS_INIT. stats may be NULL. */
 int dx_archive_import(const char *source, const char *abs_dest, const dx_import_opts *opts,
                       dx_import_stats *stats, dx_error *err);
+
+/* ---- attachments into git ---- */
+
+/* The workspace-relative paths of the live entries' attachments (their links resolved in
+ * link format fmt; a link that leaves the workspace is skipped), appended to out, sorted,
+ * each once. ds's workspace document is loaded when it is not. */
+int dx_archive_attachments(dx_docset *ds, dx_link_format fmt, dx_strlist *out, dx_error *err);
+
+/* Commit the files root/paths[i] (regular files in the work tree, read without following
+ * links; a path with no file is skipped) whose bytes HEAD does not have at that path, on top
+ * of HEAD: diaryx's commits carry such files but never add them. The work tree is left as
+ * it is (keep_worktree); the index follows. Memory stays bounded: a commit takes at most
+ * DX_ARCHIVE_BATCH bytes of files, more make several commits, each with message. dry: no
+ * commit, only the report. changed (may be NULL) receives "A path" / "M path" for each file
+ * that differs; *commits (may be NULL) the number of commits made. */
+#define DX_ARCHIVE_BATCH ((size_t)32 << 20)
+int dx_archive_commit_files(dx_git *g, const char *root, const dx_strlist *paths,
+                            const char *message, bool dry, dx_strlist *changed, size_t *commits,
+                            dx_error *err);
 
 /* Whether a file at path is better stored than deflated in a ZIP archive: already
  * compressed formats by extension (png, jpg, gif, webp, zip, pdf, mp3, mp4, ...) and git

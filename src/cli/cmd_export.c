@@ -86,6 +86,30 @@ static int absolute_out(const char *out, dx_buf *abs, dx_error *err)
     return rc;
 }
 
+/* The entries' attachments that git does not have as they are on disk: committed (an
+ * archive carries every attachment), or with --no-commit listed in *left_out. 0, or 1
+ * printed. */
+static int commit_attachments(dx_workspace *ws, dx_git *g, bool no_commit, dx_strlist *left_out)
+{
+    dx_strlist paths = DX_STRLIST_INIT, changed = DX_STRLIST_INIT;
+    dx_error err = DX_ERROR_INIT;
+    size_t commits = 0;
+    int rc = dx_archive_attachments(dx_session_docset(cli_session()), dx_workspace_link_format(ws),
+                                    &paths, &err);
+    if (!rc)
+        rc = dx_archive_commit_files(g, dx_workspace_root(ws), &paths, "Add attachments", no_commit,
+                                     &changed, &commits, &err);
+    for (size_t i = 0; !rc && i < changed.len; i++)
+        if (no_commit && dx_strlist_push(left_out, changed.items[i]))
+            rc = dx_error_set(&err, DX_ENOMEM, "out of memory");
+    if (!rc && commits)
+        printf("Committed %zu attachment%s that git did not have\n", changed.len,
+               changed.len == 1 ? "" : "s");
+    dx_strlist_release(&paths);
+    dx_strlist_release(&changed);
+    return rc ? cli_fail(&err) : 0;
+}
+
 static int export_archive(cli_ctx *ctx, const char *out, bool no_commit, bool force)
 {
     dx_workspace *ws = NULL;
@@ -94,6 +118,7 @@ static int export_archive(cli_ctx *ctx, const char *out, bool no_commit, bool fo
     size_t n = 0;
     dx_strlist problems = DX_STRLIST_INIT;
     dx_archive_stats st = {0};
+    dx_strlist left = DX_STRLIST_INIT;
     dx_error err = DX_ERROR_INIT;
     dx_buf gitdir = DX_BUF_INIT, abs = DX_BUF_INIT;
     size_t olen = strlen(out);
@@ -104,6 +129,8 @@ static int export_archive(cli_ctx *ctx, const char *out, bool no_commit, bool fo
         rc = cli_history(ws, &g);
     if (!rc && !no_commit)
         rc = cli_commit(g, NULL, true);
+    if (!rc && (rc = commit_attachments(ws, g, no_commit, &left)))
+        rc = 1;
     if (!rc && dx_history_files(cli_session(), g, &files, &n, &problems, &err))
         rc = cli_fail(&err);
     for (size_t i = 0; i < problems.len; i++)
@@ -134,12 +161,16 @@ static int export_archive(cli_ctx *ctx, const char *out, bool no_commit, bool fo
     if (!rc) {
         for (size_t i = 0; i < st.uncommitted.len; i++)
             printf("not committed, left out: %s\n", st.uncommitted.items[i]);
+        for (size_t i = 0; i < left.len; i++)
+            printf("not committed, left out: %s (an attachment git does not have)\n",
+                   left.items[i]);
         printf("Exported %zu files (%zu attachments) and %zu files of history (.git) to %s\n",
                st.files, st.attachments, st.git_files, out);
     }
     dx_history_files_free(files, n);
     dx_strlist_release(&problems);
     dx_archive_stats_release(&st);
+    dx_strlist_release(&left);
     dx_buf_release(&gitdir);
     dx_buf_release(&abs);
     dx_git_free(g);

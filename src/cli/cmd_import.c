@@ -7,8 +7,6 @@
 
 #include "cli.h"
 #include "diaryx/archive.h"
-#include "diaryx/fs.h"
-#include "diaryx/hash.h"
 #include "diaryx/paths.h"
 
 static const char USAGE[] =
@@ -37,68 +35,6 @@ static int ensure_workspace(const char *dest, bool *created)
     if (dx_workspace_init(dest, NULL, NULL, created, &err))
         return cli_fail(&err);
     return 0;
-}
-
-#define BATCH_BYTES ((size_t)32 << 20)
-
-static void free_batch(dx_git_file *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free((void *)b[i].data);
-}
-
-/* Commit the imported files that are not entries (attachments) where they differ from HEAD:
- * diaryx's own commits carry such files but never add them. Batches of at most BATCH_BYTES
- * keep memory bounded; each is one commit. */
-static int commit_others(dx_workspace *ws, dx_git *g, const dx_strlist *others, const char *source,
-                         dx_error *err)
-{
-    dx_strmap head = DX_STRMAP_INIT;
-    dx_git_file *batch = calloc(others->len ? others->len : 1, sizeof *batch);
-    dx_buf msg = DX_BUF_INIT;
-    size_t n = 0, bytes = 0;
-    int rc = batch ? dx_git_blobs(g, NULL, &head, err)
-                   : dx_error_set(err, DX_ENOMEM, "out of memory committing attachments");
-    if (!rc && dx_buf_printf(&msg, "Import attachments from %s", dx_path_basename(source)))
-        rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-    dx_git_commit_opts o = {0};
-    o.message = msg.data;
-    o.keep_worktree = 1;
-    for (size_t i = 0; !rc && i <= others->len; i++) {
-        if (i < others->len) {
-            dx_buf b = DX_BUF_INIT;
-            char id[DX_SHA1_HEX];
-            const char *path = others->items[i], *was = dx_strmap_get(&head, path);
-            if ((rc = dx_fs_read_in(dx_workspace_root(ws), path, &b, NULL, err)) ||
-                (rc = dx_hash_blob_hex(NULL, b.data ? b.data : "", b.len, id))) {
-                dx_buf_release(&b);
-                break;
-            }
-            if (was && !strcmp(was, id)) {
-                dx_buf_release(&b);
-                continue;
-            }
-            bytes += b.len;
-            batch[n].path = path;
-            batch[n].len = b.len;
-            batch[n++].data = dx_buf_detach(&b, NULL);
-        }
-        if (n && (i == others->len || bytes >= BATCH_BYTES)) {
-            char id[DX_GIT_OID_HEX];
-            int r = dx_git_commit_changes(g, batch, n, NULL, 0, &o, id, NULL, err);
-            if (r < 0)
-                rc = r;
-            else
-                printf("Committed %.7s (%zu attachment%s)\n", id, n, n == 1 ? "" : "s");
-            free_batch(batch, n);
-            n = bytes = 0;
-        }
-    }
-    free_batch(batch, n);
-    free(batch);
-    dx_buf_release(&msg);
-    dx_git_blobs_release(&head);
-    return rc;
 }
 
 static int import_into(const char *dest, const char *source, const dx_strlist *others, bool fix,
@@ -132,8 +68,18 @@ static int import_into(const char *dest, const char *source, const dx_strlist *o
         }
     if (!rc)
         rc = cli_history(ws, &g);
-    if (!rc && others->len && commit_others(ws, g, others, source, &err))
-        rc = cli_fail(&err);
+    if (!rc && others->len) {
+        dx_buf msg = DX_BUF_INIT;
+        size_t commits = 0;
+        dx_buf_printf(&msg, "Import attachments from %s", dx_path_basename(source));
+        if (dx_buf_error(&msg) ||
+            dx_archive_commit_files(g, dest, others, msg.data, false, NULL, &commits, &err))
+            rc = cli_fail(&err);
+        else if (commits)
+            printf("Committed the imported attachments (%zu commit%s)\n", commits,
+                   commits == 1 ? "" : "s");
+        dx_buf_release(&msg);
+    }
     if (!rc) {
         dx_buf msg = DX_BUF_INIT;
         dx_commit_opts o = DX_COMMIT_OPTS_INIT;

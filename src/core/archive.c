@@ -15,6 +15,9 @@
 #include "diaryx/buf.h"
 #include "diaryx/fileset.h"
 #include "diaryx/fs.h"
+#include "diaryx/hash.h"
+#include "diaryx/links.h"
+#include "diaryx/wsdoc.h"
 #include "diaryx/paths.h"
 #include "diaryx/strmap.h"
 
@@ -792,5 +795,109 @@ int dx_archive_import(const char *source, const char *abs_dest, const dx_import_
     dx_strlist_release(&im.folder);
     dx_buf_release(&im.head);
     dx_import_stats_release(&local);
+    return rc;
+}
+
+/* ---- attachments into git ---------------------------------------------------------------- */
+
+int dx_archive_attachments(dx_docset *ds, dx_link_format fmt, dx_strlist *out, dx_error *err)
+{
+    int rc = dx_docset_load(ds, err);
+    y_doc *doc = rc ? NULL : dx_docset_workspace(ds);
+    const dx_strmap *index = dx_docset_index(ds);
+    dx_strmap seen = DX_STRMAP_INIT;
+    dx_entry e = DX_ENTRY_INIT;
+    dx_buf path = DX_BUF_INIT;
+    for (size_t i = 0; !rc && doc && i < index->cap; i++) {
+        const char *from = index->slots[i].key;
+        if (!from || (rc = dx_wsdoc_get(doc, index->slots[i].value, &e, err)))
+            continue;
+        for (size_t j = 0; !rc && j < e.attachments.len; j++) {
+            dx_buf_reset(&path);
+            int r = dx_link_resolve(e.attachments.items[j], from, fmt, &path, NULL);
+            if (r == DX_ENOMEM || dx_buf_error(&path))
+                rc = DX_ENOMEM;
+            else if (r || dx_strmap_get(&seen, path.data))
+                continue;
+            else if (dx_strmap_put(&seen, path.data, (void *)1) || dx_strlist_push(out, path.data))
+                rc = DX_ENOMEM;
+        }
+        if (rc == DX_ENOMEM)
+            dx_error_set(err, rc, "out of memory listing the attachments");
+    }
+    if (!rc)
+        dx_strlist_sort(out);
+    dx_entry_release(&e);
+    dx_buf_release(&path);
+    dx_strmap_release(&seen);
+    return rc;
+}
+
+static void free_batch(dx_git_file *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((void *)b[i].data);
+}
+
+int dx_archive_commit_files(dx_git *g, const char *root, const dx_strlist *paths,
+                            const char *message, bool dry, dx_strlist *changed, size_t *commits,
+                            dx_error *err)
+{
+    dx_strmap head = DX_STRMAP_INIT;
+    dx_git_file *batch = calloc(paths->len ? paths->len : 1, sizeof *batch);
+    size_t n = 0, bytes = 0, made = 0;
+    int rc = batch ? dx_git_blobs(g, NULL, &head, err)
+                   : dx_error_set(err, DX_ENOMEM, "out of memory committing attachments");
+    dx_git_commit_opts o = {0};
+    o.message = message;
+    o.keep_worktree = 1;
+    for (size_t i = 0; !rc && i <= paths->len; i++) {
+        if (i < paths->len) {
+            dx_buf b = DX_BUF_INIT;
+            char id[DX_SHA1_HEX];
+            const char *path = paths->items[i], *was = dx_strmap_get(&head, path);
+            struct stat st;
+            int r = dx_fs_stat_in(root, path, &st, NULL);
+            if (r == DX_ENOTFOUND || (!r && !S_ISREG(st.st_mode)))
+                continue;
+            if ((rc = r ? dx_fs_stat_in(root, path, &st, err) : 0) ||
+                (rc = dx_fs_read_in(root, path, &b, NULL, err)) ||
+                (rc = dx_hash_blob_hex(NULL, b.data ? b.data : "", b.len, id))) {
+                dx_buf_release(&b);
+                break;
+            }
+            if (was && !strcmp(was, id)) {
+                dx_buf_release(&b);
+                continue;
+            }
+            if (changed && dx_strlist_pushf(changed, "%c %s", was ? 'M' : 'A', path)) {
+                dx_buf_release(&b);
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory committing attachments");
+                break;
+            }
+            if (dry) {
+                dx_buf_release(&b);
+                continue;
+            }
+            bytes += b.len;
+            batch[n].path = path;
+            batch[n].id = NULL;
+            batch[n].len = b.len;
+            batch[n++].data = dx_buf_detach(&b, NULL);
+        }
+        if (n && (i == paths->len || bytes >= DX_ARCHIVE_BATCH)) {
+            int r = dx_git_commit_changes(g, batch, n, NULL, 0, &o, NULL, NULL, err);
+            if (r < 0)
+                rc = r;
+            made += r == 0;
+            free_batch(batch, n);
+            n = bytes = 0;
+        }
+    }
+    free_batch(batch, n);
+    free(batch);
+    dx_git_blobs_release(&head);
+    if (commits)
+        *commits = made;
     return rc;
 }

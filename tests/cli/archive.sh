@@ -18,7 +18,8 @@ head -c 200000 /dev/urandom >notes/photo.png
 printf 'col1,col2\n1,2\n' >notes/data.csv
 "$DIARYX" workspace attach notes/a.md notes/photo.png >/dev/null
 "$DIARYX" workspace attach notes/a.md notes/data.csv >/dev/null
-git add notes/photo.png notes/data.csv && git commit -qm "attachments"
+git add notes/data.csv && git commit -qm "an attachment committed by hand"
+# notes/photo.png is in no commit: the export commits it
 "$DIARYX" create "notes/café.md" >/dev/null
 "$DIARYX" content append notes/a.md "second line" >/dev/null
 # a hook and a remote in the source repository: neither may travel
@@ -26,8 +27,10 @@ printf '#!/bin/sh\necho hooked >"%s/hooked"\n' "$T" >.git/hooks/post-checkout
 chmod +x .git/hooks/post-checkout
 git config remote.origin.url https://example.com/x.git
 
-check "export --archive commits first" "$DIARYX" export --archive "$T/out.zip"
+"$DIARYX" export --archive "$T/out.zip" >"$T/exp.out" 2>"$T/.err" && pass || fail "export --archive ($(cat "$T/.err"))"
+contains "export says it committed the attachment" "$T/exp.out" "Committed 1 attachment"
 same "nothing left uncommitted" "$(git status --porcelain)" ""
+same "the attachment is in HEAD" "$(git ls-tree --name-only HEAD notes/photo.png)" "notes/photo.png"
 contains "report names the archive" <("$DIARYX" export --archive "$T/out2.zip") "out2.zip"
 cmp -s "$T/out.zip" "$T/out2.zip" && pass || fail "the same repository gives the same archive bytes"
 check_rc "an existing archive is not replaced" 1 "$DIARYX" export --archive "$T/out.zip"
@@ -73,6 +76,12 @@ cd "$T/ws"
 check "export --no-commit" "$DIARYX" export --archive "$T/nc.zip" --no-commit
 "$DIARYX" export --archive "$T/nc2.zip" --no-commit >"$T/nc.out" 2>&1
 contains "uncommitted change named" "$T/nc.out" "M notes/a.md"
+printf 'GIF89a' >notes/new.gif
+"$DIARYX" workspace attach notes/a.md notes/new.gif >/dev/null
+"$DIARYX" export --archive "$T/nc3.zip" --no-commit >"$T/nc3.out" 2>&1
+contains "uncommitted attachment named" "$T/nc3.out" "A notes/new.gif"
+python3 -c "import zipfile; assert 'notes/new.gif' not in zipfile.ZipFile('$T/nc3.zip').namelist()" &&
+    pass || fail "uncommitted attachment left out"
 python3 -c "import zipfile,sys; sys.stdout.write(zipfile.ZipFile('$T/nc.zip').read('notes/a.md').decode())" >"$T/nc.a"
 lacks "uncommitted line left out" "$T/nc.a" "uncommitted line"
 contains "committed text kept" "$T/nc.a" "second line"
@@ -158,7 +167,10 @@ def lie(b):  # the central directory says 1 byte unpacked; it inflates to more
     j = b.find(b"PK\x03\x04"); b[j + 22:j + 26] = struct.pack("<I", 1)
 mk("lying", [("a.md", "hello world " * 1000)], lie)
 mk("bomb", [("zeros.md", b"\0" * (20 << 20))])
-mk("hooks", [(".git/hooks/pre-commit", "#!/bin/sh\necho pwned"), ("a.md", "x")])
+mk("hooks", [(".git/hooks/pre-commit", "#!/bin/sh\necho pwned"), ("a.md", "x"),
+             (".git/config", "[core]\n\thooksPath = /tmp/evil\n[remote \"o\"]\n\turl = evil.example\n"),
+             (".git/objects/info/alternates", "/etc\n"), (".git/HEAD", "ref: ../../evil\n"),
+             ("sub/.git/config", "[core]\n")])
 EOF
 for name in dotdot abs drive backslash symlink duplicate case encrypted lying bomb; do
     check_rc "hostile archive '$name' refused" 1 "$DIARYX" import "$T/evil/$name.zip" "$T/dest-$name"
@@ -175,5 +187,10 @@ contains "encrypted error says encrypted" <("$DIARYX" import "$T/evil/encrypted.
     fail "a file was written outside DEST"
 check "a .git with hooks imports without them" "$DIARYX" import "$T/evil/hooks.zip" "$T/dest-hooks"
 [ ! -e "$T/dest-hooks/.git/hooks/pre-commit" ] && pass || fail "hook kept"
+lacks "the archive's config is not kept" "$T/dest-hooks/.git/config" "evil"
+[ ! -e "$T/dest-hooks/.git/objects/info/alternates" ] && pass || fail "alternates kept"
+[ ! -e "$T/dest-hooks/sub/.git" ] && pass || fail "nested .git kept"
+same "a HEAD pointing elsewhere is replaced" "$(cat "$T/dest-hooks/.git/HEAD")" "ref: refs/heads/main"
+check "the import with a hostile .git is a working repository" git -C "$T/dest-hooks" fsck --strict
 contains "hook named as left out" <("$DIARYX" import "$T/evil/hooks.zip" "$T/dest-hooks2" 2>&1) "hook"
 finish
