@@ -50,8 +50,6 @@ for c in range(commits):
             blob(mark, entry(i, edits[i])); files.append(("big/e%06d.md" % i, mark)); mark += 1
     msg = b"commit %d\n" % c
     out.write(b"commit refs/heads/main\ncommitter bench <bench@example.com> %d +0000\ndata %d\n%s" % (t + c, len(msg), msg))
-    if c:
-        out.write(b"from refs/heads/main^0\n")
     for path, m in files:
         out.write(b"M 100644 :%d %s\n" % (m, path.encode()))
     out.write(b"\n")
@@ -82,4 +80,4 @@ measure "import OUT_DIR/ DEST (a folder)" "$diaryx" import "$dir/outdir" "$dir/i
 [ "$(git -C "$dir/imp" rev-parse HEAD)" = "$(git -C "$dir/ws" rev-parse HEAD)" ] &&
     echo "round trip: same HEAD $(git -C "$dir/ws" rev-parse --short HEAD), $(git -C "$dir/imp" rev-list --count HEAD) commits" ||
     echo "round trip: HEAD differs (an import commit on top)"
-rm -rf "$dir"
+[ -n "${KEEP:-}" ] || rm -rf "$dir"

@@ -16,8 +16,9 @@ static const char USAGE[] =
     "missing). Every file is copied; every markdown file is parsed into the CRDT; a root\n"
     "index README.md is created when DEST has none. A .git in SOURCE keeps its history: its\n"
     "objects and refs are copied (never its hooks, config or alternates) and a commit on top\n"
-    "records whatever differs from its HEAD. Links are then repaired as `validate --fix`\n"
-    "does (not with --no-fix). Files already in DEST are never replaced without --force.\n"
+    "records whatever differs from its HEAD. Broken links are then repaired as `validate\n"
+    "--fix` does, and in a folder that had no root index the files are linked into a tree\n"
+    "(neither with --no-fix). Files already in DEST are never replaced without --force.\n"
     "Hostile archives (paths leaving DEST, links, duplicate or case-colliding names, sizes\n"
     "that lie, zip bombs, encryption) are refused before anything is written.\n";
 
@@ -38,7 +39,7 @@ static int ensure_workspace(const char *dest, bool *created)
 }
 
 static int import_into(const char *dest, const char *source, const dx_strlist *others, bool fix,
-                       bool *committed_ok, size_t *fixed_n, size_t *problems_n)
+                       bool made_root, bool *committed_ok, size_t *fixed_n, size_t *problems_n)
 {
     cli_ctx sub = {dest};
     dx_workspace *ws = NULL;
@@ -49,8 +50,19 @@ static int import_into(const char *dest, const char *source, const dx_strlist *o
     int rc = cli_open(&sub, &ws);
     if (!rc && fix && dx_workspace_validate(ws, &r, &err))
         rc = cli_fail(&err);
-    if (!rc && fix && r.len && dx_workspace_fix(ws, &r, &fixed, &failed, &err))
+    /* Broken links are repaired; orphans are linked in only for a folder that was no
+     * workspace (its tree is built here): a workspace keeps its structure as it came. */
+    dx_report todo = {NULL, 0, r.files_checked};
+    if (!rc && fix && r.len && !(todo.items = malloc(r.len * sizeof *todo.items))) {
+        dx_error_set(&err, DX_ENOMEM, "out of memory");
         rc = cli_fail(&err);
+    }
+    for (size_t i = 0; !rc && fix && i < r.len; i++)
+        if (r.items[i].error || made_root)
+            todo.items[todo.len++] = r.items[i];
+    if (!rc && todo.len && dx_workspace_fix(ws, &todo, &fixed, &failed, &err))
+        rc = cli_fail(&err);
+    free(todo.items); /* the issues themselves are r's */
     if (!rc && fixed.len)
         rc = cli_save(ws);
     for (size_t i = 0; !rc && i < fixed.len; i++)
@@ -147,7 +159,8 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
     if (!rc)
         rc = ensure_workspace(real, &created);
     if (!rc)
-        rc = import_into(real, pos.items[0], &st.others, !no_fix, &committed, &fixed, &problems);
+        rc = import_into(real, pos.items[0], &st.others, !no_fix, created, &committed, &fixed,
+                         &problems);
     if (!rc || st.files) {
         for (size_t i = 0; i < st.skipped.len; i++)
             printf("left out: %s\n", st.skipped.items[i]);
