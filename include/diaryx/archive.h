@@ -16,8 +16,10 @@
  *     the HEAD commit: the same repository gives the same archive bytes.
  * The fileset's paths whose blob differs from HEAD (changes not committed yet) are left out
  * and named in stats.uncommitted ("M path", "A path", "D path"): commit first to include them.
- * Memory stays bounded: the files are read and written one at a time, and ZIP entries are
- * streamed (zip.h).
+ * Memory stays bounded: the files are read and written one at a time, ZIP entries are
+ * streamed (zip.h), and a file not in the set is streamed from the work tree when its bytes
+ * there are HEAD's (hashed in pieces first); only a file that is not (a bare repository's)
+ * is read from git whole.
  *
  * Import. dx_archive_import copies a ZIP archive or a folder into a destination directory,
  * refusing what could write outside it or surprise its owner:
@@ -52,6 +54,8 @@
 typedef struct dx_archive_src {
     dx_git *g;                /* the repository; HEAD must be a commit */
     const char *git_dir;      /* its directory on disk: <root>/.git, or a bare repository */
+    const char *work_tree;    /* its work tree, or NULL: a file there whose blob id is HEAD's
+                                 is streamed from disk instead of read from git whole */
     const dx_git_file *files; /* the fileset of the CRDT (fileset.h), sorted by path; NULL:
                                  every file comes from HEAD */
     size_t nfiles;

@@ -152,7 +152,7 @@ static int export_archive(cli_ctx *ctx, const char *out, bool no_commit, bool fo
         }
     }
     if (!rc) {
-        dx_archive_src src = {g, gitdir.data, files, n};
+        dx_archive_src src = {g, gitdir.data, dx_workspace_root(ws), files, n};
         int r = dir ? dx_archive_export_dir(&src, abs.data, &st, &err)
                     : export_zip(&src, abs.data, force, &st, &err);
         if (r)

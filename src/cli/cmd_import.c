@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "diaryx/archive.h"
+#include "diaryx/frontmatter.h"
+#include "diaryx/fs.h"
 #include "diaryx/paths.h"
 
 static const char USAGE[] =
@@ -22,19 +25,59 @@ static const char USAGE[] =
     "Hostile archives (paths leaving DEST, links, duplicate or case-colliding names, sizes\n"
     "that lie, zip bombs, encryption) are refused before anything is written.\n";
 
-/* The root index of dest, made when dest has none of its own. */
+/* A README.md that is no index (a plain folder's) becomes the root: `contents` is added. */
+static int readme_as_root(const char *dest, dx_error *err)
+{
+    dx_buf text = DX_BUF_INIT, out = DX_BUF_INIT;
+    dx_fm *fm = NULL;
+    dx_strlist none = DX_STRLIST_INIT;
+    int rc = dx_fs_read_in(dest, "README.md", &text, NULL, err);
+    if (!rc)
+        rc = dx_fm_parse(text.data ? text.data : "", text.len, "README.md", &fm, err);
+    if (!rc && dx_fm_has(fm, "part_of"))
+        rc = dx_error_set(err, DX_ECONFLICT,
+                          "'%s/README.md' has a part_of and no root index is there: give the "
+                          "imported folder a root index (diaryx init) and run validate --fix",
+                          dest);
+    if (!rc && !dx_fm_has(fm, "title"))
+        rc = dx_fm_set(fm, "title", dx_path_basename(dest));
+    if (!rc)
+        rc = dx_fm_set_list(fm, "contents", &none);
+    if (rc == DX_ENOMEM)
+        dx_error_set(err, rc, "out of memory");
+    if (!rc)
+        rc = dx_fm_write(fm, &out, err);
+    if (!rc)
+        rc = dx_fs_write_in(dest, "README.md", out.data, out.len, 0644, NULL, NULL, err);
+    dx_fm_free(fm);
+    dx_buf_release(&text);
+    dx_buf_release(&out);
+    return rc;
+}
+
+/* The root index of dest, made when dest has none of its own (*created). */
 static int ensure_workspace(const char *dest, bool *created)
 {
     dx_workspace *ws = NULL;
     dx_error err = DX_ERROR_INIT;
+    struct stat st;
     *created = false;
     if (dx_workspace_open(dest, &ws, NULL) == 0 && !strcmp(dx_workspace_root(ws), dest)) {
         dx_workspace_free(ws);
         return 0;
     }
     dx_workspace_free(ws);
+    if (dx_fs_stat_in(dest, "README.md", &st, NULL) == 0 && S_ISREG(st.st_mode)) {
+        if (readme_as_root(dest, &err))
+            return cli_fail(&err);
+        *created = true;
+        printf("made README.md the root index\n");
+        return 0;
+    }
     if (dx_workspace_init(dest, NULL, NULL, created, &err))
         return cli_fail(&err);
+    if (*created)
+        printf("created the root index README.md\n");
     return 0;
 }
 
@@ -48,7 +91,7 @@ static int import_into(const char *dest, const char *source, const dx_strlist *o
     dx_strlist fixed = DX_STRLIST_INIT, failed = DX_STRLIST_INIT;
     dx_error err = DX_ERROR_INIT;
     int rc = cli_open(&sub, &ws);
-    if (!rc && fix && dx_workspace_validate(ws, &r, &err))
+    if (!rc && dx_workspace_validate(ws, &r, &err))
         rc = cli_fail(&err);
     /* Broken links are repaired; orphans are linked in only for a folder that was no
      * workspace (its tree is built here): a workspace keeps its structure as it came. */
@@ -69,9 +112,12 @@ static int import_into(const char *dest, const char *source, const dx_strlist *o
         printf("fixed: %s\n", fixed.items[i]);
     for (size_t i = 0; !rc && i < failed.len; i++)
         printf("problem (not fixed): %s\n", failed.items[i]);
-    dx_report_release(&r);
-    if (!rc && dx_workspace_validate(ws, &r, &err))
-        rc = cli_fail(&err);
+    /* what remains: validated again only when something was fixed */
+    if (!rc && fixed.len) {
+        dx_report_release(&r);
+        if (dx_workspace_validate(ws, &r, &err))
+            rc = cli_fail(&err);
+    }
     size_t problems = 0;
     for (size_t i = 0; !rc && i < r.len; i++)
         if (r.items[i].error) {
@@ -164,8 +210,6 @@ int cmd_import(cli_ctx *ctx, int argc, char **argv)
     if (!rc || st.files) {
         for (size_t i = 0; i < st.skipped.len; i++)
             printf("left out: %s\n", st.skipped.items[i]);
-        if (created)
-            printf("created the root index README.md\n");
         printf("Imported %zu files (%zu entries, %zu attachments)%s into %s; %zu links fixed, "
                "%zu problems\n",
                st.files, st.markdown, st.attachments, st.history ? " with their git history" : "",

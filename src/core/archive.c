@@ -264,45 +264,116 @@ static int list_tree(const char *root, const char *rel, dx_strlist *out, dx_strl
     return rc;
 }
 
+/* Open root/rel for reading, never through a link: a descriptor, or a negative DX_E* code
+ * (DX_ENOTFOUND when nothing is there). */
+static int open_in(const char *root, const char *rel, dx_error *err)
+{
+    dx_buf dir = DX_BUF_INIT;
+    int rc = dx_path_dirname(rel, &dir) ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
+    int dfd = rc ? rc : dx_fs_open_dir_in(root, strcmp(dir.data, ".") ? dir.data : "", err);
+    dx_buf_release(&dir);
+    if (dfd < 0)
+        return dfd;
+    int fd = openat(dfd, dx_path_basename(rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        fd = dx_error_set(err, errno == ENOENT ? DX_ENOTFOUND : DX_EIO,
+                          "cannot open '%s' in '%s': %s", rel, root, strerror(errno));
+    close(dfd);
+    return fd;
+}
+
+/* Read fd to its end in CHUNK pieces of buf, each given to fn(ud, ...). */
+static int read_chunks(int fd, const char *what, unsigned char *buf, dx_zip_sink_fn fn, void *ud,
+                       dx_error *err)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return dx_error_set(err, DX_EIO, "cannot read '%s': %s", what, strerror(errno));
+        if (n == 0)
+            return 0;
+        int rc = fn(ud, buf, (size_t)n, err);
+        if (rc)
+            return rc;
+    }
+}
+
+typedef struct sink_feed {
+    sink *s;
+    uint64_t *bytes;
+} sink_feed;
+
+static int feed_sink(void *ud, const void *data, size_t len, dx_error *err)
+{
+    sink_feed *f = ud;
+    *f->bytes += len;
+    return sink_data(f->s, data, len, err);
+}
+
+static int feed_hash(void *ud, const void *data, size_t len, dx_error *err)
+{
+    return dx_hash_update(ud, data, len) ? dx_error_set(err, DX_ENOMEM, "cannot hash") : 0;
+}
+
+/* Stream the open file fd (size bytes) into the sink as name. */
+static int copy_fd(sink *s, int fd, uint64_t size, const char *name, unsigned char *buf,
+                   uint64_t *bytes, dx_error *err)
+{
+    sink_feed f = {s, bytes};
+    int rc = sink_begin(s, name, size, err);
+    if (!rc)
+        rc = read_chunks(fd, name, buf, feed_sink, &f, err);
+    return sink_end(s, rc, err);
+}
+
 /* Stream the file root/rel into the sink as name. */
 static int copy_file(sink *s, const char *root, const char *rel, const char *name,
                      unsigned char *buf, uint64_t *bytes, dx_error *err)
 {
-    dx_buf dir = DX_BUF_INIT;
-    int rc = dx_path_dirname(rel, &dir) ? DX_ENOMEM : 0;
-    int dfd = -1, fd = -1;
-    if (!rc) {
-        dfd = dx_fs_open_dir_in(root, strcmp(dir.data, ".") ? dir.data : "", err);
-        if (dfd < 0)
-            rc = dfd;
-    }
-    dx_buf_release(&dir);
-    if (!rc && (fd = openat(dfd, dx_path_basename(rel), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        rc = dx_error_set(err, DX_EIO, "cannot open '%s/%s': %s", root, rel, strerror(errno));
+    int fd = open_in(root, rel, err);
+    if (fd < 0)
+        return fd;
     struct stat st;
-    if (!rc && fstat(fd, &st))
-        rc = dx_error_set(err, DX_EIO, "cannot stat '%s/%s': %s", root, rel, strerror(errno));
-    if (!rc)
-        rc = sink_begin(s, name, (uint64_t)st.st_size, err);
-    if (!rc) {
-        for (;;) {
-            ssize_t n = read(fd, buf, CHUNK);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                rc = dx_error_set(err, DX_EIO, "cannot read '%s/%s': %s", root, rel,
-                                  strerror(errno));
-            if (n <= 0 || (rc = sink_data(s, buf, (size_t)n, err)))
-                break;
-            *bytes += (uint64_t)n;
+    int rc = fstat(fd, &st)
+                 ? dx_error_set(err, DX_EIO, "cannot stat '%s/%s': %s", root, rel, strerror(errno))
+                 : copy_fd(s, fd, (uint64_t)st.st_size, name, buf, bytes, err);
+    close(fd);
+    return rc;
+}
+
+/* Stream the work-tree file root/rel into the sink when its git blob id is id (1), else
+ * leave the sink alone (0): a file read in pieces never sits in memory whole, where a blob
+ * read from git would. */
+static int copy_if_same(sink *s, const char *root, const char *rel, const char *id,
+                        unsigned char *buf, uint64_t *bytes, dx_error *err)
+{
+    int fd = open_in(root, rel, NULL);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    dx_hash h = DX_HASH_INIT;
+    unsigned char sum[DX_SHA1_LEN];
+    char hex[DX_SHA1_HEX], head[32];
+    int rc = 0, same = 0;
+    if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+        int hl = snprintf(head, sizeof head, "blob %llu", (unsigned long long)st.st_size);
+        rc = dx_hash_begin(&h, DX_HASH_SHA1) || dx_hash_update(&h, head, (size_t)hl + 1)
+                 ? dx_error_set(err, DX_ENOMEM, "cannot hash '%s'", rel)
+                 : read_chunks(fd, rel, buf, feed_hash, &h, err);
+        if (!rc && !dx_hash_final(&h, sum)) {
+            dx_hash_hex(sum, DX_SHA1_LEN, hex);
+            same = !strcmp(hex, id);
         }
-        rc = sink_end(s, rc, err);
+        if (!rc && same && lseek(fd, 0, SEEK_SET) != 0)
+            same = 0;
+        if (!rc && same)
+            rc = copy_fd(s, fd, (uint64_t)st.st_size, rel, buf, bytes, err);
     }
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
-        close(dfd);
-    return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory copying '%s'", rel) : rc;
+    dx_hash_release(&h);
+    close(fd);
+    return rc ? rc : same;
 }
 
 static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st, dx_error *err)
@@ -311,7 +382,9 @@ static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st
     char **paths = NULL;
     size_t n = 0;
     dx_buf bytes = DX_BUF_INIT;
-    int rc = dx_git_blobs(src->g, "HEAD", &blobs, err);
+    unsigned char *buf = malloc(CHUNK);
+    int rc = buf ? dx_git_blobs(src->g, "HEAD", &blobs, err)
+                 : dx_error_set(err, DX_ENOMEM, "out of memory exporting");
     if (!rc && !(paths = malloc((blobs.len ? blobs.len : 1) * sizeof *paths)))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory listing the files of HEAD");
     for (size_t i = 0; !rc && i < blobs.cap; i++)
@@ -324,9 +397,16 @@ static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st
         const dx_git_file *f = src->files ? dx_fileset_find(src->files, src->nfiles, path) : NULL;
         const void *data = NULL;
         size_t len = 0;
+        uint64_t streamed = 0;
+        int r = 0;
         if (f && f->data && f->id && !strcmp(f->id, id)) {
             data = f->data;
             len = f->len;
+        } else if (src->work_tree &&
+                   (r = copy_if_same(s, src->work_tree, path, id, buf, &streamed, err)) != 0) {
+            if ((rc = r < 0 ? r : 0))
+                break;
+            data = NULL;
         } else {
             dx_buf_reset(&bytes);
             if ((rc = dx_git_read_file(src->g, "HEAD", path, &bytes, err)))
@@ -342,11 +422,11 @@ static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st
             rc = dx_error_set(err, DX_ENOMEM, "out of memory listing uncommitted changes");
             break;
         }
-        if ((rc = sink_whole(s, path, data, len, err)))
+        if (data && (rc = sink_whole(s, path, data, len, err)))
             break;
         st->files++;
         st->attachments += !dx_path_is_markdown(path);
-        st->bytes += len;
+        st->bytes += data ? len : streamed;
     }
     for (size_t i = 0; !rc && src->files && i < src->nfiles; i++)
         if (!dx_strmap_get(&blobs, src->files[i].path) &&
@@ -355,6 +435,7 @@ static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st
     if (!rc)
         dx_strlist_sort(&st->uncommitted);
     free(paths);
+    free(buf);
     dx_buf_release(&bytes);
     dx_git_blobs_release(&blobs);
     return rc;
@@ -607,32 +688,12 @@ static int read_source(importer *im, const item *it, dx_zip_sink_fn fn, void *ud
     if (im->zr)
         return dx_zip_extract(im->zr, it->zi, fn, ud, err);
     unsigned char buf[CHUNK];
-    dx_buf dir = DX_BUF_INIT;
-    int rc = dx_path_dirname(it->path, &dir) ? DX_ENOMEM : 0, dfd = -1, fd = -1;
-    if (!rc &&
-        (dfd = dx_fs_open_dir_in(im->src_root, strcmp(dir.data, ".") ? dir.data : "", err)) < 0)
-        rc = dfd;
-    dx_buf_release(&dir);
-    if (!rc &&
-        (fd = openat(dfd, dx_path_basename(it->path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        rc = dx_error_set(err, DX_EIO, "cannot read '%s' of '%s': %s", it->path, im->src_root,
-                          strerror(errno));
-    while (!rc) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = dx_error_set(err, DX_EIO, "cannot read '%s' of '%s': %s", it->path, im->src_root,
-                              strerror(errno));
-        if (n <= 0)
-            break;
-        rc = fn(ud, buf, (size_t)n, err);
-    }
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
-        close(dfd);
-    return rc == DX_ENOMEM ? dx_error_set(err, rc, "out of memory importing") : rc;
+    int fd = open_in(im->src_root, it->path, err);
+    if (fd < 0)
+        return fd;
+    int rc = read_chunks(fd, it->path, buf, fn, ud, err);
+    close(fd);
+    return rc;
 }
 
 static int write_item(importer *im, const item *it, dx_error *err)

@@ -132,6 +132,13 @@ same "folder import committed" "$(git status --porcelain)" ""
 contains "properties kept" ideas.md "tags:"
 cd "$T"
 
+# a folder whose README.md is no index: it becomes the root, its text kept
+mkdir -p "$T/plain2/sub" && printf '# Hello\n\nmy text\n' >"$T/plain2/README.md" && printf 'x\n' >"$T/plain2/sub/n.md"
+check "import a folder with a plain README.md" "$DIARYX" import "$T/plain2" "$T/fromplain2b"
+contains "README.md is the root index" "$T/fromplain2b/README.md" "contents:"
+contains "README.md keeps its text" "$T/fromplain2b/README.md" "my text"
+check "that import validates" "$DIARYX" -w "$T/fromplain2b" validate
+
 # hostile archives: each refused, nothing written anywhere
 python3 - "$T/evil" <<'EOF'
 import sys, os, zipfile, struct, zlib
