@@ -77,6 +77,8 @@ measure "export --archive OUT_DIR/" "$diaryx" export --archive "$dir/outdir/"
 cd "$dir"
 measure "import OUT.zip DEST" "$diaryx" import "$dir/out.zip" "$dir/imp"
 measure "import OUT_DIR/ DEST (a folder)" "$diaryx" import "$dir/outdir" "$dir/imp2"
+measure "reference: unzip -q OUT.zip (the copy alone)" unzip -q "$dir/out.zip" -d "$dir/unz"
+measure "reference: diaryx validate in the import" "$diaryx" -w "$dir/imp" validate
 [ "$(git -C "$dir/imp" rev-parse HEAD)" = "$(git -C "$dir/ws" rev-parse HEAD)" ] &&
     echo "round trip: same HEAD $(git -C "$dir/ws" rev-parse --short HEAD), $(git -C "$dir/imp" rev-list --count HEAD) commits" ||
     echo "round trip: HEAD differs (an import commit on top)"

@@ -6,7 +6,7 @@
  *     rendered them from the CRDT (fileset.h; their bytes are taken from the set when its
  *     blob id is HEAD's, else from the HEAD blob), and every other file (attachments) from
  *     its blob; so `git status` is clean after unpacking;
- *   - `.git/`: HEAD, packed-refs, refs/, objects/ (packs and loose objects, without
+ *   - `.git/`: HEAD, packed-refs, shallow, refs/, objects/ (packs and loose objects, without
  *     objects/info/alternates), the index and info/exclude, and a minimal config written
  *     here (no remote, no hook, no include, nothing that points elsewhere); hooks, logs,
  *     locks and diaryx's own bookkeeping stay behind. A bare repository (the server's) has
@@ -28,7 +28,7 @@
  *     the first byte is written; a folder is walked without following links (a link is
  *     left out and named in stats.skipped);
  *   - of `.git/` only the objects (loose objects and packs: never objects/info/alternates),
- *     the refs, packed-refs and a HEAD naming a branch or a commit are kept; hooks, config,
+ *     the refs, packed-refs, shallow and a HEAD naming a branch or a commit are kept; hooks, config,
  *     info, logs and everything else are left out (named in stats.skipped when they could
  *     have done something: hooks, config, alternates); a minimal config and info/exclude are
  *     written when the destination has none;

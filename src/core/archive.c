@@ -216,7 +216,7 @@ static bool export_git_keep(const char *rel)
     if (n >= 5 && !strcmp(rel + n - 5, ".lock"))
         return false;
     if (!strcmp(rel, "HEAD") || !strcmp(rel, "packed-refs") || !strcmp(rel, "index") ||
-        !strcmp(rel, "info/exclude"))
+        !strcmp(rel, "info/exclude") || !strcmp(rel, "shallow"))
         return true;
     if (!strncmp(rel, "refs/", 5))
         return true;
@@ -567,8 +567,8 @@ static int import_git_kind(const char *rel, const char **why)
         return KEEP_HEAD;
     if (n >= 5 && !strcmp(rel + n - 5, ".lock"))
         return SKIP;
-    if (!strcmp(rel, "packed-refs"))
-        return KEEP;
+    if (!strcmp(rel, "packed-refs") || !strcmp(rel, "shallow"))
+        return KEEP; /* lists of names and ids, read as data */
     if (!strncmp(rel, "refs/", 5))
         return ref_chars(rel) ? KEEP : SKIP;
     if (n == 8 + 2 + 1 + 38 && !strncmp(rel, "objects/", 8) && rel[10] == '/' &&
