@@ -28,12 +28,14 @@
  *     the first byte is written; a folder is walked without following links (a link is
  *     left out and named in stats.skipped);
  *   - of `.git/` only the objects (loose objects and packs: never objects/info/alternates),
- *     the refs, packed-refs, shallow and a HEAD naming a branch or a commit are kept; hooks, config,
- *     info, logs and everything else are left out (named in stats.skipped when they could
- *     have done something: hooks, config, alternates); a minimal config and info/exclude are
- *     written when the destination has none;
+ *     the refs, packed-refs, shallow and a HEAD naming a branch or a commit are kept; hooks,
+ * config, info, logs and everything else are left out (named in stats.skipped when they could have
+ * done something: hooks, config, alternates); a minimal config and info/exclude are written when
+ * the destination has none;
  *   - `.diaryx/` (a CRDT store) is left out (the store is built again from the files), as is a
- *     `.git` below the top;
+ *     `.git` below the top or in another letter case (in any case for `.diaryx` too: a
+ *     case-insensitive file system would take them for the real ones);
+ *   - a ZIP entry's executable bit is kept (0755), every other file is 0644;
  *   - a file already in the destination is never replaced unless opts.force: DX_EEXIST naming
  *     it, before anything is written.
  * Files are written atomically (temporary file + rename) through openat without following

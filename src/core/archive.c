@@ -614,6 +614,7 @@ typedef struct item {
     const char *path; /* destination-relative (borrowed from the listing) */
     size_t zi;        /* the ZIP entry, for a ZIP source */
     int kind;         /* KEEP or KEEP_HEAD */
+    unsigned mode;    /* 0644, or 0755 for an executable */
 } item;
 
 typedef struct importer {
@@ -636,27 +637,41 @@ static int note(importer *im, const char *path, const char *why, dx_error *err)
     return 0;
 }
 
+/* Whether a component of path is ".git" in any letter case (git on a case-insensitive file
+ * system takes ".GIT" for its own directory). */
+static bool git_component(const char *path)
+{
+    for (const char *c = path; c;) {
+        const char *slash = strchr(c, '/');
+        size_t len = slash ? (size_t)(slash - c) : strlen(c);
+        if (len == 4 && !strncasecmp(c, ".git", 4))
+            return true;
+        c = slash ? slash + 1 : NULL;
+    }
+    return false;
+}
+
 /* Decide for one source path; adds it to items when kept. */
-static int classify(importer *im, const char *path, size_t zi, dx_error *err)
+static int classify(importer *im, const char *path, size_t zi, unsigned mode, dx_error *err)
 {
     const char *why = NULL;
     int kind = KEEP;
     if (!strncmp(path, ".git/", 5)) {
         kind = import_git_kind(path + 5, &why);
-    } else if (!strncmp(path, ".diaryx/", 8)) {
-        return !strcmp(path, ".diaryx/crdt.db")
+    } else if (!strncasecmp(path, ".diaryx/", 8)) {
+        return !strcasecmp(path, ".diaryx/crdt.db")
                    ? note(im, ".diaryx/", "the CRDT store is built again from the files", err)
                    : 0;
-    } else if (strstr(path, "/.git/") || !strcmp(path, ".git") ||
-               (strlen(path) >= 5 && !strcmp(path + strlen(path) - 5, "/.git"))) {
+    } else if (git_component(path)) {
         kind = SKIP_NOTE;
-        why = "a nested repository is left out";
+        why = "a repository below the top, or a '.git' in another letter case, is left out";
     }
     if (kind == SKIP_NOTE)
         return note(im, path, why, err);
     if (kind == SKIP)
         return 0;
-    im->items[im->n++] = (item){path, zi, kind};
+    im->items[im->n++] =
+        (item){path, zi, kind, mode == 0755 && strncmp(path, ".git/", 5) ? 0755u : 0644u};
     return 0;
 }
 
@@ -709,7 +724,7 @@ static int write_item(importer *im, const item *it, dx_error *err)
         im->st->git_files++;
         return out_whole(im->dest, it->path, im->head.data, im->head.len, err);
     }
-    int rc = out_open(im->dest, it->path, 0644, &im->of, err);
+    int rc = out_open(im->dest, it->path, (int)it->mode, &im->of, err);
     if (!rc)
         rc = read_source(im, it, file_sink, im, err);
     int rc2 = out_close(&im->of, rc == 0, err);
@@ -764,12 +779,12 @@ static int import_run(importer *im, dx_error *err)
         if (im->zr) {
             const dx_zip_entry *e = dx_zip_entry_at(im->zr, i);
             if (!e->is_dir)
-                rc = classify(im, e->name, i, err);
+                rc = classify(im, e->name, i, e->mode, err);
         } else {
             const char *p = im->folder.items[i];
             rc = dx_zip_check_name(p, strlen(p), NULL)
                      ? note(im, p, "a name that cannot be kept", err)
-                     : classify(im, p, 0, err);
+                     : classify(im, p, 0, 0644, err);
         }
     }
     /* Nothing is replaced without --force, and a link on the way is refused: both before

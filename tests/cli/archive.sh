@@ -174,10 +174,14 @@ def lie(b):  # the central directory says 1 byte unpacked; it inflates to more
     j = b.find(b"PK\x03\x04"); b[j + 22:j + 26] = struct.pack("<I", 1)
 mk("lying", [("a.md", "hello world " * 1000)], lie)
 mk("bomb", [("zeros.md", b"\0" * (20 << 20))])
+exe = zipfile.ZipInfo("tools/run.sh"); exe.create_system = 3; exe.external_attr = 0o100755 << 16
+mk("exec", [exe and (exe, "#!/bin/sh\necho hi\n"), ("a.md", "x")])
 mk("hooks", [(".git/hooks/pre-commit", "#!/bin/sh\necho pwned"), ("a.md", "x"),
              (".git/config", "[core]\n\thooksPath = /tmp/evil\n[remote \"o\"]\n\turl = evil.example\n"),
              (".git/objects/info/alternates", "/etc\n"), (".git/HEAD", "ref: ../../evil\n"),
              ("sub/.git/config", "[core]\n")])
+mk("casegit", [(".GIT/hooks/post-checkout", "#!/bin/sh\n"), (".DIARYX/crdt.db", "not a store"),
+               ("a.md", "x")])
 EOF
 for name in dotdot abs drive backslash symlink duplicate case encrypted lying bomb; do
     check_rc "hostile archive '$name' refused" 1 "$DIARYX" import "$T/evil/$name.zip" "$T/dest-$name"
@@ -192,11 +196,15 @@ contains "symlink error says link" <("$DIARYX" import "$T/evil/symlink.zip" "$T/
 contains "encrypted error says encrypted" <("$DIARYX" import "$T/evil/encrypted.zip" "$T/d5" 2>&1) "encrypted"
 [ ! -e "$T/escaped.md" ] && [ ! -e /tmp/escaped-abs.md ] && [ ! -e "$T/escaped-abs.md" ] && pass ||
     fail "a file was written outside DEST"
+check "an archive with an executable imports" "$DIARYX" import "$T/evil/exec.zip" "$T/dest-exec"
+[ -x "$T/dest-exec/tools/run.sh" ] && pass || fail "the executable mode was lost"
 check "a .git with hooks imports without them" "$DIARYX" import "$T/evil/hooks.zip" "$T/dest-hooks"
 [ ! -e "$T/dest-hooks/.git/hooks/pre-commit" ] && pass || fail "hook kept"
 lacks "the archive's config is not kept" "$T/dest-hooks/.git/config" "evil"
 [ ! -e "$T/dest-hooks/.git/objects/info/alternates" ] && pass || fail "alternates kept"
 [ ! -e "$T/dest-hooks/sub/.git" ] && pass || fail "nested .git kept"
+check "an archive with .GIT and .DIARYX imports" "$DIARYX" import "$T/evil/casegit.zip" "$T/dest-case"
+[ ! -e "$T/dest-case/.GIT" ] && [ ! -e "$T/dest-case/.DIARYX" ] && pass || fail ".GIT or .DIARYX kept"
 same "a HEAD pointing elsewhere is replaced" "$(cat "$T/dest-hooks/.git/HEAD")" "ref: refs/heads/main"
 check "the import with a hostile .git is a working repository" git -C "$T/dest-hooks" fsck --strict
 contains "hook named as left out" <("$DIARYX" import "$T/evil/hooks.zip" "$T/dest-hooks2" 2>&1) "hook"
