@@ -14,8 +14,10 @@
  *     `git reset`; writing an index from HEAD for it is left to the server's export.
  *   - paths in byte order, work-tree files first, `.git/` last, every entry with the time of
  *     the HEAD commit: the same repository gives the same archive bytes.
- * The fileset's paths whose blob differs from HEAD (changes not committed yet) are left out
- * and named in stats.uncommitted ("M path", "A path", "D path"): commit first to include them.
+ * The fileset's paths whose blob differs from HEAD (changes not committed yet), and the
+ * work-tree files other than entries whose bytes differ from HEAD's, are left out (HEAD's
+ * version goes in) and named in stats.uncommitted ("M path", "A path", "D path"): commit
+ * first to include them.
  * Memory stays bounded: the files are read and written one at a time, ZIP entries are
  * streamed (zip.h), and a file not in the set is streamed from the work tree when its bytes
  * there are HEAD's (hashed in pieces first); only a file that is not (a bare repository's)

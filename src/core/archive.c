@@ -344,15 +344,15 @@ static int copy_file(sink *s, const char *root, const char *rel, const char *nam
 }
 
 /* Stream the work-tree file root/rel into the sink when its git blob id is id (1), else
- * leave the sink alone (0): a file read in pieces never sits in memory whole, where a blob
- * read from git would. */
+ * leave the sink alone: 2 when the file there differs, 0 when there is none. A file read in
+ * pieces never sits in memory whole, where a blob read from git would. */
 static int copy_if_same(sink *s, const char *root, const char *rel, const char *id,
                         unsigned char *buf, uint64_t *bytes, dx_error *err)
 {
     int fd = open_in(root, rel, NULL);
     if (fd < 0)
         return 0;
-    struct stat st;
+    struct stat st = {0};
     dx_hash h = DX_HASH_INIT;
     unsigned char sum[DX_SHA1_LEN];
     char hex[DX_SHA1_HEX], head[32];
@@ -373,7 +373,7 @@ static int copy_if_same(sink *s, const char *root, const char *rel, const char *
     }
     dx_hash_release(&h);
     close(fd);
-    return rc ? rc : same;
+    return rc ? rc : same ? 1 : S_ISREG(st.st_mode) ? 2 : 0;
 }
 
 static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st, dx_error *err)
@@ -403,10 +403,11 @@ static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st
             data = f->data;
             len = f->len;
         } else if (src->work_tree &&
-                   (r = copy_if_same(s, src->work_tree, path, id, buf, &streamed, err)) != 0) {
-            if ((rc = r < 0 ? r : 0))
-                break;
+                   (r = copy_if_same(s, src->work_tree, path, id, buf, &streamed, err)) == 1) {
             data = NULL;
+        } else if (r < 0) {
+            rc = r;
+            break;
         } else {
             dx_buf_reset(&bytes);
             if ((rc = dx_git_read_file(src->g, "HEAD", path, &bytes, err)))
@@ -416,8 +417,8 @@ static int export_files(const dx_archive_src *src, sink *s, dx_archive_stats *st
         }
         if (src->files && !f)
             rc = dx_strlist_pushf(&st->uncommitted, "D %s", path);
-        else if (f && f->id && strcmp(f->id, id))
-            rc = dx_strlist_pushf(&st->uncommitted, "M %s", path);
+        else if ((f && f->id && strcmp(f->id, id)) || (r == 2 && (!f || !f->data)))
+            rc = dx_strlist_pushf(&st->uncommitted, "M %s", path); /* in the CRDT or on disk */
         if (rc) {
             rc = dx_error_set(err, DX_ENOMEM, "out of memory listing uncommitted changes");
             break;

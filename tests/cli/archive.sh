@@ -94,6 +94,15 @@ same "directory archive: files identical" "$(tree_hashes "$T/outdir")" "$(tree_h
 check_rc "a non-empty directory is refused" 1 "$DIARYX" export --archive "$T/outdir/"
 check_rc "a directory inside the workspace is refused" 1 "$DIARYX" export --archive sub/
 
+# a tracked file that is no entry and no attachment, changed on disk: HEAD's version, named
+printf 'v1\n' >code.txt && git add code.txt && git commit -qm "code by hand"
+printf 'v2\n' >code.txt
+"$DIARYX" export --archive "$T/code.zip" >"$T/code.out" 2>&1
+contains "a changed tracked file is named" "$T/code.out" "M code.txt"
+same "and HEAD's version is in the archive" \
+    "$(python3 -c "import zipfile; print(zipfile.ZipFile('$T/code.zip').read('code.txt').decode().strip())")" "v1"
+git show HEAD:code.txt >code.txt # (no checkout: the test repository has a hook)
+
 # import the ZIP elsewhere: same files, same history, a working workspace
 cd "$T"
 check "import the ZIP" "$DIARYX" import "$T/out.zip" "$T/imp"
