@@ -55,6 +55,7 @@ void dx_history_docs_of_docset(dx_docset *ds, dx_link_format fmt, dx_history_doc
     out->fmt = fmt;
     out->store = dx_docset_store(ds);
     out->device = dx_docset_device(ds);
+    out->point = dx_docset_seen(ds);
 }
 
 /* 1 when workspace file p is there, 0 when it is gone, or an error: a file that cannot be
@@ -313,7 +314,10 @@ static int save_ids(dx_session *s, const dx_commit_result *r, bool delta, const 
 {
     dx_buf p = DX_BUF_INIT;
     dx_workspace *ws = dx_session_workspace(s);
-    dx_workspace_abspath(ws, DX_IDMAP_FILE, &p);
+    if (dx_workspace_abspath(ws, DX_IDMAP_FILE, &p)) {
+        dx_buf_release(&p);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
     struct stat st;
     bool missing = stat(p.data, &st) != 0;
     dx_buf_release(&p);
@@ -388,16 +392,21 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
         goto done;
     fileset_src(&h, &tree, &src);
     /* The documents of a caller without a session hold everything stored. */
-    int64_t point = s ? dx_session_applied(s) : dx_store_last_id(st, NULL);
+    int64_t point = s ? dx_session_applied(s) : h.point ? h.point : dx_store_last_id(st, NULL);
     int64_t since =
         dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
     dx_buf_reset(&v);
     bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
                         dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
-    if (!opts->verify_all && !want_all && since >= 0 && last_is_head)
+    /* The entries are rendered in one read of the store (their body documents are loaded
+     * one by one), then it is ended: the bookkeeping below writes. */
+    if (!opts->verify_all && !want_all && since >= 0 && last_is_head &&
+        !(rc = dx_store_read_begin(st, err))) {
         rc = s ? delta_files(&h, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
                              &r->problems, err)
                : delta_bodies(&h, g, head, since, &files, &n, &docs, &delta, &r->problems, err);
+        dx_store_read_end(st);
+    }
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = h.device;
@@ -409,7 +418,10 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
     for (int attempt = 0; !rc; attempt++) {
         if (!delta) {
             dx_strlist_release(&docs);
-            rc = dx_fileset_all(&src, g, &files, &n, &r->problems, err);
+            if (!(rc = dx_store_read_begin(st, err))) {
+                rc = dx_fileset_all(&src, g, &files, &n, &r->problems, err);
+                dx_store_read_end(st);
+            }
         }
         if (rc)
             goto done;
