@@ -8,10 +8,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "commits.h"
 #include "diaryx/version.h"
 
-static void reply_json(srv_response *out, unsigned status, json_t *v)
+void srv_reply_json(srv_response *out, unsigned status, json_t *v)
 {
     out->status = status;
     char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
@@ -28,13 +29,12 @@ static void reply_json(srv_response *out, unsigned status, json_t *v)
         out->status = 500; /* the body is incomplete: say so by the status at least */
 }
 
-static void reply_error(srv_response *out, unsigned status, const char *msg)
+void srv_reply_error(srv_response *out, unsigned status, const char *msg)
 {
-    reply_json(out, status, json_pack("{s:s}", "error", msg));
+    srv_reply_json(out, status, json_pack("{s:s}", "error", msg));
 }
 
-/* The status that goes with a library error. */
-static unsigned status_of(int code)
+unsigned srv_status_of(int code)
 {
     switch (code) {
     case DX_EINVAL:
@@ -54,15 +54,12 @@ static unsigned status_of(int code)
     }
 }
 
-/* The user of the request's Bearer token, or a 401 in out; a read-only token may only
- * GET (403 otherwise). */
-static int caller(const srv_api *api, const srv_request *req, srv_response *out, int64_t *user)
+int srv_caller(const srv_api *api, const srv_request *req, srv_response *out, srv_token_info *t)
 {
-    bool readonly = false;
     const char *a = req->authorization;
     dx_error err = DX_ERROR_INIT;
     if (!a || strncasecmp(a, "Bearer ", 7) != 0) {
-        reply_error(out, 401, "sign in: send Authorization: Bearer <token>");
+        srv_reply_error(out, 401, "sign in: send Authorization: Bearer <token>");
         return -1;
     }
     a += 7;
@@ -71,12 +68,13 @@ static int caller(const srv_api *api, const srv_request *req, srv_response *out,
     size_t n = strlen(a);
     while (n && a[n - 1] == ' ')
         n--;
-    int rc = srv_token_user(api->acc, a, n, user, &readonly, &err);
-    if (rc)
-        reply_error(out, status_of(rc), err.msg);
-    else if (readonly && strcmp(req->method, "GET") != 0) {
+    int rc = srv_token_check(api->acc, a, n, t, &err);
+    if (rc) {
+        srv_reply_error(out, srv_status_of(rc), err.msg);
+    } else if (t->readonly && strcmp(req->method, "GET") != 0 &&
+               strcmp(req->path, "/auth/logout") != 0) {
         rc = DX_EAUTH;
-        reply_error(out, 403, "this token may only read");
+        srv_reply_error(out, 403, "this token may only read");
     }
     return rc;
 }
@@ -91,7 +89,7 @@ static int body_name(const srv_request *req, srv_response *out, json_t **obj, co
         char msg[256];
         snprintf(msg, sizeof msg, "send a JSON object with a string \"name\"%s%s",
                  *obj || !req->body_len ? "" : ": ", *obj || !req->body_len ? "" : je.text);
-        reply_error(out, 400, msg);
+        srv_reply_error(out, 400, msg);
         json_decref(*obj);
         *obj = NULL;
         return -1;
@@ -117,39 +115,39 @@ static void workspace_one(const srv_api *api, const srv_request *req, const char
     const char *name;
     int rc;
     if (!dx_uuid_valid(wid)) {
-        reply_error(out, 404, "no such workspace");
+        srv_reply_error(out, 404, "no such workspace");
     } else if (!strcmp(req->method, "GET")) {
         rc = srv_workspace_get(api->acc, user, wid, &got, &err);
         if (rc)
-            reply_error(out, status_of(rc), err.msg);
+            srv_reply_error(out, srv_status_of(rc), err.msg);
         else
-            reply_json(out, 200, got);
+            srv_reply_json(out, 200, got);
     } else if (!strcmp(req->method, "PATCH")) {
         if (body_name(req, out, &obj, &name))
             return;
         if ((rc = srv_workspace_rename(api->acc, user, wid, name, &err)))
-            reply_error(out, status_of(rc), err.msg);
+            srv_reply_error(out, srv_status_of(rc), err.msg);
         else
-            reply_json(out, 200, json_pack("{s:s, s:s}", "id", wid, "name", name));
+            srv_reply_json(out, 200, json_pack("{s:s, s:s}", "id", wid, "name", name));
         json_decref(obj);
     } else if (!strcmp(req->method, "DELETE")) {
         if (!srv_workspace_owned(api->acc, user, wid)) {
-            reply_error(out, 404, "no such workspace");
+            srv_reply_error(out, 404, "no such workspace");
         } else if (srv_hub_loaded(api->hub, wid)) {
-            reply_error(out, 409, "clients are connected to this workspace; disconnect them first");
+            srv_reply_error(out, 409,
+                            "clients are connected to this workspace; disconnect them first");
         } else if ((rc = srv_workspace_delete(api->acc, user, wid, &err))) {
-            reply_error(out, status_of(rc), err.msg);
+            srv_reply_error(out, srv_status_of(rc), err.msg);
         } else {
             remove_store(api, wid);
             out->status = 204;
         }
     } else {
-        reply_error(out, 405, "use GET, PATCH or DELETE on a workspace");
+        srv_reply_error(out, 405, "use GET, PATCH or DELETE on a workspace");
     }
 }
 
-/* The value of key in a query string, percent-decoded into out (false: absent or too long). */
-static bool query_get(const char *q, const char *key, char *out, size_t cap)
+bool srv_query_get(const char *q, const char *key, char *out, size_t cap)
 {
     size_t kl = strlen(key);
     for (const char *p = q; p && *p;) {
@@ -183,20 +181,20 @@ static void history(const srv_api *api, const srv_request *req, const char *wid,
 {
     dx_error err = DX_ERROR_INIT;
     char path[1024];
-    bool has_path = req->query && query_get(req->query, "path", path, sizeof path);
+    bool has_path = req->query && srv_query_get(req->query, "path", path, sizeof path);
     if (strcmp(req->method, "GET") != 0) {
-        reply_error(out, 405, "use GET on history");
+        srv_reply_error(out, 405, "use GET on history");
         return;
     }
     json_t *v;
     if (!*rest) {
         char count[16];
         long long max = 50;
-        if (req->query && query_get(req->query, "count", count, sizeof count)) {
+        if (req->query && srv_query_get(req->query, "count", count, sizeof count)) {
             char *end;
             max = strtoll(count, &end, 10);
             if (*end || max < 1 || max > 10000) {
-                reply_error(out, 400, "count wants a number from 1 to 10000");
+                srv_reply_error(out, 400, "count wants a number from 1 to 10000");
                 return;
             }
         }
@@ -207,7 +205,7 @@ static void history(const srv_api *api, const srv_request *req, const char *wid,
         const char *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : 0;
         if (!slash || strcmp(slash, "/diff") != 0 || n == 0 || n >= sizeof rev) {
-            reply_error(out, 404, "no such endpoint (history/{commit}/diff)");
+            srv_reply_error(out, 404, "no such endpoint (history/{commit}/diff)");
             return;
         }
         memcpy(rev, rest, n);
@@ -215,9 +213,9 @@ static void history(const srv_api *api, const srv_request *req, const char *wid,
         v = srv_diff_json(api->hub, wid, rev, has_path ? path : NULL, &err);
     }
     if (v)
-        reply_json(out, 200, v);
+        srv_reply_json(out, 200, v);
     else
-        reply_error(out, status_of(err.code), err.msg);
+        srv_reply_error(out, srv_status_of(err.code), err.msg);
 }
 
 static void file_at(const srv_api *api, const srv_request *req, const char *wid, const char *path,
@@ -226,18 +224,18 @@ static void file_at(const srv_api *api, const srv_request *req, const char *wid,
     dx_error err = DX_ERROR_INIT;
     char rev[64];
     dx_buf bytes = DX_BUF_INIT;
-    bool has_rev = req->query && query_get(req->query, "rev", rev, sizeof rev);
+    bool has_rev = req->query && srv_query_get(req->query, "rev", rev, sizeof rev);
     if (strcmp(req->method, "GET") != 0) {
-        reply_error(out, 405, "use GET on files");
+        srv_reply_error(out, 405, "use GET on files");
         return;
     }
     int rc = srv_file_at(api->hub, wid, has_rev ? rev : NULL, path, &bytes, &err);
     if (rc)
-        reply_error(out, status_of(rc), err.msg);
+        srv_reply_error(out, srv_status_of(rc), err.msg);
     else
-        reply_json(out, 200,
-                   json_pack("{s:s, s:s, s:s%}", "path", path, "rev", has_rev ? rev : "HEAD",
-                             "content", dx_buf_cstr(&bytes), bytes.len));
+        srv_reply_json(out, 200,
+                       json_pack("{s:s, s:s, s:s%}", "path", path, "rev", has_rev ? rev : "HEAD",
+                                 "content", dx_buf_cstr(&bytes), bytes.len));
     dx_buf_release(&bytes);
 }
 
@@ -246,21 +244,21 @@ static void restore(const srv_api *api, const srv_request *req, const char *wid,
     dx_error err = DX_ERROR_INIT;
     json_error_t je;
     if (strcmp(req->method, "POST") != 0) {
-        reply_error(out, 405, "use POST on restore");
+        srv_reply_error(out, 405, "use POST on restore");
         return;
     }
     json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, &je) : NULL;
     json_t *c = body ? json_object_get(body, "commit_id") : NULL;
     json_t *p = body ? json_object_get(body, "path") : NULL;
     if (!json_is_string(c) || (p && !json_is_string(p))) {
-        reply_error(out, 400, "send {\"commit_id\": \"...\"} and optionally \"path\"");
+        srv_reply_error(out, 400, "send {\"commit_id\": \"...\"} and optionally \"path\"");
         json_decref(body);
         return;
     }
     if (srv_hub_clients(api->hub, wid) > 1) {
-        reply_error(out, 409,
-                    "more than one client is connected to this workspace; a restore "
-                    "waits until only one is");
+        srv_reply_error(out, 409,
+                        "more than one client is connected to this workspace; a restore "
+                        "waits until only one is");
         json_decref(body);
         return;
     }
@@ -269,12 +267,12 @@ static void restore(const srv_api *api, const srv_request *req, const char *wid,
     int rc = srv_restore(api->hub, wid, json_string_value(c), p ? json_string_value(p) : NULL, &st,
                          &r, &err);
     if (rc)
-        reply_error(out, rc == DX_EVALIDATE ? 409 : status_of(rc), err.msg);
+        srv_reply_error(out, rc == DX_EVALIDATE ? 409 : srv_status_of(rc), err.msg);
     else
-        reply_json(out, 200,
-                   json_pack("{s:s?, s:I, s:I, s:I}", "commit_id", r.committed ? r.id : NULL,
-                             "restored", (json_int_t)st.restored, "created", (json_int_t)st.created,
-                             "deleted", (json_int_t)st.deleted));
+        srv_reply_json(out, 200,
+                       json_pack("{s:s?, s:I, s:I, s:I}", "commit_id", r.committed ? r.id : NULL,
+                                 "restored", (json_int_t)st.restored, "created",
+                                 (json_int_t)st.created, "deleted", (json_int_t)st.deleted));
     if (!rc && r.committed)
         srv_hub_committed(api->hub, wid, INT64_MAX);
     dx_commit_result_release(&r);
@@ -285,7 +283,7 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
 {
     dx_error err = DX_ERROR_INIT;
     if (strcmp(req->method, "POST") != 0) {
-        reply_error(out, 405, "use POST on commit");
+        srv_reply_error(out, 405, "use POST on commit");
         return;
     }
     json_t *body = NULL;
@@ -295,7 +293,7 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
         body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
         json_t *m = body ? json_object_get(body, "message") : NULL;
         if (!json_is_object(body) || (m && !json_is_string(m))) {
-            reply_error(out, 400, "send nothing, or a JSON object with a string \"message\"");
+            srv_reply_error(out, 400, "send nothing, or a JSON object with a string \"message\"");
             json_decref(body);
             return;
         }
@@ -304,16 +302,17 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
     dx_commit_result r = {0};
     int rc = srv_commit(api->hub, wid, message, false, &r, &err);
     if (rc == DX_EVALIDATE)
-        reply_json(out, 409,
-                   json_pack("{s:s, s:I}", "error", err.msg, "failures", (json_int_t)r.failures));
+        srv_reply_json(
+            out, 409,
+            json_pack("{s:s, s:I}", "error", err.msg, "failures", (json_int_t)r.failures));
     else if (rc)
-        reply_error(out, status_of(rc), err.msg);
+        srv_reply_error(out, srv_status_of(rc), err.msg);
     else
-        reply_json(out, 200,
-                   json_pack("{s:s?, s:b, s:I}", "commit_id", r.committed ? r.id : NULL,
-                             "committed", r.committed, "files_changed",
-                             (json_int_t)(r.stats.added + r.stats.modified + r.stats.deleted +
-                                          r.stats.renamed)));
+        srv_reply_json(out, 200,
+                       json_pack("{s:s?, s:b, s:I}", "commit_id", r.committed ? r.id : NULL,
+                                 "committed", r.committed, "files_changed",
+                                 (json_int_t)(r.stats.added + r.stats.modified + r.stats.deleted +
+                                              r.stats.renamed)));
     if (!rc && r.committed)
         srv_hub_committed(api->hub, wid, INT64_MAX);
     dx_commit_result_release(&r);
@@ -328,13 +327,13 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
     bool is_files = !strncmp(action, "files/", 6) && action[6];
     bool is_commit = !strcmp(action, "commit"), is_restore = !strcmp(action, "restore");
     if (!is_history && !is_files && !is_commit && !is_restore) {
-        reply_error(out, 404, "no such endpoint");
+        srv_reply_error(out, 404, "no such endpoint");
         return;
     }
     if (!srv_workspace_plan_sync(api->acc, wid)) {
-        reply_error(out, 402,
-                    "version history is part of the sync plan; this account is on "
-                    "the free plan");
+        srv_reply_error(out, 402,
+                        "version history is part of the sync plan; this account is on "
+                        "the free plan");
         return;
     }
     if (is_history)
@@ -349,9 +348,10 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
 
 static void workspaces(const srv_api *api, const srv_request *req, srv_response *out)
 {
-    int64_t user;
-    if (caller(api, req, out, &user))
+    srv_token_info t;
+    if (srv_caller(api, req, out, &t))
         return;
+    const int64_t user = t.user;
     const char *rest = req->path + strlen("/api/workspaces");
     if (*rest == '/' && rest[1]) {
         /* /api/workspaces/<id>[/<action>] */
@@ -363,7 +363,7 @@ static void workspaces(const srv_api *api, const srv_request *req, srv_response 
         if (!slash)
             workspace_one(api, req, wid, user, out);
         else if (!dx_uuid_valid(wid) || !srv_workspace_owned(api->acc, user, wid))
-            reply_error(out, 404, "no such workspace");
+            srv_reply_error(out, 404, "no such workspace");
         else
             workspace_action(api, req, wid, slash + 1, out);
         return;
@@ -372,9 +372,9 @@ static void workspaces(const srv_api *api, const srv_request *req, srv_response 
     if (!strcmp(req->method, "GET")) {
         json_t *arr = srv_workspaces_json(api->acc, user, &err);
         if (arr)
-            reply_json(out, 200, arr);
+            srv_reply_json(out, 200, arr);
         else
-            reply_error(out, 500, err.msg);
+            srv_reply_error(out, 500, err.msg);
     } else if (!strcmp(req->method, "POST")) {
         json_t *obj;
         const char *name;
@@ -383,12 +383,12 @@ static void workspaces(const srv_api *api, const srv_request *req, srv_response 
             return;
         int rc = srv_workspace_create(api->acc, user, name, wid, &err);
         if (rc)
-            reply_error(out, status_of(rc), err.msg);
+            srv_reply_error(out, srv_status_of(rc), err.msg);
         else
-            reply_json(out, 201, json_pack("{s:s, s:s}", "id", wid, "name", name));
+            srv_reply_json(out, 201, json_pack("{s:s, s:s}", "id", wid, "name", name));
         json_decref(obj);
     } else {
-        reply_error(out, 405, "use GET or POST on /api/workspaces");
+        srv_reply_error(out, 405, "use GET or POST on /api/workspaces");
     }
 }
 
@@ -396,20 +396,22 @@ void srv_api_handle(const srv_api *api, const srv_request *req, srv_response *ou
 {
     const char *p = req->path;
     if (req->body_len > SRV_MAX_BODY) {
-        reply_error(out, 413, "the request body is larger than 1 MiB");
+        srv_reply_error(out, 413, "the request body is larger than 1 MiB");
     } else if (!strcmp(p, "/health")) {
-        reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
+        srv_reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
     } else if (!strcmp(p, "/api/status")) {
         srv_hub_stats st;
         srv_hub_stats_get(api->hub, &st);
-        reply_json(out, 200,
-                   json_pack("{s:s, s:I, s:I, s:I, s:I}", "version", dx_version(), "connections",
-                             (json_int_t)st.connections, "workspaces", (json_int_t)st.workspaces,
-                             "documents", (json_int_t)st.documents, "subscriptions",
-                             (json_int_t)st.subscriptions));
+        srv_reply_json(out, 200,
+                       json_pack("{s:s, s:I, s:I, s:I, s:I}", "version", dx_version(),
+                                 "connections", (json_int_t)st.connections, "workspaces",
+                                 (json_int_t)st.workspaces, "documents", (json_int_t)st.documents,
+                                 "subscriptions", (json_int_t)st.subscriptions));
     } else if (!strcmp(p, "/api/workspaces") || !strncmp(p, "/api/workspaces/", 16)) {
         workspaces(api, req, out);
+    } else if (!strncmp(p, "/auth/", 6)) {
+        srv_auth_handle(api, req, out);
     } else {
-        reply_error(out, 404, "no such endpoint");
+        srv_reply_error(out, 404, "no such endpoint");
     }
 }

@@ -19,12 +19,14 @@
  *   POST   /api/workspaces/{id}/restore {commit_id, path?}   the restore as CRDT edits every
  *                                       connected client receives, then committed; 409 while
  *                                       more than one client is connected
+ * The sign-in routes under /auth/ are auth.h's.
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
  * one; a read-only token may only GET: 403); another user's workspace is 404, exactly as one
  * that does not exist. */
 #ifndef DX_SERVER_API_H
 #define DX_SERVER_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "accounts.h"
@@ -40,19 +42,39 @@ typedef struct srv_request {
     const char *authorization; /* the header's value, or NULL */
     const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
     size_t body_len;
+    bool forwarded; /* it came through a proxy (X-Forwarded-For, X-Real-IP or Forwarded) */
 } srv_request;
 
 typedef struct srv_response {
     unsigned status;
-    dx_buf body; /* JSON text (empty for 204) */
+    dx_buf body;          /* JSON text (empty for 204) */
+    unsigned retry_after; /* seconds: send a Retry-After header (429, 503) when nonzero */
 } srv_response;
+
+struct json_t;
+struct srv_auth;
 
 typedef struct srv_api {
     srv_accounts *acc;
     srv_hub *hub;
+    const struct srv_auth *auth; /* sign-in settings (auth.h); NULL: SRV_AUTH_INIT's */
 } srv_api;
 
 /* Answer req into out (out->body is appended to; release it after). */
 void srv_api_handle(const srv_api *api, const srv_request *req, srv_response *out);
+
+/* For the route files (api.c, auth.c). */
+/* Answer status with the JSON v (a reference stolen; NULL: no body). */
+void srv_reply_json(srv_response *out, unsigned status, struct json_t *v);
+/* Answer status with {"error": msg}. */
+void srv_reply_error(srv_response *out, unsigned status, const char *msg);
+/* The status that goes with a library error code. */
+unsigned srv_status_of(int code);
+/* The value of key in a query string, percent-decoded into out (false: absent or too
+ * long). */
+bool srv_query_get(const char *q, const char *key, char *out, size_t cap);
+/* The request's Bearer token into t, or a 401 in out (nonzero); a read-only token may only
+ * GET, or sign out (403 otherwise). */
+int srv_caller(const srv_api *api, const srv_request *req, srv_response *out, srv_token_info *t);
 
 #endif

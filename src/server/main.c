@@ -2,6 +2,8 @@
  * that serves /health, /api/status and the Hocuspocus websocket /sync on one port. */
 #include <errno.h>
 #include <libwebsockets.h>
+#include <stddef.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,10 @@
 #include "diaryx/toml.h"
 #include "diaryx/version.h"
 #include "api.h"
+#include "auth.h"
 #include "commits.h"
 #include "hub.h"
+#include "mail.h"
 #include "ratelimit.h"
 
 #define MAX_MESSAGE (16u << 20) /* a larger websocket message closes with 1009 */
@@ -31,9 +35,10 @@ static const char USAGE[] =
     "       diaryx-server [--data DIR] workspace list EMAIL\n\n"
     "The diaryx sync server. Without a command it serves, on one port: the Hocuspocus sync\n"
     "protocol at ws://HOST:PORT/sync (documents workspace:<id> and body:<id>/<entry id>; the\n"
-    "token of the Auth message is an API token), GET /health (200 once ready),\n"
-    "GET /api/status and /api/workspaces (docs/server.md). The commands work on the data\n"
-    "directory offline:\n"
+    "token of the Auth message is an API or session token), GET /health (200 once ready),\n"
+    "GET /api/status, /api/workspaces and the sign-in routes under /auth/ (POST\n"
+    "/auth/magic-link, GET /auth/verify, /auth/me, /auth/devices; docs/server.md). The\n"
+    "commands work on the data directory offline:\n"
     "  user add        a new account (plan free by default)\n"
     "  user plan       change an account's plan\n"
     "  token           a new API token for EMAIL, printed alone on stdout (--read-only: it\n"
@@ -46,6 +51,16 @@ static const char USAGE[] =
     "                        connections_per_minute = N, max_workspaces = N,\n"
     "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
     "                        max_staleness_hours = N (default 24)\n"
+    "                        public_url = \"URL\" (where sign-in links point; default http://\n"
+    "                        or, with [tls], https:// and the listen address),\n"
+    "                        session_days = N (a signed-in session lasts N days; default 30),\n"
+    "                        [tls] cert = \"FILE\", key = \"FILE\" (PEM; serve https and wss),\n"
+    "                        [smtp] host = \"HOST\", port = N, username = \"USER\",\n"
+    "                        password = \"PASSWORD\", from = \"Name <address>\",\n"
+    "                        tls = \"starttls\" (default, port 587) | \"implicit\" (465) |\n"
+    "                        \"none\" (25): sign-in links are mailed; without [smtp] they are\n"
+    "                        written to the log, and returned by POST /auth/magic-link when\n"
+    "                        the server listens on a loopback address\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
     "  --listen HOST:PORT  the address to serve on (default 127.0.0.1:3030)\n"
     "  --quiescence-seconds N  commit a workspace of a sync-plan user to its git repository\n"
@@ -59,6 +74,11 @@ static const char USAGE[] =
     "                      in a minute (default 120; 0: no limit)\n"
     "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
     "                      its first document is authenticated, N seconds after it opened\n"
+    "  --public-url URL    where sign-in links point (see public_url)\n"
+    "  --session-days N    a session made by a sign-in link lasts N days (default 30)\n"
+    "  --session-seconds N     the same in seconds (for tests)\n"
+    "  --magic-link-seconds N  a sign-in link works for N seconds (default 900); at most 3\n"
+    "                      links are made for one address in an hour (429)\n"
     "  -h, --help          this text\n\n"
     "SIGTERM or SIGINT stops the server: connections are closed, every store is closed\n"
     "cleanly. An update is acknowledged to its client only once it is stored.\n";
@@ -158,6 +178,7 @@ typedef struct pss {
     char path[512];
     char query[1024];
     char *auth;
+    bool forwarded; /* through a proxy */
     dx_buf req_body;
     bool body_too_big;
     int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
@@ -174,6 +195,8 @@ static int64_t g_max_ws = 1000;                 /* --max-workspaces (0: no cap) 
 static srv_accounts *g_acc;
 static srv_rate g_rate = {DX_STRMAP_INIT, 120}; /* websocket connections per address per minute */
 static lws_sorted_usec_list_t g_tick;
+static srv_auth g_auth = SRV_AUTH_INIT;    /* public_url, link and session lifetimes, mail */
+static const char *g_tls_cert, *g_tls_key; /* [tls]: serve https and wss */
 
 /* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
 static void tick(lws_sorted_usec_list_t *sul)
@@ -240,14 +263,19 @@ static void queue_free(pss *p)
     p->tail = NULL;
 }
 
-static int http_reply(struct lws *wsi, pss *p, unsigned status, const dx_buf *body)
+static int http_reply(struct lws *wsi, pss *p, const srv_response *res)
 {
     uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
+    const dx_buf *body = &res->body;
+    char retry[24];
+    int rn = snprintf(retry, sizeof retry, "%u", res->retry_after);
     p->body_len = body->len;
     if (!(p->body = malloc(LWS_PRE + body->len + 1)))
         return -1;
     memcpy(p->body + LWS_PRE, dx_buf_cstr(body), body->len);
-    if (lws_add_http_common_headers(wsi, status, "application/json", body->len, &q, end) ||
+    if (lws_add_http_common_headers(wsi, res->status, "application/json", body->len, &q, end) ||
+        (res->retry_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+                                                          (unsigned char *)retry, rn, &q, end)) ||
         lws_finalize_write_http_header(wsi, start, &q, end))
         return -1;
     if (!body->len) { /* 204: nothing more to write */
@@ -262,9 +290,10 @@ static int http_reply(struct lws *wsi, pss *p, unsigned status, const dx_buf *bo
 /* The request is whole: answer it. */
 static int http_answer(struct lws *wsi, pss *p)
 {
-    srv_request req = {p->method, p->path,          p->query[0] ? p->query : NULL,
-                       p->auth,   p->req_body.data, p->req_body.len};
-    srv_response res = {500, DX_BUF_INIT};
+    srv_request req = {p->method,   p->path,          p->query[0] ? p->query : NULL,
+                       p->auth,     p->req_body.data, p->req_body.len,
+                       p->forwarded};
+    srv_response res = {500, DX_BUF_INIT, 0};
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
     srv_api_handle(&g_api, &req, &res);
@@ -272,7 +301,7 @@ static int http_answer(struct lws *wsi, pss *p)
     free(p->auth);
     p->auth = NULL;
     /* Last: completing a transaction may hand p to the next request. */
-    int rc = http_reply(wsi, p, res.status, &res.body);
+    int rc = http_reply(wsi, p, &res);
     dx_buf_release(&res.body);
     return rc;
 }
@@ -288,6 +317,38 @@ static const struct {
     {WSI_TOKEN_HEAD_URI, "HEAD", false},
 };
 
+/* The query string: lws hands it in as decoded fragments, one an argument (lws_hdr_copy
+ * would run them together); they are joined with & and their %, & and + encoded again, for
+ * srv_query_get to decode. A query that does not fit is dropped whole. */
+static void query_join(struct lws *wsi, char *out, size_t cap)
+{
+    char frag[1024];
+    size_t o = 0;
+    int n;
+    out[0] = 0;
+    for (int i = 0;
+         (n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0;
+         i++) {
+        for (int k = -1; k < n; k++) {
+            char c = k < 0 ? '&' : frag[k];
+            const char *esc = c == '%'             ? "%25"
+                              : c == '&' && k >= 0 ? "%26"
+                              : c == '+'           ? "%2B"
+                                                   : NULL;
+            size_t len = esc ? 3 : 1;
+            if (k < 0 && i == 0)
+                continue;
+            if (o + len >= cap) {
+                out[0] = 0;
+                return;
+            }
+            memcpy(out + o, esc ? esc : &c, len);
+            o += len;
+        }
+        out[o] = 0;
+    }
+}
+
 /* A new request: its method, path and token; the body (if any) comes in pieces. */
 static int http_begin(struct lws *wsi, pss *p, const char *uri)
 {
@@ -301,8 +362,10 @@ static int http_begin(struct lws *wsi, pss *p, const char *uri)
             break;
         }
     snprintf(p->path, sizeof p->path, "%s", uri);
-    if (lws_hdr_copy(wsi, p->query, sizeof p->query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
-        p->query[0] = 0;
+    query_join(wsi, p->query, sizeof p->query);
+    p->forwarded = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 ||
+                   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0 ||
+                   lws_hdr_custom_length(wsi, "forwarded:", 10) > 0;
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 0 && n < 4096 && (p->auth = malloc((size_t)n + 1)) &&
         lws_hdr_copy(wsi, p->auth, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
@@ -348,6 +411,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (!p) /* a connection that ended before it was bound (a TLS handshake refused) */
+            return 0;
         free(p->body);
         p->body = NULL;
         free(p->auth);
@@ -449,6 +514,14 @@ static int serve(const char *data, const char *listen)
     }
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = 0;
+    /* lws binds an address, and takes a name for an interface, which localhost is not. */
+    size_t hl = strlen(host);
+    if (!strcmp(host, "localhost")) {
+        snprintf(host, sizeof host, "127.0.0.1");
+    } else if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = 0;
+    }
     srv_accounts *acc = NULL;
     dx_error err = DX_ERROR_INIT;
     if (open_accounts(data, &acc, &err) || srv_hub_new(data, acc, &g_hub, &err)) {
@@ -458,6 +531,7 @@ static int serve(const char *data, const char *listen)
     }
     g_api.acc = acc;
     g_api.hub = g_hub;
+    g_api.auth = &g_auth;
     srv_hub_set_max_workspaces(g_hub, (size_t)g_max_ws);
     /* The fd table is sized from the limit at context creation. */
     struct rlimit rl;
@@ -471,20 +545,32 @@ static int serve(const char *data, const char *listen)
     info.port = port;
     info.iface = host;
     info.protocols = protocols;
+    /* With IPv6 on, lws listens on every address whatever iface says: an IPv4 address
+     * binds only with IPv6 off (127.0.0.1 must not be reachable from the network). */
+    if (strchr(host, '.') && !strchr(host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (g_tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = g_tls_cert;
+        info.ssl_private_key_filepath = g_tls_key;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     if (!(g_ctx = lws_create_context(&info))) {
-        fprintf(stderr, "diaryx-server: cannot listen on %s (in use, or not an address here)\n",
-                listen);
+        fprintf(stderr, "diaryx-server: cannot listen on %s (in use, or not an address here%s)\n",
+                listen,
+                g_tls_cert ? "; or the [tls] cert and key are not a PEM certificate and its key"
+                           : "");
         srv_hub_free(g_hub);
         srv_accounts_close(acc);
         return 1;
     }
     g_acc = acc;
     tick(&g_tick);
-    fprintf(stderr, "diaryx-server %s: serving %s on http://%s (sync: ws://%s/sync)\n",
-            dx_version(), data, listen, listen);
+    fprintf(stderr, "diaryx-server %s: serving %s on %s://%s (sync: %s://%s/sync; links: %s)\n",
+            dx_version(), data, g_tls_cert ? "https" : "http", listen, g_tls_cert ? "wss" : "ws",
+            listen, g_auth.public_url);
     while (!g_stop && lws_service(g_ctx, 0) >= 0)
         ;
     lws_context_destroy(g_ctx); /* closes every connection: their subscriptions end */
@@ -499,8 +585,14 @@ static int serve(const char *data, const char *listen)
 /* The settings of the config file (--config), then of the options, which win. */
 typedef struct settings {
     const char *data, *listen;
-    dx_toml toml; /* owns the config file's strings */
+    dx_toml toml;                   /* owns the config file's strings */
+    const char *config;             /* the file's path, for messages ("" without one) */
+    const char *public_url;         /* NULL: http(s):// and listen */
+    const char *tls_cert, *tls_key; /* [tls] */
+    const char *smtp_host, *smtp_username, *smtp_password, *smtp_from, *smtp_tls; /* [smtp] */
 } settings;
+
+static int64_t g_smtp_port; /* [smtp] port (0: by tls) */
 
 /* One numeric setting: v (in the unit of the setting) in [min, max], stored scaled. */
 static int set_number(const char *what, long long v, long long min, long long max, int64_t scale,
@@ -525,6 +617,24 @@ static const struct {
     {"", "max_workspaces", 0, 1000000, 1, &g_max_ws},
     {"git", "quiescence_minutes", 0, 525600, 60000, &g_quiet_ms},
     {"git", "max_staleness_hours", 0, 8760, 3600000, &g_stale_ms},
+    {"", "session_days", 1, 3650, 86400000, &g_auth.session_ms},
+    {"smtp", "port", 1, 65535, 1, &g_smtp_port},
+};
+
+static const struct {
+    const char *table, *key;
+    size_t at; /* of the const char * in settings */
+} STRINGS[] = {
+    {"", "data", offsetof(settings, data)},
+    {"", "listen", offsetof(settings, listen)},
+    {"", "public_url", offsetof(settings, public_url)},
+    {"tls", "cert", offsetof(settings, tls_cert)},
+    {"tls", "key", offsetof(settings, tls_key)},
+    {"smtp", "host", offsetof(settings, smtp_host)},
+    {"smtp", "username", offsetof(settings, smtp_username)},
+    {"smtp", "password", offsetof(settings, smtp_password)},
+    {"smtp", "from", offsetof(settings, smtp_from)},
+    {"smtp", "tls", offsetof(settings, smtp_tls)},
 };
 
 static int load_config(const char *path, settings *st)
@@ -555,19 +665,22 @@ static int load_config(const char *path, settings *st)
                                  NUMBERS[k].to)))
                 return rc;
         }
-        if (!known && !e->table[0] && (!strcmp(e->key, "data") || !strcmp(e->key, "listen"))) {
+        for (size_t k = 0; !known && k < sizeof STRINGS / sizeof *STRINGS; k++) {
+            if (strcmp(e->table, STRINGS[k].table) || strcmp(e->key, STRINGS[k].key))
+                continue;
             known = true;
             if (e->value.type != DX_TOML_STRING) {
                 fprintf(stderr, "diaryx-server: %s wants a string\n", what);
                 return 2;
             }
-            *(!strcmp(e->key, "data") ? &st->data : &st->listen) = e->value.str;
+            *(const char **)((char *)st + STRINGS[k].at) = e->value.str;
         }
         if (!known) {
             fprintf(stderr,
-                    "diaryx-server: unknown setting %s (known: data, listen, idle_seconds, "
-                    "connections_per_minute, max_workspaces, [git] quiescence_minutes, "
-                    "max_staleness_hours)\n",
+                    "diaryx-server: unknown setting %s (known: data, listen, public_url, "
+                    "idle_seconds, connections_per_minute, max_workspaces, session_days, [git] "
+                    "quiescence_minutes, max_staleness_hours, [tls] cert, key, [smtp] host, "
+                    "port, username, password, from, tls)\n",
                     what);
             return 2;
         }
@@ -575,13 +688,106 @@ static int load_config(const char *path, settings *st)
     return 0;
 }
 
+/* A string setting's name for messages: "smtp.tls in FILE" or "--public-url". */
+static void setting_name(const settings *st, const char *table, const char *key, char *out,
+                         size_t cap)
+{
+    if (st->config[0])
+        snprintf(out, cap, "%s%s%s in %s", table, table[0] ? "." : "", key, st->config);
+    else
+        snprintf(out, cap, "%s%s%s", table, table[0] ? "." : "", key);
+}
+
+static bool loopback_host(const char *listen)
+{
+    return !strncmp(listen, "127.", 4) || !strncmp(listen, "localhost:", 10) ||
+           !strncmp(listen, "[::1]:", 6) || !strncmp(listen, "::1:", 4);
+}
+
+/* The sign-in and TLS settings checked and put in place: public URL (into url), [tls],
+ * and the mailer of [smtp] (started; *mailer, stopped by the caller). 2: a bad setting. */
+static int sign_in_setup(const settings *st, dx_buf *url, srv_mailer **mailer)
+{
+    char what[300];
+    dx_error err = DX_ERROR_INIT;
+    if (!st->tls_cert != !st->tls_key) {
+        setting_name(st, "tls", st->tls_cert ? "key" : "cert", what, sizeof what);
+        fprintf(stderr, "diaryx-server: %s is missing: [tls] wants both cert and key\n", what);
+        return 2;
+    }
+    const char *files[] = {st->tls_cert, st->tls_key}, *keys[] = {"cert", "key"};
+    for (int k = 0; k < 2 && st->tls_cert; k++)
+        if (access(files[k], R_OK) != 0) {
+            setting_name(st, "tls", keys[k], what, sizeof what);
+            fprintf(stderr, "diaryx-server: %s: cannot read '%s': %s\n", what, files[k],
+                    strerror(errno));
+            return 2;
+        }
+    g_tls_cert = st->tls_cert;
+    g_tls_key = st->tls_key;
+    if (st->public_url) {
+        size_t n = strlen(st->public_url);
+        while (n && st->public_url[n - 1] == '/')
+            n--;
+        if (strncmp(st->public_url, "http://", 7) && strncmp(st->public_url, "https://", 8)) {
+            setting_name(st, "", "public_url", what, sizeof what);
+            fprintf(stderr, "diaryx-server: %s wants an http:// or https:// URL, not '%s'\n", what,
+                    st->public_url);
+            return 2;
+        }
+        dx_buf_append(url, st->public_url, n);
+    } else {
+        dx_buf_printf(url, "%s://%s", g_tls_cert ? "https" : "http", st->listen);
+    }
+    if (dx_buf_error(url)) {
+        fprintf(stderr, "diaryx-server: out of memory\n");
+        return 1;
+    }
+    g_auth.public_url = dx_buf_cstr(url);
+    g_auth.loopback = loopback_host(st->listen);
+    bool smtp = st->smtp_host || st->smtp_from || st->smtp_username || st->smtp_password ||
+                st->smtp_tls || g_smtp_port;
+    if (!smtp)
+        return 0;
+    srv_smtp cfg = {st->smtp_host,     (long)g_smtp_port, st->smtp_username,
+                    st->smtp_password, st->smtp_from,     SRV_SMTP_STARTTLS};
+    const char *tls = st->smtp_tls ? st->smtp_tls : "starttls";
+    if (!strcmp(tls, "implicit")) {
+        cfg.tls = SRV_SMTP_IMPLICIT;
+    } else if (!strcmp(tls, "none")) {
+        cfg.tls = SRV_SMTP_NONE;
+    } else if (strcmp(tls, "starttls")) {
+        setting_name(st, "smtp", "tls", what, sizeof what);
+        fprintf(stderr,
+                "diaryx-server: %s wants \"starttls\", \"implicit\" or \"none\", not '%s'\n", what,
+                tls);
+        return 2;
+    }
+    if (!st->smtp_host || !st->smtp_from) {
+        setting_name(st, "smtp", st->smtp_host ? "from" : "host", what, sizeof what);
+        fprintf(stderr, "diaryx-server: %s is missing: [smtp] wants host and from\n", what);
+        return 2;
+    }
+    if (srv_mailer_start(&cfg, mailer, &err)) {
+        fprintf(stderr, "diaryx-server: %s\n", err.msg);
+        return 1;
+    }
+    g_auth.mailer = *mailer;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    settings st = {"./diaryx-data", "127.0.0.1:3030", DX_TOML_INIT};
+    dx_buf url = DX_BUF_INIT;
+    srv_mailer *mailer = NULL;
+    settings st = {
+        .data = "./diaryx-data", .listen = "127.0.0.1:3030", .toml = DX_TOML_INIT, .config = ""};
     int i = 1, rc = 0;
     /* The config file first, whatever its place among the options. */
-    for (int k = 1; k + 1 < argc && argv[k][0] == '-'; k++)
-        if (!strcmp(argv[k], "--config") && (rc = load_config(argv[k + 1], &st)))
+    for (int k = 1; k + 1 < argc && argv[k][0] == '-';
+         k += strcmp(argv[k], "-h") && strcmp(argv[k], "--help") ? 2 : 1) /* skip values */
+        if (!strcmp(argv[k], "--config") && (st.config = argv[k + 1]) &&
+            (rc = load_config(argv[k + 1], &st)))
             goto done;
     for (; i < argc && argv[i][0] == '-'; i++) {
         char *end = NULL;
@@ -611,6 +817,17 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--idle-seconds") && number) {
             if ((rc = set_number(argv[i++], v, 1, 86400, 1000000, &g_idle_us)))
                 goto done;
+        } else if (!strcmp(argv[i], "--public-url") && i + 1 < argc) {
+            st.public_url = argv[++i];
+        } else if (!strcmp(argv[i], "--session-days") && number) {
+            if ((rc = set_number(argv[i++], v, 1, 3650, 86400000, &g_auth.session_ms)))
+                goto done;
+        } else if (!strcmp(argv[i], "--session-seconds") && number) {
+            if ((rc = set_number(argv[i++], v, 1, 3650LL * 86400, 1000, &g_auth.session_ms)))
+                goto done;
+        } else if (!strcmp(argv[i], "--magic-link-seconds") && number) {
+            if ((rc = set_number(argv[i++], v, 1, 86400, 1000, &g_auth.link_ms)))
+                goto done;
         } else {
             fprintf(stderr, "diaryx-server: unknown option, or a missing or bad value: '%s'\n%s",
                     argv[i], USAGE);
@@ -618,8 +835,14 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    rc = i < argc ? command(st.data, argc - i, argv + i) : serve(st.data, st.listen);
+    if (i < argc) {
+        rc = command(st.data, argc - i, argv + i);
+    } else if ((rc = sign_in_setup(&st, &url, &mailer)) == 0) {
+        rc = serve(st.data, st.listen);
+        srv_mailer_stop(mailer);
+    }
 done:
+    dx_buf_release(&url);
     dx_toml_release(&st.toml);
     return rc;
 }
