@@ -103,8 +103,14 @@ int dx_store_changed_since(dx_crdt_store *s, int64_t after_id, dx_strlist *docs,
 /* Whether an update newer than after_id came from elsewhere (origin other than "local"). */
 bool dx_store_foreign_since(dx_crdt_store *s, int64_t after_id);
 
-/* Fold all but the newest keep_recent updates of doc into its snapshot, atomically. The
- * loaded state is unchanged; kept updates stay usable for history. keep_recent 0 folds all. */
+/* Meta key of a workspace synced with a server (syncpeer.h): every update up to this id is
+ * acknowledged by the server. Compaction never folds an update after it. */
+#define DX_STORE_META_SYNC_ACKED "sync_acked"
+
+/* Fold all but the newest keep_recent updates of doc into its snapshot, atomically, and
+ * never one newer than DX_STORE_META_SYNC_ACKED when that is set (an update the sync
+ * server has not acknowledged stays an update of its own). The loaded state is unchanged;
+ * kept updates stay usable for history. keep_recent 0 folds all. */
 int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_error *err);
 
 typedef struct dx_store_doc_info {

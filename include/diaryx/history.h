@@ -105,6 +105,10 @@ typedef struct dx_history_docs {
      * tree (a server's bare repository): the caller serializes commits, has stored every
      * update of its documents, and its documents hold everything stored. */
     dx_session *session;
+    /* Without a session: the newest stored update the documents hold (a docset's `seen`),
+     * the commit point; updates another writer stored after it wait for the next commit.
+     * 0: the store's newest. */
+    int64_t point;
 } dx_history_docs;
 
 /* The documents of a client session (loads its workspace document). */

@@ -138,6 +138,7 @@ int cmd_workspace(cli_ctx *ctx, int argc, char **argv);
 int cmd_validate(cli_ctx *ctx, int argc, char **argv);
 int cmd_search(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_import(cli_ctx *ctx, int argc, char **argv);
 int cmd_config(cli_ctx *ctx, int argc, char **argv);
 int cmd_crdt(cli_ctx *ctx, int argc, char **argv);
 int cmd_commit(cli_ctx *ctx, int argc, char **argv);
@@ -145,5 +146,6 @@ int cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cmd_diff(cli_ctx *ctx, int argc, char **argv);
 int cmd_restore(cli_ctx *ctx, int argc, char **argv);
 int cmd_watch(cli_ctx *ctx, int argc, char **argv);
+int cmd_sync(cli_ctx *ctx, int argc, char **argv);
 
 #endif

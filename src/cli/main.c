@@ -21,13 +21,15 @@ static const cli_command COMMANDS[] = {
     {"workspace", cmd_workspace, "show the tree and link, move, create or remove entries"},
     {"validate", cmd_validate, "check links and structure; --fix repairs what it can"},
     {"search", cmd_search, "search bodies or one property of every entry"},
-    {"export", cmd_export, "copy the entries visible to an audience to a directory"},
+    {"export", cmd_export, "copy an audience's entries, or everything with history (--archive)"},
+    {"import", cmd_import, "bring in a workspace from a ZIP archive or a folder, with its history"},
     {"config", cmd_config, "show or change settings in config.toml"},
     {"commit", cmd_commit, "record the workspace's state as a git commit"},
     {"log", cmd_log, "the commits of the workspace or of one file"},
     {"diff", cmd_diff, "uncommitted changes (or two revisions) as a unified diff"},
     {"restore", cmd_restore, "bring the workspace or one file back to a revision"},
     {"watch", cmd_watch, "take in external edits and commit after a quiet interval"},
+    {"sync", cmd_sync, "sync the workspace with a diaryx-server (login, link, now, start)"},
     {"crdt", cmd_crdt, "look into the CRDT store: sizes, a file's updates, compaction"},
 };
 

@@ -583,6 +583,16 @@ int dx_store_compact(dx_crdt_store *s, const char *doc, size_t keep_recent, dx_e
     unprep(s, st);
     if (src != SQLITE_ROW)
         return write_end(s, 0, err);
+    /* A synced workspace: what the server has not acknowledged stays as it is. */
+    dx_buf acked = DX_BUF_INIT;
+    if (dx_store_meta_get(s, DX_STORE_META_SYNC_ACKED, &acked, NULL) == 0) {
+        int64_t a = strtoll(acked.data, NULL, 10);
+        if (a < upto)
+            upto = a;
+    }
+    dx_buf_release(&acked);
+    if (upto <= 0)
+        return write_end(s, 0, err);
     /* Fold the snapshot and the updates up to upto into a new snapshot. */
     y_doc *d = NULL;
     bool found;

@@ -55,6 +55,7 @@ void dx_history_docs_of_docset(dx_docset *ds, dx_link_format fmt, dx_history_doc
     out->fmt = fmt;
     out->store = dx_docset_store(ds);
     out->device = dx_docset_device(ds);
+    out->point = dx_docset_seen(ds);
 }
 
 /* 1 when workspace file p is there, 0 when it is gone, or an error: a file that cannot be
@@ -388,7 +389,7 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
         goto done;
     fileset_src(&h, &tree, &src);
     /* The documents of a caller without a session hold everything stored. */
-    int64_t point = s ? dx_session_applied(s) : dx_store_last_id(st, NULL);
+    int64_t point = s ? dx_session_applied(s) : h.point ? h.point : dx_store_last_id(st, NULL);
     int64_t since =
         dx_store_meta_get(st, META_COMMIT_POINT, &v, NULL) == 0 ? strtoll(v.data, NULL, 10) : -1;
     dx_buf_reset(&v);

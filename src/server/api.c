@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "commits.h"
+#include "diaryx/clock.h"
 #include "diaryx/version.h"
 
 void srv_reply_json(srv_response *out, unsigned status, json_t *v)
@@ -136,6 +137,10 @@ static void workspace_one(const srv_api *api, const srv_request *req, const char
         } else if (srv_hub_loaded(api->hub, wid)) {
             srv_reply_error(out, 409,
                             "clients are connected to this workspace; disconnect them first");
+        } else if (srv_jobs_busy(api->jobs, wid)) {
+            srv_reply_error(out, 409,
+                            "a commit or restore of this workspace is running; try again in a "
+                            "moment");
         } else if ((rc = srv_workspace_delete(api->acc, user, wid, &err))) {
             srv_reply_error(out, srv_status_of(rc), err.msg);
         } else {
@@ -239,7 +244,8 @@ static void file_at(const srv_api *api, const srv_request *req, const char *wid,
     dx_buf_release(&bytes);
 }
 
-static void restore(const srv_api *api, const srv_request *req, const char *wid, srv_response *out)
+static void restore(const srv_api *api, const srv_request *req, const char *wid, srv_response *out,
+                    bool *committed, size_t *failures)
 {
     dx_error err = DX_ERROR_INIT;
     json_error_t je;
@@ -255,13 +261,6 @@ static void restore(const srv_api *api, const srv_request *req, const char *wid,
         json_decref(body);
         return;
     }
-    if (srv_hub_clients(api->hub, wid) > 1) {
-        srv_reply_error(out, 409,
-                        "more than one client is connected to this workspace; a restore "
-                        "waits until only one is");
-        json_decref(body);
-        return;
-    }
     dx_restore_stats st = {0};
     dx_commit_result r = {0};
     int rc = srv_restore(api->hub, wid, json_string_value(c), p ? json_string_value(p) : NULL, &st,
@@ -273,13 +272,15 @@ static void restore(const srv_api *api, const srv_request *req, const char *wid,
                        json_pack("{s:s?, s:I, s:I, s:I}", "commit_id", r.committed ? r.id : NULL,
                                  "restored", (json_int_t)st.restored, "created",
                                  (json_int_t)st.created, "deleted", (json_int_t)st.deleted));
-    if (!rc && r.committed)
-        srv_hub_committed(api->hub, wid, INT64_MAX);
+    *committed = !rc && r.committed;
+    *failures = r.failures;
     dx_commit_result_release(&r);
     json_decref(body);
 }
 
-static void commit(const srv_api *api, const srv_request *req, const char *wid, srv_response *out)
+/* no_rebuild: see srv_hub_may_rebuild. */
+static void commit(const srv_api *api, const srv_request *req, const char *wid, srv_response *out,
+                   bool no_rebuild, bool *committed, bool *rebuilt, size_t *failures)
 {
     dx_error err = DX_ERROR_INIT;
     if (strcmp(req->method, "POST") != 0) {
@@ -300,7 +301,9 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
         message = m ? json_string_value(m) : NULL;
     }
     dx_commit_result r = {0};
-    int rc = srv_commit(api->hub, wid, message, false, &r, &err);
+    int rc = srv_commit(api->hub, wid, message, no_rebuild, &r, &err);
+    *rebuilt = r.rebuilt;
+    *failures = r.rebuilt ? 0 : r.failures;
     if (rc == DX_EVALIDATE)
         srv_reply_json(
             out, 409,
@@ -313,10 +316,100 @@ static void commit(const srv_api *api, const srv_request *req, const char *wid, 
                                  "committed", r.committed, "files_changed",
                                  (json_int_t)(r.stats.added + r.stats.modified + r.stats.deleted +
                                               r.stats.renamed)));
-    if (!rc && r.committed)
-        srv_hub_committed(api->hub, wid, INT64_MAX);
+    *committed = !rc && r.committed;
     dx_commit_result_release(&r);
     json_decref(body);
+}
+
+/* A git route, answered on the worker pool: the request copied, the answer, and what the
+ * loop does with it once done. */
+typedef struct git_job {
+    const srv_api *api;
+    srv_request req; /* its strings are owned copies */
+    char wid[DX_UUID_LEN + 1];
+    size_t action; /* offset of the action in req.path */
+    srv_response res;
+    srv_response *inline_out; /* no pool: the caller's */
+    bool committed, rebuilt;
+    bool no_rebuild; /* else the workspace is held while the job runs */
+    bool counted;    /* a commit ran its checks: failures is the count */
+    size_t failures;
+    int64_t since_ms; /* updates after it keep the workspace dirty */
+} git_job;
+
+static void git_job_free(git_job *j)
+{
+    free((char *)j->req.method);
+    free((char *)j->req.path);
+    free((char *)j->req.query);
+    free((char *)j->req.body);
+    dx_buf_release(&j->res.body);
+    free(j);
+}
+
+/* On a worker thread: only git and a store connection of its own are touched. */
+static void git_run(void *ud)
+{
+    git_job *j = ud;
+    const char *action = j->req.path + j->action;
+    if (!strcmp(action, "history") || !strncmp(action, "history/", 8))
+        history(j->api, &j->req, j->wid, action[7] ? action + 8 : "", &j->res);
+    else if (!strncmp(action, "files/", 6))
+        file_at(j->api, &j->req, j->wid, action + 6, &j->res);
+    else if (!strcmp(action, "commit"))
+        commit(j->api, &j->req, j->wid, &j->res, j->no_rebuild, &j->committed, &j->rebuilt,
+               &j->failures);
+    else
+        restore(j->api, &j->req, j->wid, &j->res, &j->committed, &j->failures);
+    bool writes = !strcmp(action, "commit") || !strcmp(action, "restore");
+    j->counted = writes && (j->res.status == 200 || j->res.status == 409);
+}
+
+/* On the loop. */
+static void git_done(void *ud, bool ran)
+{
+    git_job *j = ud;
+    const char *action = j->req.path + j->action;
+    dx_error err = DX_ERROR_INIT;
+    if (!ran) {
+        dx_buf_reset(&j->res.body);
+        srv_reply_error(&j->res, 503,
+                        "the server is stopping; send the request again after its restart");
+    }
+    if (ran && !strcmp(action, "restore") && j->res.status == 200 &&
+        srv_hub_refresh(j->api->hub, j->wid, &err))
+        fprintf(stderr, "diaryx-server: after the restore of %s: %s\n", j->wid, err.msg);
+    if (j->committed)
+        srv_hub_committed(j->api->hub, j->wid, j->since_ms);
+    if (j->rebuilt)
+        srv_hub_rebuilt(j->api->hub, j->wid);
+    if (ran && j->counted)
+        srv_hub_set_failures(j->api->hub, j->wid, j->failures);
+    if (!j->no_rebuild)
+        srv_hub_unhold(j->api->hub, j->wid);
+    if (j->inline_out) {
+        j->inline_out->status = j->res.status;
+        dx_buf_append(&j->inline_out->body, j->res.body.data, j->res.body.len);
+        if (dx_buf_error(&j->inline_out->body))
+            j->inline_out->status = 500;
+    } else {
+        j->api->deliver(j->req.ud, &j->res);
+    }
+    git_job_free(j);
+}
+
+static char *dup_or_null(const char *s, size_t n, bool *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = malloc(n + 1);
+    if (!d) {
+        *oom = true;
+        return NULL;
+    }
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
 }
 
 /* The git history of an owned workspace: a feature of the sync plan. */
@@ -336,14 +429,46 @@ static void workspace_action(const srv_api *api, const srv_request *req, const c
                         "the free plan");
         return;
     }
-    if (is_history)
-        history(api, req, wid, action[7] ? action + 8 : "", out);
-    else if (is_files)
-        file_at(api, req, wid, action + 6, out);
-    else if (is_commit)
-        commit(api, req, wid, out);
-    else
-        restore(api, req, wid, out);
+    if (is_restore && !strcmp(req->method, "POST") && srv_hub_clients(api->hub, wid) > 1) {
+        srv_reply_error(out, 409,
+                        "more than one client is connected to this workspace; a restore "
+                        "waits until only one is");
+        return;
+    }
+    git_job *j = calloc(1, sizeof *j);
+    bool oom = !j;
+    if (j) {
+        j->api = api;
+        j->req = *req;
+        j->req.method = dup_or_null(req->method, strlen(req->method), &oom);
+        j->req.path = dup_or_null(req->path, strlen(req->path), &oom);
+        j->req.query = dup_or_null(req->query, req->query ? strlen(req->query) : 0, &oom);
+        j->req.body = dup_or_null(req->body, req->body_len, &oom);
+        j->req.authorization = NULL; /* checked already */
+        j->action = (size_t)(action - req->path);
+        j->res = (srv_response){500, DX_BUF_INIT};
+        j->inline_out = api->jobs ? NULL : out;
+        j->since_ms = dx_now_ms();
+        j->no_rebuild = strcmp(action, "commit") != 0 || !srv_hub_may_rebuild(api->hub, wid);
+        snprintf(j->wid, sizeof j->wid, "%s", wid);
+    }
+    dx_error err = DX_ERROR_INIT;
+    if (oom) {
+        if (j)
+            git_job_free(j);
+        srv_reply_error(out, 500, "out of memory");
+    } else {
+        if (!j->no_rebuild)
+            srv_hub_hold(api->hub, wid);
+        if (srv_jobs_submit(api->jobs, wid, git_run, git_done, j, &err)) {
+            if (!j->no_rebuild)
+                srv_hub_unhold(api->hub, wid);
+            git_job_free(j);
+            srv_reply_error(out, 503, err.msg);
+        } else if (api->jobs) {
+            out->status = 0; /* deliver answers it */
+        }
+    }
 }
 
 static void workspaces(const srv_api *api, const srv_request *req, srv_response *out)

@@ -32,6 +32,7 @@
 #include "accounts.h"
 #include "diaryx/buf.h"
 #include "hub.h"
+#include "jobs.h"
 
 #define SRV_MAX_BODY (1u << 20) /* a larger request body is 413 */
 
@@ -43,10 +44,11 @@ typedef struct srv_request {
     const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
     size_t body_len;
     bool forwarded; /* it came through a proxy (X-Forwarded-For, X-Real-IP or Forwarded) */
+    void *ud;       /* handed to srv_api.deliver with a deferred answer */
 } srv_request;
 
 typedef struct srv_response {
-    unsigned status;
+    unsigned status;      /* 0: deferred (see srv_api) */
     dx_buf body;          /* JSON text (empty for 204) */
     unsigned retry_after; /* seconds: send a Retry-After header (429, 503) when nonzero */
 } srv_response;
@@ -54,10 +56,19 @@ typedef struct srv_response {
 struct json_t;
 struct srv_auth;
 
+/* The routes that work on git (history, diff, files, commit, restore) run on the worker pool
+ * jobs when there is one: srv_api_handle then answers status 0 (deferred), and once the job
+ * is done deliver is called on the loop (from srv_jobs_finish) with req->ud and the answer
+ * (its body is released after the call). Without a pool (jobs NULL) they are answered at
+ * once, like every other route. A restore is refused (409) while more than one client is
+ * connected, checked when the request comes; a DELETE of a workspace while one of its jobs
+ * runs is 409. */
 typedef struct srv_api {
     srv_accounts *acc;
     srv_hub *hub;
     const struct srv_auth *auth; /* sign-in settings (auth.h); NULL: SRV_AUTH_INIT's */
+    srv_jobs *jobs;
+    void (*deliver)(void *ud, const srv_response *res);
 } srv_api;
 
 /* Answer req into out (out->body is appended to; release it after). */

@@ -15,16 +15,22 @@
 
 #include "diaryx/history.h"
 #include "hub.h"
+#include "jobs.h"
 
-/* Commit workspace wid now (loaded in h or not). message NULL: generated. no_rebuild: see
- * dx_commit_opts. DX_EVALIDATE when the checks failed (r says why). */
+/* Commit workspace wid now (loaded in h or not) over a store connection and documents of
+ * its own (srv_hub_open_docs): it runs on a worker thread while the loop serves. message
+ * NULL: generated. DX_EVALIDATE when the checks failed (r says why); the third failure in a
+ * row rebuilds the documents from git unless no_rebuild (r->rebuilt), and opens a new epoch
+ * (hub.h). The caller serializes the commits of a workspace (srv_jobs keyed by wid). */
 int srv_commit(srv_hub *h, const char *wid, const char *message, bool no_rebuild,
                dx_commit_result *r, dx_error *err);
 
-/* Run the auto-commits that are due at now_ms (see above); quiescence_ms 0 disables them.
- * Failures are reported on stderr and tried again after another quiescence period. */
-void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t quiescence_ms,
-                      int64_t staleness_ms);
+/* On the loop: hand the auto-commits that are due at now_ms (see above) to the worker pool
+ * (jobs NULL: run them inline); quiescence_ms 0 disables them. A workspace with a job
+ * running waits for the next tick. Failures are reported on stderr and tried again after
+ * another quiescence period; updates that came after the tick keep the workspace dirty. */
+void srv_commits_tick(srv_hub *h, srv_accounts *acc, srv_jobs *jobs, int64_t now_ms,
+                      int64_t quiescence_ms, int64_t staleness_ms);
 
 /* The commits of wid, newest first, at most max (0: all), only those changing path when it
  * is not NULL, as a JSON array of {id, short_id, message, timestamp, author, files: [{path,
@@ -32,9 +38,11 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, int64_t now_ms, int64_t qui
 struct json_t *srv_history_json(srv_hub *h, const char *wid, const char *path, size_t max,
                                 dx_error *err);
 
-/* Restore workspace wid (path NULL) or one file to revision rev as CRDT edits that every
- * connected client receives (srv_hub_edit, dx_history_restore), then commit the result
- * ("Restore ... to <rev>") into r. */
+/* Restore workspace wid (path NULL) or one file to revision rev as CRDT edits stored over a
+ * connection of its own (dx_history_restore; worker-thread safe), then commit the result
+ * ("Restore ... to <rev>") into r. The loop then calls srv_hub_refresh, so that every
+ * connected client receives the edits. The history, diff and file reads below are
+ * worker-thread safe too (they open the repository for the call). */
 int srv_restore(srv_hub *h, const char *wid, const char *rev, const char *path,
                 dx_restore_stats *stats, dx_commit_result *r, dx_error *err);
 

@@ -11,8 +11,10 @@
 #include "diaryx/clock.h"
 #include "diaryx/docsync.h"
 #include "diaryx/fs.h"
+#include "diaryx/history.h"
 #include "diaryx/hocuspocus.h"
 #include "diaryx/strmap.h"
+#include "ylib0.h"
 
 typedef struct hub_ws hub_ws;
 typedef struct hub_doc hub_doc;
@@ -23,7 +25,8 @@ typedef struct sub {
     char *addr;
     size_t addr_len;
     bool authed;
-    bool readonly; /* its token may only read */
+    dx_buf held_token; /* its token, while its workspace is held (srv_hub_hold) */
+    bool readonly;     /* its token may only read */
     hub_doc *doc;
     dx_buf queue;      /* frames before authentication, each as u32 length + bytes */
     size_t queued;     /* how many */
@@ -48,17 +51,26 @@ struct hub_doc {
     char local[DX_DOC_NAME_MAX];
     sub **subs;
     size_t n, cap;
+    int observer; /* relays what a catch-up applies to the document */
 };
 
 struct hub_ws {
     char wid[DX_UUID_LEN + 1];
     dx_crdt_store *store;
     dx_docset *ds;
-    size_t docs;     /* hub_docs open on it */
-    int64_t used_ms; /* last frame handled for one of its documents */
+    size_t docs;       /* hub_docs open on it */
+    int64_t used_ms;   /* last frame handled for one of its documents */
+    bool catching_up;  /* what its documents take in now came from another writer */
+    int64_t epoch;     /* see srv_epoch_read */
+    uint64_t *retired; /* sorted */
+    size_t n_retired;
 };
 
 struct srv_hub {
+    dx_strmap held;  /* wid -> (void *)1: subscriptions wait (srv_hub_hold) */
+    dx_strmap fails; /* wid -> (void *)(intptr_t) failed checks in a row, as jobs reported */
+    sub **waiting;   /* subscriptions waiting for a held workspace */
+    size_t n_waiting, cap_waiting;
     char *dir;
     srv_accounts *acc;
     dx_strmap wss;   /* wid -> hub_ws* */
@@ -95,15 +107,28 @@ static int conn_fail(srv_conn *c)
 
 /* ---- workspaces and documents ---- */
 
+static void on_caught_up(void *user, const uint8_t *update, size_t len, const void *origin);
+
 static void ws_unload(srv_hub *h, hub_ws *ws)
 {
     dx_strmap_remove(&h->wss, ws->wid);
     dx_docset_free(ws->ds);
     dx_store_close(ws->store);
+    free(ws->retired);
     free(ws);
 }
 
 static int conn_close(srv_conn *c, int code, const char *reason);
+
+/* Close every connection subscribed to a document of ws; ws is unloaded when they are gone. */
+static void ws_close(srv_hub *h, const hub_ws *ws, int code, const char *reason)
+{
+    for (size_t i = 0; i < h->docs.cap; i++) {
+        hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
+        for (size_t j = 0; d && d->ws == ws && j < d->n; j++)
+            conn_close(d->subs[j]->c, code, reason);
+    }
+}
 
 /* At the cap: the connections of the workspace used longest ago are closed (4205); it is
  * unloaded when they are gone, and their clients reconnect when they need it again. */
@@ -115,11 +140,8 @@ static void evict_lru(srv_hub *h)
         if (w && (!lru || w->used_ms < lru->used_ms))
             lru = w;
     }
-    for (size_t i = 0; lru && i < h->docs.cap; i++) {
-        hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
-        for (size_t j = 0; d && d->ws == lru && j < d->n; j++)
-            conn_close(d->subs[j]->c, DX_HP_CLOSE_RESET, "too many workspaces loaded");
-    }
+    if (lru)
+        ws_close(h, lru, DX_HP_CLOSE_RESET, "too many workspaces loaded");
 }
 
 int srv_hub_path(const srv_hub *h, const char *wid, const char *suffix, char out[SRV_PATH_MAX],
@@ -130,9 +152,8 @@ int srv_hub_path(const srv_hub *h, const char *wid, const char *suffix, char out
                : 0;
 }
 
-/* The store of workspace wid and a docset over it (*store is closed again on failure). */
-static int open_docs(srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds,
-                     dx_error *err)
+int srv_hub_open_docs(const srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds,
+                      dx_error *err)
 {
     char path[SRV_PATH_MAX];
     int rc = srv_hub_path(h, wid, ".db", path, err);
@@ -157,17 +178,50 @@ static int ws_load(srv_hub *h, const char *wid, hub_ws **out, dx_error *err)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     snprintf(ws->wid, sizeof ws->wid, "%s", wid);
     ws->used_ms = dx_now_ms();
-    int rc = open_docs(h, wid, &ws->store, &ws->ds, err);
+    int rc = srv_hub_open_docs(h, wid, &ws->store, &ws->ds, err);
+    if (!rc)
+        rc = srv_epoch_read(ws->store, &ws->epoch, &ws->retired, &ws->n_retired, err);
     if (!rc && dx_strmap_put(&h->wss, wid, ws))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     if (rc) {
         dx_docset_free(ws->ds);
         dx_store_close(ws->store);
+        free(ws->retired);
         free(ws);
         return rc;
     }
     *out = ws;
     return 0;
+}
+
+/* Take in what other writers (the worker pool's commits and restores) stored since the
+ * documents' `seen`, relaying it to the subscribers of the loaded documents. */
+static int ws_catch_up(hub_ws *ws, dx_error *err)
+{
+    int rc = dx_store_begin(ws->store, err);
+    if (rc)
+        return rc;
+    ws->catching_up = true;
+    rc = dx_docset_catch_up(ws->ds, NULL, err);
+    ws->catching_up = false;
+    if (!rc)
+        rc = dx_store_commit(ws->store, err);
+    if (rc)
+        dx_store_rollback(ws->store);
+    return rc;
+}
+
+/* Document local of ws. A commit on the worker pool may have compacted the store past the
+ * docset's `seen` (DX_EBUSY): the docset catches up and loads it as of now. */
+static int doc_load(hub_ws *ws, const char *local, y_doc **yd, dx_error *err)
+{
+    int rc = dx_docset_doc(ws->ds, local, yd, err);
+    if (rc == DX_EBUSY) {
+        dx_error_clear(err);
+        if (!(rc = ws_catch_up(ws, err)))
+            rc = dx_docset_doc(ws->ds, local, yd, err);
+    }
+    return rc;
 }
 
 static int doc_attach(srv_hub *h, sub *s, const char *wid, const char *local, dx_error *err)
@@ -182,8 +236,11 @@ static int doc_attach(srv_hub *h, sub *s, const char *wid, const char *local, dx
             return rc;
         y_doc *yd;
         /* Loaded now, so that a damaged document fails the subscription, not a later frame. */
-        if (!(d = calloc(1, sizeof *d)) || (rc = dx_docset_doc(ws->ds, local, &yd, err)) ||
+        if (!(d = calloc(1, sizeof *d)) || (rc = doc_load(ws, local, &yd, err)) ||
+            (d->observer = y_doc_on_update(yd, on_caught_up, d)) < 0 ||
             dx_strmap_put(&h->docs, key, d)) {
+            if (d && !rc && d->observer >= 0)
+                y_doc_off_update(yd, d->observer);
             free(d);
             if (!ws->docs)
                 ws_unload(h, ws);
@@ -242,6 +299,16 @@ static int put_update(dx_buf *out, const sub *to, const void *arg)
     return dx_hp_put_sync(out, to->addr, to->addr_len, DX_HP_SYNC, Y_SYNC_UPDATE, u->p, u->n);
 }
 
+static void on_caught_up(void *user, const uint8_t *update, size_t len, const void *origin)
+{
+    hub_doc *d = user;
+    (void)origin;
+    if (d->ws->catching_up) {
+        bytes u = {update, len};
+        relay(NULL, d, put_update, &u);
+    }
+}
+
 static void doc_detach(srv_hub *h, sub *s)
 {
     hub_doc *d = s->doc;
@@ -267,6 +334,9 @@ static void doc_detach(srv_hub *h, sub *s)
     if (d->n)
         return;
     hub_ws *ws = d->ws;
+    y_doc *yd;
+    if (dx_docset_doc(ws->ds, d->local, &yd, NULL) == 0)
+        y_doc_off_update(yd, d->observer);
     dx_strmap_remove(&h->docs, d->key);
     free(d->subs);
     free(d);
@@ -278,6 +348,13 @@ static void doc_detach(srv_hub *h, sub *s)
 
 static void sub_free(srv_conn *c, sub *s)
 {
+    srv_hub *h = c->h;
+    for (size_t i = 0; i < h->n_waiting; i++)
+        if (h->waiting[i] == s) {
+            h->waiting[i] = h->waiting[--h->n_waiting];
+            break;
+        }
+    dx_buf_release(&s->held_token);
     doc_detach(c->h, s);
     for (size_t i = 0; i < c->n; i++)
         if (c->subs[i] == s) {
@@ -384,18 +461,15 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
 {
     hub_ws *ws = s->doc->ws;
     dx_error err = DX_ERROR_INIT;
+    ws->catching_up = true; /* the save takes in what the worker pool stored */
     int rc = dx_docset_save(ws->ds, &err);
+    ws->catching_up = false;
     if (rc) {
         /* Not stored, so not acknowledged: the peer keeps it and sends it again when it
          * reconnects. The documents in memory are ahead of the store: every subscriber of the
          * workspace goes, and the workspace is loaded again from the store. */
         fprintf(stderr, "diaryx-server: workspace %s: %s\n", ws->wid, err.msg);
-        srv_hub *h = s->c->h;
-        for (size_t i = 0; i < h->docs.cap; i++) {
-            hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
-            for (size_t j = 0; d && d->ws == ws && j < d->n; j++)
-                conn_close(d->subs[j]->c, 1011, "the update could not be stored");
-        }
+        ws_close(s->c->h, ws, 1011, "the update could not be stored");
         return -1;
     }
     mark_dirty(s->c->h, ws->wid);
@@ -410,6 +484,45 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
     return 0;
 }
 
+static bool retired(const hub_ws *ws, uint64_t client)
+{
+    size_t lo = 0, hi = ws->n_retired;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ws->retired[mid] == client)
+            return true;
+        if (ws->retired[mid] < client)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Whether sync message m carries state of a client id a rebuild retired: the state vector of
+ * a step 1, the structs of a step 2 or an update. Such a peer holds the CRDT history before
+ * the rebuild; what it would send would duplicate the rebuilt content. A malformed payload
+ * is left to the sync handling to refuse. */
+static bool retired_peer(const hub_ws *ws, const dx_hp_msg *m)
+{
+    uint8_t *sv = NULL;
+    size_t len = 0;
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (!ws->n_retired)
+        return false;
+    if (m->sync == Y_SYNC_STEP1)
+        srv_sv_clients(m->data, m->data_len, &ids, &n);
+    else if (y_state_vector_from_update(m->data, m->data_len, &sv, &len) == Y_OK)
+        srv_sv_clients(sv, len, &ids, &n);
+    for (size_t i = 0; i < n && !found; i++)
+        found = retired(ws, ids[i]);
+    y_free(sv);
+    free(ids);
+    return found;
+}
+
 static int handle_authed(sub *s, const dx_hp_msg *m)
 {
     srv_conn *c = s->c;
@@ -418,6 +531,14 @@ static int handle_authed(sub *s, const dx_hp_msg *m)
     switch (m->type) {
     case DX_HP_SYNC:
     case DX_HP_SYNC_REPLY: {
+        if (retired_peer(s->doc->ws, m)) {
+            char why[120];
+            snprintf(why, sizeof why,
+                     "this workspace was rebuilt on the server (epoch %lld): discard the "
+                     "local copy and sync again",
+                     (long long)s->doc->ws->epoch);
+            return conn_close(c, DX_HP_CLOSE_RESET, why);
+        }
         dx_buf reply[DX_DOCSYNC_REPLIES] = {DX_BUF_INIT, DX_BUF_INIT};
         dx_docsync_result r;
         int rc = dx_docsync_handle(s->doc->ws->ds, s->doc->local, m, s->readonly, reply, &r, &err);
@@ -492,16 +613,42 @@ static int authenticate(sub *s, const dx_hp_msg *m)
     /* Another user's workspace and one that does not exist look the same. */
     if (!srv_workspace_owned(h->acc, user, wid))
         return deny(s, "permission-denied: no such workspace");
+    if (dx_strmap_get(&h->held, wid)) {
+        /* A job that may rebuild it runs: the subscription waits (its frames queued) and is
+         * authenticated when the job is done, against what the job left. */
+        bool listed = false;
+        for (size_t i = 0; i < h->n_waiting && !listed; i++)
+            listed = h->waiting[i] == s;
+        if (!listed && h->n_waiting == h->cap_waiting) {
+            size_t cap = h->cap_waiting ? h->cap_waiting * 2 : 8;
+            sub **w = realloc(h->waiting, cap * sizeof *w);
+            if (!w)
+                return conn_fail(c);
+            h->waiting = w;
+            h->cap_waiting = cap;
+        }
+        if (!listed)
+            h->waiting[h->n_waiting++] = s;
+        dx_buf_reset(&s->held_token);
+        return dx_buf_append(&s->held_token, m->text, m->text_len) ? conn_fail(c) : 0;
+    }
     if (doc_attach(h, s, wid, local, &err)) {
         fprintf(stderr, "diaryx-server: %.*s: %s\n", (int)m->name_len, m->addr, err.msg);
         return deny(s, "the document cannot be loaded");
     }
     dx_buf b = DX_BUF_INIT;
+    char epoch[64];
+    snprintf(epoch, sizeof epoch, "{\"type\":\"epoch\",\"epoch\":%lld}",
+             (long long)s->doc->ws->epoch);
     int rc = dx_hp_put_auth(&b, s->addr, s->addr_len, DX_HP_AUTH_OK,
                             s->readonly ? "readonly" : "read-write", NULL) ||
                      send_buf(c, &b)
                  ? conn_fail(c)
                  : 0;
+    dx_buf_reset(&b); /* each message is a websocket message of its own */
+    if (!rc && (dx_hp_put_text(&b, s->addr, s->addr_len, DX_HP_STATELESS, epoch, strlen(epoch)) ||
+                send_buf(c, &b)))
+        rc = conn_fail(c);
     dx_buf_release(&b);
     s->authed = true;
     c->authenticated = true;
@@ -644,6 +791,9 @@ void srv_hub_free(srv_hub *h)
         if (h->dirty.slots[i].key)
             free(h->dirty.slots[i].value);
     dx_strmap_release(&h->dirty);
+    dx_strmap_release(&h->held);
+    dx_strmap_release(&h->fails);
+    free(h->waiting);
     dx_strmap_release(&h->docs);
     dx_strmap_release(&h->wss);
     free(h->dir);
@@ -661,22 +811,6 @@ void srv_hub_stats_get(const srv_hub *h, srv_hub_stats *out)
 bool srv_hub_loaded(const srv_hub *h, const char *wid)
 {
     return dx_strmap_get(&h->wss, wid) != NULL;
-}
-
-int srv_hub_acquire(srv_hub *h, const char *wid, srv_ws_ref *ref, dx_error *err)
-{
-    hub_ws *ws = dx_strmap_get(&h->wss, wid);
-    *ref = (srv_ws_ref){ws ? ws->store : NULL, ws ? ws->ds : NULL, ws == NULL};
-    return ws ? 0 : open_docs(h, wid, &ref->store, &ref->ds, err);
-}
-
-void srv_hub_release(srv_ws_ref *ref)
-{
-    if (ref->own) {
-        dx_docset_free(ref->ds);
-        dx_store_close(ref->store);
-    }
-    *ref = (srv_ws_ref){NULL, NULL, false};
 }
 
 const dx_strmap *srv_hub_dirty(const srv_hub *h)
@@ -721,71 +855,133 @@ size_t srv_hub_clients(const srv_hub *h, const char *wid)
     return n;
 }
 
-/* The loaded documents of ws and their state vectors before an edit. */
-typedef struct before {
-    hub_doc *doc;
-    uint8_t *sv;
-    size_t sv_len;
-} before;
-
-int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error *err)
+int srv_hub_refresh(srv_hub *h, const char *wid, dx_error *err)
 {
     hub_ws *ws = dx_strmap_get(&h->wss, wid);
-    srv_ws_ref ref;
-    int rc = srv_hub_acquire(h, wid, &ref, err);
-    if (rc)
-        return rc;
-    dx_docset *ds = ref.ds;
-    before *b = NULL;
-    size_t nb = 0;
-    for (size_t i = 0; ws && !rc && i < h->docs.cap; i++) {
-        hub_doc *d = h->docs.slots[i].key ? h->docs.slots[i].value : NULL;
-        y_doc *yd;
-        if (!d || d->ws != ws)
-            continue;
-        before *nbp = realloc(b, (nb + 1) * sizeof *b);
-        if (!nbp) {
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    int rc = ws ? ws_catch_up(ws, err) : 0;
+    if (rc) /* its clients reconnect to what is stored */
+        ws_close(h, ws, 1011, "the workspace was changed on the server");
+    return rc;
+}
+
+void srv_hub_rebuilt(srv_hub *h, const char *wid)
+{
+    hub_ws *ws = dx_strmap_get(&h->wss, wid);
+    if (ws)
+        ws_close(h, ws, DX_HP_CLOSE_RESET,
+                 "this workspace was rebuilt on the server: discard the local copy and sync "
+                 "again");
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int srv_sv_clients(const uint8_t *sv, size_t len, uint64_t **ids, size_t *n)
+{
+    y_dec d;
+    y_dec_init(&d, sv, len);
+    uint64_t count = y_dec_varuint(&d);
+    for (uint64_t i = 0; i < count && !d.err; i++) {
+        uint64_t client = y_dec_varuint(&d);
+        y_dec_varuint(&d); /* its clock */
+        if (d.err)
             break;
+        uint64_t *p = realloc(*ids, (*n + 1) * sizeof *p);
+        if (!p)
+            return DX_ENOMEM;
+        *ids = p;
+        (*ids)[(*n)++] = client;
+    }
+    return d.err ? DX_EPARSE : 0;
+}
+
+int srv_epoch_read(dx_crdt_store *st, int64_t *epoch, uint64_t **ids, size_t *n, dx_error *err)
+{
+    dx_buf v = DX_BUF_INIT;
+    *epoch = 0;
+    if (dx_store_meta_get(st, SRV_META_EPOCH, &v, NULL) == 0)
+        *epoch = strtoll(dx_buf_cstr(&v), NULL, 10);
+    dx_buf_reset(&v);
+    int rc = 0;
+    if (dx_store_meta_get(st, SRV_META_RETIRED, &v, NULL) == 0) {
+        for (char *p = v.data, *end; !rc && *p; p = end) {
+            unsigned long long id = strtoull(p, &end, 10);
+            if (end == p)
+                break;
+            uint64_t *a = realloc(*ids, (*n + 1) * sizeof *a);
+            if (!a)
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            else {
+                *ids = a;
+                (*ids)[(*n)++] = id;
+            }
         }
-        b = nbp;
-        b[nb] = (before){d, NULL, 0};
-        if ((rc = dx_docset_doc(ds, d->local, &yd, err)) == 0 &&
-            y_encode_state_vector(yd, &b[nb].sv, &b[nb].sv_len) != Y_OK)
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-        nb++;
     }
-    if (!rc)
-        rc = fn(ds, ud, err);
-    if (!rc)
-        rc = dx_docset_save(ds, err);
-    if (!rc)
-        mark_dirty(h, wid);
-    /* What changed goes to every subscriber, as an update would. */
-    for (size_t i = 0; !rc && i < nb; i++) {
-        y_doc *yd;
-        uint8_t *u = NULL;
-        size_t n = 0;
-        if (dx_docset_doc(ds, b[i].doc->local, &yd, NULL) == 0 &&
-            y_encode_state_as_update(yd, b[i].sv, b[i].sv_len, &u, &n) == Y_OK) {
-            bytes up = {u, n};
-            relay(NULL, b[i].doc, put_update, &up);
-        }
-        y_free(u);
-    }
-    if (rc && ws) { /* the documents may be ahead of the store: clients reconnect */
-        for (size_t i = 0; i < nb; i++)
-            for (size_t j = 0; j < b[i].doc->n; j++)
-                conn_close(b[i].doc->subs[j]->c, 1011, "the workspace was changed on the server");
-    }
-    for (size_t i = 0; i < nb; i++)
-        y_free(b[i].sv);
-    free(b);
-    srv_hub_release(&ref);
+    dx_buf_release(&v);
+    if (!rc && *n)
+        qsort(*ids, *n, sizeof **ids, cmp_u64);
     return rc;
 }
 
 void srv_hub_set_max_workspaces(srv_hub *h, size_t n)
 {
     h->max_workspaces = n;
+}
+
+void srv_hub_hold(srv_hub *h, const char *wid)
+{
+    if (dx_strmap_put(&h->held, wid, (void *)1))
+        fprintf(stderr, "diaryx-server: out of memory holding %s\n", wid);
+}
+
+void srv_hub_unhold(srv_hub *h, const char *wid)
+{
+    if (!dx_strmap_remove(&h->held, wid))
+        return;
+    /* Authenticated now, in the order they came; each may end (a denial frees it). */
+    for (size_t i = 0; i < h->n_waiting;) {
+        sub *s = h->waiting[i];
+        char w[DX_UUID_LEN + 1], local[DX_DOC_NAME_MAX];
+        const char *nul = memchr(s->addr, 0, s->addr_len);
+        size_t name_len = nul ? (size_t)(nul - s->addr) : s->addr_len;
+        if (dx_docsync_local_name(s->addr, name_len, w, local, NULL) || strcmp(w, wid) != 0) {
+            i++;
+            continue;
+        }
+        h->waiting[i] = h->waiting[--h->n_waiting];
+        dx_buf token = s->held_token;
+        s->held_token = (dx_buf)DX_BUF_INIT;
+        dx_hp_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = DX_HP_AUTH;
+        m.addr = s->addr;
+        m.addr_len = s->addr_len;
+        m.name_len = name_len;
+        m.auth = DX_HP_AUTH_TOKEN;
+        m.text = token.data;
+        m.text_len = token.len;
+        authenticate(s, &m);
+        dx_buf_release(&token);
+    }
+}
+
+size_t srv_hub_failures(const srv_hub *h, const char *wid)
+{
+    return (size_t)(intptr_t)dx_strmap_get(&h->fails, wid);
+}
+
+void srv_hub_set_failures(srv_hub *h, const char *wid, size_t n)
+{
+    if (!n)
+        dx_strmap_remove(&h->fails, wid);
+    else if (dx_strmap_put(&h->fails, wid, (void *)(intptr_t)n))
+        fprintf(stderr, "diaryx-server: out of memory counting the failures of %s\n", wid);
+}
+
+bool srv_hub_may_rebuild(const srv_hub *h, const char *wid)
+{
+    return !srv_hub_loaded(h, wid) && srv_hub_failures(h, wid) + 1 >= DX_HISTORY_MAX_FAILURES;
 }

@@ -56,15 +56,11 @@ bool srv_hub_loaded(const srv_hub *h, const char *wid);
 #define SRV_PATH_MAX 4096
 int srv_hub_path(const srv_hub *h, const char *wid, const char *suffix, char out[SRV_PATH_MAX],
                  dx_error *err);
-/* The store and documents of workspace wid for one call: the loaded ones (borrowed), or a
- * store and docset opened for the call (own), which srv_hub_release closes. */
-typedef struct srv_ws_ref {
-    dx_crdt_store *store;
-    dx_docset *ds;
-    bool own;
-} srv_ws_ref;
-int srv_hub_acquire(srv_hub *h, const char *wid, srv_ws_ref *ref, dx_error *err);
-void srv_hub_release(srv_ws_ref *ref);
+/* A store connection and docset of workspace wid of its own (*store is closed again on
+ * failure), as a second process would open them: safe on a worker thread (it reads nothing
+ * of h but the data directory), while the loop uses the hub's. */
+int srv_hub_open_docs(const srv_hub *h, const char *wid, dx_crdt_store **store, dx_docset **ds,
+                      dx_error *err);
 /* Workspaces with updates not yet committed: when the first and the last came (ms), keyed
  * by wid (a hub_dirty*). Kept after a workspace is unloaded. */
 typedef struct srv_dirty {
@@ -76,13 +72,38 @@ const dx_strmap *srv_hub_dirty(const srv_hub *h);
 void srv_hub_set_max_workspaces(srv_hub *h, size_t n);
 /* How many connections are subscribed to documents of workspace wid. */
 size_t srv_hub_clients(const srv_hub *h, const char *wid);
-/* Edit workspace wid's documents on the server's side (a restore): fn edits ds (the loaded
- * docset, or one opened for the call), then its updates are stored in one transaction, and
- * every subscriber of a loaded document receives what changed, as any update. A failure
- * before the store commit stores nothing; a loaded workspace is then closed for its clients
- * (their copies are ahead of nothing: they reconnect to the stored state). */
-typedef int (*srv_edit_fn)(dx_docset *ds, void *ud, dx_error *err);
-int srv_hub_edit(srv_hub *h, const char *wid, srv_edit_fn fn, void *ud, dx_error *err);
+/* Another writer (a restore on the worker pool) stored updates of wid: a loaded workspace
+ * takes them in now and every subscriber receives what changed, as any update (a save of
+ * the hub takes them in too, and relays them the same way). A failure closes the
+ * workspace's connections (their clients reconnect to the stored state). */
+int srv_hub_refresh(srv_hub *h, const char *wid, dx_error *err);
+/* wid was rebuilt from git (a new epoch): the connections of a loaded one are closed with
+ * 4205 (Reset); those holding the old state are refused when they come back. */
+void srv_hub_rebuilt(srv_hub *h, const char *wid);
+
+/* Epochs. A workspace's store holds its epoch (meta SRV_META_EPOCH, 0 when absent), which a
+ * rebuild from git increments, and the client ids of every state a rebuild retired (meta
+ * SRV_META_RETIRED, decimal ids separated by spaces). After authentication each client is
+ * told the epoch (a Stateless message {"type":"epoch","epoch":N}); a sync step 1, step 2 or
+ * update that carries a retired client id is not applied, and the connection is closed with
+ * 4205 and a reason saying to discard the local copy. */
+#define SRV_META_EPOCH   "epoch"
+#define SRV_META_RETIRED "retired_clients"
+/* The epoch and the retired ids (sorted, appended to *ids, *n; free *ids) of store st. */
+int srv_epoch_read(dx_crdt_store *st, int64_t *epoch, uint64_t **ids, size_t *n, dx_error *err);
+/* The client ids of a state vector (lib0 v1), appended to *ids, *n. DX_ENOMEM, DX_EPARSE. */
+int srv_sv_clients(const uint8_t *sv, size_t len, uint64_t **ids, size_t *n);
+/* Rebuilds. A job that may rebuild wid (srv_hub_may_rebuild: no client is connected and the
+ * failed checks the jobs reported, srv_hub_set_failures, would reach the third with one
+ * more) holds it while it runs: a subscription to it waits, its frames queued, and is
+ * authenticated by srv_hub_unhold, against what the job left. So no client loads the state
+ * that the rebuild replaces. (After a restart the count starts at 0: the rebuild comes one
+ * failed commit later.) */
+void srv_hub_hold(srv_hub *h, const char *wid);
+void srv_hub_unhold(srv_hub *h, const char *wid);
+size_t srv_hub_failures(const srv_hub *h, const char *wid);
+void srv_hub_set_failures(srv_hub *h, const char *wid, size_t n);
+bool srv_hub_may_rebuild(const srv_hub *h, const char *wid);
 /* An auto-commit of wid failed: try again after another quiescence period. */
 void srv_hub_retry_later(srv_hub *h, const char *wid, int64_t now_ms);
 /* Forget that wid is dirty (it was committed) unless an update came after since_ms. */

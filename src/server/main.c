@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "commits.h"
 #include "hub.h"
+#include "jobs.h"
 #include "mail.h"
 #include "ratelimit.h"
 
@@ -48,7 +49,7 @@ static const char USAGE[] =
     "Options:\n"
     "  --config FILE       settings in TOML (the options below win over it):\n"
     "                        data = \"DIR\", listen = \"HOST:PORT\", idle_seconds = N,\n"
-    "                        connections_per_minute = N, max_workspaces = N,\n"
+    "                        connections_per_minute = N, max_workspaces = N, workers = N,\n"
     "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
     "                        max_staleness_hours = N (default 24)\n"
     "                        public_url = \"URL\" (where sign-in links point; default http://\n"
@@ -72,6 +73,8 @@ static const char USAGE[] =
     "                      of the one used longest ago (4205; default 1000, 0: no cap)\n"
     "  --connections-per-minute N  refuse a client address's websocket beyond N new ones\n"
     "                      in a minute (default 120; 0: no limit)\n"
+    "  --workers N         threads for git work (commits, restores, history reads), so the\n"
+    "                      loop keeps serving while they run (default 2)\n"
     "  --idle-seconds N    close a websocket silent for N seconds (4408; default 60); before\n"
     "                      its first document is authenticated, N seconds after it opened\n"
     "  --public-url URL    where sign-in links point (see public_url)\n"
@@ -80,8 +83,9 @@ static const char USAGE[] =
     "  --magic-link-seconds N  a sign-in link works for N seconds (default 900); at most 3\n"
     "                      links are made for one address in an hour (429)\n"
     "  -h, --help          this text\n\n"
-    "SIGTERM or SIGINT stops the server: connections are closed, every store is closed\n"
-    "cleanly. An update is acknowledged to its client only once it is stored.\n";
+    "SIGTERM or SIGINT stops the server: running git jobs are waited for (20 s at most),\n"
+    "connections are closed, every store is closed cleanly. An update is acknowledged to its "
+    "client only once it is stored.\n";
 
 /* ---- offline commands ---- */
 
@@ -172,6 +176,9 @@ typedef struct pss {
     outmsg *head, *tail;
     int close_code; /* nonzero: close once the queue is sent */
     char close_reason[100];
+    struct http_wait *wait; /* HTTP: an answer deferred to the worker pool */
+    bool answer_ready;      /* ... and it came: write it when writable */
+    srv_response answer;
     char *body; /* HTTP: the response body to write */
     size_t body_len;
     char method[8]; /* HTTP: the request */
@@ -184,7 +191,14 @@ typedef struct pss {
     int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
 } pss;
 
+/* A request answered by a job: p is NULL once the connection closed. */
+typedef struct http_wait {
+    pss *p;
+} http_wait;
+
 static srv_hub *g_hub;
+static srv_jobs *g_jobs;
+static int64_t g_workers = 2; /* --workers */
 static srv_api g_api;
 static struct lws_context *g_ctx;
 static volatile sig_atomic_t g_stop;
@@ -201,7 +215,7 @@ static const char *g_tls_cert, *g_tls_key; /* [tls]: serve https and wss */
 /* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
 static void tick(lws_sorted_usec_list_t *sul)
 {
-    srv_commits_tick(g_hub, g_acc, dx_now_ms(), g_quiet_ms, g_stale_ms);
+    srv_commits_tick(g_hub, g_acc, g_jobs, dx_now_ms(), g_quiet_ms, g_stale_ms);
     int64_t every = g_quiet_ms > 0 && g_quiet_ms < 10000 ? g_quiet_ms * 100 : LWS_US_PER_SEC;
     lws_sul_schedule(g_ctx, 0, sul, tick, every);
 }
@@ -287,19 +301,62 @@ static int http_reply(struct lws *wsi, pss *p, const srv_response *res)
     return 0;
 }
 
+/* A job answered the request of w (on the loop): written when the connection is writable. */
+static void deliver(void *ud, const srv_response *res)
+{
+    http_wait *w = ud;
+    pss *p = w->p;
+    free(w);
+    if (!p)
+        return; /* the client went away meanwhile */
+    p->wait = NULL;
+    p->answer_ready = true;
+    p->answer.status = res->status;
+    p->answer.retry_after = res->retry_after;
+    dx_buf_reset(&p->answer.body);
+    if (dx_buf_append(&p->answer.body, res->body.data, res->body.len))
+        p->answer.status = 500; /* the body is incomplete: say so by the status at least */
+    lws_callback_on_writable(p->wsi);
+}
+
+static void wake_loop(void *ud)
+{
+    (void)ud;
+    if (g_ctx)
+        lws_cancel_service(g_ctx);
+}
+
 /* The request is whole: answer it. */
 static int http_answer(struct lws *wsi, pss *p)
 {
-    srv_request req = {p->method,   p->path,          p->query[0] ? p->query : NULL,
-                       p->auth,     p->req_body.data, p->req_body.len,
-                       p->forwarded};
+    srv_request req = {p->method,
+                       p->path,
+                       p->query[0] ? p->query : NULL,
+                       p->auth,
+                       p->req_body.data,
+                       p->req_body.len,
+                       p->forwarded,
+                       NULL};
     srv_response res = {500, DX_BUF_INIT, 0};
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
+    http_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->p = p;
+    req.ud = w;
     srv_api_handle(&g_api, &req, &res);
     dx_buf_release(&p->req_body);
     free(p->auth);
     p->auth = NULL;
+    if (res.status == 0) { /* a job answers it (deliver) */
+        p->wait = w;
+        /* lws closes a request unanswered after its timeout (5 s); a job bounds itself. */
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        dx_buf_release(&res.body);
+        return 0;
+    }
+    free(w);
     /* Last: completing a transaction may hand p to the next request. */
     int rc = http_reply(wsi, p, &res);
     dx_buf_release(&res.body);
@@ -352,6 +409,9 @@ static void query_join(struct lws *wsi, char *out, size_t cap)
 /* A new request: its method, path and token; the body (if any) comes in pieces. */
 static int http_begin(struct lws *wsi, pss *p, const char *uri)
 {
+    if (p->wait) /* a pipelined request before the answer: that answer finds nobody */
+        p->wait->p = NULL;
+    dx_buf_release(&p->answer.body);
     memset(p, 0, sizeof *p);
     p->wsi = wsi;
     bool body = false;
@@ -400,6 +460,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return http_answer(wsi, p);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (p->answer_ready) {
+            p->answer_ready = false;
+            int rc = http_reply(wsi, p, &p->answer);
+            dx_buf_release(&p->answer.body);
+            return rc;
+        }
         if (!p->body)
             return 0;
         int w =
@@ -413,6 +479,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         if (!p) /* a connection that ended before it was bound (a TLS handshake refused) */
             return 0;
+        if (p->wait) /* the job's answer finds nobody */
+            p->wait->p = NULL;
+        p->wait = NULL;
+        dx_buf_release(&p->answer.body);
         free(p->body);
         p->body = NULL;
         free(p->auth);
@@ -438,12 +508,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         lws_set_timer_usecs(wsi, g_idle_us);
         return 0;
     }
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* a job finished (wake_loop), or a signal */
+        if (g_jobs)
+            srv_jobs_finish(g_jobs);
+        return 0;
     case LWS_CALLBACK_TIMER:
         return idle_check(wsi, p);
     case LWS_CALLBACK_RECEIVE:
         if (!p->conn)
             return -1;
-        if (p->rx.len + len > MAX_MESSAGE) {
+        /* The frame's declared length counts: a message over the cap is refused at its first
+         * bytes, not after 16 MiB were read (and before an idle timer could end it first). */
+        if (p->rx.len + len + lws_remaining_packet_payload(wsi) > MAX_MESSAGE) {
             lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                              (unsigned char *)"Message Too Big", 15);
             return -1;
@@ -532,6 +608,14 @@ static int serve(const char *data, const char *listen)
     g_api.acc = acc;
     g_api.hub = g_hub;
     g_api.auth = &g_auth;
+    g_api.deliver = deliver;
+    if (srv_jobs_new((size_t)g_workers, wake_loop, NULL, &g_jobs, &err)) {
+        fprintf(stderr, "diaryx-server: %s\n", err.msg);
+        srv_hub_free(g_hub);
+        srv_accounts_close(acc);
+        return 1;
+    }
+    g_api.jobs = g_jobs;
     srv_hub_set_max_workspaces(g_hub, (size_t)g_max_ws);
     /* The fd table is sized from the limit at context creation. */
     struct rlimit rl;
@@ -562,6 +646,8 @@ static int serve(const char *data, const char *listen)
                 listen,
                 g_tls_cert ? "; or the [tls] cert and key are not a PEM certificate and its key"
                            : "");
+        srv_jobs_stop(g_jobs, 0);
+        srv_jobs_free(g_jobs);
         srv_hub_free(g_hub);
         srv_accounts_close(acc);
         return 1;
@@ -573,6 +659,15 @@ static int serve(const char *data, const char *listen)
             listen, g_auth.public_url);
     while (!g_stop && lws_service(g_ctx, 0) >= 0)
         ;
+    /* Running jobs end first (bounded): a commit half done is harmless, but its handles must
+     * be closed cleanly; queued ones wait for the next start (the workspace stays dirty). */
+    if (!srv_jobs_stop(g_jobs, 20000)) {
+        fprintf(stderr, "diaryx-server: stopped with a job still running\n");
+        return 0;
+    }
+    srv_jobs_free(g_jobs);
+    g_jobs = NULL;
+    g_api.jobs = NULL;
     lws_context_destroy(g_ctx); /* closes every connection: their subscriptions end */
     g_ctx = NULL;
     srv_hub_free(g_hub);
@@ -615,6 +710,7 @@ static const struct {
     {"", "idle_seconds", 1, 86400, 1000000, &g_idle_us},
     {"", "connections_per_minute", 0, 1000000, 1, &g_rate.per_minute},
     {"", "max_workspaces", 0, 1000000, 1, &g_max_ws},
+    {"", "workers", 1, 64, 1, &g_workers},
     {"git", "quiescence_minutes", 0, 525600, 60000, &g_quiet_ms},
     {"git", "max_staleness_hours", 0, 8760, 3600000, &g_stale_ms},
     {"", "session_days", 1, 3650, 86400000, &g_auth.session_ms},
@@ -678,9 +774,9 @@ static int load_config(const char *path, settings *st)
         if (!known) {
             fprintf(stderr,
                     "diaryx-server: unknown setting %s (known: data, listen, public_url, "
-                    "idle_seconds, connections_per_minute, max_workspaces, session_days, [git] "
-                    "quiescence_minutes, max_staleness_hours, [tls] cert, key, [smtp] host, "
-                    "port, username, password, from, tls)\n",
+                    "idle_seconds, connections_per_minute, max_workspaces, workers, "
+                    "session_days, [git] quiescence_minutes, max_staleness_hours, [tls] cert, "
+                    "key, [smtp] host, port, username, password, from, tls)\n",
                     what);
             return 2;
         }
@@ -813,6 +909,9 @@ int main(int argc, char **argv)
                 goto done;
         } else if (!strcmp(argv[i], "--connections-per-minute") && number) {
             if ((rc = set_number(argv[i++], v, 0, 1000000, 1, &g_rate.per_minute)))
+                goto done;
+        } else if (!strcmp(argv[i], "--workers") && number) {
+            if ((rc = set_number(argv[i++], v, 1, 64, 1, &g_workers)))
                 goto done;
         } else if (!strcmp(argv[i], "--idle-seconds") && number) {
             if ((rc = set_number(argv[i++], v, 1, 86400, 1000000, &g_idle_us)))

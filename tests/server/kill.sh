@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # kill.sh - SIGKILL the server at random moments under a stream of client updates: every update
 # it acknowledged (SyncStatus 1) is in the store after the restart, and the store still opens.
+# Then SIGKILL while a commit runs on the worker pool: the next commit succeeds, git fsck is
+# clean, and it holds the last acknowledged update.
 source "$(dirname "$0")/lib.bash"
 
 "$SERVER" --data "$D" user add w@example.org >/dev/null
@@ -41,5 +43,32 @@ while read -r _ i; do
 done <"$T/acked"
 [ "$lost" -eq 0 ] && pass || fail "$lost of $n acknowledged updates are not in the store"
 echo "kill test: $ROUNDS kills, $n acknowledged updates, $lost lost"
+
+# SIGKILL during a commit on the worker pool: after the restart the next commit succeeds and
+# the repository is sound.
+"$SERVER" --data "$D" user plan w@example.org sync >/dev/null
+GIT="git --git-dir=$D/workspaces/$W.git"
+start_server --quiescence-seconds 0
+node "$HERE/providers.mjs" seed "$URL" "workspace:$W" "$TOK" 7d3f0e9a-1c2b-4d5e-8f60-718293a4b5c6 \
+    "${DOC##*/}" >"$T/seed" 2>&1 || fail "seeding the workspace document: $(cat "$T/seed")"
+for r in 1 2 3; do
+    node "$HERE/writer.mjs" "$URL" "$DOC" "$TOK" $((900000 + r * 1000)) >>"$T/acked" 2>>"$T/writer.err" &
+    WPID=$!
+    sleep 0.5
+    curl -s -o /dev/null -H "Authorization: Bearer $TOK" -X POST "$H/api/workspaces/$W/commit" &
+    CPID=$!
+    sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+    kill -KILL "$SPID"
+    wait "$SPID" 2>/dev/null
+    wait "$WPID" "$CPID"
+    start_server --quiescence-seconds 0
+done
+curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOK" -X POST "$H/api/workspaces/$W/commit" >"$T/code"
+contains "the commit after kills during commits is 200" "$T/code" "200"
+$GIT fsck --strict >"$T/fsck" 2>&1 && pass || fail "git fsck after kills during commits: $(cat "$T/fsck")"
+$GIT show HEAD:day.md >"$T/day" 2>&1
+last=$(tail -1 "$T/acked" | cut -d' ' -f2)
+contains "the last acknowledged update is committed" "$T/day" "$last;"
+stop_server
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
