@@ -27,6 +27,7 @@
 #include "diaryx/edit.h"
 #include "diaryx/error.h"
 #include "diaryx/links.h"
+#include "diaryx/materialize.h"
 #include "diaryx/workspace.h"
 
 /* A workspace over the documents of d (borrowed: d and its documents must outlive *out; the
@@ -48,5 +49,36 @@ int dx_workspace_open_docs(const dx_docs *d, dx_link_format fmt, dx_workspace **
  * file) when a staged file cannot be taken in; on an error, the entries taken in before it stay
  * (each one whole) and the staging area is kept. */
 int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error *err);
+
+/* How the caller of dx_docs_take_files keeps its index of entry paths and which new files it
+ * admits. */
+typedef struct dx_take_hooks {
+    void *ud;
+    /* The live entry at path in the caller's index (0 with its id), else nonzero. */
+    dx_path_lookup lookup;
+    /* Set path to entry id in that index, or remove it (id NULL). 0, or DX_ENOMEM. */
+    int (*index_set)(void *ud, const char *path, const char *id);
+    /* A staged file no entry has: 1 to make it a new entry, 0 to leave it out, or a negative
+     * error with its message in err. NULL: a note at a path an entry may have is admitted, a
+     * note elsewhere refused (DX_EPATH), any other file (an attachment) left out. */
+    int (*admit)(void *ud, const dx_staged *s, dx_error *err);
+    /* Optional: told of each entry a staged file was taken into (is_new: made by this call).
+     * Nonzero fails with DX_ENOMEM. */
+    int (*taken)(void *ud, const char *id, bool is_new);
+} dx_take_hooks;
+
+/* The one way staged files become CRDT edits of the documents d, for a workspace over
+ * documents (dx_docs_take_staged) and for a session on disk (dx_session_save) alike: each
+ * file is taken into the entry at its path, else the entry it moved from (which keeps its id
+ * at the new path), else a new entry (when h->admit says so); entries are taken in parents
+ * first (a part_of resolves to an entry already at its path), each reported to d->changed;
+ * a removed file that no staged file took the entry of marks its entry deleted. The index
+ * of h is updated as it goes (new and moved paths set, old and removed paths cleared); the
+ * paths of entries below a moved index change with it and are the caller's to index again.
+ * *n (may be NULL) receives the number of entries changed. DX_EPARSE (naming the file) when
+ * a staged file cannot be taken in; on an error the entries taken in before it stay (each
+ * one whole). */
+int dx_docs_take_files(const dx_docs *d, const dx_staged *staged, size_t ns, dx_link_format fmt,
+                       const dx_take_hooks *h, size_t *n, dx_error *err);
 
 #endif

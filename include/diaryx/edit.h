@@ -22,6 +22,7 @@
 #include "diaryx/error.h"
 #include "diaryx/frontmatter.h"
 #include "diaryx/links.h"
+#include "diaryx/strmap.h"
 #include "diaryx/uuid.h"
 #include "ycrdt.h"
 
@@ -42,6 +43,10 @@ typedef struct dx_docs {
     /* Optional: told when an edit changed which entry lives at which path (a create, a
      * move, a delete), before its next call of find: the index find answers from is stale. */
     void (*paths_changed)(void *ud);
+    /* Optional: the index find answers from, every live entry path -> its id (char *),
+     * borrowed and current (NULL when it cannot be had: out of memory). NULL: a reader that
+     * needs every path derives them from the workspace document. */
+    const dx_strmap *(*paths)(void *ud);
 } dx_docs;
 
 /* The body of entry id (UTF-8), appended to out. */

@@ -8,11 +8,12 @@
 typedef struct dx_strlist {
     char **items;
     size_t len;
+    size_t cap; /* slots allocated (grows geometrically: n pushes cost O(n)) */
 } dx_strlist;
 
 #define DX_STRLIST_INIT                                                                            \
     {                                                                                              \
-        NULL, 0                                                                                    \
+        NULL, 0, 0                                                                                 \
     }
 
 /* Append a copy of s (or of its first n bytes). 0 or DX_ENOMEM. */

@@ -10,6 +10,7 @@
 typedef struct dx_strmap_slot {
     char *key; /* NULL: empty */
     void *value;
+    size_t hash; /* of key: probes compare it before the string, growing reuses it */
 } dx_strmap_slot;
 
 typedef struct dx_strmap {

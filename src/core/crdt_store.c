@@ -17,6 +17,7 @@ struct dx_crdt_store {
     sqlite3 *db;
     char *path;
     bool in_batch;
+    bool in_read; /* dx_store_read_begin */
     /* Prepared statements of the frequent queries, keyed by their SQL text (a literal, so
      * its address is stable): parsing SQL cost more than running it on small documents. */
     struct {
@@ -83,6 +84,11 @@ static int write_begin(dx_crdt_store *s, dx_error *err)
 {
     if (s->in_batch)
         return 0;
+    if (s->in_read)
+        return dx_error_set(err, DX_ECONFLICT,
+                            "'%s' is open for reading only (dx_store_read_begin): end the read "
+                            "before writing",
+                            s->path);
     for (int attempt = 0;; attempt++) {
         int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
@@ -245,7 +251,7 @@ void dx_store_close(dx_crdt_store *s)
 {
     if (!s)
         return;
-    if (s->in_batch)
+    if (s->in_batch || s->in_read)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (size_t i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(s->cache[i].st);
@@ -277,6 +283,27 @@ void dx_store_rollback(dx_crdt_store *s)
     if (s->in_batch) {
         s->in_batch = false;
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+int dx_store_read_begin(dx_crdt_store *s, dx_error *err)
+{
+    if (s->in_batch || s->in_read)
+        return dx_error_set(err, DX_ECONFLICT, "a transaction is already open on '%s'", s->path);
+    /* A deferred transaction takes its snapshot at the first read: take it now. */
+    int rc = exec(s, "BEGIN; SELECT count(*) FROM sqlite_master", err);
+    if (!rc)
+        s->in_read = true;
+    else
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+void dx_store_read_end(dx_crdt_store *s)
+{
+    if (s && s->in_read) {
+        s->in_read = false;
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* nothing written: cannot fail */
     }
 }
 

@@ -67,12 +67,12 @@ static int dir_add(docfiles *f, const char *dir, const char *name, bool unique)
     return rc;
 }
 
-/* Register the file path as entry id (a second live entry at one path: the smaller id wins,
- * so every peer shows the same one). */
+/* Register the file path as entry id (a second live entry at one path: the greater id wins,
+ * as in the docset's index, so every peer and a session on disk show the same one). */
 static int add_file(docfiles *f, const char *path, const char *id)
 {
     char *had = dx_strmap_get(&f->ids, path);
-    if (had && strcmp(had, id) <= 0)
+    if (had && strcmp(had, id) > 0)
         return 0;
     char *copy = strdup(id);
     if (!copy || dx_strmap_put(&f->ids, path, copy)) {
@@ -110,11 +110,18 @@ static int each_path(void *ud, const char *id, const char *path)
     return add_file(ud, path, id);
 }
 
-/* The index of the paths the documents hold now. */
+/* The index of the paths the documents hold now: copied from the documents' own index when
+ * they keep one (a docset's), else derived from the workspace document. */
 static int reindex(docfiles *f, dx_error *err)
 {
     index_release(f);
-    int rc = dx_wsdoc_each_path(f->d.workspace, each_path, f, err);
+    const dx_strmap *paths = f->d.paths ? f->d.paths(f->d.ud) : NULL;
+    int rc = 0;
+    for (size_t i = 0; paths && !rc && i < paths->cap; i++)
+        if (paths->slots[i].key)
+            rc = add_file(f, paths->slots[i].key, paths->slots[i].value);
+    if (!paths)
+        rc = dx_wsdoc_each_path(f->d.workspace, each_path, f, err);
     if (rc == DX_ENOMEM)
         dx_error_set(err, rc, "out of memory indexing the workspace documents");
     return rc;
@@ -201,21 +208,12 @@ int dx_workspace_open_docs(const dx_docs *d, dx_link_format fmt, dx_workspace **
 
 /* ---- taking staged files in ---------------------------------------------------------------- */
 
-static int lookup(void *user, const char *path, char out[DX_UUID_LEN + 1])
-{
-    const char *id = dx_strmap_get(&((docfiles *)user)->ids, path);
-    if (!id)
-        return DX_ENOTFOUND;
-    memcpy(out, id, DX_UUID_LEN + 1);
-    return 0;
-}
-
 /* One staged file to take in. */
 typedef struct pending {
     const dx_staged *s;
     char id[DX_UUID_LEN + 1];
     char *parent; /* the path its part_of names, or NULL */
-    bool done;
+    bool done, is_new;
 } pending;
 
 /* The path the part_of of a staged file names (NULL when none or unreadable: the ingest
@@ -241,17 +239,142 @@ static bool ready(const dx_strmap *at, const pending *p)
     return !parent || parent == p || parent->done;
 }
 
-static int take_one(const dx_docs *d, docfiles *f, pending *p, dx_error *err)
+static int take_one(const dx_docs *d, dx_link_format fmt, const dx_take_hooks *h, pending *p,
+                    dx_error *err)
 {
     y_doc *body = NULL;
     int rc = d->body(d->ud, p->id, &body, err);
     if (!rc)
         rc = dx_ingest_entry_with(d->workspace, p->id, p->s->path, p->s->bytes, p->s->len, body,
-                                  f->fmt, lookup, f, err);
-    if (!rc && d->changed && d->changed(d->ud, p->id))
+                                  fmt, h->lookup, h->ud, err);
+    if (!rc && ((d->changed && d->changed(d->ud, p->id)) ||
+                (h->taken && h->taken(h->ud, p->id, p->is_new))))
         rc = dx_error_set(err, DX_ENOMEM, "out of memory");
     p->done = true;
     return rc;
+}
+
+/* A staged file with no entry, when the caller has no rule of its own: a note becomes an
+ * entry where an entry may be, and is refused elsewhere; another file (an attachment) has no
+ * place in the documents. */
+static int admit_default(void *ud, const dx_staged *s, dx_error *err)
+{
+    (void)ud;
+    dx_error pe = DX_ERROR_INIT;
+    if (dx_workspace_check_path(s->path, NULL, &pe) == 0)
+        return 1;
+    return dx_path_is_markdown(s->path) ? dx_error_set(err, pe.code, "%s", pe.msg) : 0;
+}
+
+int dx_docs_take_files(const dx_docs *d, const dx_staged *staged, size_t ns, dx_link_format fmt,
+                       const dx_take_hooks *h, size_t *n, dx_error *err)
+{
+    if (n)
+        *n = 0;
+    pending *all = calloc(ns ? ns : 1, sizeof *all);
+    dx_strlist gone = DX_STRLIST_INIT; /* ids of removed files */
+    dx_strmap at = DX_STRMAP_INIT;     /* staged path -> its pending */
+    dx_strmap kept = DX_STRMAP_INIT;   /* ids that a staged file keeps (moved, not removed) */
+    size_t count = 0, left = 0;
+    int rc = all ? 0 : DX_ENOMEM;
+    /* 1. Every file gets its entry id first (the entry at its path, else the one it moved
+     *    from, else a new one), so that links between new files resolve whatever the order;
+     *    then removed files name the entries to delete (not one that moved away). */
+    for (size_t i = 0; !rc && i < ns; i++) {
+        const dx_staged *s = &staged[i];
+        pending *p = &all[i];
+        p->s = s;
+        p->done = true;
+        if (s->removed)
+            continue;
+        bool moved = false;
+        if (h->lookup(h->ud, s->path, p->id) != 0) {
+            moved = s->moved_from && h->lookup(h->ud, s->moved_from, p->id) == 0;
+            if (!moved) {
+                int a = (h->admit ? h->admit : admit_default)(h->ud, s, err);
+                if (a <= 0) {
+                    rc = a;
+                    continue;
+                }
+                if ((rc = dx_uuid_v4(p->id))) {
+                    dx_error_set(err, rc, "no random source for entry ids");
+                    break;
+                }
+                p->is_new = true;
+            }
+        }
+        if ((moved && h->index_set(h->ud, s->moved_from, NULL)) ||
+            h->index_set(h->ud, s->path, p->id) || dx_strmap_put(&at, s->path, p) ||
+            dx_strmap_put(&kept, p->id, (void *)1)) {
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+            break;
+        }
+        p->parent = parent_path(s, fmt);
+        p->done = false;
+        left++;
+    }
+    for (size_t i = 0; !rc && i < ns; i++) {
+        char id[DX_UUID_LEN + 1];
+        if (!staged[i].removed || h->lookup(h->ud, staged[i].path, id) != 0)
+            continue;
+        if ((!dx_strmap_get(&kept, id) && dx_strlist_push(&gone, id)) ||
+            h->index_set(h->ud, staged[i].path, NULL))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    /* 2. Parents first: an entry's path is derived from its parent's. A cycle of staged
+     *    part_of links (which validate reports) is taken in as it comes. */
+    while (!rc && left) {
+        size_t before = left;
+        for (size_t i = 0; !rc && i < ns; i++)
+            if (!all[i].done && ready(&at, &all[i])) {
+                rc = take_one(d, fmt, h, &all[i], err);
+                left--;
+                count += !rc;
+            }
+        for (size_t i = 0; !rc && left == before && i < ns; i++)
+            if (!all[i].done) {
+                rc = take_one(d, fmt, h, &all[i], err);
+                left--;
+                count += !rc;
+            }
+    }
+    /* 3. Removed files: their entries are deleted. */
+    for (size_t i = 0; !rc && i < gone.len; i++) {
+        rc = dx_wsdoc_set_deleted(d->workspace, gone.items[i], true, err);
+        if (!rc && d->changed && d->changed(d->ud, gone.items[i]))
+            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+        count += !rc;
+    }
+    for (size_t i = 0; all && i < ns; i++)
+        free(all[i].parent);
+    free(all);
+    dx_strlist_release(&gone);
+    dx_strmap_release(&at);
+    dx_strmap_release(&kept);
+    if (rc == DX_ENOMEM && !(err && err->msg[0]))
+        dx_error_set(err, rc, "out of memory");
+    if (n)
+        *n = count;
+    return rc;
+}
+
+/* dx_docs_take_staged over the workspace's own index. */
+static int files_lookup(void *user, const char *path, char out[DX_UUID_LEN + 1])
+{
+    const char *id = dx_strmap_get(&((docfiles *)user)->ids, path);
+    if (!id)
+        return DX_ENOTFOUND;
+    memcpy(out, id, DX_UUID_LEN + 1);
+    return 0;
+}
+
+static int files_index_set(void *user, const char *path, const char *id)
+{
+    if (!id) {
+        remove_file(user, path);
+        return 0;
+    }
+    return add_file(user, path, id);
 }
 
 int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error *err)
@@ -270,82 +393,10 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
                             "over, not another workspace document");
     size_t ns;
     const dx_staged *staged = dx_workspace_staged(ws, &ns);
-    pending *all = calloc(ns ? ns : 1, sizeof *all);
-    dx_strlist gone = DX_STRLIST_INIT; /* ids of removed files */
-    dx_strmap at = DX_STRMAP_INIT;     /* staged path -> its pending */
-    size_t count = 0;
-    int rc = all ? 0 : DX_ENOMEM;
-    /* 1. Every file gets its entry id first (a move keeps its entry's, a new file a new one),
-     *    so that contents links between new files resolve whatever the order; then removed
-     *    files name the entries to delete (not one that moved away). */
-    size_t left = 0;
-    for (size_t i = 0; !rc && i < ns; i++) {
-        const dx_staged *s = &staged[i];
-        all[i].s = s;
-        all[i].done = s->removed;
-        if (s->removed)
-            continue;
-        /* Only entries live in the documents: another file (an attachment) has no place
-         * there; a note at a path no entry may have is refused, as a session refuses it. */
-        dx_error pe = DX_ERROR_INIT;
-        if (dx_workspace_check_path(s->path, NULL, &pe) != 0) {
-            all[i].done = true;
-            if (dx_path_is_markdown(s->path))
-                rc = dx_error_set(err, pe.code, "%s", pe.msg);
-            continue;
-        }
-        const char *id = s->moved_from ? dx_strmap_get(&f->ids, s->moved_from) : NULL;
-        if (!id)
-            id = dx_strmap_get(&f->ids, s->path);
-        if (id)
-            memcpy(all[i].id, id, sizeof all[i].id);
-        else if ((rc = dx_uuid_v4(all[i].id)))
-            break;
-        if (!(rc = add_file(f, s->path, all[i].id)) && !(rc = dx_strmap_put(&at, s->path, &all[i])))
-            all[i].parent = parent_path(s, f->fmt);
-        left++;
-    }
-    for (size_t i = 0; !rc && i < ns; i++) {
-        const char *id = staged[i].removed ? dx_strmap_get(&f->ids, staged[i].path) : NULL;
-        bool kept = false;
-        for (size_t j = 0; id && j < ns && !kept; j++)
-            kept = !staged[j].removed && !strcmp(all[j].id, id);
-        if (id && !kept)
-            rc = dx_strlist_push(&gone, id);
-        if (staged[i].removed && !rc)
-            remove_file(f, staged[i].path);
-    }
-    if (rc == DX_ENOMEM || rc == DX_EIO)
-        dx_error_set(err, rc, rc == DX_ENOMEM ? "out of memory" : "no random source for entry ids");
-    /* 2. Parents first: an entry's path is derived from its parent's. A cycle of staged
-     *    part_of links (which validate reports) is taken in as it comes. */
-    while (!rc && left) {
-        size_t before = left;
-        for (size_t i = 0; !rc && i < ns; i++)
-            if (!all[i].done && ready(&at, &all[i])) {
-                rc = take_one(d, f, &all[i], err);
-                left--;
-                count += !rc;
-            }
-        for (size_t i = 0; !rc && left == before && i < ns; i++)
-            if (!all[i].done) {
-                rc = take_one(d, f, &all[i], err);
-                left--;
-                count += !rc;
-            }
-    }
-    /* 3. Removed files: their entries are deleted. */
-    for (size_t i = 0; !rc && i < gone.len; i++) {
-        rc = dx_wsdoc_set_deleted(d->workspace, gone.items[i], true, err);
-        if (!rc && d->changed && d->changed(d->ud, gone.items[i]))
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-        count += !rc;
-    }
-    for (size_t i = 0; all && i < ns; i++)
-        free(all[i].parent);
-    free(all);
-    dx_strlist_release(&gone);
-    dx_strmap_release(&at);
+    dx_take_hooks h = {f, files_lookup, files_index_set, NULL, NULL};
+    int rc = dx_docs_take_files(d, staged, ns, f->fmt, &h, n, err);
+    if (d->paths_changed) /* the documents' own index, which reindex copies, is behind */
+        d->paths_changed(d->ud);
     /* The documents say which entries are where now, whatever was taken in before a
      * failure (and below a moved index, paths changed that no staged file names). */
     dx_error re = DX_ERROR_INIT;
@@ -354,7 +405,5 @@ int dx_docs_take_staged(const dx_docs *d, dx_workspace *ws, size_t *n, dx_error 
         rc = dx_error_set(err, irc, "%s", re.msg);
     if (!rc)
         dx_workspace_staged_clear(ws);
-    if (n)
-        *n = count;
     return rc;
 }

@@ -293,6 +293,12 @@ static void docs_paths_changed(void *ud)
     ((dx_docset *)ud)->paths_stale = true;
 }
 
+static const dx_strmap *docs_paths(void *ud)
+{
+    dx_docset *ds = ud;
+    return dx_docset_load(ds, NULL) == 0 ? &ds->paths : NULL;
+}
+
 void dx_docset_docs(dx_docset *ds, dx_docs *out)
 {
     out->workspace = dx_docset_workspace(ds);
@@ -302,6 +308,7 @@ void dx_docset_docs(dx_docset *ds, dx_docs *out)
     out->format = DX_LINK_MARKDOWN_ROOT; /* the workspace's own is the caller's to set */
     out->find = dx_docset_lookup;
     out->paths_changed = docs_paths_changed;
+    out->paths = docs_paths;
 }
 
 static int apply_stored(void *user, const char *doc, const uint8_t *data, size_t len)

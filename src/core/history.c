@@ -314,7 +314,10 @@ static int save_ids(dx_session *s, const dx_commit_result *r, bool delta, const 
 {
     dx_buf p = DX_BUF_INIT;
     dx_workspace *ws = dx_session_workspace(s);
-    dx_workspace_abspath(ws, DX_IDMAP_FILE, &p);
+    if (dx_workspace_abspath(ws, DX_IDMAP_FILE, &p)) {
+        dx_buf_release(&p);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
     struct stat st;
     bool missing = stat(p.data, &st) != 0;
     dx_buf_release(&p);
@@ -395,10 +398,15 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
     dx_buf_reset(&v);
     bool last_is_head = dx_store_meta_get(st, META_LAST_COMMIT, &v, NULL) == 0 &&
                         dx_git_resolve(g, "HEAD", head, NULL) == 0 && !strcmp(v.data, head);
-    if (!opts->verify_all && !want_all && since >= 0 && last_is_head)
+    /* The entries are rendered in one read of the store (their body documents are loaded
+     * one by one), then it is ended: the bookkeeping below writes. */
+    if (!opts->verify_all && !want_all && since >= 0 && last_is_head &&
+        !(rc = dx_store_read_begin(st, err))) {
         rc = s ? delta_files(&h, g, head, since, &dirty, &files, &n, &deletes, &docs, &delta,
                              &r->problems, err)
                : delta_bodies(&h, g, head, since, &files, &n, &docs, &delta, &r->problems, err);
+        dx_store_read_end(st);
+    }
     dx_git_commit_opts go = {0};
     go.message = opts->message;
     go.device = h.device;
@@ -410,7 +418,10 @@ static int commit_locked(const dx_history_docs *hd, dx_git *g, const dx_commit_o
     for (int attempt = 0; !rc; attempt++) {
         if (!delta) {
             dx_strlist_release(&docs);
-            rc = dx_fileset_all(&src, g, &files, &n, &r->problems, err);
+            if (!(rc = dx_store_read_begin(st, err))) {
+                rc = dx_fileset_all(&src, g, &files, &n, &r->problems, err);
+                dx_store_read_end(st);
+            }
         }
         if (rc)
             goto done;

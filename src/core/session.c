@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "diaryx/bodydoc.h"
+#include "diaryx/docfiles.h"
 #include "diaryx/docset.h"
 #include "diaryx/fs.h"
 #include "diaryx/ignore.h"
@@ -350,64 +351,59 @@ typedef struct newfile {
     char id[DX_UUID_LEN + 1];
 } newfile;
 
-/* Take new files in: every entry is first created at its path, then each file ingested, so
- * links between the new files resolve whatever their order. */
-static int import_files(dx_session *s, newfile *files, size_t n, bool disk_recorded, dx_error *err)
+/* Whether bytes at path are a note that can be an entry (1), not (0: not UTF-8 text, or
+ * frontmatter that does not parse; one never closed is named in a warning), or an error
+ * (out of memory). */
+static int readable_note(dx_session *s, const char *path, const char *bytes, size_t len,
+                         dx_error *err)
+{
+    dx_fm *fm = NULL;
+    dx_error e = DX_ERROR_INIT;
+    int prc = 0;
+    bool unclosed = false;
+    if (y_utf8_valid(bytes, len) && (prc = dx_fm_parse(bytes, len, path, &fm, &e)) == 0 &&
+        !(unclosed = dx_fm_unclosed(fm))) {
+        dx_fm_free(fm);
+        return 1;
+    }
+    dx_fm_free(fm);
+    if (prc && prc != DX_EPARSE) /* out of memory says nothing about the file */
+        return dx_error_set(err, prc, "%s", e.msg);
+    /* Importing it would prepend an empty frontmatter block to what is meant as one: leave
+     * it as it is and say so. */
+    if (unclosed)
+        dx_strlist_pushf(&s->warnings,
+                         "'%s' starts with '---' but its frontmatter is never closed; it is "
+                         "left as it is (add the closing '---' line)",
+                         path);
+    return 0;
+}
+
+/* Take new files found on disk in: every entry is first created at its path, then each file
+ * ingested, so links between the new files resolve whatever their order. */
+static int import_files(dx_session *s, newfile *files, size_t n, dx_error *err)
 {
     int rc = docs_load(s, err);
-    dx_ignore *ig = NULL;
-    /* A command does not make an ignored file an entry (the scan never offers one). */
-    if (!rc && !disk_recorded)
-        rc = dx_ignore_open_workspace(s->ws, &ig, err);
-    for (size_t i = 0; !rc && ig && i < n; i++)
-        if (dx_path_is_markdown(files[i].path) && dx_ignore_path(ig, files[i].path))
-            rc = dx_error_set(err, DX_EPATH,
-                              "'%s' is ignored by git (.gitignore or .git/info/exclude) or "
-                              "excluded by an `exclude` glob (root index, .diaryx/config.toml), "
-                              "and diaryx takes in no such file; remove the rule or choose "
-                              "another path",
-                              files[i].path);
-    dx_ignore_free(ig);
     for (size_t i = 0; !rc && i < n; i++) {
-        dx_fm *fm = NULL;
-        dx_error e = DX_ERROR_INIT;
         /* The one rule for entry paths: nothing is taken in inside .git, .diaryx or another
-         * hidden or build directory (a file a command would create there is refused). */
-        if (dx_workspace_check_path(files[i].path, NULL, &e) != 0) {
-            if (!disk_recorded && dx_path_is_markdown(files[i].path))
-                rc = dx_error_set(err, e.code, "%s", e.msg);
+         * hidden or build directory. */
+        if (dx_workspace_check_path(files[i].path, NULL, NULL) != 0) {
             files[i].path = NULL;
             continue;
         }
-        int prc = 0;
-        /* A file that is not UTF-8 text (or whose frontmatter does not parse) cannot be an
-         * entry. */
-        bool unclosed = false;
-        if (!y_utf8_valid(files[i].bytes, files[i].len) ||
-            (prc = dx_fm_parse(files[i].bytes, files[i].len, files[i].path, &fm, &e)) != 0 ||
-            (unclosed = dx_fm_unclosed(fm))) {
-            dx_fm_free(fm);
-            if (prc && prc != DX_EPARSE) { /* out of memory says nothing about the file */
-                rc = dx_error_set(err, prc, "%s", e.msg);
-                break;
-            }
-            /* Importing it would prepend an empty frontmatter block to what is meant as
-             * one: leave it as it is and say so. */
-            if (unclosed)
-                dx_strlist_pushf(&s->warnings,
-                                 "'%s' starts with '---' but its frontmatter is never closed; it "
-                                 "is left as it is (add the closing '---' line)",
-                                 files[i].path);
+        int ok = readable_note(s, files[i].path, files[i].bytes, files[i].len, err);
+        if (ok < 0) {
+            rc = ok;
+            break;
+        }
+        if (!ok) {
             /* Recorded without an entry, and not tried again until it changes; `diaryx
              * validate` reports it (InvalidFrontmatter), a command on it fails with the
              * parse error. */
-            rc = disk_recorded ? rec_set(s, files[i].path, "", files[i].bytes, files[i].len,
-                                         &files[i].st, err)
-                               : 0;
+            rc = rec_set(s, files[i].path, "", files[i].bytes, files[i].len, &files[i].st, err);
             files[i].path = NULL;
             continue;
         }
-        dx_fm_free(fm);
         dx_entry en = DX_ENTRY_INIT;
         if (!(en.filename = strdup(files[i].path)))
             rc = dx_error_set(err, DX_ENOMEM, "out of memory");
@@ -1146,7 +1142,7 @@ static int sync_disk(dx_session *s, dx_error *err)
         nf[i].id[0] = 0;
     }
     if (!rc && nn)
-        rc = import_files(s, nf, nn, true, err);
+        rc = import_files(s, nf, nn, err);
     /* Record imported files as they are on disk, so writing their canonical form is
      * allowed. */
     for (size_t i = 0; !rc && i < nn; i++)
@@ -1183,80 +1179,77 @@ int dx_session_sync(dx_session *s, dx_session_stats *stats, dx_error *err)
     return round_end(s, rc, err);
 }
 
+/* dx_docs_take_files over the session's documents: the docset's path index, the rules for
+ * a new file (not one git ignores; a file that is no readable note is left out). */
+typedef struct save_ctx {
+    dx_session *s;
+    dx_ignore *ig; /* read when the first new note shows up */
+} save_ctx;
+
+static int save_lookup(void *ud, const char *path, char out[DX_UUID_LEN + 1])
+{
+    return dx_docset_lookup(((save_ctx *)ud)->s->ds, path, out);
+}
+
+static int save_index_set(void *ud, const char *path, const char *id)
+{
+    return dx_docset_index_set(((save_ctx *)ud)->s->ds, path, id);
+}
+
+static int save_admit(void *ud, const dx_staged *f, dx_error *err)
+{
+    save_ctx *c = ud;
+    dx_error e = DX_ERROR_INIT;
+    bool md = dx_path_is_markdown(f->path);
+    int rc = md && !c->ig ? dx_ignore_open_workspace(c->s->ws, &c->ig, err) : 0;
+    if (rc)
+        return rc;
+    /* A command does not make an ignored file an entry (the scan never offers one). */
+    if (md && dx_ignore_path(c->ig, f->path))
+        return dx_error_set(err, DX_EPATH,
+                            "'%s' is ignored by git (.gitignore or .git/info/exclude) or "
+                            "excluded by an `exclude` glob (root index, .diaryx/config.toml), "
+                            "and diaryx takes in no such file; remove the rule or choose "
+                            "another path",
+                            f->path);
+    /* The one rule for entry paths: nothing is taken in inside .git, .diaryx or another
+     * hidden or build directory. */
+    if (dx_workspace_check_path(f->path, NULL, &e) != 0)
+        return md ? dx_error_set(err, e.code, "%s", e.msg) : 0;
+    return readable_note(c->s, f->path, f->bytes, f->len, err);
+}
+
+static int save_taken(void *ud, const char *id, bool is_new)
+{
+    dx_session *s = ((save_ctx *)ud)->s;
+    if (is_new) {
+        s->stats->imported++;
+        return 0;
+    }
+    return dx_strmap_put(&s->taken, id, (void *)1); /* read from disk: base unknown */
+}
+
 int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
 {
     size_t n;
     const dx_staged *st = dx_workspace_staged(s->ws, &n);
-    newfile *nf = calloc(n ? n : 1, sizeof *nf);
-    int rc = nf ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
-    size_t nn = 0;
+    save_ctx c = {s, NULL};
+    dx_take_hooks h = {&c, save_lookup, save_index_set, save_admit, save_taken};
+    dx_docs d;
     /* The staged files were made from the state this session holds (dx_workspace_set_source),
      * so they are taken in as edits of that state first, and only then is the store locked
      * and caught up: what another process stored meanwhile merges with these edits as CRDT
      * updates do. Caught up first, the staged bytes would undo the other process's changes. */
     round_reset(s, stats);
-    if (!rc)
-        rc = docs_load(s, err); /* as of `seen`, the state the staged files were made from */
+    int rc = docs_load(s, err); /* as of `seen`, the state the staged files were made from */
+    if (!rc) {
+        dx_session_docs(s, &d);
+        rc = dx_docs_take_files(&d, st, n, dx_workspace_link_format(s->ws), &h, NULL, err);
+    }
+    dx_ignore_free(c.ig);
     bool moved_any = false;
-    /* 1. Moves keep their entry; new paths become new entries. */
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (st[i].removed)
-            continue;
-        const char *id = path_id(s, st[i].path);
-        if (!id && st[i].moved_from && (id = path_id(s, st[i].moved_from))) {
-            char keep[DX_UUID_LEN + 1];
-            snprintf(keep, sizeof keep, "%s", id);
-            dx_docset_index_set(s->ds, st[i].moved_from, NULL);
-            moved_any = true;
-            if (dx_docset_index_set(s->ds, st[i].path, keep))
-                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
-        } else if (!id) {
-            nf[nn].path = st[i].path;
-            nf[nn].bytes = st[i].bytes;
-            nf[nn++].len = st[i].len;
-        }
-    }
-    if (!rc && nn)
-        rc = import_files(s, nf, nn, false, err);
-    /* 2. Every other staged file into its entry. */
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (st[i].removed)
-            continue;
-        bool imported = false;
-        for (size_t j = 0; j < nn; j++)
-            imported |= nf[j].path == st[i].path;
-        const char *known = path_id(s, st[i].path);
-        if (imported || !known)
-            continue;
-        char id[DX_UUID_LEN + 1];
-        snprintf(id, sizeof id, "%s", known);
-        y_doc *body;
-        dx_error e = DX_ERROR_INIT;
-        if ((rc = dx_session_body(s, id, &body, err)))
-            break;
-        rc = dx_ingest_entry_with(wsdoc(s), id, st[i].path, st[i].bytes, st[i].len, body,
-                                  dx_workspace_link_format(s->ws), dx_docset_lookup, s->ds, &e);
-        if (rc)
-            rc = dx_error_set(err, rc, "%s", e.msg);
-        else if (!(rc = touch(s, id, err)) && dx_strmap_put(&s->taken, id, (void *)1))
-            rc = dx_error_set(err, DX_ENOMEM, "out of memory"); /* read from disk: base unknown */
-    }
-    /* 3. Removed files (not moved elsewhere) delete their entry. */
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!st[i].removed)
-            continue;
-        bool moved = false;
-        for (size_t j = 0; j < n; j++)
-            moved |= st[j].moved_from && !strcmp(st[j].moved_from, st[i].path);
-        const char *id = path_id(s, st[i].path);
-        if (moved || !id)
-            continue;
-        char keep[DX_UUID_LEN + 1];
-        snprintf(keep, sizeof keep, "%s", id);
-        if (!(rc = dx_wsdoc_set_deleted(wsdoc(s), keep, true, err)))
-            rc = touch(s, keep, err);
-        dx_docset_index_set(s->ds, st[i].path, NULL);
-    }
+    for (size_t i = 0; i < n; i++)
+        moved_any |= st[i].moved_from != NULL;
     if (!rc)
         rc = round_lock(s, err);
     /* Paths below a moved index changed with it. */
@@ -1265,7 +1258,6 @@ int dx_session_save(dx_session *s, dx_session_stats *stats, dx_error *err)
     rc = round_end(s, rc, err);
     if (!rc)
         dx_workspace_staged_clear(s->ws);
-    free(nf);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "diaryx/strlist.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +11,21 @@
 
 int dx_strlist_pushn(dx_strlist *l, const char *s, size_t n)
 {
-    char *copy = malloc(n + 1);
-    char **items = realloc(l->items, (l->len + 1) * sizeof *items);
-    if (!copy || !items) {
-        free(copy);
-        if (items)
-            l->items = items;
-        return DX_ENOMEM;
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **items =
+            cap > SIZE_MAX / sizeof *items ? NULL : realloc(l->items, cap * sizeof *items);
+        if (!items)
+            return DX_ENOMEM;
+        l->items = items;
+        l->cap = cap;
     }
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return DX_ENOMEM;
     memcpy(copy, s, n);
     copy[n] = 0;
-    l->items = items;
-    items[l->len++] = copy;
+    l->items[l->len++] = copy;
     return 0;
 }
 
@@ -96,5 +100,5 @@ void dx_strlist_release(dx_strlist *l)
         free(l->items[i]);
     free(l->items);
     l->items = NULL;
-    l->len = 0;
+    l->len = l->cap = 0;
 }

@@ -15,15 +15,21 @@ static size_t hash(const char *s)
     return (size_t)(h ^ (h >> 32));
 }
 
-static dx_strmap_slot *find(const dx_strmap *m, const char *key)
+/* The slot of key (hash h), or the empty slot where it would go. */
+static dx_strmap_slot *find_h(const dx_strmap *m, const char *key, size_t h)
 {
     if (!m->cap)
         return NULL;
-    for (size_t i = hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         dx_strmap_slot *s = &m->slots[i];
-        if (!s->key || !strcmp(s->key, key))
+        if (!s->key || (s->hash == h && !strcmp(s->key, key)))
             return s;
     }
+}
+
+static dx_strmap_slot *find(const dx_strmap *m, const char *key)
+{
+    return m->cap ? find_h(m, key, hash(key)) : NULL;
 }
 
 static int grow(dx_strmap *m)
@@ -36,8 +42,12 @@ static int grow(dx_strmap *m)
     m->slots = slots;
     m->cap = cap;
     for (size_t i = 0; i < old_cap; i++)
-        if (old[i].key)
-            *find(m, old[i].key) = old[i];
+        if (old[i].key) {
+            size_t j = old[i].hash & (cap - 1); /* keys are distinct: the first free slot */
+            while (slots[j].key)
+                j = (j + 1) & (cap - 1);
+            slots[j] = old[i];
+        }
     free(old);
     return 0;
 }
@@ -46,10 +56,12 @@ int dx_strmap_put(dx_strmap *m, const char *key, void *value)
 {
     if ((m->len + 1) * 4 > m->cap * 3 && grow(m))
         return DX_ENOMEM;
-    dx_strmap_slot *s = find(m, key);
+    size_t h = hash(key);
+    dx_strmap_slot *s = find_h(m, key, h);
     if (!s->key) {
         if (!(s->key = strdup(key)))
             return DX_ENOMEM;
+        s->hash = h;
         m->len++;
     }
     s->value = value;
@@ -74,7 +86,7 @@ void *dx_strmap_remove(dx_strmap *m, const char *key)
     /* Backward shift: move later members of the probe run into the hole. */
     size_t hole = (size_t)(s - m->slots), mask = m->cap - 1;
     for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
-        size_t home = hash(m->slots[i].key) & mask;
+        size_t home = m->slots[i].hash & mask;
         /* The slot may move to the hole when its home is not in (hole, i]. */
         if (((i - home) & mask) >= ((i - hole) & mask)) {
             m->slots[hole] = m->slots[i];

@@ -503,8 +503,7 @@ int dx_toml_parse(const char *text, size_t len, const char *name, dx_toml *out, 
         /* Keep the declared order of tables, empty ones included. */
         dx_strlist_release(&out->tables);
         out->tables = tables;
-        tables.items = NULL;
-        tables.len = 0;
+        tables = (dx_strlist)DX_STRLIST_INIT;
     }
     dx_strlist_release(&tables);
     dx_buf_release(&table);

@@ -361,6 +361,50 @@ TEST(test_store_two_writers_wait_for_each_other)
     dx_store_close(b);
 }
 
+/* A read transaction sees one state of the store, does not hold other writers up, and
+ * refuses writes (a write inside it would fail in SQLite) until it ends. */
+TEST(test_store_read_is_one_snapshot_and_refuses_writes)
+{
+    char path[128];
+    path_of(path, sizeof path, "r.db");
+    dx_crdt_store *a = NULL, *b = NULL;
+    dx_error err = DX_ERROR_INIT;
+    uint8_t empty[] = {0, 0};
+    CHECK_EQ_INT(dx_store_open(path, &a, &err), 0);
+    CHECK_EQ_INT(dx_store_open(path, &b, &err), 0);
+    CHECK_EQ_INT(dx_store_append(a, "doc", empty, 2, "local", NULL, NULL, &err), 0);
+    int64_t first = dx_store_last_id(a, NULL);
+    CHECK(first > 0);
+    CHECK_EQ_INT(dx_store_read_begin(a, &err), 0);
+    /* Another writer goes on; this reader still sees the state it began with. */
+    CHECK_EQ_INT(dx_store_append(b, "doc", empty, 2, "remote", NULL, NULL, &err), 0);
+    CHECK_EQ_INT(dx_store_last_id(a, NULL), first);
+    y_doc *d = new_doc(1);
+    CHECK_EQ_INT(dx_store_load(a, "doc", d, &err), 0);
+    y_doc_free(d);
+    dx_error_clear(&err);
+    CHECK_EQ_INT(dx_store_append(a, "doc", empty, 2, "local", NULL, NULL, &err), DX_ECONFLICT);
+    CHECK(strstr(err.msg, "end the read") != NULL);
+    CHECK_EQ_INT(dx_store_begin(a, &err), DX_ECONFLICT);
+    CHECK_EQ_INT(dx_store_read_begin(a, &err), DX_ECONFLICT);
+    dx_store_read_end(a);
+    CHECK_EQ_INT(dx_store_last_id(a, NULL), dx_store_last_id(b, NULL));
+    CHECK_EQ_INT(dx_store_append(a, "doc", empty, 2, "local", NULL, NULL, &err), 0);
+    /* Not inside a batch; ending a read that is not open does nothing. */
+    CHECK_EQ_INT(dx_store_begin(a, &err), 0);
+    CHECK_EQ_INT(dx_store_read_begin(a, &err), DX_ECONFLICT);
+    dx_store_read_end(a);
+    CHECK_EQ_INT(dx_store_commit(a, &err), 0);
+    dx_store_read_end(a);
+    dx_store_update_info *h = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(dx_store_history(b, "doc", 100, &h, &n, &err), 0);
+    CHECK_EQ_INT(n, 3);
+    dx_store_history_free(h, n);
+    dx_store_close(a);
+    dx_store_close(b);
+}
+
 /* The time of the last change is the newest update's created_at (what `watch` counts its
  * quiet interval from), and survives a compaction that folds every update. */
 TEST(test_store_last_change_is_the_newest_update)
@@ -408,6 +452,7 @@ int main(void)
     RUN(test_store_marks_changed_file_records_until_cleared);
     RUN(test_store_compaction_leaves_a_short_history_alone);
     RUN(test_store_two_writers_wait_for_each_other);
+    RUN(test_store_read_is_one_snapshot_and_refuses_writes);
     RUN(test_store_last_change_is_the_newest_update);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "diaryx/bodydoc.h"
+#include "diaryx/docfiles.h"
 #include "diaryx/docset.h"
 #include "diaryx/wsdoc.h"
 
@@ -247,6 +248,61 @@ TEST(test_document_names)
     writer_close(&a);
 }
 
+static bool lists(dx_workspace *ws, const char *path)
+{
+    dx_strlist all = DX_STRLIST_INIT;
+    dx_error err = DX_ERROR_INIT;
+    CHECK_EQ_INT(dx_workspace_list_files(ws, true, &all, &err), 0);
+    bool found = dx_strlist_find(&all, path) >= 0;
+    dx_strlist_release(&all);
+    return found;
+}
+
+/* A workspace over a docset's documents (docfiles.h) reads the docset's path index, and its
+ * staged files go back through dx_docs_take_files: the docset finds a new entry at its path,
+ * a moved one at the new path with its id, and a deleted one nowhere. */
+TEST(test_a_workspace_over_the_docset_uses_its_index)
+{
+    writer a;
+    dx_error err = DX_ERROR_INIT;
+    char id[DX_UUID_LEN + 1], moved[DX_UUID_LEN + 1];
+    writer_open(&a, "files.db", "laptop");
+    make_workspace(&a);
+    round_trip(&a);
+    dx_docs d;
+    dx_docset_docs(a.ds, &d);
+    CHECK(d.paths != NULL);
+    const dx_strmap *paths = d.paths(d.ud);
+    CHECK(paths && paths->len == 2);
+    CHECK_EQ_STR((const char *)dx_strmap_get(paths, "day.md"), DAY);
+    dx_workspace *ws = NULL;
+    CHECK_EQ_INT(dx_workspace_open_docs(&d, DX_LINK_MARKDOWN_ROOT, &ws, &err), 0);
+    CHECK(lists(ws, "README.md") && lists(ws, "day.md"));
+
+    size_t n = 0;
+    CHECK_EQ_INT(dx_workspace_create(ws, "notes/c.md", "C", false, &err), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&d, ws, &n, &err), 0);
+    CHECK(n >= 2); /* the new entry and the index that lists it */
+    CHECK_EQ_INT(dx_docset_find(a.ds, "notes/c.md", id, &err), 0);
+    CHECK(lists(ws, "notes/c.md"));
+
+    CHECK_EQ_INT(dx_workspace_move(ws, "notes/c.md", "notes/d.md", &err), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&d, ws, NULL, &err), 0);
+    CHECK_EQ_INT(dx_docset_find(a.ds, "notes/c.md", moved, &err), DX_ENOTFOUND);
+    CHECK_EQ_INT(dx_docset_find(a.ds, "notes/d.md", moved, &err), 0);
+    CHECK_EQ_STR(moved, id);
+    CHECK(!lists(ws, "notes/c.md") && lists(ws, "notes/d.md"));
+
+    CHECK_EQ_INT(dx_workspace_delete(ws, "notes/d.md", &err), 0);
+    CHECK_EQ_INT(dx_docs_take_staged(&d, ws, NULL, &err), 0);
+    CHECK_EQ_INT(dx_docset_find(a.ds, "notes/d.md", moved, &err), DX_ENOTFOUND);
+    CHECK(!dx_wsdoc_is_live(d.workspace, id));
+    CHECK(!lists(ws, "notes/d.md"));
+    CHECK_EQ_INT(round_trip(&a) > 0, 1);
+    dx_workspace_free(ws);
+    writer_close(&a);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/dx-docset-XXXXXX");
@@ -257,6 +313,7 @@ int main(void)
     RUN(test_documents_load_as_of_the_state_seen);
     RUN(test_a_state_compacted_away_is_refused_not_edited);
     RUN(test_document_names);
+    RUN(test_a_workspace_over_the_docset_uses_its_index);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
