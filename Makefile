@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test bench fuzz format clean
+.PHONY: all deps build run test bench bench-server fuzz format clean
 
 all: build
 
@@ -28,6 +28,11 @@ test: deps
 
 bench: build
 	@./scripts/bench $(BUILD)
+
+# diaryx-server beside @hocuspocus/server (bench/server/, npm ci on first use), the same load
+# generator driving both; figures in bench/RESULTS.md. Not part of `make test`.
+bench-server: build
+	@./scripts/bench-server $(BUILD)
 
 fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDX_FUZZ=ON >/dev/null
