@@ -41,6 +41,10 @@ typedef struct dx_docsync_result {
     /* The update was applied to the document: store the docset's updates, then acknowledge
      * and relay `update` to the document's other peers. */
     bool applied;
+    /* Applying it changed the document. An update that holds nothing new (the step 2 of a
+     * peer that has nothing the document lacks) is applied but changes nothing: acknowledge
+     * it, but there is nothing to store or relay. */
+    bool changed;
     const uint8_t *update; /* the update as the peer sent it (borrowed from the message) */
     size_t update_len;
 } dx_docsync_result;

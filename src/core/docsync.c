@@ -133,7 +133,13 @@ int dx_docsync_handle(dx_docset *ds, const char *local, const dx_hp_msg *m, bool
                    ? dx_error_set(err, DX_ENOMEM, "out of memory")
                    : 0;
     }
+    int watch = y_doc_on_update(doc, on_change, &out->changed);
+    if (watch < 0)
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
     int yrc = y_apply_update(doc, m->data, m->data_len, "remote");
+    y_doc_off_update(doc, watch);
+    if (y_doc_has_pending(doc))
+        out->changed = true; /* held for missing structs: relayed as before */
     if (yrc == Y_ENOMEM)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     if (yrc)

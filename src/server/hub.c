@@ -461,6 +461,12 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
 {
     hub_ws *ws = s->doc->ws;
     dx_error err = DX_ERROR_INIT;
+    if (!r->changed) { /* nothing new (an empty step 2): acknowledged, not stored nor relayed */
+        dx_buf ack = DX_BUF_INIT;
+        int bad = dx_hp_put_status(&ack, s->addr, s->addr_len, true) || send_buf(s->c, &ack);
+        dx_buf_release(&ack);
+        return bad ? conn_fail(s->c) : 0;
+    }
     ws->catching_up = true; /* the save takes in what the worker pool stored */
     int rc = dx_docset_save(ws->ds, &err);
     ws->catching_up = false;

@@ -202,6 +202,7 @@ typedef struct pss {
     uint64_t down_left;          /* how many remain */
     char range[128];             /* HTTP: the Range header */
     int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
+    struct pss *prev, *next;     /* websocket: in g_sockets, for the idle sweep */
 } pss;
 
 /* A request answered by a job: p is NULL once the connection closed. */
@@ -225,14 +226,7 @@ static srv_rate g_rate = {DX_STRMAP_INIT, 120}; /* websocket connections per add
 static lws_sorted_usec_list_t g_tick;
 static srv_auth g_auth = SRV_AUTH_INIT;    /* public_url, link and session lifetimes, mail */
 static const char *g_tls_cert, *g_tls_key; /* [tls]: serve https and wss */
-
-/* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
-static void tick(lws_sorted_usec_list_t *sul)
-{
-    srv_commits_tick(g_hub, g_acc, g_jobs, dx_now_ms(), g_quiet_ms, g_stale_ms);
-    int64_t every = g_quiet_ms > 0 && g_quiet_ms < 10000 ? g_quiet_ms * 100 : LWS_US_PER_SEC;
-    lws_sul_schedule(g_ctx, 0, sul, tick, every);
-}
+static pss *g_sockets;                     /* every open websocket */
 
 static int64_t now_us(void)
 {
@@ -241,18 +235,29 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static void t_close(void *ud, int code, const char *reason);
+
 /* A connection silent for the idle time is closed (4408); until one of its documents is
- * authenticated, the time counts from when it opened, however much it sends. */
-static int idle_check(struct lws *wsi, pss *p)
+ * authenticated, the time counts from when it opened, however much it sends. One sweep on
+ * the tick rather than a timer per connection: libwebsockets keeps its timers in a sorted
+ * list, and 10,000 of them made every new connection cost O(n). */
+static void idle_sweep(void)
 {
-    int64_t since = p->conn && srv_conn_authenticated(p->conn) ? p->heard_us : p->opened_us;
-    int64_t left = since + g_idle_us - now_us();
-    if (left > 0) {
-        lws_set_timer_usecs(wsi, left);
-        return 0;
+    int64_t now = now_us();
+    for (pss *p = g_sockets; p; p = p->next) {
+        int64_t since = p->conn && srv_conn_authenticated(p->conn) ? p->heard_us : p->opened_us;
+        if (!p->close_code && now - since >= g_idle_us)
+            t_close(p, 4408, "Connection Timeout");
     }
-    lws_close_reason(wsi, (enum lws_close_status)4408, (unsigned char *)"Connection Timeout", 18);
-    return -1;
+}
+
+/* Once a second (a tenth of the quiescence when that is shorter): the auto-commits due. */
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    srv_commits_tick(g_hub, g_acc, g_jobs, dx_now_ms(), g_quiet_ms, g_stale_ms);
+    idle_sweep();
+    int64_t every = g_quiet_ms > 0 && g_quiet_ms < 10000 ? g_quiet_ms * 100 : LWS_US_PER_SEC;
+    lws_sul_schedule(g_ctx, 0, sul, tick, every);
 }
 
 static int t_send(void *ud, const uint8_t *frame, size_t len)
@@ -629,15 +634,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!(p->conn = srv_conn_new(g_hub, &t)))
             return -1;
         p->opened_us = p->heard_us = now_us();
-        lws_set_timer_usecs(wsi, g_idle_us);
+        if ((p->next = g_sockets))
+            g_sockets->prev = p;
+        g_sockets = p;
         return 0;
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* a job finished (wake_loop), or a signal */
         if (g_jobs)
             srv_jobs_finish(g_jobs);
         return 0;
-    case LWS_CALLBACK_TIMER:
-        return idle_check(wsi, p);
     case LWS_CALLBACK_RECEIVE:
         if (!p->conn)
             return -1;
@@ -676,6 +681,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_CLOSED:
+        if (p->prev)
+            p->prev->next = p->next;
+        else if (g_sockets == p)
+            g_sockets = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+        p->prev = p->next = NULL;
         if (p->conn) {
             srv_conn_free(p->conn);
             p->conn = NULL;

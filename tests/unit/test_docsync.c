@@ -167,7 +167,7 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     m = decode(&in);
     int64_t stored_before = dx_store_last_id(st, NULL);
     CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, reply, &r, &err), 0);
-    CHECK(r.applied);
+    CHECK(r.applied && r.changed);
     CHECK_EQ_MEM(r.update, r.update_len, u, u_len);
     CHECK_EQ_INT(reply[0].len + reply[1].len, 0); /* the acknowledgement waits for the store */
     CHECK_EQ_INT(dx_store_last_id(st, NULL), stored_before);
@@ -184,6 +184,14 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     CHECK_EQ_STR(t, "stored line\ntyped\n");
     free(t);
     dx_docset_free(again);
+
+    /* The same update again (a step 2 of a peer with nothing new): applied, but it changes
+     * nothing, so there is nothing to store or relay. */
+    frame_sync(&in, Y_SYNC_STEP2, u, u_len);
+    m = decode(&in);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, reply, &r, &err), 0);
+    CHECK(r.applied && !r.changed);
+    CHECK(!dx_docset_unsaved(ds));
 
     /* A malformed update: refused, nothing applied or stored. */
     uint8_t junk[] = {1, 1, 0xff, 0xff, 0xff, 0x0f, 4, 9, 9};
