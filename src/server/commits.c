@@ -213,7 +213,7 @@ void srv_commits_tick(srv_hub *h, srv_accounts *acc, srv_jobs *jobs, int64_t now
         a->no_rebuild = !srv_hub_may_rebuild(h, due[i]); /* never with clients connected */
         a->since_ms = now_ms;
         a->err = (dx_error)DX_ERROR_INIT;
-        snprintf(a->wid, sizeof a->wid, "%s", due[i]);
+        snprintf(a->wid, sizeof a->wid, "%.*s", (int)sizeof a->wid - 1, due[i]); /* a uuid */
         if (!a->no_rebuild)
             srv_hub_hold(h, due[i]);
         if (srv_jobs_submit(jobs, due[i], auto_run, auto_done, a, &err)) {
