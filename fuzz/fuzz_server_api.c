@@ -5,7 +5,9 @@
  * link first in the query, so that verify gets past the link. Every answer is a status the
  * API documents, with a JSON body (or none for 204); nothing crashes, leaks or reaches
  * outside the data directory. A token an input revoked (logout, a device deleted) is made
- * anew for the next input. */
+ * anew for the next input. A path starting "/W/" stands for /api/workspaces/<the fixture's
+ * workspace>/ (so the blob routes, blobs.h, are reached; the rest of the line after a '#' is
+ * the Range header), whose byte answers are files. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "blobs.h"
 #include "server_fixture.h"
 
 static server_fixture fx;
@@ -57,6 +60,10 @@ static void setup(void)
     api.hub = fx.hub;
     auth.log = fopen("/dev/null", "w");
     api.auth = &auth;
+    static char blob_dir[] = "/tmp/dx-fuzz-blobs-XXXXXX";
+    srv_blobs_config bc = SRV_BLOBS_CONFIG_INIT;
+    if (!mkdtemp(blob_dir) || srv_blobs_open(blob_dir, &bc, &api.blobs, NULL))
+        abort();
     snprintf(token, sizeof token, "Bearer %s", fx.token);
     tokens_alive();
 }
@@ -75,6 +82,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(path, data + 1, plen);
     path[plen] = 0;
+    dx_buf wpath = DX_BUF_INIT;
+    if (!strncmp(path, "/W/", 3)) {
+        dx_buf_printf(&wpath, "/api/workspaces/%s/%s", fx.wid, path + 3);
+        if (dx_buf_error(&wpath))
+            abort();
+        free(path);
+        path = dx_buf_detach(&wpath, NULL);
+    }
+    char *range = strchr(path, '#');
+    if (range)
+        *range++ = 0;
     char *q = strchr(path, '?');
     if (q)
         *q++ = 0;
@@ -95,16 +113,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                          : token,
                        nl ? (const char *)nl + 1 : NULL,
                        nl ? size - plen - 2 : 0};
+    req.range = range;
     srv_response res = {0, DX_BUF_INIT, 0};
     srv_api_handle(&api, &req, &res);
-    static const unsigned ok[] = {200, 201, 204, 400, 401, 402, 403,
-                                  404, 405, 409, 413, 429, 500, 503};
+    static const unsigned ok[] = {200, 201, 204, 206, 400, 401, 402, 403, 404,
+                                  405, 409, 413, 416, 429, 500, 502, 503};
     bool known = false;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         known |= res.status == ok[i];
     if (!known)
         abort();
-    if (res.status != 204) {
+    if (res.bytes) {
+        /* A blob's bytes: 200 or 206, a file of the length said (none for HEAD). */
+        if ((res.status != 200 && res.status != 206) ||
+            (res.file && fseeko(res.file, 0, SEEK_END)) ||
+            (res.file && (uint64_t)ftello(res.file) != res.length))
+            abort();
+        if (res.file)
+            fclose(res.file);
+    } else if (res.status != 204) {
         json_error_t je;
         json_t *v = json_loadb(dx_buf_cstr(&res.body), res.body.len, 0, &je);
         if (!v)

@@ -21,6 +21,7 @@
 #include "diaryx/buf.h"
 #include "diaryx/error.h"
 #include "diaryx/frontmatter.h"
+#include "diaryx/hash.h"
 #include "diaryx/links.h"
 #include "diaryx/strmap.h"
 #include "diaryx/uuid.h"
@@ -168,5 +169,32 @@ int dx_edit_reorder(const dx_docs *d, const char *parent_id, const char *child_i
  * path outside the workspace. */
 int dx_edit_attach(const dx_docs *d, const char *id, const char *path, dx_error *err);
 int dx_edit_detach(const dx_docs *d, const char *id, const char *path, dx_error *err);
+
+/* ---- attachment metadata -------------------------------------------------------------------
+ * Which bytes an attachment path means (issue 13): the workspace document's root Y.Map
+ * `blobs` maps a workspace-relative attachment path to an object {sha256: 64 hex digits,
+ * size: bytes, type: media type}, written whole (two peers recording the same path at once:
+ * the last writer's record stands, as for any map key). The bytes themselves live at the path
+ * in the workspace and, content-addressed, in a blob store (blobstore.h); never in git. */
+
+typedef struct dx_attachment_meta {
+    char sha256[DX_SHA256_HEX];
+    uint64_t size;
+    char type[128];
+} dx_attachment_meta;
+
+/* Record m for path (normalised; DX_EPATH outside the workspace, DX_EINVAL for a sha256 that
+ * is not 64 lowercase hex digits or an empty type). */
+int dx_edit_attachment_set(const dx_docs *d, const char *path, const dx_attachment_meta *m,
+                           dx_error *err);
+/* Forget the record of path (DX_ENOTFOUND when there is none). */
+int dx_edit_attachment_forget(const dx_docs *d, const char *path, dx_error *err);
+/* The record of path in workspace document doc: 0 with *out filled, DX_ENOTFOUND (no record),
+ * DX_EPARSE (a record another peer wrote that is not {sha256, size, type}), DX_ENOMEM (the
+ * root map is made on first use). */
+int dx_attachment_meta_get(y_doc *doc, const char *path, dx_attachment_meta *out);
+
+/* The name of the root map of the records. */
+#define DX_BLOBS_MAP "blobs"
 
 #endif

@@ -206,6 +206,13 @@ void dx_report_release(dx_report *r);
 /* Check the whole workspace: every file reachable from the root, then orphans on disk
  * (hidden directories and .git, node_modules, target, build, dist are skipped). */
 int dx_workspace_validate(dx_workspace *ws, dx_report *out, dx_error *err);
+/* Check the attachment records of workspace document doc (edit.h, DX_BLOBS_MAP) against the
+ * files on disk, appending to out (which dx_workspace_validate filled, or zeroed):
+ * AttachmentMissing (error: no file at a recorded path), AttachmentChanged (error: the file's
+ * SHA-256 is not the recorded one), AttachmentRecordInvalid (warning: a record that is not
+ * {sha256, size, type}). Each file is read once. 0, DX_ENOMEM. */
+typedef struct y_doc y_doc;
+int dx_workspace_validate_attachments(dx_workspace *ws, y_doc *doc, dx_report *out, dx_error *err);
 /* Apply the fix of every issue that has one; fixed and failed are filled with what
  * happened (messages). Each file is read and written once, whatever the number of its
  * issues. An issue counts as fixed only when its fix changed a file, so fixing a second

@@ -3,11 +3,22 @@
 
 #include "cli.h"
 
+/* The files, then the attachments' bytes against the hashes the CRDT records for them. */
+static int validate(dx_workspace *ws, dx_report *r, dx_error *err)
+{
+    y_doc *doc = dx_session_wsdoc(cli_session());
+    int rc = dx_workspace_validate(ws, r, err);
+    if (!rc && !doc)
+        rc = dx_error_set(err, DX_ENOMEM, "cannot load the workspace document");
+    return rc ? rc : dx_workspace_validate_attachments(ws, doc, r, err);
+}
+
 static const char USAGE[] =
     "usage: diaryx validate [--fix] [--json]\n\n"
     "Check every entry reachable from the root index (broken part_of / contents /\n"
     "attachments links, links leaving the workspace, unreadable frontmatter, cycles, missing\n"
-    "part_of, non-portable paths) and every file on disk that is not linked (orphans).\n"
+    "part_of, non-portable paths), every file on disk that is not linked (orphans), and\n"
+    "every attachment's bytes against the SHA-256 recorded for it (missing or changed).\n"
     "--fix repairs what has a fix, keeps the repairs, lists what it fixed and what it could\n"
     "not, and validates again. Exit status 1 while errors remain.\n";
 
@@ -25,7 +36,7 @@ int cmd_validate(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage("validate", "unexpected argument '%s'", pos.items[0]);
     if (!rc)
         rc = cli_open(ctx, &ws);
-    if (!rc && dx_workspace_validate(ws, &r, &err))
+    if (!rc && validate(ws, &r, &err))
         rc = cli_fail(&err);
     if (!rc && fix) {
         if (dx_workspace_fix(ws, &r, &fixed, &failed, &err))
@@ -39,7 +50,7 @@ int cmd_validate(cli_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; !rc && i < failed.len; i++)
             fprintf(stderr, "✗ Not fixed: %s\n", failed.items[i]);
         dx_report_release(&r);
-        if (!rc && dx_workspace_validate(ws, &r, &err))
+        if (!rc && validate(ws, &r, &err))
             rc = cli_fail(&err);
     }
     if (!rc) {

@@ -19,6 +19,7 @@ static const cli_command COMMANDS[] = {
     {"property", cmd_property, "read and edit frontmatter properties"},
     {"content", cmd_content, "read and edit the body of an entry"},
     {"workspace", cmd_workspace, "show the tree and link, move, create or remove entries"},
+    {"attach", cmd_attach, "add, list or remove an entry's attachments (hash, size, type)"},
     {"validate", cmd_validate, "check links and structure; --fix repairs what it can"},
     {"search", cmd_search, "search bodies or one property of every entry"},
     {"export", cmd_export, "copy an audience's entries, or everything with history (--archive)"},

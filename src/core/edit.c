@@ -991,3 +991,96 @@ int dx_edit_detach(const dx_docs *d, const char *id, const char *path, dx_error 
 {
     return attachments(d, id, path, false, err);
 }
+
+/* ---- attachment metadata ---- */
+
+static bool hex64(const char *h)
+{
+    size_t i = 0;
+    for (; h[i]; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return false;
+    return i == 64;
+}
+
+int dx_edit_attachment_set(const dx_docs *d, const char *path_in, const dx_attachment_meta *m,
+                           dx_error *err)
+{
+    dx_buf path = DX_BUF_INIT;
+    int rc = dx_path_normalize(path_in, &path, err);
+    if (!rc && !path.len)
+        rc = dx_error_set(err, DX_EPATH, "'%s' is not a file in the workspace", path_in);
+    if (!rc && (!hex64(m->sha256) || !m->type[0] || memchr(m->type, 0, sizeof m->type) == NULL))
+        rc = dx_error_set(err, DX_EINVAL,
+                          "cannot record attachment '%s': want a SHA-256 of 64 lowercase hex "
+                          "digits and a media type",
+                          path.data);
+    if (rc)
+        goto done;
+    dx_attachment_meta have;
+    if (dx_attachment_meta_get(d->workspace, path.data, &have) == 0 &&
+        !strcmp(have.sha256, m->sha256) && have.size == m->size && !strcmp(have.type, m->type))
+        goto done; /* recorded already: no update */
+    /* The object's keys in a fixed order, so every peer writes the same bytes for it. */
+    char *keys[] = {"sha256", "size", "type"};
+    y_any values[] = {y_any_string(m->sha256, strlen(m->sha256)), y_any_number((double)m->size),
+                      y_any_string(m->type, strlen(m->type))};
+    y_any obj;
+    obj.kind = Y_ANY_OBJECT;
+    obj.u.obj.keys = keys;
+    obj.u.obj.values = values;
+    obj.u.obj.len = 3;
+    y_type *map = y_doc_get_map(d->workspace, DX_BLOBS_MAP);
+    if (!map || y_map_set(map, path.data, &obj) != Y_OK)
+        rc = nomem(err);
+done:
+    dx_buf_release(&path);
+    return rc;
+}
+
+int dx_edit_attachment_forget(const dx_docs *d, const char *path_in, dx_error *err)
+{
+    dx_buf path = DX_BUF_INIT;
+    y_value v;
+    int rc = dx_path_normalize(path_in, &path, err);
+    y_type *map = rc ? NULL : y_doc_get_map(d->workspace, DX_BLOBS_MAP);
+    if (!rc && !map)
+        rc = nomem(err);
+    else if (!rc && y_map_get(map, path.data, &v) != Y_OK)
+        rc = dx_error_set(err, DX_ENOTFOUND, "no attachment record for '%s'", path.data);
+    else if (!rc && y_map_delete(map, path.data) != Y_OK)
+        rc = nomem(err);
+    dx_buf_release(&path);
+    return rc;
+}
+
+int dx_attachment_meta_get(y_doc *doc, const char *path, dx_attachment_meta *out)
+{
+    y_value v;
+    y_type *map = y_doc_get_map(doc, DX_BLOBS_MAP);
+    if (!map)
+        return DX_ENOMEM;
+    if (y_map_get(map, path, &v) != Y_OK)
+        return DX_ENOTFOUND;
+    if (v.is_type || v.any->kind != Y_ANY_OBJECT)
+        return DX_EPARSE;
+    int seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < v.any->u.obj.len; i++) {
+        const char *k = v.any->u.obj.keys[i];
+        const y_any *a = &v.any->u.obj.values[i];
+        if (!strcmp(k, "sha256") && a->kind == Y_ANY_STRING && hex64(a->u.str.ptr)) {
+            memcpy(out->sha256, a->u.str.ptr, DX_SHA256_HEX);
+            seen |= 1;
+        } else if (!strcmp(k, "size") && a->kind == Y_ANY_NUMBER && a->u.num >= 0 &&
+                   a->u.num <= 9007199254740992.0) {
+            out->size = (uint64_t)a->u.num;
+            seen |= 2;
+        } else if (!strcmp(k, "type") && a->kind == Y_ANY_STRING && a->u.str.len &&
+                   a->u.str.len < sizeof out->type) {
+            memcpy(out->type, a->u.str.ptr, a->u.str.len + 1);
+            seen |= 4;
+        }
+    }
+    return seen == 7 ? 0 : DX_EPARSE;
+}

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "diaryx/blobstore.h"
+#include "diaryx/edit.h"
 #include "diaryx/fs.h"
 #include "diaryx/ignore.h"
 #include "diaryx/paths.h"
@@ -608,5 +611,61 @@ int dx_report_json(const dx_report *r, dx_buf *out)
         return DX_ENOMEM;
     int rc = dx_buf_puts(out, s);
     free(s);
+    return rc;
+}
+
+int dx_workspace_validate_attachments(dx_workspace *ws, y_doc *doc, dx_report *out, dx_error *err)
+{
+    y_type *map = y_doc_get_map(doc, DX_BLOBS_MAP);
+    dx_strlist paths = DX_STRLIST_INIT;
+    dx_buf abs = DX_BUF_INIT;
+    int rc = map ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    y_map_iter it;
+    const char *key;
+    y_value v;
+    if (map)
+        for (y_map_iter_init(&it, map); !rc && y_map_iter_next(&it, &key, &v);)
+            rc = dx_strlist_push(&paths, key) ? dx_error_set(err, DX_ENOMEM, "out of memory") : 0;
+    dx_strlist_sort(&paths);
+    for (size_t i = 0; !rc && i < paths.len; i++) {
+        const char *p = paths.items[i];
+        dx_attachment_meta m;
+        struct stat st;
+        char got[DX_SHA256_HEX];
+        int r = dx_attachment_meta_get(doc, p, &m);
+        if (r == DX_ENOMEM) {
+            rc = dx_error_set(err, r, "out of memory");
+        } else if (r) {
+            rc = add(out, "AttachmentRecordInvalid", false, p, NULL, NULL,
+                     "%s: its attachment record is not {sha256, size, type}; record it again "
+                     "with `diaryx attach add`",
+                     p);
+        } else if (dx_fs_stat_in(dx_workspace_root(ws), p, &st, NULL) != 0 ||
+                   !S_ISREG(st.st_mode)) {
+            rc = add(out, "AttachmentMissing", true, p, NULL, NULL,
+                     "%s: the bytes of this attachment are missing (SHA-256 %s, %llu bytes); "
+                     "put the file back or remove it with `diaryx attach rm`",
+                     p, m.sha256, (unsigned long long)m.size);
+        } else {
+            dx_buf_reset(&abs);
+            if (dx_buf_printf(&abs, "%s/%s", dx_workspace_root(ws), p)) {
+                rc = dx_error_set(err, DX_ENOMEM, "out of memory");
+                break;
+            }
+            dx_error herr = DX_ERROR_INIT;
+            if (dx_blob_hash_file(abs.data, got, NULL, &herr) != 0)
+                rc = add(out, "AttachmentMissing", true, p, NULL, NULL,
+                         "%s: the bytes of this attachment cannot be read: %s", p, herr.msg);
+            else if (strcmp(got, m.sha256) != 0)
+                rc = add(out, "AttachmentChanged", true, p, NULL, NULL,
+                         "%s: the file's SHA-256 is %s, not the recorded %s (%llu bytes); "
+                         "record the new bytes with `diaryx attach add` or restore the file",
+                         p, got, m.sha256, (unsigned long long)m.size);
+        }
+        if (rc == DX_ENOMEM && !(err && err->code))
+            dx_error_set(err, rc, "out of memory");
+    }
+    dx_strlist_release(&paths);
+    dx_buf_release(&abs);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "blobs.h"
 #include "commits.h"
 #include "diaryx/clock.h"
 #include "diaryx/version.h"
@@ -72,7 +73,7 @@ int srv_caller(const srv_api *api, const srv_request *req, srv_response *out, sr
     int rc = srv_token_check(api->acc, a, n, t, &err);
     if (rc) {
         srv_reply_error(out, srv_status_of(rc), err.msg);
-    } else if (t->readonly && strcmp(req->method, "GET") != 0 &&
+    } else if (t->readonly && strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
                strcmp(req->path, "/auth/logout") != 0) {
         rc = DX_EAUTH;
         srv_reply_error(out, 403, "this token may only read");
@@ -489,6 +490,8 @@ static void workspaces(const srv_api *api, const srv_request *req, srv_response 
             workspace_one(api, req, wid, user, out);
         else if (!dx_uuid_valid(wid) || !srv_workspace_owned(api->acc, user, wid))
             srv_reply_error(out, 404, "no such workspace");
+        else if (!strncmp(slash, "/blobs", 6) && (!slash[6] || slash[6] == '/'))
+            srv_blobs_handle(api, req, wid, user, slash + 6, out);
         else
             workspace_action(api, req, wid, slash + 1, out);
         return;

@@ -19,15 +19,17 @@
  *   POST   /api/workspaces/{id}/restore {commit_id, path?}   the restore as CRDT edits every
  *                                       connected client receives, then committed; 409 while
  *                                       more than one client is connected
+ *   PUT|HEAD|GET /api/workspaces/{id}/blobs/{sha256}, POST .../blobs/missing   blobs.h
  * The sign-in routes under /auth/ are auth.h's.
  * Every /api/ route but status wants `Authorization: Bearer <token>` (401 without a valid
- * one; a read-only token may only GET: 403); another user's workspace is 404, exactly as one
- * that does not exist. */
+ * one; a read-only token may only GET or HEAD: 403); another user's workspace is 404, exactly as
+ * one that does not exist. */
 #ifndef DX_SERVER_API_H
 #define DX_SERVER_API_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "accounts.h"
 #include "diaryx/buf.h"
@@ -43,14 +45,26 @@ typedef struct srv_request {
     const char *authorization; /* the header's value, or NULL */
     const char *body;          /* body_len bytes, not NUL-terminated (may be NULL) */
     size_t body_len;
-    bool forwarded; /* it came through a proxy (X-Forwarded-For, X-Real-IP or Forwarded) */
-    void *ud;       /* handed to srv_api.deliver with a deferred answer */
+    bool forwarded;    /* it came through a proxy (X-Forwarded-For, X-Real-IP or Forwarded) */
+    void *ud;          /* handed to srv_api.deliver with a deferred answer */
+    const char *range; /* the Range header's value, or NULL */
+    FILE *body_file;   /* a body too large for memory (blobs.h), from offset 0; or NULL */
+    /* blobs.h: only say whether a body of preflight_len bytes may come (status 0: yes, else the
+     * answer), before a byte of it is received. */
+    bool preflight;
+    int64_t preflight_len;
 } srv_request;
 
 typedef struct srv_response {
     unsigned status;      /* 0: deferred (see srv_api) */
     dx_buf body;          /* JSON text (empty for 204) */
     unsigned retry_after; /* seconds: send a Retry-After header (429, 503) when nonzero */
+    /* Bytes instead of JSON (blobs.h): length bytes of file from its start (the caller closes
+     * it), or with file NULL only the headers of an answer of length bytes (HEAD). */
+    bool bytes;
+    FILE *file;
+    uint64_t length;
+    char content_range[96]; /* "bytes a-b/n" or "" */
 } srv_response;
 
 struct json_t;
@@ -66,6 +80,7 @@ struct srv_auth;
 typedef struct srv_api {
     srv_accounts *acc;
     srv_hub *hub;
+    struct srv_blobs *blobs;     /* attachment bytes (blobs.h); NULL: no blob routes (404) */
     const struct srv_auth *auth; /* sign-in settings (auth.h); NULL: SRV_AUTH_INIT's */
     srv_jobs *jobs;
     void (*deliver)(void *ud, const srv_response *res);

@@ -19,6 +19,7 @@
 #include "diaryx/version.h"
 #include "api.h"
 #include "auth.h"
+#include "blobs.h"
 #include "commits.h"
 #include "hub.h"
 #include "jobs.h"
@@ -51,7 +52,7 @@ static const char USAGE[] =
     "                        data = \"DIR\", listen = \"HOST:PORT\", idle_seconds = N,\n"
     "                        connections_per_minute = N, max_workspaces = N, workers = N,\n"
     "                        [git] quiescence_minutes = N (0: no auto-commit; default 30),\n"
-    "                        max_staleness_hours = N (default 24)\n"
+    "                        max_staleness_hours = N (default 24),\n"
     "                        public_url = \"URL\" (where sign-in links point; default http://\n"
     "                        or, with [tls], https:// and the listen address),\n"
     "                        session_days = N (a signed-in session lasts N days; default 30),\n"
@@ -61,7 +62,11 @@ static const char USAGE[] =
     "                        tls = \"starttls\" (default, port 587) | \"implicit\" (465) |\n"
     "                        \"none\" (25): sign-in links are mailed; without [smtp] they are\n"
     "                        written to the log, and returned by POST /auth/magic-link when\n"
-    "                        the server listens on a loopback address\n"
+    "                        the server listens on a loopback address,\n"
+    "                        [blobs] backend = \"local\" (DATA/blobs) | \"s3\", endpoint,\n"
+    "                        region, bucket, path_style, prefix, access_key, secret_key\n"
+    "                        (else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), quota_free_mb\n"
+    "                        (100), quota_sync_mb (10240), max_upload_mb (1024)\n"
     "  --data DIR          where accounts.db and workspaces/ live (default ./diaryx-data)\n"
     "  --listen HOST:PORT  the address to serve on (default 127.0.0.1:3030)\n"
     "  --quiescence-seconds N  commit a workspace of a sync-plan user to its git repository\n"
@@ -188,6 +193,14 @@ typedef struct pss {
     bool forwarded; /* through a proxy */
     dx_buf req_body;
     bool body_too_big;
+    FILE *up;                    /* HTTP: a blob's body, streamed to a temporary file (blobs.h) */
+    int64_t up_len;              /* its bytes so far */
+    bool up_too_big;             /* over [blobs] max_upload_mb */
+    bool need_length;            /* a blob sent chunked: 411 */
+    bool answered;               /* refused before its body came: the body is dropped */
+    FILE *down;                  /* HTTP: a blob's bytes to write */
+    uint64_t down_left;          /* how many remain */
+    char range[128];             /* HTTP: the Range header */
     int64_t opened_us, heard_us; /* websocket: when it opened, when it last sent */
     struct pss *prev, *next;     /* websocket: in g_sockets, for the idle sweep */
 } pss;
@@ -208,6 +221,7 @@ static int64_t g_quiet_ms = 30 * 60 * 1000LL;   /* --quiescence-seconds (0: no a
 static int64_t g_stale_ms = 24 * 3600 * 1000LL; /* --staleness-seconds */
 static int64_t g_max_ws = 1000;                 /* --max-workspaces (0: no cap) */
 static srv_accounts *g_acc;
+static srv_blobs_config g_blobs_cfg = SRV_BLOBS_CONFIG_INIT; /* [blobs] */
 static srv_rate g_rate = {DX_STRMAP_INIT, 120}; /* websocket connections per address per minute */
 static lws_sorted_usec_list_t g_tick;
 static srv_auth g_auth = SRV_AUTH_INIT;    /* public_url, link and session lifetimes, mail */
@@ -282,21 +296,44 @@ static void queue_free(pss *p)
     p->tail = NULL;
 }
 
-static int http_reply(struct lws *wsi, pss *p, const srv_response *res)
+/* The answer's headers; a blob's bytes (res->bytes) are then written from res->file in pieces
+ * (LWS_CALLBACK_HTTP_WRITEABLE), JSON in one. */
+static int http_reply(struct lws *wsi, pss *p, srv_response *res)
 {
     uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
     const dx_buf *body = &res->body;
     char retry[24];
     int rn = snprintf(retry, sizeof retry, "%u", res->retry_after);
+    bool bytes = res->bytes;
+    uint64_t len = bytes ? res->length : body->len;
+    if (lws_add_http_common_headers(wsi, res->status,
+                                    bytes ? "application/octet-stream" : "application/json", len,
+                                    &q, end) ||
+        (res->retry_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+                                                          (unsigned char *)retry, rn, &q, end)) ||
+        (res->content_range[0] &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
+                                      (unsigned char *)res->content_range,
+                                      (int)strlen(res->content_range), &q, end)) ||
+        lws_finalize_write_http_header(wsi, start, &q, end))
+        return -1;
+    if (bytes) {
+        p->down = res->file; /* NULL for HEAD */
+        res->file = NULL;
+        p->down_left = p->down ? len : 0;
+        if (!p->down_left) {
+            if (p->down)
+                fclose(p->down);
+            p->down = NULL;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     p->body_len = body->len;
     if (!(p->body = malloc(LWS_PRE + body->len + 1)))
         return -1;
     memcpy(p->body + LWS_PRE, dx_buf_cstr(body), body->len);
-    if (lws_add_http_common_headers(wsi, res->status, "application/json", body->len, &q, end) ||
-        (res->retry_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
-                                                          (unsigned char *)retry, rn, &q, end)) ||
-        lws_finalize_write_http_header(wsi, start, &q, end))
-        return -1;
     if (!body->len) { /* 204: nothing more to write */
         free(p->body);
         p->body = NULL;
@@ -343,6 +380,8 @@ static int http_answer(struct lws *wsi, pss *p)
                        p->forwarded,
                        NULL};
     srv_response res = {500, DX_BUF_INIT, 0};
+    req.range = p->range[0] ? p->range : NULL;
+    req.body_file = p->up;
     if (p->body_too_big || dx_buf_error(&p->req_body))
         req.body_len = SRV_MAX_BODY + 1;
     http_wait *w = calloc(1, sizeof *w);
@@ -350,7 +389,19 @@ static int http_answer(struct lws *wsi, pss *p)
         return -1;
     w->p = p;
     req.ud = w;
-    srv_api_handle(&g_api, &req, &res);
+    if (p->up_too_big || p->need_length || (p->up && ferror(p->up))) {
+        res.status = p->up_too_big ? 413 : p->need_length ? 411 : 500;
+        dx_buf_printf(&res.body, "{\"error\":\"%s\"}\n",
+                      p->up_too_big    ? "the blob is larger than this server accepts "
+                                         "([blobs] max_upload_mb)"
+                      : p->need_length ? "send a blob with Content-Length, not chunked"
+                                       : "cannot keep the uploaded body (disk full?)");
+    } else {
+        srv_api_handle(&g_api, &req, &res);
+    }
+    if (p->up)
+        fclose(p->up);
+    p->up = NULL;
     dx_buf_release(&p->req_body);
     free(p->auth);
     p->auth = NULL;
@@ -364,6 +415,8 @@ static int http_answer(struct lws *wsi, pss *p)
     free(w);
     /* Last: completing a transaction may hand p to the next request. */
     int rc = http_reply(wsi, p, &res);
+    if (res.file)
+        fclose(res.file);
     dx_buf_release(&res.body);
     return rc;
 }
@@ -440,7 +493,41 @@ static int http_begin(struct lws *wsi, pss *p, const char *uri)
     char cl[32] = "";
     if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
         cl[0] = 0;
+    if (lws_hdr_copy(wsi, p->range, sizeof p->range, WSI_TOKEN_HTTP_RANGE) < 0)
+        p->range[0] = 0;
     long long len = atoll(cl);
+    if (g_api.blobs && srv_blobs_streams(p->method, p->path)) {
+        /* A blob: to a temporary file (already unlinked), never whole in memory. */
+        if (len > srv_blobs_max_upload(g_api.blobs))
+            p->up_too_big = true;
+        else if (len > 0 && !lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
+            /* The token, the owner and the quota are checked before a byte is kept. */
+            srv_request pre = {p->method, p->path, NULL, p->auth, NULL, 0};
+            srv_response res = {500, DX_BUF_INIT};
+            pre.forwarded = p->forwarded;
+            pre.preflight = true;
+            pre.preflight_len = len;
+            srv_api_handle(&g_api, &pre, &res);
+            if (res.status) {
+                p->answered = true; /* a body the client sends anyway is dropped */
+                free(p->auth);
+                p->auth = NULL;
+                int rc = http_reply(wsi, p, &res);
+                dx_buf_release(&res.body);
+                return rc;
+            }
+            dx_buf_release(&res.body);
+        }
+        if (!p->up_too_big && !(p->up = tmpfile()))
+            return -1;
+        /* A chunked body (no Content-Length) is refused (411): the limits are checked on the
+         * length before a byte is stored. */
+        p->need_length =
+            len <= 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        if (len <= 0 || p->up_too_big)
+            return http_answer(wsi, p);
+        return 0;
+    }
     if (len > (long long)SRV_MAX_BODY)
         p->body_too_big = true;
     if (!body || len <= 0 || p->body_too_big)
@@ -457,12 +544,26 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return http_begin(wsi, p, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY:
+        if (p->answered)
+            return 0;
+        if (p->up || p->up_too_big) {
+            /* Past the limit (or answered already): the rest is read and dropped. */
+            if (!p->up || p->up_too_big)
+                return 0;
+            if (p->up_len + (int64_t)len > srv_blobs_max_upload(g_api.blobs))
+                p->up_too_big = true;
+            else if (fwrite(in, 1, len, p->up) == len)
+                p->up_len += (int64_t)len;
+            return 0; /* a failed write is seen by ferror in http_answer */
+        }
         if (p->req_body.len + len > SRV_MAX_BODY)
             p->body_too_big = true;
         else
             dx_buf_append(&p->req_body, in, len); /* checked once, in http_answer */
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->answered)
+            return 0;
         return http_answer(wsi, p);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (p->answer_ready) {
@@ -470,6 +571,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             int rc = http_reply(wsi, p, &p->answer);
             dx_buf_release(&p->answer.body);
             return rc;
+        }
+        if (p->down) {
+            static unsigned char chunk[LWS_PRE + 65536];
+            size_t n = p->down_left < 65536 ? (size_t)p->down_left : 65536;
+            if (fread(chunk + LWS_PRE, 1, n, p->down) != n)
+                return -1; /* the headers promised these bytes: close the connection */
+            p->down_left -= n;
+            bool last = p->down_left == 0;
+            if (lws_write(wsi, chunk + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
+                0)
+                return -1;
+            if (!last) {
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+            fclose(p->down);
+            p->down = NULL;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
         if (!p->body)
             return 0;
@@ -490,6 +609,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         dx_buf_release(&p->answer.body);
         free(p->body);
         p->body = NULL;
+        if (p->up)
+            fclose(p->up);
+        if (p->down)
+            fclose(p->down);
+        p->up = p->down = NULL;
         free(p->auth);
         p->auth = NULL;
         dx_buf_release(&p->req_body);
@@ -628,6 +752,14 @@ static int serve(const char *data, const char *listen)
         return 1;
     }
     g_api.jobs = g_jobs;
+    if (srv_blobs_open(data, &g_blobs_cfg, &g_api.blobs, &err)) {
+        fprintf(stderr, "diaryx-server: %s\n", err.msg);
+        srv_jobs_stop(g_jobs, 0);
+        srv_jobs_free(g_jobs);
+        srv_hub_free(g_hub);
+        srv_accounts_close(acc);
+        return 1;
+    }
     srv_hub_set_max_workspaces(g_hub, (size_t)g_max_ws);
     /* The fd table is sized from the limit at context creation. */
     struct rlimit rl;
@@ -658,6 +790,7 @@ static int serve(const char *data, const char *listen)
                 listen,
                 g_tls_cert ? "; or the [tls] cert and key are not a PEM certificate and its key"
                            : "");
+        srv_blobs_free(g_api.blobs);
         srv_jobs_stop(g_jobs, 0);
         srv_jobs_free(g_jobs);
         srv_hub_free(g_hub);
@@ -683,6 +816,7 @@ static int serve(const char *data, const char *listen)
     lws_context_destroy(g_ctx); /* closes every connection: their subscriptions end */
     g_ctx = NULL;
     srv_hub_free(g_hub);
+    srv_blobs_free(g_api.blobs);
     srv_accounts_close(acc);
     srv_rate_release(&g_rate);
     fprintf(stderr, "diaryx-server: stopped\n");
@@ -783,12 +917,21 @@ static int load_config(const char *path, settings *st)
             }
             *(const char **)((char *)st + STRINGS[k].at) = e->value.str;
         }
+        if (!known && !strcmp(e->table, "blobs")) {
+            known = true;
+            if (srv_blobs_config_key(&g_blobs_cfg, e, &err)) {
+                fprintf(stderr, "diaryx-server: %s in %s\n", err.msg, path);
+                return 2;
+            }
+        }
         if (!known) {
             fprintf(stderr,
                     "diaryx-server: unknown setting %s (known: data, listen, public_url, "
                     "idle_seconds, connections_per_minute, max_workspaces, workers, "
                     "session_days, [git] quiescence_minutes, max_staleness_hours, [tls] cert, "
-                    "key, [smtp] host, port, username, password, from, tls)\n",
+                    "key, [smtp] host, port, username, password, from, tls, [blobs] backend, "
+                    "endpoint, region, bucket, path_style, prefix, access_key, secret_key, "
+                    "quota_free_mb, quota_sync_mb, max_upload_mb)\n",
                     what);
             return 2;
         }

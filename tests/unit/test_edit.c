@@ -528,6 +528,48 @@ TEST(test_edit_delete_link_reorder_attach)
     wpeer_free(&p);
 }
 
+TEST(test_edit_attachment_records_travel_to_peers)
+{
+    peer a, b;
+    start(&a, &b);
+    dx_error err = DX_ERROR_INIT;
+    dx_attachment_meta m = {"", 5242880, "image/png"}, got;
+    memset(m.sha256, 'c', 64);
+    m.sha256[64] = 0;
+    CHECK_EQ_INT(dx_attachment_meta_get(a.ws, "_attachments/pic.png", &got), DX_ENOTFOUND);
+    CHECK_EQ_INT(dx_edit_attachment_set(&a.docs, "./_attachments//pic.png", &m, &err), 0);
+    exchange(&a, &b);
+    /* The same record again writes nothing. */
+    uint8_t *sv = NULL, *sv2 = NULL;
+    size_t svn = 0, svn2 = 0;
+    CHECK_EQ_INT(y_encode_state_vector(a.ws, &sv, &svn), Y_OK);
+    CHECK_EQ_INT(dx_edit_attachment_set(&a.docs, "_attachments/pic.png", &m, &err), 0);
+    CHECK_EQ_INT(y_encode_state_vector(a.ws, &sv2, &svn2), Y_OK);
+    CHECK(svn == svn2 && !memcmp(sv, sv2, svn));
+    y_free(sv);
+    y_free(sv2);
+    /* The other peer knows which bytes the path means. */
+    CHECK_EQ_INT(dx_attachment_meta_get(b.ws, "_attachments/pic.png", &got), 0);
+    CHECK_EQ_STR(got.sha256, m.sha256);
+    CHECK(got.size == 5242880);
+    CHECK_EQ_STR(got.type, "image/png");
+    /* Bad records are refused; a foreign record that is no object is DX_EPARSE. */
+    dx_attachment_meta bad = m;
+    bad.sha256[3] = 'X';
+    CHECK_EQ_INT(dx_edit_attachment_set(&a.docs, "x.png", &bad, &err), DX_EINVAL);
+    CHECK_EQ_INT(dx_edit_attachment_set(&a.docs, "../x.png", &m, &err), DX_EPATH);
+    y_any s = y_any_string("nope", 4);
+    CHECK_EQ_INT(y_map_set(y_doc_get_map(b.ws, DX_BLOBS_MAP), "odd.png", &s), Y_OK);
+    CHECK_EQ_INT(dx_attachment_meta_get(b.ws, "odd.png", &got), DX_EPARSE);
+    /* Forget: gone on both peers after an exchange. */
+    CHECK_EQ_INT(dx_edit_attachment_forget(&b.docs, "_attachments/pic.png", &err), 0);
+    CHECK_EQ_INT(dx_edit_attachment_forget(&b.docs, "_attachments/pic.png", &err), DX_ENOTFOUND);
+    exchange(&a, &b);
+    CHECK_EQ_INT(dx_attachment_meta_get(a.ws, "_attachments/pic.png", &got), DX_ENOTFOUND);
+    peer_free(&a);
+    peer_free(&b);
+}
+
 int main(void)
 {
     RUN(test_edit_appends_on_two_peers_both_survive);
@@ -539,5 +581,6 @@ int main(void)
     RUN(test_edit_move_renames_and_changes_directory);
     RUN(test_edit_move_concurrent_with_property_set);
     RUN(test_edit_delete_link_reorder_attach);
+    RUN(test_edit_attachment_records_travel_to_peers);
     return TEST_REPORT();
 }
