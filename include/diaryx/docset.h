@@ -95,6 +95,12 @@ int dx_docset_touch(dx_docset *ds, const char *id);
 /* The entries marked changed since the last dx_docset_untouch (keys). Borrowed. */
 const dx_strmap *dx_docset_touched(const dx_docset *ds);
 void dx_docset_untouch(dx_docset *ds);
+/* Keep update (of document name) to be stored by the next flush as it is, beside what the
+ * documents emit: for an update whose structs wait in the document for structs it has not
+ * seen (Yjs "pending"), which changes nothing yet and so is not emitted, but was received
+ * and must be stored before it is acknowledged. 0 or DX_ENOMEM. */
+int dx_docset_keep(dx_docset *ds, const char *name, const uint8_t *update, size_t len,
+                   dx_error *err);
 /* Whether updates or changed marks wait to be stored and written. */
 bool dx_docset_unsaved(const dx_docset *ds);
 

@@ -81,6 +81,19 @@ static void on_update(void *user, const uint8_t *update, size_t len, const void 
     ds->n_pend++;
 }
 
+int dx_docset_keep(dx_docset *ds, const char *name, const uint8_t *update, size_t len,
+                   dx_error *err)
+{
+    doc_slot tmp = {ds, {0}, NULL};
+    snprintf(tmp.name, sizeof tmp.name, "%s", name);
+    size_t before = ds->n_pend;
+    bool was_catching_up = ds->catching_up;
+    ds->catching_up = false;
+    on_update(&tmp, update, len, NULL);
+    ds->catching_up = was_catching_up;
+    return ds->n_pend > before ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+}
+
 /* Load document name into slot, as of `seen`, and watch its changes. Updates of the last
  * few moments are never compacted away (compaction keeps the newest), so that state is
  * normally there; when it is not, the caller must start again rather than edit a state it

@@ -138,8 +138,13 @@ int dx_docsync_handle(dx_docset *ds, const char *local, const dx_hp_msg *m, bool
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     int yrc = y_apply_update(doc, m->data, m->data_len, "remote");
     y_doc_off_update(doc, watch);
-    if (y_doc_has_pending(doc))
-        out->changed = true; /* held for missing structs: relayed as before */
+    /* Structs held for ones not seen yet change nothing and are not emitted, but they were
+     * received: stored as they came (beside what was integrated), then acknowledged. */
+    if (!yrc && y_doc_has_pending(doc)) {
+        out->changed = true;
+        if (dx_docset_keep(ds, local, m->data, m->data_len, err))
+            return DX_ENOMEM;
+    }
     if (yrc == Y_ENOMEM)
         return dx_error_set(err, DX_ENOMEM, "out of memory");
     if (yrc)

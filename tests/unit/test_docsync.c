@@ -193,6 +193,38 @@ TEST(test_a_peer_syncs_a_body_through_the_docset)
     CHECK(r.applied && !r.changed);
     CHECK(!dx_docset_unsaved(ds));
 
+    /* An update whose structs follow ones the server has not seen (the peer typed twice, the
+     * first update is late): held pending in the document, changing nothing yet, but stored
+     * before it is acknowledged, so a restart before the first arrives loses nothing. */
+    uint8_t *sv1 = NULL, *late = NULL, *second = NULL;
+    size_t sv1_len = 0, late_len = 0, second_len = 0;
+    CHECK_EQ_INT(y_encode_state_vector(peer, &sv1, &sv1_len), Y_OK);
+    CHECK_EQ_INT(dx_body_insert(peer, true, "one\n", 4, &err), 0);
+    CHECK_EQ_INT(y_encode_state_as_update(peer, sv1, sv1_len, &late, &late_len), Y_OK);
+    y_free(sv1);
+    CHECK_EQ_INT(y_encode_state_vector(peer, &sv1, &sv1_len), Y_OK);
+    CHECK_EQ_INT(dx_body_insert(peer, true, "two\n", 4, &err), 0);
+    CHECK_EQ_INT(y_encode_state_as_update(peer, sv1, sv1_len, &second, &second_len), Y_OK);
+    y_free(sv1);
+    frame_sync(&in, Y_SYNC_UPDATE, second, second_len);
+    m = decode(&in);
+    CHECK_EQ_INT(dx_docsync_handle(ds, "body/" ENTRY, &m, false, reply, &r, &err), 0);
+    CHECK(r.applied && r.changed);
+    CHECK(dx_docset_unsaved(ds));
+    store_round(ds);
+    dx_docset *restarted = NULL;
+    y_doc *b3 = NULL;
+    CHECK_EQ_INT(dx_docset_new(st, "server", &restarted, &err), 0);
+    CHECK_EQ_INT(dx_docset_body(restarted, ENTRY, &b3, &err), 0);
+    CHECK(y_doc_has_pending(b3));
+    CHECK_EQ_INT(y_apply_update(b3, late, late_len, NULL), Y_OK); /* the late one arrives */
+    t = text_of(b3);
+    CHECK_EQ_STR(t, "stored line\ntyped\none\ntwo\n");
+    free(t);
+    dx_docset_free(restarted);
+    y_free(late);
+    y_free(second);
+
     /* A malformed update: refused, nothing applied or stored. */
     uint8_t junk[] = {1, 1, 0xff, 0xff, 0xff, 0x0f, 4, 9, 9};
     frame_sync(&in, Y_SYNC_UPDATE, junk, sizeof junk);
