@@ -89,25 +89,31 @@ DIR *dx_fs_opendir_in(const char *root, const char *rel);
  * 200 s for 20,000 files) and renames each into place. The guarantee is
  * dx_file_write_atomic's: a reader sees the old bytes or the new ones, never a mix. */
 typedef struct dx_file_batch {
-    char **tmp, **path; /* owned; tmp[i] is "" once renamed or lost */
+    char **tmp, **path; /* owned, relative to root; tmp[i] is "" once renamed or lost */
     dx_fs_expect *exp;  /* per file: checked just before its rename (bytes owned) */
     size_t n, cap;
     dx_strmap at; /* path -> index + 1 */
+    char *root;   /* the directory every path is relative to (set by the first write) */
+    char *cdir;   /* the directory of the last file reached (NULL: none), open as cfd */
+    int cfd;
 } dx_file_batch;
 
 #define DX_FILE_BATCH_INIT                                                                         \
     {                                                                                              \
-        NULL, NULL, NULL, 0, 0, DX_STRMAP_INIT                                                     \
+        NULL, NULL, NULL, 0, 0, DX_STRMAP_INIT, NULL, NULL, -1                                     \
     }
 
-/* Write data to a temporary file beside path (mode as for dx_file_write_atomic). The file
- * appears at path at the commit. Writing one path twice keeps the second bytes. The caller
- * makes the directory with dx_fs_mkdirs_in (no link on the way); the temporary file is
- * never opened through a link. expect (NULL: none) is checked on the file in the way just
- * before the rename, as dx_fs_write_in does; st (NULL: not wanted) receives the new file's
- * stat. */
-int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, size_t len, int mode,
-                        const dx_fs_expect *expect, struct stat *st, dx_error *err);
+/* Write data to a temporary file beside root/rel (mode as for dx_file_write_atomic); every
+ * write of a batch has the same root. The file appears at rel at the commit. Writing one
+ * path twice keeps the second bytes. The caller makes the directory with dx_fs_mkdirs_in;
+ * the batch reaches it again from root one component at a time without following a link
+ * (O_NOFOLLOW, as dx_fs_write_in), to write, flush, rename and remove, so a directory
+ * swapped for a link meanwhile is never followed (DX_EPATH). expect (NULL: none) is checked
+ * on the file in the way just before the rename, as dx_fs_write_in does; st (NULL: not
+ * wanted) receives the new file's stat. */
+int dx_file_batch_write(dx_file_batch *b, const char *root, const char *rel, const void *data,
+                        size_t len, int mode, const dx_fs_expect *expect, struct stat *st,
+                        dx_error *err);
 /* What became of file i (in the order first written): rc 0 (in place; late, when not NULL,
  * holds what another program wrote into the replaced file meanwhile, see dx_fs_expect),
  * DX_ECONFLICT or DX_EPATH (the file in the way was not what expect said, or a link: left

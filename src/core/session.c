@@ -711,18 +711,18 @@ static int write_entry(dx_session *s, const char *path, const char *id, const dx
             dx_fs_expect expect = {.absent = rc == DX_ENOTFOUND,
                                    .bytes = rc ? NULL : dx_buf_cstr(&cur),
                                    .len = cur.len};
-            dx_buf dir = DX_BUF_INIT, abs = DX_BUF_INIT;
+            dx_buf dir = DX_BUF_INIT;
+            const char *root = dx_workspace_root(s->ws);
             dx_error_clear(&e);
-            if (dx_path_dirname(path, &dir) || dx_workspace_abspath(s->ws, path, &abs))
+            if (dx_path_dirname(path, &dir))
                 rc = dx_error_set(&e, DX_ENOMEM, "out of memory");
             /* The directory without a link on the way; the batch writes beside the file. */
-            else if (!(rc = dx_fs_mkdirs_in(dx_workspace_root(s->ws), dx_buf_cstr(&dir), &e)) &&
-                     !(rc = dx_file_batch_write(&w->batch, abs.data, dx_buf_cstr(bytes), bytes->len,
-                                                0644, &expect, &st, &e)) &&
+            else if (!(rc = dx_fs_mkdirs_in(root, dx_buf_cstr(&dir), &e)) &&
+                     !(rc = dx_file_batch_write(&w->batch, root, path, dx_buf_cstr(bytes),
+                                                bytes->len, 0644, &expect, &st, &e)) &&
                      writes_queue(w, path, id, bytes, &st))
                 rc = dx_error_set(&e, DX_ENOMEM, "out of memory");
             dx_buf_release(&dir);
-            dx_buf_release(&abs);
         }
         break;
     }

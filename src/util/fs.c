@@ -553,9 +553,48 @@ DIR *dx_fs_opendir_in(const char *root, const char *rel)
 
 /* ---- batches ------------------------------------------------------------------------ */
 
-int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, size_t len, int mode,
-                        const dx_fs_expect *expect, struct stat *st, dx_error *err)
+static void batch_dir_forget(dx_file_batch *b)
 {
+    if (b->cdir)
+        close(b->cfd);
+    free(b->cdir);
+    b->cdir = NULL;
+    b->cfd = -1;
+}
+
+/* The directory of rel (relative to b->root), reached without following a link, and rel's
+ * last component in *leaf. The last directory reached stays open (files come grouped by
+ * directory). A negative DX_E* code when it cannot be reached. */
+static int batch_dir(dx_file_batch *b, const char *rel, const char **leaf, dx_error *err)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t dirlen = slash ? (size_t)(slash - rel) : 0;
+    if (b->cdir && strlen(b->cdir) == dirlen && !memcmp(b->cdir, rel, dirlen)) {
+        *leaf = slash ? slash + 1 : rel;
+        return b->cfd;
+    }
+    int fd, rc = walk_to_parent(b->root, rel, false, &fd, leaf, err);
+    if (rc)
+        return rc;
+    char *dir = strndup(rel, dirlen);
+    if (!dir) {
+        close(fd);
+        return dx_error_set(err, DX_ENOMEM, "out of memory");
+    }
+    batch_dir_forget(b);
+    b->cdir = dir;
+    b->cfd = fd;
+    return fd;
+}
+
+int dx_file_batch_write(dx_file_batch *b, const char *root, const char *path, const void *data,
+                        size_t len, int mode, const dx_fs_expect *expect, struct stat *st,
+                        dx_error *err)
+{
+    if (!b->root && !(b->root = strdup(root)))
+        return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
+    if (strcmp(b->root, root))
+        return dx_error_set(err, DX_EINVAL, "cannot write '%s': not under '%s'", path, b->root);
     size_t plen = strlen(path), at = (size_t)(uintptr_t)dx_strmap_get(&b->at, path);
     at = at ? at - 1 : b->n;
     if (at == b->n && (dx_strmap_put(&b->at, path, (void *)(uintptr_t)(b->n + 1)) != 0))
@@ -577,8 +616,11 @@ int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, si
     char *tmp = at < b->n ? b->tmp[at] : malloc(plen + 32);
     char *copy = at < b->n ? b->path[at] : strdup(path);
     if (!tmp || !copy) {
-        free(tmp);
-        free(copy);
+        if (at == b->n) {
+            free(tmp);
+            free(copy);
+            dx_strmap_remove(&b->at, path);
+        }
         return dx_error_set(err, DX_ENOMEM, "cannot write '%s': out of memory", path);
     }
     /* The name dx_file_write_atomic uses, which the workspace walk recognizes as a leftover
@@ -586,14 +628,21 @@ int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, si
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     snprintf(tmp, plen + 32, "%.*s.%s.tmp%ld", (int)dirlen, path, path + dirlen, (long)getpid());
-    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0 || write_all(fd, data, len) != 0 || (st && fstat(fd, st) != 0)) {
-        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    if (fd >= 0 && close(fd) != 0 && !rc) {
-        rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
+    const char *tleaf;
+    dx_error e = DX_ERROR_INIT;
+    int rc = 0, dirfd = batch_dir(b, tmp, &tleaf, &e), fd = -1;
+    if (dirfd < 0) {
+        rc = dx_error_set(err, dirfd, "cannot write '%s': %s", path, e.msg);
+    } else {
+        fd = openat(dirfd, tleaf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0 || write_all(fd, data, len) != 0 || (st && fstat(fd, st) != 0)) {
+            rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
+            unlinkat(dirfd, tleaf, 0);
+        }
+        if (fd >= 0 && close(fd) != 0 && !rc) {
+            rc = dx_error_set(err, DX_EIO, "cannot write '%s': %s", path, strerror(errno));
+            unlinkat(dirfd, tleaf, 0);
+        }
     }
     if (rc && at < b->n) {
         b->tmp[at][0] = 0; /* the earlier bytes of this path went with the temporary file */
@@ -623,7 +672,7 @@ int dx_file_batch_write(dx_file_batch *b, const char *path, const void *data, si
 }
 
 /* Make the temporary files durable: one flush of the file system when there are several. */
-static int batch_flush(const dx_file_batch *b)
+static int batch_flush(dx_file_batch *b)
 {
     size_t first = 0;
     while (first < b->n && !b->tmp[first][0])
@@ -631,7 +680,7 @@ static int batch_flush(const dx_file_batch *b)
     if (b->n - first > 2) {
         /* syncfs flushes the file system of the file it is given: the batch is of one
          * workspace. */
-        int fd = open(b->tmp[first], O_RDONLY | O_CLOEXEC);
+        int fd = open(b->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int rc = fd < 0 ? -1 : syncfs(fd);
         if (fd >= 0)
             close(fd);
@@ -641,7 +690,9 @@ static int batch_flush(const dx_file_batch *b)
     for (size_t i = 0; i < b->n; i++) {
         if (!b->tmp[i][0])
             continue;
-        int fd = open(b->tmp[i], O_RDONLY | O_CLOEXEC);
+        const char *leaf;
+        int dirfd = batch_dir(b, b->tmp[i], &leaf, NULL);
+        int fd = dirfd < 0 ? -1 : openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         int rc = fd < 0 ? -1 : fsync(fd);
         if (fd >= 0)
             close(fd);
@@ -652,34 +703,30 @@ static int batch_flush(const dx_file_batch *b)
 }
 
 /* Rename file i of the batch into place after checking its expectation on the file in the
- * way (replace_checked, in the file's directory). */
+ * way (replace_checked, in the file's directory, reached again without a link). */
 static int batch_replace(dx_file_batch *b, size_t i, dx_buf *late, dx_error *err)
 {
     dx_fs_expect *x = &b->exp[i];
+    const char *leaf, *tleaf;
+    dx_error e = DX_ERROR_INIT;
+    int dirfd = batch_dir(b, b->path[i], &leaf, &e);
+    if (dirfd < 0)
+        return dx_error_set(err, dirfd, "cannot write '%s': %s", b->path[i], e.msg);
+    tleaf = strrchr(b->tmp[i], '/');
+    tleaf = tleaf ? tleaf + 1 : b->tmp[i];
     if (!x->absent && !x->bytes)
-        return rename(b->tmp[i], b->path[i]) == 0
+        return renameat(dirfd, tleaf, dirfd, leaf) == 0
                    ? 0
                    : dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i],
                                   strerror(errno));
-    const char *slash = strrchr(b->path[i], '/');
-    dx_buf dir = DX_BUF_INIT;
-    if (dx_buf_append(&dir, b->path[i], slash ? (size_t)(slash - b->path[i]) : 1))
-        return dx_error_set(err, DX_ENOMEM, "out of memory");
-    int dirfd = open(slash ? dir.data : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-    dx_buf_release(&dir);
-    if (dirfd < 0)
-        return dx_error_set(err, DX_EIO, "cannot write '%s': %s", b->path[i], strerror(errno));
-    const char *tslash = strrchr(b->tmp[i], '/');
     x->late = late;
     x->late_write = false;
-    rc = replace_checked(dirfd, tslash ? tslash + 1 : b->tmp[i], slash ? slash + 1 : b->path[i],
-                         b->path[i], x, err);
-    close(dirfd);
-    return rc;
+    return replace_checked(dirfd, tleaf, leaf, b->path[i], x, err);
 }
 
 int dx_file_batch_commit(dx_file_batch *b, dx_file_batch_done done, void *ud, dx_error *err)
 {
+    batch_dir_forget(b); /* every directory is reached again from the root */
     int rc = 0, bad = b->n ? batch_flush(b) : 0;
     dx_buf late = DX_BUF_INIT;
     if (bad)
@@ -709,15 +756,19 @@ void dx_file_batch_release(dx_file_batch *b)
     if (!b)
         return;
     for (size_t i = 0; i < b->n; i++) {
-        if (b->tmp[i][0])
-            unlink(b->tmp[i]);
+        const char *leaf;
+        int dirfd = b->tmp[i][0] ? batch_dir(b, b->tmp[i], &leaf, NULL) : -1;
+        if (dirfd >= 0)
+            unlinkat(dirfd, leaf, 0);
         free(b->tmp[i]);
         free(b->path[i]);
         free((char *)b->exp[i].bytes);
     }
+    batch_dir_forget(b);
     free(b->tmp);
     free(b->path);
     free(b->exp);
+    free(b->root);
     dx_strmap_release(&b->at);
-    memset(b, 0, sizeof *b);
+    *b = (dx_file_batch)DX_FILE_BATCH_INIT;
 }

@@ -2,6 +2,7 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diaryx/fs.h"
@@ -36,11 +37,11 @@ TEST(test_batch_puts_every_file_in_place_at_commit)
     char p[4][256];
     dx_file_batch b = DX_FILE_BATCH_INIT;
     for (int i = 0; i < 4; i++)
-        snprintf(p[i], sizeof p[i], "%s/f%d.md", root, i);
-    CHECK_EQ_INT(dx_file_write_atomic(p[0], "old", 3, 0644, NULL), 0);
+        snprintf(p[i], sizeof p[i], "f%d.md", i);
+    CHECK_EQ_INT(dx_fs_write_in(root, p[0], "old", 3, 0644, NULL, NULL, NULL), 0);
     for (int i = 0; i < 4; i++)
-        CHECK_EQ_INT(dx_file_batch_write(&b, p[i], "new", 3, 0644, NULL, NULL, NULL), 0);
-    CHECK_EQ_INT(dx_file_batch_write(&b, p[2], "again", 5, 0644, NULL, NULL, NULL), 0);
+        CHECK_EQ_INT(dx_file_batch_write(&b, root, p[i], "new", 3, 0644, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(dx_file_batch_write(&b, root, p[2], "again", 5, 0644, NULL, NULL, NULL), 0);
     CHECK_EQ_INT(b.n, 4);
     char *f0 = slurp("f0.md"), *f1 = slurp("f1.md");
     CHECK_EQ_STR(f0, "old");
@@ -65,9 +66,9 @@ TEST(test_batch_release_leaves_the_old_files)
 {
     char p[256];
     dx_file_batch b = DX_FILE_BATCH_INIT;
-    snprintf(p, sizeof p, "%s/keep.md", root);
-    CHECK_EQ_INT(dx_file_write_atomic(p, "old", 3, 0644, NULL), 0);
-    CHECK_EQ_INT(dx_file_batch_write(&b, p, "new", 3, 0644, NULL, NULL, NULL), 0);
+    snprintf(p, sizeof p, "keep.md");
+    CHECK_EQ_INT(dx_fs_write_in(root, p, "old", 3, 0644, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(dx_file_batch_write(&b, root, p, "new", 3, 0644, NULL, NULL, NULL), 0);
     dx_file_batch_release(&b);
     char *t = slurp("keep.md");
     CHECK_EQ_STR(t, "old");
@@ -82,11 +83,56 @@ TEST(test_batch_write_failure_names_the_file)
     char p[256];
     dx_file_batch b = DX_FILE_BATCH_INIT;
     dx_error err = DX_ERROR_INIT;
-    snprintf(p, sizeof p, "%s/no/such/dir/x.md", root);
-    CHECK_EQ_INT(dx_file_batch_write(&b, p, "x", 1, 0644, NULL, NULL, &err), DX_EIO);
+    snprintf(p, sizeof p, "no/such/dir/x.md");
+    CHECK(dx_file_batch_write(&b, root, p, "x", 1, 0644, NULL, NULL, &err) != 0);
     CHECK(strstr(err.msg, "no/such/dir/x.md") != NULL);
     CHECK_EQ_INT(b.n, 0);
     CHECK_EQ_INT(dx_file_batch_commit(&b, NULL, NULL, NULL), 0);
+}
+
+static void note_rc(void *ud, size_t i, int rc, const dx_buf *late)
+{
+    (void)late;
+    ((int *)ud)[i] = rc;
+}
+
+/* A directory swapped for a link to elsewhere, before a write or between the writes and the
+ * commit, is never followed: nothing is written outside the root. */
+TEST(test_batch_never_follows_a_directory_swapped_for_a_link)
+{
+    char outside[300], inner[300], moved[300], victim[400], cmd[1000];
+    snprintf(outside, sizeof outside, "%s-outside", root);
+    CHECK_EQ_INT(mkdir(outside, 0755), 0);
+    snprintf(victim, sizeof victim, "%s/a.md", outside);
+    CHECK_EQ_INT(dx_file_write_atomic(victim, "victim", 6, 0644, NULL), 0);
+    snprintf(inner, sizeof inner, "%s/notes", root);
+    snprintf(moved, sizeof moved, "%s/notes-moved", root);
+    CHECK_EQ_INT(mkdir(inner, 0755), 0);
+
+    /* Swapped between the writes and the commit. */
+    dx_file_batch b = DX_FILE_BATCH_INIT;
+    CHECK_EQ_INT(dx_file_batch_write(&b, root, "notes/a.md", "new", 3, 0644, NULL, NULL, NULL), 0);
+    CHECK_EQ_INT(rename(inner, moved), 0);
+    CHECK_EQ_INT(symlink(outside, inner), 0);
+    int rcs[1] = {1};
+    dx_error err = DX_ERROR_INIT;
+    int rc = dx_file_batch_commit(&b, note_rc, rcs, &err);
+    CHECK(rc != 0 || rcs[0] == DX_EPATH);
+    FILE *f = fopen(victim, "rb");
+    char got[16] = {0};
+    CHECK(f && fread(got, 1, sizeof got - 1, f) == 6);
+    if (f)
+        fclose(f);
+    CHECK_EQ_STR(got, "victim");
+
+    /* Swapped before the write: refused at once. */
+    dx_error_clear(&err);
+    CHECK(dx_file_batch_write(&b, root, "notes/b.md", "x", 1, 0644, NULL, NULL, &err) != 0);
+    snprintf(victim, sizeof victim, "%s/b.md", outside);
+    CHECK(access(victim, F_OK) != 0);
+    dx_file_batch_release(&b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", outside);
+    CHECK_EQ_INT(system(cmd), 0);
 }
 
 int main(void)
@@ -97,6 +143,7 @@ int main(void)
     RUN(test_batch_puts_every_file_in_place_at_commit);
     RUN(test_batch_release_leaves_the_old_files);
     RUN(test_batch_write_failure_names_the_file);
+    RUN(test_batch_never_follows_a_directory_swapped_for_a_link);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
     if (system(cmd) != 0)
