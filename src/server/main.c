@@ -139,18 +139,25 @@ static int command(const char *data, int argc, char **argv)
                 sub, USAGE);
         return 2;
     }
+    /* EMAIL as sign-in takes it (trimmed, lower case), so both name one account. */
+    char email[SRV_EMAIL_MAX + 1];
+    const char *given = token ? argv[1] : argv[2];
+    if (srv_auth_email(given, email, &err)) {
+        fprintf(stderr, "diaryx-server: '%s' is not an email address\n", given);
+        return 2;
+    }
     if ((rc = open_accounts(data, &acc, &err)) == 0) {
         if (user_add)
-            rc = srv_user_add(acc, argv[2], opt_value(argc, argv, "--plan", "free"), &err);
+            rc = srv_user_add(acc, email, opt_value(argc, argv, "--plan", "free"), &err);
         else if (user_plan)
-            rc = srv_user_plan(acc, argv[2], argv[3], &err);
+            rc = srv_user_plan(acc, email, argv[3], &err);
         else if (token)
-            rc = srv_token_new(acc, argv[1], opt_value(argc, argv, "--device", NULL),
+            rc = srv_token_new(acc, email, opt_value(argc, argv, "--device", NULL),
                                has_flag(argc, argv, "--read-only"), &out, &err);
         else if (ws_add)
-            rc = srv_workspace_add(acc, argv[2], argv[3], wid, &err);
+            rc = srv_workspace_add(acc, email, argv[3], wid, &err);
         else
-            rc = srv_workspace_list(acc, argv[2], &out, &err);
+            rc = srv_workspace_list(acc, email, &out, &err);
     }
     if (!rc && token)
         printf("%s\n", dx_buf_cstr(&out));

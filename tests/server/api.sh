@@ -7,6 +7,12 @@ source "$(dirname "$0")/lib.bash"
 "$SERVER" --data "$D" user add bob@example.org >/dev/null
 A=$("$SERVER" --data "$D" token alice@example.org)
 B=$("$SERVER" --data "$D" token bob@example.org)
+# The admin commands take EMAIL as sign-in does: trimmed and in lower case, one account.
+check "user add in mixed case" "$SERVER" --data "$D" user add " Carol@Example.ORG" --plan sync
+check "its token by the lower-case address" "$SERVER" --data "$D" token carol@example.org
+check_rc "the same address again is refused" 1 "$SERVER" --data "$D" user add carol@EXAMPLE.org
+check_rc "an argument that is no address is a usage error" 2 "$SERVER" --data "$D" user add carol
+contains "and says so" "$T/.err" "is not an email address"
 start_server
 
 # req NAME EXPECTED_STATUS CURL_ARGS...: the body goes to $T/body
