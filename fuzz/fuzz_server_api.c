@@ -60,9 +60,10 @@ static void setup(void)
     api.hub = fx.hub;
     auth.log = fopen("/dev/null", "w");
     api.auth = &auth;
-    static char blob_dir[] = "/tmp/dx-fuzz-blobs-XXXXXX";
+    static char blob_dir[64];
     srv_blobs_config bc = SRV_BLOBS_CONFIG_INIT;
-    if (!mkdtemp(blob_dir) || srv_blobs_open(blob_dir, &bc, &api.blobs, NULL))
+    fixture_tmpdir(blob_dir, "blobs");
+    if (srv_blobs_open(blob_dir, &bc, &api.blobs, NULL))
         abort();
     snprintf(token, sizeof token, "Bearer %s", fx.token);
     tokens_alive();

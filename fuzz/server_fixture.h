@@ -17,15 +17,44 @@ typedef struct server_fixture {
     char wid[DX_UUID_LEN + 1];
 } server_fixture;
 
+/* The fixture's directories go when the run ends (libFuzzer and the corpus replay both
+ * leave through exit): a run left one under /tmp each time. */
+static char fixture_dirs[4][64];
+
+static void fixture_cleanup(void)
+{
+    char cmd[96];
+    for (size_t i = 0; i < sizeof fixture_dirs / sizeof *fixture_dirs; i++)
+        if (fixture_dirs[i][0]) { /* our own mkdtemp name: no quote in it */
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", fixture_dirs[i]);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", fixture_dirs[i]);
+        }
+}
+
+/* Make a directory /tmp/dx-fuzz-NAME-XXXXXX (into dir, 64 bytes) removed at exit. */
+static void fixture_tmpdir(char dir[64], const char *name)
+{
+    static bool registered;
+    snprintf(dir, 64, "/tmp/dx-fuzz-%s-XXXXXX", name);
+    if (!mkdtemp(dir))
+        abort();
+    for (size_t i = 0; i < sizeof fixture_dirs / sizeof *fixture_dirs; i++)
+        if (!fixture_dirs[i][0]) {
+            snprintf(fixture_dirs[i], sizeof fixture_dirs[i], "%s", dir);
+            break;
+        }
+    if (!registered && atexit(fixture_cleanup) == 0)
+        registered = true;
+}
+
 static void server_fixture_start(server_fixture *f, const char *name)
 {
     static char dir[64];
     dx_error err = DX_ERROR_INIT;
     dx_buf t = DX_BUF_INIT;
     char path[128];
-    snprintf(dir, sizeof dir, "/tmp/dx-fuzz-%s-XXXXXX", name);
-    if (!mkdtemp(dir))
-        abort();
+    fixture_tmpdir(dir, name);
     snprintf(path, sizeof path, "%s/accounts.db", dir);
     if (srv_accounts_open(path, &f->acc, &err) || srv_hub_new(dir, f->acc, &f->hub, &err) ||
         srv_user_add(f->acc, "f@example.org", "sync", &err) ||
