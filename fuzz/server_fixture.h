@@ -23,10 +23,10 @@ static char fixture_dirs[4][64];
 
 static void fixture_cleanup(void)
 {
-    char cmd[96];
+    char cmd[96 + sizeof fixture_dirs[0]];
     for (size_t i = 0; i < sizeof fixture_dirs / sizeof *fixture_dirs; i++)
         if (fixture_dirs[i][0]) { /* our own mkdtemp name: no quote in it */
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", fixture_dirs[i]);
+            snprintf(cmd, sizeof cmd, "rm -rf '%.63s'", fixture_dirs[i]);
             if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", fixture_dirs[i]);
         }
