@@ -461,32 +461,31 @@ static int store_and_ack(sub *s, const dx_docsync_result *r)
 {
     hub_ws *ws = s->doc->ws;
     dx_error err = DX_ERROR_INIT;
-    if (!r->changed) { /* nothing new (an empty step 2): acknowledged, not stored nor relayed */
-        dx_buf ack = DX_BUF_INIT;
-        int bad = dx_hp_put_status(&ack, s->addr, s->addr_len, true) || send_buf(s->c, &ack);
-        dx_buf_release(&ack);
-        return bad ? conn_fail(s->c) : 0;
+    /* An update that changed nothing (an empty step 2) is acknowledged, not stored nor
+     * relayed. */
+    if (r->changed) {
+        ws->catching_up = true; /* the save takes in what the worker pool stored */
+        int rc = dx_docset_save(ws->ds, &err);
+        ws->catching_up = false;
+        if (rc) {
+            /* Not stored, so not acknowledged: the peer keeps it and sends it again when it
+             * reconnects. The documents in memory are ahead of the store: every subscriber of
+             * the workspace goes, and the workspace is loaded again from the store. */
+            fprintf(stderr, "diaryx-server: workspace %s: %s\n", ws->wid, err.msg);
+            ws_close(s->c->h, ws, 1011, "the update could not be stored");
+            return -1;
+        }
+        mark_dirty(s->c->h, ws->wid);
     }
-    ws->catching_up = true; /* the save takes in what the worker pool stored */
-    int rc = dx_docset_save(ws->ds, &err);
-    ws->catching_up = false;
-    if (rc) {
-        /* Not stored, so not acknowledged: the peer keeps it and sends it again when it
-         * reconnects. The documents in memory are ahead of the store: every subscriber of the
-         * workspace goes, and the workspace is loaded again from the store. */
-        fprintf(stderr, "diaryx-server: workspace %s: %s\n", ws->wid, err.msg);
-        ws_close(s->c->h, ws, 1011, "the update could not be stored");
-        return -1;
-    }
-    mark_dirty(s->c->h, ws->wid);
     dx_buf ack = DX_BUF_INIT;
-    if (dx_hp_put_status(&ack, s->addr, s->addr_len, true) || send_buf(s->c, &ack)) {
-        dx_buf_release(&ack);
-        return conn_fail(s->c);
-    }
+    int bad = dx_hp_put_status(&ack, s->addr, s->addr_len, true) || send_buf(s->c, &ack);
     dx_buf_release(&ack);
-    bytes u = {r->update, r->update_len};
-    relay(s, s->doc, put_update, &u);
+    if (bad)
+        return conn_fail(s->c);
+    if (r->changed) {
+        bytes u = {r->update, r->update_len};
+        relay(s, s->doc, put_update, &u);
+    }
     return 0;
 }
 
