@@ -50,48 +50,44 @@ const char *dx_doc_body_id(const char *name)
 
 /* ---- documents ------------------------------------------------------------------------ */
 
+/* Keep update of document name for the next flush. false when out of memory. */
+static bool keep(dx_docset *ds, const char *name, const uint8_t *update, size_t len)
+{
+    if (ds->n_pend == ds->cap_pend) {
+        size_t cap = ds->cap_pend ? ds->cap_pend * 2 : 16;
+        pending *p = realloc(ds->pend, cap * sizeof *p);
+        if (!p)
+            return false;
+        ds->pend = p;
+        ds->cap_pend = cap;
+    }
+    pending *p = &ds->pend[ds->n_pend];
+    p->doc = strdup(name);
+    p->data = malloc(len ? len : 1);
+    if (!p->doc || !p->data) {
+        free(p->doc);
+        free(p->data);
+        return false;
+    }
+    memcpy(p->data, update, len);
+    p->len = len;
+    ds->n_pend++;
+    return true;
+}
+
 static void on_update(void *user, const uint8_t *update, size_t len, const void *origin)
 {
     (void)origin;
     doc_slot *slot = user;
     dx_docset *ds = slot->ds;
-    if (ds->catching_up)
-        return;
-    if (ds->n_pend == ds->cap_pend) {
-        size_t cap = ds->cap_pend ? ds->cap_pend * 2 : 16;
-        pending *p = realloc(ds->pend, cap * sizeof *p);
-        if (!p) {
-            ds->oom = true;
-            return;
-        }
-        ds->pend = p;
-        ds->cap_pend = cap;
-    }
-    pending *p = &ds->pend[ds->n_pend];
-    p->doc = strdup(slot->name);
-    p->data = malloc(len ? len : 1);
-    if (!p->doc || !p->data) {
-        free(p->doc);
-        free(p->data);
+    if (!ds->catching_up && !keep(ds, slot->name, update, len))
         ds->oom = true;
-        return;
-    }
-    memcpy(p->data, update, len);
-    p->len = len;
-    ds->n_pend++;
 }
 
 int dx_docset_keep(dx_docset *ds, const char *name, const uint8_t *update, size_t len,
                    dx_error *err)
 {
-    doc_slot tmp = {ds, {0}, NULL};
-    snprintf(tmp.name, sizeof tmp.name, "%s", name);
-    size_t before = ds->n_pend;
-    bool was_catching_up = ds->catching_up;
-    ds->catching_up = false;
-    on_update(&tmp, update, len, NULL);
-    ds->catching_up = was_catching_up;
-    return ds->n_pend > before ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
+    return keep(ds, name, update, len) ? 0 : dx_error_set(err, DX_ENOMEM, "out of memory");
 }
 
 /* Load document name into slot, as of `seen`, and watch its changes. Updates of the last
